@@ -1,0 +1,70 @@
+// Parses `labsync relay|lab|admin …` and calls into relay/, lab-node/ or the admin client.
+// Bad arguments: one line naming the problem, exit code 2.
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { ConfigError } from '../shared/errors.ts'
+
+const USAGE = `usage:
+  labsync relay [--host H] [--port P] [--data DIR] [--config FILE]
+  labsync lab --relay URL --lab ID --key KEY --printer URI [--data DIR] [--templates DIR]
+              [--history-interval SECONDS] [--auto] [--listen H:P]
+  labsync admin receipts|history --relay URL --token T [--lab ID] [--user ID]
+              [--since ISO] [--until ISO] [--format table|csv|json]`
+
+function parse(argv: string[], options: ParseArgsConfig['options']) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+  } catch (error) {
+    throw new ConfigError((error as Error).message.split('\n')[0])
+  }
+}
+
+function port(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`--port: "${value}" is not a port number (0-65535)`)
+  return n
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'relay': {
+      const { values, positionals } = parse(rest, {
+        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, config: { type: 'string' },
+      })
+      if (positionals.length) throw new ConfigError(`relay: unexpected argument "${positionals[0]}"`)
+      const { runRelay } = await import('../relay/main.ts')
+      return runRelay({
+        host: (values.host as string | undefined) ?? '127.0.0.1',
+        port: port(values.port as string | undefined, 8080),
+        data: (values.data as string | undefined) ?? './data',
+        config: (values.config as string | undefined) ?? null,
+      })
+    }
+    case 'lab':
+      console.error('labsync lab: not built yet (issue 4)')
+      process.exit(1)
+      break
+    case 'admin':
+      console.error('labsync admin: not built yet (issue 6)')
+      process.exit(1)
+      break
+    case undefined:
+    case '-h':
+    case '--help':
+      console.log(USAGE)
+      if (command === undefined) process.exit(2)
+      break
+    default:
+      throw new ConfigError(`unknown command "${command}" (relay, lab or admin)`)
+  }
+}
+
+main(process.argv.slice(2)).catch((error) => {
+  if (error instanceof ConfigError) {
+    console.error(`labsync: ${error.message}`)
+    process.exit(2)
+  }
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,21 @@
+// Keeps the `catalog` document in step with the configuration. The document is stored like any
+// other, and only keys whose value changed are rewritten, so a device's cached copy merges cleanly.
+import * as Y from 'yjs'
+import { publicCatalog, type RelayConfig } from './config.ts'
+import type { Rooms } from './sync/rooms.ts'
+
+export async function publishCatalog(rooms: Rooms, config: RelayConfig): Promise<void> {
+  const room = await rooms.get({ kind: 'catalog', name: 'catalog' })
+  const catalog = publicCatalog(config) as unknown as Record<string, unknown>
+  const map = room.doc.getMap('catalog')
+  const stale = Object.keys(catalog).filter((key) => JSON.stringify(map.get(key)) !== JSON.stringify(catalog[key]))
+  const removed = [...map.keys()].filter((key) => !(key in catalog))
+  if (stale.length || removed.length) {
+    await room.writeAsRelay((doc: Y.Doc) => {
+      const target = doc.getMap('catalog')
+      for (const key of stale) target.set(key, catalog[key])
+      for (const key of removed) target.delete(key)
+    })
+  }
+  rooms.released(room)
+}

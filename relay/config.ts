@@ -1,0 +1,192 @@
+// The relay's configuration: the JSON file of SPEC.md, validated at start (each problem one
+// clear line), secrets kept only as sha256 hashes, and the demo catalog used without a file.
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { ConfigError } from '../shared/errors.ts'
+import { parseDuration, PeriodError } from '../shared/period.ts'
+import type { Catalog, DiscountRules, Front, LabInfo, Product, Template } from '../shared/schema.ts'
+import { ID_PATTERN } from '../shared/schema.ts'
+
+export interface LabConfig extends LabInfo { keyHash: string }
+export interface AdminConfig { name: string; tokenHash: string }
+
+export interface RelayConfig {
+  currency: string
+  timeZone: string
+  products: Product[]
+  templates: Template[]
+  labs: LabConfig[]
+  fronts: Front[]
+  discounts: DiscountRules
+  admins: AdminConfig[]
+  limits: { imageBytes: number }
+}
+
+export const DEMO_CONFIG = {
+  currency: 'JPY',
+  timeZone: 'Asia/Tokyo',
+  products: [
+    { id: 'L', name: 'L 89x127 mm', widthMm: 89, heightMm: 127, media: 'oe_photo-l_3.5x5in', price: 40 },
+    { id: '4x6', name: 'Postcard 102x152 mm', widthMm: 102, heightMm: 152, media: 'na_index-4x6_4x6in', price: 60 },
+    { id: '5x7', name: '2L 127x178 mm', widthMm: 127, heightMm: 178, media: 'na_5x7_5x7in', price: 120 },
+  ],
+  templates: [{ id: 'plain', name: 'No frame' }, { id: 'white-border', name: 'White border' }],
+  labs: [{ id: 'demo-lab', name: 'Demo lab', key: 'demo-lab-key', price: { L: 35 } }],
+  fronts: [{ id: 'demo-store', name: 'Demo store', lab: 'demo-lab', fee: 100, roles: ['reception', 'delivery'] }],
+  discounts: { scope: 'user', tiers: [{ within: 'P7D', amount: 200 }, { within: 'P1M', amount: 100 }] },
+  admins: [{ name: 'admin', token: 'demo-admin-token' }],
+  limits: { imageBytes: 50 * 1024 * 1024 },
+}
+
+/** Reads and validates a config file; throws ConfigError with one line naming the problem. */
+export function loadConfigFile(path: string): RelayConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new ConfigError(`config ${path} is not valid JSON: ${(error as Error).message}`)
+  }
+  return parseConfig(json)
+}
+
+/** sha256 hex of a secret, or the hash itself when the config already gives `sha256:<hex>`. */
+export function secretHash(secret: string): string {
+  const prefixed = /^sha256:([0-9a-f]{64})$/i.exec(secret)
+  return prefixed ? prefixed[1].toLowerCase() : createHash('sha256').update(secret).digest('hex')
+}
+
+export function parseConfig(json: unknown): RelayConfig {
+  const root = object(json, 'config')
+  const currency = string(root.currency ?? 'JPY', 'currency')
+  try { new Intl.NumberFormat('en', { style: 'currency', currency }) } catch { fail(`currency: "${currency}" is not an ISO 4217 code`) }
+  const timeZone = string(root.timeZone ?? 'UTC', 'timeZone')
+  try { new Intl.DateTimeFormat('en', { timeZone }) } catch { fail(`timeZone: "${timeZone}" is not an IANA time zone`) }
+
+  const products = list(root.products, 'products', (p, at): Product => ({
+    id: id(p.id, `${at}.id`), name: string(p.name, `${at}.name`),
+    widthMm: positive(p.widthMm, `${at}.widthMm`), heightMm: positive(p.heightMm, `${at}.heightMm`),
+    media: string(p.media, `${at}.media`), price: amount(p.price, `${at}.price`),
+  }))
+  if (products.length === 0) fail('products: at least one product is needed')
+  const productIds = unique(products, 'products')
+
+  const templates = list(root.templates ?? [{ id: 'plain', name: 'No frame' }], 'templates', (t, at): Template => ({
+    id: id(t.id, `${at}.id`), name: string(t.name, `${at}.name`),
+    ...(t.preview === undefined ? {} : { preview: string(t.preview, `${at}.preview`) }),
+  }))
+  unique(templates, 'templates')
+
+  const labs = list(root.labs, 'labs', (l, at): LabConfig => {
+    const price = object(l.price ?? {}, `${at}.price`)
+    for (const [product, value] of Object.entries(price)) {
+      if (!productIds.has(product)) fail(`${at}.price: unknown product "${product}"`)
+      amount(value, `${at}.price.${product}`)
+    }
+    return { id: id(l.id, `${at}.id`), name: string(l.name, `${at}.name`), keyHash: secretHash(secret(l.key, `${at}.key`)), price: price as Record<string, number> }
+  })
+  if (labs.length === 0) fail('labs: at least one lab is needed')
+  const labIds = unique(labs, 'labs')
+
+  const fronts = list(root.fronts, 'fronts', (f, at): Front => {
+    const lab = string(f.lab, `${at}.lab`)
+    if (!labIds.has(lab)) fail(`${at}.lab: unknown lab "${lab}"`)
+    const roles = list(f.roles ?? ['reception', 'delivery'], `${at}.roles`, (r, rat) => r, true) as unknown[]
+    for (const role of roles) if (role !== 'reception' && role !== 'delivery') fail(`${at}.roles: "${String(role)}" is neither "reception" nor "delivery"`)
+    const front: Front = { id: id(f.id, `${at}.id`), name: string(f.name, `${at}.name`), lab, fee: amount(f.fee ?? 0, `${at}.fee`), roles: roles as Front['roles'] }
+    if (f.lanUrl !== undefined) {
+      const lanUrl = string(f.lanUrl, `${at}.lanUrl`)
+      if (!/^wss?:\/\/[^/\s]+/.test(lanUrl)) fail(`${at}.lanUrl: "${lanUrl}" is not a ws:// or wss:// URL`)
+      front.lanUrl = lanUrl
+    }
+    return front
+  })
+  if (fronts.length === 0) fail('fronts: at least one store is needed')
+  unique(fronts, 'fronts')
+
+  const d = object(root.discounts ?? { scope: 'user', tiers: [] }, 'discounts')
+  const scope = d.scope ?? 'user'
+  if (scope !== 'user' && scope !== 'front' && scope !== 'lab') fail(`discounts.scope: "${String(scope)}" is not user, front or lab`)
+  const tiers = list(d.tiers ?? [], 'discounts.tiers', (t, at) => {
+    const within = string(t.within, `${at}.within`)
+    try { parseDuration(within) } catch (error) { fail(`${at}.within: ${(error as PeriodError).message}`) }
+    return { within, amount: amount(t.amount, `${at}.amount`) }
+  })
+
+  const admins = list(root.admins ?? [], 'admins', (a, at): AdminConfig => ({
+    name: string(a.name, `${at}.name`), tokenHash: secretHash(secret(a.token, `${at}.token`)),
+  }))
+
+  const limitsJson = object(root.limits ?? {}, 'limits')
+  const imageBytes = limitsJson.imageBytes === undefined ? 50 * 1024 * 1024 : positive(limitsJson.imageBytes, 'limits.imageBytes')
+
+  const known = new Set(['currency', 'timeZone', 'products', 'templates', 'labs', 'fronts', 'discounts', 'admins', 'limits'])
+  for (const key of Object.keys(root)) if (!known.has(key)) fail(`${key}: unknown setting`)
+
+  return { currency, timeZone, products, templates, labs, fronts, discounts: { scope, tiers }, admins, limits: { imageBytes } }
+}
+
+/** What the `catalog` document shows everyone signed in: the config without secrets. */
+export function publicCatalog(config: RelayConfig): Catalog {
+  return {
+    currency: config.currency,
+    timeZone: config.timeZone,
+    products: config.products,
+    templates: config.templates,
+    labs: config.labs.map(({ id, name, price }) => ({ id, name, price })),
+    fronts: config.fronts,
+    discounts: config.discounts,
+  }
+}
+
+// ---------------------------------------------------------------- field checks
+
+type Json = Record<string, unknown>
+
+function fail(message: string): never {
+  throw new ConfigError(`config: ${message}`)
+}
+function object(value: unknown, at: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${at}: expected an object`)
+  return value as Json
+}
+function string(value: unknown, at: string): string {
+  if (typeof value !== 'string' || value.trim() === '') fail(`${at}: expected a non-empty string`)
+  return value
+}
+function secret(value: unknown, at: string): string {
+  const text = string(value, at)
+  if (!text.startsWith('sha256:') && text.length < 8) fail(`${at}: a secret needs at least 8 characters (or sha256:<hex>)`)
+  if (text.startsWith('sha256:') && !/^sha256:[0-9a-f]{64}$/i.test(text)) fail(`${at}: sha256: must be followed by 64 hex digits`)
+  return text
+}
+function id(value: unknown, at: string): string {
+  const text = string(value, at)
+  if (!ID_PATTERN.test(text)) fail(`${at}: "${text}" may use only letters, digits, - and _ (at most 64)`)
+  return text
+}
+function amount(value: unknown, at: string): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) fail(`${at}: expected a whole amount in minor units, 0 or more`)
+  return value as number
+}
+function positive(value: unknown, at: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(`${at}: expected a number above 0`)
+  return value
+}
+function list<T>(value: unknown, at: string, each: (item: Json, at: string) => T, scalars = false): T[] {
+  if (!Array.isArray(value)) fail(`${at}: expected a list`)
+  return value.map((item, i) => each(scalars && (typeof item !== 'object' || item === null) ? (item as Json) : object(item, `${at}[${i}]`), `${at}[${i}]`))
+}
+function unique(items: Array<{ id: string }>, at: string): Set<string> {
+  const ids = new Set<string>()
+  for (const item of items) {
+    if (ids.has(item.id)) fail(`${at}: id "${item.id}" appears twice`)
+    ids.add(item.id)
+  }
+  return ids
+}

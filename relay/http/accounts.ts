@@ -1,0 +1,33 @@
+// POST /api/accounts (sign up) and POST /api/sessions (sign in); DELETE /api/sessions signs out.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BadRequestError, HttpError } from '../../shared/errors.ts'
+import type { Accounts } from '../store/accounts.ts'
+import { readJson, requireString, sendJson } from './respond.ts'
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+export async function signUp(req: IncomingMessage, res: ServerResponse, accounts: Accounts): Promise<void> {
+  const body = await readJson(req)
+  const email = requireString(body, 'email', 254)
+  const password = requireString(body, 'password', 1024)
+  const name = requireString(body, 'name', 200)
+  if (!EMAIL.test(email)) throw new BadRequestError('email is not an email address')
+  if (password.length < 8) throw new BadRequestError('password needs at least 8 characters')
+  const account = await accounts.create(email, password, name)
+  if (!account) throw new HttpError(409, 'an account with this email exists')
+  const { token, expiresAt } = accounts.startSession(account.userId)
+  sendJson(res, 201, { userId: account.userId, token, name: account.name, expiresAt: new Date(expiresAt).toISOString() })
+}
+
+export async function signIn(req: IncomingMessage, res: ServerResponse, accounts: Accounts): Promise<void> {
+  const body = await readJson(req)
+  const account = await accounts.verify(requireString(body, 'email', 254), requireString(body, 'password', 1024))
+  if (!account) throw new HttpError(401, 'wrong email or password')
+  const { token, expiresAt } = accounts.startSession(account.userId)
+  sendJson(res, 200, { userId: account.userId, token, name: account.name, expiresAt: new Date(expiresAt).toISOString() })
+}
+
+export function signOut(res: ServerResponse, accounts: Accounts, token: string): void {
+  accounts.endSession(token)
+  sendJson(res, 200, { signedOut: true })
+}

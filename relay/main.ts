@@ -1,0 +1,42 @@
+// `labsync relay`: reads the configuration, starts the relay, prints `relay listening on URL`,
+// and shuts down cleanly (pending writes stored) on SIGINT/SIGTERM.
+import { resolve } from 'node:path'
+import { ConfigError } from '../shared/errors.ts'
+import { DEMO_CONFIG, loadConfigFile, parseConfig } from './config.ts'
+import { createRelay } from './server.ts'
+
+export interface RelayArgs { host: string; port: number; data: string; config: string | null }
+
+export async function runRelay(args: RelayArgs): Promise<void> {
+  const config = args.config ? loadConfigFile(args.config) : parseConfig(DEMO_CONFIG)
+  if (!args.config) console.log('relay: no --config given, serving the demo catalog (admin token "demo-admin-token", lab key "demo-lab-key")')
+  let relay
+  try {
+    relay = await createRelay({
+      config, dataDir: resolve(args.data), host: args.host, port: args.port,
+      idleUnloadMs: envNumber('LABSYNC_ROOM_IDLE_MS'),
+      compactAfterUpdates: envNumber('LABSYNC_COMPACT_AFTER'),
+    })
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') throw new ConfigError(`port ${args.port} on ${args.host} is in use`)
+    if (code === 'EADDRNOTAVAIL') throw new ConfigError(`cannot listen on ${args.host}: no such local address`)
+    throw error
+  }
+  console.log(`relay listening on ${relay.url}`)
+  const stop = async () => {
+    await relay.close()
+    process.exit(0)
+  }
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+}
+
+/** Tuning knobs for operators and tests; unset means the relay's default. */
+function envNumber(name: string): number | undefined {
+  const value = process.env[name]
+  if (value === undefined || value === '') return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}: "${value}" is not a whole number above 0`)
+  return n
+}

@@ -1,0 +1,135 @@
+// The relay: one HTTP server for the API, the built web app and the y-websocket endpoint, wired
+// to one SQLite database. createRelay() is what `bin/labsync relay` and the tests start.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { join } from 'node:path'
+import { WebSocketServer } from 'ws'
+import { parseRoom } from '../shared/schema.ts'
+import { Close, HttpError } from '../shared/errors.ts'
+import type { RelayConfig } from './config.ts'
+import { openDatabase, type DB } from './store/db.ts'
+import { SqliteDocStore } from './store/docs.ts'
+import { Accounts } from './store/accounts.ts'
+import { Authenticator } from './auth.ts'
+import { Rooms } from './sync/rooms.ts'
+import { Connection, type Session } from './sync/connection.ts'
+import type { RoomHooks } from './sync/room.ts'
+import { publishCatalog } from './catalog.ts'
+import { sendError, sendJson } from './http/respond.ts'
+import { signIn, signOut, signUp } from './http/accounts.ts'
+import { createImages, type Images } from './http/images.ts'
+import { serveStatic } from './http/static.ts'
+
+export interface RelayOptions {
+  config: RelayConfig
+  dataDir: string
+  host?: string
+  port?: number
+  /** Where the built web app is; defaults to ./dist beside the repository root. */
+  webDir?: string
+  idleUnloadMs?: number
+  compactAfterUpdates?: number
+  maxMessageBytes?: number
+  now?: () => number
+}
+
+export interface Relay {
+  url: string
+  db: DB
+  rooms: Rooms
+  close(): Promise<void>
+}
+
+const REPO_ROOT = join(import.meta.dirname, '..')
+
+export async function createRelay(options: RelayOptions): Promise<Relay> {
+  const now = options.now ?? Date.now
+  const db = openDatabase(join(options.dataDir, 'relay.sqlite'))
+  const store = new SqliteDocStore(db)
+  const accounts = new Accounts(db, now)
+  const auth = new Authenticator(options.config, accounts, now)
+  const hooks: RoomHooks = {}
+  const rooms = new Rooms({
+    store,
+    hooks,
+    idleUnloadMs: options.idleUnloadMs ?? 30_000,
+    compactAfterUpdates: options.compactAfterUpdates ?? 500,
+    maxRefusals: 20,
+  })
+  await publishCatalog(rooms, options.config)
+  const images: Images = createImages({ db, dataDir: options.dataDir, limits: options.config.limits, auth, now })
+  const webDir = options.webDir ?? join(REPO_ROOT, 'dist')
+  const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+    route(req, res).catch((error) => sendError(res, error))
+  })
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://relay')
+    const path = url.pathname
+    if (path === '/healthz') {
+      db.prepare('SELECT 1').get()
+      return sendJson(res, 200, { ok: true, rooms: rooms.size })
+    }
+    if (path === '/api/accounts' && req.method === 'POST') return signUp(req, res, accounts)
+    if (path === '/api/sessions' && req.method === 'POST') return signIn(req, res, accounts)
+    if (path === '/api/sessions' && req.method === 'DELETE') {
+      const session = auth.fromRequest(req, url)
+      if (!session || session.principal.kind !== 'user') throw new HttpError(401, 'not signed in')
+      return signOut(res, accounts, bearer(req, url)!)
+    }
+    if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return images.handle(req, res, url)
+    if (path.startsWith('/api/')) throw new HttpError(404, `no such endpoint: ${req.method} ${path}`)
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')
+    return serveStatic(req, res, webDir, path)
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes * 2 })
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://relay')
+    if (!url.pathname.startsWith('/sync/')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      return
+    }
+    const session = auth.fromRequest(req, url)
+    const token = bearer(req, url)
+    const room = parseRoom(decodeURIComponent(url.pathname.slice('/sync/'.length)))
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
+      if (!session) return ws.close(Close.Unauthorized.code, Close.Unauthorized.reason)
+      if (!room) return ws.close(Close.Forbidden.code, Close.Forbidden.reason)
+      new Connection(ws, session, room, rooms, {
+        maxMessageBytes,
+        now,
+        stillValid: (s: Session) => auth.stillValid(s, token!),
+      })
+    })
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', resolve)
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+
+  return {
+    url: `http://${host}:${address.port}`,
+    db,
+    rooms,
+    async close() {
+      server.close()
+      await rooms.close()
+      for (const client of wss.clients) client.terminate()
+      server.closeAllConnections()
+      db.close()
+    },
+  }
+}
+
+function bearer(req: IncomingMessage, url: URL): string | null {
+  const header = req.headers.authorization
+  return (header && /^Bearer\s+(.+)$/i.exec(header)?.[1]) || url.searchParams.get('token')
+}

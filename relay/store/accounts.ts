@@ -1,0 +1,80 @@
+// Customer accounts and their sessions. Passwords are kept as scrypt hashes, session tokens
+// only as sha256 hashes with an expiry, so a copy of the database signs nobody in.
+import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto'
+import { promisify } from 'node:util'
+import type { DB } from './db.ts'
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>
+const SCRYPT = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }
+export const SESSION_DAYS = 30
+
+export interface Account { userId: string; email: string; name: string }
+export interface StoredSession { userId: string; expiresAt: number }
+
+export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex')
+
+export class Accounts {
+  private readonly stmt
+
+  constructor(private readonly db: DB, private readonly now: () => number = Date.now) {
+    this.stmt = {
+      insert: db.prepare('INSERT INTO accounts (user_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
+      byEmail: db.prepare<[string], { user_id: string; name: string; password_hash: string }>('SELECT user_id, name, password_hash FROM accounts WHERE email = ?'),
+      insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
+      session: db.prepare<[string], { user_id: string; expires_at: number }>('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+      deleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at < ?'),
+    }
+  }
+
+  /** Creates an account; null when the email is taken. */
+  async create(email: string, password: string, name: string): Promise<Account | null> {
+    const normalized = normalizeEmail(email)
+    if (this.stmt.byEmail.get(normalized)) return null
+    const salt = randomBytes(16)
+    const hash = await scryptAsync(password, salt, 32, SCRYPT)
+    const userId = randomUUID().replaceAll('-', '')
+    try {
+      this.stmt.insert.run(userId, normalized, name, `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`, new Date(this.now()).toISOString())
+    } catch (error) {
+      if ((error as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return null // raced with the same email
+      throw error
+    }
+    return { userId, email: normalized, name }
+  }
+
+  /** The account when the password matches; null otherwise (same time either way, roughly). */
+  async verify(email: string, password: string): Promise<Account | null> {
+    const row = this.stmt.byEmail.get(normalizeEmail(email))
+    const [, saltB64, hashB64] = (row?.password_hash ?? 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$').split('$')
+    const expected = Buffer.from(hashB64, 'base64')
+    const actual = await scryptAsync(password, Buffer.from(saltB64, 'base64'), 32, SCRYPT)
+    if (!row || expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null
+    return { userId: row.user_id, email: normalizeEmail(email), name: row.name }
+  }
+
+  /** A new bearer token for the user; only its hash is stored. */
+  startSession(userId: string): { token: string; expiresAt: number } {
+    const token = randomBytes(32).toString('base64url')
+    const now = this.now()
+    const expiresAt = now + SESSION_DAYS * 24 * 3600 * 1000
+    this.stmt.insertSession.run(tokenHash(token), userId, now, expiresAt)
+    return { token, expiresAt }
+  }
+
+  session(token: string): StoredSession | null {
+    const row = this.stmt.session.get(tokenHash(token))
+    if (!row || row.expires_at <= this.now()) return null
+    return { userId: row.user_id, expiresAt: row.expires_at }
+  }
+
+  endSession(token: string): void {
+    this.stmt.deleteSession.run(tokenHash(token))
+  }
+
+  pruneExpired(): void {
+    this.stmt.deleteExpired.run(this.now())
+  }
+}
+
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase()

@@ -1,0 +1,71 @@
+// Opens the relay's SQLite database (WAL, fsync on commit) and brings its schema up to date.
+// Each store module owns its tables; this file only runs their migrations in order.
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+export type DB = Database.Database
+
+/** One schema step. Steps are never edited once released; new ones are appended. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE doc_updates (
+     id     INTEGER PRIMARY KEY,
+     doc    TEXT NOT NULL,
+     data   BLOB NOT NULL
+   );
+   CREATE INDEX doc_updates_by_doc ON doc_updates (doc, id);
+   CREATE TABLE order_owners (
+     order_id TEXT PRIMARY KEY,
+     user_id  TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE accounts (
+     user_id       TEXT PRIMARY KEY,
+     email         TEXT NOT NULL UNIQUE,
+     name          TEXT NOT NULL,
+     password_hash TEXT NOT NULL,
+     created_at    TEXT NOT NULL
+   );
+   CREATE TABLE sessions (
+     token_hash TEXT PRIMARY KEY,
+     user_id    TEXT NOT NULL REFERENCES accounts (user_id),
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX sessions_by_user ON sessions (user_id);
+   CREATE TABLE images (
+     sha256     TEXT PRIMARY KEY,
+     bytes      INTEGER NOT NULL,
+     width      INTEGER NOT NULL,
+     height     INTEGER NOT NULL,
+     format     TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE image_owners (
+     sha256  TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     PRIMARY KEY (sha256, user_id)
+   ) WITHOUT ROWID;`,
+]
+
+export function openDatabase(file: string): DB {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  // FULL: a commit is fsynced before it returns, so what the relay acknowledges survives power
+  // loss, not only a killed process. Commits are batched per event-loop turn to pay for it.
+  db.pragma('synchronous = FULL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  migrate(db)
+  return db
+}
+
+function migrate(db: DB): void {
+  const current = db.pragma('user_version', { simple: true }) as number
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version])
+      db.pragma(`user_version = ${version + 1}`)
+    })()
+  }
+}

@@ -1,0 +1,137 @@
+// One y-websocket socket on one room: waits for the room to load (nothing is sent before),
+// decodes each frame, checks rights on every message, and closes with a named code on trouble.
+import type { WebSocket } from 'ws'
+import * as decoding from 'lib0/decoding'
+import * as syncProtocol from 'y-protocols/sync'
+import type { Principal } from '../../shared/rights.ts'
+import type { Room as RoomName } from '../../shared/schema.ts'
+import { Close, type CloseEvent } from '../../shared/errors.ts'
+import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, type Peer, type Room } from './room.ts'
+import type { Rooms } from './rooms.ts'
+
+export interface Session {
+  principal: Principal
+  /** Epoch ms after which the token no longer counts; Infinity for config keys. */
+  expiresAt: number
+}
+
+export interface ConnectionOptions {
+  maxMessageBytes: number
+  now: () => number
+  /** Checks, on every message, that the session still holds (not expired, not revoked). */
+  stillValid: (session: Session) => boolean
+}
+
+export class Connection implements Peer {
+  readonly awarenessIds = new Set<number>()
+  private room: Room | null = null
+  private backlog: Uint8Array[] = []
+  private closed = false
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly session: Session,
+    private readonly roomName: RoomName,
+    private readonly rooms: Rooms,
+    private readonly options: ConnectionOptions,
+  ) {
+    socket.binaryType = 'nodebuffer'
+    socket.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary))
+    socket.on('close', () => this.onClosed())
+    socket.on('error', () => this.close(Close.BadMessage))
+    rooms.get(roomName).then(
+      (room) => this.onLoaded(room),
+      (error: Error) => {
+        console.error(`relay: loading ${roomName.name} failed: ${error.message}`)
+        this.close(Close.LoadFailed)
+      },
+    )
+  }
+
+  get principal(): Principal {
+    return this.session.principal
+  }
+
+  send(message: Uint8Array): void {
+    if (!this.closed && this.socket.readyState === this.socket.OPEN) this.socket.send(message)
+  }
+
+  close(event: CloseEvent): void {
+    if (this.closed) return
+    this.closed = true
+    this.room?.leave(this)
+    if (this.room) this.rooms.released(this.room)
+    this.socket.close(event.code, event.reason)
+    // A peer that never completes the closing handshake is cut off.
+    setTimeout(() => this.socket.terminate(), 2_000).unref()
+  }
+
+  private onLoaded(room: Room): void {
+    if (this.closed) {
+      this.rooms.released(room)
+      return
+    }
+    // Unknown and forbidden rooms answer alike: the same close, after the same load.
+    if (!room.mayRead(this.principal)) {
+      this.room = null
+      this.rooms.released(room)
+      this.close(Close.Forbidden)
+      return
+    }
+    this.room = room
+    room.join(this)
+    const backlog = this.backlog
+    this.backlog = []
+    for (const frame of backlog) this.handle(frame)
+  }
+
+  private onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return
+    if (data.length > this.options.maxMessageBytes) return this.close(Close.MessageTooBig)
+    if (!isBinary) return this.close(Close.BadMessage)
+    const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+    if (this.room === null) this.backlog.push(frame)
+    else this.handle(frame)
+  }
+
+  private handle(frame: Uint8Array): void {
+    const room = this.room!
+    if (!this.options.stillValid(this.session)) return this.close(Close.Unauthorized)
+    if (!room.mayRead(this.principal)) return this.close(Close.Forbidden)
+    try {
+      const decoder = decoding.createDecoder(frame)
+      const type = decoding.readVarUint(decoder)
+      switch (type) {
+        case MESSAGE_SYNC: {
+          const step = decoding.readVarUint(decoder)
+          const payload = decoding.readVarUint8Array(decoder)
+          if (step === syncProtocol.messageYjsSyncStep1) room.answerStep1(this, payload)
+          else if (step === syncProtocol.messageYjsSyncStep2 || step === syncProtocol.messageYjsUpdate) room.receiveUpdate(this, payload)
+          else return this.close(Close.BadMessage)
+          break
+        }
+        case MESSAGE_AWARENESS:
+          room.receiveAwareness(this, decoding.readVarUint8Array(decoder))
+          break
+        case MESSAGE_QUERY_AWARENESS:
+          room.answerAwarenessQuery(this)
+          break
+        case MESSAGE_AUTH:
+          break // clients have nothing to say to the relay on this channel
+        default:
+          return this.close(Close.BadMessage)
+      }
+    } catch {
+      // Truncated varints, updates Yjs cannot read, awareness garbage: this socket goes, the room stays.
+      this.close(Close.BadMessage)
+    }
+  }
+
+  private onClosed(): void {
+    if (!this.closed) {
+      this.closed = true
+      this.room?.leave(this)
+      if (this.room) this.rooms.released(this.room)
+    }
+  }
+}

@@ -1,0 +1,286 @@
+// One loaded document and the sockets on it: the load gate, write checks against the rights
+// table, persistence before broadcast (an echo means durable), awareness, and idle unload.
+import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import * as syncProtocol from 'y-protocols/sync'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as authProtocol from 'y-protocols/auth'
+import type { DocStore } from '../store/docs.ts'
+import type { Room as RoomName } from '../../shared/schema.ts'
+import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal } from '../../shared/rights.ts'
+import { Close, type CloseEvent } from '../../shared/errors.ts'
+import { scratchCopy, tryUpdate } from './shape.ts'
+
+export const MESSAGE_SYNC = 0
+export const MESSAGE_AWARENESS = 1
+export const MESSAGE_AUTH = 2
+export const MESSAGE_QUERY_AWARENESS = 3
+
+/** The relay's own writes (receipts, queues, the catalog) carry this origin. */
+export const RELAY_ORIGIN = Symbol('relay')
+
+/** What a room needs from a socket; connection.ts implements it. */
+export interface Peer {
+  readonly principal: Principal
+  send(message: Uint8Array): void
+  close(event: CloseEvent): void
+  /** Awareness client ids this peer announced, removed when it leaves. */
+  readonly awarenessIds: Set<number>
+}
+
+/** Named document events (Hocuspocus-style hooks) that order intake and history hang off. */
+export interface RoomHooks {
+  /** A customer's first accepted write claimed a new order. Called before the write is stored. */
+  onClaim?(orderId: string, userId: string): void
+  /** An accepted write is durable. `origin` is the writer, or RELAY_ORIGIN. */
+  onChange?(room: Room, origin: Principal | typeof RELAY_ORIGIN): void
+}
+
+export interface RoomOptions {
+  store: DocStore
+  hooks: RoomHooks
+  /** Compact the update log into a snapshot after this many updates since the last one. */
+  compactAfterUpdates: number
+  /** A peer that keeps sending refused writes is cut off after this many. */
+  maxRefusals: number
+}
+
+export class Room {
+  readonly doc = new Y.Doc()
+  readonly awareness: awarenessProtocol.Awareness
+  readonly peers = new Set<Peer>()
+  private scratch: Y.Doc | null = null
+  private writesMade = 0
+  private writesDone = 0
+  private outbox: Array<{ after: number; peer: Peer | null; message: Uint8Array }> = []
+  private durableWaiters: Array<{ after: number; resolve: () => void; reject: (error: Error) => void }> = []
+  private updatesSinceSnapshot: number
+  private refusals = new WeakMap<Peer, number>()
+  private failed = false
+
+  private constructor(readonly name: RoomName, private readonly options: RoomOptions, stored: Uint8Array[]) {
+    this.doc.transact(() => { for (const update of stored) Y.applyUpdate(this.doc, update) })
+    this.updatesSinceSnapshot = stored.length
+    this.awareness = new awarenessProtocol.Awareness(this.doc)
+    this.awareness.setLocalState(null) // the relay itself is not a participant
+    this.doc.on('update', (update: Uint8Array, origin: unknown) => this.persist(update, origin))
+    this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
+      const changed = [...added, ...updated, ...removed]
+      const message = awarenessMessage(this.awareness, changed)
+      // In the catalog every customer is a reader: presence must not leak between them, so a
+      // peer's awareness only comes back to itself (which keeps stock clients' watchdog fed).
+      if (this.name.kind === 'catalog') { if (isPeer(origin)) origin.send(message); return }
+      for (const peer of this.peers) peer.send(message)
+    })
+  }
+
+  /** Loads a document; throws when storage fails, and then nothing is created or written. */
+  static async load(name: RoomName, options: RoomOptions): Promise<Room> {
+    const stored = await options.store.load(name.name)
+    return new Room(name, options, stored)
+  }
+
+  facts(): OrderFacts {
+    if (this.name.kind !== 'order') return NO_ORDER_FACTS
+    const spec = this.doc.getMap('spec')
+    const receipt = this.doc.getMap('receipt')
+    const progress = this.doc.getMap('progress')
+    const str = (v: unknown) => (typeof v === 'string' ? v : null)
+    return {
+      owner: str(spec.get('user')),
+      lab: receipt.get('status') === 'accepted' ? str(receipt.get('lab')) : null,
+      state: str(spec.get('state')) as OrderFacts['state'],
+      progress: str(progress.get('status')),
+    }
+  }
+
+  mayRead(principal: Principal): boolean {
+    return mayRead(principal, this.name, this.facts())
+  }
+
+  /** Adds a peer that may read this room, and starts the sync: step 1 and current awareness. */
+  join(peer: Peer): void {
+    this.peers.add(peer)
+    const step1 = encoding.createEncoder()
+    encoding.writeVarUint(step1, MESSAGE_SYNC)
+    syncProtocol.writeSyncStep1(step1, this.doc)
+    this.send(peer, encoding.toUint8Array(step1))
+    const states = this.awareness.getStates()
+    if (states.size > 0 && this.name.kind !== 'catalog') peer.send(awarenessMessage(this.awareness, [...states.keys()]))
+  }
+
+  leave(peer: Peer): void {
+    if (!this.peers.delete(peer)) return
+    awarenessProtocol.removeAwarenessStates(this.awareness, [...peer.awarenessIds], null)
+  }
+
+  /** Sync step 1 from a peer: answer with what it lacks, once everything before is durable. */
+  answerStep1(peer: Peer, stateVector: Uint8Array): void {
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, MESSAGE_SYNC)
+    encoding.writeVarUint(encoder, syncProtocol.messageYjsSyncStep2)
+    encoding.writeVarUint8Array(encoder, Y.encodeStateAsUpdate(this.doc, stateVector))
+    this.send(peer, encoding.toUint8Array(encoder))
+  }
+
+  /**
+   * A peer's update (sync step 2 or an incremental update): tried on a scratch copy, refused
+   * whole if it touches anything the peer may not write, otherwise applied, stored, and echoed
+   * to every peer (the writer too) once durable. Throws on an update Yjs cannot decode.
+   */
+  receiveUpdate(peer: Peer, update: Uint8Array): void {
+    const facts = this.facts()
+    this.scratch ??= scratchCopy(this.doc)
+    let trial
+    try {
+      trial = tryUpdate(this.scratch, update)
+    } catch (error) {
+      this.scratch = null
+      throw error
+    }
+    const refusal = trial.changed ? refuseWrite(peer.principal, this.name, trial.shape, facts) : null
+    if (refusal !== null) {
+      this.scratch = null
+      this.refuse(peer, refusal)
+      return
+    }
+    if (this.name.kind === 'order' && facts.owner === null && trial.shape.nextUser !== null && peer.principal.kind === 'user') {
+      this.options.hooks.onClaim?.(this.name.orderId, peer.principal.userId)
+    }
+    Y.applyUpdate(this.doc, update, peer)
+    if (this.name.kind === 'order' && trial.changed) this.dropPeersWhoMayNotRead()
+  }
+
+  /** The relay's own write. Resolves when it is durable. */
+  writeAsRelay(change: (doc: Y.Doc) => void): Promise<void> {
+    this.scratch = null
+    this.doc.transact(() => change(this.doc), RELAY_ORIGIN)
+    return this.whenDurable()
+  }
+
+  /** Resolves once every write made so far is durable. */
+  whenDurable(): Promise<void> {
+    if (this.failed) return Promise.reject(new Error(`${this.name.name} could not be stored`))
+    if (this.writesDone >= this.writesMade) return Promise.resolve()
+    return new Promise((resolve, reject) => this.durableWaiters.push({ after: this.writesMade, resolve, reject }))
+  }
+
+  receiveAwareness(peer: Peer, update: Uint8Array): void {
+    // Remember which awareness clients this peer speaks for, to remove them when it leaves.
+    for (const id of awarenessClientIds(update)) peer.awarenessIds.add(id)
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer)
+  }
+
+  answerAwarenessQuery(peer: Peer): void {
+    if (this.name.kind === 'catalog') return
+    peer.send(awarenessMessage(this.awareness, [...this.awareness.getStates().keys()]))
+  }
+
+  get idle(): boolean {
+    return this.peers.size === 0 && this.writesDone >= this.writesMade
+  }
+
+  get isFailed(): boolean { return this.failed }
+
+  /** Frees the document. Only for an idle room; compacts a long log first. */
+  unload(): void {
+    if (this.updatesSinceSnapshot > 1) {
+      this.options.store.compact(this.name.name, Y.encodeStateAsUpdate(this.doc)).catch(() => {
+        // A failed compaction loses nothing: the update log it would have replaced is still there.
+      })
+    }
+    this.awareness.destroy()
+    this.doc.destroy()
+  }
+
+  /** Sends to one peer, after every write made so far is durable. */
+  private send(peer: Peer, message: Uint8Array): void {
+    if (this.writesDone >= this.writesMade && this.outbox.length === 0) peer.send(message)
+    else this.outbox.push({ after: this.writesMade, peer, message })
+  }
+
+  private persist(update: Uint8Array, origin: unknown): void {
+    const writeNumber = ++this.writesMade
+    const message = updateMessage(update)
+    this.outbox.push({ after: writeNumber, peer: null, message })
+    this.options.store.append(this.name.name, update).then(
+      () => this.durable(writeNumber, origin),
+      (error: Error) => this.fail(error),
+    )
+    if (++this.updatesSinceSnapshot >= this.options.compactAfterUpdates) {
+      this.updatesSinceSnapshot = 1
+      this.options.store.compact(this.name.name, Y.encodeStateAsUpdate(this.doc)).catch((error: Error) => this.fail(error))
+    }
+  }
+
+  private durable(writeNumber: number, origin: unknown): void {
+    this.writesDone = writeNumber
+    while (this.outbox.length > 0 && this.outbox[0].after <= writeNumber) {
+      const { peer, message } = this.outbox.shift()!
+      if (peer === null) for (const p of this.peers) p.send(message)
+      else if (this.peers.has(peer)) peer.send(message)
+    }
+    while (this.durableWaiters.length > 0 && this.durableWaiters[0].after <= writeNumber) this.durableWaiters.shift()!.resolve()
+    const writer = origin === RELAY_ORIGIN ? RELAY_ORIGIN : isPeer(origin) ? origin.principal : null
+    if (writer !== null) this.options.hooks.onChange?.(this, writer)
+  }
+
+  /**
+   * Storage refused a write: the document in memory is now ahead of the disk. Nothing of it was
+   * acknowledged, so drop the room; clients reconnect later and send their changes again.
+   */
+  private fail(error: Error): void {
+    if (this.failed) return
+    this.failed = true
+    console.error(`relay: storing ${this.name.name} failed, dropping it from memory: ${error.message}`)
+    for (const peer of [...this.peers]) peer.close(Close.LoadFailed)
+    this.outbox = []
+    for (const waiter of this.durableWaiters.splice(0)) waiter.reject(error)
+  }
+
+  private refuse(peer: Peer, reason: string): void {
+    const count = (this.refusals.get(peer) ?? 0) + 1
+    this.refusals.set(peer, count)
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, MESSAGE_AUTH)
+    authProtocol.writePermissionDenied(encoder, `write refused: ${reason}`)
+    peer.send(encoding.toUint8Array(encoder))
+    if (count >= this.options.maxRefusals) peer.close(Close.TooManyRefusals)
+  }
+
+  private dropPeersWhoMayNotRead(): void {
+    for (const peer of [...this.peers]) if (!this.mayRead(peer.principal)) peer.close(Close.Forbidden)
+  }
+}
+
+function isPeer(origin: unknown): origin is Peer {
+  return typeof origin === 'object' && origin !== null && 'principal' in origin && 'send' in origin
+}
+
+function updateMessage(update: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_SYNC)
+  syncProtocol.writeUpdate(encoder, update)
+  return encoding.toUint8Array(encoder)
+}
+
+function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_AWARENESS)
+  encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(awareness, clients))
+  return encoding.toUint8Array(encoder)
+}
+
+/** The client ids an awareness update speaks for (its format: count, then id, clock, state). */
+function awarenessClientIds(update: Uint8Array): number[] {
+  const ids: number[] = []
+  const decoder = decoding.createDecoder(update)
+  const count = decoding.readVarUint(decoder)
+  for (let i = 0; i < count; i++) {
+    ids.push(decoding.readVarUint(decoder))
+    decoding.readVarUint(decoder)
+    decoding.readVarString(decoder)
+  }
+  return ids
+}

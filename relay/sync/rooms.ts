@@ -1,0 +1,92 @@
+// The registry of loaded rooms: loads each document once however many sockets ask at the same
+// time, hands out rooms only once loaded, and unloads rooms that have been idle a while.
+import type { Room as RoomName } from '../../shared/schema.ts'
+import { Close } from '../../shared/errors.ts'
+import { Room, type RoomOptions } from './room.ts'
+
+export interface RoomsOptions extends RoomOptions {
+  /** Unload a room this long after its last peer left and its last write was stored. */
+  idleUnloadMs: number
+}
+
+export class Rooms {
+  private readonly loaded = new Map<string, Room>()
+  private readonly loading = new Map<string, Promise<Room>>()
+  private readonly unloadTimers = new Map<string, NodeJS.Timeout>()
+  private closed = false
+
+  constructor(private readonly options: RoomsOptions) {}
+
+  /** The loaded room; loads it first if needed. Rejects (and remembers nothing) when loading fails. */
+  get(name: RoomName): Promise<Room> {
+    if (this.closed) return Promise.reject(new Error('relay is shutting down'))
+    const room = this.loaded.get(name.name)
+    if (room && !room.isFailed) {
+      this.cancelUnload(name.name)
+      return Promise.resolve(room)
+    }
+    if (room) this.loaded.delete(name.name) // a failed room is reloaded from what is stored
+    let pending = this.loading.get(name.name)
+    if (!pending) {
+      pending = Room.load(name, this.options).then(
+        (loadedRoom) => {
+          this.loading.delete(name.name)
+          this.loaded.set(name.name, loadedRoom)
+          return loadedRoom
+        },
+        (error: Error) => {
+          this.loading.delete(name.name)
+          throw error
+        },
+      )
+      this.loading.set(name.name, pending)
+    }
+    return pending
+  }
+
+  /** The room if it is in memory now, without loading it. */
+  peek(name: string): Room | undefined {
+    return this.loaded.get(name)
+  }
+
+  /** Called when a peer leaves: schedules the unload once the room is idle. */
+  released(room: Room): void {
+    if (!room.idle && room.peers.size > 0) return
+    this.cancelUnload(room.name.name)
+    const timer = setTimeout(() => this.tryUnload(room), this.options.idleUnloadMs)
+    timer.unref()
+    this.unloadTimers.set(room.name.name, timer)
+  }
+
+  get size(): number {
+    return this.loaded.size
+  }
+
+  /** Closes every socket with "retry later" and waits for pending writes. */
+  async close(): Promise<void> {
+    this.closed = true
+    for (const timer of this.unloadTimers.values()) clearTimeout(timer)
+    for (const room of this.loaded.values()) for (const peer of [...room.peers]) peer.close(Close.ShuttingDown)
+    await Promise.allSettled([...this.loaded.values()].map((room) => room.whenDurable()))
+    await this.options.store.flush()
+  }
+
+  private tryUnload(room: Room): void {
+    this.unloadTimers.delete(room.name.name)
+    if (this.loaded.get(room.name.name) !== room) return
+    if (!room.idle) {
+      if (room.peers.size === 0) this.released(room) // writes still pending: look again later
+      return
+    }
+    this.loaded.delete(room.name.name)
+    room.unload()
+  }
+
+  private cancelUnload(name: string): void {
+    const timer = this.unloadTimers.get(name)
+    if (timer) {
+      clearTimeout(timer)
+      this.unloadTimers.delete(name)
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// Room names, the configuration's catalog types and the shapes of the shared Yjs documents
+// (SPEC.md "Document shapes"), with typed accessors. Pure: runs in the browser, relay and lab node.
+import * as Y from 'yjs'
+
+// ---------------------------------------------------------------- catalog (config minus secrets)
+
+export interface Product { id: string; name: string; widthMm: number; heightMm: number; media: string; price: number }
+export interface Template { id: string; name: string; preview?: string }
+/** A lab as the catalog shows it: no key. `price` maps productId → the lab's price. */
+export interface LabInfo { id: string; name: string; price: Record<string, number> }
+export type FrontRole = 'reception' | 'delivery'
+export interface Front { id: string; name: string; lab: string; fee: number; roles: FrontRole[]; lanUrl?: string }
+export type DiscountScope = 'user' | 'front' | 'lab'
+/** `within` is an ISO 8601 duration (P7D, P1M, PT12H, P1Y2M…); `amount` in minor units. */
+export interface DiscountTier { within: string; amount: number }
+export interface DiscountRules { scope: DiscountScope; tiers: DiscountTier[] }
+
+export interface Catalog {
+  currency: string
+  timeZone: string
+  products: Product[]
+  templates: Template[]
+  labs: LabInfo[]
+  fronts: Front[]
+  discounts: DiscountRules
+}
+
+// ---------------------------------------------------------------- rooms
+
+export type Room =
+  | { kind: 'catalog'; name: 'catalog' }
+  | { kind: 'user'; name: string; userId: string }
+  | { kind: 'order'; name: string; orderId: string }
+  | { kind: 'lab'; name: string; labId: string }
+
+/** Ids are what a URL path segment can carry without escaping trouble. */
+export const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+
+/** Parses a room name (`catalog`, `user/<id>`, `order/<id>`, `lab/<id>`); null for anything else. */
+export function parseRoom(name: string): Room | null {
+  if (name === 'catalog') return { kind: 'catalog', name }
+  const slash = name.indexOf('/')
+  if (slash < 0) return null
+  const kind = name.slice(0, slash)
+  const id = name.slice(slash + 1)
+  if (!ID_PATTERN.test(id)) return null
+  switch (kind) {
+    case 'user': return { kind, name, userId: id }
+    case 'order': return { kind, name, orderId: id }
+    case 'lab': return { kind, name, labId: id }
+    default: return null
+  }
+}
+
+export const roomName = {
+  catalog: () => 'catalog',
+  user: (userId: string) => `user/${userId}`,
+  order: (orderId: string) => `order/${orderId}`,
+  lab: (labId: string) => `lab/${labId}`,
+}
+
+// ---------------------------------------------------------------- order documents
+
+export type OrderState = 'draft' | 'submitted' | 'cancelled'
+export interface OrderItem { image: string; product: string; qty: number; template?: string }
+export interface OrderSpec { id: string; user: string; front: string; createdAt: string; state: OrderState; items: OrderItem[] }
+
+export type LineKind = 'print' | 'fee' | 'discount'
+export interface PriceLine { kind: LineKind; label: string; amount: number }
+export interface DiscountDecision { previousOrder: string; previousReceivedAt: string; within: string; amount: number }
+export interface Receipt {
+  status: 'accepted' | 'rejected'
+  error?: string
+  receivedAt: string
+  lab: string
+  lines: PriceLine[]
+  total: number
+  currency: string
+  discount: DiscountDecision | null
+}
+
+export type ProgressStatus = 'queued' | 'printing' | 'printed' | 'failed'
+export interface Progress { status: ProgressStatus; updatedAt: string; jobs: unknown }
+
+export interface QueueEntry { receivedAt: string; front: string }
+export interface HistoryEntry {
+  id: string; order: string; item: number; printer: string; job: number | string
+  copies: number; status: string; printedAt: string
+}
+
+/** The top-level maps of each kind of document, and who may write them (see rights.ts). */
+export const ORDER_MAPS = ['spec', 'receipt', 'progress'] as const
+export const LAB_MAPS = ['queue', 'history'] as const
+
+/** Reads an order's spec out of its document; null when the document has no spec yet. */
+export function readSpec(doc: Y.Doc): Partial<OrderSpec> | null {
+  const spec = doc.getMap('spec')
+  if (spec.size === 0) return null
+  const json = spec.toJSON() as Partial<OrderSpec>
+  return json
+}
+
+export function readReceipt(doc: Y.Doc): Receipt | null {
+  const receipt = doc.getMap('receipt')
+  if (receipt.size === 0) return null
+  return receipt.toJSON() as Receipt
+}
+
+/** Writes a spec as SPEC.md shapes it: `items` a Y.Array of Y.Maps. For clients and tests. */
+export function writeSpec(doc: Y.Doc, spec: OrderSpec): void {
+  doc.transact(() => {
+    const map = doc.getMap('spec')
+    map.set('id', spec.id)
+    map.set('user', spec.user)
+    map.set('front', spec.front)
+    map.set('createdAt', spec.createdAt)
+    map.set('state', spec.state)
+    const items = new Y.Array<Y.Map<unknown>>()
+    items.push(spec.items.map((item) => {
+      const m = new Y.Map<unknown>()
+      for (const [k, v] of Object.entries(item)) if (v !== undefined) m.set(k, v)
+      return m
+    }))
+    map.set('items', items)
+  })
+}

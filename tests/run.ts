@@ -1,0 +1,123 @@
+// The test runner behind `npm test`: installs the system packages the tests need, runs every
+// tests/**/*.test.ts file in its own Node process (uvu has no per-test timeout, so a hung file
+// is killed here), and ends with the line `N passed, N failed` that CI reads.
+//
+//   npm test                      every test
+//   npm test -- tests/unit discount   only files whose path contains one of the words
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { cpus } from 'node:os'
+
+const root = join(import.meta.dirname, '..')
+const FILE_TIMEOUT_MS = Number(process.env.LABSYNC_TEST_FILE_TIMEOUT_MS ?? 240_000)
+const PARALLEL = Number(process.env.LABSYNC_TEST_JOBS ?? Math.max(1, Math.min(2, cpus().length)))
+
+/** Debian packages the integration and browser tests drive for real. */
+const SYSTEM_PACKAGES: Array<{ pkg: string; path: string }> = [
+  { pkg: 'chromium', path: '/usr/bin/chromium' },
+  { pkg: 'cups-ipp-utils', path: '/usr/sbin/ippeveprinter' },
+  { pkg: 'dbus', path: '/usr/bin/dbus-daemon' },
+  { pkg: 'libimage-exiftool-perl', path: '/usr/bin/exiftool' },
+]
+
+function ensureSystemPackages(): void {
+  const missing = SYSTEM_PACKAGES.filter((p) => !existsSync(p.path)).map((p) => p.pkg)
+  if (missing.length === 0) return
+  if (process.getuid?.() !== 0) {
+    console.log(`tests need these Debian packages, not installed and not root to install them: ${missing.join(' ')}`)
+    return
+  }
+  console.log(`installing the system packages the tests need: ${missing.join(' ')} (apt-get)`)
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
+  const update = spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env })
+  if (update.status !== 0) console.log('apt-get update failed; trying the install anyway')
+  const install = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { stdio: 'inherit', env })
+  if (install.status !== 0) console.log(`apt-get install failed (exit ${install.status}); tests that need ${missing.join(', ')} will fail`)
+}
+
+function findTestFiles(dir: string): string[] {
+  const found: string[] = []
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) found.push(...findTestFiles(path))
+    else if (name.endsWith('.test.ts')) found.push(path)
+  }
+  return found
+}
+
+interface FileResult { file: string; passed: number; failed: number; skipped: number; output: string; ms: number }
+
+/** uvu prints `Total: N  Passed: N  Skipped: N`; failures are Total - Passed - Skipped. */
+function parseUvu(output: string): { total: number; passed: number; skipped: number } | null {
+  const num = (label: string) => {
+    const all = [...output.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))]
+    return all.length ? Number(all[all.length - 1][1]) : null
+  }
+  const total = num('Total'), passed = num('Passed'), skipped = num('Skipped')
+  if (total === null || passed === null) return null
+  return { total, passed, skipped: skipped ?? 0 }
+}
+
+function runFile(file: string): Promise<FileResult> {
+  const started = Date.now()
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', file], {
+      cwd: root,
+      env: { ...process.env, NODE_DISABLE_COLORS: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group, so a timeout kills the servers it started too
+    })
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.stderr.on('data', (chunk) => (output += chunk))
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      try { process.kill(-child.pid!, 'SIGKILL') } catch { /* already gone */ }
+    }, FILE_TIMEOUT_MS)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      const counts = parseUvu(output)
+      const ms = Date.now() - started
+      if (timedOut) output += `\n(killed after ${FILE_TIMEOUT_MS} ms)`
+      if (!counts) {
+        resolve({ file, passed: 0, failed: 1, skipped: 0, output: output + `\n(no uvu summary; exit ${code})`, ms })
+        return
+      }
+      let failed = counts.total - counts.passed - counts.skipped
+      if (failed === 0 && (code !== 0 || timedOut)) failed = 1 // died after its summary, or hung
+      resolve({ file, passed: counts.passed, failed, skipped: counts.skipped, output, ms })
+    })
+  })
+}
+
+async function main(): Promise<void> {
+  const filters = process.argv.slice(2)
+  ensureSystemPackages()
+  const files = findTestFiles(join(root, 'tests'))
+    .filter((f) => filters.length === 0 || filters.some((w) => relative(root, f).includes(w)))
+  const results: FileResult[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < files.length) {
+      const file = files[next++]
+      const result = await runFile(file)
+      results.push(result)
+      const mark = result.failed ? 'FAIL' : 'ok  '
+      console.log(`${mark} ${relative(root, file)}  ${result.passed} passed, ${result.failed} failed (${(result.ms / 1000).toFixed(1)} s)`)
+      if (result.failed || process.env.LABSYNC_TEST_VERBOSE) console.log(indent(result.output))
+    }
+  }
+  await Promise.all(Array.from({ length: PARALLEL }, worker))
+  const passed = results.reduce((n, r) => n + r.passed, 0)
+  const failed = results.reduce((n, r) => n + r.failed, 0)
+  const skipped = results.reduce((n, r) => n + r.skipped, 0)
+  if (files.length === 0) console.log('no test files matched')
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+  process.exitCode = failed || files.length === 0 ? 1 : 0
+}
+
+const indent = (text: string) => text.trimEnd().split('\n').map((l) => '    ' + l).join('\n')
+
+await main()
