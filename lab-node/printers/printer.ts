@@ -1,0 +1,87 @@
+// The one Printer interface the lab node prints through (IPP or a folder), and openPrinter(),
+// which picks the implementation from the --printer URI. Every implementation passes
+// tests/helpers/printer-suite.ts.
+import { IppPrinter } from './ipp.ts'
+import { FilePrinter } from './file.ts'
+
+export type PrinterState = 'idle' | 'processing' | 'stopped'
+
+/** IPP job states without the `pending-held` / `processing-stopped` spelling. */
+export type JobState = 'pending' | 'held' | 'processing' | 'stopped' | 'completed' | 'aborted' | 'canceled'
+
+/** The states after which a job never changes again. */
+export const FINAL_JOB_STATES: ReadonlySet<JobState> = new Set(['completed', 'aborted', 'canceled'])
+
+export interface PrinterDescription {
+  state: PrinterState
+  /** IPP printer-state-reasons without `none`, e.g. `media-empty-error`; [] when all is well. */
+  stateReasons: string[]
+  /** Media keywords the printer offers (PWG names such as `oe_photo-l_3.5x5in`). */
+  media: string[]
+  /** MIME types the printer accepts as documents. */
+  formats: string[]
+  /** The resolution to render print files at; 300 when the printer says nothing. */
+  resolutionDpi: number
+}
+
+export interface PrintJob {
+  /** Names the job on the printer; findJobs() finds it by this name, so make it unique per item. */
+  name: string
+  document: Buffer
+  /** MIME type of `document`, e.g. `image/jpeg`. */
+  format: string
+  /** An integer from 1. */
+  copies: number
+  /** A media keyword from describe().media. */
+  media: string
+}
+
+export interface JobStatus { state: JobState; reasons: string[] }
+
+export interface FoundJob extends JobStatus { jobId: string; name: string }
+
+export interface Printer {
+  /** What the printer is, as printed in errors and the history journal. */
+  readonly uri: string
+  /**
+   * The printer's state and what it can print, asked afresh on every call.
+   * Rejects with PrinterUnreachableError when it cannot be asked.
+   */
+  describe(): Promise<PrinterDescription>
+  /**
+   * Sends one document as one job with `copies` and `media`. When it resolves, the printer has
+   * accepted the job and owns it: follow it with jobStatus(). It is not idempotent: when it
+   * rejects with anything but PrinterRejectedError the job may or may not exist, so ask
+   * findJobs(job.name) before sending again. A media or format the printer does not take is
+   * PrinterUnsupportedError; another refusal is PrinterRejectedError with the IPP status.
+   */
+  submit(job: PrintJob): Promise<{ jobId: string }>
+  /**
+   * The job's current state. An id the printer does not know (never sent, or forgotten after a
+   * restart or purge) is PrinterJobNotFoundError.
+   */
+  jobStatus(jobId: string): Promise<JobStatus>
+  /**
+   * Every job the printer still remembers whose name is exactly `name`, any state, oldest first:
+   * after a crash, "did I already send this item?". A printer forgets finished jobs after a
+   * while (ippeveprinter: a minute), so [] only means "not known here": the journal must record
+   * an item as sent before relying on this.
+   */
+  findJobs(name: string): Promise<FoundJob[]>
+  /** Releases connections and timers; calls still running reject, later calls throw. */
+  close(): Promise<void>
+}
+
+export interface OpenPrinterOptions {
+  /** Per-request timeout for network printers; default 10 s. */
+  timeoutMs?: number
+  /** `requesting-user-name` sent to network printers; default `labsync`. */
+  userName?: string
+}
+
+/** `ipp://` / `ipps://` → IppPrinter, `file:DIR` → FilePrinter; anything else throws. */
+export function openPrinter(uri: string, options: OpenPrinterOptions = {}): Printer {
+  if (/^ipps?:\/\//i.test(uri)) return new IppPrinter(uri, options)
+  if (/^file:/i.test(uri)) return new FilePrinter(FilePrinter.dirFromUri(uri))
+  throw new Error(`unsupported printer URI "${uri}": expected ipp://HOST[:PORT]/PATH, ipps://… or file:DIR`)
+}

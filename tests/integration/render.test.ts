@@ -1,0 +1,163 @@
+// Print files from real JPEGs made with sharp: size at the printer's resolution, orientation,
+// templates, the order record read back by exiftool, and photos that must be refused.
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import sharp from 'sharp'
+import { RenderError, renderPrint } from '../../lab-node/render.ts'
+import type { PrintRecord, RenderInput } from '../../lab-node/render.ts'
+import { rejection } from '../helpers/printer-suite.ts'
+
+const L = { widthMm: 89, heightMm: 127 }
+const RECORD: PrintRecord = { order: 'ord-7f3a', user: 'user-42', receivedAt: '2025-03-01T10:15:00.000Z', front: 'store-1', lab: 'lab-1', item: 2 }
+const render = (image: Buffer, more: Partial<RenderInput> = {}) => renderPrint({ image, product: L, dpi: 300, template: 'plain', record: RECORD, ...more })
+
+type Rgb = [number, number, number]
+const solid = (width: number, height: number, hex: string) => sharp({ create: { width, height, channels: 3, background: hex } })
+
+/** The colour of one pixel of a JPEG. */
+async function pixel(jpeg: Buffer, x: number, y: number): Promise<Rgb> {
+  const { data } = await sharp(jpeg).extract({ left: x, top: y, width: 1, height: 1 }).raw().toBuffer({ resolveWithObject: true })
+  return [data[0], data[1], data[2]]
+}
+const near = (actual: Rgb, expected: Rgb, slack = 40) => actual.every((c, i) => Math.abs(c - expected[i]) <= slack)
+const WHITE: Rgb = [255, 255, 255]
+const RED: Rgb = [255, 0, 0]
+const BLUE: Rgb = [0, 0, 255]
+const GREEN: Rgb = [0, 255, 0]
+
+const test = suite('renderPrint')
+
+test('an L print is round(mm / 25.4 * dpi) pixels: 1051x1500 at 300 dpi, 2102x3000 at 600 dpi', async () => {
+  const photo = await solid(600, 900, '#888').jpeg().toBuffer()
+  for (const [dpi, w, h] of [[300, 1051, 1500], [600, 2102, 3000]]) {
+    const out = await render(photo, { dpi })
+    assert.equal([out.widthPx, out.heightPx], [w, h])
+    const meta = await sharp(out.jpeg).metadata()
+    assert.equal([meta.format, meta.width, meta.height, meta.density], ['jpeg', w, h, dpi])
+  }
+})
+
+test('a landscape photo gets a landscape print, cropped to fill it', async () => {
+  // A 3:1 photo with blue ends: cropped to the centre, none of the blue may remain.
+  const photo = await solid(1200, 400, '#f00')
+    .composite([{ input: await solid(200, 400, '#00f').png().toBuffer(), left: 0, top: 0 }, { input: await solid(200, 400, '#00f').png().toBuffer(), left: 1000, top: 0 }])
+    .jpeg().toBuffer()
+  const out = await render(photo)
+  assert.equal([out.widthPx, out.heightPx], [1500, 1051])
+  assert.ok(near(await pixel(out.jpeg, 2, 525), RED), 'left edge')
+  assert.ok(near(await pixel(out.jpeg, 1497, 525), RED), 'right edge')
+})
+
+test('a photo with EXIF orientation 6 is turned upright before it is cropped', async () => {
+  // Stored landscape, red on top, blue below; orientation 6 (turn 90° clockwise) shows it
+  // portrait with blue on the left and red on the right.
+  const stored = await solid(300, 200, '#00f').composite([{ input: await solid(300, 100, '#f00').png().toBuffer(), left: 0, top: 0 }])
+    .jpeg().withMetadata({ orientation: 6 }).toBuffer()
+  assert.is((await sharp(stored).metadata()).orientation, 6)
+  const out = await render(stored)
+  assert.equal([out.widthPx, out.heightPx], [1051, 1500])
+  assert.ok(near(await pixel(out.jpeg, 200, 750), BLUE), `left is ${await pixel(out.jpeg, 200, 750)}`)
+  assert.ok(near(await pixel(out.jpeg, 850, 750), RED), `right is ${await pixel(out.jpeg, 850, 750)}`)
+  assert.is((await sharp(out.jpeg).metadata()).orientation ?? 1, 1)
+})
+
+test('white-border leaves white edges about 3% of the short side wide around the photo', async () => {
+  const out = await render(await solid(600, 900, '#123').jpeg().toBuffer(), { template: 'white-border' })
+  assert.equal([out.widthPx, out.heightPx], [1051, 1500])
+  // 3% of 1051 is 32 px.
+  for (const [x, y] of [[0, 0], [1050, 1499], [525, 5], [525, 1494], [5, 750], [1045, 750], [28, 750]]) {
+    assert.ok(near(await pixel(out.jpeg, x, y), WHITE, 8), `(${x}, ${y}) is ${await pixel(out.jpeg, x, y)}`)
+  }
+  assert.ok(near(await pixel(out.jpeg, 36, 750), [0x11, 0x22, 0x33]), 'the photo starts inside the border')
+  assert.ok(near(await pixel(out.jpeg, 525, 750), [0x11, 0x22, 0x33]), 'centre')
+})
+
+test('a full-size frame PNG from the templates folder is composited over the photo, turned to fit', async () => {
+  const templatesDir = await mkdtemp(join(tmpdir(), 'labsync-templates-'))
+  try {
+    // A portrait frame: a green band 10% of the width round a transparent window.
+    const frame = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="150"><rect x="5" y="5" width="90" height="140" fill="none" stroke="#0f0" stroke-width="10"/></svg>')
+    await writeFile(join(templatesDir, 'green-frame.png'), await sharp(frame).png().toBuffer())
+    const portrait = await render(await solid(600, 900, '#00f').jpeg().toBuffer(), { template: 'green-frame', templatesDir })
+    assert.ok(near(await pixel(portrait.jpeg, 30, 750), GREEN), `frame is ${await pixel(portrait.jpeg, 30, 750)}`)
+    assert.ok(near(await pixel(portrait.jpeg, 525, 750), BLUE), 'the photo shows through the window')
+    const landscape = await render(await solid(900, 600, '#00f').jpeg().toBuffer(), { template: 'green-frame', templatesDir })
+    assert.equal([landscape.widthPx, landscape.heightPx], [1500, 1051])
+    assert.ok(near(await pixel(landscape.jpeg, 750, 30), GREEN), 'the turned frame runs along the top')
+    assert.ok(near(await pixel(landscape.jpeg, 750, 525), BLUE))
+  } finally {
+    await rm(templatesDir, { recursive: true, force: true })
+  }
+})
+
+test('a template that is neither built in nor in the templates folder is a clear RenderError', async () => {
+  const photo = await solid(60, 90, '#888').jpeg().toBuffer()
+  const templatesDir = await mkdtemp(join(tmpdir(), 'labsync-templates-'))
+  try {
+    for (const template of ['gold-frame', '../../etc/passwd']) {
+      const error = await rejection(render(photo, { template, templatesDir }))
+      assert.instance(error, RenderError)
+      assert.is((error as RenderError).reason, 'unknown-template')
+      assert.match((error as Error).message, `"${template}"`)
+    }
+    assert.match((await rejection(render(photo, { template: 'gold-frame' })) as Error).message, 'no templates folder')
+  } finally {
+    await rm(templatesDir, { recursive: true, force: true })
+  }
+})
+
+test('exiftool reads the order record back from both XMP and EXIF', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'labsync-render-'))
+  try {
+    const out = await render(await solid(600, 900, '#888').jpeg().toBuffer(), { dpi: 600 })
+    const file = join(dir, 'print.jpg')
+    await writeFile(file, out.jpeg)
+    // XMPAutoConv=0: otherwise exiftool turns date-like values of unknown XMP tags into its own
+    // `2025:03:01 10:15:00` form; the file holds the ISO string.
+    const { stdout } = await promisify(execFile)('exiftool', ['-j', '-G', '-api', 'XMPAutoConv=0', file])
+    const tags = JSON.parse(stdout)[0]
+    assert.equal(
+      [tags['XMP:Order'], tags['XMP:User'], tags['XMP:ReceivedAt'], tags['XMP:Front'], tags['XMP:Lab'], tags['XMP:Item']],
+      [RECORD.order, RECORD.user, RECORD.receivedAt, RECORD.front, RECORD.lab, RECORD.item],
+    )
+    assert.is(tags['EXIF:ImageDescription'], 'labsync order=ord-7f3a user=user-42 receivedAt=2025-03-01T10:15:00.000Z front=store-1 lab=lab-1 item=2')
+    assert.equal([tags['EXIF:XResolution'], tags['EXIF:YResolution'], tags['EXIF:ResolutionUnit']], [600, 600, 'inches'])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('a truncated JPEG is RenderError broken-image', async () => {
+  const photo = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#000', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg().toBuffer()
+  const error = await rejection(render(photo.subarray(0, Math.floor(photo.length / 2))))
+  assert.instance(error, RenderError)
+  assert.is((error as RenderError).reason, 'broken-image')
+  assert.match((error as Error).message, /premature end|truncated/i)
+})
+
+test('something that is no image is RenderError broken-image', async () => {
+  for (const bytes of [Buffer.from('this is not a photo, it is a shopping list'), Buffer.alloc(0)]) {
+    const error = await rejection(render(bytes))
+    assert.instance(error, RenderError)
+    assert.is((error as RenderError).reason, 'broken-image')
+  }
+})
+
+test('a decompression bomb (a tiny file claiming 60000x60000 pixels) is refused before decoding', async () => {
+  const jpeg = Buffer.from(await solid(64, 64, '#888').jpeg().toBuffer())
+  const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]))
+  jpeg.writeUInt16BE(60000, sof + 5) // height
+  jpeg.writeUInt16BE(60000, sof + 7) // width
+  const error = await rejection(render(jpeg))
+  assert.instance(error, RenderError)
+  assert.is((error as RenderError).reason, 'too-large')
+  const small = await rejection(render(await solid(600, 900, '#888').jpeg().toBuffer(), { maxInputPixels: 100_000 }))
+  assert.is((small as RenderError).reason, 'too-large')
+})
+
+test.run()
