@@ -41,10 +41,32 @@ async function main(argv: string[]): Promise<void> {
         config: (values.config as string | undefined) ?? null,
       })
     }
-    case 'lab':
-      console.error('labsync lab: not built yet (issue 4)')
-      process.exit(1)
-      break
+    case 'lab': {
+      const { values, positionals } = parse(rest, {
+        relay: { type: 'string' }, lab: { type: 'string' }, key: { type: 'string' }, printer: { type: 'string' },
+        data: { type: 'string' }, templates: { type: 'string' }, 'history-interval': { type: 'string' },
+        auto: { type: 'boolean' }, listen: { type: 'string' },
+      })
+      if (positionals.length) throw new ConfigError(`lab: unexpected argument "${positionals[0]}"`)
+      for (const required of ['relay', 'lab', 'key', 'printer'] as const) {
+        if (!values[required]) throw new ConfigError(`lab: --${required} is required`)
+      }
+      const relay = values.relay as string
+      if (!/^https?:\/\/[^/\s]+/.test(relay)) throw new ConfigError(`lab: --relay "${relay}" is not an http:// or https:// URL`)
+      const printer = values.printer as string
+      if (!/^(ipps?:\/\/[^/\s]+|file:.+)/i.test(printer)) throw new ConfigError(`lab: --printer "${printer}" is neither ipp://HOST/PATH, ipps://… nor file:DIR`)
+      const interval = Number(values['history-interval'] ?? 60)
+      if (!Number.isFinite(interval) || interval <= 0) throw new ConfigError(`lab: --history-interval "${String(values['history-interval'])}" is not a number of seconds above 0`)
+      if (values.listen !== undefined) throw new ConfigError('lab: --listen (in-store LAN sync) is not built yet (issue 8)')
+      const { runLab } = await import('../lab-node/main.ts')
+      return runLab({
+        relay, lab: values.lab as string, key: values.key as string, printer,
+        data: (values.data as string | undefined) ?? './data/lab',
+        templates: (values.templates as string | undefined) ?? null,
+        historyIntervalSeconds: interval,
+        auto: Boolean(values.auto),
+      })
+    }
     case 'admin':
       console.error('labsync admin: not built yet (issue 6)')
       process.exit(1)

@@ -16,6 +16,8 @@ export async function runRelay(args: RelayArgs): Promise<void> {
       config, dataDir: resolve(args.data), host: args.host, port: args.port,
       idleUnloadMs: envNumber('LABSYNC_ROOM_IDLE_MS'),
       compactAfterUpdates: envNumber('LABSYNC_COMPACT_AFTER'),
+      now: testClock(),
+      intakeDelayMs: envNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
     })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
@@ -39,4 +41,18 @@ function envNumber(name: string): number | undefined {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}: "${value}" is not a whole number above 0`)
   return n
+}
+
+/**
+ * LABSYNC_TEST_CLOCK=<ISO instant> starts the relay's clock there (it then runs in real time), so
+ * tests and demos can show discounts across weeks without waiting weeks. Never set in production.
+ */
+function testClock(): (() => number) | undefined {
+  const start = process.env.LABSYNC_TEST_CLOCK
+  if (!start) return undefined
+  const startMs = Date.parse(start)
+  if (Number.isNaN(startMs)) throw new ConfigError(`LABSYNC_TEST_CLOCK: "${start}" is not an ISO 8601 instant`)
+  const offset = startMs - Date.now()
+  console.log(`relay: clock set to ${new Date(startMs).toISOString()} by LABSYNC_TEST_CLOCK`)
+  return () => Date.now() + offset
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { parseRoom } from '../shared/schema.ts'
 import { Close, HttpError } from '../shared/errors.ts'
-import type { RelayConfig } from './config.ts'
+import { publicCatalog, type RelayConfig } from './config.ts'
 import { openDatabase, type DB } from './store/db.ts'
 import { SqliteDocStore } from './store/docs.ts'
 import { Accounts } from './store/accounts.ts'
@@ -16,6 +16,10 @@ import { Rooms } from './sync/rooms.ts'
 import { Connection, type Session } from './sync/connection.ts'
 import type { RoomHooks } from './sync/room.ts'
 import { publishCatalog } from './catalog.ts'
+import { Receptions } from './store/receptions.ts'
+import { Intake } from './orders/intake.ts'
+import { LabReports } from './orders/lab-reports.ts'
+import { History } from './store/history.ts'
 import { sendError, sendJson } from './http/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import { createImages, type Images } from './http/images.ts'
@@ -32,6 +36,8 @@ export interface RelayOptions {
   compactAfterUpdates?: number
   maxMessageBytes?: number
   now?: () => number
+  /** Fault injection for tests: intake waits this long after recording a submission. */
+  intakeDelayMs?: number
 }
 
 export interface Relay {
@@ -58,7 +64,25 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     maxRefusals: 20,
   })
   await publishCatalog(rooms, options.config)
-  const images: Images = createImages({ db, dataDir: options.dataDir, limits: options.config.limits, auth, now })
+  const receptions = new Receptions(db)
+  const imageOwned = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM image_owners WHERE sha256 = ? AND user_id = ?')
+  const intake = new Intake({
+    rooms, receptions, catalog: publicCatalog(options.config), now, delayMs: options.intakeDelayMs ?? 0,
+    imageUploaded: (sha, user) => imageOwned.get(sha, user) !== undefined,
+  })
+  const labReports = new LabReports({ rooms, history: new History(db), receptions, now })
+  hooks.onChange = (room, origin) => {
+    intake.onOrderChange(room, origin)
+    labReports.onChange(room, origin)
+  }
+  hooks.onLoad = (room) => {
+    intake.onOrderLoad(room)
+    labReports.onLoad(room)
+  }
+  const images: Images = createImages({
+    db, dataDir: options.dataDir, limits: options.config.limits, auth, now,
+    labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
+  })
   const webDir = options.webDir ?? join(REPO_ROOT, 'dist')
   const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024
 
@@ -112,6 +136,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     server.once('error', reject)
     server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', resolve)
   })
+  intake.resume().catch((error: Error) => console.error(`relay: resuming order intake failed: ${error.message}`))
   const address = server.address() as AddressInfo
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
 

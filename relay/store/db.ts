@@ -14,10 +14,6 @@ const MIGRATIONS: string[] = [
      data   BLOB NOT NULL
    );
    CREATE INDEX doc_updates_by_doc ON doc_updates (doc, id);
-   CREATE TABLE order_owners (
-     order_id TEXT PRIMARY KEY,
-     user_id  TEXT NOT NULL
-   ) WITHOUT ROWID;
    CREATE TABLE accounts (
      user_id       TEXT PRIMARY KEY,
      email         TEXT NOT NULL UNIQUE,
@@ -45,6 +41,60 @@ const MIGRATIONS: string[] = [
      user_id TEXT NOT NULL,
      PRIMARY KEY (sha256, user_id)
    ) WITHOUT ROWID;`,
+  // Receptions: one row per received order, the discount decision kept with it.
+  `CREATE TABLE receptions (
+     seq            INTEGER PRIMARY KEY,
+     order_id       TEXT NOT NULL UNIQUE,
+     user_id        TEXT NOT NULL,
+     front          TEXT NOT NULL,
+     lab            TEXT NOT NULL,
+     received_at    INTEGER NOT NULL,
+     status         TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'cancelled')),
+     error          TEXT,
+     lines          TEXT NOT NULL,
+     total          INTEGER NOT NULL,
+     currency       TEXT NOT NULL,
+     discount_order TEXT,
+     discount_received_at INTEGER,
+     discount_within TEXT,
+     discount_amount INTEGER,
+     delivered      INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX receptions_by_user ON receptions (user_id, received_at, seq) WHERE status = 'accepted';
+   CREATE INDEX receptions_by_user_front ON receptions (user_id, front, received_at, seq) WHERE status = 'accepted';
+   CREATE INDEX receptions_by_user_lab ON receptions (user_id, lab, received_at, seq) WHERE status = 'accepted';
+   CREATE INDEX receptions_by_time ON receptions (received_at, seq);
+   CREATE INDEX receptions_undelivered ON receptions (delivered) WHERE delivered = 0;
+   CREATE TABLE order_images (
+     order_id TEXT NOT NULL,
+     sha256   TEXT NOT NULL,
+     lab      TEXT NOT NULL,
+     PRIMARY KEY (sha256, lab, order_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE waiting_orders (
+     order_id   TEXT PRIMARY KEY,
+     user_id    TEXT NOT NULL,
+     first_seen INTEGER NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX waiting_orders_by_user ON waiting_orders (user_id);`,
+  // Printing history reported by lab nodes, stored once per entry id.
+  `CREATE TABLE history (
+     id          TEXT PRIMARY KEY,
+     lab         TEXT NOT NULL,
+     order_id    TEXT NOT NULL,
+     item        INTEGER NOT NULL,
+     printer     TEXT NOT NULL,
+     job         TEXT NOT NULL,
+     copies      INTEGER NOT NULL,
+     status      TEXT NOT NULL,
+     printed_at  INTEGER NOT NULL,
+     received_at INTEGER NOT NULL,
+     user_id     TEXT,
+     front       TEXT
+   ) WITHOUT ROWID;
+   CREATE INDEX history_by_lab ON history (lab, printed_at);
+   CREATE INDEX history_by_time ON history (printed_at);
+   CREATE INDEX history_by_user ON history (user_id, printed_at);`,
 ]
 
 export function openDatabase(file: string): DB {

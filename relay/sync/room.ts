@@ -31,8 +31,8 @@ export interface Peer {
 
 /** Named document events (Hocuspocus-style hooks) that order intake and history hang off. */
 export interface RoomHooks {
-  /** A customer's first accepted write claimed a new order. Called before the write is stored. */
-  onClaim?(orderId: string, userId: string): void
+  /** A document was loaded from storage (before any peer sees it). */
+  onLoad?(room: Room): void
   /** An accepted write is durable. `origin` is the writer, or RELAY_ORIGIN. */
   onChange?(room: Room, origin: Principal | typeof RELAY_ORIGIN): void
 }
@@ -78,7 +78,9 @@ export class Room {
   /** Loads a document; throws when storage fails, and then nothing is created or written. */
   static async load(name: RoomName, options: RoomOptions): Promise<Room> {
     const stored = await options.store.load(name.name)
-    return new Room(name, options, stored)
+    const room = new Room(name, options, stored)
+    options.hooks.onLoad?.(room)
+    return room
   }
 
   facts(): OrderFacts {
@@ -144,9 +146,6 @@ export class Room {
       this.scratch = null
       this.refuse(peer, refusal)
       return
-    }
-    if (this.name.kind === 'order' && facts.owner === null && trial.shape.nextUser !== null && peer.principal.kind === 'user') {
-      this.options.hooks.onClaim?.(this.name.orderId, peer.principal.userId)
     }
     Y.applyUpdate(this.doc, update, peer)
     if (this.name.kind === 'order' && trial.changed) this.dropPeersWhoMayNotRead()

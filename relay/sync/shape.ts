@@ -15,7 +15,7 @@ export interface Trial {
  * scratch copy is then in an unknown state and must be rebuilt.
  */
 export function tryUpdate(scratch: Y.Doc, update: Uint8Array): Trial {
-  let changedTypes = new Map<Y.AbstractType<unknown>, Set<string | null>>()
+  let changedTypes = new Map<Y.AbstractType<any>, Set<string | null>>()
   let deleted = false
   const observe = (tr: Y.Transaction) => {
     changedTypes = tr.changed
@@ -36,17 +36,17 @@ export function tryUpdate(scratch: Y.Doc, update: Uint8Array): Trial {
   return { shape, changed }
 }
 
-function describe(doc: Y.Doc, changed: Map<Y.AbstractType<unknown>, Set<string | null>>): WriteShape {
-  const rootNames = new Map<Y.AbstractType<unknown>, string>()
+function describe(doc: Y.Doc, changed: Map<Y.AbstractType<any>, Set<string | null>>): WriteShape {
+  const rootNames = new Map<Y.AbstractType<any>, string>()
   for (const [name, type] of doc.share) rootNames.set(type, name)
   const maps = new Set<string>()
   const specKeys = new Set<string>()
   for (const [type, keys] of changed) {
-    let root: Y.AbstractType<unknown> = type
+    let root: Y.AbstractType<any> = type
     let rootKey: string | null = null
     while (root._item !== null) {
       rootKey = root._item.parentSub
-      root = root._item.parent as Y.AbstractType<unknown>
+      root = root._item.parent as Y.AbstractType<any>
     }
     const name = rootNames.get(root) ?? '(unnamed)'
     maps.add(name)

@@ -1,6 +1,7 @@
 // Starts a real relay process (`bin/labsync relay`) on 127.0.0.1 with its own data dir, for
 // integration tests; and small clients for its HTTP API and sync endpoint.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -134,3 +135,25 @@ export function permissionDenials(provider: WebsocketProvider): string[] {
   }
   return denials
 }
+
+/** A small real JPEG, different for every `seed`. */
+export async function makePhoto(seed: number, width = 640, height = 480): Promise<Buffer> {
+  const sharp = (await import('sharp')).default
+  return sharp({ create: { width, height, channels: 3, background: { r: (seed * 37) % 256, g: (seed * 91) % 256, b: (seed * 53) % 256 } } })
+    .jpeg({ quality: 80 }).toBuffer()
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+/** Uploads a photo whole (PUT /api/images/<sha256>) and returns its hash. */
+export async function uploadPhoto(relayUrl: string, token: string, bytes: Buffer): Promise<string> {
+  const sha = sha256Hex(bytes)
+  const res = await fetch(`${relayUrl}/api/images/${sha}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(bytes) })
+  if (res.status !== 201 && res.status !== 200) throw new Error(`upload failed: ${res.status} ${await res.text()}`)
+  return sha
+}
+
+let orderCounter = 0
+export const newOrderId = (): string => `o${process.pid}x${Date.now().toString(36)}x${++orderCounter}`

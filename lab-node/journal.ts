@@ -1,0 +1,98 @@
+// The lab node's local SQLite journal: what it intends to print, what the printer accepted, how
+// each job ended, and the printing history still to report to the relay. It is what makes an
+// item print at most once across crashes: intent is recorded (fsynced) before Print-Job.
+import Database from 'better-sqlite3'
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { HistoryEntry } from '../shared/schema.ts'
+
+export type ItemState = 'intent' | 'sent' | 'completed' | 'aborted' | 'canceled' | 'failed'
+
+export interface JournalItem {
+  order: string
+  item: number
+  jobName: string
+  state: ItemState
+  jobId: string | null
+  reason: string | null
+}
+
+export class Journal {
+  private readonly db: Database.Database
+  private readonly stmt
+
+  constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true })
+    this.db = new Database(file)
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS items (
+        order_id TEXT NOT NULL, item INTEGER NOT NULL, job_name TEXT NOT NULL,
+        state TEXT NOT NULL, job_id TEXT, reason TEXT, updated_at TEXT NOT NULL,
+        PRIMARY KEY (order_id, item)
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS orders (
+        order_id TEXT PRIMARY KEY, state TEXT NOT NULL, reason TEXT, updated_at TEXT NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS history (
+        id TEXT PRIMARY KEY, entry TEXT NOT NULL, acknowledged INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;`)
+    this.stmt = {
+      item: this.db.prepare<[string, number], Record<string, string | number | null>>('SELECT * FROM items WHERE order_id = ? AND item = ?'),
+      upsertItem: this.db.prepare(`INSERT INTO items (order_id, item, job_name, state, job_id, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (order_id, item) DO UPDATE SET state = excluded.state, job_id = excluded.job_id, reason = excluded.reason, updated_at = excluded.updated_at`),
+      order: this.db.prepare<[string], { state: string; reason: string | null }>('SELECT state, reason FROM orders WHERE order_id = ?'),
+      setOrder: this.db.prepare(`INSERT INTO orders (order_id, state, reason, updated_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at`),
+      addHistory: this.db.prepare('INSERT OR IGNORE INTO history (id, entry) VALUES (?, ?)'),
+      unacknowledged: this.db.prepare<[], { entry: string }>('SELECT entry FROM history WHERE acknowledged = 0 ORDER BY rowid'),
+      acknowledge: this.db.prepare('UPDATE history SET acknowledged = 1 WHERE id = ?'),
+    }
+  }
+
+  item(order: string, item: number): JournalItem | null {
+    const row = this.stmt.item.get(order, item)
+    if (!row) return null
+    return { order, item, jobName: String(row.job_name), state: row.state as ItemState, jobId: row.job_id as string | null, reason: row.reason as string | null }
+  }
+
+  /** Recorded, durably, before the job is sent: after a crash this says "maybe sent, ask the printer". */
+  intend(order: string, item: number, jobName: string): void {
+    this.stmt.upsertItem.run(order, item, jobName, 'intent', null, null, new Date().toISOString())
+  }
+
+  /** The printer accepted the job; from here on it is followed, never sent again. */
+  sent(order: string, item: number, jobName: string, jobId: string): void {
+    this.stmt.upsertItem.run(order, item, jobName, 'sent', jobId, null, new Date().toISOString())
+  }
+
+  /** How the job ended, and its history entry, in one transaction. */
+  finish(order: string, item: number, jobName: string, jobId: string | null, state: ItemState, reason: string | null, entry: HistoryEntry | null): void {
+    this.db.transaction(() => {
+      this.stmt.upsertItem.run(order, item, jobName, state, jobId, reason, new Date().toISOString())
+      if (entry) this.stmt.addHistory.run(entry.id, JSON.stringify(entry))
+    })()
+  }
+
+  orderState(order: string): { state: string; reason: string | null } | null {
+    return this.stmt.order.get(order) ?? null
+  }
+
+  setOrderState(order: string, state: 'printing' | 'printed' | 'failed' | 'retry', reason: string | null = null): void {
+    this.stmt.setOrder.run(order, state, reason, new Date().toISOString())
+  }
+
+  /** History entries the relay has not confirmed yet, oldest first. */
+  unacknowledgedHistory(): HistoryEntry[] {
+    return this.stmt.unacknowledged.all().map((row) => JSON.parse(row.entry) as HistoryEntry)
+  }
+
+  acknowledge(ids: Iterable<string>): void {
+    this.db.transaction(() => { for (const id of ids) this.stmt.acknowledge.run(id) })()
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}

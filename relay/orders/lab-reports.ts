@@ -1,0 +1,65 @@
+// What lab nodes report back: history entries pushed into `lab/<id>` (stored once, then removed
+// from the document, which tells the lab they are durable here), and an order's progress (a
+// printed order leaves the lab's queue).
+import type { HistoryEntry, QueueEntry } from '../../shared/schema.ts'
+import { roomName } from '../../shared/schema.ts'
+import type { Principal } from '../../shared/rights.ts'
+import type { History } from '../store/history.ts'
+import type { Receptions } from '../store/receptions.ts'
+import type { Rooms } from '../sync/rooms.ts'
+import { RELAY_ORIGIN, type Room } from '../sync/room.ts'
+
+export class LabReports {
+  constructor(private readonly deps: { rooms: Rooms; history: History; receptions: Receptions; now: () => number }) {}
+
+  onChange(room: Room, origin: Principal | typeof RELAY_ORIGIN): void {
+    if (origin === RELAY_ORIGIN) return
+    if (room.name.kind === 'lab') void this.ingest(room)
+    if (room.name.kind === 'order' && origin.kind === 'lab') void this.progressed(room, origin.labId)
+  }
+
+  /** A lab document loaded after a crash may hold entries pushed but not yet stored. */
+  onLoad(room: Room): void {
+    if (room.name.kind === 'lab') void this.ingest(room)
+  }
+
+  private async ingest(room: Room): Promise<void> {
+    if (room.name.kind !== 'lab') return
+    const lab = room.name.labId
+    const array = room.doc.getArray<HistoryEntry>('history')
+    if (array.length === 0) return
+    const entries = array.toArray()
+    const valid = entries.filter(isHistoryEntry)
+    if (valid.length < entries.length) console.error(`relay: lab ${lab} sent ${entries.length - valid.length} malformed history entr(y/ies); dropped`)
+    this.deps.history.record(lab, valid.filter((e) => this.deps.receptions.get(e.order)?.lab === lab), new Date(this.deps.now()))
+    const stored = new Set(entries)
+    await room.writeAsRelay((doc) => {
+      const history = doc.getArray<HistoryEntry>('history')
+      // Delete from the end so indexes stay valid; only what was stored above.
+      for (let i = history.length - 1; i >= 0; i--) if (stored.has(history.get(i))) history.delete(i, 1)
+    }).catch((error: Error) => console.error(`relay: acknowledging history of lab ${lab} failed: ${error.message}`))
+  }
+
+  private async progressed(room: Room, lab: string): Promise<void> {
+    if (room.name.kind !== 'order' || room.doc.getMap('progress').get('status') !== 'printed') return
+    const order = room.name.orderId
+    const labRoom = await this.deps.rooms.get({ kind: 'lab', name: roomName.lab(lab), labId: lab })
+    try {
+      await labRoom.writeAsRelay((doc) => {
+        const queue = doc.getMap<QueueEntry>('queue')
+        if (queue.has(order)) queue.delete(order)
+      })
+    } finally {
+      this.deps.rooms.released(labRoom)
+    }
+  }
+}
+
+function isHistoryEntry(value: unknown): value is HistoryEntry {
+  const e = value as Record<string, unknown>
+  return typeof e === 'object' && e !== null && typeof e.id === 'string' && e.id.length <= 200 &&
+    typeof e.order === 'string' && Number.isInteger(e.item) && typeof e.printer === 'string' &&
+    (typeof e.job === 'string' || typeof e.job === 'number') && Number.isInteger(e.copies) &&
+    typeof e.status === 'string' && typeof e.printedAt === 'string' && !Number.isNaN(Date.parse(e.printedAt))
+}
+

@@ -1,0 +1,143 @@
+// Receptions: the relay's record of each received order (who, when by the relay's clock, which
+// store and lab), its priced lines and the discount decision, written exactly once per order.
+import type { DB } from './db.ts'
+import type { PastReception } from '../../shared/discount.ts'
+import type { DiscountDecision, DiscountScope, PriceLine } from '../../shared/schema.ts'
+
+export interface Reception {
+  seq: number
+  order: string
+  user: string
+  front: string
+  lab: string
+  receivedAt: Date
+  status: 'accepted' | 'rejected' | 'cancelled'
+  error: string | null
+  lines: PriceLine[]
+  total: number
+  currency: string
+  discount: DiscountDecision | null
+  delivered: boolean
+}
+
+export type NewReception = Omit<Reception, 'seq' | 'delivered'>
+
+interface Row {
+  seq: number; order_id: string; user_id: string; front: string; lab: string; received_at: number
+  status: Reception['status']; error: string | null; lines: string; total: number; currency: string
+  discount_order: string | null; discount_received_at: number | null; discount_within: string | null
+  discount_amount: number | null; delivered: number
+}
+
+const fromRow = (row: Row): Reception => ({
+  seq: row.seq, order: row.order_id, user: row.user_id, front: row.front, lab: row.lab,
+  receivedAt: new Date(row.received_at), status: row.status, error: row.error,
+  lines: JSON.parse(row.lines) as PriceLine[], total: row.total, currency: row.currency,
+  discount: row.discount_order === null ? null : {
+    previousOrder: row.discount_order, previousReceivedAt: new Date(row.discount_received_at!).toISOString(),
+    within: row.discount_within!, amount: row.discount_amount!,
+  },
+  delivered: row.delivered === 1,
+})
+
+export class Receptions {
+  private readonly stmt
+
+  constructor(private readonly db: DB) {
+    const latest = (where: string) => db.prepare<unknown[], Row>(
+      `SELECT * FROM receptions WHERE status = 'accepted' AND ${where} AND received_at <= ? ORDER BY received_at DESC, seq DESC LIMIT 1`)
+    this.stmt = {
+      byOrder: db.prepare<[string], Row>('SELECT * FROM receptions WHERE order_id = ?'),
+      insert: db.prepare(`INSERT INTO receptions (order_id, user_id, front, lab, received_at, status, error, lines, total, currency,
+        discount_order, discount_received_at, discount_within, discount_amount) VALUES
+        (@order, @user, @front, @lab, @receivedAt, @status, @error, @lines, @total, @currency, @dOrder, @dAt, @dWithin, @dAmount)`),
+      latestByUser: latest('user_id = ?'),
+      latestByFront: latest('user_id = ? AND front = ?'),
+      latestByLab: latest('user_id = ? AND lab = ?'),
+      nextSeq: db.prepare<[], { next: number }>('SELECT coalesce(max(seq), 0) + 1 AS next FROM receptions'),
+      markDelivered: db.prepare('UPDATE receptions SET delivered = 1 WHERE order_id = ?'),
+      undelivered: db.prepare<[], Row>('SELECT * FROM receptions WHERE delivered = 0 ORDER BY seq'),
+      cancel: db.prepare("UPDATE receptions SET status = 'cancelled', delivered = 0 WHERE order_id = ? AND status = 'accepted'"),
+      addImage: db.prepare('INSERT OR IGNORE INTO order_images (order_id, sha256, lab) VALUES (?, ?, ?)'),
+      labUsesImage: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM order_images WHERE sha256 = ? AND lab = ? LIMIT 1'),
+      wait: db.prepare('INSERT OR IGNORE INTO waiting_orders (order_id, user_id, first_seen) VALUES (?, ?, ?)'),
+      waiting: db.prepare<[string], { first_seen: number }>('SELECT first_seen FROM waiting_orders WHERE order_id = ?'),
+      waitingFor: db.prepare<[string], { order_id: string }>('SELECT order_id FROM waiting_orders WHERE user_id = ?'),
+      allWaiting: db.prepare<[], { order_id: string }>('SELECT order_id FROM waiting_orders'),
+      stopWaiting: db.prepare('DELETE FROM waiting_orders WHERE order_id = ?'),
+    }
+  }
+
+  get(order: string): Reception | null {
+    const row = this.stmt.byOrder.get(order)
+    return row ? fromRow(row) : null
+  }
+
+  /** The sequence number the next reception will get; receptions at one millisecond are ordered by it. */
+  nextSeq(): number {
+    return this.stmt.nextSeq.get()!.next
+  }
+
+  /**
+   * The most recent accepted reception in the scope of a new one, by (received_at, seq): the one
+   * row the discount decision needs. Reads an index on (user, received_at).
+   */
+  latestInScope(scope: DiscountScope, current: { user: string; front: string; lab: string; receivedAt: Date }): PastReception | null {
+    const at = current.receivedAt.getTime()
+    const row = scope === 'user' ? this.stmt.latestByUser.get(current.user, at)
+      : scope === 'front' ? this.stmt.latestByFront.get(current.user, current.front, at)
+      : this.stmt.latestByLab.get(current.user, current.lab, at)
+    return row ? { order: row.order_id, user: row.user_id, front: row.front, lab: row.lab, receivedAt: new Date(row.received_at), seq: row.seq } : null
+  }
+
+  /**
+   * Records a reception, and the images its lab may fetch, in one transaction. Returns the stored
+   * reception; when the order was already received, the earlier one (exactly once per order).
+   */
+  record(reception: NewReception, images: string[]): Reception {
+    return this.db.transaction(() => {
+      const existing = this.get(reception.order)
+      if (existing) return existing
+      const d = reception.discount
+      this.stmt.insert.run({
+        order: reception.order, user: reception.user, front: reception.front, lab: reception.lab,
+        receivedAt: reception.receivedAt.getTime(), status: reception.status, error: reception.error,
+        lines: JSON.stringify(reception.lines), total: reception.total, currency: reception.currency,
+        dOrder: d?.previousOrder ?? null, dAt: d ? Date.parse(d.previousReceivedAt) : null,
+        dWithin: d?.within ?? null, dAmount: d?.amount ?? null,
+      })
+      if (reception.status === 'accepted') for (const sha of images) this.stmt.addImage.run(reception.order, sha, reception.lab)
+      this.stmt.stopWaiting.run(reception.order)
+      return this.get(reception.order)!
+    })()
+  }
+
+  /** The receipt and the lab queue entry are in the documents: nothing left to redo after a crash. */
+  markDelivered(order: string): void {
+    this.stmt.markDelivered.run(order)
+  }
+
+  /** Receptions whose receipt or queue entry may not have reached the documents (a crash in between). */
+  undelivered(): Reception[] {
+    return this.stmt.undelivered.all().map(fromRow)
+  }
+
+  /** A cancelled order no longer counts as a previous order; its queue entry must go. */
+  cancel(order: string): boolean {
+    return this.stmt.cancel.run(order).changes > 0
+  }
+
+  labUsesImage(lab: string, sha256: string): boolean {
+    return this.stmt.labUsesImage.get(sha256, lab) !== undefined
+  }
+
+  /** A submitted order waiting for its photos: remembers when the relay first saw the submission. */
+  awaitingSince(order: string, user: string, firstSeen: Date): Date {
+    this.stmt.wait.run(order, user, firstSeen.getTime())
+    return new Date(this.stmt.waiting.get(order)!.first_seen)
+  }
+
+  waitingOrders(user?: string): string[] {
+    return (user === undefined ? this.stmt.allWaiting.all() : this.stmt.waitingFor.all(user)).map((r) => r.order_id)
+  }
+}

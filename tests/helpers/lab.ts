@@ -1,0 +1,66 @@
+// Starts a real lab node process (`bin/labsync lab`) for integration tests.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { LABSYNC, tempDir } from './relay.ts'
+
+export interface LabProcess {
+  process: ChildProcess
+  dataDir: string
+  output: () => string
+  /** Sends an operator command on stdin (`next`, `all`, `print <order>`, `flush`…). */
+  command(line: string): void
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
+  kill(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface LabOptions {
+  relayUrl: string
+  lab: string
+  key: string
+  printer: string
+  dataDir?: string
+  templatesDir?: string
+  historyIntervalSeconds?: number
+  auto?: boolean
+}
+
+export async function startLab(options: LabOptions): Promise<LabProcess> {
+  const dataDir = options.dataDir ?? tempDir('labsync-lab-')
+  const args = [LABSYNC, 'lab', '--relay', options.relayUrl, '--lab', options.lab, '--key', options.key, '--printer', options.printer,
+    '--data', dataDir, '--history-interval', String(options.historyIntervalSeconds ?? 1)]
+  if (options.auto) args.push('--auto')
+  if (options.templatesDir) args.push('--templates', options.templatesDir)
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout!.on('data', (c) => (output += c))
+  child.stderr!.on('data', (c) => (output += c))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const lab: LabProcess = {
+    process: child,
+    dataDir,
+    output: () => output,
+    command: (line) => child.stdin!.write(line + '\n'),
+    waitForOutput(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const started = Date.now()
+        const poll = () => {
+          const match = pattern.exec(output)
+          if (match) return resolve(match)
+          if (child.exitCode !== null || Date.now() - started > timeoutMs) return reject(new Error(`lab output never matched ${pattern}:\n${output}`))
+          setTimeout(poll, 20)
+        }
+        poll()
+      })
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      await exited
+    },
+  }
+  await lab.waitForOutput(new RegExp(`lab ${options.lab} ready`))
+  return lab
+}
