@@ -37,7 +37,7 @@ export class Journal {
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS history (
         id TEXT PRIMARY KEY, entry TEXT NOT NULL, acknowledged INTEGER NOT NULL DEFAULT 0
-      ) WITHOUT ROWID;`)
+      );`)
     this.stmt = {
       item: this.db.prepare<[string, number], Record<string, string | number | null>>('SELECT * FROM items WHERE order_id = ? AND item = ?'),
       upsertItem: this.db.prepare(`INSERT INTO items (order_id, item, job_name, state, job_id, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -58,7 +58,7 @@ export class RelayLink {
   async openOrder(orderId: string, timeoutMs = 30_000): Promise<OpenOrder> {
     const doc = new Y.Doc()
     const provider = this.provider(roomName.order(orderId), doc)
-    const close = () => { provider.destroy(); doc.destroy() }
+    const close = () => { provider.destroy(); doc.destroy() } // destroying the doc ends its Awareness
     try {
       await synced(provider, timeoutMs)
     } catch (error) {
@@ -84,8 +84,10 @@ export class RelayLink {
   }
 
   close(): void {
-    this.labProvider.destroy()
-    this.catalogProvider.destroy()
+    for (const provider of [this.labProvider, this.catalogProvider]) {
+      provider.destroy()
+      provider.awareness.destroy()
+    }
   }
 
   private provider(room: string, doc: Y.Doc): WebsocketProvider {

@@ -62,9 +62,9 @@ export function secretHash(secret: string): string {
 }
 
 export function parseConfig(json: unknown): RelayConfig {
-  const root = object(json, 'config')
+  const root = object(json, 'the file')
   const currency = string(root.currency ?? 'JPY', 'currency')
-  try { new Intl.NumberFormat('en', { style: 'currency', currency }) } catch { fail(`currency: "${currency}" is not an ISO 4217 code`) }
+  if (!Intl.supportedValuesOf('currency').includes(currency)) fail(`currency: "${currency}" is not an ISO 4217 code`)
   const timeZone = string(root.timeZone ?? 'UTC', 'timeZone')
   try { new Intl.DateTimeFormat('en', { timeZone }) } catch { fail(`timeZone: "${timeZone}" is not an IANA time zone`) }
 
@@ -122,8 +122,15 @@ export function parseConfig(json: unknown): RelayConfig {
     name: string(a.name, `${at}.name`), tokenHash: secretHash(secret(a.token, `${at}.token`)),
   }))
 
+  // One secret must name one principal: a lab key equal to an admin token would make that lab an admin.
+  const secrets = [...labs.map((l) => ({ hash: l.keyHash, at: `lab ${l.id}` })), ...admins.map((a) => ({ hash: a.tokenHash, at: `admin ${a.name}` }))]
+  for (let i = 0; i < secrets.length; i++) {
+    for (let j = i + 1; j < secrets.length; j++) if (secrets[i].hash === secrets[j].hash) fail(`${secrets[i].at} and ${secrets[j].at} have the same secret`)
+  }
+
   const limitsJson = object(root.limits ?? {}, 'limits')
-  const imageBytes = limitsJson.imageBytes === undefined ? 50 * 1024 * 1024 : positive(limitsJson.imageBytes, 'limits.imageBytes')
+  const imageBytes = limitsJson.imageBytes === undefined ? 50 * 1024 * 1024 : amount(limitsJson.imageBytes, 'limits.imageBytes')
+  if (imageBytes < 1024) fail('limits.imageBytes: at least 1024 bytes')
 
   const known = new Set(['currency', 'timeZone', 'products', 'templates', 'labs', 'fronts', 'discounts', 'admins', 'limits'])
   for (const key of Object.keys(root)) if (!known.has(key)) fail(`${key}: unknown setting`)

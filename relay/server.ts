@@ -82,6 +82,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const images: Images = createImages({
     db, dataDir: options.dataDir, limits: options.config.limits, auth, now,
     labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
+    onOwned: (_sha, user) => void intake.imagesArrived(user),
   })
   const webDir = options.webDir ?? join(REPO_ROOT, 'dist')
   const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024
@@ -146,6 +147,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     rooms,
     async close() {
       server.close()
+      await images.close()
       await rooms.close()
       for (const client of wss.clients) client.terminate()
       server.closeAllConnections()

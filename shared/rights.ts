@@ -54,7 +54,7 @@ export function refuseWrite(who: Principal, room: Room, write: WriteShape, order
     case 'catalog':
       return 'the catalog is written by the relay only'
     case 'user':
-      return null // mayRead already established it is the user's own document
+      return who.kind === 'user' ? null : 'only the customer writes their own document'
     case 'lab': {
       const other = [...write.maps].filter((m) => m !== 'history')
       if (who.kind !== 'lab') return 'only the lab writes its history'

@@ -141,6 +141,13 @@ export class Room {
       this.scratch = null
       throw error
     }
+    if (trial.incomplete) {
+      // Never store half a write. A client racing its own sync step 2 sends the whole of it again
+      // there; a client whose earlier write was refused is told why this one was not applied.
+      this.scratch = null
+      this.tell(peer, 'write refused: it builds on changes the relay does not have (an earlier refused write, or changes not synced yet)')
+      return
+    }
     const refusal = trial.changed ? refuseWrite(peer.principal, this.name, trial.shape, facts) : null
     if (refusal !== null) {
       this.scratch = null
@@ -189,6 +196,11 @@ export class Room {
         // A failed compaction loses nothing: the update log it would have replaced is still there.
       })
     }
+    this.destroy()
+  }
+
+  /** Frees the document and its awareness timer, storing nothing more. */
+  destroy(): void {
     this.awareness.destroy()
     this.doc.destroy()
   }
@@ -241,11 +253,16 @@ export class Room {
   private refuse(peer: Peer, reason: string): void {
     const count = (this.refusals.get(peer) ?? 0) + 1
     this.refusals.set(peer, count)
+    this.tell(peer, `write refused: ${reason}`)
+    if (count >= this.options.maxRefusals) peer.close(Close.TooManyRefusals)
+  }
+
+  /** A y-websocket permission-denied message: stock clients log it, the PWA shows it. */
+  private tell(peer: Peer, reason: string): void {
     const encoder = encoding.createEncoder()
     encoding.writeVarUint(encoder, MESSAGE_AUTH)
-    authProtocol.writePermissionDenied(encoder, `write refused: ${reason}`)
-    peer.send(encoding.toUint8Array(encoder))
-    if (count >= this.options.maxRefusals) peer.close(Close.TooManyRefusals)
+    authProtocol.writePermissionDenied(encoder, reason)
+    this.send(peer, encoding.toUint8Array(encoder))
   }
 
   private dropPeersWhoMayNotRead(): void {

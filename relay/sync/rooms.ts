@@ -69,6 +69,8 @@ export class Rooms {
     for (const room of this.loaded.values()) for (const peer of [...room.peers]) peer.close(Close.ShuttingDown)
     await Promise.allSettled([...this.loaded.values()].map((room) => room.whenDurable()))
     await this.options.store.flush()
+    for (const room of this.loaded.values()) room.destroy()
+    this.loaded.clear()
   }
 
   private tryUnload(room: Room): void {

@@ -6,8 +6,13 @@ import type { OrderState } from '../../shared/schema.ts'
 
 export interface Trial {
   shape: WriteShape
-  /** False when the update brought nothing new (already known, or only structs Yjs keeps pending). */
+  /** False when the update brought nothing new. */
   changed: boolean
+  /**
+   * The update builds on changes this document does not have (a write refused earlier, or one
+   * not synced yet): Yjs would apply part of it now (its deletions) and hold the rest back.
+   */
+  incomplete: boolean
 }
 
 /**
@@ -33,7 +38,8 @@ export function tryUpdate(scratch: Y.Doc, update: Uint8Array): Trial {
   const changed = changedTypes.size > 0 || deleted ||
     !equalBytes(before, Y.encodeStateVector(scratch)) ||
     pendingBefore[0] !== scratch.store.pendingStructs || pendingBefore[1] !== scratch.store.pendingDs
-  return { shape, changed }
+  const incomplete = scratch.store.pendingStructs !== null || scratch.store.pendingDs !== null
+  return { shape, changed, incomplete }
 }
 
 function describe(doc: Y.Doc, changed: Map<Y.AbstractType<any>, Set<string | null>>): WriteShape {

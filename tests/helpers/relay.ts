@@ -95,6 +95,9 @@ export function connect(relay: { wsUrl: string }, room: string, token: string, d
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     disableBc: true,
   })
+  // A provider does not destroy the Awareness it made, whose interval would keep a test process alive.
+  const destroy = provider.destroy.bind(provider)
+  provider.destroy = () => { destroy(); provider.awareness.destroy() }
   return { doc, provider }
 }
 
@@ -157,3 +160,13 @@ export async function uploadPhoto(relayUrl: string, token: string, bytes: Buffer
 
 let orderCounter = 0
 export const newOrderId = (): string => `o${process.pid}x${Date.now().toString(36)}x${++orderCounter}`
+
+/** Signs in again (sessions expire after 30 days of the relay's clock). */
+export async function signIn(relayUrl: string, email: string): Promise<{ userId: string; token: string }> {
+  const res = await fetch(`${relayUrl}/api/sessions`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: 'correct horse battery' }),
+  })
+  if (res.status !== 200) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`)
+  return await res.json() as { userId: string; token: string }
+}

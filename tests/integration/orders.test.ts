@@ -7,7 +7,7 @@ import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { writeSpec, type Receipt, type OrderItem } from '../../shared/schema.ts'
 import {
-  connect, startRelay, signUp, synced, waitFor, closed, removeDir, makePhoto, uploadPhoto, newOrderId, tempDir,
+  connect, startRelay, signUp, signIn, synced, waitFor, closed, removeDir, makePhoto, uploadPhoto, newOrderId, tempDir,
   type RelayProcess,
 } from '../helpers/relay.ts'
 
@@ -28,7 +28,11 @@ const CONFIG = {
 
 const dirs: string[] = []
 const providers: Array<{ destroy(): void }> = []
-test.after.each(destroyClients)
+const relays: RelayProcess[] = []
+test.after.each(async () => {
+  destroyClients()
+  for (const relay of relays.splice(0)) await relay.kill() // a failed test still leaves nothing running
+})
 test.after(() => { for (const d of dirs) removeDir(d) })
 
 function destroyClients(): void {
@@ -38,7 +42,9 @@ function destroyClients(): void {
 async function relayAt(clock: string, config: object = CONFIG, dataDir?: string, env: Record<string, string> = {}): Promise<RelayProcess> {
   const dir = dataDir ?? tempDir()
   if (!dataDir) dirs.push(dir)
-  return startRelay({ config, dataDir: dir, env: { LABSYNC_TEST_CLOCK: clock, ...env } })
+  const relay = await startRelay({ config, dataDir: dir, env: { LABSYNC_TEST_CLOCK: clock, ...env } })
+  relays.push(relay)
+  return relay
 }
 
 /** A customer with one uploaded photo. */
@@ -53,7 +59,7 @@ async function submitOrder(relay: RelayProcess, who: { userId: string; token: st
   const orderId = opts.orderId ?? newOrderId()
   const { doc, provider } = connect(relay, `order/${orderId}`, who.token)
   providers.push(provider)
-  await synced(provider)
+  await synced(provider).catch((error: Error) => { throw new Error(`${error.message}\nrelay said:\n${relay.output()}`) })
   writeSpec(doc, {
     id: orderId, user: who.userId, front: opts.front ?? 'store-1', createdAt: new Date().toISOString(), state: 'draft',
     items: opts.items ?? [{ image: who.photo, product: 'L', qty: 2 }],
@@ -121,6 +127,7 @@ test('repeats get the shortest tier that holds the previous order, then none out
   destroyClients()
 
   relay = await relayAt('2026-04-01T10:00:00+09:00', CONFIG, dir) // two months later: outside all tiers
+  me.token = (await signIn(relay.url, me.email)).token // the first session expired after 30 days
   const fourth = await submitOrder(relay, me)
   assert.is((await receiptOf(fourth.doc)).discount, null)
   await relay.stop()
