@@ -83,8 +83,12 @@ function refuseOrderWrite(who: Principal, orderId: string, write: WriteShape, or
     if (write.specKeys.has('id') && write.nextId !== orderId) return 'spec.id cannot be changed'
     return null
   }
+  const onlyState = write.specKeys.size === 1 && write.specKeys.has('state')
+  // The same submit (or cancel) from a second device changes nothing; accepting it keeps that
+  // device in step with the relay instead of leaving it with a write the relay never took.
+  if (onlyState && write.nextState === order.state) return null
   // After submission only a cancel request is allowed, and only until printing starts.
-  const onlyCancels = write.specKeys.size === 1 && write.specKeys.has('state') && write.nextState === 'cancelled'
+  const onlyCancels = onlyState && write.nextState === 'cancelled'
   if (!onlyCancels) return `the order is ${order.state}; its spec can no longer be changed`
   if (order.state === 'cancelled') return 'the order is already cancelled'
   if (order.progress === 'printing' || order.progress === 'printed') return 'the lab has started printing; the order can no longer be cancelled'

@@ -189,6 +189,14 @@ test('a cancel that also edits the spec is refused after submission', () => {
   refused(refuseWrite(alice, order, write(['spec'], { keys: ['state', 'items'], state: 'cancelled', user: 'alice' }), facts({ state: 'submitted' })))
 })
 
+test('the same submit from a second device is accepted: it changes nothing', () => {
+  allowed(refuseWrite(alice, order, specEdit(['state'], 'submitted'), facts({ state: 'submitted' })))
+})
+
+test('a second device may not sneak other spec keys in with a repeated submit', () => {
+  refused(refuseWrite(alice, order, specEdit(['state', 'items'], 'submitted'), facts({ state: 'submitted' })))
+})
+
 test('the owner may cancel a submitted order', () => {
   allowed(refuseWrite(alice, order, cancel(), facts({ state: 'submitted' })))
 })
@@ -205,8 +213,9 @@ test('cancel is refused once the lab has printed', () => {
   refused(refuseWrite(alice, order, cancel(), assigned({ progress: 'printed' })))
 })
 
-test('nothing in the spec changes once the order is cancelled', () => {
-  refused(refuseWrite(alice, order, cancel(), facts({ state: 'cancelled' })))
+test('nothing in the spec changes once the order is cancelled; a repeated cancel changes nothing and is accepted', () => {
+  allowed(refuseWrite(alice, order, cancel(), facts({ state: 'cancelled' })))
+  refused(refuseWrite(alice, order, specEdit(['state'], 'submitted'), facts({ state: 'cancelled' })))
   refused(refuseWrite(alice, order, specEdit(['state'], 'draft'), facts({ state: 'cancelled' })))
 })
 
