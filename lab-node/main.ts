@@ -121,6 +121,7 @@ export async function runLab(args: LabArgs): Promise<void> {
 
   console.log(`lab ${args.lab} ready`)
   log(`printer ${printer.uri}; ${args.auto ? 'auto mode: orders print as soon as the printer is free' : OPERATOR_HELP}`)
+  log(`queue: ${waiting().length} order(s) waiting`)
   flushHistory()
   void work()
 }

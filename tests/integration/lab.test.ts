@@ -132,6 +132,32 @@ test('history reaches the relay within the interval, and after a relay outage', 
   assert.is(new Set(historyRows(relay).map((r) => r.id)).size, 2, 'each entry stored once')
 })
 
+test('without --auto the lab node pulls an order only when the operator asks', async () => {
+  const { relay, printer } = await setup()
+  const order = await placeOrder(relay, [{ product: 'L', qty: 1 }])
+  const node = await lab(relay, printer, { auto: false })
+  await node.waitForOutput(/queue: 1 order\(s\) waiting/)
+  await new Promise((r) => setTimeout(r, 500))
+  assert.is(spooled(printer).length, 0, 'nothing printed before the operator asks')
+  assert.is(progressOf(order.doc), undefined, 'the order was not opened')
+  node.command('next')
+  await waitFor(() => progressOf(order.doc) === 'printed', 'printed after "next"', 30_000)
+  assert.is(spooled(printer).length, 1)
+})
+
+test('a printer that is down when the order comes prints it once it is back', async () => {
+  const { relay, printer } = await setup()
+  const port = printer.port
+  await printer.stop()
+  const order = await placeOrder(relay, [{ product: 'L', qty: 1 }])
+  const node = await lab(relay, printer.uri)
+  await node.waitForOutput(/printer not ready/, 20_000)
+  const back = await startIppPrinter({ command: '/bin/true', port })
+  cleanups.push(() => back.stop())
+  await waitFor(() => progressOf(order.doc) === 'printed', 'printed once the printer is back', 40_000)
+  assert.is(spooled(back).length, 1)
+})
+
 test('the bytes a lab receives do not grow with orders assigned to other labs', async () => {
   const relay = await startRelay({ config: CONFIG })
   cleanups.push(async () => { await relay.stop(); removeDir(relay.dataDir) })
