@@ -1,0 +1,119 @@
+// Reports, after a build, how much JavaScript (gzip) a customer's first visit downloads: the page's
+// entry script and what it imports statically, the service worker, and what the service worker
+// precaches during that same visit. Used as a Vite plugin (vite.config.ts) and as a script:
+//   node --import tsx web/report-size.ts [outDir]
+import { existsSync, readFileSync } from 'node:fs'
+import { dirname, join, posix, resolve } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import type { Plugin, ResolvedConfig } from 'vite'
+
+export interface SizeReport {
+  /** The entry script and its static imports, as the page loads them before it can render. */
+  page: FileSize[]
+  /** sw.js and the Workbox runtime it loads. */
+  serviceWorker: FileSize[]
+  /** JavaScript the service worker downloads at install that the page did not already load. */
+  precachedOnly: FileSize[]
+  /** Everything above: all JavaScript a first visit downloads. */
+  totalGzip: number
+}
+
+export interface FileSize { file: string; bytes: number; gzip: number }
+
+const KiB = 1024
+
+function sizeOf(outDir: string, file: string): FileSize {
+  const bytes = readFileSync(join(outDir, file))
+  return { file, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length }
+}
+
+/** `/assets/a.js`, `./b.js` or `assets/c.js` relative to `from` (a file in outDir), as an outDir path. */
+function outPath(from: string, ref: string): string {
+  if (ref.startsWith('/')) return ref.slice(1)
+  return posix.normalize(posix.join(posix.dirname(from), ref))
+}
+
+/** Static `import … from "./x.js"` and `import "./x.js"` of a built ES module (not `import()`). */
+function staticImports(code: string): string[] {
+  const refs: string[] = []
+  for (const match of code.matchAll(/(?:^|[;}\s)])import\s*(?:[\w$*{}\s,]+?\s*from\s*)?["']([^"']+\.js)["']/g)) refs.push(match[1])
+  for (const match of code.matchAll(/(?:^|[;}\s)])export\s*(?:\*|\{[^}]*\})\s*from\s*["']([^"']+\.js)["']/g)) refs.push(match[1])
+  return refs
+}
+
+export function measure(outDir: string): SizeReport {
+  const html = readFileSync(join(outDir, 'index.html'), 'utf8')
+  const roots = [
+    ...[...html.matchAll(/<script[^>]+type="module"[^>]*src="([^"]+)"/g)].map((m) => m[1]),
+    ...[...html.matchAll(/<link[^>]+rel="modulepreload"[^>]*href="([^"]+)"/g)].map((m) => m[1]),
+  ].map((ref) => outPath('index.html', ref))
+  const page = new Set<string>()
+  const visit = (file: string) => {
+    if (page.has(file) || !existsSync(join(outDir, file))) return
+    page.add(file)
+    for (const ref of staticImports(readFileSync(join(outDir, file), 'utf8'))) visit(outPath(file, ref))
+  }
+  roots.forEach(visit)
+
+  const serviceWorker: string[] = []
+  const precached: string[] = []
+  if (existsSync(join(outDir, 'sw.js'))) {
+    const sw = readFileSync(join(outDir, 'sw.js'), 'utf8')
+    serviceWorker.push('sw.js')
+    // The Workbox runtime is loaded as `define(["./workbox-<hash>"], …)`, without the .js.
+    for (const match of sw.matchAll(/["'](?:\.\/)?(workbox-[0-9a-f]+)(?:\.js)?["']/g)) {
+      const file = `${match[1]}.js`
+      if (!serviceWorker.includes(file) && existsSync(join(outDir, file))) serviceWorker.push(file)
+    }
+    for (const match of sw.matchAll(/url:\s*["']([^"']+\.js)["']/g)) {
+      const file = outPath('sw.js', match[1])
+      if (!page.has(file) && !serviceWorker.includes(file) && !precached.includes(file)) precached.push(file)
+    }
+  }
+  const sizes = (files: Iterable<string>) => [...files].map((file) => sizeOf(outDir, file))
+  const report = { page: sizes(page), serviceWorker: sizes(serviceWorker), precachedOnly: sizes(precached), totalGzip: 0 }
+  report.totalGzip = [...report.page, ...report.serviceWorker, ...report.precachedOnly].reduce((sum, f) => sum + f.gzip, 0)
+  return report
+}
+
+const kib = (bytes: number) => `${(bytes / KiB).toFixed(1)} KiB`
+const sum = (files: FileSize[]) => files.reduce((total, f) => total + f.gzip, 0)
+
+export function formatReport(report: SizeReport, budgetKiB: number): string {
+  const lines = [
+    `first visit JavaScript (gzip): ${kib(report.totalGzip)} of a ${budgetKiB} KiB budget`,
+    `  page (entry + static imports): ${kib(sum(report.page))}  ${report.page.map((f) => `${f.file} ${kib(f.gzip)}`).join(', ')}`,
+    `  service worker:                ${kib(sum(report.serviceWorker))}  ${report.serviceWorker.map((f) => `${f.file} ${kib(f.gzip)}`).join(', ')}`,
+    `  precached at install:          ${kib(sum(report.precachedOnly))}  ${report.precachedOnly.map((f) => `${f.file} ${kib(f.gzip)}`).join(', ')}`,
+  ]
+  return lines.join('\n')
+}
+
+/** Prints the report after the service worker is written; fails the build over the budget. */
+export function reportSizePlugin(options: { budgetKiB: number }): Plugin {
+  let config: ResolvedConfig
+  return {
+    name: 'labsync:report-size',
+    apply: 'build',
+    configResolved(resolved) { config = resolved },
+    closeBundle: {
+      order: 'post',
+      sequential: true,
+      handler() {
+        const outDir = resolve(config.root, config.build.outDir)
+        const report = measure(outDir)
+        config.logger.info(`\n${formatReport(report, options.budgetKiB)}`)
+        if (report.totalGzip > options.budgetKiB * KiB) {
+          throw new Error(`first visit JavaScript is ${kib(report.totalGzip)} gzip, over the ${options.budgetKiB} KiB budget`)
+        }
+      },
+    },
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  const outDir = resolve(process.argv[2] ?? join(dirname(import.meta.filename), '..', 'dist'))
+  const report = measure(outDir)
+  console.log(formatReport(report, 150))
+  process.exitCode = report.totalGzip > 150 * KiB ? 1 : 0
+}

@@ -1,0 +1,126 @@
+// Reading and editing one order document (SPEC.md "Document shapes": spec with items as a Y.Array
+// of Y.Maps; receipt and progress written by others), and the sign the customer sees for it.
+import * as Y from 'yjs'
+import { readReceipt, writeSpec, type OrderItem, type OrderSpec, type Progress, type Receipt } from '../../../shared/schema.ts'
+
+export interface OrderView {
+  id: string
+  spec: Omit<Partial<OrderSpec>, 'items'> & { items: OrderItem[] }
+  receipt: Receipt | null
+  progress: Progress | null
+}
+
+export function readOrder(id: string, doc: Y.Doc): OrderView {
+  const spec = doc.getMap('spec').toJSON() as Partial<OrderSpec>
+  const progress = doc.getMap('progress')
+  return {
+    id,
+    spec: { ...spec, items: Array.isArray(spec.items) ? spec.items : [] },
+    receipt: readReceipt(doc),
+    progress: progress.size > 0 ? (progress.toJSON() as Progress) : null,
+  }
+}
+
+/** Writes a new draft; its first write carries the customer's id, which makes it theirs at the relay. */
+export function writeDraft(doc: Y.Doc, draft: { id: string; user: string; front: string; createdAt: string; items: OrderItem[] }): void {
+  writeSpec(doc, { ...draft, state: 'draft' })
+}
+
+function items(doc: Y.Doc): Y.Array<Y.Map<unknown>> {
+  const spec = doc.getMap('spec')
+  let list = spec.get('items') as Y.Array<Y.Map<unknown>> | undefined
+  if (!(list instanceof Y.Array)) {
+    list = new Y.Array<Y.Map<unknown>>()
+    spec.set('items', list)
+  }
+  return list
+}
+
+function itemMap(item: OrderItem): Y.Map<unknown> {
+  const map = new Y.Map<unknown>()
+  for (const [key, value] of Object.entries(item)) if (value !== undefined) map.set(key, value)
+  return map
+}
+
+export function addItems(doc: Y.Doc, added: OrderItem[]): void {
+  if (added.length === 0) return
+  doc.transact(() => items(doc).push(added.map(itemMap)))
+}
+
+/**
+ * The item at `index` showing `image`. Another tab may have added or removed items since the
+ * customer saw the list, so an index that no longer shows that photo is looked up again.
+ */
+function findItem(doc: Y.Doc, index: number, image: string): { list: Y.Array<Y.Map<unknown>>; at: number } | null {
+  const list = items(doc)
+  if (list.get(index)?.get('image') === image) return { list, at: index }
+  const at = list.toArray().findIndex((item) => item.get('image') === image)
+  return at < 0 ? null : { list, at }
+}
+
+export function updateItem(doc: Y.Doc, index: number, image: string, patch: Partial<Omit<OrderItem, 'image'>>): void {
+  doc.transact(() => {
+    const found = findItem(doc, index, image)
+    if (!found) return
+    const map = found.list.get(found.at)
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) map.delete(key)
+      else if (map.get(key) !== value) map.set(key, value)
+    }
+  })
+}
+
+export function removeItem(doc: Y.Doc, index: number, image: string): void {
+  doc.transact(() => {
+    const found = findItem(doc, index, image)
+    if (found) found.list.delete(found.at, 1)
+  })
+}
+
+export function setFront(doc: Y.Doc, front: string): void {
+  const spec = doc.getMap('spec')
+  if (spec.get('front') !== front) spec.set('front', front)
+}
+
+export function submit(doc: Y.Doc): void {
+  doc.getMap('spec').set('state', 'submitted')
+}
+
+/** A cancel request; the relay refuses it once the lab has started printing. */
+export function cancel(doc: Y.Doc): void {
+  doc.getMap('spec').set('state', 'cancelled')
+}
+
+export function mayCancel(view: OrderView): boolean {
+  if (view.spec.state !== 'submitted') return false
+  if (view.receipt?.status === 'rejected') return false
+  return view.progress?.status !== 'printing' && view.progress?.status !== 'printed'
+}
+
+/** Where an order stands, in the customer's words (the "sign" on every order). */
+export type Stage = 'draft' | 'device-only' | 'sent' | 'received' | 'rejected' | 'cancelled'
+
+export function stageOf(view: OrderView, relayHasAll: boolean): Stage {
+  const state = view.spec.state
+  if (state === 'cancelled') return 'cancelled'
+  if (view.receipt?.status === 'rejected') return 'rejected'
+  if (view.receipt) return 'received'
+  if (state === 'submitted') return relayHasAll ? 'sent' : 'device-only'
+  return 'draft'
+}
+
+export const STAGE_LABEL: Record<Stage, string> = {
+  draft: 'Draft',
+  'device-only': 'On this device only',
+  sent: 'Sent',
+  received: 'Received by the relay',
+  rejected: 'Not accepted',
+  cancelled: 'Cancelled',
+}
+
+/** Whether nothing more will happen to the order, so it need not stay connected. */
+export function isSettled(view: OrderView): boolean {
+  if (view.spec.state === 'cancelled') return true
+  if (view.receipt?.status === 'rejected') return true
+  return view.progress?.status === 'printed' || view.progress?.status === 'failed'
+}

@@ -1,0 +1,275 @@
+// Uploads the photos kept on this device to the relay, one at a time, resumably (tus): a cut
+// connection continues from the relay's offset, failures retry with backoff, and going offline
+// pauses until the connection returns. The original is dropped from the device once uploaded.
+import { ObservableV2 } from 'lib0/observable'
+import type { DetailedError } from 'tus-js-client'
+import { getPhoto, markUploaded, photosToUpload, type StoredPhoto } from './photo-store.ts'
+
+export type UploadStatus = 'waiting' | 'uploading' | 'offline' | 'retrying' | 'done' | 'failed'
+
+export interface UploadState {
+  sha256: string
+  name: string
+  status: UploadStatus
+  sent: number
+  total: number
+  /** Why the last attempt failed, in words. */
+  error?: string
+  /** Epoch ms of the next attempt, while `retrying`. */
+  retryAt?: number
+  attempts: number
+}
+
+export interface UploadQueueOptions {
+  relayUrl: string
+  token: string
+  userId: string
+  isOnline: () => boolean
+  /** Bytes per PATCH: small enough that a cut connection loses little. */
+  chunkBytes?: number
+  /** Delay before attempt `attempt` (2, 3, …) after a failure. */
+  backoffMs?: (attempt: number) => number
+  now?: () => number
+}
+
+/** 1 s, 2 s, 4 s … up to 30 s, with ±25 % jitter so that many devices do not retry in step. */
+export const defaultBackoff = (attempt: number): number => Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 2)) * (0.75 + Math.random() / 2)
+
+/** The upload in flight; `abort` stops it and settles its promise. */
+interface Slot { sha256: string; abort: () => void }
+
+/** Runs `work` holding a Web Lock across this device's tabs; false when another tab holds it. */
+async function withLock(name: string, work: () => Promise<void>): Promise<boolean> {
+  if (!globalThis.navigator?.locks) {
+    await work()
+    return true
+  }
+  return navigator.locks.request(name, { ifAvailable: true }, async (lock) => {
+    if (!lock) return false
+    await work()
+    return true
+  })
+}
+
+/** Statuses that sending the same bytes again cannot fix. */
+const PERMANENT = new Set([400, 403, 413, 460])
+
+export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (sha256: string) => void; unauthorized: () => void }> {
+  private readonly states = new Map<string, UploadState>()
+  private active: Slot | null = null
+  private timer: ReturnType<typeof setTimeout> | null = null
+  private destroyed = false
+  private readonly now: () => number
+
+  constructor(private readonly options: UploadQueueOptions) {
+    super()
+    this.now = options.now ?? Date.now
+  }
+
+  /** Picks up what a previous visit left unfinished. */
+  async start(): Promise<void> {
+    for (const photo of await photosToUpload()) this.enqueue(photo)
+  }
+
+  enqueue(photo: Pick<StoredPhoto, 'sha256' | 'name' | 'bytes' | 'uploaded'>): void {
+    if (photo.uploaded || this.states.has(photo.sha256)) return
+    this.states.set(photo.sha256, { sha256: photo.sha256, name: photo.name, status: 'waiting', sent: 0, total: photo.bytes, attempts: 0 })
+    this.changed()
+    this.pump()
+  }
+
+  /** A snapshot: a new object after every change, so views can compare by identity. */
+  state(sha256: string): UploadState | undefined {
+    const state = this.states.get(sha256)
+    return state && { ...state }
+  }
+
+  /** Photos not yet at the relay. */
+  get pending(): number {
+    let count = 0
+    for (const state of this.states.values()) if (state.status !== 'done') count++
+    return count
+  }
+
+  /**
+   * The connection came back: retry at once rather than at the end of the backoff, and pick up
+   * photos another tab stored and did not finish (the Web Lock keeps two tabs off one photo).
+   */
+  wentOnline(): void {
+    for (const state of this.states.values()) {
+      if (state.status === 'offline' || state.status === 'retrying') this.update(state, { status: 'waiting', retryAt: undefined })
+    }
+    this.pump()
+    void this.start().catch(() => undefined)
+  }
+
+  /** The connection went: stop the upload in flight (the relay keeps what it has). */
+  wentOffline(): void {
+    if (this.active) {
+      const slot = this.active
+      this.active = null
+      slot.abort()
+      const state = this.states.get(slot.sha256)
+      if (state) this.update(state, { status: 'offline' })
+    }
+    for (const state of this.states.values()) if (state.status === 'waiting') this.update(state, { status: 'offline' })
+  }
+
+  retry(sha256: string): void {
+    const state = this.states.get(sha256)
+    if (state && (state.status === 'failed' || state.status === 'retrying')) {
+      this.update(state, { status: 'waiting', error: undefined, retryAt: undefined })
+      this.pump()
+    }
+  }
+
+  override destroy(): void {
+    this.destroyed = true
+    if (this.timer) clearTimeout(this.timer)
+    const slot = this.active
+    this.active = null
+    slot?.abort()
+    super.destroy()
+  }
+
+  private changed(): void {
+    if (!this.destroyed) this.emit('change', [])
+  }
+
+  private update(state: UploadState, patch: Partial<UploadState>): void {
+    Object.assign(state, patch)
+    this.changed()
+  }
+
+  /** Starts the next photo that is due, unless one is uploading or the device is offline. */
+  private pump(): void {
+    if (this.destroyed || this.active || this.timer) return
+    if (!this.options.isOnline()) {
+      for (const state of this.states.values()) if (state.status === 'waiting') this.update(state, { status: 'offline' })
+      return
+    }
+    const now = this.now()
+    let next: UploadState | undefined
+    let soonest = Infinity
+    for (const state of this.states.values()) {
+      if (state.status === 'waiting' || state.status === 'offline') { next = state; break }
+      if (state.status === 'retrying') {
+        if ((state.retryAt ?? 0) <= now) { next = state; break }
+        soonest = Math.min(soonest, state.retryAt!)
+      }
+    }
+    if (next) void this.run(next)
+    else if (soonest < Infinity) {
+      this.timer = setTimeout(() => { this.timer = null; this.pump() }, soonest - now)
+    }
+  }
+
+  private async run(state: UploadState): Promise<void> {
+    const slot: Slot = { sha256: state.sha256, abort: () => undefined }
+    this.active = slot
+    this.update(state, { status: 'uploading', attempts: state.attempts + 1, error: undefined, retryAt: undefined })
+    try {
+      // One tab uploads a given photo at a time; the others see it done through the user document.
+      const locked = await withLock(`labsync-upload-${state.sha256}`, () => this.attempt(state, slot))
+      if (!locked && this.active === slot) this.update(state, { status: 'retrying', retryAt: this.now() + 5_000 })
+    } catch (error) {
+      if (this.active !== slot) return // aborted on purpose (offline, destroyed)
+      if (statusOf(error) === 401) this.unauthorized(state)
+      else this.failed(state, describe(error), isPermanent(error))
+    } finally {
+      if (this.active === slot) this.active = null
+      this.pump()
+    }
+  }
+
+  private async attempt(state: UploadState, slot: Slot): Promise<void> {
+    const { relayUrl, token } = this.options
+    // Already at the relay (from another tab or device): only the owner may read it, so 200 means ours.
+    const head = await fetch(`${relayUrl}/api/images/${state.sha256}`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } })
+    if (this.active !== slot) return
+    if (head.status === 200) return this.finished(state)
+    if (head.status === 401) return this.unauthorized(state)
+    const photo = await getPhoto(state.sha256)
+    if (!photo?.original) {
+      if (photo?.uploaded) return this.finished(state)
+      return this.failed(state, 'The original photo is no longer on this device; please add it again.', true)
+    }
+    await this.upload(state, photo, slot)
+    if (this.active === slot) await this.finished(state)
+  }
+
+  private async upload(state: UploadState, photo: StoredPhoto, slot: Slot): Promise<void> {
+    const { relayUrl, token, userId } = this.options
+    const tus = await import('tus-js-client')
+    const endpoint = `${relayUrl}/api/uploads`
+    await new Promise<void>((resolve, reject) => {
+      const upload = new tus.Upload(photo.original!, {
+        endpoint,
+        chunkSize: this.options.chunkBytes ?? 1024 * 1024,
+        retryDelays: [500, 1500],
+        metadata: { sha256: photo.sha256, filename: photo.name, filetype: photo.type },
+        headers: { authorization: `Bearer ${token}` },
+        // The same photo of the same customer resumes the same upload, whatever tab started it.
+        fingerprint: async () => `labsync:${userId}:${photo.sha256}:${endpoint}`,
+        storeFingerprintForResuming: true,
+        removeFingerprintOnSuccess: true,
+        onShouldRetry: (error) => {
+          const status = (error as DetailedError).originalResponse?.getStatus() ?? 0
+          return this.options.isOnline() && !PERMANENT.has(status) && status !== 401
+        },
+        onProgress: (sent, total) => { if (this.active === slot) this.update(state, { sent, total }) },
+        onSuccess: () => resolve(),
+        onError: reject,
+      })
+      slot.abort = () => {
+        void upload.abort(false).catch(() => undefined)
+        reject(new Error('aborted'))
+      }
+      if (this.active !== slot) return slot.abort()
+      upload.findPreviousUploads().then((previous) => {
+        if (this.active !== slot) return
+        if (previous.length > 0) upload.resumeFromPreviousUpload(previous[0])
+        upload.start()
+      }, reject)
+    })
+  }
+
+  private async finished(state: UploadState): Promise<void> {
+    await markUploaded(state.sha256)
+    this.update(state, { status: 'done', sent: state.total, error: undefined })
+    this.emit('uploaded', [state.sha256])
+  }
+
+  private unauthorized(state: UploadState): void {
+    this.update(state, { status: 'failed', error: 'Your session has ended; sign in again to upload.' })
+    this.emit('unauthorized', [])
+  }
+
+  private failed(state: UploadState, error: string, permanent: boolean): void {
+    if (permanent) return this.update(state, { status: 'failed', error })
+    if (!this.options.isOnline()) return this.update(state, { status: 'offline', error: undefined })
+    const delay = (this.options.backoffMs ?? defaultBackoff)(state.attempts + 1)
+    this.update(state, { status: 'retrying', error, retryAt: this.now() + delay })
+  }
+}
+
+function statusOf(error: unknown): number {
+  return (error as DetailedError | undefined)?.originalResponse?.getStatus?.() ?? 0
+}
+
+function isPermanent(error: unknown): boolean {
+  return PERMANENT.has(statusOf(error))
+}
+
+/** The relay's `{error}` message where there is one, else a plain sentence. */
+function describe(error: unknown): string {
+  const body = (error as DetailedError | undefined)?.originalResponse?.getBody?.()
+  if (body) {
+    try {
+      const parsed = JSON.parse(body) as { error?: unknown }
+      if (typeof parsed.error === 'string') return `The relay refused the photo: ${parsed.error}.`
+    } catch { /* not JSON */ }
+  }
+  const status = statusOf(error)
+  return status ? `The upload failed (${status}); retrying.` : 'The connection to the relay failed; retrying.'
+}

@@ -1,0 +1,67 @@
+// Who is signed in on this device, signing in again when the session ended, and signing out,
+// which removes the orders and photos kept on this device.
+import { LitElement, html, nothing } from 'lit'
+import type { Services } from '../controllers/session.ts'
+import { UploadQueueController } from '../controllers/upload-queue.ts'
+import { ChangesController } from '../controllers/events.ts'
+import type { Session } from '../session/api.ts'
+import { stageOf } from '../orders/order-doc.ts'
+import { plural } from './format.ts'
+import { base } from './styles.ts'
+import './sign-in.ts'
+
+export class Account extends LitElement {
+  static override properties = {
+    session: { attribute: false },
+    services: { attribute: false },
+    busy: { type: Boolean },
+    expired: { type: Boolean },
+    error: { type: String },
+    online: { type: Boolean },
+    confirm: { state: true },
+  }
+
+  session!: Session
+  services!: Services
+  busy = false
+  expired = false
+  error = ''
+  online = true
+  confirm = false
+
+  static override styles = [base]
+
+  private readonly uploads = new UploadQueueController(this, () => this.services?.uploads)
+  private readonly changes = new ChangesController(this, () => [this.services?.workspace])
+
+  override render() {
+    const unsent = this.services.workspace.orders()
+      .filter((order) => stageOf(order, this.services.workspace.orderLink(order.id)?.relayHasAll ?? false) === 'device-only').length
+    const pending = this.uploads.pending
+    return html`
+      <h1>Account</h1>
+      <section class="card">
+        <p><strong>${this.session.name}</strong></p>
+        <p class="muted">${this.session.email}</p>
+      </section>
+      ${this.expired ? html`
+        <section class="card">
+          <ls-sign-in heading="Sign in again" .mode=${'sign-in'} .busy=${this.busy} .error=${this.error} .online=${this.online}></ls-sign-in>
+        </section>` : nothing}
+      <section class="card stack">
+        <h2>Sign out</h2>
+        <p class="muted">Signing out removes your orders and photos from this device. Orders the relay has received stay there; sign in again to see them.</p>
+        ${unsent || pending ? html`
+          <p class="notice warn">Not everything has left this device: ${[unsent ? `${plural(unsent, 'order')} not sent` : '', pending ? `${plural(pending, 'photo')} not uploaded` : ''].filter(Boolean).join(' and ')}. Signing out now loses ${unsent + pending === 1 ? 'it' : 'them'}.</p>` : nothing}
+        ${this.confirm ? html`
+          <div class="row" role="group" aria-label="Sign out and remove data from this device?">
+            <button class="danger" ?disabled=${this.busy} @click=${() => this.dispatchEvent(new CustomEvent('sign-out', { bubbles: true, composed: true }))}>Yes, sign out</button>
+            <button @click=${() => { this.confirm = false }}>Stay signed in</button>
+          </div>` : html`
+          <button class="danger wide" @click=${() => { this.confirm = true }}>Sign out</button>`}
+      </section>
+    `
+  }
+}
+
+customElements.define('ls-account', Account)

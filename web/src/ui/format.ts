@@ -1,0 +1,70 @@
+// Small pieces of wording and formatting the views share: dates, money, the order's sign.
+import { html, type TemplateResult } from 'lit'
+import { formatMoney } from '../../../shared/pricing.ts'
+import type { DiscountDecision, PriceLine } from '../../../shared/schema.ts'
+import { describePeriod } from '../orders/estimate.ts'
+import { STAGE_LABEL, type Stage } from '../orders/order-doc.ts'
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' })
+
+export function formatDateTime(iso: string | undefined): string {
+  const date = iso ? new Date(iso) : null
+  return date && !Number.isNaN(date.getTime()) ? dateTime.format(date) : ''
+}
+
+const short = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' })
+
+/** "Mar 3, 2:05 PM": for lists, where the year is rarely in doubt. */
+export function formatShort(iso: string | undefined): string {
+  const date = iso ? new Date(iso) : null
+  return date && !Number.isNaN(date.getTime()) ? short.format(date) : ''
+}
+
+export function formatDate(iso: string | undefined): string {
+  const date = iso ? new Date(iso) : null
+  return date && !Number.isNaN(date.getTime()) ? dateOnly.format(date) : ''
+}
+
+export const money = (amount: number, currency: string): string => formatMoney(amount, currency)
+
+export const STAGE_HINT: Record<Stage, string> = {
+  draft: 'Saved on this device; not sent yet.',
+  'device-only': 'Saved on this device only. It will be sent as soon as you are online.',
+  sent: 'Sent. Waiting for the relay to receive it.',
+  received: 'Received by the relay.',
+  rejected: 'The relay did not accept this order.',
+  cancelled: 'This order is cancelled.',
+}
+
+export function stageBadge(stage: Stage): TemplateResult {
+  return html`<span class="badge ${stage}">${STAGE_LABEL[stage]}</span>`
+}
+
+export const PROGRESS_LABEL: Record<string, string> = {
+  queued: 'Waiting at the lab',
+  printing: 'Printing',
+  printed: 'Printed',
+  failed: 'Printing failed',
+}
+
+/** The discount line in words: which earlier order earned it, and within which period. */
+export function discountLabel(discount: DiscountDecision): string {
+  return `Repeat-order discount (your order of ${formatDate(discount.previousReceivedAt)}, within ${describePeriod(discount.within)})`
+}
+
+export function priceLines(lines: PriceLine[], total: number, currency: string, totalLabel: string, discount?: DiscountDecision | null): TemplateResult {
+  return html`
+    <table class="lines">
+      <tbody>
+        ${lines.map((line) => html`
+          <tr class=${line.kind}>
+            <td>${line.kind === 'discount' && discount ? discountLabel(discount) : line.label}</td>
+            <td class="amount">${money(line.amount, currency)}</td>
+          </tr>`)}
+        <tr class="total"><td>${totalLabel}</td><td class="amount">${money(total, currency)}</td></tr>
+      </tbody>
+    </table>`
+}
+
+export const plural = (count: number, one: string, many = `${one}s`): string => `${count} ${count === 1 ? one : many}`

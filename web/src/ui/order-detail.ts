@@ -1,0 +1,143 @@
+// A sent order: where it stands (on this device, sent, received, at the lab), its prints, the
+// receipt with its lines and discount, and the actions left: cancel (until printing starts), reorder.
+import { LitElement, css, html, nothing } from 'lit'
+import type { Catalog } from '../../../shared/schema.ts'
+import type { Services } from '../controllers/session.ts'
+import type { Estimate } from '../orders/estimate.ts'
+import { mayCancel, type OrderView, type Stage } from '../orders/order-doc.ts'
+import { PROGRESS_LABEL, STAGE_HINT, formatDateTime, plural, priceLines, stageBadge } from './format.ts'
+import { base } from './styles.ts'
+import './photo-row.ts'
+
+export class OrderDetail extends LitElement {
+  static override properties = {
+    view: { attribute: false },
+    catalog: { attribute: false },
+    services: { attribute: false },
+    estimate: { attribute: false },
+    stage: { type: String },
+    denials: { attribute: false },
+    confirmCancel: { state: true },
+  }
+
+  view!: OrderView
+  catalog: Catalog | null = null
+  services!: Services
+  estimate: Estimate | null = null
+  stage: Stage = 'sent'
+  denials: string[] = []
+  confirmCancel = false
+
+  static override styles = [base, css`
+    ol.steps { list-style: none; padding: 0; margin: 0; display: grid; gap: 10px; }
+    ol.steps li { display: grid; grid-template-columns: 28px 1fr; gap: 8px; align-items: start; }
+    .mark {
+      width: 24px; height: 24px; border-radius: 50%; border: 2px solid #7a8583; display: inline-flex;
+      align-items: center; justify-content: center; font-size: 0.8rem; font-weight: 800; color: #fff;
+    }
+    li.done .mark { background: #0b5c53; border-color: #0b5c53; }
+    li.current .mark { border-color: #0a4f9c; background: #e8f1fd; }
+    li.failed .mark { background: #9b1c1c; border-color: #9b1c1c; }
+    .step-title { font-weight: 700; }
+    .items { list-style: none; padding: 0; margin: 12px 0 0; }
+    .items li + li { border-top: 1px solid #eceff0; padding-top: 12px; margin-top: 12px; }
+    .actions { display: grid; gap: 8px; }
+  `]
+
+  override render() {
+    const { view } = this
+    const pendingUploads = view.spec.items.filter((item) => {
+      const state = this.services.uploads.state(item.image)
+      return state ? state.status !== 'done' : !this.services.workspace.photos().get(item.image)?.uploaded
+    }).length
+    return html`
+      <div class="spread">
+        <h1>Order</h1>
+        ${stageBadge(this.stage)}
+      </div>
+      <p class="muted small" role="status">Started ${formatDateTime(view.spec.createdAt)}. ${STAGE_HINT[this.stage]}</p>
+      ${this.denials.length ? html`<p class="notice error" role="alert">The relay refused a change to this order: ${this.denials[this.denials.length - 1]}</p>` : nothing}
+      ${view.receipt?.status === 'rejected' ? html`<p class="notice error" role="alert">${view.receipt.error ?? 'The order was not accepted.'}</p>` : nothing}
+
+      <section class="card" aria-labelledby="where-heading">
+        <h2 id="where-heading">Where it is</h2>
+        ${this.renderSteps(pendingUploads)}
+      </section>
+
+      <section class="card" aria-labelledby="receipt-heading">
+        <h2 id="receipt-heading">${view.receipt?.status === 'accepted' ? 'Receipt' : 'Estimate'}</h2>
+        ${view.receipt?.status === 'accepted' ? html`
+          ${priceLines(view.receipt.lines, view.receipt.total, view.receipt.currency, 'Total', view.receipt.discount)}
+          <p class="muted small">Received ${formatDateTime(view.receipt.receivedAt)}${this.labName(view.receipt.lab)}.</p>`
+          : this.estimate ? html`
+            ${priceLines(this.estimate.lines, this.estimate.total, this.estimate.currency, 'Estimated total', this.estimate.discount)}
+            <p class="muted small">The relay prices the order when it receives it.</p>`
+          : html`<p class="muted">No price yet.</p>`}
+      </section>
+
+      <section class="card" aria-labelledby="prints-heading">
+        <h2 id="prints-heading">${plural(view.spec.items.length, 'photo')}</h2>
+        <p class="muted small">Store: ${this.catalog?.fronts.find((f) => f.id === view.spec.front)?.name ?? view.spec.front}</p>
+        <ul class="items">
+          ${view.spec.items.map((item, index) => html`
+            <li>
+              ${this.catalog ? html`<ls-photo-row
+                .item=${item} .index=${index} .catalog=${this.catalog} .front=${view.spec.front ?? ''}
+                .info=${this.services.workspace.photos().get(item.image)}
+                .thumb=${this.services.photos.thumbUrl(item.image)}
+                .upload=${this.services.uploads.state(item.image)}
+              ></ls-photo-row>` : html`${item.product} × ${item.qty}`}
+            </li>`)}
+        </ul>
+      </section>
+
+      <div class="actions">
+        <button class="primary wide" @click=${() => this.emit('reorder')}>Order these again</button>
+        ${mayCancel(view) ? this.confirmCancel ? html`
+          <div class="row" role="group" aria-label="Cancel this order?">
+            <button class="danger" @click=${() => { this.confirmCancel = false; this.emit('cancel-order') }}>Yes, cancel the order</button>
+            <button @click=${() => { this.confirmCancel = false }}>Keep it</button>
+          </div>` : html`
+          <button class="danger wide" @click=${() => { this.confirmCancel = true }}>Cancel order</button>` : nothing}
+      </div>
+    `
+  }
+
+  private renderSteps(pendingUploads: number) {
+    const { view, stage } = this
+    const sent = stage !== 'device-only' && !(stage === 'cancelled' && !view.receipt)
+    const received = view.receipt !== null
+    const progress = view.progress
+    const step = (state: 'done' | 'current' | 'todo' | 'failed', title: string, detail: unknown = nothing) => html`
+      <li class=${state} aria-current=${state === 'current' ? 'step' : 'false'}>
+        <span class="mark" aria-hidden="true">${state === 'done' ? '✓' : state === 'failed' ? '!' : ''}</span>
+        <span><span class="step-title">${title}</span>
+          <span class="visually-hidden">${state === 'done' ? '(done)' : state === 'current' ? '(in progress)' : state === 'failed' ? '(failed)' : '(not yet)'}</span>
+          ${detail !== nothing ? html`<br><span class="muted small">${detail}</span>` : nothing}</span>
+      </li>`
+    const lab = progress ? PROGRESS_LABEL[progress.status] ?? progress.status : 'Printing at the lab'
+    return html`
+      <ol class="steps">
+        ${step('done', 'Saved on this device')}
+        ${step(sent ? 'done' : 'current', sent ? 'Sent' : 'Waiting for a connection to send', sent ? nothing : 'It goes out by itself when you are online.')}
+        ${step(received ? (view.receipt!.status === 'rejected' ? 'failed' : 'done') : sent ? 'current' : 'todo',
+          'Received by the relay',
+          received ? formatDateTime(view.receipt!.receivedAt)
+            : pendingUploads > 0 ? `Waiting for ${plural(pendingUploads, 'photo')} to finish uploading.` : nothing)}
+        ${view.spec.state === 'cancelled' ? step('failed', 'Cancelled') : step(
+          progress?.status === 'printed' ? 'done' : progress?.status === 'failed' ? 'failed' : progress ? 'current' : 'todo',
+          lab, progress ? `Updated ${formatDateTime(progress.updatedAt)}` : nothing)}
+      </ol>`
+  }
+
+  private labName(id: string): string {
+    const lab = this.catalog?.labs.find((l) => l.id === id)
+    return lab ? ` for ${lab.name}` : ''
+  }
+
+  private emit(name: string): void {
+    this.dispatchEvent(new CustomEvent(name, { bubbles: true, composed: true }))
+  }
+}
+
+customElements.define('ls-order-detail', OrderDetail)

@@ -1,0 +1,106 @@
+// The customer's orders, newest first, each with its sign (draft, on this device only, sent,
+// received), the lab's progress and the total; and the button that starts a new order.
+import { LitElement, css, html, nothing } from 'lit'
+import type { Catalog } from '../../../shared/schema.ts'
+import { ChangesController } from '../controllers/events.ts'
+import { navigate } from '../controllers/route.ts'
+import type { Services } from '../controllers/session.ts'
+import { estimate, receptionsOf } from '../orders/estimate.ts'
+import { stageOf, type OrderView } from '../orders/order-doc.ts'
+import { base } from './styles.ts'
+import { PROGRESS_LABEL, formatShort, money, plural, stageBadge } from './format.ts'
+
+export class OrdersList extends LitElement {
+  static override properties = {
+    services: { attribute: false },
+    catalog: { attribute: false },
+    userId: { type: String },
+  }
+
+  services!: Services
+  catalog: Catalog | null = null
+  userId = ''
+
+  private readonly changes = new ChangesController(this, () => [this.services?.workspace, this.services?.photos])
+
+  static override styles = [base, css`
+    ul { list-style: none; margin: 0; padding: 0; }
+    li a { display: flex; gap: 12px; color: inherit; text-decoration: none; }
+    li a:hover .title { text-decoration: underline; }
+    .thumbs { display: grid; grid-template-columns: repeat(2, 40px); grid-auto-rows: 40px; gap: 4px; flex: none; }
+    .thumbs img, .thumbs span { width: 40px; height: 40px; object-fit: cover; border-radius: 6px; background: #e6eae8; display: block; }
+    .summary { flex: 1; min-width: 0; display: grid; gap: 4px; }
+    .title { font-weight: 700; }
+    .empty { text-align: center; padding: 32px 16px; }
+    .top { margin-bottom: 16px; }
+  `]
+
+  override render() {
+    const { workspace } = this.services
+    const orders = workspace.orders().filter((order) => order.spec.id)
+      .sort((a, b) => (b.spec.createdAt ?? '').localeCompare(a.spec.createdAt ?? ''))
+    return html`
+      <div class="top spread">
+        <h1>Your orders</h1>
+        <button class="primary" @click=${this.newOrder}>New order</button>
+      </div>
+      ${orders.length === 0 ? html`
+        <div class="card empty">
+          <p><strong>No orders yet.</strong></p>
+          <p class="muted">Start one with “New order”: pick photos, sizes and a store. It works offline too.</p>
+        </div>` : html`
+        <ul aria-label="Orders">
+          ${orders.map((order) => html`<li class="card">${this.renderOrder(order, orders)}</li>`)}
+        </ul>`}
+    `
+  }
+
+  private renderOrder(order: OrderView, all: OrderView[]) {
+    const link = this.services.workspace.orderLink(order.id)
+    const stage = stageOf(order, link?.relayHasAll ?? false)
+    const prints = order.spec.items.reduce((sum, item) => sum + (item.qty > 0 ? item.qty : 0), 0)
+    const store = this.catalog?.fronts.find((f) => f.id === order.spec.front)?.name
+    const priced = order.receipt?.status === 'accepted'
+      ? { total: order.receipt.total, currency: order.receipt.currency, estimated: false }
+      : this.catalog && order.spec.state === 'draft'
+        ? (() => {
+            const e = estimate(this.catalog!, order, receptionsOf(all), this.userId, this.services.workspace.now())
+            return e ? { total: e.total, currency: e.currency, estimated: true } : null
+          })()
+        : null
+    const title = order.spec.state === 'draft' ? 'New order' : `Order of ${formatShort(order.spec.createdAt)}`
+    return html`
+      <a href="/orders/${order.id}" aria-label="${title}, ${plural(prints, 'print')}">
+        <div class="thumbs" aria-hidden="true">
+          ${order.spec.items.slice(0, 4).map((item) => {
+            const url = this.services.photos.thumbUrl(item.image)
+            return url ? html`<img src=${url} alt="">` : html`<span></span>`
+          })}
+        </div>
+        <div class="summary">
+          <span class="title">${title}</span>
+          <span>${stageBadge(stage)}</span>
+          <span class="muted small">
+            ${plural(prints, 'print')}${store ? html` · ${store}` : nothing}
+            ${order.spec.state === 'draft' ? html` · started ${formatShort(order.spec.createdAt)}` : nothing}
+          </span>
+          <span class="spread small">
+            <span>${order.progress && order.spec.state !== 'cancelled' ? PROGRESS_LABEL[order.progress.status] ?? order.progress.status : ''}</span>
+            ${priced ? html`<span><strong>${money(priced.total, priced.currency)}</strong>${priced.estimated ? html` <span class="muted">(estimate)</span>` : nothing}</span>` : nothing}
+          </span>
+        </div>
+      </a>`
+  }
+
+  private newOrder(): void {
+    // The store of the last order, or the only store there is: most people keep using one.
+    const orders = this.services.workspace.orders().filter((o) => o.spec.front)
+      .sort((a, b) => (b.spec.createdAt ?? '').localeCompare(a.spec.createdAt ?? ''))
+    const receiving = this.catalog?.fronts.filter((f) => f.roles.includes('reception')) ?? []
+    const front = orders[0]?.spec.front ?? (receiving.length === 1 ? receiving[0].id : '')
+    const id = this.services.workspace.createDraft([], front)
+    navigate(`/orders/${id}`)
+  }
+}
+
+customElements.define('ls-orders', OrdersList)
