@@ -7,12 +7,12 @@ const USAGE = `usage:
   labsync relay [--host H] [--port P] [--data DIR] [--config FILE]
   labsync lab --relay URL --lab ID --key KEY --printer URI [--data DIR] [--templates DIR]
               [--history-interval SECONDS] [--auto] [--listen H:P]
-  labsync admin receipts|history --relay URL --token T [--lab ID] [--user ID]
-              [--since ISO] [--until ISO] [--format table|csv|json]`
+  labsync admin receipts|history|labs|audit --relay URL --token T [--lab ID] [--user ID] [--front ID]
+              [--status S] [--since ISO] [--until ISO] [--format table|csv|json] [--limit N]`
 
-function parse(argv: string[], options: ParseArgsConfig['options']) {
+function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as { values: Record<string, string | boolean | undefined>; positionals: string[] }
   } catch (error) {
     throw new ConfigError((error as Error).message.split('\n')[0])
   }
@@ -67,10 +67,11 @@ async function main(argv: string[]): Promise<void> {
         auto: Boolean(values.auto),
       })
     }
-    case 'admin':
-      console.error('labsync admin: not built yet (issue 6)')
-      process.exit(1)
-      break
+    case 'admin': {
+      const { runAdmin } = await import('../admin/cli.ts')
+      process.exitCode = await runAdmin(rest)
+      return
+    }
     case undefined:
     case '-h':
     case '--help':

@@ -24,6 +24,7 @@ import { sendError, sendJson } from './http/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import { createImages, type Images } from './http/images.ts'
 import { serveStatic } from './http/static.ts'
+import { createAdmin, queueLengthFromRooms } from './http/admin.ts'
 
 export interface RelayOptions {
   config: RelayConfig
@@ -84,6 +85,13 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
     onOwned: (_sha, user) => void intake.imagesArrived(user),
   })
+  const labsSeen = new Map<string, number>()
+  const admin = createAdmin({
+    db, config: options.config, auth, now,
+    lastSeen: (lab) => labsSeen.get(lab) ?? null,
+    queueLength: queueLengthFromRooms(rooms),
+    reassign: (order, lab) => intake.reassign(order, lab),
+  })
   const webDir = options.webDir ?? join(REPO_ROOT, 'dist')
   const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024
 
@@ -106,6 +114,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       return signOut(res, accounts, bearer(req, url)!)
     }
     if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return images.handle(req, res, url)
+    if (path.startsWith('/api/admin/')) return admin.handle(req, res, url)
     if (path.startsWith('/api/')) throw new HttpError(404, `no such endpoint: ${req.method} ${path}`)
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')
     return serveStatic(req, res, webDir, path)
@@ -125,6 +134,11 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       // Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
       if (!session) return ws.close(Close.Unauthorized.code, Close.Unauthorized.reason)
       if (!room) return ws.close(Close.Forbidden.code, Close.Forbidden.reason)
+      if (session.principal.kind === 'lab') {
+        const lab = session.principal.labId
+        labsSeen.set(lab, now())
+        ws.on('close', () => labsSeen.set(lab, now()))
+      }
       new Connection(ws, session, room, rooms, {
         maxMessageBytes,
         now,

@@ -67,6 +67,32 @@ export class Intake {
     for (const order of this.deps.receptions.waitingOrders()) await this.retry(order)
   }
 
+  /**
+   * An admin moves an accepted order to another lab (its lab is down, say): the reception, the
+   * receipt's `lab` and the queues follow. The price stays as received. Refused once printing began.
+   */
+  reassign(order: string, lab: string): Promise<void> {
+    let outcome: Error | null = null
+    return this.serialize(order, async () => {
+      const reception = this.deps.receptions.get(order)
+      if (!reception || reception.status !== 'accepted') { outcome = new Error(`order ${order} is not an accepted order`); return }
+      if (reception.lab === lab) return
+      const room = await this.deps.rooms.get({ kind: 'order', name: roomName.order(order), orderId: order })
+      const progress = room.doc.getMap('progress').get('status')
+      this.deps.rooms.released(room)
+      if (progress === 'printing' || progress === 'printed') { outcome = new Error(`order ${order} is already ${progress} at ${reception.lab}`); return }
+      const oldLab = reception.lab
+      this.deps.receptions.reassign(order, lab)
+      const labRoom = await this.deps.rooms.get({ kind: 'lab', name: roomName.lab(oldLab), labId: oldLab })
+      try {
+        await labRoom.writeAsRelay((doc) => doc.getMap('queue').delete(order))
+      } finally {
+        this.deps.rooms.released(labRoom)
+      }
+      await this.deliver(this.deps.receptions.get(order)!)
+    }).then(() => { if (outcome) throw outcome })
+  }
+
   /** An image upload finished: orders of that customer waiting for photos may be complete now. */
   async imagesArrived(user: string): Promise<void> {
     for (const order of this.deps.receptions.waitingOrders(user)) await this.retry(order)

@@ -95,6 +95,22 @@ const MIGRATIONS: string[] = [
    CREATE INDEX history_by_lab ON history (lab, printed_at);
    CREATE INDEX history_by_time ON history (printed_at);
    CREATE INDEX history_by_user ON history (user_id, printed_at);`,
+  `-- Admin audit: listings by lab, store or customer in reception order; history by store; a lab's
+  -- last history; copies printed per lab and day (covering); the log of changes admins make.
+  CREATE INDEX receptions_by_lab_time ON receptions (lab, received_at, seq);
+  CREATE INDEX receptions_by_front_time ON receptions (front, received_at, seq);
+  CREATE INDEX receptions_by_user_time ON receptions (user_id, received_at, seq);
+  CREATE INDEX history_by_front ON history (front, printed_at);
+  CREATE INDEX history_by_lab_received ON history (lab, received_at);
+  CREATE INDEX history_prints ON history (lab, printed_at, copies) WHERE status = 'completed';
+  CREATE TABLE admin_audit (
+    id     INTEGER PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    admin  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL CHECK (json_valid(detail))
+  );
+  CREATE INDEX admin_audit_by_time ON admin_audit (at);`,
 ]
 
 export function openDatabase(file: string): DB {

@@ -127,6 +127,14 @@ export class Receptions {
     return this.stmt.cancel.run(order).changes > 0
   }
 
+  /** Moves an accepted order to another lab: its reception and the photos that lab may fetch. */
+  reassign(order: string, lab: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE receptions SET lab = ?, delivered = 0 WHERE order_id = ?').run(lab, order)
+      this.db.prepare('UPDATE order_images SET lab = ? WHERE order_id = ?').run(lab, order)
+    })()
+  }
+
   labUsesImage(lab: string, sha256: string): boolean {
     return this.stmt.labUsesImage.get(sha256, lab) !== undefined
   }

@@ -293,4 +293,28 @@ test('a customer cancels before printing: the order leaves the queue and no long
   } finally { await relay.stop() }
 })
 
+test('an admin moves an order of a lab that is down to another lab; the move is in the audit log', async () => {
+  const relay = await relayAt('2026-06-01T09:00:00Z')
+  const me = await customer(relay)
+  const { orderId, doc } = await submitOrder(relay, me)
+  await receiptOf(doc)
+  const res = await fetch(`${relay.url}/api/admin/orders/${orderId}/reassign`, {
+    method: 'POST', headers: { authorization: 'Bearer admin-secret', 'content-type': 'application/json' }, body: JSON.stringify({ lab: 'lab-2' }),
+  })
+  assert.is(res.status, 200, await res.clone().text())
+  await waitFor(() => doc.getMap('receipt').get('lab') === 'lab-2', 'the receipt to name lab-2')
+  const lab2 = connect(relay, 'lab/lab-2', 'lab-2-secret')
+  const lab1 = connect(relay, 'lab/lab-1', 'lab-1-secret')
+  providers.push(lab1.provider, lab2.provider)
+  await Promise.all([synced(lab1.provider), synced(lab2.provider)])
+  assert.ok(lab2.doc.getMap('queue').has(orderId), 'in lab-2\'s queue')
+  assert.not.ok(lab1.doc.getMap('queue').has(orderId), 'gone from lab-1\'s queue')
+  const photo = await fetch(`${relay.url}/api/images/${me.photo}`, { headers: { authorization: 'Bearer lab-2-secret' } })
+  assert.is(photo.status, 200, 'lab-2 may now fetch the photo')
+  const { execFileSync } = await import('node:child_process')
+  const csv = execFileSync(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'labsync'), 'admin', 'audit', '--relay', relay.url, '--token', 'admin-secret', '--format', 'csv'], { encoding: 'utf8' })
+  assert.match(csv, /order\.reassign/)
+  assert.match(csv, new RegExp(orderId))
+})
+
 test.run()

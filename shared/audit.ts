@@ -1,0 +1,93 @@
+// What the admin audit shows (SPEC.md "Relay admins audit history, receipts and discounts"): the
+// rows of the relay's /api/admin/ listings as JSON carries them, read by the CLI and the /admin/ page.
+import type { DiscountDecision, PriceLine } from './schema.ts'
+
+export type ReceptionStatus = 'accepted' | 'rejected' | 'cancelled'
+export const RECEPTION_STATUSES: readonly ReceptionStatus[] = ['accepted', 'rejected', 'cancelled']
+
+/** A reception with its receipt and discount decision. Times are ISO 8601, amounts minor units. */
+export interface ReceiptRow {
+  seq: number
+  order: string
+  user: string
+  front: string
+  lab: string
+  receivedAt: string
+  status: ReceptionStatus
+  error: string | null
+  lines: PriceLine[]
+  total: number
+  currency: string
+  /** The decision as recorded: which previous order, within which period, the tier's amount. */
+  discount: DiscountDecision | null
+  /** What the receipt actually took off (the tier's amount clamped to the subtotal); 0 without a discount. */
+  discountApplied: number
+}
+
+/** One printing-history entry a lab reported; `user` and `front` are null when no reception matched. */
+export interface HistoryRow {
+  id: string
+  lab: string
+  order: string
+  item: number
+  printer: string
+  job: string
+  copies: number
+  status: string
+  printedAt: string
+  receivedAt: string
+  user: string | null
+  front: string | null
+}
+
+export interface LabStatus {
+  id: string
+  name: string
+  /** Orders in the lab's queue now; null when the relay cannot tell (not wired). */
+  queue: number | null
+  /** When the relay last stored history from this lab, and the latest print time in it. */
+  lastHistoryAt: string | null
+  lastPrintedAt: string | null
+  /** When the lab's node last connected; null when never seen since the relay started, or not tracked. */
+  lastSeen: string | null
+}
+
+/** One change an admin made, who and when; `detail` says what (and how it ended). */
+export interface AuditEntry {
+  id: number
+  at: string
+  admin: string
+  action: string
+  detail: Record<string, unknown>
+}
+
+/** Totals of one calendar day in the relay's time zone. */
+export interface DayTotals {
+  day: string
+  /** Accepted receptions. */
+  orders: number
+  /** Receptions that got a discount, and the sum the receipts took off. */
+  discounted: number
+  discountAmount: number
+  /** Copies printed to completion, per lab. */
+  prints: Record<string, number>
+}
+
+export interface DailyReport {
+  timeZone: string
+  currency: string
+  days: DayTotals[]
+}
+
+/** A page of a listing: `next` is the cursor for `after=` to read on, null at the end. */
+export interface Page<Row> {
+  rows: Row[]
+  next: string | null
+}
+
+export const LISTINGS = ['receipts', 'history', 'labs', 'audit'] as const
+export type Listing = (typeof LISTINGS)[number]
+
+/** Listing page sizes: the default, and the most one JSON page carries. */
+export const PAGE_DEFAULT = 100
+export const PAGE_MAX = 1000

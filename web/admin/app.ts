@@ -1,0 +1,130 @@
+// The /admin/ page: sign in with an admin token, then the labs' status, charts of the period,
+// and receipts or printing history page by page with CSV downloads. State lives in AuditController.
+import { LitElement, css, html, nothing } from 'lit'
+import { formatMoney } from '../../shared/pricing.ts'
+import type { DailyReport, HistoryRow, ReceiptRow } from '../../shared/audit.ts'
+import { AuditController, PAGE_SIZE, type Filters, type View } from './audit-controller.ts'
+import { PALETTE, type Series } from './bar-chart.ts'
+import './bar-chart.ts'
+import './filters.ts'
+import './listings.ts'
+
+export class AdminApp extends LitElement {
+  static override properties = {}
+
+  private readonly audit = new AuditController(this)
+
+  static override styles = css`
+    :host { display: block; min-height: 100vh; }
+    header { background: #0b3d38; color: #fff; }
+    .bar { max-width: 1280px; margin: 0 auto; padding: 10px 20px; display: flex; gap: 16px; align-items: center; justify-content: space-between; flex-wrap: wrap; }
+    h1 { font-size: 1.2rem; margin: 0; }
+    h2 { font-size: 1.05rem; margin: 0 0 8px; }
+    main { max-width: 1280px; margin: 0 auto; padding: 16px 20px 48px; display: grid; gap: 20px; }
+    section { display: grid; gap: 10px; }
+    .card { background: #fff; border: 1px solid #d9dedc; border-radius: 10px; padding: 12px 14px; }
+    .charts { display: grid; gap: 14px; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); }
+    nav[aria-label='Listing'] { display: flex; gap: 4px; }
+    nav button[aria-pressed='true'] { background: #fff; color: #0b3d38; }
+    button { font: inherit; font-weight: 600; min-height: 36px; padding: 6px 14px; border-radius: 6px; border: 1px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
+    main button { color: #0b5c53; background: #fff; }
+    main button.primary { background: #0b5c53; color: #fff; border-color: #0b5c53; }
+    button:disabled { opacity: 0.5; cursor: not-allowed; }
+    :focus-visible { outline: 3px solid #1f6feb; outline-offset: 2px; }
+    .pager { display: flex; gap: 10px; align-items: center; flex-wrap: wrap; }
+    .spacer { flex: 1; }
+    .notice { border-radius: 8px; padding: 8px 12px; }
+    .notice.error { background: #fdecec; color: #7f1414; border: 1px solid #e8a3a3; }
+    .muted { color: #4a5553; font-size: 0.9rem; }
+    form.sign-in { max-width: 420px; margin: 10vh auto 0; display: grid; gap: 10px; }
+    form.sign-in input { font: inherit; padding: 8px 10px; min-height: 40px; border: 1px solid #7a8583; border-radius: 6px; }
+    label { font-weight: 700; }
+  `
+
+  override render() {
+    const audit = this.audit
+    if (!audit.token) return this.renderSignIn()
+    const view = audit.view
+    const timeZone = audit.daily?.timeZone
+    return html`
+      <header>
+        <div class="bar">
+          <h1>labsync admin</h1>
+          <nav aria-label="Listing">
+            ${this.tab('receipts', 'Receipts')}
+            ${this.tab('history', 'Printing history')}
+          </nav>
+          <button type="button" @click=${() => audit.signOut()}>Sign out</button>
+        </div>
+      </header>
+      <main aria-busy=${audit.loading ? 'true' : 'false'}>
+        ${audit.error ? html`<p class="notice error" role="alert">${audit.error}</p>` : nothing}
+        <section aria-labelledby="labs-heading">
+          <h2 id="labs-heading">Labs</h2>
+          <ls-admin-labs .labs=${audit.labs} .timeZone=${timeZone}></ls-admin-labs>
+        </section>
+        <section class="card">
+          <ls-admin-filters .filters=${audit.filters} .labs=${audit.labs} .view=${view}
+            @filters=${(event: CustomEvent<Filters>) => audit.setFilters(event.detail)}></ls-admin-filters>
+        </section>
+        ${this.renderCharts(audit.daily)}
+        <section aria-labelledby="listing-heading">
+          <div class="pager">
+            <h2 id="listing-heading">${view === 'receipts' ? 'Receipts and discounts' : 'Printing history'}</h2>
+            <span class="spacer"></span>
+            <button type="button" class="primary" @click=${() => audit.download()}>Download CSV</button>
+          </div>
+          ${view === 'receipts'
+            ? html`<ls-admin-receipts .rows=${(audit.receipts?.rows ?? []) as ReceiptRow[]} .timeZone=${timeZone}></ls-admin-receipts>`
+            : html`<ls-admin-history .rows=${(audit.history?.rows ?? []) as HistoryRow[]} .timeZone=${timeZone}></ls-admin-history>`}
+          <div class="pager">
+            <button type="button" ?disabled=${audit.pageNumber < 2 || audit.loading} @click=${() => audit.previousPage()}>Previous</button>
+            <span class="muted" aria-live="polite">Page ${audit.pageNumber}${audit.loading ? ' · loading…' : ''} (${PAGE_SIZE} a page)</span>
+            <button type="button" ?disabled=${!audit.current?.next || audit.loading} @click=${() => audit.nextPage()}>Next</button>
+          </div>
+        </section>
+      </main>`
+  }
+
+  private tab(view: View, label: string) {
+    return html`<button type="button" aria-pressed=${this.audit.view === view ? 'true' : 'false'} @click=${() => this.audit.setView(view)}>${label}</button>`
+  }
+
+  private renderSignIn() {
+    const audit = this.audit
+    return html`
+      <form class="sign-in card" @submit=${(event: SubmitEvent) => {
+        event.preventDefault()
+        void audit.signIn(String(new FormData(event.target as HTMLFormElement).get('token') ?? ''))
+      }}>
+        <h1 style="color:#0b3d38">labsync admin</h1>
+        <p class="muted">Audit receipts, discounts and printing history. The token stays in this tab only.</p>
+        <label for="token">Admin token</label>
+        <input id="token" name="token" type="password" autocomplete="off" required>
+        ${audit.signInError ? html`<p class="notice error" role="alert">${audit.signInError}</p>` : nothing}
+        <button class="primary" type="submit" ?disabled=${audit.busy} style="background:#0b5c53;color:#fff">${audit.busy ? 'Checking…' : 'Sign in'}</button>
+      </form>`
+  }
+
+  private renderCharts(daily: DailyReport | null) {
+    if (!daily) return nothing
+    const days = daily.days.map((d) => d.day)
+    const labs = [...new Set(daily.days.flatMap((d) => Object.keys(d.prints)))].sort()
+    const names = new Map(this.audit.labs.map((lab) => [lab.id, lab.name]))
+    const prints: Series[] = labs.map((lab, i) => ({ name: names.get(lab) ?? lab, color: PALETTE[i % PALETTE.length], values: daily.days.map((d) => d.prints[lab] ?? 0) }))
+    const orders: Series[] = [{ name: 'Orders', color: PALETTE[2], values: daily.days.map((d) => d.orders) }]
+    const discounts: Series[] = [{ name: 'Discounts', color: PALETTE[1], values: daily.days.map((d) => d.discountAmount) }]
+    const money = (value: number) => formatMoney(Math.round(value), daily.currency)
+    return html`
+      <section aria-labelledby="charts-heading">
+        <h2 id="charts-heading">${days[0]} to ${days[days.length - 1]} <span class="muted">(${daily.timeZone})</span></h2>
+        <div class="charts">
+          <div class="card"><ls-admin-bar-chart heading="Prints per day per lab" .days=${days} .series=${prints}></ls-admin-bar-chart></div>
+          <div class="card"><ls-admin-bar-chart heading="Orders per day" .days=${days} .series=${orders}></ls-admin-bar-chart></div>
+          <div class="card"><ls-admin-bar-chart heading="Discounts given per day" .days=${days} .series=${discounts} .format=${money}></ls-admin-bar-chart></div>
+        </div>
+      </section>`
+  }
+}
+
+customElements.define('ls-admin-app', AdminApp)

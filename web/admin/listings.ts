@@ -1,0 +1,126 @@
+// The admin page's tables: receipts (with discount decisions) and printing history, one page at
+// a time, and the labs' status. Times are shown in the relay's time zone, money in its currency.
+import { LitElement, css, html, nothing, type TemplateResult } from 'lit'
+import { formatMoney } from '../../shared/pricing.ts'
+import type { HistoryRow, LabStatus, ReceiptRow } from '../../shared/audit.ts'
+
+const formats = new Map<string, Intl.DateTimeFormat>()
+
+export function formatTime(iso: string | null, timeZone: string | undefined): string {
+  if (!iso) return ''
+  const key = timeZone ?? ''
+  let format = formats.get(key)
+  if (!format) {
+    format = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium', ...(timeZone ? { timeZone } : {}) })
+    formats.set(key, format)
+  }
+  return format.format(new Date(iso))
+}
+
+const tableStyles = css`
+  :host { display: block; overflow-x: auto; }
+  table { width: 100%; border-collapse: collapse; font-size: 0.9rem; background: #fff; }
+  th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e3e7e6; white-space: nowrap; vertical-align: top; }
+  th { position: sticky; top: 0; background: #eef1f0; font-weight: 700; }
+  td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.wrap { white-space: normal; max-width: 28ch; overflow-wrap: anywhere; }
+  code { font-size: 0.85rem; }
+  .status { font-weight: 700; }
+  .status.rejected, .status.cancelled, .status.aborted, .status.canceled { color: #9b1c1c; }
+  .status.accepted, .status.completed { color: #0b5c53; }
+  .muted { color: #4a5553; }
+  .empty { padding: 16px 8px; color: #4a5553; }
+`
+
+function table(headers: Array<[string, boolean?]>, rows: TemplateResult[], label: string): TemplateResult {
+  if (rows.length === 0) return html`<p class="empty">No rows match these filters.</p>`
+  return html`
+    <table aria-label=${label}>
+      <thead><tr>${headers.map(([header, numeric]) => html`<th scope="col" class=${numeric ? 'num' : ''}>${header}</th>`)}</tr></thead>
+      <tbody>${rows}</tbody>
+    </table>`
+}
+
+export class ReceiptsTable extends LitElement {
+  static override properties = { rows: { attribute: false }, timeZone: { type: String } }
+  rows: ReceiptRow[] = []
+  timeZone: string | undefined
+  static override styles = tableStyles
+
+  override render() {
+    return table([['Received'], ['Order'], ['Customer'], ['Store'], ['Lab'], ['Status'], ['Total', true], ['Discount', true], ['Discount decision']],
+      this.rows.map((r) => html`
+        <tr data-order=${r.order}>
+          <td>${formatTime(r.receivedAt, this.timeZone)}</td>
+          <td><code>${r.order}</code></td>
+          <td><code>${r.user}</code></td>
+          <td>${r.front}</td>
+          <td>${r.lab}</td>
+          <td class="wrap"><span class="status ${r.status}">${r.status}</span>${r.error ? html` <span class="muted">${r.error}</span>` : nothing}</td>
+          <td class="num">${formatMoney(r.total, r.currency)}</td>
+          <td class="num">${r.discount ? formatMoney(-r.discountApplied, r.currency) : ''}</td>
+          <td class="wrap">${r.discount ? html`Within ${r.discount.within} of <code>${r.discount.previousOrder}</code>
+            (${formatTime(r.discount.previousReceivedAt, this.timeZone)}); tier ${formatMoney(r.discount.amount, r.currency)}` : html`<span class="muted">none</span>`}</td>
+        </tr>`), 'Receipts')
+  }
+}
+
+export class HistoryTable extends LitElement {
+  static override properties = { rows: { attribute: false }, timeZone: { type: String } }
+  rows: HistoryRow[] = []
+  timeZone: string | undefined
+  static override styles = tableStyles
+
+  override render() {
+    return table([['Printed'], ['Lab'], ['Order'], ['Item', true], ['Copies', true], ['Status'], ['Printer'], ['Job'], ['Customer'], ['Store']],
+      this.rows.map((h) => html`
+        <tr data-entry=${h.id}>
+          <td>${formatTime(h.printedAt, this.timeZone)}</td>
+          <td>${h.lab}</td>
+          <td><code>${h.order}</code></td>
+          <td class="num">${h.item + 1}</td>
+          <td class="num">${h.copies}</td>
+          <td><span class="status ${h.status}">${h.status}</span></td>
+          <td class="wrap">${h.printer}</td>
+          <td>${h.job}</td>
+          <td><code>${h.user ?? ''}</code></td>
+          <td>${h.front ?? ''}</td>
+        </tr>`), 'Printing history')
+  }
+}
+
+export class LabsPanel extends LitElement {
+  static override properties = { labs: { attribute: false }, timeZone: { type: String } }
+  labs: LabStatus[] = []
+  timeZone: string | undefined
+  static override styles = css`
+    :host { display: block; }
+    ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); }
+    li { background: #fff; border: 1px solid #d9dedc; border-radius: 10px; padding: 10px 12px; }
+    h3 { margin: 0 0 4px; font-size: 1rem; }
+    dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 2px 10px; font-size: 0.85rem; }
+    dt { color: #4a5553; }
+    dd { margin: 0; font-variant-numeric: tabular-nums; }
+    .queue { font-size: 1.4rem; font-weight: 800; }
+  `
+
+  override render() {
+    return html`
+      <ul aria-label="Labs">
+        ${this.labs.map((lab) => html`
+          <li data-lab=${lab.id}>
+            <h3>${lab.name} <span style="font-weight:400;color:#4a5553">${lab.id}</span></h3>
+            <dl>
+              <dt>Queue</dt><dd class="queue">${lab.queue ?? '–'}</dd>
+              <dt>Last history</dt><dd>${formatTime(lab.lastHistoryAt, this.timeZone) || 'never'}</dd>
+              <dt>Last printed</dt><dd>${formatTime(lab.lastPrintedAt, this.timeZone) || 'never'}</dd>
+              <dt>Last seen</dt><dd>${formatTime(lab.lastSeen, this.timeZone) || 'not seen'}</dd>
+            </dl>
+          </li>`)}
+      </ul>`
+  }
+}
+
+customElements.define('ls-admin-receipts', ReceiptsTable)
+customElements.define('ls-admin-history', HistoryTable)
+customElements.define('ls-admin-labs', LabsPanel)
