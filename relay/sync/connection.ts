@@ -9,6 +9,8 @@ import { Close, type CloseEvent } from '../../shared/errors.ts'
 import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, type Peer, type Room } from './room.ts'
 import type { Rooms } from './rooms.ts'
 
+const MAX_BACKLOG = 1_000
+
 export interface Session {
   principal: Principal
   /** Epoch ms after which the token no longer counts; Infinity for config keys. */
@@ -90,8 +92,10 @@ export class Connection implements Peer {
     if (data.length > this.options.maxMessageBytes) return this.close(Close.MessageTooBig)
     if (!isBinary) return this.close(Close.BadMessage)
     const frame = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-    if (this.room === null) this.backlog.push(frame)
-    else this.handle(frame)
+    if (this.room !== null) return this.handle(frame)
+    // Frames that arrive while the document loads wait; a flood of them does not.
+    if (this.backlog.length >= MAX_BACKLOG) return this.close(Close.MessageTooBig)
+    this.backlog.push(frame)
   }
 
   private handle(frame: Uint8Array): void {
