@@ -1,0 +1,208 @@
+// Server processes under test: start each system in its own process on 127.0.0.1, read its RSS and
+// CPU from /proc, kill it hard (SIGKILL) or stop it cleanly, and never leave one behind.
+import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+
+export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server'
+export const SYSTEMS: SystemName[] = ['labsync', 'hocuspocus', 'y-websocket-server']
+export const PEERS: SystemName[] = ['hocuspocus', 'y-websocket-server']
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const LABSYNC = join(ROOT, 'bin', 'labsync')
+const SERVERS = join(import.meta.dirname, '..', 'servers')
+
+export interface StartOptions {
+  dataDir: string
+  port?: number
+  /** labsync only: a config file; without it the demo catalog. */
+  configFile?: string
+  env?: Record<string, string>
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[]
+  timeoutMs?: number
+}
+
+export interface ServerProcess {
+  system: SystemName
+  url: string
+  wsUrl: string
+  pid: number
+  dataDir: string
+  startedAt: number
+  output(): string
+  /** SIGKILL: nothing flushed that was not already on disk. */
+  kill(): Promise<void>
+  /** SIGTERM, then SIGKILL after 15 s. */
+  stop(): Promise<void>
+  /** Starts again on the same data dir and port. */
+  restart(): Promise<ServerProcess>
+}
+
+const live = new Set<ChildProcess>()
+
+/** Every child this run started, killed by its own pid when the run ends however it ends. */
+export function track(child: ChildProcess): void {
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+}
+
+export function killAll(): void {
+  for (const child of live) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  live.clear()
+}
+process.once('exit', killAll)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => { killAll(); process.exit(130) })
+}
+
+/** `bench/run.ts --cpu-prof DIR` profiles every labsync relay it starts (written when it stops cleanly). */
+export const profileDir = (): string | undefined => process.env.LABSYNC_BENCH_CPU_PROF || undefined
+
+export function commandFor(system: SystemName, options: StartOptions): string[] {
+  const profile = profileDir()
+  const node = [...(options.nodeArgs ?? []), ...(system === 'labsync' && profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [])]
+  const port = String(options.port ?? 0)
+  switch (system) {
+    case 'labsync': {
+      const args = [...node, LABSYNC, 'relay', '--host', '127.0.0.1', '--port', port, '--data', options.dataDir]
+      if (options.configFile) args.push('--config', options.configFile)
+      return args
+    }
+    case 'hocuspocus':
+      return [...node, '--import', 'tsx', join(SERVERS, 'hocuspocus.ts'), options.dataDir, port]
+    case 'y-websocket-server':
+      return [...node, '--import', 'tsx', join(SERVERS, 'y-websocket-server.ts'), options.dataDir, port]
+  }
+}
+
+export async function startServer(system: SystemName, options: StartOptions): Promise<ServerProcess> {
+  const startedAt = performance.now()
+  const child = spawn(process.execPath, commandFor(system, options), {
+    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env },
+  })
+  track(child)
+  let output = ''
+  child.stdout!.on('data', (chunk) => { output += chunk })
+  child.stderr!.on('data', (chunk) => { output += chunk })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timeoutMs = options.timeoutMs ?? 60_000
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${system} did not start in ${timeoutMs} ms:\n${output}`)) }, timeoutMs)
+    const check = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output)
+      if (match) { clearTimeout(timer); child.stdout!.off('data', check); resolve(match[1]) }
+    }
+    child.stdout!.on('data', check)
+    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${system} exited (${code ?? signal}) before listening:\n${output}`)) })
+  })
+  const port = Number(new URL(url).port)
+  const stillRunning = () => child.exitCode === null && child.signalCode === null
+  return {
+    system, url, wsUrl: url.replace(/^http/, 'ws'), pid: child.pid!, dataDir: options.dataDir, startedAt,
+    output: () => output,
+    async kill() {
+      if (stillRunning()) child.kill('SIGKILL')
+      await exited
+    },
+    async stop() {
+      if (stillRunning()) child.kill('SIGTERM')
+      const timer = setTimeout(() => { if (stillRunning()) child.kill('SIGKILL') }, 15_000)
+      await exited
+      clearTimeout(timer)
+    },
+    restart: () => startServer(system, { ...options, port }),
+  }
+}
+
+/** A forked TypeScript helper process (the load-generating workers). */
+export function forkTs(file: string, args: string[] = []): ChildProcess {
+  const child = fork(file, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  track(child)
+  return child
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+// ---------------------------------------------------------------- /proc
+
+let clockTicks = 0
+function ticksPerSecond(): number {
+  if (clockTicks === 0) {
+    try { clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100 } catch { clockTicks = 100 }
+  }
+  return clockTicks
+}
+
+export interface ProcSample {
+  /** When sampled (performance.now()). */
+  at: number
+  rssBytes: number
+  /** Peak RSS so far (VmHWM). */
+  peakRssBytes: number
+  /** user + system CPU time so far, seconds. */
+  cpuSeconds: number
+}
+
+export function sampleProc(pid: number): ProcSample {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
+  return { at: performance.now(), rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuSeconds: (utime + stime) / ticksPerSecond() }
+}
+
+/** Samples a process every `everyMs` until stopped; reports peak RSS and CPU used in between. */
+export function watchProc(pid: number, everyMs = 200) {
+  const first = sampleProc(pid)
+  let peakRss = first.rssBytes
+  const timer = setInterval(() => {
+    try { peakRss = Math.max(peakRss, sampleProc(pid).rssBytes) } catch { /* exited */ }
+  }, everyMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      const last = sampleProc(pid)
+      peakRss = Math.max(peakRss, last.rssBytes)
+      const wallSeconds = (last.at - first.at) / 1000
+      const cpuSeconds = last.cpuSeconds - first.cpuSeconds
+      return { peakRssBytes: peakRss, rssBytes: last.rssBytes, cpuSeconds, wallSeconds, cpuPercent: wallSeconds > 0 ? (100 * cpuSeconds) / wallSeconds : 0 }
+    },
+  }
+}
+
+/** RSS averaged over a few samples, after letting the process settle. */
+export async function settledRss(pid: number, settleMs = 1_500, samples = 5): Promise<number> {
+  await sleep(settleMs)
+  let total = 0
+  for (let i = 0; i < samples; i++) {
+    total += sampleProc(pid).rssBytes
+    await sleep(100)
+  }
+  return total / samples
+}
+
+/** Bytes under a directory (database files, WAL, LevelDB tables); a file a running server just removed counts 0. */
+export function dirBytes(dir: string): number {
+  let total = 0
+  let entries
+  try { entries = readdirSync(dir, { withFileTypes: true }) } catch { return 0 }
+  for (const entry of entries) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) total += dirBytes(path)
+    else if (entry.isFile()) total += statSync(path, { throwIfNoEntry: false })?.size ?? 0
+  }
+  return total
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

@@ -1,0 +1,81 @@
+// `npm run bench [-- --quick] [-- --only NAME]`: runs the workloads side by side with the peer
+// servers, prints a table per workload and writes bench/results/<name>.json. See bench/README.md.
+import { parseArgs } from 'node:util'
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { killAll } from './lib/proc.ts'
+import { table, writeResult } from './lib/report.ts'
+import { Workers } from './lib/workers.ts'
+import { scratch, type Workload } from './workloads/context.ts'
+import { sync } from './workloads/sync.ts'
+import { loss } from './workloads/loss.ts'
+import { pipeline } from './workloads/pipeline.ts'
+import { labpull } from './workloads/labpull.ts'
+import { memory } from './workloads/memory.ts'
+import { coldstart } from './workloads/coldstart.ts'
+
+/** Past this, a quick run starts no further workload (the slowest takes about 30 s on a busy host). */
+const QUICK_BUDGET_MS = 85_000
+
+const WORKLOADS: Record<string, Workload> = { sync, loss, pipeline, labpull, coldstart, memory }
+
+async function main(): Promise<void> {
+  let values
+  try {
+    values = parseArgs({
+      options: { quick: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
+      strict: true,
+    }).values
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--cpu-prof DIR])`)
+    process.exit(2)
+  }
+  if (values['cpu-prof']) process.env.LABSYNC_BENCH_CPU_PROF = resolve(values['cpu-prof'])
+  const only = (values.only ?? []).flatMap((v) => v.split(','))
+  for (const name of only) {
+    if (!WORKLOADS[name]) {
+      console.error(`bench: unknown workload "${name}" (${Object.keys(WORKLOADS).join(', ')})`)
+      process.exit(2)
+    }
+  }
+  const names = only.length ? only : Object.keys(WORKLOADS)
+  const quick = Boolean(values.quick)
+  const started = performance.now()
+  const log = (message: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${message}`)
+  const space = scratch()
+  process.once('exit', space.cleanup) // also when the run dies half-way
+  const workers = await Workers.start(Math.max(2, availableParallelism()))
+  const tables: string[] = []
+  let failed = 0
+  const skipped: string[] = []
+  try {
+    for (const name of names) {
+      // --quick promises to end within 2 minutes, whatever the neighbours on this host are doing.
+      if (quick && performance.now() - started > QUICK_BUDGET_MS) {
+        skipped.push(name)
+        log(`${name}: SKIPPED, the quick run is past ${QUICK_BUDGET_MS / 1000} s`)
+        continue
+      }
+      log(`${name}: starting`)
+      try {
+        await workers.revive()
+        const result = await WORKLOADS[name]({ quick, workers, log, tempDir: space.tempDir })
+        const file = writeResult(result)
+        tables.push(table(result))
+        log(`${name}: done, ${file}`)
+      } catch (error) {
+        failed++
+        log(`${name}: FAILED: ${(error as Error).stack ?? error}`)
+      }
+    }
+  } finally {
+    await workers.close()
+    killAll()
+    space.cleanup()
+  }
+  console.log(`\n${tables.join('\n\n')}\n`)
+  log(`${names.length - failed - skipped.length} workload(s) done, ${failed} failed, ${skipped.length} skipped (${quick ? 'quick' : 'full'} run)`)
+  if (failed) process.exitCode = 1
+}
+
+await main()

@@ -1,0 +1,100 @@
+// Workload 1, sync: N customers (1,000 sockets at once, 200 with --quick), spread over the worker
+// processes, each writing M orders of K items through stock clients, one write at a time: the
+// order with its items, then one quantity change per item. A write's latency is the time until the
+// server echoes it back to its writer (for labsync that echo means durable). Per system: writes/s,
+// p50/p99 latency, server peak RSS and CPU, database bytes on disk.
+import { dirBytes, startServer, SYSTEMS, watchProc, type SystemName } from '../lib/proc.ts'
+import { accounts } from '../lib/relay-api.ts'
+import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
+import { percentile, median, MiB } from '../lib/stats.ts'
+import { loadavg } from 'node:os'
+import { peerRatios, type Metrics } from '../lib/report.ts'
+import { shares } from '../lib/workers.ts'
+import type { SyncResult, Account } from '../lib/drive.ts'
+import { runTag, type Context } from './context.ts'
+
+export async function sync(ctx: Context) {
+  const customers = ctx.quick ? 200 : 1_000
+  const orders = 3
+  const items = 5
+  ctx.log(`sync: ${customers} customers x ${orders} orders x (1 + ${items}) writes, ${ctx.workers.size} worker processes`)
+  // Rounds, each starting with the next system, so a neighbour's noise on this shared 2-core host
+  // does not land on one system only; each metric is the median over rounds.
+  const rounds = ctx.quick ? 2 : 3
+  const runs: Record<string, Metrics[]> = {}
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < SYSTEMS.length; k++) {
+      const system = SYSTEMS[(round + k) % SYSTEMS.length]
+      ;(runs[system] ??= []).push(await runSystem(ctx, system, customers, orders, items))
+    }
+  }
+  const systems: Record<string, Metrics> = {}
+  for (const system of SYSTEMS) systems[system] = { ...medianOf(runs[system]), rounds }
+  return {
+    workload: 'sync',
+    systems,
+    ratios: peerRatios(systems, ['writesPerSec', 'p50Ms', 'p99Ms', 'connectP99Ms', 'peakRssMiB', 'cpuSecondsPer1kWrites', 'dbMiB']),
+  }
+}
+
+async function runSystem(ctx: Context, system: SystemName, count: number, orders: number, items: number): Promise<Metrics> {
+  const dataDir = ctx.tempDir(`sync-${system}`)
+  const server = await startServer(system, { dataDir })
+  try {
+    const people: Account[] = system === 'labsync'
+      ? await accounts(server.url, 8)
+      : Array.from({ length: 8 }, (_, i) => ({ userId: `peer-u${i}`, token: HOCUSPOCUS_TOKEN }))
+    const customers = Array.from({ length: count }, (_, i) => people[i % people.length])
+    const tag = runTag()
+    const parts = shares(customers, ctx.workers.size)
+    const key = `sync-${system}-${tag}`
+    const job = (i: number) => ({
+      key,
+      job: { system, wsUrl: server.wsUrl, customers: parts[i], orders, items, prefix: `s${tag}w${i}`, connectConcurrency: 64 },
+    })
+    const prepared = await ctx.workers.all<{ opened: number; errors: number }>('sync-prepare', job, 180_000)
+    const opened = prepared.reduce((a, p) => a + p.opened, 0)
+    const watch = watchProc(server.pid)
+    const clientWatches = ctx.workers.children.map((child) => watchProc(child.pid!))
+    const results = await ctx.workers.all<SyncResult>('sync-run', () => ({ key }), 300_000)
+    const usage = watch.stop()
+    const clientCpuPercent = clientWatches.reduce((sum, w) => sum + w.stop().cpuPercent, 0)
+    const liveDb = dirBytes(dataDir)
+    await server.stop()
+    const writes = results.reduce((a, r) => a + r.writes, 0)
+    const latencies = results.flatMap((r) => r.latencies)
+    const connects = results.flatMap((r) => r.connectMs)
+    const errors = results.flatMap((r) => r.errors)
+    const seconds = (Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt))) / 1000
+    if (errors.length) ctx.log(`sync ${system}: ${errors.length} errors, first: ${errors[0]}`)
+    const metrics: Metrics = {
+      sockets: opened,
+      writes,
+      writesPerSec: writes / seconds,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: percentile(latencies, 100),
+      createP99Ms: percentile(results.flatMap((r) => r.createLatencies), 99),
+      editP99Ms: percentile(results.flatMap((r) => r.editLatencies), 99),
+      connectP50Ms: percentile(connects, 50),
+      connectP99Ms: percentile(connects, 99),
+      peakRssMiB: usage.peakRssBytes / MiB,
+      cpuPercent: usage.cpuPercent,
+      cpuSecondsPer1kWrites: (usage.cpuSeconds / Math.max(1, writes)) * 1000,
+      clientCpuPercent,
+      dbMiB: dirBytes(dataDir) / MiB,
+      dbMiBWhileRunning: liveDb / MiB,
+      errors: errors.length,
+      hostLoadAvg1m: loadavg()[0],
+    }
+    ctx.log(`sync ${system}: ${Math.round(metrics.writesPerSec)} writes/s, p99 ${metrics.p99Ms.toFixed(1)} ms`)
+    return metrics
+  } finally {
+    await server.kill()
+  }
+}
+
+/** Metric by metric, the median over rounds. */
+function medianOf(runs: Metrics[]): Metrics {
+  return Object.fromEntries(Object.keys(runs[0]).map((key) => [key, median(runs.map((r) => r[key]))]))
+}
