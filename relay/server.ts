@@ -22,7 +22,7 @@ import { LabReports } from './orders/lab-reports.ts'
 import { History } from './store/history.ts'
 import { sendError, sendJson } from './http/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
-import { createImages, type Images } from './http/images.ts'
+import type { Images, ImagesDeps } from './http/images.ts'
 import { serveStatic } from './http/static.ts'
 import { createAdmin, queueLengthFromRooms } from './http/admin.ts'
 
@@ -80,7 +80,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     intake.onOrderLoad(room)
     labReports.onLoad(room)
   }
-  const images: Images = createImages({
+  const images = lazyImages({
     db, dataDir: options.dataDir, limits: options.config.limits, auth, now,
     labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
     onOwned: (_sha, user) => void intake.imagesArrived(user),
@@ -173,4 +173,17 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
 function bearer(req: IncomingMessage, url: URL): string | null {
   const header = req.headers.authorization
   return (header && /^Bearer\s+(.+)$/i.exec(header)?.[1]) || url.searchParams.get('token')
+}
+
+/**
+ * The image routes load sharp and tus on the first image request, not at start: a relay that
+ * restarts answers /healthz and syncs before it has paid for them.
+ */
+function lazyImages(deps: ImagesDeps): Images {
+  let loaded: Promise<Images> | null = null
+  const load = () => (loaded ??= import('./http/images.ts').then((module) => module.createImages(deps)))
+  return {
+    handle: async (req, res, url) => (await load()).handle(req, res, url),
+    close: async () => { if (loaded) await (await loaded).close() },
+  }
 }

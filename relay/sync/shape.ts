@@ -79,7 +79,7 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** A fresh copy of `doc`'s content, to try updates on. */
 export function scratchCopy(doc: Y.Doc): Y.Doc {
-  const copy = new Y.Doc({ gc: doc.gc })
+  const copy = new Y.Doc({ gc: doc.gc, guid: `scratch:${doc.guid}` })
   Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc))
   return copy
 }
