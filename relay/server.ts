@@ -129,7 +129,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     }
     const session = auth.fromRequest(req, url)
     const token = bearer(req, url)
-    const room = parseRoom(decodeURIComponent(url.pathname.slice('/sync/'.length)))
+    const room = parseRoom(safeDecode(url.pathname.slice('/sync/'.length)))
     wss.handleUpgrade(req, socket, head, (ws) => {
       // Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
       if (!session) return ws.close(Close.Unauthorized.code, Close.Unauthorized.reason)
@@ -167,6 +167,15 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       server.closeAllConnections()
       db.close()
     },
+  }
+}
+
+/** A path segment decoded, or '' when its %-escapes are malformed (which no room name has). */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return ''
   }
 }
 

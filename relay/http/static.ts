@@ -15,7 +15,12 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>labsync</title>
 <h1>labsync relay</h1><p>The relay is running. The web app is not built yet: run <code>npm run build</code>.</p>`
 
 export async function serveStatic(req: IncomingMessage, res: ServerResponse, webDir: string, path: string): Promise<void> {
-  let relative = decodeURIComponent(path)
+  let relative: string
+  try {
+    relative = decodeURIComponent(path)
+  } catch {
+    return notFound(res)
+  }
   if (relative.endsWith('/')) relative += 'index.html'
   const file = normalize(join(webDir, relative))
   if (!file.startsWith(webDir + sep)) return notFound(res)

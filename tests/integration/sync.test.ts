@@ -150,6 +150,15 @@ test('an oversized frame closes that socket with 4413 and the relay stays health
   await relayStillServes(me.token, me.userId)
 })
 
+test('a room name with broken %-escapes is refused like any unknown room, and the relay stays up', async () => {
+  const me = await signUp(relay.url)
+  const ws = new WebSocket(`${relay.wsUrl}/sync/user%E0%A4?token=${me.token}`)
+  const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)))
+  assert.is(code, 4403)
+  assert.is((await fetch(`${relay.url}/%E0%A4`)).status, 404)
+  await relayStillServes(me.token, me.userId)
+})
+
 test('a stock client refused with 44xx stops reconnecting', async () => {
   const me = await signUp(relay.url)
   const other = await signUp(relay.url)
