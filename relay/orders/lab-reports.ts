@@ -14,13 +14,18 @@ export class LabReports {
 
   onChange(room: Room, origin: Principal | typeof RELAY_ORIGIN): void {
     if (origin === RELAY_ORIGIN) return
-    if (room.name.kind === 'lab') void this.ingest(room)
-    if (room.name.kind === 'order' && origin.kind === 'lab') void this.progressed(room, origin.labId)
+    if (room.name.kind === 'lab') this.report(this.ingest(room), room)
+    if (room.name.kind === 'order' && origin.kind === 'lab') this.report(this.progressed(room, origin.labId), room)
+  }
+
+  /** A lab report that fails is logged, never left to crash the relay; the lab resends it. */
+  private report(work: Promise<void>, room: Room): void {
+    work.catch((error: Error) => console.error(`relay: handling a report in ${room.name.name} failed: ${error.message}`))
   }
 
   /** A lab document loaded after a crash may hold entries pushed but not yet stored. */
   onLoad(room: Room): void {
-    if (room.name.kind === 'lab') void this.ingest(room)
+    if (room.name.kind === 'lab') this.report(this.ingest(room), room)
   }
 
   private async ingest(room: Room): Promise<void> {
