@@ -2,7 +2,6 @@
 // customer's session. One place, used by HTTP and sync alike.
 import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { Principal } from '../shared/rights.ts'
 import type { RelayConfig } from './config.ts'
 import { tokenHash, type Accounts } from './store/accounts.ts'
 import type { Session } from './sync/connection.ts'
@@ -41,6 +40,3 @@ export class Authenticator {
     return session.principal.kind !== 'user' || this.accounts.session(token) !== null
   }
 }
-
-export const describePrincipal = (p: Principal): string =>
-  p.kind === 'user' ? `user ${p.userId}` : p.kind === 'lab' ? `lab ${p.labId}` : `admin ${p.name}`

@@ -21,8 +21,6 @@ export const Close = {
   ShuttingDown: { code: 4503, reason: 'Relay shutting down, retry later' },
 } as const satisfies Record<string, CloseEvent>
 
-export const isPermanentClose = (code: number): boolean => code >= 4400 && code < 4500
-
 /** A request the caller may not make: HTTP 403 / close 4403. */
 export class RightsError extends Error {
   override name = 'RightsError'

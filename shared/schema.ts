@@ -88,10 +88,6 @@ export interface HistoryEntry {
   copies: number; status: string; printedAt: string
 }
 
-/** The top-level maps of each kind of document, and who may write them (see rights.ts). */
-export const ORDER_MAPS = ['spec', 'receipt', 'progress'] as const
-export const LAB_MAPS = ['queue', 'history'] as const
-
 /** Reads an order's spec out of its document; null when the document has no spec yet. */
 export function readSpec(doc: Y.Doc): Partial<OrderSpec> | null {
   const spec = doc.getMap('spec')

@@ -23,7 +23,7 @@ export class Accounts {
       insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
       session: db.prepare<[string], { user_id: string; expires_at: number }>('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
-      deleteExpired: db.prepare('DELETE FROM sessions WHERE expires_at < ?'),
+      deleteExpired: db.prepare('DELETE FROM sessions WHERE user_id = ? AND expires_at < ?'),
     }
   }
 
@@ -58,6 +58,7 @@ export class Accounts {
     const token = randomBytes(32).toString('base64url')
     const now = this.now()
     const expiresAt = now + SESSION_DAYS * 24 * 3600 * 1000
+    this.stmt.deleteExpired.run(userId, now) // a signed-in customer's old sessions go as new ones start
     this.stmt.insertSession.run(tokenHash(token), userId, now, expiresAt)
     return { token, expiresAt }
   }
@@ -70,10 +71,6 @@ export class Accounts {
 
   endSession(token: string): void {
     this.stmt.deleteSession.run(tokenHash(token))
-  }
-
-  pruneExpired(): void {
-    this.stmt.deleteExpired.run(this.now())
   }
 }
 

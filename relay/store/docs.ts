@@ -2,8 +2,6 @@
 // SQLite implementation, an append-only update log per document with compaction into snapshots.
 import type { DB } from './db.ts'
 
-export interface DocStats { updates: number; bytes: number }
-
 /**
  * Durable storage of Yjs documents as update logs. Every implementation passes
  * tests/helpers/docstore-suite.ts.
@@ -22,10 +20,6 @@ export interface DocStore {
    * old updates or the snapshot, never neither.
    */
   compact(doc: string, snapshot: Uint8Array): Promise<void>
-  /** How many updates and bytes `doc` has stored, to decide when to compact. */
-  stats(doc: string): Promise<DocStats>
-  /** Whether anything was ever stored for `doc`. */
-  exists(doc: string): Promise<boolean>
   /** Resolves once every pending write is durable. */
   flush(): Promise<void>
 }
@@ -49,11 +43,7 @@ export class SqliteDocStore implements DocStore {
     this.stmt = {
       load: db.prepare<[string], { data: Buffer }>('SELECT data FROM doc_updates WHERE doc = ? ORDER BY id'),
       append: db.prepare<[string, Uint8Array]>('INSERT INTO doc_updates (doc, data) VALUES (?, ?)'),
-      insertSnapshot: db.prepare<[string, Uint8Array]>('INSERT INTO doc_updates (doc, data) VALUES (?, ?)'),
       deleteBefore: db.prepare<[string, number | bigint]>('DELETE FROM doc_updates WHERE doc = ? AND id < ?'),
-      stats: db.prepare<[string], { updates: number; bytes: number | null }>(
-        'SELECT count(*) AS updates, sum(length(data)) AS bytes FROM doc_updates WHERE doc = ?'),
-      exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM doc_updates WHERE doc = ? LIMIT 1'),
     }
   }
 
@@ -67,18 +57,9 @@ export class SqliteDocStore implements DocStore {
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
     return this.enqueue(() => {
-      const { lastInsertRowid } = this.stmt.insertSnapshot.run(doc, snapshot)
+      const { lastInsertRowid } = this.stmt.append.run(doc, snapshot) // the snapshot is one more update
       this.stmt.deleteBefore.run(doc, lastInsertRowid)
     })
-  }
-
-  async stats(doc: string): Promise<DocStats> {
-    const row = this.stmt.stats.get(doc)!
-    return { updates: row.updates, bytes: row.bytes ?? 0 }
-  }
-
-  async exists(doc: string): Promise<boolean> {
-    return this.stmt.exists.get(doc) !== undefined
   }
 
   flush(): Promise<void> {

@@ -44,11 +44,6 @@ export class Rooms {
     return pending
   }
 
-  /** The room if it is in memory now, without loading it. */
-  peek(name: string): Room | undefined {
-    return this.loaded.get(name)
-  }
-
   /** Called when a peer leaves: schedules the unload once the room is idle. */
   released(room: Room): void {
     if (!room.idle && room.peers.size > 0) return
