@@ -2,11 +2,12 @@
 // other, and only keys whose value changed are rewritten, so a device's cached copy merges cleanly.
 import * as Y from 'yjs'
 import { publicCatalog, type RelayConfig } from './config.ts'
+import type { PublicJwk } from '../shared/signing.ts'
 import type { Rooms } from './sync/rooms.ts'
 
-export async function publishCatalog(rooms: Rooms, config: RelayConfig): Promise<void> {
+export async function publishCatalog(rooms: Rooms, config: RelayConfig, relayKey: PublicJwk): Promise<void> {
   const room = await rooms.get({ kind: 'catalog', name: 'catalog' })
-  const catalog = publicCatalog(config) as unknown as Record<string, unknown>
+  const catalog = { ...publicCatalog(config), relayKey } as unknown as Record<string, unknown>
   const map = room.doc.getMap('catalog')
   const stale = Object.keys(catalog).filter((key) => JSON.stringify(map.get(key)) !== JSON.stringify(catalog[key]))
   const removed = [...map.keys()].filter((key) => !(key in catalog))

@@ -24,6 +24,9 @@ import { sendError, sendJson } from './http/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import type { Images, ImagesDeps } from './http/images.ts'
 import { serveStatic } from './http/static.ts'
+import { handleLabApi } from './http/labs.ts'
+import { LabKeys } from './store/lab-keys.ts'
+import { loadOrCreateSigningKey } from './signing-key.ts'
 import { createAdmin, queueLengthFromRooms } from './http/admin.ts'
 
 export interface RelayOptions {
@@ -54,7 +57,9 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const now = options.now ?? Date.now
   const db = openDatabase(join(options.dataDir, 'relay.sqlite'))
   const store = new SqliteDocStore(db)
-  const accounts = new Accounts(db, now)
+  const signingKey = loadOrCreateSigningKey(options.dataDir)
+  const accounts = new Accounts(db, now, signingKey)
+  const labKeys = new LabKeys(db, now)
   const auth = new Authenticator(options.config, accounts, now)
   const hooks: RoomHooks = {}
   const rooms = new Rooms({
@@ -64,11 +69,11 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     compactAfterUpdates: options.compactAfterUpdates ?? 500,
     maxRefusals: 20,
   })
-  await publishCatalog(rooms, options.config)
+  await publishCatalog(rooms, options.config, signingKey.publicJwk)
   const receptions = new Receptions(db)
   const imageOwned = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM image_owners WHERE sha256 = ? AND user_id = ?')
   const intake = new Intake({
-    rooms, receptions, catalog: publicCatalog(options.config), now, delayMs: options.intakeDelayMs ?? 0,
+    rooms, receptions, catalog: publicCatalog(options.config), now, delayMs: options.intakeDelayMs ?? 0, labKeys,
     imageUploaded: (sha, user) => imageOwned.get(sha, user) !== undefined,
   })
   const labReports = new LabReports({ rooms, history: new History(db), receptions, now })
@@ -115,6 +120,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     }
     if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return images.handle(req, res, url)
     if (path.startsWith('/api/admin/')) return admin.handle(req, res, url)
+    if (path.startsWith('/api/labs/')) return handleLabApi(req, res, url, auth.fromRequest(req, url), { accounts, labKeys, now })
     if (path.startsWith('/api/')) throw new HttpError(404, `no such endpoint: ${req.method} ${path}`)
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')
     return serveStatic(req, res, webDir, path)

@@ -71,8 +71,11 @@ function refuseOrderWrite(who: Principal, orderId: string, write: WriteShape, or
     const other = [...write.maps].filter((m) => m !== 'progress')
     return other.length ? `a lab writes only progress, not ${other.join(', ')}` : null
   }
-  const other = [...write.maps].filter((m) => m !== 'spec')
+  // `instore` holds a lab node's signed stamp (shared/signing.ts); the customer's device carries it
+  // to the relay, which trusts it only for its signature, so the customer may write it.
+  const other = [...write.maps].filter((m) => m !== 'spec' && m !== 'instore')
   if (other.length) return `${other.join(', ')} is written by the relay or the lab, not by the customer`
+  if (!write.maps.has('spec')) return order.owner === who.userId ? null : 'a new order starts with its spec'
   if (order.owner === null) {
     if (write.nextUser !== who.userId) return 'a new order must carry your own user id in spec.user'
     if (write.nextId !== null && write.nextId !== orderId) return 'spec.id must match the order id'

@@ -1,6 +1,7 @@
 // Room names, the configuration's catalog types and the shapes of the shared Yjs documents
 // (SPEC.md "Document shapes"), with typed accessors. Pure: runs in the browser, relay and lab node.
 import * as Y from 'yjs'
+import type { PublicJwk } from './signing.ts'
 
 // ---------------------------------------------------------------- catalog (config minus secrets)
 
@@ -23,6 +24,8 @@ export interface Catalog {
   labs: LabInfo[]
   fronts: Front[]
   discounts: DiscountRules
+  /** The relay's Ed25519 public key (JWK): lab nodes check customers' session tokens with it offline. */
+  relayKey?: PublicJwk
 }
 
 // ---------------------------------------------------------------- rooms

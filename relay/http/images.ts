@@ -10,7 +10,7 @@ import sharp, { type Metadata } from 'sharp'
 import { Server as TusServer, type ServerOptions } from '@tus/server'
 import { FileStore } from '@tus/file-store'
 import type { DB } from '../store/db.ts'
-import type { Authenticator } from '../auth.ts'
+import type { Session } from '../sync/connection.ts'
 import { HttpError } from '../../shared/errors.ts'
 import type { Principal } from '../../shared/rights.ts'
 import { IMAGE_TYPES, ImageStore, SHA256_HEX, isImageFormat, type ImageMeta, type StoredImage } from '../store/images.ts'
@@ -20,7 +20,8 @@ export interface ImagesDeps {
   db: DB
   dataDir: string
   limits: { imageBytes: number }
-  auth: Authenticator
+  /** Who asks: the relay's Authenticator, or the lab node's LAN one. */
+  auth: { fromRequest(req: IncomingMessage, url: URL): Session | null }
   now: () => number
   /** Whether a lab may read an image: one of its assigned orders uses it. */
   labMayRead?: (labId: string, sha256: string) => boolean

@@ -7,7 +7,10 @@ import { priceOrder } from '../../shared/pricing.ts'
 import { validateSubmission } from '../../shared/validate.ts'
 import { readSpec, roomName, type Catalog, type OrderSpec, type QueueEntry, type Receipt } from '../../shared/schema.ts'
 import type { Principal } from '../../shared/rights.ts'
-import type { Receptions, Reception } from '../store/receptions.ts'
+import type { Receptions, Reception, StoreStampNote } from '../store/receptions.ts'
+import type { LabKeys } from '../store/lab-keys.ts'
+import { readStamp } from '../../shared/signing.ts'
+import { judgeStamp } from './stamps.ts'
 import type { Rooms } from '../sync/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../sync/room.ts'
 
@@ -16,6 +19,8 @@ export interface IntakeDeps {
   receptions: Receptions
   catalog: Catalog
   now: () => number
+  /** The keys lab nodes sign in-store stamps with; without them stamps are ignored. */
+  labKeys?: LabKeys
   /** Whether `user` has uploaded the image (and so may use it in an order). */
   imageUploaded: (sha256: string, user: string) => boolean
   /** Fault injection for tests: wait this long between recording a submission and receiving it. */
@@ -120,6 +125,7 @@ export class Intake {
     }
     const room = await this.deps.rooms.get({ kind: 'order', name: roomName.order(order), orderId: order })
     const spec = readSpec(room.doc) as Partial<OrderSpec>
+    const stamp = readStamp(room.doc.getMap('instore'))
     this.deps.rooms.released(room)
     if (spec.state !== 'submitted') return
     const { catalog } = this.deps
@@ -136,12 +142,21 @@ export class Intake {
         return
       }
     }
-    const receivedAt = problems.length === 0 ? this.deps.receptions.awaitingSince(order, user, now) : now
+    const firstSeen = problems.length === 0 ? this.deps.receptions.awaitingSince(order, user, now) : now
+    // Received in a store while the relay was out of reach: dated by the lab node's signed stamp (stamps.ts).
+    let storeStamp: StoreStampNote | null = null
+    let receivedAt = firstSeen
+    if (stamp && front && lab && this.deps.labKeys) {
+      const { at, ...note } = judgeStamp(stamp, { order, user, front: front.id, lab: lab.id }, firstSeen, this.deps.labKeys)
+      storeStamp = note
+      if (at) receivedAt = at
+      else console.warn(`relay: order ${order}: in-store stamp not used: ${note.reason}`)
+    }
     let reception: Reception
     if (problems.length > 0 || !front || !lab) {
       reception = this.deps.receptions.record({
         order, user, front: spec.front ?? '', lab: lab?.id ?? '', receivedAt, status: 'rejected',
-        error: problems.join(' '), lines: [], total: 0, currency: catalog.currency, discount: null,
+        error: problems.join(' '), lines: [], total: 0, currency: catalog.currency, discount: null, storeStamp,
       }, [])
     } else {
       const current = { order, user, front: front.id, lab: lab.id, receivedAt, seq: this.deps.receptions.nextSeq() }
@@ -150,7 +165,7 @@ export class Intake {
       const { lines, total } = priceOrder({ items: spec.items!, front, lab, products: catalog.products, discount, currency: catalog.currency })
       reception = this.deps.receptions.record({
         order, user, front: front.id, lab: lab.id, receivedAt, status: 'accepted', error: null,
-        lines, total, currency: catalog.currency, discount,
+        lines, total, currency: catalog.currency, discount, storeStamp,
       }, spec.items!.map((item) => item.image))
     }
     await this.deliver(reception)

@@ -1,8 +1,11 @@
 // Customer accounts and their sessions. Passwords are kept as scrypt hashes, session tokens
-// only as sha256 hashes with an expiry, so a copy of the database signs nobody in.
+// only as sha256 hashes with an expiry, so a copy of the database signs nobody in. Tokens are
+// signed by the relay (shared/signing.ts) so a lab node in a store can check them while the
+// relay is out of reach; a sign-out is listed as a revocation for lab nodes to fetch.
 import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
 import type { DB } from './db.ts'
+import { newKeyPair, signToken, type KeyPair } from '../../shared/signing.ts'
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>
 const SCRYPT = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }
@@ -10,19 +13,24 @@ export const SESSION_DAYS = 30
 
 export interface Account { userId: string; email: string; name: string }
 export interface StoredSession { userId: string; expiresAt: number }
+export interface Revocation { seq: number; sid: string; expiresAt: number }
 
 export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex')
 
 export class Accounts {
   private readonly stmt
 
-  constructor(private readonly db: DB, private readonly now: () => number = Date.now) {
+  constructor(private readonly db: DB, private readonly now: () => number = Date.now, private readonly signer: KeyPair = newKeyPair()) {
     this.stmt = {
       insert: db.prepare('INSERT INTO accounts (user_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
       byEmail: db.prepare<[string], { user_id: string; name: string; password_hash: string }>('SELECT user_id, name, password_hash FROM accounts WHERE email = ?'),
-      insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)'),
+      insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at, sid) VALUES (?, ?, ?, ?, ?)'),
       session: db.prepare<[string], { user_id: string; expires_at: number }>('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
-      deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+      deleteSession: db.prepare<[string], { sid: string | null; expires_at: number }>('DELETE FROM sessions WHERE token_hash = ? RETURNING sid, expires_at'),
+      revoke: db.prepare('INSERT INTO revocations (sid, revoked_at, expires_at) VALUES (?, ?, ?)'),
+      revocations: db.prepare<[number, number, number], { seq: number; sid: string; expires_at: number }>(
+        'SELECT seq, sid, expires_at FROM revocations WHERE seq > ? AND expires_at > ? ORDER BY seq LIMIT ?'),
+      lastRevocation: db.prepare<[], { seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM revocations'),
       deleteExpired: db.prepare('DELETE FROM sessions WHERE user_id = ? AND expires_at < ?'),
     }
   }
@@ -53,13 +61,14 @@ export class Accounts {
     return { userId: row.user_id, email: normalizeEmail(email), name: row.name }
   }
 
-  /** A new bearer token for the user; only its hash is stored. */
+  /** A new bearer token for the user, signed by the relay; only its hash is stored. */
   startSession(userId: string): { token: string; expiresAt: number } {
-    const token = randomBytes(32).toString('base64url')
     const now = this.now()
     const expiresAt = now + SESSION_DAYS * 24 * 3600 * 1000
+    const sid = randomBytes(16).toString('base64url')
+    const token = signToken({ sub: userId, sid, exp: expiresAt }, this.signer)
     this.stmt.deleteExpired.run(userId, now) // a signed-in customer's old sessions go as new ones start
-    this.stmt.insertSession.run(tokenHash(token), userId, now, expiresAt)
+    this.stmt.insertSession.run(tokenHash(token), userId, now, expiresAt, sid)
     return { token, expiresAt }
   }
 
@@ -69,8 +78,19 @@ export class Accounts {
     return { userId: row.user_id, expiresAt: row.expires_at }
   }
 
+  /** Signs out: the session goes, and its id is listed for lab nodes until it would have expired. */
   endSession(token: string): void {
-    this.stmt.deleteSession.run(tokenHash(token))
+    this.db.transaction(() => {
+      const ended = this.stmt.deleteSession.get(tokenHash(token))
+      if (ended?.sid) this.stmt.revoke.run(ended.sid, this.now(), ended.expires_at)
+    })()
+  }
+
+  /** Revocations after `seq` that still matter (their token has not expired), oldest first. */
+  revocationsAfter(seq: number, limit: number): { revocations: Revocation[]; last: number } {
+    const rows = this.stmt.revocations.all(seq, this.now(), limit)
+    const last = rows.length === limit ? rows[rows.length - 1].seq : this.stmt.lastRevocation.get()!.seq
+    return { revocations: rows.map((r) => ({ seq: r.seq, sid: r.sid, expiresAt: r.expires_at })), last }
   }
 }
 

@@ -111,6 +111,24 @@ const MIGRATIONS: string[] = [
     detail TEXT NOT NULL CHECK (json_valid(detail))
   );
   CREATE INDEX admin_audit_by_time ON admin_audit (at);`,
+  `-- In-store sync (issue 8): sessions get an id a revocation can name without the token;
+  -- sign-outs are listed for lab nodes, which check tokens offline; lab nodes register the
+  -- Ed25519 keys they sign in-store receptions with; a reception notes a store stamp and its fate.
+  ALTER TABLE sessions ADD COLUMN sid TEXT;
+  CREATE UNIQUE INDEX sessions_by_sid ON sessions (sid) WHERE sid IS NOT NULL;
+  CREATE TABLE revocations (
+    seq        INTEGER PRIMARY KEY,
+    sid        TEXT NOT NULL,
+    revoked_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE TABLE lab_keys (
+    key_id        TEXT PRIMARY KEY,
+    lab           TEXT NOT NULL,
+    public_key    TEXT NOT NULL CHECK (json_valid(public_key)),
+    registered_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  ALTER TABLE receptions ADD COLUMN store_stamp TEXT;`,
 ]
 
 export function openDatabase(file: string): DB {

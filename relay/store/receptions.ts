@@ -17,7 +17,20 @@ export interface Reception {
   total: number
   currency: string
   discount: DiscountDecision | null
+  /**
+   * When the order came through a lab node in the store: the lab node's signed stamp and whether
+   * the relay dated the reception by it (see orders/stamps.ts). Null for orders received directly.
+   */
+  storeStamp: StoreStampNote | null
   delivered: boolean
+}
+
+export interface StoreStampNote {
+  lab: string
+  receivedAt: string
+  /** Whether the reception is dated by the stamp; when not, why. */
+  used: boolean
+  reason?: string
 }
 
 export type NewReception = Omit<Reception, 'seq' | 'delivered'>
@@ -26,7 +39,7 @@ interface Row {
   seq: number; order_id: string; user_id: string; front: string; lab: string; received_at: number
   status: Reception['status']; error: string | null; lines: string; total: number; currency: string
   discount_order: string | null; discount_received_at: number | null; discount_within: string | null
-  discount_amount: number | null; delivered: number
+  discount_amount: number | null; store_stamp: string | null; delivered: number
 }
 
 const fromRow = (row: Row): Reception => ({
@@ -37,6 +50,7 @@ const fromRow = (row: Row): Reception => ({
     previousOrder: row.discount_order, previousReceivedAt: new Date(row.discount_received_at!).toISOString(),
     within: row.discount_within!, amount: row.discount_amount!,
   },
+  storeStamp: row.store_stamp === null ? null : JSON.parse(row.store_stamp) as StoreStampNote,
   delivered: row.delivered === 1,
 })
 
@@ -49,8 +63,8 @@ export class Receptions {
     this.stmt = {
       byOrder: db.prepare<[string], Row>('SELECT * FROM receptions WHERE order_id = ?'),
       insert: db.prepare(`INSERT INTO receptions (order_id, user_id, front, lab, received_at, status, error, lines, total, currency,
-        discount_order, discount_received_at, discount_within, discount_amount) VALUES
-        (@order, @user, @front, @lab, @receivedAt, @status, @error, @lines, @total, @currency, @dOrder, @dAt, @dWithin, @dAmount)`),
+        discount_order, discount_received_at, discount_within, discount_amount, store_stamp) VALUES
+        (@order, @user, @front, @lab, @receivedAt, @status, @error, @lines, @total, @currency, @dOrder, @dAt, @dWithin, @dAmount, @stamp)`),
       latestByUser: latest('user_id = ?'),
       latestByFront: latest('user_id = ? AND front = ?'),
       latestByLab: latest('user_id = ? AND lab = ?'),
@@ -105,6 +119,7 @@ export class Receptions {
         lines: JSON.stringify(reception.lines), total: reception.total, currency: reception.currency,
         dOrder: d?.previousOrder ?? null, dAt: d ? Date.parse(d.previousReceivedAt) : null,
         dWithin: d?.within ?? null, dAmount: d?.amount ?? null,
+        stamp: reception.storeStamp ? JSON.stringify(reception.storeStamp) : null,
       })
       if (reception.status === 'accepted') for (const sha of images) this.stmt.addImage.run(reception.order, sha, reception.lab)
       this.stmt.stopWaiting.run(reception.order)

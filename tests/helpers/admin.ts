@@ -90,7 +90,7 @@ export function reception(fields: Partial<NewReception> & { order: string; recei
   ]
   return {
     user: 'user-a', front: 'station', lab: 'lab-1', status: 'accepted', error: null, currency: 'JPY',
-    lines, total: prints + fee - applied, discount, ...fields,
+    lines, total: prints + fee - applied, discount, storeStamp: null, ...fields,
   }
 }
 
