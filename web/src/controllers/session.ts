@@ -97,10 +97,11 @@ export class SessionController implements ReactiveController {
 
   private start(session: Session): void {
     const workspace = new Workspace({
-      userId: session.userId, token: session.token, wsUrl: this.relay.wsUrl, now: this.now, newOrderId: randomOrderId,
+      userId: session.userId, token: session.token, httpUrl: this.relay.httpUrl, wsUrl: this.relay.wsUrl,
+      secure: location.protocol === 'https:', now: this.now, newOrderId: randomOrderId,
     })
     const uploads = new UploadQueue({
-      relayUrl: this.relay.httpUrl, token: session.token, userId: session.userId, isOnline: () => navigator.onLine,
+      target: () => workspace.uploadTarget(), token: session.token, userId: session.userId, isOnline: () => navigator.onLine,
       chunkBytes: chunkBytesSetting(),
     })
     const photos = new PhotoLibrary(workspace, uploads, { httpUrl: this.relay.httpUrl, token: session.token })
@@ -110,6 +111,16 @@ export class SessionController implements ReactiveController {
     }
     workspace.on('unauthorized', onUnauthorized)
     uploads.on('unauthorized', onUnauthorized)
+    // The relay went away while the store's lab node is there (or the other way round): photos
+    // waiting out a backoff go now, to whichever is reachable.
+    let via = workspace.uploadTarget().via
+    workspace.on('change', () => {
+      const next = workspace.uploadTarget().via
+      if (next !== via) {
+        via = next
+        uploads.wentOnline()
+      }
+    })
     const onOnline = () => {
       workspace.reconnect()
       uploads.wentOnline()

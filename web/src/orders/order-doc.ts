@@ -1,13 +1,27 @@
 // Reading and editing one order document (SPEC.md "Document shapes": spec with items as a Y.Array
-// of Y.Maps; receipt and progress written by others), and the sign the customer sees for it.
+// of Y.Maps; receipt, progress and the in-store stamp written by others), and the sign the customer
+// sees for it.
 import * as Y from 'yjs'
 import { readReceipt, writeSpec, type OrderItem, type OrderSpec, type Progress, type Receipt } from '../../../shared/schema.ts'
+
+/**
+ * What the home store's lab node writes when an order is submitted through it (`Y.Map instore`),
+ * signed so that the relay can date the reception by it. It is not a receipt: only the relay prices.
+ */
+export interface InStore { lab: string; front: string; receivedAt: string; key?: string; sig?: string }
 
 export interface OrderView {
   id: string
   spec: Omit<Partial<OrderSpec>, 'items'> & { items: OrderItem[] }
   receipt: Receipt | null
   progress: Progress | null
+  instore: InStore | null
+}
+
+/** The in-store stamp of an order document's `instore` map, or null while it has none. */
+export function readInStore(map: Y.Map<unknown> | Partial<InStore> | null): InStore | null {
+  const json = (map instanceof Y.Map ? map.toJSON() : map) as Partial<InStore> | null
+  return json && typeof json.receivedAt === 'string' && json.receivedAt ? json as InStore : null
 }
 
 export function readOrder(id: string, doc: Y.Doc): OrderView {
@@ -18,6 +32,7 @@ export function readOrder(id: string, doc: Y.Doc): OrderView {
     spec: { ...spec, items: Array.isArray(spec.items) ? spec.items : [] },
     receipt: readReceipt(doc),
     progress: progress.size > 0 ? (progress.toJSON() as Progress) : null,
+    instore: readInStore(doc.getMap('instore')),
   }
 }
 
@@ -97,22 +112,36 @@ export function mayCancel(view: OrderView): boolean {
   return view.progress?.status !== 'printing' && view.progress?.status !== 'printed'
 }
 
-/** Where an order stands, in the customer's words (the "sign" on every order). */
-export type Stage = 'draft' | 'device-only' | 'sent' | 'received' | 'rejected' | 'cancelled'
+/**
+ * Where an order stands, in the customer's words (the "sign" on every order). `sent` means the
+ * relay holds it; `sent-store` that only the home store's lab node does so far; `in-store` that the
+ * lab node received the submission (its stamp), which is not yet the relay's receipt.
+ */
+export type Stage = 'draft' | 'device-only' | 'sent' | 'sent-store' | 'in-store' | 'received' | 'rejected' | 'cancelled'
 
-export function stageOf(view: OrderView, relayHasAll: boolean): Stage {
+/** Which servers are known to hold every change this device made to the order. */
+export interface Held { relay: boolean; store: boolean }
+
+export function stageOf(view: OrderView, held: Held): Stage {
   const state = view.spec.state
   if (state === 'cancelled') return 'cancelled'
   if (view.receipt?.status === 'rejected') return 'rejected'
   if (view.receipt) return 'received'
-  if (state === 'submitted') return relayHasAll ? 'sent' : 'device-only'
-  return 'draft'
+  if (state !== 'submitted') return 'draft'
+  if (view.instore) return 'in-store'
+  return held.relay ? 'sent' : held.store ? 'sent-store' : 'device-only'
 }
+
+/** What a document link knows of who holds the order, as `stageOf` wants it. */
+export const heldBy = (link: { relayHasAll: boolean; storeHasAll: boolean } | undefined): Held =>
+  ({ relay: link?.relayHasAll ?? false, store: link?.storeHasAll ?? false })
 
 export const STAGE_LABEL: Record<Stage, string> = {
   draft: 'Draft',
   'device-only': 'On this device only',
   sent: 'Sent',
+  'sent-store': 'Sent to the store',
+  'in-store': 'Received in store',
   received: 'Received by the relay',
   rejected: 'Not accepted',
   cancelled: 'Cancelled',

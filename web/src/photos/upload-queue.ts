@@ -1,5 +1,6 @@
-// Uploads the photos kept on this device to the relay, one at a time, resumably (tus): a cut
-// connection continues from the relay's offset, failures retry with backoff, and going offline
+// Uploads the photos kept on this device, one at a time, resumably (tus): to the relay, or to the
+// home store's lab node when only that one is reachable (it passes them on to the relay). A cut
+// connection continues from the server's offset, failures retry with backoff, and going offline
 // pauses until the connection returns. The original is dropped from the device once uploaded.
 import { ObservableV2 } from 'lib0/observable'
 import type { DetailedError } from 'tus-js-client'
@@ -18,10 +19,15 @@ export interface UploadState {
   /** Epoch ms of the next attempt, while `retrying`. */
   retryAt?: number
   attempts: number
+  /** Where the photo is going (or went): the relay or the home store's lab node. */
+  via?: UploadVia
 }
 
+export type UploadVia = 'relay' | 'store'
+
 export interface UploadQueueOptions {
-  relayUrl: string
+  /** The server to upload to now (its HTTP origin): asked again before every attempt. */
+  target: () => { url: string; via: UploadVia }
   token: string
   userId: string
   isOnline: () => boolean
@@ -84,7 +90,7 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
     return state && { ...state }
   }
 
-  /** Photos not yet at the relay. */
+  /** Photos not yet at the relay or the store's lab node. */
   get pending(): number {
     let count = 0
     for (const state of this.states.values()) if (state.status !== 'done') count++
@@ -174,8 +180,8 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
       if (!locked && this.active === slot) this.update(state, { status: 'retrying', retryAt: this.now() + 5_000 })
     } catch (error) {
       if (this.active !== slot) return // aborted on purpose (offline, destroyed)
-      if (statusOf(error) === 401) this.unauthorized(state)
-      else this.failed(state, describe(error), isPermanent(error))
+      if (statusOf(error) === 401 && state.via !== 'store') this.unauthorized(state)
+      else this.failed(state, describe(error, state.via), isPermanent(error))
     } finally {
       if (this.active === slot) this.active = null
       this.pump()
@@ -183,25 +189,28 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
   }
 
   private async attempt(state: UploadState, slot: Slot): Promise<void> {
-    const { relayUrl, token } = this.options
-    // Already at the relay (from another tab or device): only the owner may read it, so 200 means ours.
-    const head = await fetch(`${relayUrl}/api/images/${state.sha256}`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } })
+    const { token } = this.options
+    const target = this.options.target()
+    this.update(state, { via: target.via })
+    // Already there (from another tab or device): only the owner may read it, so 200 means ours.
+    const head = await fetch(`${target.url}/api/images/${state.sha256}`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } })
     if (this.active !== slot) return
     if (head.status === 200) return this.finished(state)
-    if (head.status === 401) return this.unauthorized(state)
+    // A lab node's own session check may differ from the relay's; only the relay ends a session.
+    if (head.status === 401 && target.via === 'relay') return this.unauthorized(state)
     const photo = await getPhoto(state.sha256)
     if (!photo?.original) {
       if (photo?.uploaded) return this.finished(state)
       return this.failed(state, 'The original photo is no longer on this device; please add it again.', true)
     }
-    await this.upload(state, photo, slot)
+    await this.upload(state, photo, slot, target.url)
     if (this.active === slot) await this.finished(state)
   }
 
-  private async upload(state: UploadState, photo: StoredPhoto, slot: Slot): Promise<void> {
-    const { relayUrl, token, userId } = this.options
+  private async upload(state: UploadState, photo: StoredPhoto, slot: Slot, origin: string): Promise<void> {
+    const { token, userId } = this.options
     const tus = await import('tus-js-client')
-    const endpoint = `${relayUrl}/api/uploads`
+    const endpoint = `${origin}/api/uploads`
     await new Promise<void>((resolve, reject) => {
       const upload = new tus.Upload(photo.original!, {
         endpoint,
@@ -261,15 +270,16 @@ function isPermanent(error: unknown): boolean {
   return PERMANENT.has(statusOf(error))
 }
 
-/** The relay's `{error}` message where there is one, else a plain sentence. */
-function describe(error: unknown): string {
+/** The server's `{error}` message where there is one, else a plain sentence. */
+function describe(error: unknown, via: UploadVia = 'relay'): string {
+  const server = via === 'store' ? 'the store\'s lab node' : 'the relay'
   const body = (error as DetailedError | undefined)?.originalResponse?.getBody?.()
   if (body) {
     try {
       const parsed = JSON.parse(body) as { error?: unknown }
-      if (typeof parsed.error === 'string') return `The relay refused the photo: ${parsed.error}.`
+      if (typeof parsed.error === 'string') return `${server === 'the relay' ? 'The relay' : 'The store\'s lab node'} refused the photo: ${parsed.error}.`
     } catch { /* not JSON */ }
   }
   const status = statusOf(error)
-  return status ? `The upload failed (${status}); retrying.` : 'The connection to the relay failed; retrying.'
+  return status ? `The upload failed (${status}); retrying.` : `The connection to ${server} failed; retrying.`
 }

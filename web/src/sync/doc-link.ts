@@ -1,124 +1,111 @@
-// One Yjs document on this device: kept in IndexedDB (y-indexeddb) and synced with the relay over
-// a stock y-websocket provider. It also tracks what the relay has durably stored (the relay sends
-// its state vector on connect and echoes every write only once it is durable), which is how the
-// app tells "on this device only" from "sent".
-import * as Y from 'yjs'
-import * as decoding from 'lib0/decoding'
-import * as encoding from 'lib0/encoding'
+// One Yjs document on this device: kept in IndexedDB (y-indexeddb) and synced with the relay and,
+// when the customer has a home store with a lab node on the shop's LAN, with that lab node too:
+// two providers on the same Y.Doc, which Yjs merges (each passes on what the other brought in).
+import type * as Y from 'yjs'
 import { ObservableV2 } from 'lib0/observable'
-import * as syncProtocol from 'y-protocols/sync'
-import * as authProtocol from 'y-protocols/auth'
 import { IndexeddbPersistence } from 'y-indexeddb'
-import { WebsocketProvider } from 'y-websocket'
 import { LOCAL_PREFIX } from '../session/device.ts'
+import { Peer, type LinkStatus } from './peer.ts'
 
-export type LinkStatus = 'offline' | 'connecting' | 'connected'
+export type { LinkStatus }
 
 export interface LinkEvents {
   change: () => void
-  /** The relay closed with a permanent code (44xx); the provider stopped. */
+  /** The relay closed with a permanent code (44xx); its provider stopped. */
   closed: (event: { code: number; reason: string }) => void
 }
-
-type MessageHandler = (encoder: encoding.Encoder, decoder: decoding.Decoder, provider: WebsocketProvider, emitSynced: boolean, type: number) => void
 
 /** The IndexedDB database a room is kept in on this device. */
 export const localName = (room: string): string => `${LOCAL_PREFIX}:${room}`
 
-const MARK_PREFIX = `${LOCAL_PREFIX}.relay-has:`
+const RELAY_MARK = `${LOCAL_PREFIX}.relay-has:`
+const STORE_MARK = `${LOCAL_PREFIX}.store-has:`
 
 export class DocLink extends ObservableV2<LinkEvents> {
   readonly persistence: IndexeddbPersistence
-  provider: WebsocketProvider | null = null
-  /** Writes the relay refused, in its words. */
-  readonly denials: string[] = []
-  closedWith: { code: number; reason: string } | null = null
+  readonly relay: Peer
+  /** The home store's lab node, while one is configured. */
+  store: Peer | null = null
   /** Resolves once the copy in IndexedDB is loaded into the document. */
   readonly loaded: Promise<void>
-  private relayHas: Map<number, number>
-  private readonly onUpdate = () => this.emit('change', [])
+  /** Whether the document should be syncing (between connect and disconnect). */
+  private active = false
+  private readonly token: string
+  private readonly onChange = () => this.emit('change', [])
 
-  constructor(readonly room: string, readonly doc: Y.Doc, private readonly relay: { wsUrl: string; token: string }) {
+  constructor(readonly room: string, readonly doc: Y.Doc, relay: { wsUrl: string; token: string }, private storeUrl: string | null = null) {
     super()
     this.persistence = new IndexeddbPersistence(localName(room), doc)
     this.loaded = this.persistence.whenSynced.then(() => undefined)
-    this.relayHas = readMark(room)
-    doc.on('update', this.onUpdate)
+    this.relay = new Peer(room, doc, { ...relay, markKey: RELAY_MARK + room })
+    this.relay.on('change', this.onChange)
+    this.relay.on('closed', (event) => this.emit('closed', [event]))
+    this.token = relay.token
+    if (storeUrl) this.store = this.makeStorePeer(storeUrl)
+    doc.on('update', this.onChange)
   }
 
-  /** Starts syncing with the relay (idempotent). */
+  /** Starts syncing with the relay and the home store's lab node, if any (idempotent). */
   connect(): void {
-    if (this.provider || this.closedWith) return
-    const provider = new WebsocketProvider(`${this.relay.wsUrl}/sync`, this.room, this.doc, { params: { token: this.relay.token } })
-    const handlers = provider.messageHandlers as unknown as MessageHandler[]
-    const sync = handlers[0]
-    handlers[0] = (encoder, decoder, p, fromSocket, type) => {
-      // BroadcastChannel messages from other tabs come through here too; only the socket speaks for the relay.
-      if (fromSocket) this.noteRelayMessage(decoding.clone(decoder))
-      sync(encoder, decoder, p, fromSocket, type)
-    }
-    handlers[2] = (_encoder, decoder) => {
-      authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => {
-        this.denials.push(reason)
-        this.emit('change', [])
-      })
-    }
-    provider.on('status', () => this.emit('change', []))
-    provider.on('sync', () => this.emit('change', []))
-    provider.on('closed', (event) => {
-      this.closedWith = event
-      this.emit('closed', [event])
-      this.emit('change', [])
-    })
-    this.provider = provider
+    this.active = true
+    this.relay.start()
+    this.store?.start()
   }
 
   /**
-   * The device is back online: connect now instead of at the end of the provider's backoff, which
-   * grows while offline.
+   * The home store's lab node changed (chosen, cleared, or the catalog moved it): `wsUrl` is its
+   * LAN address, or null for none. What the previous one held is forgotten.
    */
-  reconnectNow(): void {
-    const provider = this.provider
-    if (!provider || provider.wsconnected) return
-    provider.disconnect()
-    provider.connect()
-  }
-
-  /** Stops syncing with the relay; the IndexedDB copy stays. */
-  disconnect(): void {
-    if (!this.provider) return
-    this.provider.awareness.destroy()
-    this.provider.destroy()
-    this.provider = null
+  setStore(wsUrl: string | null): void {
+    if (wsUrl === this.storeUrl) return
+    this.storeUrl = wsUrl
+    this.store?.forget()
+    this.store = wsUrl ? this.makeStorePeer(wsUrl) : null
+    if (this.active) this.store?.start()
     this.emit('change', [])
   }
 
-  get status(): LinkStatus {
-    if (!this.provider) return 'offline'
-    if (this.provider.wsconnected) return 'connected'
-    return this.provider.wsconnecting ? 'connecting' : 'offline'
+  /** The device is back online: connect now instead of at the end of the providers' backoff. */
+  reconnectNow(): void {
+    this.relay.reconnectNow()
+    this.store?.reconnectNow()
   }
 
-  get synced(): boolean {
-    return this.provider?.synced ?? false
+  /** Stops syncing; the IndexedDB copy stays. */
+  disconnect(): void {
+    this.active = false
+    this.relay.stop()
+    this.store?.stop()
   }
+
+  /** The connection to the relay. */
+  get status(): LinkStatus { return this.relay.status }
+
+  /** The connection to the home store's lab node; null when there is none to make. */
+  get storeStatus(): LinkStatus | null { return this.store ? this.store.status : null }
+
+  get synced(): boolean { return this.relay.synced }
+
+  /** Writes the relay refused, in its words. */
+  get denials(): string[] { return this.relay.denials }
+
+  /** Writes the store's lab node refused, in its words. */
+  get storeDenials(): string[] { return this.store?.denials ?? [] }
 
   /** Whether the relay has durably stored every change this device knows of. */
-  get relayHasAll(): boolean {
-    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.doc))) {
-      if ((this.relayHas.get(client) ?? 0) < clock) return false
-    }
-    return true
-  }
+  get relayHasAll(): boolean { return this.relay.hasAll }
 
   /** Whether the relay has anything of this document at all. */
-  get relayHasAny(): boolean {
-    return this.relayHas.size > 0
-  }
+  get relayHasAny(): boolean { return this.relay.hasAny }
+
+  /** Whether the home store's lab node has every change this device knows of. */
+  get storeHasAll(): boolean { return this.store?.hasAll ?? false }
 
   override destroy(): void {
     this.disconnect()
-    this.doc.off('update', this.onUpdate)
+    this.doc.off('update', this.onChange)
+    this.relay.destroy()
+    this.store?.destroy()
     void this.persistence.destroy()
     super.destroy()
   }
@@ -127,49 +114,13 @@ export class DocLink extends ObservableV2<LinkEvents> {
   forget(): void {
     this.destroy()
     void this.persistence.clearData()
-    localStorage.removeItem(MARK_PREFIX + this.room)
+    this.relay.forget()
+    this.store?.forget()
   }
 
-  /**
-   * The relay's sync step 1 carries its whole state vector; its step 2 and updates carry writes it
-   * has made durable. Together they say what the relay holds.
-   */
-  private noteRelayMessage(decoder: decoding.Decoder): void {
-    try {
-      const step = decoding.readVarUint(decoder)
-      const payload = decoding.readVarUint8Array(decoder)
-      // An update's `to` is where each writer's run ends; the relay only sends what it has integrated
-      // (its step 2 answers our state vector, its echoes are durable writes), so it holds all before.
-      const vector = step === syncProtocol.messageYjsSyncStep1 ? Y.decodeStateVector(payload) : Y.parseUpdateMeta(payload).to
-      let grew = false
-      for (const [client, clock] of vector) {
-        if ((this.relayHas.get(client) ?? 0) < clock) {
-          this.relayHas.set(client, clock)
-          grew = true
-        }
-      }
-      if (grew) {
-        writeMark(this.room, this.relayHas)
-        this.emit('change', [])
-      }
-    } catch {
-      // Not ours to judge: the provider's own handler reads the same message and reports trouble.
-    }
+  private makeStorePeer(wsUrl: string): Peer {
+    const peer = new Peer(this.room, this.doc, { wsUrl, token: this.token, markKey: `${STORE_MARK}${wsUrl}:${this.room}`, optional: true })
+    peer.on('change', this.onChange)
+    return peer
   }
-}
-
-/** What the relay was last known to hold, kept so that a reload offline still knows "sent". */
-function readMark(room: string): Map<number, number> {
-  try {
-    const entries = JSON.parse(localStorage.getItem(MARK_PREFIX + room) ?? '[]') as Array<[number, number]>
-    return new Map(entries)
-  } catch {
-    return new Map()
-  }
-}
-
-function writeMark(room: string, vector: Map<number, number>): void {
-  try {
-    localStorage.setItem(MARK_PREFIX + room, JSON.stringify([...vector]))
-  } catch { /* storage full: the mark is a convenience, the next connection rebuilds it */ }
 }

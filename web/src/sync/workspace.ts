@@ -1,18 +1,24 @@
 // A signed-in customer's documents on this device: the catalog, their user document and one
 // subdocument per order (SPEC.md: `orders` maps orderId → Y.Doc with guid `order/<id>`), each kept
-// in IndexedDB and synced through its own provider on the room named by its guid.
+// in IndexedDB and synced through its own provider on the room named by its guid — and, when the
+// customer registered a home store whose lab node serves the shop's LAN, through a second provider
+// to that lab node.
 import * as Y from 'yjs'
 import { ObservableV2 } from 'lib0/observable'
 import { parseRoom, roomName, type Catalog, type OrderItem } from '../../../shared/schema.ts'
 import { isSettled, readOrder, writeDraft, type OrderView } from '../orders/order-doc.ts'
-import { DocLink, localName } from './doc-link.ts'
+import { DocLink, localName, type LinkStatus } from './doc-link.ts'
+import { homeStore, type HomeStore } from './home-store.ts'
 
 export interface PhotoInfo { name: string; width: number; height: number; uploaded?: boolean }
 
 export interface WorkspaceDeps {
   userId: string
   token: string
+  httpUrl: string
   wsUrl: string
+  /** Whether the page was served over https, which may not open ws:// sockets (mixed content). */
+  secure: boolean
   now: () => Date
   /** A new order id: 20+ characters of [A-Za-z0-9_-]. */
   newOrderId: () => string
@@ -30,6 +36,7 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
   private readonly orderLinks = new Map<string, DocLink>()
   private changeQueued = false
   private destroyed = false
+  private store: HomeStore = { front: null, wsUrl: null, httpUrl: null, blocked: false }
 
   constructor(private readonly deps: WorkspaceDeps) {
     super()
@@ -40,11 +47,45 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
       for (const doc of removed) this.dropOrder(doc)
       for (const doc of added) this.addOrder(doc)
     })
+    // The home store comes from two documents (the profile and the catalog's fronts), either of which
+    // may change at any time, from this device, another one or the relay.
+    this.catalog.doc.getMap('catalog').observe(this.followStore)
+    this.user.doc.getMap('profile').observe(this.followStore)
+    void this.loaded.then(this.followStore)
     this.catalog.connect()
     this.user.connect()
   }
 
   get userId(): string { return this.deps.userId }
+
+  /** The store the customer registered as home, if any (the user document's `profile.homeFront`). */
+  get homeFront(): string | null {
+    const id = this.user.doc.getMap('profile').get('homeFront')
+    return typeof id === 'string' && id ? id : null
+  }
+
+  /** Registers a store as home, or clears it with null. */
+  setHomeFront(front: string | null): void {
+    const profile = this.user.doc.getMap('profile')
+    if (front) {
+      if (profile.get('homeFront') !== front) profile.set('homeFront', front)
+    } else if (profile.has('homeFront')) profile.delete('homeFront')
+  }
+
+  /** The home store's lab node as this page can reach it (or why not). */
+  get homeStore(): HomeStore { return this.store }
+
+  /** The in-store link (the user document's connection to the home store's lab node); null when there is none to make. */
+  get storeStatus(): LinkStatus | null { return this.user.storeStatus }
+
+  /**
+   * Where photos go now: the relay when it is reachable (or nothing is), the home store's lab node
+   * when only that one is.
+   */
+  uploadTarget(): { url: string; via: 'relay' | 'store' } {
+    if (this.user.status !== 'connected' && this.user.storeStatus === 'connected' && this.store.httpUrl) return { url: this.store.httpUrl, via: 'store' }
+    return { url: this.deps.httpUrl, via: 'relay' }
+  }
 
   /** The clock estimates are made against (a parameter, so tests can fix it). */
   now(): Date { return this.deps.now() }
@@ -115,11 +156,23 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
 
   override destroy(): void {
     this.destroyed = true
+    this.catalog.doc.getMap('catalog').unobserve(this.followStore)
+    this.user.doc.getMap('profile').unobserve(this.followStore)
     for (const link of this.orderLinks.values()) link.destroy()
     this.orderLinks.clear()
     this.catalog.destroy()
     this.user.destroy()
     super.destroy()
+  }
+
+  private readonly followStore = (): void => {
+    if (this.destroyed) return
+    const catalog = this.catalogValue
+    const next = homeStore(this.homeFront, catalog?.fronts ?? [], this.deps.secure)
+    if (next.wsUrl === this.store.wsUrl && next.front === this.store.front && next.blocked === this.store.blocked) return
+    this.store = next
+    for (const link of [this.catalog, this.user, ...this.orderLinks.values()]) link.setStore(next.wsUrl)
+    this.changed()
   }
 
   private watch(link: DocLink): DocLink {
@@ -141,11 +194,11 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
   private addOrder(doc: Y.Doc): void {
     const room = parseRoom(doc.guid)
     if (room?.kind !== 'order' || this.orderLinks.has(room.orderId)) return
-    const link = this.watch(new DocLink(doc.guid, doc, { wsUrl: this.deps.wsUrl, token: this.deps.token }))
+    const link = this.watch(new DocLink(doc.guid, doc, { wsUrl: this.deps.wsUrl, token: this.deps.token }, this.store.wsUrl))
     this.orderLinks.set(room.orderId, link)
     // Finished orders stay on the device but need no connection once the relay has everything.
     link.on('change', () => {
-      if (link.provider && link.synced && link.relayHasAll && isSettled(readOrder(room.orderId, doc))) link.disconnect()
+      if (link.synced && link.relayHasAll && isSettled(readOrder(room.orderId, doc))) link.disconnect()
     })
     void link.loaded.then(() => {
       if (!this.destroyed && !(link.relayHasAll && link.relayHasAny && isSettled(readOrder(room.orderId, doc)))) link.connect()

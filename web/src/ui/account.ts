@@ -1,11 +1,13 @@
-// Who is signed in on this device, signing in again when the session ended, and signing out,
-// which removes the orders and photos kept on this device.
+// Who is signed in on this device, their home store (whose lab node the phone talks to over the
+// shop's LAN), signing in again when the session ended, and signing out, which removes the orders
+// and photos kept on this device.
 import { LitElement, html, nothing } from 'lit'
 import type { Services } from '../controllers/session.ts'
 import { UploadQueueController } from '../controllers/upload-queue.ts'
 import { ChangesController } from '../controllers/events.ts'
+import type { Catalog } from '../../../shared/schema.ts'
 import type { Session } from '../session/api.ts'
-import { stageOf } from '../orders/order-doc.ts'
+import { heldBy, stageOf } from '../orders/order-doc.ts'
 import { plural } from './format.ts'
 import { base } from './styles.ts'
 import './sign-in.ts'
@@ -14,6 +16,7 @@ export class Account extends LitElement {
   static override properties = {
     session: { attribute: false },
     services: { attribute: false },
+    catalog: { attribute: false },
     busy: { type: Boolean },
     expired: { type: Boolean },
     error: { type: String },
@@ -23,6 +26,7 @@ export class Account extends LitElement {
 
   session!: Session
   services!: Services
+  catalog: Catalog | null = null
   busy = false
   expired = false
   error = ''
@@ -36,7 +40,7 @@ export class Account extends LitElement {
 
   override render() {
     const unsent = this.services.workspace.orders()
-      .filter((order) => stageOf(order, this.services.workspace.orderLink(order.id)?.relayHasAll ?? false) === 'device-only').length
+      .filter((order) => stageOf(order, heldBy(this.services.workspace.orderLink(order.id))) === 'device-only').length
     const pending = this.uploads.pending
     return html`
       <h1>Account</h1>
@@ -44,6 +48,7 @@ export class Account extends LitElement {
         <p><strong>${this.session.name}</strong></p>
         <p class="muted">${this.session.email}</p>
       </section>
+      ${this.renderHomeStore()}
       ${this.expired ? html`
         <section class="card">
           <ls-sign-in heading="Sign in again" .mode=${'sign-in'} .busy=${this.busy} .error=${this.error} .online=${this.online}></ls-sign-in>
@@ -61,6 +66,33 @@ export class Account extends LitElement {
           <button class="danger wide" @click=${() => { this.confirm = true }}>Sign out</button>`}
       </section>
     `
+  }
+
+  private renderHomeStore() {
+    const { workspace } = this.services
+    const stores = this.catalog?.fronts.filter((f) => f.roles.includes('reception')) ?? []
+    if (stores.length === 0) return nothing
+    const home = workspace.homeStore
+    const front = stores.find((f) => f.id === home.front)
+    const link = workspace.storeStatus
+    return html`
+      <section class="card stack" aria-labelledby="home-heading">
+        <h2 id="home-heading">Home store</h2>
+        <div class="field">
+          <label for="home-store">The store you usually order from</label>
+          <select id="home-store" @change=${(e: Event) => workspace.setHomeFront((e.target as HTMLSelectElement).value || null)}>
+            <option value="" ?selected=${!front}>No home store</option>
+            ${stores.map((f) => html`<option value=${f.id} ?selected=${f.id === front?.id}>${f.name}</option>`)}
+          </select>
+        </div>
+        <p class="muted small">
+          ${!front ? 'With a home store that has an in-store link, your phone also talks to the store\'s own lab over the shop\'s Wi-Fi, so ordering there keeps working when its internet is down.'
+            : home.blocked ? `${front.name}'s in-store link cannot be used from this secure page; ordering goes through the relay as usual.`
+            : !home.wsUrl ? `${front.name} has no in-store link; ordering goes through the relay as usual.`
+            : link === 'connected' ? html`<span data-store-link="connected">In-store link to ${front.name} connected.</span>`
+            : `In the store, your phone connects to ${front.name}'s lab over the shop's Wi-Fi by itself.`}
+        </p>
+      </section>`
   }
 }
 

@@ -34,6 +34,10 @@ export class LabsyncApp extends LitElement {
     .connection.online { color: #0b5c53; }
     .connection.offline { color: #7a3e00; background: #ffe8c7; }
     .connection.connecting { color: #0a3d78; background: #dceafc; }
+    .links { display: flex; gap: 6px; align-items: center; flex: none; }
+    .connection, .store-link { white-space: nowrap; }
+    .store-link { font-size: 0.8rem; font-weight: 700; padding: 3px 8px; border-radius: 999px; color: #fff; border: 1px solid rgba(255, 255, 255, 0.7); }
+    .connection.in-store { color: #0b5c53; background: #e3f4f1; }
     nav { max-width: 640px; margin: 0 auto; display: flex; gap: 4px; }
     nav a {
       color: #fff; text-decoration: none; padding: 10px 12px; min-height: 44px; border-radius: 8px;
@@ -86,10 +90,18 @@ export class LabsyncApp extends LitElement {
   }
 
   private renderConnection() {
-    const link = this.session.services?.workspace.user
-    const state = !this.online.online ? 'offline' : link && link.status !== 'connected' ? 'connecting' : 'online'
-    const text = { offline: 'Offline', connecting: 'Connecting…', online: 'Online' }[state]
-    return html`<span class="connection ${state}" aria-label="Connection: ${text}">${text}</span>`
+    const workspace = this.session.services?.workspace
+    // The in-store link shows only when it is there: an absent one is the usual case and says nothing.
+    const inStore = this.online.online && workspace?.storeStatus === 'connected'
+    const relay = !this.online.online ? 'offline' : workspace && workspace.user.status !== 'connected' ? 'connecting' : 'online'
+    // With the relay out of reach and the store's lab node there, the store link is the connection.
+    const state = relay === 'connecting' && inStore ? 'in-store' : relay
+    const text = { offline: 'Offline', connecting: 'Connecting…', online: 'Online', 'in-store': 'In-store link' }[state]
+    const label = state === 'in-store' ? 'Connection: in-store link to your home store; the relay is out of reach' : `Connection: ${text}`
+    return html`<span class="links">
+      ${inStore && state === 'online' ? html`<span class="store-link" aria-label="In-store link to your home store" title="Connected to your home store's lab over the shop's Wi-Fi">In store</span>` : nothing}
+      <span class="connection ${state}" aria-label=${label} data-store-link=${inStore ? 'connected' : 'none'}>${text}</span>
+    </span>`
   }
 
   private renderNav() {
@@ -132,7 +144,7 @@ export class LabsyncApp extends LitElement {
         return html`<ls-prices .catalog=${catalog}></ls-prices>`
       case 'account':
         return html`<ls-account
-          .session=${session} .services=${services} .busy=${this.session.busy} .expired=${this.session.expired}
+          .session=${session} .services=${services} .catalog=${catalog} .busy=${this.session.busy} .expired=${this.session.expired}
           .error=${this.session.error} .online=${this.online.online}
           @sign-out=${() => this.session.signOut().then(() => navigate('/', true))}
           @sign-in=${(e: CustomEvent) => this.session.signIn(e.detail)}

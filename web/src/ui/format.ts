@@ -32,6 +32,8 @@ export const STAGE_HINT: Record<Stage, string> = {
   draft: 'Saved on this device; not sent yet.',
   'device-only': 'Saved on this device only. It will be sent as soon as you are online.',
   sent: 'Sent. Waiting for the relay to receive it.',
+  'sent-store': 'Sent to your home store\'s lab node, which passes it on to the relay.',
+  'in-store': 'Received in store; waiting for the relay.',
   received: 'Received by the relay.',
   rejected: 'The relay did not accept this order.',
   cancelled: 'This order is cancelled.',

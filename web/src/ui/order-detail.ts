@@ -1,4 +1,4 @@
-// A sent order: where it stands (on this device, sent, received, at the lab), its prints, the
+// A sent order: where it stands (on this device, sent, received in store, received, at the lab), its prints, the
 // receipt with its lines and discount, and the actions left: cancel (until printing starts), reorder.
 import { LitElement, css, html, nothing } from 'lit'
 import type { Catalog } from '../../../shared/schema.ts'
@@ -17,6 +17,7 @@ export class OrderDetail extends LitElement {
     estimate: { attribute: false },
     stage: { type: String },
     denials: { attribute: false },
+    storeDenials: { attribute: false },
     confirmCancel: { state: true },
   }
 
@@ -26,6 +27,7 @@ export class OrderDetail extends LitElement {
   estimate: Estimate | null = null
   stage: Stage = 'sent'
   denials: string[] = []
+  storeDenials: string[] = []
   confirmCancel = false
 
   static override styles = [base, css`
@@ -55,8 +57,10 @@ export class OrderDetail extends LitElement {
         <h1>Order</h1>
         ${stageBadge(this.stage)}
       </div>
-      <p class="muted small" role="status">Started ${formatDateTime(view.spec.createdAt)}. ${STAGE_HINT[this.stage]}</p>
+      <p class="muted small" role="status">Started ${formatDateTime(view.spec.createdAt)}. ${this.stage === 'in-store' && view.instore
+        ? `Received in store ${formatDateTime(view.instore.receivedAt)}; waiting for the relay.` : STAGE_HINT[this.stage]}</p>
       ${this.denials.length ? html`<p class="notice error" role="alert">The relay refused a change to this order: ${this.denials[this.denials.length - 1]}</p>` : nothing}
+      ${this.storeDenials.length && !view.receipt ? html`<p class="notice error" role="alert">Your store's lab node refused a change to this order: ${this.storeDenials[this.storeDenials.length - 1]}</p>` : nothing}
       ${view.receipt?.status === 'rejected' ? html`<p class="notice error" role="alert">${view.receipt.error ?? 'The order was not accepted.'}</p>` : nothing}
 
       <section class="card" aria-labelledby="where-heading">
@@ -77,7 +81,7 @@ export class OrderDetail extends LitElement {
 
       <section class="card" aria-labelledby="prints-heading">
         <h2 id="prints-heading">${plural(view.spec.items.length, 'photo')}</h2>
-        <p class="muted small">Store: ${this.catalog?.fronts.find((f) => f.id === view.spec.front)?.name ?? view.spec.front}</p>
+        <p class="muted small">Store: ${this.frontName(view.spec.front ?? '')}</p>
         <ul class="items">
           ${view.spec.items.map((item, index) => html`
             <li>
@@ -107,6 +111,7 @@ export class OrderDetail extends LitElement {
     const { view, stage } = this
     const sent = stage !== 'device-only' && !(stage === 'cancelled' && !view.receipt)
     const received = view.receipt !== null
+    const instore = view.instore
     const progress = view.progress
     const step = (state: 'done' | 'current' | 'todo' | 'failed', title: string, detail: unknown = nothing) => html`
       <li class=${state} aria-current=${state === 'current' ? 'step' : 'false'}>
@@ -119,15 +124,22 @@ export class OrderDetail extends LitElement {
     return html`
       <ol class="steps">
         ${step('done', 'Saved on this device')}
-        ${step(sent ? 'done' : 'current', sent ? 'Sent' : 'Waiting for a connection to send', sent ? nothing : 'It goes out by itself when you are online.')}
+        ${step(sent ? 'done' : 'current', sent ? 'Sent' : 'Waiting for a connection to send',
+          !sent ? 'It goes out by itself when you are online.' : stage === 'sent-store' ? 'To your home store\'s lab node.' : nothing)}
+        ${instore ? step('done', 'Received in store', `${formatDateTime(instore.receivedAt)} · ${this.frontName(instore.front)}`) : nothing}
         ${step(received ? (view.receipt!.status === 'rejected' ? 'failed' : 'done') : sent ? 'current' : 'todo',
           'Received by the relay',
           received ? formatDateTime(view.receipt!.receivedAt)
-            : pendingUploads > 0 ? `Waiting for ${plural(pendingUploads, 'photo')} to finish uploading.` : nothing)}
+            : pendingUploads > 0 ? `Waiting for ${plural(pendingUploads, 'photo')} to finish uploading.`
+            : instore || stage === 'sent-store' ? 'The store passes your order on to the relay when its internet link is up; the relay then prices it.' : nothing)}
         ${view.spec.state === 'cancelled' ? step('failed', 'Cancelled') : step(
           progress?.status === 'printed' ? 'done' : progress?.status === 'failed' ? 'failed' : progress ? 'current' : 'todo',
           lab, progress ? `Updated ${formatDateTime(progress.updatedAt)}` : nothing)}
       </ol>`
+  }
+
+  private frontName(id: string): string {
+    return this.catalog?.fronts.find((f) => f.id === id)?.name ?? id
   }
 
   private labName(id: string): string {

@@ -9,7 +9,7 @@ import type { Services } from '../controllers/session.ts'
 import { UploadQueueController } from '../controllers/upload-queue.ts'
 import { YMapController } from '../controllers/y-map.ts'
 import { estimate, receptionsOf } from '../orders/estimate.ts'
-import { addItems, cancel, removeItem, setFront, stageOf, submit, updateItem, type OrderView } from '../orders/order-doc.ts'
+import { addItems, cancel, heldBy, readInStore, removeItem, setFront, stageOf, submit, updateItem, type InStore, type OrderView } from '../orders/order-doc.ts'
 import type { ItemChange } from './photo-row.ts'
 import { base } from './styles.ts'
 import './compose.ts'
@@ -39,6 +39,7 @@ export class OrderPage extends LitElement {
   private readonly spec = new YMapController<Partial<OrderSpec>>(this, () => this.doc()?.getMap('spec'))
   private readonly receipt = new YMapController<Receipt>(this, () => this.doc()?.getMap('receipt'))
   private readonly progress = new YMapController<Progress>(this, () => this.doc()?.getMap('progress'))
+  private readonly instore = new YMapController<InStore>(this, () => this.doc()?.getMap('instore'))
   private readonly uploads = new UploadQueueController(this, () => this.services?.uploads)
   private readonly changes = new ChangesController(this, () => [this.services?.workspace, this.services?.photos])
 
@@ -64,8 +65,9 @@ export class OrderPage extends LitElement {
       spec: { ...spec, items: Array.isArray(spec.items) ? spec.items : [] },
       receipt: this.receipt.value,
       progress: this.progress.value,
+      instore: readInStore(this.instore.value),
     }
-    const stage = stageOf(view, link.relayHasAll)
+    const stage = stageOf(view, heldBy(link))
     const others = this.services.workspace.orders().filter((o) => o.id !== this.orderId)
     const priced = this.catalog && !view.receipt ? estimate(this.catalog, view, receptionsOf(others), this.userId, this.services.workspace.now()) : null
     if (view.spec.state === 'draft') {
@@ -88,7 +90,7 @@ export class OrderPage extends LitElement {
     }
     return html`<ls-order-detail
       .view=${view} .catalog=${this.catalog} .services=${this.services} .estimate=${priced} .stage=${stage}
-      .denials=${[...link.denials]}
+      .denials=${[...link.denials]} .storeDenials=${[...link.storeDenials]}
       @retry-upload=${(e: CustomEvent<{ sha256: string }>) => this.uploads.retry(e.detail.sha256)}
       @cancel-order=${() => cancel(link.doc)}
       @reorder=${() => this.reorder()}

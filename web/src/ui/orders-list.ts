@@ -6,7 +6,7 @@ import { ChangesController } from '../controllers/events.ts'
 import { navigate } from '../controllers/route.ts'
 import type { Services } from '../controllers/session.ts'
 import { estimate, receptionsOf } from '../orders/estimate.ts'
-import { stageOf, type OrderView } from '../orders/order-doc.ts'
+import { heldBy, stageOf, type OrderView } from '../orders/order-doc.ts'
 import { base } from './styles.ts'
 import { PROGRESS_LABEL, formatShort, money, plural, stageBadge } from './format.ts'
 
@@ -57,7 +57,7 @@ export class OrdersList extends LitElement {
 
   private renderOrder(order: OrderView, all: OrderView[]) {
     const link = this.services.workspace.orderLink(order.id)
-    const stage = stageOf(order, link?.relayHasAll ?? false)
+    const stage = stageOf(order, heldBy(link))
     const prints = order.spec.items.reduce((sum, item) => sum + (item.qty > 0 ? item.qty : 0), 0)
     const store = this.catalog?.fronts.find((f) => f.id === order.spec.front)?.name
     const priced = order.receipt?.status === 'accepted'
@@ -93,11 +93,12 @@ export class OrdersList extends LitElement {
   }
 
   private newOrder(): void {
-    // The store of the last order, or the only store there is: most people keep using one.
+    // The home store, else the store of the last order, or the only store there is: most people keep using one.
     const orders = this.services.workspace.orders().filter((o) => o.spec.front)
       .sort((a, b) => (b.spec.createdAt ?? '').localeCompare(a.spec.createdAt ?? ''))
     const receiving = this.catalog?.fronts.filter((f) => f.roles.includes('reception')) ?? []
-    const front = orders[0]?.spec.front ?? (receiving.length === 1 ? receiving[0].id : '')
+    const home = receiving.find((f) => f.id === this.services.workspace.homeFront)?.id
+    const front = home ?? orders[0]?.spec.front ?? (receiving.length === 1 ? receiving[0].id : '')
     const id = this.services.workspace.createDraft([], front)
     navigate(`/orders/${id}`)
   }

@@ -118,7 +118,7 @@ export class PhotoRow extends LitElement {
       uploading: `Uploading… ${percent}%`,
       offline: `Upload paused until you are online${percent > 0 ? ` (${percent}% sent)` : ''}`,
       retrying: `Upload interrupted; retrying soon (${percent}% sent)`,
-      done: 'Uploaded',
+      done: upload.via === 'store' ? 'Uploaded to your store' : 'Uploaded',
       failed: upload.error ?? 'Upload failed',
     }
     return html`

@@ -42,7 +42,7 @@ export const base = css`
   }
   .badge.draft { color: #4a5553; background: #f1f3f2; }
   .badge.device-only { color: #7a3e00; background: #fff1df; }
-  .badge.sent { color: #0a4f9c; background: #e8f1fd; }
+  .badge.sent, .badge.sent-store, .badge.in-store { color: #0a4f9c; background: #e8f1fd; }
   .badge.received { color: #0b5c53; background: #e3f4f1; }
   .badge.rejected, .badge.cancelled { color: #9b1c1c; background: #fdecec; }
   .notice { border-radius: 10px; padding: 10px 12px; margin: 0 0 12px; font-size: 0.95rem; }

@@ -1,0 +1,174 @@
+// One server a document on this device syncs with — the relay, or the home store's lab node over
+// the shop's LAN — through a stock y-websocket provider, and what that server is known to hold: its
+// sync step 1 carries its whole state vector, its step 2 and echoes carry writes it has stored.
+// That knowledge, kept in localStorage, is how the app tells "on this device only" from "sent".
+import * as Y from 'yjs'
+import * as decoding from 'lib0/decoding'
+import type * as encoding from 'lib0/encoding'
+import { ObservableV2 } from 'lib0/observable'
+import * as syncProtocol from 'y-protocols/sync'
+import * as authProtocol from 'y-protocols/auth'
+import { WebsocketProvider } from 'y-websocket'
+
+export type LinkStatus = 'offline' | 'connecting' | 'connected'
+
+export interface PeerEvents {
+  change: () => void
+  /** The server closed with a permanent code (44xx); the provider stopped. */
+  closed: (event: { code: number; reason: string }) => void
+}
+
+export interface PeerOptions {
+  /** `ws(s)://host:port`, without `/sync`. */
+  wsUrl: string
+  token: string
+  /** The localStorage key under which what the server holds is remembered. */
+  markKey: string
+  /**
+   * A peer that may well be absent (the store's lab node when the customer is elsewhere): it backs
+   * off gently, never stops for good on a close code, and leaves cross-tab messaging to the relay's
+   * provider so that tabs do not hear every change twice.
+   */
+  optional?: boolean
+}
+
+type MessageHandler = (encoder: encoding.Encoder, decoder: decoding.Decoder, provider: WebsocketProvider, emitSynced: boolean, type: number) => void
+
+/** Longest wait between attempts to reach an optional peer. */
+const OPTIONAL_BACKOFF_MS = 15_000
+
+export class Peer extends ObservableV2<PeerEvents> {
+  provider: WebsocketProvider | null = null
+  /** Writes the server refused, in its words. */
+  readonly denials: string[] = []
+  closedWith: { code: number; reason: string } | null = null
+  private has: Map<number, number>
+
+  constructor(readonly room: string, readonly doc: Y.Doc, readonly options: PeerOptions) {
+    super()
+    this.has = readMark(options.markKey)
+  }
+
+  /** Starts syncing (idempotent; not after a permanent close). */
+  start(): void {
+    if (this.provider || this.closedWith) return
+    const { wsUrl, token, optional } = this.options
+    const provider = new WebsocketProvider(`${wsUrl}/sync`, this.room, this.doc, {
+      params: { token },
+      ...(optional ? { maxBackoffTime: OPTIONAL_BACKOFF_MS, disableBc: true, shouldReconnect: () => true } : {}),
+    })
+    const handlers = provider.messageHandlers as unknown as MessageHandler[]
+    const sync = handlers[0]
+    handlers[0] = (encoder, decoder, p, fromSocket, type) => {
+      // BroadcastChannel messages from other tabs come through here too; only the socket speaks for the server.
+      if (fromSocket) this.noteServerMessage(decoding.clone(decoder))
+      sync(encoder, decoder, p, fromSocket, type)
+    }
+    handlers[2] = (_encoder, decoder) => {
+      authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => {
+        this.denials.push(reason)
+        this.emit('change', [])
+      })
+    }
+    provider.on('status', () => this.emit('change', []))
+    provider.on('sync', () => this.emit('change', []))
+    provider.on('closed', (event) => {
+      this.closedWith = event
+      this.emit('closed', [event])
+      this.emit('change', [])
+    })
+    this.provider = provider
+  }
+
+  /** Connect now instead of at the end of the provider's backoff, which grows while unreachable. */
+  reconnectNow(): void {
+    const provider = this.provider
+    if (!provider || provider.wsconnected) return
+    provider.disconnect()
+    provider.connect()
+  }
+
+  /** Stops syncing; what the server was known to hold is kept. */
+  stop(): void {
+    if (!this.provider) return
+    this.provider.awareness.destroy()
+    this.provider.destroy()
+    this.provider = null
+    this.emit('change', [])
+  }
+
+  get status(): LinkStatus {
+    if (!this.provider) return 'offline'
+    if (this.provider.wsconnected) return 'connected'
+    return this.provider.wsconnecting ? 'connecting' : 'offline'
+  }
+
+  get synced(): boolean {
+    return this.provider?.synced ?? false
+  }
+
+  /** Whether the server has stored every change this device knows of. */
+  get hasAll(): boolean {
+    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.doc))) {
+      if ((this.has.get(client) ?? 0) < clock) return false
+    }
+    return true
+  }
+
+  /** Whether the server has anything of this document at all. */
+  get hasAny(): boolean {
+    return this.has.size > 0
+  }
+
+  override destroy(): void {
+    this.stop()
+    super.destroy()
+  }
+
+  /** Destroys the peer and what this device remembers of it. */
+  forget(): void {
+    this.destroy()
+    localStorage.removeItem(this.options.markKey)
+  }
+
+  /**
+   * An update's `to` is where each writer's run ends; the server only sends what it has integrated
+   * (its step 2 answers our state vector, its echoes are stored writes), so it holds all before.
+   */
+  private noteServerMessage(decoder: decoding.Decoder): void {
+    try {
+      const step = decoding.readVarUint(decoder)
+      const payload = decoding.readVarUint8Array(decoder)
+      const vector = step === syncProtocol.messageYjsSyncStep1 ? Y.decodeStateVector(payload) : Y.parseUpdateMeta(payload).to
+      let grew = false
+      for (const [client, clock] of vector) {
+        if ((this.has.get(client) ?? 0) < clock) {
+          this.has.set(client, clock)
+          grew = true
+        }
+      }
+      if (grew) {
+        writeMark(this.options.markKey, this.has)
+        this.emit('change', [])
+      }
+    } catch {
+      // Not ours to judge: the provider's own handler reads the same message and reports trouble.
+    }
+  }
+}
+
+/** What the server was last known to hold, kept so that a reload offline still knows "sent". */
+function readMark(key: string): Map<number, number> {
+  try {
+    const entries = JSON.parse(localStorage.getItem(key) ?? '[]') as Array<[number, number]>
+    return new Map(entries)
+  } catch {
+    return new Map()
+  }
+}
+
+function writeMark(key: string, vector: Map<number, number>): void {
+  try {
+    localStorage.setItem(key, JSON.stringify([...vector]))
+  } catch { /* storage full: the mark is a convenience, the next connection rebuilds it */ }
+}
