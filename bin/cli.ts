@@ -57,7 +57,13 @@ async function main(argv: string[]): Promise<void> {
       if (!/^(ipps?:\/\/[^/\s]+|file:.+)/i.test(printer)) throw new ConfigError(`lab: --printer "${printer}" is neither ipp://HOST/PATH, ipps://… nor file:DIR`)
       const interval = Number(values['history-interval'] ?? 60)
       if (!Number.isFinite(interval) || interval <= 0) throw new ConfigError(`lab: --history-interval "${String(values['history-interval'])}" is not a number of seconds above 0`)
-      if (values.listen !== undefined) throw new ConfigError('lab: --listen (in-store LAN sync) is not built yet (issue 8)')
+      let listen: { host: string; port: number } | null = null
+      if (values.listen !== undefined) {
+        const match = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(values.listen as string)
+        const port = Number(match?.[2])
+        if (!match || port > 65535) throw new ConfigError(`lab: --listen "${String(values.listen)}" is not HOST:PORT (e.g. 0.0.0.0:8090; port 0 picks a free one)`)
+        listen = { host: match[1].replace(/^\[|\]$/g, ''), port }
+      }
       const { runLab } = await import('../lab-node/main.ts')
       return runLab({
         relay, lab: values.lab as string, key: values.key as string, printer,
@@ -65,6 +71,7 @@ async function main(argv: string[]): Promise<void> {
         templates: (values.templates as string | undefined) ?? null,
         historyIntervalSeconds: interval,
         auto: Boolean(values.auto),
+        listen,
       })
     }
     case 'admin': {

@@ -9,6 +9,7 @@ import { Journal } from './journal.ts'
 import { RelayLink } from './relay-link.ts'
 import { openPrinter } from './printers/printer.ts'
 import { printOrder } from './print-order.ts'
+import { startLanServer, type LanServer } from './lan/server.ts'
 
 export interface LabArgs {
   relay: string
@@ -19,6 +20,8 @@ export interface LabArgs {
   templates: string | null
   historyIntervalSeconds: number
   auto: boolean
+  /** HOST:PORT for the in-store server, or null for none. */
+  listen: { host: string; port: number } | null
 }
 
 const OPERATOR_HELP = 'commands: queue | next | print <order> | all | retry <order> | status | flush | quit'
@@ -30,6 +33,12 @@ export async function runLab(args: LabArgs): Promise<void> {
   const printer = openPrinter(args.printer)
   const link = new RelayLink(args.relay.replace(/\/$/, ''), args.lab, args.key, join(dataDir, 'photos'))
   await link.ready().catch((error: Error) => log(`relay not reachable yet (${error.message}); working from the journal and waiting`))
+  let lan: LanServer | null = null
+  if (args.listen) {
+    lan = await startLanServer({ ...args.listen, dataDir, relayUrl: args.relay, labId: args.lab, labKey: args.key, log })
+    link.lanPhotoPath = lan.photoPath
+    log(`in-store server listening on ${lan.url.replace(/^http/, 'ws')} (terminals sync at /sync/<room>, upload photos at /api/images/ and /api/uploads/)`)
+  }
 
   let busy = false
   let stopping = false
@@ -111,6 +120,7 @@ export async function runLab(args: LabArgs): Promise<void> {
     flushHistory()
     await new Promise((r) => setTimeout(r, 500)) // let the last history reach the relay
     operator.close()
+    await lan?.close()
     link.close()
     await printer.close()
     journal.close()

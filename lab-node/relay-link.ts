@@ -20,6 +20,8 @@ export class RelayLink {
   private readonly labProvider: WebsocketProvider
   private readonly catalogProvider: WebsocketProvider
   private readonly wsBase: string
+  /** Where photos customers uploaded over the store's LAN are (in-store server), checked like any other. */
+  lanPhotoPath: ((sha256: string) => string) | null = null
 
   constructor(
     readonly relayUrl: string,
@@ -68,11 +70,13 @@ export class RelayLink {
     return { doc, close }
   }
 
-  /** The photo's bytes, from the local cache or the relay; checked against its hash either way. */
+  /** The photo's bytes, from the local cache, the in-store uploads or the relay; checked against its hash every time. */
   async photo(sha256: string): Promise<Buffer> {
     const path = join(this.photoDir, sha256)
-    const cached = await readFile(path).catch(() => null)
-    if (cached && hash(cached) === sha256) return cached
+    for (const local of [path, this.lanPhotoPath?.(sha256)]) {
+      const cached = local ? await readFile(local).catch(() => null) : null
+      if (cached && hash(cached) === sha256) return cached
+    }
     const res = await fetch(`${this.relayUrl}/api/images/${sha256}`, { headers: { authorization: `Bearer ${this.key}` } })
     if (!res.ok) throw new Error(`photo ${sha256.slice(0, 12)}… not available from the relay (HTTP ${res.status})`)
     const bytes = Buffer.from(await res.arrayBuffer())

@@ -1,13 +1,15 @@
-// The relay's Ed25519 signing key: made on first start, kept in its own file beside the
-// database (mode 0600), so a copy of the database alone still signs nobody in anywhere.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+// An Ed25519 signing key made on first start and kept in its own file beside the database
+// (mode 0600): the relay's signs session tokens, a lab node's signs in-store stamps. A copy of a
+// database alone therefore signs nothing.
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { keyPairFromPem, newKeyPair, privateKeyPem, type KeyPair } from '../shared/signing.ts'
 
 export const SIGNING_KEY_FILE = 'relay-signing-key.pem'
 
-export function loadOrCreateSigningKey(dataDir: string): KeyPair {
-  const file = join(dataDir, SIGNING_KEY_FILE)
+export function loadOrCreateSigningKey(dataDir: string, fileName = SIGNING_KEY_FILE): KeyPair {
+  mkdirSync(dataDir, { recursive: true })
+  const file = join(dataDir, fileName)
   let pem: string | null = null
   try {
     pem = readFileSync(file, 'utf8')
@@ -18,7 +20,7 @@ export function loadOrCreateSigningKey(dataDir: string): KeyPair {
     try {
       return keyPairFromPem(pem)
     } catch (error) {
-      throw new Error(`${file} is not a usable Ed25519 private key (${(error as Error).message}); restore it or remove it to make a new one (every customer then signs in again at lab nodes)`)
+      throw new Error(`${file} is not a usable Ed25519 private key (${(error as Error).message}); restore it, or remove it to make a new one`)
     }
   }
   const pair = newKeyPair()

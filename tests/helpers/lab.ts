@@ -9,6 +9,8 @@ export interface LabProcess {
   /** Sends an operator command on stdin (`next`, `all`, `print <order>`, `flush`…). */
   command(line: string): void
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
+  /** With `listen`: the in-store server's base URL (http://H:P; ws:// for sync). */
+  lanUrl: string | null
   kill(): Promise<void>
   stop(): Promise<void>
 }
@@ -22,6 +24,8 @@ export interface LabOptions {
   templatesDir?: string
   historyIntervalSeconds?: number
   auto?: boolean
+  /** HOST:PORT for `--listen` (the in-store server); port 0 picks a free one. */
+  listen?: string
 }
 
 export async function startLab(options: LabOptions): Promise<LabProcess> {
@@ -29,6 +33,7 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
   const args = [LABSYNC, 'lab', '--relay', options.relayUrl, '--lab', options.lab, '--key', options.key, '--printer', options.printer,
     '--data', dataDir, '--history-interval', String(options.historyIntervalSeconds ?? 1)]
   if (options.auto) args.push('--auto')
+  if (options.listen) args.push('--listen', options.listen)
   if (options.templatesDir) args.push('--templates', options.templatesDir)
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let output = ''
@@ -38,6 +43,7 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
   const lab: LabProcess = {
     process: child,
     dataDir,
+    lanUrl: null,
     output: () => output,
     command: (line) => child.stdin!.write(line + '\n'),
     waitForOutput(pattern, timeoutMs = 20_000) {
@@ -62,5 +68,6 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
     },
   }
   await lab.waitForOutput(new RegExp(`lab ${options.lab} ready`))
+  if (options.listen) lab.lanUrl = (await lab.waitForOutput(/in-store server listening on ws:\/\/(\S+)/))[1].replace(/^/, 'http://')
   return lab
 }

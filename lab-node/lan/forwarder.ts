@@ -1,0 +1,206 @@
+// Everything the in-store server owes the relay, passed on whenever the relay can be reached:
+// the customers' documents (one UpstreamLink each, as that customer), the photos they uploaded
+// over the LAN (PUT as that customer), and, in the other direction, the catalog, sign-outs and
+// the relay's clock. The lab node's own key for in-store stamps is registered here too.
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { parseRoom, type Room as RoomName } from '../../shared/schema.ts'
+import type { KeyPair } from '../../shared/signing.ts'
+import type { Principal } from '../../shared/rights.ts'
+import type { Rooms } from '../../relay/sync/rooms.ts'
+import type { LanState } from './state.ts'
+import { UpstreamLink } from './upstream.ts'
+
+export interface ForwarderOptions {
+  relayUrl: string
+  labId: string
+  labKey: string
+  signingKey: KeyPair
+  rooms: Rooms
+  state: LanState
+  /** Where a LAN-uploaded photo's verified bytes are. */
+  imagePath: (sha256: string) => string
+  log: (line: string) => void
+  /** How often revocations, the clock and pending photos are looked at. */
+  pollMs?: number
+  /** A link with no terminal on its document and nothing left to send closes after this long. */
+  idleMs?: number
+}
+
+export class Forwarder {
+  private readonly links = new Map<string, UpstreamLink>()
+  private readonly idleTimers = new Map<string, NodeJS.Timeout>()
+  /** Terminals (LAN sockets) open on each document. */
+  private readonly terminals = new Map<string, number>()
+  private catalogLink: UpstreamLink | null = null
+  private pollTimer: NodeJS.Timeout | null = null
+  private polling: Promise<void> | null = null
+  private keyRegistered = false
+  private readonly syncUrl: string
+
+  constructor(private readonly options: ForwarderOptions) {
+    this.syncUrl = options.relayUrl.replace(/^http/, 'ws') + '/sync'
+  }
+
+  /** Milliseconds to add to this machine's clock to read the relay's (measured at the last poll). */
+  get clockOffsetMs(): number {
+    return Number(this.options.state.meta('clock-offset') ?? 0)
+  }
+
+  async start(): Promise<void> {
+    const { options } = this
+    this.catalogLink = new UpstreamLink({
+      syncUrl: this.syncUrl, room: { kind: 'catalog', name: 'catalog' }, principal: { kind: 'lab', labId: options.labId },
+      token: () => options.labKey, rooms: options.rooms, log: options.log,
+      // The relay is back: fetch sign-outs and the clock, and pass on waiting photos, at once.
+      onConnected: () => void this.poll(),
+    })
+    await this.catalogLink.start()
+    // Documents with changes the relay may not have: a restart, or a crash, resumes them.
+    for (const { room, user } of options.state.dirtyLinks()) {
+      const name = parseRoom(room)
+      if (name) await this.ensure(name, user, true)
+    }
+    this.pollTimer = setInterval(() => void this.poll(), options.pollMs ?? 10_000)
+    this.pollTimer.unref()
+    void this.poll()
+  }
+
+  /** A terminal opened one of its customer's documents: pass it on as long as needed. */
+  terminalJoined(room: RoomName, user: string): Promise<void> {
+    this.terminals.set(room.name, (this.terminals.get(room.name) ?? 0) + 1)
+    return this.ensure(room, user)
+  }
+
+  /** A terminal left a document: the link goes once nothing is left to send and nobody is on it. */
+  terminalLeft(room: RoomName): void {
+    const count = (this.terminals.get(room.name) ?? 1) - 1
+    if (count > 0) this.terminals.set(room.name, count)
+    else this.terminals.delete(room.name)
+    this.maybeIdle(room.name)
+  }
+
+  private async ensure(room: RoomName, user: string, resumed = false): Promise<void> {
+    if (room.kind !== 'user' && room.kind !== 'order') return
+    this.cancelIdle(room.name)
+    const existing = this.links.get(room.name)
+    if (existing) return
+    const { options } = this
+    options.state.link(room.name, user)
+    const principal: Principal = { kind: 'user', userId: user }
+    const link = new UpstreamLink({
+      syncUrl: this.syncUrl, room, principal, rooms: options.rooms, log: options.log,
+      token: () => options.state.token(user),
+      onDirty: (dirty) => {
+        options.state.setDirty(room.name, dirty)
+        if (!dirty) this.maybeIdle(room.name)
+      },
+      onRefused: (event, token) => {
+        this.links.delete(room.name)
+        options.state.setDirty(room.name, false)
+        if (event.code === 4401) options.state.forgetToken(user, token)
+      },
+    })
+    this.links.set(room.name, link)
+    await link.start()
+    if (resumed) link.markDirty()
+  }
+
+  /** A photo arrived over the LAN: pass it on to the relay as its customer. */
+  photoArrived(sha256: string, user: string): void {
+    this.options.state.addUpload(sha256, user)
+    void this.poll()
+  }
+
+  get linkCount(): number {
+    return this.links.size
+  }
+
+  async close(): Promise<void> {
+    if (this.pollTimer) clearInterval(this.pollTimer)
+    for (const timer of this.idleTimers.values()) clearTimeout(timer)
+    this.catalogLink?.stop()
+    for (const link of this.links.values()) link.stop()
+    this.links.clear()
+    await this.polling?.catch(() => {})
+  }
+
+  private maybeIdle(room: string): void {
+    const link = this.links.get(room)
+    if (!link || link.dirty || this.terminals.has(room) || this.idleTimers.has(room)) return
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(room)
+      const current = this.links.get(room)
+      if (current !== link || link.dirty || this.terminals.has(room)) return
+      link.stop()
+      this.links.delete(room)
+    }, this.options.idleMs ?? 30_000)
+    timer.unref()
+    this.idleTimers.set(room, timer)
+  }
+
+  private cancelIdle(room: string): void {
+    const timer = this.idleTimers.get(room)
+    if (timer) { clearTimeout(timer); this.idleTimers.delete(room) }
+  }
+
+  /** One round of what goes over HTTP: the key, revocations with the clock, pending photos. */
+  private poll(): Promise<void> {
+    this.polling ??= this.pollOnce().catch((error: Error) => {
+      this.options.log(`lan: relay not reachable (${error.message}); orders and photos wait in the store`)
+    }).finally(() => { this.polling = null })
+    return this.polling
+  }
+
+  private async pollOnce(): Promise<void> {
+    const { options } = this
+    const auth = { authorization: `Bearer ${options.labKey}` }
+    if (!this.keyRegistered) {
+      const res = await fetch(`${options.relayUrl}/api/labs/keys`, {
+        method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ publicKey: options.signingKey.publicJwk }), signal: AbortSignal.timeout(10_000),
+      })
+      if (!res.ok) throw new Error(`registering the lab node's stamp key: HTTP ${res.status} ${await res.text()}`)
+      this.keyRegistered = true
+    }
+    for (;;) {
+      const after = options.state.meta('revocations') ?? '0'
+      const sentAt = Date.now()
+      const res = await fetch(`${options.relayUrl}/api/labs/revocations?after=${after}`, { headers: auth, signal: AbortSignal.timeout(10_000) })
+      const receivedAt = Date.now()
+      if (!res.ok) throw new Error(`revocations: HTTP ${res.status}`)
+      const body = await res.json() as { now: number; last: number; more: boolean; revoked: Array<{ sid: string; expiresAt: number }> }
+      options.state.revoke(body.revoked, body.last)
+      // The relay's clock at the middle of the round trip, against ours: what in-store stamps add.
+      options.state.setMeta('clock-offset', String(Math.round(body.now - (sentAt + receivedAt) / 2)))
+      if (!body.more) break
+    }
+    for (const { sha256, user } of options.state.pendingUploads()) await this.pushPhoto(sha256, user)
+  }
+
+  private async pushPhoto(sha256: string, user: string): Promise<void> {
+    const { options } = this
+    const token = options.state.token(user)
+    if (!token) return // waits for the customer's next connection with a valid token
+    const file = options.imagePath(sha256)
+    const size = (await stat(file)).size
+    const res = await fetch(`${options.relayUrl}/api/images/${sha256}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: createReadStream(file) as unknown as BodyInit, duplex: 'half', signal: AbortSignal.timeout(300_000),
+    } as RequestInit)
+    if (res.ok) {
+      options.state.uploadDone(sha256, user)
+      options.log(`lan: photo ${sha256.slice(0, 12)}… passed on to the relay`)
+      return
+    }
+    if (res.status === 401) { options.state.forgetToken(user, token); return }
+    if (res.status === 400 || res.status === 413) {
+      // The relay will never take these bytes (its limit is lower than ours, say): say so once and drop it.
+      options.log(`lan: the relay refused photo ${sha256.slice(0, 12)}…: HTTP ${res.status} ${await res.text()}`)
+      options.state.uploadDone(sha256, user)
+      return
+    }
+    throw new Error(`photo ${sha256.slice(0, 12)}…: HTTP ${res.status}`)
+  }
+}

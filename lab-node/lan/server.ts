@@ -1,0 +1,211 @@
+// The lab node's in-store server (`labsync lab --listen HOST:PORT`): the relay's sync protocol,
+// rooms and rights, and its photo uploads, served to the store's terminals over the LAN, for
+// customers' own documents only. It works while the relay is out of reach: customers' session
+// tokens are checked against the relay's public key from the catalog (and the sign-outs fetched
+// while the relay was reachable), orders and photos are stored here, a submitted order for one
+// of this lab's stores gets a signed in-store stamp, and everything is passed on to the relay
+// as soon as it can be reached (forwarder.ts).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { KeyObject } from 'node:crypto'
+import { join } from 'node:path'
+import { WebSocketServer } from 'ws'
+import { parseRoom, type Catalog } from '../../shared/schema.ts'
+import { Close, HttpError } from '../../shared/errors.ts'
+import { publicKeyOf, signStamp, verifyToken } from '../../shared/signing.ts'
+import type { Principal } from '../../shared/rights.ts'
+import { SqliteDocStore } from '../../relay/store/docs.ts'
+import { ImageStore } from '../../relay/store/images.ts'
+import { Rooms } from '../../relay/sync/rooms.ts'
+import { RELAY_ORIGIN, type Room, type RoomHooks } from '../../relay/sync/room.ts'
+import { Connection, type Session } from '../../relay/sync/connection.ts'
+import { createImages } from '../../relay/http/images.ts'
+import { sendError, sendJson } from '../../relay/http/respond.ts'
+import { loadOrCreateSigningKey } from '../../relay/signing-key.ts'
+import { LanState } from './state.ts'
+import { Forwarder } from './forwarder.ts'
+
+export interface LanServerOptions {
+  host: string
+  port: number
+  /** The lab node's data directory; the in-store server keeps its files under `lan/` there. */
+  dataDir: string
+  relayUrl: string
+  labId: string
+  labKey: string
+  log: (line: string) => void
+  now?: () => number
+  /** How often sign-outs, the relay's clock and pending photos are fetched/sent. */
+  pollMs?: number
+  imageBytes?: number
+}
+
+export interface LanServer {
+  url: string
+  /** Where a photo uploaded over the LAN is, verified, or null when none was. */
+  photoPath(sha256: string): string
+  close(): Promise<void>
+}
+
+const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, HEAD, PUT, POST, PATCH, DELETE, OPTIONS',
+  'access-control-allow-headers': 'authorization, content-type, tus-resumable, upload-length, upload-offset, upload-metadata, upload-defer-length, upload-concat, x-http-method-override, x-requested-with',
+  'access-control-expose-headers': 'upload-offset, upload-length, location, tus-version, tus-resumable, tus-max-size, tus-extension, upload-metadata, upload-expires',
+  'access-control-max-age': '600',
+}
+
+export async function startLanServer(options: LanServerOptions): Promise<LanServer> {
+  const now = options.now ?? Date.now
+  const dir = join(options.dataDir, 'lan')
+  const state = new LanState(dir, now)
+  const signingKey = loadOrCreateSigningKey(dir, 'lab-signing-key.pem')
+  const hooks: RoomHooks = {}
+  const rooms = new Rooms({ store: new SqliteDocStore(state.db), hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20 })
+  const imageStore = new ImageStore(state.db, dir, now)
+  const photoPath = (sha256: string) => imageStore.path(sha256)
+
+  // The catalog arrives from the relay through the lab's own link; it carries the relay's public key.
+  let catalog: Catalog | null = null
+  let relayKey: KeyObject | null = null
+  const readCatalog = (room: Room) => {
+    const map = room.doc.getMap('catalog')
+    if (map.size === 0) return
+    catalog = map.toJSON() as Catalog
+    relayKey = publicKeyOf(catalog.relayKey)
+  }
+
+  const forwarder = new Forwarder({
+    relayUrl: options.relayUrl.replace(/\/$/, ''), labId: options.labId, labKey: options.labKey, signingKey,
+    rooms, state, imagePath: photoPath, log: options.log, pollMs: options.pollMs,
+  })
+
+  hooks.onLoad = (room) => { if (room.name.kind === 'catalog') readCatalog(room) }
+  hooks.onChange = (room, origin) => {
+    if (room.name.kind === 'catalog') readCatalog(room)
+    if (room.name.kind === 'order' && origin !== RELAY_ORIGIN && origin.kind === 'user') stampIfSubmitted(room)
+  }
+
+  /** A customer submitted an order for one of this lab's stores here: sign when the store received it. */
+  function stampIfSubmitted(room: Room): void {
+    if (room.name.kind !== 'order' || !catalog) return
+    const spec = room.doc.getMap('spec')
+    if (spec.get('state') !== 'submitted' || room.doc.getMap('instore').size > 0 || room.doc.getMap('receipt').size > 0) return
+    const front = catalog.fronts.find((f) => f.id === spec.get('front'))
+    const user = spec.get('user')
+    if (!front || front.lab !== options.labId || typeof user !== 'string') return // another lab's store: the relay dates it
+    const receivedAt = new Date(now() + forwarder.clockOffsetMs).toISOString()
+    const stamp = signStamp(room.name.orderId, user, { lab: options.labId, front: front.id, receivedAt }, signingKey)
+    void room.writeAsRelay((doc) => {
+      const map = doc.getMap('instore')
+      for (const [key, value] of Object.entries(stamp)) map.set(key, value)
+    }).then(
+      () => options.log(`lan: order ${room.name.name.slice(6)} received in store ${front.id} at ${receivedAt}`),
+      (error: Error) => options.log(`lan: stamping order ${room.name.name.slice(6)} failed: ${error.message}`),
+    )
+  }
+
+  /** Customers' session tokens, checked offline: the relay's signature, expiry, and sign-outs known here. */
+  const authenticate = (token: string | null | undefined): Session | null => {
+    if (!token || !relayKey) return null
+    const claims = verifyToken(token, relayKey)
+    if (!claims || claims.exp <= now() || state.isRevoked(claims.sid)) return null
+    return { principal: { kind: 'user', userId: claims.sub }, expiresAt: claims.exp }
+  }
+  const bearer = (req: IncomingMessage, url: URL): string | null => {
+    const header = req.headers.authorization
+    return (header && /^Bearer\s+(.+)$/i.exec(header)?.[1]) || url.searchParams.get('token')
+  }
+  const auth = { fromRequest: (req: IncomingMessage, url: URL) => authenticate(bearer(req, url)) }
+
+  const images = createImages({
+    db: state.db, dataDir: dir, limits: { imageBytes: options.imageBytes ?? 50 * 1024 * 1024 }, auth, now,
+    onOwned: (sha256, user) => {
+      const token = state.token(user)
+      if (token) forwarder.photoArrived(sha256, user)
+      else state.addUpload(sha256, user)
+    },
+  })
+
+  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+    for (const [name, value] of Object.entries(CORS)) res.setHeader(name, value)
+    route(req, res).catch((error) => sendError(res, error))
+  })
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://lan')
+    const path = url.pathname
+    if (req.method === 'OPTIONS') { res.writeHead(204); res.end(); return }
+    if (path === '/healthz') return sendJson(res, 200, { ok: true, lab: options.labId, catalog: catalog !== null, documentsPassedOn: forwarder.linkCount })
+    if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) {
+      // Remember the uploader's token first: the photo is passed on to the relay as them.
+      const session = auth.fromRequest(req, url)
+      if (session?.principal.kind === 'user') state.rememberToken(session.principal.userId, bearer(req, url)!, session.expiresAt)
+      return images.handle(req, res, url)
+    }
+    throw new HttpError(404, `the in-store server has no ${req.method} ${path}; sign-in and everything else is at the relay`)
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES * 2 })
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://lan')
+    if (!url.pathname.startsWith('/sync/')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      return
+    }
+    const token = bearer(req, url)
+    const session = authenticate(token)
+    const room = parseRoom(safeDecode(url.pathname.slice('/sync/'.length)))
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!relayKey) return ws.close(4503, 'The lab node has not reached the relay yet, retry later')
+      if (!session) return ws.close(Close.Unauthorized.code, Close.Unauthorized.reason)
+      if (!room) return ws.close(Close.Forbidden.code, Close.Forbidden.reason)
+      const principal = session.principal as Extract<Principal, { kind: 'user' }>
+      state.rememberToken(principal.userId, token!, session.expiresAt)
+      new Connection(ws, session, room, rooms, { maxMessageBytes: MAX_MESSAGE_BYTES, now, stillValid: () => authenticate(token) !== null })
+      if (room.kind !== 'user' && room.kind !== 'order') return
+      // Pass the document on to the relay as this customer, once it is known they may read it here.
+      let joined = false
+      ws.once('close', () => { if (joined) forwarder.terminalLeft(room) })
+      rooms.get(room).then((loaded) => {
+        const mayRead = loaded.mayRead(principal)
+        rooms.released(loaded)
+        if (!mayRead || ws.readyState !== ws.OPEN) return
+        joined = true
+        return forwarder.terminalJoined(room, principal.userId)
+      }).catch((error: Error) => options.log(`lan: ${room.name}: ${error.message}`))
+    })
+  })
+
+  await forwarder.start()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, resolve)
+  })
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+
+  return {
+    url: `http://${host}:${address.port}`,
+    photoPath: (sha256: string) => photoPath(sha256),
+    async close() {
+      server.close()
+      await forwarder.close()
+      await images.close()
+      await rooms.close()
+      for (const client of wss.clients) client.terminate()
+      server.closeAllConnections()
+      state.close()
+    },
+  }
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return ''
+  }
+}

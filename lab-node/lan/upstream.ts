@@ -1,0 +1,258 @@
+// One document passed on between the lab node's in-store copy and the relay, as its customer
+// (or, for the catalog, as the lab). It speaks the y-websocket protocol itself rather than
+// through a stock provider because it needs to know one thing a provider does not say: that
+// the relay has stored what was sent. The relay answers a sync step 1 only after every write it
+// received before is durable (an echo means durable), so a step 1 sent after our changes is a
+// probe: its answer proves they are stored at the relay, and only then is the link clean.
+//
+// While the relay is out of reach the link retries with backoff; on every (re)connection the
+// two sides exchange state vectors and send each other exactly what the other lacks, deletions
+// included, so a link cut at any moment loses nothing and duplicates nothing (Yjs updates are
+// idempotent). Refusals by the relay (44xx: token signed out or expired, not this customer's
+// document) end the link; the local copy stays as it is.
+import * as Y from 'yjs'
+import WebSocket from 'ws'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import * as syncProtocol from 'y-protocols/sync'
+import * as authProtocol from 'y-protocols/auth'
+import type { Room as RoomName } from '../../shared/schema.ts'
+import type { Principal } from '../../shared/rights.ts'
+import type { CloseEvent } from '../../shared/errors.ts'
+import { MESSAGE_AUTH, MESSAGE_SYNC, type Peer, type Room } from '../../relay/sync/room.ts'
+import type { Rooms } from '../../relay/sync/rooms.ts'
+
+export interface UpstreamOptions {
+  /** ws:// or wss:// base of the relay's sync endpoint, e.g. ws://relay:8080/sync */
+  syncUrl: string
+  room: RoomName
+  /** Who the link speaks as at the relay, and who it stands for among the local room's peers. */
+  principal: Principal
+  token: () => string | null
+  rooms: Rooms
+  log: (line: string) => void
+  /** Every local change the relay may not have yet (true), and when it has stored them all (false). */
+  onDirty?: (dirty: boolean) => void
+  /** The link (re)connected and the relay has what the in-store copy had. */
+  onConnected?: () => void
+  /** The relay refused the link for good: 44xx close code and reason. */
+  onRefused?: (event: CloseEvent, token: string) => void
+  minBackoffMs?: number
+  maxBackoffMs?: number
+}
+
+const PROBE_DELAY_MS = 50
+
+export class UpstreamLink {
+  private room: Room | null = null
+  private socket: WebSocket | null = null
+  private stopped = false
+  private backoffMs: number
+  private reconnectTimer: NodeJS.Timeout | null = null
+  private probeTimer: NodeJS.Timeout | null = null
+  /** Local changes counted; `stored` is how many of them the relay has acknowledged as durable. */
+  private changes = 0
+  private stored = 0
+  /** For each step 1 sent on this socket, in order: the change count its answer proves stored (-1: none). */
+  private probes: number[] = []
+  /** Set while the link writes the relay's changes into the local copy, so they are not sent back. */
+  private applying = false
+  private connectedOnce = false
+  private readonly peer: Peer
+
+  constructor(private readonly options: UpstreamOptions) {
+    this.backoffMs = options.minBackoffMs ?? 250
+    const link = this
+    // The link is a peer of the local room: that keeps the document loaded while the link lives,
+    // and tells the link when the room is dropped. What the room sends its peers is not needed:
+    // local changes are taken from the document's own update events.
+    this.peer = {
+      principal: options.principal,
+      awarenessIds: new Set<number>(),
+      send() {},
+      close() { link.onRoomDropped() },
+    }
+  }
+
+  get dirty(): boolean {
+    return this.changes > this.stored
+  }
+
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN
+  }
+
+  async start(): Promise<void> {
+    await this.attach()
+    this.connect()
+  }
+
+  /** Counts as local change everything already in the copy that the relay may lack (after a restart). */
+  markDirty(): void {
+    this.changes++
+    this.options.onDirty?.(true)
+    this.scheduleProbe()
+  }
+
+  stop(): void {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
+    if (this.probeTimer) clearTimeout(this.probeTimer)
+    this.socket?.terminate()
+    this.detach()
+  }
+
+  private async attach(): Promise<void> {
+    const room = await this.options.rooms.get(this.options.room)
+    if (this.stopped) { this.options.rooms.released(room); return }
+    this.room = room
+    room.join(this.peer)
+    room.doc.on('update', this.onLocalUpdate)
+  }
+
+  private detach(): void {
+    const room = this.room
+    if (!room) return
+    this.room = null
+    room.doc.off('update', this.onLocalUpdate)
+    room.leave(this.peer)
+    this.options.rooms.released(room)
+  }
+
+  /** The local room failed to store a write and was dropped: take the reloaded one. */
+  private onRoomDropped(): void {
+    if (this.stopped) return
+    const room = this.room
+    if (room) room.doc.off('update', this.onLocalUpdate)
+    this.room = null
+    setTimeout(() => {
+      if (this.stopped) return
+      this.attach().then(() => { this.socket?.terminate() }, (error: Error) => this.options.log(`lan: reloading ${this.options.room.name} failed: ${error.message}`))
+    }, 1_000).unref()
+  }
+
+  private readonly onLocalUpdate = (update: Uint8Array): void => {
+    if (this.applying) return
+    this.changes++
+    if (this.changes === this.stored + 1) this.options.onDirty?.(true)
+    if (this.connected && this.probes.length > 0) {
+      const encoder = encoding.createEncoder()
+      encoding.writeVarUint(encoder, MESSAGE_SYNC)
+      syncProtocol.writeUpdate(encoder, update)
+      this.socket!.send(encoding.toUint8Array(encoder))
+      this.scheduleProbe()
+    }
+  }
+
+  private connect(): void {
+    if (this.stopped) return
+    const token = this.options.token()
+    if (!token) {
+      this.options.log(`lan: no valid token to pass ${this.options.room.name} on to the relay; waiting for the customer to connect again`)
+      this.retryLater()
+      return
+    }
+    const url = `${this.options.syncUrl}/${encodeURIComponent(this.options.room.name)}?token=${encodeURIComponent(token)}`
+    const socket = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 64 * 1024 * 1024 })
+    socket.binaryType = 'nodebuffer'
+    this.socket = socket
+    this.probes = []
+    socket.on('open', () => {
+      this.backoffMs = this.options.minBackoffMs ?? 250
+      if (!this.room) return
+      this.sendStep1(-1)
+    })
+    socket.on('message', (data: Buffer) => this.onMessage(socket, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)))
+    socket.on('error', () => { /* the close that follows decides */ })
+    socket.on('close', (code: number, reason: Buffer) => {
+      if (this.socket === socket) this.socket = null
+      if (this.probeTimer) { clearTimeout(this.probeTimer); this.probeTimer = null }
+      if (this.stopped) return
+      if (code >= 4400 && code < 4500) {
+        const event = { code, reason: reason.toString() }
+        this.options.log(`lan: the relay refused ${this.options.room.name} (${code} ${event.reason}); the in-store copy is kept but no longer passed on`)
+        this.stopped = true
+        this.detach()
+        this.options.onRefused?.(event, token)
+        return
+      }
+      this.retryLater()
+    })
+  }
+
+  private retryLater(): void {
+    if (this.stopped || this.reconnectTimer) return
+    const delay = this.backoffMs * (0.75 + Math.random() / 2)
+    this.backoffMs = Math.min(this.backoffMs * 2, this.options.maxBackoffMs ?? 10_000)
+    this.reconnectTimer = setTimeout(() => { this.reconnectTimer = null; this.connect() }, delay)
+    this.reconnectTimer.unref()
+  }
+
+  private onMessage(socket: WebSocket, frame: Uint8Array): void {
+    if (socket !== this.socket || !this.room) return
+    try {
+      const decoder = decoding.createDecoder(frame)
+      const type = decoding.readVarUint(decoder)
+      if (type === MESSAGE_AUTH) {
+        authProtocol.readAuthMessage(decoder, this.room.doc, (_doc, reason) => this.options.log(`lan: the relay did not take a change to ${this.options.room.name}: ${reason}`))
+        return
+      }
+      if (type !== MESSAGE_SYNC) return // awareness stays in the store
+      const step = decoding.readVarUint(decoder)
+      const payload = decoding.readVarUint8Array(decoder)
+      if (step === syncProtocol.messageYjsSyncStep1) {
+        // The relay's state vector: send everything it lacks, then probe for its durability.
+        const encoder = encoding.createEncoder()
+        encoding.writeVarUint(encoder, MESSAGE_SYNC)
+        syncProtocol.writeSyncStep2(encoder, this.room.doc, payload)
+        socket.send(encoding.toUint8Array(encoder))
+        if (!this.connectedOnce) { this.connectedOnce = true; this.options.log(`lan: ${this.options.room.name} linked to the relay`) }
+        this.sendStep1(this.changes)
+        this.options.onConnected?.()
+        return
+      }
+      // A step 2 answers our oldest outstanding step 1; updates are the relay's (or our echoed) changes.
+      if (step === syncProtocol.messageYjsSyncStep2 || step === syncProtocol.messageYjsUpdate) this.applyFromRelay(payload)
+      if (step === syncProtocol.messageYjsSyncStep2) {
+        const proves = this.probes.shift() ?? -1
+        if (proves > this.stored) {
+          this.stored = Math.min(proves, this.changes)
+          if (!this.dirty) this.options.onDirty?.(false)
+        }
+      }
+    } catch (error) {
+      this.options.log(`lan: unreadable message from the relay for ${this.options.room.name}: ${(error as Error).message}`)
+      socket.terminate()
+    }
+  }
+
+  private applyFromRelay(update: Uint8Array): void {
+    if (update.length === 2 && update[0] === 0 && update[1] === 0) return
+    this.applying = true
+    try {
+      // Stored in the local copy like the relay's own writes there (receipts, progress), then sent to the store's terminals.
+      void this.room!.writeAsRelay((doc) => Y.applyUpdate(doc, update)).catch(() => { /* the room failed; onRoomDropped re-attaches */ })
+    } finally {
+      this.applying = false
+    }
+  }
+
+  private sendStep1(proves: number): void {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN || !this.room) return
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, MESSAGE_SYNC)
+    syncProtocol.writeSyncStep1(encoder, this.room.doc)
+    this.probes.push(proves)
+    this.socket.send(encoding.toUint8Array(encoder))
+  }
+
+  private scheduleProbe(): void {
+    if (this.probeTimer || !this.connected) return
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null
+      this.sendStep1(this.changes)
+    }, PROBE_DELAY_MS)
+    this.probeTimer.unref()
+  }
+}

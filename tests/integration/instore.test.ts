@@ -1,0 +1,259 @@
+// In-store sync (issue 8) with real processes: a relay, a lab node with `--listen` (its in-store
+// server), stock y-websocket clients as the store's terminals, and a TCP proxy on loopback
+// standing for the store's internet link.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as Y from 'yjs'
+import { readdirSync } from 'node:fs'
+import { writeSpec, type OrderItem } from '../../shared/schema.ts'
+import {
+  closed, connect, makePhoto, newOrderId, removeDir, sha256Hex, signUp, startRelay, synced, tempDir, uploadPhoto, waitFor,
+  type RelayProcess,
+} from '../helpers/relay.ts'
+import { startLab, type LabProcess } from '../helpers/lab.ts'
+import { startFlakyProxy } from '../helpers/flaky-proxy.ts'
+
+const CONFIG = {
+  currency: 'JPY', timeZone: 'Asia/Tokyo',
+  products: [{ id: 'L', name: 'L 89x127 mm', widthMm: 89, heightMm: 127, media: 'oe_photo-l_3.5x5in', price: 40 }],
+  templates: [{ id: 'plain', name: 'No frame' }],
+  labs: [{ id: 'lab-1', name: 'Central lab', key: 'lab-1-secret', price: {} }, { id: 'lab-2', name: 'North lab', key: 'lab-2-secret', price: {} }],
+  fronts: [
+    { id: 'store-1', name: 'Station store', lab: 'lab-1', fee: 0, roles: ['reception'], lanUrl: 'ws://127.0.0.1:9' },
+    { id: 'store-2', name: 'North store', lab: 'lab-2', fee: 0, roles: ['reception'] },
+  ],
+  // A short period so that a relay outage of a few seconds would cost the discount without the stamp.
+  discounts: { scope: 'user', tiers: [{ within: 'PT8S', amount: 15 }] },
+  admins: [{ name: 'root', token: 'admin-secret' }],
+}
+
+const cleanups: Array<() => Promise<void> | void> = []
+const providers: Array<{ destroy(): void }> = []
+test.after.each(async () => {
+  for (const p of providers.splice(0)) p.destroy()
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+function terminal(lab: LabProcess, room: string, token: string, doc?: Y.Doc) {
+  const c = connect({ wsUrl: lab.lanUrl!.replace(/^http/, 'ws') }, room, token, doc)
+  providers.push(c.provider)
+  return c
+}
+
+async function startLabNode(relayUrl: string, printDir: string, dataDir?: string): Promise<LabProcess> {
+  const lab = await startLab({ relayUrl, lab: 'lab-1', key: 'lab-1-secret', printer: `file:${printDir}`, auto: true, listen: '127.0.0.1:0', dataDir, historyIntervalSeconds: 1 })
+  cleanups.push(() => lab.kill())
+  // The in-store server needs the catalog (the relay's public key) once before it can work alone.
+  await waitUntil(async () => (await (await fetch(`${lab.lanUrl}/healthz`)).json() as { catalog: boolean }).catalog, 'the lab node to have the catalog', 15_000)
+  return lab
+}
+
+async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  const started = Date.now()
+  for (;;) {
+    if (await check().catch(() => false)) return
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+const printsOf = (dir: string, order: string) => {
+  try { return readdirSync(dir).filter((name) => name.endsWith('.jpg') && name.includes(order)) } catch { return [] }
+}
+
+async function submitThroughStore(lab: LabProcess, me: { userId: string; token: string }, items: Array<Omit<OrderItem, 'image'> & { photo: Buffer }>) {
+  const images: string[] = []
+  for (const item of items) images.push(await uploadPhoto(lab.lanUrl!, me.token, item.photo))
+  const orderId = newOrderId()
+  const user = terminal(lab, `user/${me.userId}`, me.token)
+  const order = terminal(lab, `order/${orderId}`, me.token)
+  await synced(user.provider, 10_000)
+  await synced(order.provider, 10_000)
+  writeSpec(order.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'draft', items: items.map(({ photo: _, ...item }, i) => ({ ...item, image: images[i] })) })
+  user.doc.getMap('orders').set(orderId, new Y.Doc({ guid: `order/${orderId}` }))
+  order.doc.getMap('spec').set('state', 'submitted')
+  return { orderId, order, user }
+}
+
+test('relay down: an order submitted in the store reaches the relay when it is back, dated by the store, with its discount, printed once', async () => {
+  const printDir = tempDir('labsync-prints-')
+  cleanups.push(() => removeDir(printDir))
+  let relay: RelayProcess = await startRelay({ config: CONFIG })
+  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const me = await signUp(relay.url)
+  const lab = await startLabNode(relay.url, printDir)
+
+  // A first order straight at the relay: the previous order the discount counts from.
+  const first = connect(relay, `order/${newOrderId()}`, me.token)
+  providers.push(first.provider)
+  await synced(first.provider)
+  const firstId = first.provider.roomname.slice(6)
+  const firstImage = await uploadPhoto(relay.url, me.token, await makePhoto(1))
+  writeSpec(first.doc, { id: firstId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image: firstImage, product: 'L', qty: 1 }] })
+  const firstReceived = Date.parse(await waitFor(() => first.doc.getMap('receipt').get('receivedAt') as string, 'the first receipt', 10_000))
+
+  // The store's internet link goes: the relay is SIGKILLed.
+  await relay.kill()
+  const { orderId, order } = await submitThroughStore(lab, me, [
+    { product: 'L', qty: 2, photo: await makePhoto(2) },
+    { product: 'L', qty: 1, photo: await makePhoto(3) },
+  ])
+  const stamp = await waitFor(() => order.doc.getMap('instore').get('receivedAt') as string, 'the in-store stamp', 10_000)
+  assert.is(order.doc.getMap('instore').get('lab'), 'lab-1')
+  assert.is(order.doc.getMap('receipt').size, 0, 'no receipt without the relay')
+  assert.ok(Date.parse(stamp) - firstReceived < 8_000, 'stamped within the discount period')
+
+  // The relay comes back only after the period has run out by its own clock.
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstReceived + 9_000 - Date.now())))
+  relay = await relay.restart()
+  await waitFor(() => order.doc.getMap('receipt').get('status') as string, 'the receipt through the lab node', 30_000)
+  const receipt = order.doc.getMap('receipt').toJSON()
+  assert.is(receipt.status, 'accepted', JSON.stringify(receipt))
+  assert.is(receipt.receivedAt, new Date(stamp).toISOString(), 'dated by the store, not by the relay coming back')
+  assert.is(receipt.discount?.amount, 15, 'the repeat discount the shop outage would have cost')
+  assert.is(receipt.total, 40 * 3 - 15)
+
+  // The relay's own copy (a fresh stock client) has the whole order, and the lab prints it once.
+  const atRelay = connect(relay, `order/${orderId}`, me.token)
+  providers.push(atRelay.provider)
+  await synced(atRelay.provider, 10_000)
+  assert.is((atRelay.doc.getMap('spec').get('items') as Y.Array<unknown>).length, 2)
+  await waitFor(() => printsOf(printDir, orderId).length === 2, 'two print files for the order', 30_000)
+  await waitFor(() => order.doc.getMap('progress').get('status') === 'printed', 'progress printed in the store copy', 15_000)
+  await new Promise((resolve) => setTimeout(resolve, 1_500))
+  assert.is(printsOf(printDir, orderId).length, 2, 'printed once')
+
+  // Admins see that the reception was dated by the lab node's stamp.
+  const rows = await (await fetch(`${relay.url}/api/admin/receipts?user=${me.userId}`, { headers: { authorization: 'Bearer admin-secret' } })).json() as { rows: Array<{ order: string; storeStamp?: { used: boolean } }> }
+  const row = rows.rows.find((r) => r.order === orderId)
+  assert.ok(row, 'the reception is listed')
+})
+
+test('a stamp is only as good as its signature: a customer cannot date their own order', async () => {
+  const relay = await startRelay({ config: CONFIG })
+  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const me = await signUp(relay.url)
+  const image = await uploadPhoto(relay.url, me.token, await makePhoto(4))
+  const c = connect(relay, `order/${newOrderId()}`, me.token)
+  providers.push(c.provider)
+  await synced(c.provider)
+  const orderId = c.provider.roomname.slice(6)
+  const forgedAt = new Date(Date.now() - 3_600_000).toISOString()
+  c.doc.transact(() => {
+    writeSpec(c.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image, product: 'L', qty: 1 }] })
+    const instore = c.doc.getMap('instore')
+    for (const [k, v] of Object.entries({ lab: 'lab-1', front: 'store-1', receivedAt: forgedAt, key: '0123456789abcdef', sig: 'AAAA' })) instore.set(k, v)
+  })
+  const receivedAt = await waitFor(() => c.doc.getMap('receipt').get('receivedAt') as string, 'the receipt', 10_000)
+  assert.is.not(receivedAt, forgedAt)
+  assert.ok(Math.abs(Date.parse(receivedAt) - Date.now()) < 10_000, 'dated by the relay')
+})
+
+test('a terminal on the LAN reads and writes only its own documents through the lab node', async () => {
+  const printDir = tempDir('labsync-prints-')
+  cleanups.push(() => removeDir(printDir))
+  const relay = await startRelay({ config: CONFIG })
+  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const alice = await signUp(relay.url, 'Alice')
+  const bob = await signUp(relay.url, 'Bob')
+  const lab = await startLabNode(relay.url, printDir)
+  const photo = await makePhoto(5)
+  const { orderId, order } = await submitThroughStore(lab, alice, [{ product: 'L', qty: 1, photo }])
+  await waitFor(() => order.doc.getMap('instore').size > 0, 'the stamp', 10_000)
+
+  // Bob, on the same LAN with his own valid token: Alice's order and user document stay closed.
+  for (const room of [`order/${orderId}`, `user/${alice.userId}`, 'lab/lab-1']) {
+    const probe = terminal(lab, room, bob.token)
+    const event = await closed(probe.provider, 10_000)
+    assert.is(event.code, 4403, room)
+    assert.is(probe.doc.getMap('spec').size, 0, `${room}: nothing of it reached Bob`)
+  }
+  // Alice's photo is not Bob's to fetch, at the lab node or at the relay.
+  const sha = sha256Hex(photo)
+  assert.is((await fetch(`${lab.lanUrl}/api/images/${sha}`, { headers: { authorization: `Bearer ${bob.token}` } })).status, 404)
+  assert.is((await fetch(`${lab.lanUrl}/api/images/${sha}`, { headers: { authorization: `Bearer ${alice.token}` } })).status, 200)
+
+  // Only customers' session tokens count on the LAN: not lab keys, admin tokens, forgeries or signed-out sessions.
+  const [header, claims, sig] = bob.token.split('.')
+  const forged = `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(claims, 'base64url').toString()), sub: alice.userId })).toString('base64url')}.${sig}`
+  for (const token of ['lab-1-secret', 'admin-secret', forged, 'not-a-token']) {
+    const probe = terminal(lab, `user/${alice.userId}`, token)
+    assert.is((await closed(probe.provider, 10_000)).code, 4401, token.slice(0, 12))
+  }
+  const signOut = await fetch(`${relay.url}/api/sessions`, { method: 'DELETE', headers: { authorization: `Bearer ${alice.token}` } })
+  assert.is(signOut.status, 200)
+  // The lab node learns of the sign-out on its next poll of the relay; her open socket is then closed too.
+  await waitFor(() => order.provider.wsconnected === false || null, "Alice's LAN socket closed after sign-out", 25_000)
+  const after = terminal(lab, `user/${alice.userId}`, alice.token)
+  assert.is((await closed(after.provider, 10_000)).code, 4401)
+})
+
+test('the store link cut again and again in the middle of syncing loses and duplicates nothing', async () => {
+  const printDir = tempDir('labsync-prints-')
+  cleanups.push(() => removeDir(printDir))
+  const relay = await startRelay({ config: CONFIG })
+  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const relayAddress = new URL(relay.url)
+  const link = await startFlakyProxy({ host: relayAddress.hostname, port: Number(relayAddress.port) })
+  cleanups.push(() => link.close())
+  const me = await signUp(relay.url)
+  const lab = await startLabNode(link.url, printDir)
+
+  // One draft edited from the store (items appended one write at a time) while the relay's side
+  // edits the same draft from the customer's phone at home, and the link flaps all along.
+  const image = await uploadPhoto(lab.lanUrl!, me.token, await makePhoto(6))
+  const orderId = newOrderId()
+  const store = terminal(lab, `order/${orderId}`, me.token)
+  await synced(store.provider, 10_000)
+  writeSpec(store.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'draft', items: [] })
+  const home = connect(relay, `order/${orderId}`, me.token)
+  providers.push(home.provider)
+  await synced(home.provider, 10_000)
+  await waitFor(() => home.doc.getMap('spec').get('id') === orderId, 'the draft at the relay', 20_000)
+
+  let flapping = true
+  const flaps = (async () => {
+    while (flapping) {
+      await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 350))
+      link.cut()
+      if (Math.random() < 0.3) { link.setDown(true); await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 400)); link.setDown(false) }
+    }
+  })()
+  const itemsAt = (doc: Y.Doc) => doc.getMap('spec').get('items') as Y.Array<Y.Map<unknown>>
+  const add = (doc: Y.Doc, tag: string) => {
+    const item = new Y.Map<unknown>()
+    item.set('image', image); item.set('product', 'L'); item.set('qty', 1); item.set('template', tag)
+    itemsAt(doc).push([item])
+  }
+  for (let i = 0; i < 300; i++) {
+    add(store.doc, `store-${i}`)
+    if (i % 3 === 0) add(home.doc, `home-${i}`)
+    if (i % 25 === 24) itemsAt(store.doc).delete(0, 1) // deletions travel too
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  flapping = false
+  await flaps
+  assert.ok(link.cuts >= 10, `the link was cut ${link.cuts} times`)
+
+  const tags = (doc: Y.Doc) => itemsAt(doc).toArray().map((item) => item.get('template') as string)
+  const expected = 300 + 100 - 12
+  await waitFor(() => tags(home.doc).length === expected && tags(store.doc).length === expected, `both sides at ${expected} items`, 30_000)
+  assert.equal(tags(home.doc), tags(store.doc), 'the same items in the same order on both sides')
+  assert.is(new Set(tags(home.doc)).size, expected, 'no item twice')
+
+  // And what the relay stored is all of it: a fresh client after the dust settles reads the same.
+  const fresh = connect(relay, `order/${orderId}`, me.token)
+  providers.push(fresh.provider)
+  await synced(fresh.provider, 10_000)
+  assert.equal(tags(fresh.doc), tags(store.doc))
+})
+
+test('lab --listen refuses a bad address with exit 2', async () => {
+  const { spawnSync } = await import('node:child_process')
+  const { LABSYNC } = await import('../helpers/relay.ts')
+  const run = spawnSync(process.execPath, [LABSYNC, 'lab', '--relay', 'http://127.0.0.1:9', '--lab', 'lab-1', '--key', 'k', '--printer', 'file:/tmp/x', '--listen', 'nowhere'], { encoding: 'utf8' })
+  assert.is(run.status, 2)
+  assert.match(run.stderr, /--listen "nowhere" is not HOST:PORT/)
+})
+
+test.run()
