@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
-import { killAll } from './lib/proc.ts'
+import { killAll, SYSTEMS, type SystemName } from './lib/proc.ts'
 import { table, writeResult } from './lib/report.ts'
 import { Workers } from './lib/workers.ts'
 import { scratch, type Workload } from './workloads/context.ts'
@@ -23,11 +23,11 @@ async function main(): Promise<void> {
   let values
   try {
     values = parseArgs({
-      options: { quick: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' } },
+      options: { quick: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' }, systems: { type: 'string' }, rounds: { type: 'string' } },
       strict: true,
     }).values
   } catch (error) {
-    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--cpu-prof DIR])`)
+    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--systems NAME[,NAME]] [--rounds N] [--cpu-prof DIR])`)
     process.exit(2)
   }
   if (values['cpu-prof']) process.env.LABSYNC_BENCH_CPU_PROF = resolve(values['cpu-prof'])
@@ -37,6 +37,18 @@ async function main(): Promise<void> {
       console.error(`bench: unknown workload "${name}" (${Object.keys(WORKLOADS).join(', ')})`)
       process.exit(2)
     }
+  }
+  const systems = (values.systems?.split(',') ?? SYSTEMS) as SystemName[]
+  for (const system of systems) {
+    if (!SYSTEMS.includes(system)) {
+      console.error(`bench: unknown system "${system}" (${SYSTEMS.join(', ')})`)
+      process.exit(2)
+    }
+  }
+  const rounds = values.rounds === undefined ? undefined : Number(values.rounds)
+  if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
+    console.error(`bench: --rounds takes a positive whole number, not "${values.rounds}"`)
+    process.exit(2)
   }
   const names = only.length ? only : Object.keys(WORKLOADS)
   const quick = Boolean(values.quick)
@@ -59,7 +71,7 @@ async function main(): Promise<void> {
       log(`${name}: starting`)
       try {
         await workers.revive()
-        const result = await WORKLOADS[name]({ quick, workers, log, tempDir: space.tempDir })
+        const result = await WORKLOADS[name]({ quick, systems, rounds, workers, log, tempDir: space.tempDir })
         const file = writeResult(result)
         tables.push(table(result))
         log(`${name}: done, ${file}`)

@@ -4,9 +4,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Workers } from '../lib/workers.ts'
 import type { Result } from '../lib/report.ts'
+import type { SystemName } from '../lib/proc.ts'
 
 export interface Context {
   quick: boolean
+  /** The systems to run (all three unless `--systems` picks some). */
+  systems: SystemName[]
+  /** Sync rounds per system, when `--rounds` overrides the preset. */
+  rounds?: number
   workers: Workers
   log(message: string): void
   /** A fresh directory, removed at the end of the run. */

@@ -2,7 +2,7 @@
 // as they can), wait until the server has echoed every write back, then the server is SIGKILLed at
 // once, restarted on the same data, and fresh clients count what survived. Echoed but gone = lost.
 // Writers are destroyed only after the kill, so nothing reaches the server after it.
-import { startServer, SYSTEMS, type SystemName } from '../lib/proc.ts'
+import { startServer, type SystemName } from '../lib/proc.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
 import { peerRatios, type Metrics } from '../lib/report.ts'
@@ -15,7 +15,7 @@ export async function loss(ctx: Context) {
   const writes = ctx.quick ? 50 : 100
   ctx.log(`loss: ${rooms} rooms x (1 + ${writes}) writes, then SIGKILL`)
   const systems: Record<string, Metrics> = {}
-  for (const system of SYSTEMS) systems[system] = await runSystem(ctx, system, rooms, writes)
+  for (const system of ctx.systems) systems[system] = await runSystem(ctx, system, rooms, writes)
   return { workload: 'loss', systems, ratios: peerRatios(systems, ['lostPercent']) }
 }
 

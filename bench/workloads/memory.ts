@@ -4,7 +4,7 @@
 // delta / C; per loaded small order document = delta / D minus one connection. labsync also
 // loads D stored orders for reading only (no write), which shows what a write adds. Each server
 // runs with --inspect on 127.0.0.1, and a full GC is forced before every sample, for every system.
-import { sampleProc, sleep, startServer, SYSTEMS, type SystemName } from '../lib/proc.ts'
+import { sampleProc, sleep, startServer, type SystemName } from '../lib/proc.ts'
 import { connectInspector, inspectorUrl, type Inspector } from '../lib/inspector.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
@@ -20,7 +20,7 @@ export async function memory(ctx: Context) {
   const docs = ctx.quick ? 200 : 1_000
   ctx.log(`memory: ${connections} idle connections, then ${docs} small order documents`)
   const systems: Record<string, Metrics> = {}
-  for (const system of SYSTEMS) systems[system] = await runSystem(ctx, system, connections, docs)
+  for (const system of ctx.systems) systems[system] = await runSystem(ctx, system, connections, docs)
   return {
     workload: 'memory',
     systems,

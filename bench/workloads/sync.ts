@@ -3,7 +3,7 @@
 // order with its items, then one quantity change per item. A write's latency is the time until the
 // server echoes it back to its writer (for labsync that echo means durable). Per system: writes/s,
 // p50/p99 latency, server peak RSS and CPU, database bytes on disk.
-import { dirBytes, startServer, SYSTEMS, watchProc, type SystemName } from '../lib/proc.ts'
+import { dirBytes, startServer, watchProc, type SystemName } from '../lib/proc.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
 import { percentile, median, MiB } from '../lib/stats.ts'
@@ -20,16 +20,16 @@ export async function sync(ctx: Context) {
   ctx.log(`sync: ${customers} customers x ${orders} orders x (1 + ${items}) writes, ${ctx.workers.size} worker processes`)
   // Rounds, each starting with the next system, so a neighbour's noise on this shared 2-core host
   // does not land on one system only; each metric is the median over rounds.
-  const rounds = ctx.quick ? 2 : 3
+  const rounds = ctx.rounds ?? (ctx.quick ? 2 : 3)
   const runs: Record<string, Metrics[]> = {}
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < SYSTEMS.length; k++) {
-      const system = SYSTEMS[(round + k) % SYSTEMS.length]
+    for (let k = 0; k < ctx.systems.length; k++) {
+      const system = ctx.systems[(round + k) % ctx.systems.length]
       ;(runs[system] ??= []).push(await runSystem(ctx, system, customers, orders, items))
     }
   }
   const systems: Record<string, Metrics> = {}
-  for (const system of SYSTEMS) systems[system] = { ...medianOf(runs[system]), rounds }
+  for (const system of ctx.systems) systems[system] = { ...medianOf(runs[system]), rounds }
   return {
     workload: 'sync',
     systems,
