@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { createServer } from 'node:net'
 
 const root = join(import.meta.dirname, '..')
 const labsync = join(root, 'bin', 'labsync')
@@ -44,11 +45,24 @@ function stop(code = 0): void {
 process.on('SIGINT', () => stop(0))
 process.on('SIGTERM', () => stop(0))
 
+/** Whether nothing listens on 127.0.0.1:port yet. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer().once('error', () => resolve(false))
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)))
+  })
+}
+
+// The demo catalog's store lists the lab node's in-store server at ws://127.0.0.1:8090.
+const LAN_PORT = 8090
+const lanFree = await portFree(LAN_PORT)
+
 run('relay', ['relay', '--host', host, '--port', port, '--data', join(root, 'data', 'relay')], (line) => {
   const match = /relay listening on (\S+)/.exec(line)
   if (!match) return
   run('lab', ['lab', '--relay', match[1], '--lab', 'demo-lab', '--key', 'demo-lab-key', '--printer', `file:${join(root, 'data', 'prints')}`,
-    '--data', join(root, 'data', 'lab'), '--auto', '--history-interval', '10'])
+    '--data', join(root, 'data', 'lab'), '--auto', '--history-interval', '10', ...(lanFree ? ['--listen', `127.0.0.1:${LAN_PORT}`] : [])])
+  if (!lanFree) console.log(`start: port ${LAN_PORT} is taken, so the demo lab node runs without its in-store server`)
   console.log(`\nlabsync is running. Open ${match[1]}/ (customers) or ${match[1]}/admin/ (admin token "demo-admin-token").`)
   console.log(`The demo lab prints to ${join(root, 'data', 'prints')}. Ctrl-C stops everything.\n`)
 })

@@ -32,7 +32,8 @@ export const DEMO_CONFIG = {
   ],
   templates: [{ id: 'plain', name: 'No frame' }, { id: 'white-border', name: 'White border' }],
   labs: [{ id: 'demo-lab', name: 'Demo lab', key: 'demo-lab-key', price: { L: 35 } }],
-  fronts: [{ id: 'demo-store', name: 'Demo store', lab: 'demo-lab', fee: 100, roles: ['reception', 'delivery'] }],
+  // `npm start` runs the demo lab node's in-store server here (when the port is free).
+  fronts: [{ id: 'demo-store', name: 'Demo store', lab: 'demo-lab', fee: 100, roles: ['reception', 'delivery'], lanUrl: 'ws://127.0.0.1:8090' }],
   discounts: { scope: 'user', tiers: [{ within: 'P7D', amount: 200 }, { within: 'P1M', amount: 100 }] },
   admins: [{ name: 'admin', token: 'demo-admin-token' }],
   limits: { imageBytes: 50 * 1024 * 1024 },

@@ -22,6 +22,11 @@ export interface ReceiptRow {
   discount: DiscountDecision | null
   /** What the receipt actually took off (the tier's amount clamped to the subtotal); 0 without a discount. */
   discountApplied: number
+  /**
+   * When the order was submitted through a lab node in the store: its signed stamp, and whether
+   * the reception is dated by it (else why not). Null for orders the relay received directly.
+   */
+  inStore: { lab: string; stampedAt: string; used: boolean; reason?: string } | null
 }
 
 /** One printing-history entry a lab reported; `user` and `front` are null when no reception matched. */

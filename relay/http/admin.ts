@@ -53,6 +53,7 @@ const RECEIPT_COLUMNS: Columns<ReceiptRow> = [
   ['discountApplied', (r) => r.discountApplied], ['total', (r) => r.total],
   ['discountWithin', (r) => r.discount?.within], ['discountTierAmount', (r) => r.discount?.amount],
   ['discountPreviousOrder', (r) => r.discount?.previousOrder], ['discountPreviousReceivedAt', (r) => r.discount?.previousReceivedAt],
+  ['inStoreLab', (r) => r.inStore?.lab], ['inStoreStampedAt', (r) => r.inStore?.stampedAt], ['inStoreStampUsed', (r) => r.inStore ? String(r.inStore.used) : null],
 ]
 const HISTORY_COLUMNS: Columns<HistoryRow> = [
   ['printedAt', (h) => h.printedAt], ['id', (h) => h.id], ['lab', (h) => h.lab], ['order', (h) => h.order], ['item', (h) => h.item],

@@ -2,6 +2,7 @@
 // filter in keyset pages, daily totals, each lab's last activity; and the log of admin changes
 // (admin_audit), the one table here this module writes.
 import type { DB } from './db.ts'
+import type { StoreStampNote } from './receptions.ts'
 import type { AuditEntry, HistoryRow, ReceiptRow, ReceptionStatus } from '../../shared/audit.ts'
 import type { PriceLine } from '../../shared/schema.ts'
 
@@ -36,6 +37,7 @@ interface ReceptionRecord {
   seq: number; order_id: string; user_id: string; front: string; lab: string; received_at: number
   status: ReceptionStatus; error: string | null; lines: string; total: number; currency: string
   discount_order: string | null; discount_received_at: number | null; discount_within: string | null; discount_amount: number | null
+  store_stamp: string | null
 }
 interface HistoryRecord {
   id: string; lab: string; order_id: string; item: number; printer: string; job: string; copies: number
@@ -54,7 +56,14 @@ function receiptRow(r: ReceptionRecord): ReceiptRow {
       previousOrder: r.discount_order, previousReceivedAt: iso(r.discount_received_at!), within: r.discount_within!, amount: r.discount_amount!,
     },
     discountApplied: -lines.reduce((sum, line) => sum + (line.kind === 'discount' ? line.amount : 0), 0),
+    inStore: inStoreOf(r.store_stamp),
   }
+}
+
+function inStoreOf(json: string | null): ReceiptRow['inStore'] {
+  if (json === null) return null
+  const note = JSON.parse(json) as StoreStampNote
+  return { lab: note.lab, stampedAt: note.receivedAt, used: note.used, ...(note.reason ? { reason: note.reason } : {}) }
 }
 
 const historyRow = (h: HistoryRecord): HistoryRow => ({

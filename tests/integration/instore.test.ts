@@ -124,9 +124,9 @@ test('relay down: an order submitted in the store reaches the relay when it is b
   assert.is(printsOf(printDir, orderId).length, 2, 'printed once')
 
   // Admins see that the reception was dated by the lab node's stamp.
-  const rows = await (await fetch(`${relay.url}/api/admin/receipts?user=${me.userId}`, { headers: { authorization: 'Bearer admin-secret' } })).json() as { rows: Array<{ order: string; storeStamp?: { used: boolean } }> }
-  const row = rows.rows.find((r) => r.order === orderId)
-  assert.ok(row, 'the reception is listed')
+  const rows = await (await fetch(`${relay.url}/api/admin/receipts?user=${me.userId}`, { headers: { authorization: 'Bearer admin-secret' } })).json() as { rows: Array<{ order: string; inStore: { lab: string; stampedAt: string; used: boolean } | null }> }
+  assert.equal(rows.rows.find((r) => r.order === orderId)?.inStore, { lab: 'lab-1', stampedAt: stamp, used: true })
+  assert.is(rows.rows.find((r) => r.order === firstId)?.inStore, null)
 })
 
 test('a stamp is only as good as its signature: a customer cannot date their own order', async () => {
@@ -147,6 +147,9 @@ test('a stamp is only as good as its signature: a customer cannot date their own
   const receivedAt = await waitFor(() => c.doc.getMap('receipt').get('receivedAt') as string, 'the receipt', 10_000)
   assert.is.not(receivedAt, forgedAt)
   assert.ok(Math.abs(Date.parse(receivedAt) - Date.now()) < 10_000, 'dated by the relay')
+  const rows = await (await fetch(`${relay.url}/api/admin/receipts?user=${me.userId}`, { headers: { authorization: 'Bearer admin-secret' } })).json() as { rows: Array<{ inStore: { used: boolean; reason: string } | null }> }
+  assert.is(rows.rows[0].inStore?.used, false)
+  assert.match(rows.rows[0].inStore!.reason, /not registered for lab lab-1/)
 })
 
 test('a terminal on the LAN reads and writes only its own documents through the lab node', async () => {
