@@ -2,7 +2,7 @@
 // LAN (`bin/labsync lab --listen`), headless Chromium. A customer registers the store as home; with
 // its lab node absent nothing complains; once it listens the phone links to it by itself. Then the
 // relay dies: the photos go to the lab node, the order is submitted through it and the page says it
-// reached the store (not that it has a receipt). The relay comes back: the receipt arrives and the
+// reached the store (not that it has a receipt), also after a reload. The relay comes back: the receipt arrives and the
 // lab prints the order once.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -102,6 +102,13 @@ test('with the relay killed, photos upload to the lab node and the order is subm
   await page.getByRole('link', { name: 'Orders' }).click()
   await page.locator('li', { hasText: 'Received in store' }).waitFor()
   await screenshot(page, 'instore-05-orders-relay-down')
+})
+
+test('reloaded while the relay is still down, the app links to the store again from what the device kept', async () => {
+  await page.reload()
+  await page.locator('li', { hasText: 'Received in store' }).waitFor()
+  await page.locator('header .connection', { hasText: 'In-store link' }).waitFor({ timeout: 10_000 })
+  assert.equal(await troubleShown(), [])
 })
 
 test('the relay comes back: the order gets its receipt and the lab prints it once', async () => {
