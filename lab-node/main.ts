@@ -32,13 +32,14 @@ export async function runLab(args: LabArgs): Promise<void> {
   const journal = new Journal(join(dataDir, 'lab.sqlite'))
   const printer = openPrinter(args.printer)
   const link = new RelayLink(args.relay.replace(/\/$/, ''), args.lab, args.key, join(dataDir, 'photos'))
-  await link.ready().catch((error: Error) => log(`relay not reachable yet (${error.message}); working from the journal and waiting`))
+  // The in-store server starts first: the store keeps taking orders while the relay is out of reach.
   let lan: LanServer | null = null
   if (args.listen) {
     lan = await startLanServer({ ...args.listen, dataDir, relayUrl: args.relay, labId: args.lab, labKey: args.key, log })
     link.lanPhotoPath = lan.photoPath
     log(`in-store server listening on ${lan.url.replace(/^http/, 'ws')} (terminals sync at /sync/<room>, upload photos at /api/images/ and /api/uploads/)`)
   }
+  await link.ready(5_000).catch((error: Error) => log(`relay not reachable yet (${error.message}); working from the journal and waiting`))
 
   let busy = false
   let stopping = false

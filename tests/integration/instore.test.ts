@@ -129,6 +129,29 @@ test('relay down: an order submitted in the store reaches the relay when it is b
   assert.is(rows.rows.find((r) => r.order === firstId)?.inStore, null)
 })
 
+test('a lab node SIGKILLed while the relay is down passes the store\'s order on after both restart', async () => {
+  const printDir = tempDir('labsync-prints-')
+  cleanups.push(() => removeDir(printDir))
+  let relay: RelayProcess = await startRelay({ config: CONFIG })
+  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const me = await signUp(relay.url)
+  const dataDir = tempDir('labsync-lab-')
+  cleanups.push(() => removeDir(dataDir))
+  const lab = await startLabNode(relay.url, printDir, dataDir)
+  await relay.kill()
+  const { orderId, order } = await submitThroughStore(lab, me, [{ product: 'L', qty: 1, photo: await makePhoto(8) }])
+  const stamp = await waitFor(() => order.doc.getMap('instore').get('receivedAt') as string, 'the in-store stamp', 10_000)
+  await lab.kill()
+  await startLabNode(relay.url, printDir, dataDir) // relay still down: starts from its own copy
+  relay = await relay.restart()
+  const atRelay = connect(relay, `order/${orderId}`, me.token)
+  providers.push(atRelay.provider)
+  await waitFor(() => atRelay.doc.getMap('receipt').get('status') as string, 'the receipt at the relay', 30_000)
+  assert.is(atRelay.doc.getMap('receipt').get('status'), 'accepted', JSON.stringify(atRelay.doc.getMap('receipt').toJSON()))
+  assert.is(atRelay.doc.getMap('receipt').get('receivedAt'), stamp)
+  await waitFor(() => printsOf(printDir, orderId).length === 1, 'the print', 30_000)
+})
+
 test('a stamp is only as good as its signature: a customer cannot date their own order', async () => {
   const relay = await startRelay({ config: CONFIG })
   cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
