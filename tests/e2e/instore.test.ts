@@ -19,12 +19,15 @@ let photosDir = ''
 let orderId = ''
 /** Every upload request the page made: the server's port and the method. */
 const uploads: Array<{ port: number; method: string; path: string }> = []
+/** Writes the relay or the lab node refused (the app reports each on the console). */
+const refusals: string[] = []
 
 test.before(async () => {
   lanPort = await freePort()
   stack = await startStoreStack(storeCatalog(`ws://127.0.0.1:${lanPort}`))
   context = await stack.phone()
   page = await context.newPage()
+  page.on('console', (message) => { if (/refused a write/.test(message.text())) refusals.push(message.text()) })
   page.on('request', (request: Request) => {
     const url = new URL(request.url())
     if (url.pathname.startsWith('/api/uploads') || url.pathname.startsWith('/api/images')) {
@@ -127,6 +130,9 @@ test('the relay comes back: the order gets its receipt and the lab prints it onc
   assert.is(prints.length, 2, `one file per item: ${prints.join(', ')}`)
   assert.ok(prints.every((name) => name.includes(orderId)), `the files are this order's: ${prints.join(', ')}`)
   assert.equal(await troubleShown(), [])
+  // The phone passes on between relay and lab node what each lacks (stamp, receipt, progress):
+  // neither may refuse it, or the customer's own changes in the same update would be lost.
+  assert.equal(refusals, [])
 })
 
 test.run()

@@ -27,7 +27,9 @@ export interface PeerOptions {
   /**
    * A peer that may well be absent (the store's lab node when the customer is elsewhere): it backs
    * off gently, never stops for good on a close code, and leaves cross-tab messaging to the relay's
-   * provider so that tabs do not hear every change twice.
+   * provider so that tabs do not hear every change twice. Nor does it pass on, as they arrive,
+   * changes another provider brought in: the relay's receipt and the lab's progress reach the lab
+   * node through its own link to the relay, and it does not take them from a customer.
    */
   optional?: boolean
 }
@@ -57,6 +59,7 @@ export class Peer extends ObservableV2<PeerEvents> {
       params: { token },
       ...(optional ? { maxBackoffTime: OPTIONAL_BACKOFF_MS, disableBc: true, shouldReconnect: () => true } : {}),
     })
+    if (optional) passOnOwnChangesOnly(provider)
     const handlers = provider.messageHandlers as unknown as MessageHandler[]
     const sync = handlers[0]
     handlers[0] = (encoder, decoder, p, fromSocket, type) => {
@@ -66,6 +69,8 @@ export class Peer extends ObservableV2<PeerEvents> {
     }
     handlers[2] = (_encoder, decoder) => {
       authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => {
+        // Also for the console, as a stock provider does: a refusal is a fact for whoever debugs the app.
+        console.warn(`labsync: ${this.options.wsUrl} refused a write to ${this.room}: ${reason}`)
         this.denials.push(reason)
         this.emit('change', [])
       })
@@ -155,6 +160,17 @@ export class Peer extends ObservableV2<PeerEvents> {
       // Not ours to judge: the provider's own handler reads the same message and reports trouble.
     }
   }
+}
+
+/** Stops `provider` from sending, as they arrive, changes another provider applied to its document. */
+function passOnOwnChangesOnly(provider: WebsocketProvider): void {
+  const internals = provider as unknown as { _updateHandler: (update: Uint8Array, origin: unknown) => void }
+  const send = internals._updateHandler
+  provider.doc.off('update', send)
+  internals._updateHandler = (update, origin) => {
+    if (!(origin instanceof WebsocketProvider)) send(update, origin)
+  }
+  provider.doc.on('update', internals._updateHandler)
 }
 
 /** What the server was last known to hold, kept so that a reload offline still knows "sent". */
