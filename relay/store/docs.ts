@@ -1,5 +1,6 @@
 // Where Yjs documents live: the DocStore interface (SQLite now, PostgreSQL later) and its
 // SQLite implementation, an append-only update log per document with compaction into snapshots.
+import { Worker } from 'node:worker_threads'
 import type { DB } from './db.ts'
 
 /**
@@ -25,26 +26,51 @@ export interface DocStore {
 }
 
 interface PendingWrite {
-  run: () => void
+  /** null for a flush, which only waits for the writes before it. */
+  doc: string | null
+  data: Uint8Array
+  /** A snapshot replaces everything stored for `doc` before it. */
+  snapshot: boolean
   resolve: () => void
   reject: (error: Error) => void
 }
 
+export interface SqliteDocStoreOptions {
+  /**
+   * Where commits run. 'worker' (the default for a database file): a worker thread with its own
+   * connection, so the fsync of a commit does not stop the event loop. 'caller': on this thread,
+   * through `db` (the only choice for an in-memory database).
+   */
+  commitOn?: 'worker' | 'caller'
+}
+
 /**
- * SQLite implementation. Writes made in one event-loop turn share one transaction and one fsync,
- * which is what makes "durable before acknowledged" affordable.
+ * SQLite implementation. Group commit: everything appended while one commit is in flight goes
+ * into the next one, one transaction and one fsync (at least the writes of one event-loop turn).
+ * That is what makes "durable before acknowledged" affordable.
  */
 export class SqliteDocStore implements DocStore {
   private pending: PendingWrite[] = []
   private flushScheduled = false
+  private committing = false
+  private writer: DocWriter | null = null
   private readonly stmt
 
-  constructor(private readonly db: DB) {
+  constructor(private readonly db: DB, options: SqliteDocStoreOptions = {}) {
     this.stmt = {
       load: db.prepare<[string], { data: Buffer }>('SELECT data FROM doc_updates WHERE doc = ? ORDER BY id'),
       append: db.prepare<[string, Uint8Array]>('INSERT INTO doc_updates (doc, data) VALUES (?, ?)'),
       deleteBefore: db.prepare<[string, number | bigint]>('DELETE FROM doc_updates WHERE doc = ? AND id < ?'),
     }
+    if ((options.commitOn ?? (db.memory ? 'caller' : 'worker')) === 'worker') {
+      if (db.memory) throw new Error('an in-memory database cannot be shared with a writer thread')
+      this.writer = new DocWriter(db.name, () => { this.writer = null })
+    }
+  }
+
+  /** True once commits run on the writer thread; false when this store commits on the caller's. */
+  writerThread(): Promise<boolean> {
+    return this.writer ? this.writer.started : Promise.resolve(false)
   }
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -52,40 +78,147 @@ export class SqliteDocStore implements DocStore {
   }
 
   append(doc: string, update: Uint8Array): Promise<void> {
-    return this.enqueue(() => { this.stmt.append.run(doc, update) })
+    return this.enqueue(doc, update, false)
   }
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    return this.enqueue(() => {
-      const { lastInsertRowid } = this.stmt.append.run(doc, snapshot) // the snapshot is one more update
-      this.stmt.deleteBefore.run(doc, lastInsertRowid)
-    })
+    return this.enqueue(doc, snapshot, true)
   }
 
   flush(): Promise<void> {
-    return this.pending.length === 0 ? Promise.resolve() : this.enqueue(() => {})
+    return this.pending.length === 0 && !this.committing ? Promise.resolve() : this.enqueue(null, EMPTY, false)
   }
 
-  private enqueue(run: () => void): Promise<void> {
+  /**
+   * Stops the writer thread once every pending write is stored; later writes commit on the
+   * caller's thread. Not needed before exit (the thread never keeps the process alive).
+   */
+  async close(): Promise<void> {
+    await this.flush()
+    const writer = this.writer
+    this.writer = null
+    await writer?.stop()
+  }
+
+  private enqueue(doc: string | null, data: Uint8Array, snapshot: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ run, resolve, reject })
-      if (!this.flushScheduled) {
-        this.flushScheduled = true
-        setImmediate(() => this.commit())
-      }
+      this.pending.push({ doc, data, snapshot, resolve, reject })
+      this.schedule()
     })
   }
 
-  private commit(): void {
+  /** At the end of this event-loop turn, unless a commit is in flight: then when it ends. */
+  private schedule(): void {
+    if (this.flushScheduled || this.committing) return
+    this.flushScheduled = true
+    setImmediate(() => {
+      this.flushScheduled = false
+      void this.commit()
+    })
+  }
+
+  private async commit(): Promise<void> {
+    if (this.committing || this.pending.length === 0) return
     const batch = this.pending
     this.pending = []
-    this.flushScheduled = false
+    this.committing = true
+    let failure: Error | null = null
     try {
-      this.db.transaction(() => { for (const write of batch) write.run() })()
+      const writes = batch.filter((write) => write.doc !== null)
+      if (writes.length > 0) {
+        if (this.writer?.ready) await this.writer.commit(writes)
+        else this.commitHere(writes)
+      }
     } catch (error) {
-      for (const write of batch) write.reject(error as Error)
-      return
+      failure = error as Error
     }
-    for (const write of batch) write.resolve()
+    this.committing = false
+    for (const write of batch) failure ? write.reject(failure) : write.resolve()
+    if (this.pending.length > 0) this.schedule()
+  }
+
+  private commitHere(writes: PendingWrite[]): void {
+    this.db.transaction(() => {
+      for (const { doc, data, snapshot } of writes) {
+        const { lastInsertRowid } = this.stmt.append.run(doc!, data)
+        if (snapshot) this.stmt.deleteBefore.run(doc!, lastInsertRowid)
+      }
+    })()
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+
+/**
+ * The main thread's side of relay/store/doc-writer.js. Until the thread is up, and after it
+ * stopped or died, the store commits on its own thread instead: nothing waits for it.
+ */
+class DocWriter {
+  ready = false
+  /** Resolves true when the thread is up, false when it failed to start. */
+  readonly started: Promise<boolean>
+  private onStarted: (up: boolean) => void = () => {}
+  private readonly worker: Worker
+  private inFlight: { id: number; resolve: () => void; reject: (error: Error) => void } | null = null
+  private nextId = 1
+
+  constructor(file: string, private readonly gone: () => void) {
+    this.started = new Promise((resolve) => { this.onStarted = resolve })
+    this.worker = new Worker(new URL('./doc-writer.js', import.meta.url), { workerData: { file } })
+    this.worker.unref() // an idle writer never keeps the process alive
+    this.worker.on('message', (message: { ready?: true; id?: number; error?: string | null }) => {
+      if (message.ready) { this.ready = true; this.onStarted(true); return }
+      const done = this.inFlight
+      if (!done || done.id !== message.id) return
+      this.inFlight = null
+      this.worker.unref()
+      if (message.error) done.reject(new Error(message.error))
+      else done.resolve()
+    })
+    this.worker.on('error', (error: Error) => {
+      console.error(`relay: the document writer thread failed, committing on the main thread: ${error.message}`)
+      this.end(error)
+    })
+    this.worker.on('exit', () => this.end(new Error('the document writer thread exited')))
+  }
+
+  /** One transaction for `writes`; resolves once it is fsynced. */
+  commit(writes: PendingWrite[]): Promise<void> {
+    const docs: string[] = []
+    const kinds = new Uint8Array(writes.length)
+    const ends = new Uint32Array(writes.length)
+    let size = 0
+    for (const write of writes) size += write.data.byteLength
+    const bytes = new Uint8Array(size)
+    let at = 0
+    writes.forEach((write, i) => {
+      docs.push(write.doc!)
+      kinds[i] = write.snapshot ? 1 : 0
+      bytes.set(write.data, at)
+      at += write.data.byteLength
+      ends[i] = at
+    })
+    const id = this.nextId++
+    return new Promise((resolve, reject) => {
+      this.inFlight = { id, resolve, reject }
+      this.worker.ref() // a commit in flight keeps the process alive until it is answered
+      this.worker.postMessage({ id, docs, kinds, ends, bytes }, [bytes.buffer, kinds.buffer, ends.buffer])
+    })
+  }
+
+  async stop(): Promise<void> {
+    this.ready = false
+    await this.worker.terminate()
+  }
+
+  /** Whether the commit in flight reached the disk is unknown: it is reported as failed. */
+  private end(error: Error): void {
+    this.onStarted(false)
+    if (!this.ready && this.inFlight === null) { this.gone(); return }
+    this.ready = false
+    const lost = this.inFlight
+    this.inFlight = null
+    lost?.reject(error)
+    this.gone()
   }
 }

@@ -1,0 +1,177 @@
+// SqliteDocStore on a real database file, committing on a writer thread and on the caller's
+// thread: the same promises both ways (what resolved is on disk, a failed commit stores nothing
+// of its batch and fails the room), and main-thread writes to the same file keep working.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as Y from 'yjs'
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import { openDatabase, type DB } from '../../relay/store/db.ts'
+import { SqliteDocStore } from '../../relay/store/docs.ts'
+import { Room } from '../../relay/sync/room.ts'
+import { removeDir, tempDir } from '../helpers/relay.ts'
+
+const update = (key: string, value: number) => {
+  const doc = new Y.Doc()
+  doc.getMap('m').set(key, value)
+  return Y.encodeStateAsUpdate(doc)
+}
+
+/** What another process would read from the file right now. */
+function storedRows(file: string, doc: string): Uint8Array[] {
+  const reader = new Database(file, { readonly: true })
+  try {
+    return (reader.prepare('SELECT data FROM doc_updates WHERE doc = ? ORDER BY id').all(doc) as Array<{ data: Buffer }>).map((r) => new Uint8Array(r.data))
+  } finally {
+    reader.close()
+  }
+}
+
+function refuseInserts(db: DB, doc: string): void {
+  db.exec(`CREATE TRIGGER refuse_for_test BEFORE INSERT ON doc_updates WHEN NEW.doc = '${doc}'
+           BEGIN SELECT RAISE(ABORT, 'disk refused the write (test)'); END`)
+}
+
+for (const commitOn of ['worker', 'caller'] as const) {
+  const setup = async () => {
+    const dir = tempDir('labsync-store-')
+    const file = join(dir, 'relay.sqlite')
+    const db = openDatabase(file)
+    const store = new SqliteDocStore(db, { commitOn })
+    assert.is(await store.writerThread(), commitOn === 'worker', 'commits run where asked')
+    return {
+      file, db, store,
+      async close() { await store.close(); db.close(); removeDir(dir) },
+    }
+  }
+
+  test(`[${commitOn}] an append that resolved is in the file, in order, for any other reader`, async () => {
+    const s = await setup()
+    try {
+      await Promise.all([s.store.append('order/a', update('x', 1)), s.store.append('order/a', update('y', 2))])
+      const rows = storedRows(s.file, 'order/a')
+      assert.is(rows.length, 2)
+      const doc = new Y.Doc()
+      for (const row of rows) Y.applyUpdate(doc, row)
+      assert.equal(doc.getMap('m').toJSON(), { x: 1, y: 2 })
+      assert.is((await s.store.load('order/a')).length, 2, 'load sees what the writer stored')
+    } finally {
+      await s.close()
+    }
+  })
+
+  test(`[${commitOn}] appends made while a commit is in flight are all stored, each promise resolving once on disk`, async () => {
+    const s = await setup()
+    try {
+      const done: Promise<void>[] = []
+      for (let turn = 0; turn < 20; turn++) {
+        for (let i = 0; i < 5; i++) done.push(s.store.append(`order/t${i}`, update(`k${turn}`, turn)))
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      await Promise.all(done)
+      for (let i = 0; i < 5; i++) assert.is(storedRows(s.file, `order/t${i}`).length, 20)
+    } finally {
+      await s.close()
+    }
+  })
+
+  test(`[${commitOn}] a compaction replaces the log with its snapshot`, async () => {
+    const s = await setup()
+    try {
+      const doc = new Y.Doc()
+      for (let i = 0; i < 5; i++) {
+        doc.getMap('m').set(`k${i}`, i)
+        await s.store.append('user/u', Y.encodeStateAsUpdate(doc))
+      }
+      await s.store.compact('user/u', Y.encodeStateAsUpdate(doc))
+      const rows = storedRows(s.file, 'user/u')
+      assert.is(rows.length, 1)
+      const back = new Y.Doc()
+      Y.applyUpdate(back, rows[0])
+      assert.is(back.getMap('m').size, 5)
+    } finally {
+      await s.close()
+    }
+  })
+
+  test(`[${commitOn}] a failed commit rejects every write of its batch and stores none of them`, async () => {
+    const s = await setup()
+    try {
+      await s.store.append('order/ok', update('before', 1))
+      refuseInserts(s.db, 'order/bad')
+      const results = await Promise.allSettled([
+        s.store.append('order/ok', update('same-batch', 2)),
+        s.store.append('order/bad', update('refused', 3)),
+      ])
+      assert.equal(results.map((r) => r.status), ['rejected', 'rejected'])
+      assert.match(String((results[1] as PromiseRejectedResult).reason.message), /disk refused the write/)
+      assert.is(storedRows(s.file, 'order/ok').length, 1, 'nothing of the failed batch is stored')
+      assert.is(storedRows(s.file, 'order/bad').length, 0)
+      await s.store.append('order/ok', update('after', 4))
+      assert.is(storedRows(s.file, 'order/ok').length, 2, 'the next batch commits again')
+    } finally {
+      await s.close()
+    }
+  })
+
+  test(`[${commitOn}] a failed commit fails the room: nothing is acknowledged and whenDurable rejects`, async () => {
+    const s = await setup()
+    const room = await Room.load({ kind: 'user', name: 'user/r1', userId: 'r1' }, { store: s.store, hooks: {}, compactAfterUpdates: 500, maxRefusals: 20 })
+    try {
+      await room.writeAsRelay((doc) => doc.getMap('profile').set('home', 'store-1'))
+      refuseInserts(s.db, 'user/r1')
+      const sent: Uint8Array[] = []
+      const closedWith: number[] = []
+      room.join({ principal: { kind: 'user', userId: 'r1' }, awarenessIds: new Set(), send: (m) => sent.push(m), close: (e) => closedWith.push(e.code) })
+      const before = sent.length
+      await room.writeAsRelay((doc) => doc.getMap('profile').set('home', 'store-2')).then(
+        () => assert.unreachable('the failed write was acknowledged'),
+        (error: Error) => assert.match(error.message, /could not be stored|disk refused/),
+      )
+      assert.ok(room.isFailed, 'the room is failed')
+      assert.is(sent.length, before, 'no echo or broadcast of the failed write')
+      assert.equal(closedWith, [4500])
+      const doc = new Y.Doc()
+      for (const row of storedRows(s.file, 'user/r1')) Y.applyUpdate(doc, row)
+      assert.is(doc.getMap('profile').get('home'), 'store-1')
+    } finally {
+      room.destroy()
+      await s.close()
+    }
+  })
+
+  test(`[${commitOn}] main-thread writes to the same file go on while documents are being committed`, async () => {
+    const s = await setup()
+    try {
+      s.db.exec('CREATE TABLE side_writes (n INTEGER PRIMARY KEY)')
+      const insert = s.db.prepare('INSERT INTO side_writes (n) VALUES (?)')
+      const done: Promise<void>[] = []
+      for (let i = 0; i < 200; i++) {
+        done.push(s.store.append(`order/m${i % 7}`, update(`k${i}`, i)))
+        insert.run(i) // autocommit: waits for the writer's lock (busy_timeout) instead of failing
+        if (i % 10 === 0) await new Promise((resolve) => setImmediate(resolve))
+      }
+      await Promise.all(done)
+      assert.is((s.db.prepare('SELECT count(*) AS n FROM side_writes').get() as { n: number }).n, 200)
+      let stored = 0
+      for (let i = 0; i < 7; i++) stored += storedRows(s.file, `order/m${i}`).length
+      assert.is(stored, 200)
+    } finally {
+      await s.close()
+    }
+  })
+}
+
+test('an in-memory database commits on the caller\'s thread, and asking for a writer thread is refused', async () => {
+  const db = openDatabase(':memory:')
+  try {
+    const store = new SqliteDocStore(db)
+    await store.append('order/mem', update('a', 1))
+    assert.is((await store.load('order/mem')).length, 1)
+    assert.throws(() => new SqliteDocStore(db, { commitOn: 'worker' }), /in-memory/)
+  } finally {
+    db.close()
+  }
+})
+
+test.run()
