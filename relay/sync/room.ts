@@ -10,7 +10,7 @@ import type { DocStore } from '../store/docs.ts'
 import type { Room as RoomName } from '../../shared/schema.ts'
 import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal } from '../../shared/rights.ts'
 import { Close, type CloseEvent } from '../../shared/errors.ts'
-import { scratchCopy, tryUpdate } from './shape.ts'
+import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 
 export const MESSAGE_SYNC = 0
 export const MESSAGE_AWARENESS = 1
@@ -58,6 +58,8 @@ export class Room {
   private updatesSinceSnapshot: number
   private refusals = new WeakMap<Peer, number>()
   private failed = false
+  /** facts() between transactions: read on every message, changed only by writes. */
+  private factsCache: OrderFacts | null = null
 
   private constructor(readonly name: RoomName, private readonly options: RoomOptions, stored: Uint8Array[]) {
     // A guid given up front: Yjs otherwise draws a random one, a sixth of the cost of a new room.
@@ -67,6 +69,7 @@ export class Room {
     this.awareness = new awarenessProtocol.Awareness(this.doc)
     this.awareness.setLocalState(null) // the relay itself is not a participant
     this.doc.on('update', (update: Uint8Array, origin: unknown) => this.persist(update, origin))
+    this.doc.on('afterTransaction', () => { this.factsCache = null })
     this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
       const changed = [...added, ...updated, ...removed]
       const message = awarenessMessage(this.awareness, changed)
@@ -87,16 +90,19 @@ export class Room {
 
   facts(): OrderFacts {
     if (this.name.kind !== 'order') return NO_ORDER_FACTS
+    if (this.factsCache !== null) return this.factsCache
     const spec = this.doc.getMap('spec')
     const receipt = this.doc.getMap('receipt')
     const progress = this.doc.getMap('progress')
     const str = (v: unknown) => (typeof v === 'string' ? v : null)
-    return {
+    const facts: OrderFacts = {
       owner: str(spec.get('user')),
       lab: receipt.get('status') === 'accepted' ? str(receipt.get('lab')) : null,
       state: str(spec.get('state')) as OrderFacts['state'],
       progress: str(progress.get('status')),
     }
+    if (this.doc._transaction === null) this.factsCache = facts // inside a transaction it may still change
+    return facts
   }
 
   mayRead(principal: Principal): boolean {
@@ -138,29 +144,36 @@ export class Room {
     // A stock client's first step 2 is usually empty: nothing to check, no scratch copy to build.
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return
     const facts = this.facts()
-    this.scratch ??= scratchCopy(this.doc)
-    let trial
-    try {
-      trial = tryUpdate(this.scratch, update)
-    } catch (error) {
-      this.scratch = null
-      throw error
-    }
-    if (trial.incomplete) {
-      // Never store half a write. A client racing its own sync step 2 sends the whole of it again
-      // there; a client whose earlier write was refused is told why this one was not applied.
-      this.scratch = null
-      this.tell(peer, 'write refused: it builds on changes the relay does not have (an earlier refused write, or changes not synced yet)')
-      return
+    // Most writes are judged from the update's structure alone; the rest on the scratch copy.
+    let trial = readShape(this.doc, update)
+    const onScratch = trial === null
+    if (trial === null) {
+      this.scratch ??= scratchCopy(this.doc)
+      try {
+        trial = tryUpdate(this.scratch, update)
+      } catch (error) {
+        this.scratch = null
+        throw error
+      }
+      if (trial.incomplete) {
+        // Never store half a write. A client racing its own sync step 2 sends the whole of it again
+        // there; a client whose earlier write was refused is told why this one was not applied.
+        this.scratch = null
+        this.tell(peer, 'write refused: it builds on changes the relay does not have (an earlier refused write, or changes not synced yet)')
+        return
+      }
     }
     const refusal = trial.changed ? refuseWrite(peer.principal, this.name, trial.shape, facts) : null
     if (refusal !== null) {
-      this.scratch = null
+      if (onScratch) this.scratch = null
       this.refuse(peer, refusal)
       return
     }
+    if (!onScratch) this.scratch = null // it lacks this write now
     Y.applyUpdate(this.doc, update, peer)
-    if (this.name.kind === 'order' && trial.changed) this.dropPeersWhoMayNotRead()
+    // Who may read an order depends only on spec.user and the receipt.
+    const readersMayChange = trial.shape.maps.has('receipt') || trial.shape.specKeys.has('user')
+    if (this.name.kind === 'order' && trial.changed && readersMayChange) this.dropPeersWhoMayNotRead()
   }
 
   /** The relay's own write. Resolves when it is durable. */

@@ -1,0 +1,133 @@
+// readShape (an update's shape read off its structure) must give exactly what tryUpdate (the
+// update applied to a scratch copy) gives whenever it answers at all: seeded random edits by
+// several devices, with deletes, overwrites, nested lists of maps, offline edits and refused ones.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as Y from 'yjs'
+import { readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
+
+/** Small seeded PRNG (mulberry32), so a failure replays. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const MAPS = ['spec', 'receipt', 'progress', 'instore', 'history']
+const SPEC_KEYS = ['items', 'note', 'front', 'state', 'user', 'id']
+
+function randomEdit(doc: Y.Doc, random: () => number): void {
+  const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]
+  const map = doc.getMap(pick(MAPS))
+  const roll = random()
+  if (map === doc.getMap('spec') && roll < 0.5) {
+    let items = map.get('items') as Y.Array<Y.Map<unknown>> | undefined
+    if (!(items instanceof Y.Array) || random() < 0.05) {
+      items = new Y.Array()
+      map.set('items', items)
+    }
+    const r = random()
+    if (r < 0.4 || items.length === 0) {
+      const item = new Y.Map<unknown>()
+      item.set('qty', 1)
+      item.set('product', 'L')
+      items.insert(Math.floor(random() * (items.length + 1)), [item])
+    } else if (r < 0.8) {
+      items.get(Math.floor(random() * items.length)).set('qty', Math.floor(random() * 9))
+    } else {
+      items.delete(Math.floor(random() * items.length), 1)
+    }
+    return
+  }
+  const key = map === doc.getMap('spec') ? pick(SPEC_KEYS) : pick(['a', 'b', 'status', 'lab'])
+  if (roll < 0.8) map.set(key, pick(['draft', 'submitted', 'x', 'u1', 'u2', 42]))
+  else map.delete(key)
+}
+
+function same(fast: Trial, slow: Trial, context: string): void {
+  assert.equal([...fast.shape.maps].sort(), [...slow.shape.maps].sort(), `maps, ${context}`)
+  assert.equal([...fast.shape.specKeys].sort(), [...slow.shape.specKeys].sort(), `spec keys, ${context}`)
+  assert.is(fast.shape.nextState, slow.shape.nextState, `next state, ${context}`)
+  assert.is(fast.shape.nextUser, slow.shape.nextUser, `next user, ${context}`)
+  assert.is(fast.shape.nextId, slow.shape.nextId, `next id, ${context}`)
+  assert.is(fast.changed, slow.changed, `changed, ${context}`)
+  assert.is(fast.incomplete, slow.incomplete, `incomplete, ${context}`)
+}
+
+test('readShape agrees with tryUpdate on every update it judges (random edits by three devices)', () => {
+  let judged = 0
+  let passed = 0
+  for (let seed = 1; seed <= 60; seed++) {
+    const random = rng(seed)
+    const relay = new Y.Doc()
+    const devices = [new Y.Doc(), new Y.Doc(), new Y.Doc()]
+    for (let step = 0; step < 120; step++) {
+      const device = devices[Math.floor(random() * devices.length)]
+      // Sometimes a device syncs from the relay first; otherwise it edits on what it had (offline).
+      if (random() < 0.6) Y.applyUpdate(device, Y.encodeStateAsUpdate(relay, Y.encodeStateVector(device)))
+      const before = Y.encodeStateVector(device)
+      const edits = 1 + Math.floor(random() * 3)
+      device.transact(() => { for (let i = 0; i < edits; i++) randomEdit(device, random) })
+      // Either the increment (an update message) or everything the relay lacks (a sync step 2).
+      const update = random() < 0.7 ? Y.encodeStateAsUpdate(device, before) : Y.encodeStateAsUpdate(device, Y.encodeStateVector(relay))
+      const context = `seed ${seed}, step ${step}`
+      const fast = readShape(relay, update)
+      const slow = tryUpdate(scratchCopy(relay), update)
+      if (fast !== null) {
+        judged++
+        same(fast, slow, context)
+      } else {
+        passed++
+      }
+      // The relay takes what is complete and refuses the rest, as Room.receiveUpdate does.
+      if (!slow.incomplete) Y.applyUpdate(relay, update)
+    }
+  }
+  assert.ok(judged > 2_000, `readShape judged most updates itself (${judged} judged, ${passed} left to tryUpdate)`)
+})
+
+test('readShape leaves to tryUpdate an update that builds on changes the document lacks', () => {
+  const device = new Y.Doc()
+  device.getMap('spec').set('note', 'first')
+  const first = Y.encodeStateAsUpdate(device)
+  const sv = Y.encodeStateVector(device)
+  device.getMap('spec').set('note', 'second')
+  const second = Y.encodeStateAsUpdate(device, sv)
+  const relay = new Y.Doc()
+  assert.is(readShape(relay, second), null)
+  assert.ok(tryUpdate(scratchCopy(relay), second).incomplete)
+  Y.applyUpdate(relay, first)
+  const trial = readShape(relay, second)
+  assert.ok(trial !== null && trial.changed && !trial.incomplete)
+  assert.equal([...trial!.shape.specKeys], ['note'])
+})
+
+test('readShape leaves writes to spec.state, spec.user and spec.id to tryUpdate', () => {
+  for (const key of ['state', 'user', 'id']) {
+    const device = new Y.Doc()
+    device.getMap('spec').set(key, 'x')
+    assert.is(readShape(new Y.Doc(), Y.encodeStateAsUpdate(device)), null, key)
+  }
+})
+
+test('a quantity change deep in spec.items is judged as a change to spec.items', () => {
+  const device = new Y.Doc()
+  const items = new Y.Array<Y.Map<unknown>>()
+  device.getMap('spec').set('items', items)
+  const item = new Y.Map<unknown>()
+  items.push([item])
+  item.set('qty', 1)
+  const relay = new Y.Doc()
+  Y.applyUpdate(relay, Y.encodeStateAsUpdate(device))
+  const sv = Y.encodeStateVector(device)
+  item.set('qty', 2)
+  const trial = readShape(relay, Y.encodeStateAsUpdate(device, sv))
+  assert.ok(trial)
+  assert.equal([...trial!.shape.maps], ['spec'])
+  assert.equal([...trial!.shape.specKeys], ['items'])
+})
+
+test.run()
