@@ -23,14 +23,20 @@ export function freePort(): Promise<number> {
   })
 }
 
-/** The test catalog with the demo lab, whose "Station store" has a lab node at `lanUrl`. */
+/**
+ * The test catalog with the demo lab, whose "Station store" has a lab node at `lanUrl`, and a
+ * "Mall store" served by another lab, which no test starts (its orders stay unprinted).
+ */
 export function storeCatalog(lanUrl: string) {
   return {
     ...CATALOG,
-    labs: [{ id: LAB.id, name: 'Demo lab', key: LAB.key, price: { L: 35 } }],
+    labs: [
+      { id: LAB.id, name: 'Demo lab', key: LAB.key, price: { L: 35 } },
+      { id: 'far-lab', name: 'Far lab', key: 'far-lab-key', price: {} },
+    ],
     fronts: [
       { id: 'station', name: 'Station store', lab: LAB.id, fee: 100, roles: ['reception', 'delivery'], lanUrl },
-      { id: 'mall', name: 'Mall store', lab: LAB.id, fee: 0, roles: ['reception', 'delivery'] },
+      { id: 'mall', name: 'Mall store', lab: 'far-lab', fee: 0, roles: ['reception', 'delivery'] },
     ],
   }
 }

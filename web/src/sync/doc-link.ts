@@ -5,6 +5,7 @@ import type * as Y from 'yjs'
 import { ObservableV2 } from 'lib0/observable'
 import { IndexeddbPersistence } from 'y-indexeddb'
 import { LOCAL_PREFIX } from '../session/device.ts'
+import { roomName } from '../../../shared/schema.ts'
 import { Peer, type LinkStatus } from './peer.ts'
 
 export type { LinkStatus }
@@ -119,7 +120,11 @@ export class DocLink extends ObservableV2<LinkEvents> {
   }
 
   private makeStorePeer(wsUrl: string): Peer {
-    const peer = new Peer(this.room, this.doc, { wsUrl, token: this.token, markKey: `${STORE_MARK}${wsUrl}:${this.room}`, optional: true })
+    const peer = new Peer(this.room, this.doc, {
+      wsUrl, token: this.token, markKey: `${STORE_MARK}${wsUrl}:${this.room}`, optional: true,
+      // Customers only read the catalog; whatever a lab node's copy lacks comes from the relay.
+      receiveOnly: this.room === roomName.catalog(),
+    })
     peer.on('change', this.onChange)
     return peer
   }

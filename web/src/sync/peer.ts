@@ -4,7 +4,7 @@
 // That knowledge, kept in localStorage, is how the app tells "on this device only" from "sent".
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
-import type * as encoding from 'lib0/encoding'
+import * as encoding from 'lib0/encoding'
 import { ObservableV2 } from 'lib0/observable'
 import * as syncProtocol from 'y-protocols/sync'
 import * as authProtocol from 'y-protocols/auth'
@@ -32,6 +32,8 @@ export interface PeerOptions {
    * node through its own link to the relay, and it does not take them from a customer.
    */
   optional?: boolean
+  /** Only take from the server (a document it does not take from customers: the catalog). */
+  receiveOnly?: boolean
 }
 
 type MessageHandler = (encoder: encoding.Encoder, decoder: decoding.Decoder, provider: WebsocketProvider, emitSynced: boolean, type: number) => void
@@ -54,18 +56,19 @@ export class Peer extends ObservableV2<PeerEvents> {
   /** Starts syncing (idempotent; not after a permanent close). */
   start(): void {
     if (this.provider || this.closedWith) return
-    const { wsUrl, token, optional } = this.options
+    const { wsUrl, token, optional, receiveOnly } = this.options
     const provider = new WebsocketProvider(`${wsUrl}/sync`, this.room, this.doc, {
       params: { token },
       ...(optional ? { maxBackoffTime: OPTIONAL_BACKOFF_MS, disableBc: true, shouldReconnect: () => true } : {}),
     })
-    if (optional) passOnOwnChangesOnly(provider)
+    if (optional) passOnChanges(provider, receiveOnly ? () => false : (origin) => !(origin instanceof WebsocketProvider))
     const handlers = provider.messageHandlers as unknown as MessageHandler[]
     const sync = handlers[0]
     handlers[0] = (encoder, decoder, p, fromSocket, type) => {
       // BroadcastChannel messages from other tabs come through here too; only the socket speaks for the server.
       if (fromSocket) this.noteServerMessage(decoding.clone(decoder))
-      sync(encoder, decoder, p, fromSocket, type)
+      // Receive-only: the answer to the server's sync step 1 (what it lacks) is not sent.
+      sync(receiveOnly ? encoding.createEncoder() : encoder, decoder, p, fromSocket, type)
     }
     handlers[2] = (_encoder, decoder) => {
       authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => {
@@ -162,13 +165,13 @@ export class Peer extends ObservableV2<PeerEvents> {
   }
 }
 
-/** Stops `provider` from sending, as they arrive, changes another provider applied to its document. */
-function passOnOwnChangesOnly(provider: WebsocketProvider): void {
+/** Lets `provider` send, as they happen, only the changes whose origin `allowed` accepts. */
+function passOnChanges(provider: WebsocketProvider, allowed: (origin: unknown) => boolean): void {
   const internals = provider as unknown as { _updateHandler: (update: Uint8Array, origin: unknown) => void }
   const send = internals._updateHandler
   provider.doc.off('update', send)
   internals._updateHandler = (update, origin) => {
-    if (!(origin instanceof WebsocketProvider)) send(update, origin)
+    if (allowed(origin)) send(update, origin)
   }
   provider.doc.on('update', internals._updateHandler)
 }

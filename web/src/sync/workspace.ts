@@ -171,8 +171,18 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
     const next = homeStore(this.homeFront, catalog?.fronts ?? [], this.deps.secure)
     if (next.wsUrl === this.store.wsUrl && next.front === this.store.front && next.blocked === this.store.blocked) return
     this.store = next
-    for (const link of [this.catalog, this.user, ...this.orderLinks.values()]) link.setStore(next.wsUrl)
+    for (const link of [this.catalog, this.user, ...this.orderLinks.values()]) link.setStore(this.storeUrlFor(link))
     this.changed()
+  }
+
+  /**
+   * The lab node a document syncs with. An order only until the relay has received it: the store is
+   * there to take orders while the relay is out of reach, and an order with the relay's receipt
+   * (and the lab's progress) carries maps a lab node does not accept from a customer.
+   */
+  private storeUrlFor(link: DocLink): string | null {
+    if (parseRoom(link.room)?.kind === 'order' && link.doc.getMap('receipt').size > 0) return null
+    return this.store.wsUrl
   }
 
   private watch(link: DocLink): DocLink {
@@ -194,14 +204,17 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
   private addOrder(doc: Y.Doc): void {
     const room = parseRoom(doc.guid)
     if (room?.kind !== 'order' || this.orderLinks.has(room.orderId)) return
-    const link = this.watch(new DocLink(doc.guid, doc, { wsUrl: this.deps.wsUrl, token: this.deps.token }, this.store.wsUrl))
+    const link = this.watch(new DocLink(doc.guid, doc, { wsUrl: this.deps.wsUrl, token: this.deps.token }))
     this.orderLinks.set(room.orderId, link)
     // Finished orders stay on the device but need no connection once the relay has everything.
     link.on('change', () => {
+      link.setStore(this.storeUrlFor(link))
       if (link.synced && link.relayHasAll && isSettled(readOrder(room.orderId, doc))) link.disconnect()
     })
     void link.loaded.then(() => {
-      if (!this.destroyed && !(link.relayHasAll && link.relayHasAny && isSettled(readOrder(room.orderId, doc)))) link.connect()
+      if (this.destroyed) return
+      link.setStore(this.storeUrlFor(link))
+      if (!(link.relayHasAll && link.relayHasAny && isSettled(readOrder(room.orderId, doc)))) link.connect()
     })
     this.changed()
   }
