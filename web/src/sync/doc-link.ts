@@ -32,9 +32,10 @@ export class DocLink extends ObservableV2<LinkEvents> {
   /** Whether the document should be syncing (between connect and disconnect). */
   private active = false
   private readonly token: string
+  private storeUrl: string | null = null
   private readonly onChange = () => this.emit('change', [])
 
-  constructor(readonly room: string, readonly doc: Y.Doc, relay: { wsUrl: string; token: string }, private storeUrl: string | null = null) {
+  constructor(readonly room: string, readonly doc: Y.Doc, relay: { wsUrl: string; token: string }) {
     super()
     this.persistence = new IndexeddbPersistence(localName(room), doc)
     this.loaded = this.persistence.whenSynced.then(() => undefined)
@@ -42,7 +43,6 @@ export class DocLink extends ObservableV2<LinkEvents> {
     this.relay.on('change', this.onChange)
     this.relay.on('closed', (event) => this.emit('closed', [event]))
     this.token = relay.token
-    if (storeUrl) this.store = this.makeStorePeer(storeUrl)
     doc.on('update', this.onChange)
   }
 
