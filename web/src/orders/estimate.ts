@@ -13,15 +13,21 @@ export interface Estimate {
   discount: DiscountDecision | null
 }
 
-/** Previous orders that count for the discount: received and accepted, not cancelled. */
+/**
+ * Previous orders that count for the discount: received and accepted, not cancelled. An order
+ * received in store and not yet by the relay counts as of its in-store stamp, which is how the
+ * relay dates it when the stamp reaches it.
+ */
 export function receptionsOf(orders: OrderView[]): PastReception[] {
   const past: PastReception[] = []
   for (const order of orders) {
-    const { receipt, spec } = order
-    if (!receipt || receipt.status !== 'accepted' || spec.state === 'cancelled') continue
-    const receivedAt = new Date(receipt.receivedAt)
+    const { receipt, spec, instore } = order
+    if (spec.state === 'cancelled') continue
+    const reception = receipt ? (receipt.status === 'accepted' ? receipt : null) : instore
+    if (!reception) continue
+    const receivedAt = new Date(reception.receivedAt)
     if (Number.isNaN(receivedAt.getTime())) continue
-    past.push({ order: order.id, user: spec.user ?? '', front: spec.front ?? '', lab: receipt.lab, receivedAt, seq: 0 })
+    past.push({ order: order.id, user: spec.user ?? '', front: spec.front ?? '', lab: reception.lab, receivedAt, seq: 0 })
   }
   return past
 }
