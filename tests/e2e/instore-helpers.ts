@@ -2,12 +2,15 @@
 // relay starts (its catalog must name the store's LAN address), a catalog whose store has a lab node
 // on the LAN, the stack served from the built app, and a real lab node started with `--listen`.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { chromium, type Browser, type BrowserContext } from 'playwright-core'
-import type { PreviewServer } from 'vite'
+import { preview, type PreviewServer } from 'vite'
 import { LABSYNC, startRelay, tempDir, type RelayProcess } from '../helpers/relay.ts'
 import { CATALOG, buildApp, removeDir, serveApp } from './harness.ts'
+
+const CONFIG_FILE = new URL('../../vite.config.ts', import.meta.url).pathname
 
 export const LAB = { id: 'demo-lab', key: 'demo-lab-key' }
 
@@ -54,22 +57,26 @@ export interface StoreStack {
   close(): Promise<void>
 }
 
-export async function startStoreStack(config: object): Promise<StoreStack> {
+/**
+ * The built app, the relay and Chromium, as harness.startStack but for `config`; with `https`, the
+ * app is served over https (a self-signed certificate the browser is told to accept).
+ */
+export async function startStoreStack(config: object, options: { https?: boolean } = {}): Promise<StoreStack> {
   const outDir = await buildApp()
   const dataDir = tempDir()
   let relay = await startRelay({ config, dataDir })
-  const server: PreviewServer = await serveApp(outDir, relay)
+  const server: PreviewServer = options.https ? await serveOverHttps(outDir, relay) : await serveApp(outDir, relay)
   const port = (server.httpServer.address() as AddressInfo).port
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
   const contexts: BrowserContext[] = []
   return {
     get relay() { return relay },
-    appUrl: `http://127.0.0.1:${port}`,
+    appUrl: `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`,
     browser,
     async phone() {
       const context = await browser.newContext({
         viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
-        locale: 'en-US', timezoneId: 'Asia/Tokyo',
+        locale: 'en-US', timezoneId: 'Asia/Tokyo', ignoreHTTPSErrors: options.https === true,
       })
       contexts.push(context)
       return context
@@ -87,6 +94,19 @@ export async function startStoreStack(config: object): Promise<StoreStack> {
       removeDir(outDir)
     },
   }
+}
+
+/** harness.serveApp over https: the same proxy to the relay, behind TLS. */
+function serveOverHttps(outDir: string, relay: RelayProcess): Promise<PreviewServer> {
+  return preview({
+    configFile: CONFIG_FILE,
+    logLevel: 'error',
+    build: { outDir },
+    preview: {
+      host: '127.0.0.1', port: 0, strictPort: false, open: false, https: selfSignedCertificate(),
+      proxy: { '/api': { target: relay.url }, '/sync': { target: relay.wsUrl, ws: true } },
+    },
+  })
 }
 
 export interface LanLab {
@@ -132,4 +152,42 @@ export async function startLanLab(relayUrl: string, listenPort: number): Promise
       removeDir(printDir)
     },
   }
+}
+
+// ---------------------------------------------------------------- a page served over https
+
+/** DER: a tag, its length, its content. */
+function der(tag: number, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content)
+  const n = body.length
+  const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff])
+  return Buffer.concat([Buffer.from([tag]), length, body])
+}
+const seq = (...parts: Buffer[]) => der(0x30, ...parts)
+const oid = (hex: string) => der(0x06, Buffer.from(hex, 'hex'))
+const utcTime = (date: Date) => der(0x17, Buffer.from(date.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z'))
+const pem = (label: string, body: Buffer) => `-----BEGIN ${label}-----\n${body.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END ${label}-----\n`
+
+/**
+ * A self-signed P-256 certificate for 127.0.0.1, valid for a day, made with node:crypto alone (the
+ * machine need not have openssl). Only for a browser told to ignore certificate errors.
+ */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const ecdsaWithSha256 = seq(oid('2a8648ce3d040302'))
+  const name = seq(der(0x31, seq(oid('550403'), der(0x0c, Buffer.from('127.0.0.1'))))) // CN
+  const now = Date.now()
+  const subjectAltName = seq(oid('551d11'), der(0x04, seq(der(0x87, Buffer.from([127, 0, 0, 1])))))
+  const tbs = seq(
+    der(0xa0, der(0x02, Buffer.from([2]))), // v3
+    der(0x02, randomBytes(8).fill(0x01, 0, 1)), // a positive serial number
+    ecdsaWithSha256, name,
+    seq(utcTime(new Date(now - 3_600_000)), utcTime(new Date(now + 86_400_000))),
+    name,
+    publicKey.export({ type: 'spki', format: 'der' }),
+    der(0xa3, seq(subjectAltName)),
+  )
+  const signature = sign('sha256', tbs, privateKey)
+  const cert = seq(tbs, ecdsaWithSha256, der(0x03, Buffer.from([0]), signature))
+  return { key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, cert: pem('CERTIFICATE', cert) }
 }
