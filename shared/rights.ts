@@ -97,3 +97,19 @@ function refuseOrderWrite(who: Principal, orderId: string, write: WriteShape, or
   if (order.progress === 'printing' || order.progress === 'printed') return 'the lab has started printing; the order can no longer be cancelled'
   return null
 }
+
+/**
+ * The write rule of a lab node's in-store server. A customer's device that synced an order with
+ * the relay carries the relay's receipt and the lab's progress in its copy; the lab node may not
+ * have them yet (its link to the relay may be down), and refusing them would refuse the device's
+ * whole sync. So in the store the owner's copy may bring them along. Nothing in the store acts on
+ * them (it stamps only orders without a receipt, and no lab reads through it), and the relay
+ * judges every write again when the lab node passes it on, taking receipts and progress only from
+ * itself and the lab: a forged receipt stays in the forger's own order at the lab node.
+ */
+export function refuseWriteInStore(who: Principal, room: Room, write: WriteShape, order: OrderFacts = NO_ORDER_FACTS): string | null {
+  if (room.kind !== 'order' || who.kind !== 'user' || (order.owner !== null && order.owner !== who.userId)) return refuseWrite(who, room, write, order)
+  const maps = new Set([...write.maps].filter((m) => m !== 'receipt' && m !== 'progress'))
+  if (maps.size === 0) return order.owner === who.userId ? null : 'a new order starts with its spec'
+  return refuseWrite(who, room, { ...write, maps }, order)
+}

@@ -14,7 +14,7 @@ import { WebSocketServer } from 'ws'
 import { parseRoom, type Catalog } from '../../shared/schema.ts'
 import { Close, HttpError } from '../../shared/errors.ts'
 import { publicKeyOf, signStamp, verifyToken } from '../../shared/signing.ts'
-import type { Principal } from '../../shared/rights.ts'
+import { refuseWriteInStore, type Principal } from '../../shared/rights.ts'
 import { SqliteDocStore } from '../../relay/store/docs.ts'
 import { ImageStore } from '../../relay/store/images.ts'
 import { Rooms } from '../../relay/sync/rooms.ts'
@@ -55,6 +55,8 @@ const CORS = {
   'access-control-allow-headers': 'authorization, content-type, tus-resumable, upload-length, upload-offset, upload-metadata, upload-defer-length, upload-concat, x-http-method-override, x-requested-with',
   'access-control-expose-headers': 'upload-offset, upload-length, location, tus-version, tus-resumable, tus-max-size, tus-extension, upload-metadata, upload-expires',
   'access-control-max-age': '600',
+  // Chrome's Private Network Access: a page from the relay's public origin reaching a LAN address.
+  'access-control-allow-private-network': 'true',
 }
 
 export async function startLanServer(options: LanServerOptions): Promise<LanServer> {
@@ -63,7 +65,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const state = new LanState(dir, now)
   const signingKey = loadOrCreateSigningKey(dir, 'lab-signing-key.pem')
   const hooks: RoomHooks = {}
-  const rooms = new Rooms({ store: new SqliteDocStore(state.db), hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20 })
+  const rooms = new Rooms({ store: new SqliteDocStore(state.db), hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20, refuseWrite: refuseWriteInStore })
   const imageStore = new ImageStore(state.db, dir, now)
   const photoPath = (sha256: string) => imageStore.path(sha256)
 

@@ -92,7 +92,7 @@ export class LanState {
       for (const { sid, expiresAt } of entries) this.stmt.revoke.run(sid, expiresAt)
       this.stmt.pruneRevoked.run(this.now())
       this.setMeta('revocations', String(cursor))
-    })()
+    }).immediate()
   }
 
   isRevoked(sid: string): boolean {

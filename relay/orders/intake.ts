@@ -109,7 +109,7 @@ export class Intake {
 
   private serialize(order: string, work: () => Promise<void>): Promise<void> {
     const previous = this.inFlight.get(order) ?? Promise.resolve()
-    const next = previous.then(work).catch((error: Error) => {
+    const next = previous.then(() => retryWhileBusy(work)).catch((error: Error) => {
       console.error(`relay: intake of order ${order} failed: ${error.message}`)
     })
     this.inFlight.set(order, next)
@@ -201,6 +201,21 @@ export class Intake {
       }
     }
     this.deps.receptions.markDelivered(reception.order)
+  }
+}
+
+/**
+ * Runs `work` again (up to 5 times, 200 ms apart) when SQLite is busy with another connection's
+ * commit beyond its busy timeout; every step of intake is safe to repeat.
+ */
+async function retryWhileBusy(work: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work()
+    } catch (error) {
+      if (attempt >= 5 || !String((error as { code?: string }).code).startsWith('SQLITE_BUSY')) throw error
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
   }
 }
 

@@ -83,7 +83,7 @@ export class Accounts {
     this.db.transaction(() => {
       const ended = this.stmt.deleteSession.get(tokenHash(token))
       if (ended?.sid) this.stmt.revoke.run(ended.sid, this.now(), ended.expires_at)
-    })()
+    }).immediate()
   }
 
   /** Revocations after `seq` that still matter (their token has not expired), oldest first. */

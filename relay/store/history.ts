@@ -22,6 +22,6 @@ export class History {
         }).changes
       }
       return added
-    })()
+    }).immediate()
   }
 }

@@ -126,7 +126,7 @@ export class ImageStore {
       const inserted = this.stmt.insert.run(sha256, meta.bytes, meta.width, meta.height, meta.format, new Date(this.now()).toISOString()).changes > 0
       this.stmt.addOwner.run(sha256, ownerUserId)
       return inserted
-    })()
+    }).immediate()
   }
 }
 

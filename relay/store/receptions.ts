@@ -107,6 +107,8 @@ export class Receptions {
   /**
    * Records a reception, and the images its lab may fetch, in one transaction. Returns the stored
    * reception; when the order was already received, the earlier one (exactly once per order).
+   * IMMEDIATE: the document writer thread commits to the same file, and a deferred transaction
+   * that reads before it writes fails with SQLITE_BUSY instead of waiting its turn.
    */
   record(reception: NewReception, images: string[]): Reception {
     return this.db.transaction(() => {
@@ -124,7 +126,7 @@ export class Receptions {
       if (reception.status === 'accepted') for (const sha of images) this.stmt.addImage.run(reception.order, sha, reception.lab)
       this.stmt.stopWaiting.run(reception.order)
       return this.get(reception.order)!
-    })()
+    }).immediate()
   }
 
   /** The receipt and the lab queue entry are in the documents: nothing left to redo after a crash. */
@@ -147,7 +149,7 @@ export class Receptions {
     this.db.transaction(() => {
       this.db.prepare('UPDATE receptions SET lab = ?, delivered = 0 WHERE order_id = ?').run(lab, order)
       this.db.prepare('UPDATE order_images SET lab = ? WHERE order_id = ?').run(lab, order)
-    })()
+    }).immediate()
   }
 
   labUsesImage(lab: string, sha256: string): boolean {

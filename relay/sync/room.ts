@@ -44,6 +44,8 @@ export interface RoomOptions {
   compactAfterUpdates: number
   /** A peer that keeps sending refused writes is cut off after this many. */
   maxRefusals: number
+  /** The write rule; the relay's (shared/rights.ts refuseWrite) unless given, e.g. a lab node's in-store rule. */
+  refuseWrite?: typeof refuseWrite
 }
 
 export class Room {
@@ -163,7 +165,7 @@ export class Room {
         return
       }
     }
-    const refusal = trial.changed ? refuseWrite(peer.principal, this.name, trial.shape, facts) : null
+    const refusal = trial.changed ? (this.options.refuseWrite ?? refuseWrite)(peer.principal, this.name, trial.shape, facts) : null
     if (refusal !== null) {
       if (onScratch) this.scratch = null
       this.refuse(peer, refusal)

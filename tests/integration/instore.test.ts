@@ -7,7 +7,7 @@ import * as Y from 'yjs'
 import { readdirSync } from 'node:fs'
 import { writeSpec, type OrderItem } from '../../shared/schema.ts'
 import {
-  closed, connect, makePhoto, newOrderId, removeDir, sha256Hex, signUp, startRelay, synced, tempDir, uploadPhoto, waitFor,
+  closed, connect, makePhoto, newOrderId, permissionDenials, removeDir, sha256Hex, signUp, startRelay, synced, tempDir, uploadPhoto, waitFor,
   type RelayProcess,
 } from '../helpers/relay.ts'
 import { startLab, type LabProcess } from '../helpers/lab.ts'
@@ -150,6 +150,32 @@ test('a lab node SIGKILLed while the relay is down passes the store\'s order on 
   assert.is(atRelay.doc.getMap('receipt').get('status'), 'accepted', JSON.stringify(atRelay.doc.getMap('receipt').toJSON()))
   assert.is(atRelay.doc.getMap('receipt').get('receivedAt'), stamp)
   await waitFor(() => printsOf(printDir, orderId).length === 1, 'the print', 30_000)
+})
+
+test('a device whose copy holds the relay\'s receipt syncs with the lab node without refusals', async () => {
+  const printDir = tempDir('labsync-prints-')
+  cleanups.push(() => removeDir(printDir))
+  const relay = await startRelay({ config: CONFIG })
+  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const me = await signUp(relay.url)
+  const image = await uploadPhoto(relay.url, me.token, await makePhoto(10))
+  const home = connect(relay, `order/${newOrderId()}`, me.token)
+  providers.push(home.provider)
+  await synced(home.provider)
+  const orderId = home.provider.roomname.slice(6)
+  writeSpec(home.doc, { id: orderId, user: me.userId, front: 'store-2', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image, product: 'L', qty: 1 }] })
+  await waitFor(() => home.doc.getMap('receipt').get('status') === 'accepted', 'the receipt', 10_000)
+  const lab = await startLabNode(relay.url, printDir)
+  await relay.kill() // the lab node cannot fetch the receipt itself: it must take the device's copy whole
+  const inStore = terminal(lab, `order/${orderId}`, me.token, home.doc)
+  const denials = permissionDenials(inStore.provider)
+  await synced(inStore.provider, 10_000)
+  home.provider.destroy()
+  // A second device in the store, with an empty copy, gets the whole order from the lab node.
+  const other = terminal(lab, `order/${orderId}`, me.token)
+  await waitFor(() => other.doc.getMap('receipt').get('status') === 'accepted' && other.doc.getMap('spec').get('state') === 'submitted', 'the order and its receipt from the lab node', 10_000)
+  assert.equal(denials, [])
+  assert.is(other.doc.getMap('instore').size, 0, 'an order the relay received is not stamped in the store')
 })
 
 test('a stamp is only as good as its signature: a customer cannot date their own order', async () => {

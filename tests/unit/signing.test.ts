@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { keyIdOf, newKeyPair, publicKeyOf, readStamp, signStamp, signToken, verifyStamp, verifyToken } from '../../shared/signing.ts'
-import { refuseWrite, type OrderFacts } from '../../shared/rights.ts'
+import { refuseWrite, refuseWriteInStore, type OrderFacts } from '../../shared/rights.ts'
 import { openDatabase } from '../../relay/store/db.ts'
 import { LabKeys } from '../../relay/store/lab-keys.ts'
 import { judgeStamp, MAX_CLOCK_SKEW_MS, MAX_STORE_OUTAGE_MS } from '../../relay/orders/stamps.ts'
@@ -123,6 +123,19 @@ test("the owner's device may carry a stamp to the relay, nobody else's, and neve
   assert.ok(refuseWrite({ kind: 'user', userId: 'alice' }, order, instoreOnly, { owner: null, lab: null, state: null, progress: null }), 'not as the first write of an order')
   assert.ok(refuseWrite({ kind: 'user', userId: 'alice' }, order, { ...instoreOnly, maps: new Set(['instore', 'receipt']) }, submitted))
   assert.ok(refuseWrite({ kind: 'lab', labId: 'lab-1' }, order, instoreOnly, { ...submitted, lab: 'lab-1' }), 'a lab writes only progress at the relay')
+})
+
+test("in the store, the owner's copy may bring the relay's receipt and the lab's progress along, nobody else's", () => {
+  const alice = { kind: 'user' as const, userId: 'alice' }
+  const synced = { maps: new Set(['spec', 'receipt', 'progress']), specKeys: new Set(['id', 'user', 'state', 'items']), nextState: 'submitted' as const, nextUser: 'alice', nextId: 'o1' }
+  const unclaimed: OrderFacts = { owner: null, lab: null, state: null, progress: null }
+  assert.ok(refuseWrite(alice, order, synced, unclaimed), 'the relay refuses a customer writing its receipt')
+  assert.is(refuseWriteInStore(alice, order, synced, unclaimed), null, 'the store takes the whole synced copy')
+  assert.is(refuseWriteInStore(alice, order, { ...synced, maps: new Set(['receipt']) }, submitted), null)
+  assert.ok(refuseWriteInStore(alice, order, { ...synced, maps: new Set(['receipt']) }, unclaimed), 'not as the first write of an order')
+  assert.ok(refuseWriteInStore({ kind: 'user', userId: 'bob' }, order, { ...synced, maps: new Set(['receipt']), nextUser: 'bob' }, submitted), "not into another customer's order")
+  assert.ok(refuseWriteInStore(alice, order, { ...synced, nextUser: 'bob' }, unclaimed), 'spec rules still hold')
+  assert.ok(refuseWriteInStore(alice, { kind: 'catalog', name: 'catalog' }, { ...synced, maps: new Set(['catalog']) }), 'other rooms as at the relay')
 })
 
 test.run()
