@@ -1,12 +1,14 @@
 // Parses `labsync relay|lab|admin …` and calls into relay/, lab-node/ or the admin client.
 // Bad arguments: one line naming the problem, exit code 2.
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { createSecureContext } from 'node:tls'
 import { ConfigError } from '../shared/errors.ts'
 
 const USAGE = `usage:
   labsync relay [--host H] [--port P] [--data DIR] [--config FILE]
   labsync lab --relay URL --lab ID --key KEY --printer URI [--data DIR] [--templates DIR]
-              [--history-interval SECONDS] [--auto] [--listen H:P]
+              [--history-interval SECONDS] [--auto] [--listen H:P [--tls-cert PEM --tls-key PEM]]
   labsync admin receipts|history|labs|audit --relay URL --token T [--lab ID] [--user ID] [--front ID]
               [--status S] [--since ISO] [--until ISO] [--format table|csv|json] [--limit N]`
 
@@ -45,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
       const { values, positionals } = parse(rest, {
         relay: { type: 'string' }, lab: { type: 'string' }, key: { type: 'string' }, printer: { type: 'string' },
         data: { type: 'string' }, templates: { type: 'string' }, 'history-interval': { type: 'string' },
-        auto: { type: 'boolean' }, listen: { type: 'string' },
+        auto: { type: 'boolean' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
       })
       if (positionals.length) throw new ConfigError(`lab: unexpected argument "${positionals[0]}"`)
       for (const required of ['relay', 'lab', 'key', 'printer'] as const) {
@@ -64,6 +66,24 @@ async function main(argv: string[]): Promise<void> {
         if (!match || port > 65535) throw new ConfigError(`lab: --listen "${String(values.listen)}" is not HOST:PORT (e.g. 0.0.0.0:8090; port 0 picks a free one)`)
         listen = { host: match[1].replace(/^\[|\]$/g, ''), port }
       }
+      let tls: { cert: string; key: string } | null = null
+      if (values['tls-cert'] !== undefined || values['tls-key'] !== undefined) {
+        if (!listen) throw new ConfigError('lab: --tls-cert and --tls-key are for the in-store server: give --listen too')
+        if (!values['tls-cert'] || !values['tls-key']) throw new ConfigError('lab: --tls-cert and --tls-key go together')
+        const read = (flag: 'tls-cert' | 'tls-key') => {
+          try {
+            return readFileSync(values[flag] as string, 'utf8')
+          } catch (error) {
+            throw new ConfigError(`lab: --${flag} "${String(values[flag])}" cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+          }
+        }
+        tls = { cert: read('tls-cert'), key: read('tls-key') }
+        try {
+          createSecureContext(tls)
+        } catch (error) {
+          throw new ConfigError(`lab: --tls-cert/--tls-key are not a usable PEM certificate and private key (${(error as Error).message})`)
+        }
+      }
       const { runLab } = await import('../lab-node/main.ts')
       return runLab({
         relay, lab: values.lab as string, key: values.key as string, printer,
@@ -72,6 +92,7 @@ async function main(argv: string[]): Promise<void> {
         historyIntervalSeconds: interval,
         auto: Boolean(values.auto),
         listen,
+        tls,
       })
     }
     case 'admin': {

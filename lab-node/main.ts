@@ -22,6 +22,8 @@ export interface LabArgs {
   auto: boolean
   /** HOST:PORT for the in-store server, or null for none. */
   listen: { host: string; port: number } | null
+  /** PEM certificate and key: the in-store server speaks https/wss. */
+  tls?: { cert: string; key: string } | null
 }
 
 const OPERATOR_HELP = 'commands: queue | next | print <order> | all | retry <order> | status | flush | quit'
@@ -35,7 +37,7 @@ export async function runLab(args: LabArgs): Promise<void> {
   // The in-store server starts first: the store keeps taking orders while the relay is out of reach.
   let lan: LanServer | null = null
   if (args.listen) {
-    lan = await startLanServer({ ...args.listen, dataDir, relayUrl: args.relay, labId: args.lab, labKey: args.key, log })
+    lan = await startLanServer({ ...args.listen, tls: args.tls ?? undefined, dataDir, relayUrl: args.relay, labId: args.lab, labKey: args.key, log })
     link.lanPhotoPath = lan.photoPath
     log(`in-store server listening on ${lan.url.replace(/^http/, 'ws')} (terminals sync at /sync/<room>, upload photos at /api/images/ and /api/uploads/)`)
   }

@@ -6,6 +6,7 @@
 // of this lab's stores gets a signed in-store stamp, and everything is passed on to the relay
 // as soon as it can be reached (forwarder.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { KeyObject } from 'node:crypto'
@@ -39,6 +40,11 @@ export interface LanServerOptions {
   /** How often sign-outs, the relay's clock and pending photos are fetched/sent. */
   pollMs?: number
   imageBytes?: number
+  /**
+   * PEM certificate and key: serve https/wss. Needed when the customer app is served over https
+   * (a secure page may not open ws:// or fetch http://).
+   */
+  tls?: { cert: string; key: string }
 }
 
 export interface LanServer {
@@ -131,10 +137,12 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     },
   })
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const serverOptions = { requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024 }
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     for (const [name, value] of Object.entries(CORS)) res.setHeader(name, value)
     route(req, res).catch((error) => sendError(res, error))
-  })
+  }
+  const server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, handler) : createServer(serverOptions, handler)
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://lan')
@@ -190,7 +198,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
     photoPath: (sha256: string) => photoPath(sha256),
     async close() {
       server.close()

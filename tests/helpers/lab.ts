@@ -9,7 +9,7 @@ export interface LabProcess {
   /** Sends an operator command on stdin (`next`, `all`, `print <order>`, `flush`…). */
   command(line: string): void
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
-  /** With `listen`: the in-store server's base URL (http://H:P; ws:// for sync). */
+  /** With `listen`: the in-store server's base URL (http(s)://H:P; ws(s):// for sync). */
   lanUrl: string | null
   kill(): Promise<void>
   stop(): Promise<void>
@@ -26,6 +26,9 @@ export interface LabOptions {
   auto?: boolean
   /** HOST:PORT for `--listen` (the in-store server); port 0 picks a free one. */
   listen?: string
+  /** PEM files for the in-store server's https/wss. */
+  tlsCert?: string
+  tlsKey?: string
 }
 
 export async function startLab(options: LabOptions): Promise<LabProcess> {
@@ -34,6 +37,8 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
     '--data', dataDir, '--history-interval', String(options.historyIntervalSeconds ?? 1)]
   if (options.auto) args.push('--auto')
   if (options.listen) args.push('--listen', options.listen)
+  if (options.tlsCert) args.push('--tls-cert', options.tlsCert)
+  if (options.tlsKey) args.push('--tls-key', options.tlsKey)
   if (options.templatesDir) args.push('--templates', options.templatesDir)
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let output = ''
@@ -68,6 +73,9 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
     },
   }
   await lab.waitForOutput(new RegExp(`lab ${options.lab} ready`))
-  if (options.listen) lab.lanUrl = (await lab.waitForOutput(/in-store server listening on ws:\/\/(\S+)/))[1].replace(/^/, 'http://')
+  if (options.listen) {
+    const [, scheme, address] = await lab.waitForOutput(/in-store server listening on (wss?):\/\/(\S+)/)
+    lab.lanUrl = `${scheme === 'wss' ? 'https' : 'http'}://${address}`
+  }
   return lab
 }

@@ -4,14 +4,20 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
-import { readdirSync } from 'node:fs'
+import { readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { spawnSync } from 'node:child_process'
+import { get as httpsGet } from 'node:https'
+import WebSocket from 'ws'
+import { WebsocketProvider } from 'y-websocket'
 import { writeSpec, type OrderItem } from '../../shared/schema.ts'
 import {
-  closed, connect, makePhoto, newOrderId, permissionDenials, removeDir, sha256Hex, signUp, startRelay, synced, tempDir, uploadPhoto, waitFor,
+  LABSYNC, closed, connect, makePhoto, newOrderId, permissionDenials, removeDir, sha256Hex, signUp, startRelay, synced, tempDir, uploadPhoto, waitFor,
   type RelayProcess,
 } from '../helpers/relay.ts'
 import { startLab, type LabProcess } from '../helpers/lab.ts'
 import { startFlakyProxy } from '../helpers/flaky-proxy.ts'
+import { selfSignedCertificate } from '../e2e/instore-helpers.ts'
 
 const CONFIG = {
   currency: 'JPY', timeZone: 'Asia/Tokyo',
@@ -300,9 +306,46 @@ test('the store link cut again and again in the middle of syncing loses and dupl
   assert.equal(tags(fresh.doc), tags(store.doc))
 })
 
+test('with --tls-cert/--tls-key the in-store server speaks wss and https', async () => {
+  const printDir = tempDir('labsync-prints-')
+  cleanups.push(() => removeDir(printDir))
+  const relay = await startRelay({ config: CONFIG })
+  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const me = await signUp(relay.url)
+  const { cert, key } = selfSignedCertificate()
+  const files = tempDir('labsync-tls-')
+  cleanups.push(() => removeDir(files))
+  writeFileSync(join(files, 'cert.pem'), cert)
+  writeFileSync(join(files, 'key.pem'), key)
+  const lab = await startLab({ relayUrl: relay.url, lab: 'lab-1', key: 'lab-1-secret', printer: `file:${printDir}`, listen: '127.0.0.1:0', tlsCert: join(files, 'cert.pem'), tlsKey: join(files, 'key.pem') })
+  cleanups.push(() => lab.kill())
+  assert.match(lab.lanUrl!, /^https:\/\/127\.0\.0\.1:\d+$/)
+  const health = await new Promise<string>((resolve, reject) => {
+    httpsGet(`${lab.lanUrl}/healthz`, { ca: cert }, (res) => { let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => resolve(body)) }).on('error', reject)
+  })
+  assert.is(JSON.parse(health).lab, 'lab-1')
+  // A stock y-websocket client over wss, trusting the store's certificate, syncs the catalog.
+  await waitUntil(async () => JSON.parse(await new Promise<string>((resolve, reject) => {
+    httpsGet(`${lab.lanUrl}/healthz`, { ca: cert }, (res) => { let body = ''; res.on('data', (c) => (body += c)); res.on('end', () => resolve(body)) }).on('error', reject)
+  })).catalog, 'the catalog at the lab node', 15_000)
+  class TrustingWebSocket extends WebSocket { constructor(url: string, protocols?: string[]) { super(url, protocols, { ca: cert }) } }
+  const doc = new Y.Doc()
+  const provider = new WebsocketProvider(`${lab.lanUrl!.replace(/^https/, 'wss')}/sync`, 'catalog', doc, { params: { token: me.token }, WebSocketPolyfill: TrustingWebSocket as unknown as typeof globalThis.WebSocket, disableBc: true })
+  providers.push({ destroy: () => { provider.destroy(); provider.awareness.destroy() } })
+  await waitFor(() => doc.getMap('catalog').get('currency') === 'JPY', 'the catalog over wss', 10_000)
+})
+
+test('lab --tls-cert without --listen, or with an unreadable file, is refused with exit 2', async () => {
+  const base = [LABSYNC, 'lab', '--relay', 'http://127.0.0.1:9', '--lab', 'lab-1', '--key', 'k', '--printer', 'file:/tmp/x']
+  const noListen = spawnSync(process.execPath, [...base, '--tls-cert', '/nonexistent', '--tls-key', '/nonexistent'], { encoding: 'utf8' })
+  assert.is(noListen.status, 2)
+  assert.match(noListen.stderr, /give --listen too/)
+  const missing = spawnSync(process.execPath, [...base, '--listen', '127.0.0.1:0', '--tls-cert', '/nonexistent/cert.pem', '--tls-key', '/nonexistent/key.pem'], { encoding: 'utf8' })
+  assert.is(missing.status, 2)
+  assert.match(missing.stderr, /--tls-cert "\/nonexistent\/cert.pem" cannot be read \(ENOENT\)/)
+})
+
 test('lab --listen refuses a bad address with exit 2', async () => {
-  const { spawnSync } = await import('node:child_process')
-  const { LABSYNC } = await import('../helpers/relay.ts')
   const run = spawnSync(process.execPath, [LABSYNC, 'lab', '--relay', 'http://127.0.0.1:9', '--lab', 'lab-1', '--key', 'k', '--printer', 'file:/tmp/x', '--listen', 'nowhere'], { encoding: 'utf8' })
   assert.is(run.status, 2)
   assert.match(run.stderr, /--listen "nowhere" is not HOST:PORT/)
