@@ -92,19 +92,30 @@ export function verifyToken(token: string, publicKey: KeyObject): TokenClaims | 
  * What a lab node writes into an order (`Y.Map instore`) when a customer submits it through the
  * lab node in the store: which lab and store received it, when by the lab node's clock
  * (corrected by the offset it last measured against the relay), and its signature over all of
- * that and the order and customer, so the stamp cannot be moved to another order or customer.
+ * that and the order, its customer and its contents (specDigest), so the stamp cannot be moved to
+ * another order or customer, nor kept while the order is changed.
  */
 export interface InStoreStamp {
   lab: string
   front: string
   receivedAt: string
+  /** specDigest() of the order as submitted: the stamp holds for that order's contents only. */
+  spec: string
   /** Id of the lab node's public key, registered at the relay (POST /api/labs/keys). */
   key: string
   sig: string
 }
 
 const stampMessage = (order: string, user: string, s: Omit<InStoreStamp, 'sig'>): Buffer =>
-  Buffer.from(['labsync-instore-v1', order, user, s.front, s.lab, s.receivedAt, s.key].join('\n'))
+  Buffer.from(['labsync-instore-v1', order, user, s.front, s.lab, s.receivedAt, s.spec, s.key].join('\n'))
+
+/** What a submitted order is, in a few bytes: sha256 of its spec's fields in a fixed order. */
+export function specDigest(spec: { id?: unknown; user?: unknown; front?: unknown; createdAt?: unknown; items?: unknown }): string {
+  const items = Array.isArray(spec.items) ? spec.items as Array<Record<string, unknown>> : []
+  const canonical = [spec.id, spec.user, spec.front, spec.createdAt,
+    items.map((item) => [item.image, item.product, item.qty, item.template ?? null])]
+  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex').slice(0, 32)
+}
 
 export function signStamp(order: string, user: string, fields: Omit<InStoreStamp, 'sig' | 'key'>, key: KeyPair): InStoreStamp {
   const unsigned = { ...fields, key: key.keyId }
@@ -121,9 +132,9 @@ export function verifyStamp(order: string, user: string, stamp: InStoreStamp, pu
 
 /** The stamp of an order document's `instore` map, or null when it is absent or not stamp-shaped. */
 export function readStamp(map: { get(key: string): unknown }): InStoreStamp | null {
-  const fields = ['lab', 'front', 'receivedAt', 'key', 'sig'] as const
+  const fields = ['lab', 'front', 'receivedAt', 'spec', 'key', 'sig'] as const
   const values = fields.map((field) => map.get(field))
   if (values.some((value) => typeof value !== 'string' || value.length === 0 || value.length > 200)) return null
-  const [lab, front, receivedAt, key, sig] = values as string[]
-  return { lab, front, receivedAt, key, sig }
+  const [lab, front, receivedAt, spec, key, sig] = values as string[]
+  return { lab, front, receivedAt, spec, key, sig }
 }

@@ -84,7 +84,17 @@ export class Forwarder {
     if (room.kind !== 'user' && room.kind !== 'order') return
     this.cancelIdle(room.name)
     const existing = this.links.get(room.name)
-    if (existing) return
+    if (existing && existing.user === user) { existing.nudge(); return }
+    if (existing) {
+      // Another customer's link on an order nobody owned here yet (a mistyped or guessed id): the
+      // owner's link wins, and a link refused by the relay goes by itself.
+      const loaded = await this.options.rooms.get(room)
+      const owner = loaded.facts().owner
+      this.options.rooms.released(loaded)
+      if (owner === existing.user || (owner !== null && owner !== user) || this.links.get(room.name) !== existing) { existing.nudge(); return }
+      existing.stop()
+      this.links.delete(room.name)
+    }
     const { options } = this
     options.state.link(room.name, user)
     const principal: Principal = { kind: 'user', userId: user }
@@ -96,9 +106,14 @@ export class Forwarder {
         if (!dirty) this.maybeIdle(room.name)
       },
       onRefused: (event, token) => {
-        this.links.delete(room.name)
-        options.state.setDirty(room.name, false)
-        if (event.code === 4401) options.state.forgetToken(user, token)
+        if (this.links.get(room.name) === link) this.links.delete(room.name)
+        if (event.code === 4401) {
+          // Signed out or expired: a token problem, not the document's. It stays dirty and is
+          // passed on with the customer's next token (their next connection, or after a restart).
+          options.state.forgetToken(user, token)
+          return
+        }
+        options.state.setDirty(room.name, false) // not this customer's document at the relay: nothing to pass on
       },
     })
     this.links.set(room.name, link)
@@ -147,7 +162,7 @@ export class Forwarder {
   /** One round of what goes over HTTP: the key, revocations with the clock, pending photos. */
   private poll(): Promise<void> {
     this.polling ??= this.pollOnce().catch((error: Error) => {
-      this.options.log(`lan: relay not reachable (${error.message}); orders and photos wait in the store`)
+      this.options.log(`lan: passing on to the relay: ${error.message}; orders and photos wait in the store`)
     }).finally(() => { this.polling = null })
     return this.polling
   }
@@ -155,14 +170,37 @@ export class Forwarder {
   private async pollOnce(): Promise<void> {
     const { options } = this
     const auth = { authorization: `Bearer ${options.labKey}` }
+    // Three independent steps: one failing (an old relay without /api/labs/keys, say) does not stop the others.
+    const problems: string[] = []
     if (!this.keyRegistered) {
-      const res = await fetch(`${options.relayUrl}/api/labs/keys`, {
-        method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ publicKey: options.signingKey.publicJwk }), signal: AbortSignal.timeout(10_000),
-      })
-      if (!res.ok) throw new Error(`registering the lab node's stamp key: HTTP ${res.status} ${await res.text()}`)
-      this.keyRegistered = true
+      try {
+        const res = await fetch(`${options.relayUrl}/api/labs/keys`, {
+          method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ publicKey: options.signingKey.publicJwk }), signal: AbortSignal.timeout(10_000),
+        })
+        if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text()}`)
+        this.keyRegistered = true
+      } catch (error) {
+        problems.push(`registering the lab node's stamp key: ${(error as Error).message}`)
+      }
     }
+    try {
+      await this.fetchRevocations(auth)
+    } catch (error) {
+      problems.push(`sign-outs: ${(error as Error).message}`)
+    }
+    for (const { sha256, user } of options.state.pendingUploads()) {
+      try {
+        await this.pushPhoto(sha256, user)
+      } catch (error) {
+        problems.push(`photo ${sha256.slice(0, 12)}…: ${(error as Error).message}`)
+      }
+    }
+    if (problems.length) throw new Error(problems.join('; '))
+  }
+
+  private async fetchRevocations(auth: Record<string, string>): Promise<void> {
+    const { options } = this
     for (;;) {
       const after = options.state.meta('revocations') ?? '0'
       const sentAt = Date.now()
@@ -175,7 +213,6 @@ export class Forwarder {
       options.state.setMeta('clock-offset', String(Math.round(body.now - (sentAt + receivedAt) / 2)))
       if (!body.more) break
     }
-    for (const { sha256, user } of options.state.pendingUploads()) await this.pushPhoto(sha256, user)
   }
 
   private async pushPhoto(sha256: string, user: string): Promise<void> {
@@ -183,7 +220,12 @@ export class Forwarder {
     const token = options.state.token(user)
     if (!token) return // waits for the customer's next connection with a valid token
     const file = options.imagePath(sha256)
-    const size = (await stat(file)).size
+    const size = await stat(file).then((s) => s.size, () => null)
+    if (size === null) {
+      options.log(`lan: photo ${sha256.slice(0, 12)}… is no longer in the store's files; the customer's device uploads it again`)
+      options.state.uploadDone(sha256, user)
+      return
+    }
     const res = await fetch(`${options.relayUrl}/api/images/${sha256}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },

@@ -12,9 +12,9 @@ import type { Duplex } from 'node:stream'
 import type { KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
-import { parseRoom, type Catalog } from '../../shared/schema.ts'
+import { parseRoom, readSpec, type Catalog } from '../../shared/schema.ts'
 import { Close, HttpError } from '../../shared/errors.ts'
-import { publicKeyOf, signStamp, verifyToken } from '../../shared/signing.ts'
+import { publicKeyOf, signStamp, specDigest, verifyToken } from '../../shared/signing.ts'
 import { refuseWriteInStore, type Principal } from '../../shared/rights.ts'
 import { SqliteDocStore } from '../../relay/store/docs.ts'
 import { ImageStore } from '../../relay/store/images.ts'
@@ -90,7 +90,12 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     rooms, state, imagePath: photoPath, log: options.log, pollMs: options.pollMs,
   })
 
-  hooks.onLoad = (room) => { if (room.name.kind === 'catalog') readCatalog(room) }
+  hooks.onLoad = (room) => {
+    if (room.name.kind === 'catalog') readCatalog(room)
+    // A submission stored just before a crash, and not stamped: stamp it now (later than it
+    // happened, but still before the relay sees it). Documents not yet passed on load at start.
+    if (room.name.kind === 'order') queueMicrotask(() => stampIfSubmitted(room))
+  }
   hooks.onChange = (room, origin) => {
     if (room.name.kind === 'catalog') readCatalog(room)
     if (room.name.kind === 'order' && origin !== RELAY_ORIGIN && origin.kind === 'user') stampIfSubmitted(room)
@@ -100,12 +105,14 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   function stampIfSubmitted(room: Room): void {
     if (room.name.kind !== 'order' || !catalog) return
     const spec = room.doc.getMap('spec')
-    if (spec.get('state') !== 'submitted' || room.doc.getMap('instore').size > 0 || room.doc.getMap('receipt').size > 0) return
+    // Not when the copy carries a receipt or progress (a device that synced with the relay brought
+    // them): that order reached the relay already, or was made to look so, and the relay would refuse it.
+    if (spec.get('state') !== 'submitted' || ['instore', 'receipt', 'progress'].some((map) => room.doc.getMap(map).size > 0)) return
     const front = catalog.fronts.find((f) => f.id === spec.get('front'))
     const user = spec.get('user')
     if (!front || front.lab !== options.labId || typeof user !== 'string') return // another lab's store: the relay dates it
     const receivedAt = new Date(now() + forwarder.clockOffsetMs).toISOString()
-    const stamp = signStamp(room.name.orderId, user, { lab: options.labId, front: front.id, receivedAt }, signingKey)
+    const stamp = signStamp(room.name.orderId, user, { lab: options.labId, front: front.id, receivedAt, spec: specDigest(readSpec(room.doc) ?? {}) }, signingKey)
     void room.writeAsRelay((doc) => {
       const map = doc.getMap('instore')
       for (const [key, value] of Object.entries(stamp)) map.set(key, value)
@@ -119,7 +126,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const authenticate = (token: string | null | undefined): Session | null => {
     if (!token || !relayKey) return null
     const claims = verifyToken(token, relayKey)
-    if (!claims || claims.exp <= now() || state.isRevoked(claims.sid)) return null
+    if (!claims || claims.exp <= now() + forwarder.clockOffsetMs || state.isRevoked(claims.sid)) return null
     return { principal: { kind: 'user', userId: claims.sub }, expiresAt: claims.exp }
   }
   const bearer = (req: IncomingMessage, url: URL): string | null => {

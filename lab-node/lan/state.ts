@@ -8,7 +8,7 @@
 //   lan_uploads   photos received over the LAN and not yet accepted by the relay
 //   lan_revoked   sign-outs fetched from the relay, until the tokens would have expired anyway
 //   lan_meta      the revocation cursor and the clock offset measured against the relay
-import { chmodSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase, type DB } from '../../relay/store/db.ts'
 
@@ -23,11 +23,16 @@ const SCHEMA = `
 export class LanState {
   readonly db: DB
   private readonly stmt
+  private readonly remembered = new Map<string, string>()
 
   constructor(dataDir: string, private readonly now: () => number = Date.now) {
+    // Customers' tokens are in here: the directory is the lab node user's alone (the database's
+    // -wal and -shm files are created with the umask's mode, so the directory is what protects them).
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    chmodSync(dataDir, 0o700)
     const file = join(dataDir, 'lan.sqlite')
     this.db = openDatabase(file)
-    chmodSync(file, 0o600)
+    for (const suffix of ['', '-wal', '-shm']) if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600)
     this.db.exec(SCHEMA)
     const db = this.db
     this.stmt = {
@@ -35,7 +40,7 @@ export class LanState {
         ON CONFLICT (user_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at WHERE excluded.expires_at >= lan_users.expires_at`),
       token: db.prepare<[string, number], { token: string }>('SELECT token FROM lan_users WHERE user_id = ? AND expires_at > ?'),
       dropToken: db.prepare('DELETE FROM lan_users WHERE user_id = ? AND token = ?'),
-      link: db.prepare('INSERT INTO lan_links (room, user_id) VALUES (?, ?) ON CONFLICT (room) DO NOTHING'),
+      link: db.prepare('INSERT INTO lan_links (room, user_id) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET user_id = excluded.user_id'),
       dirty: db.prepare('UPDATE lan_links SET dirty = ? WHERE room = ?'),
       dirtyLinks: db.prepare<[], { room: string; user_id: string }>('SELECT room, user_id FROM lan_links WHERE dirty = 1'),
       upload: db.prepare('INSERT OR IGNORE INTO lan_uploads (sha256, user_id) VALUES (?, ?)'),
@@ -50,7 +55,9 @@ export class LanState {
   }
 
   rememberToken(user: string, token: string, expiresAt: number): void {
+    if (this.remembered.get(user) === token) return // no commit (and fsync) per request for the same token
     this.stmt.putUser.run(user, token, expiresAt)
+    this.remembered.set(user, token)
   }
 
   /** The customer's latest token that has not expired, or null. */
@@ -60,6 +67,7 @@ export class LanState {
 
   /** The relay refused this token (signed out, expired): forget it, unless a newer one replaced it. */
   forgetToken(user: string, token: string): void {
+    if (this.remembered.get(user) === token) this.remembered.delete(user)
     this.stmt.dropToken.run(user, token)
   }
 

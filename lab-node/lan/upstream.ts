@@ -58,6 +58,13 @@ export class UpstreamLink {
   /** Set while the link writes the relay's changes into the local copy, so they are not sent back. */
   private applying = false
   private connectedOnce = false
+  /** Set once the full diff went out on this socket: from then on every local change goes out live. */
+  private initialSent = false
+  private waitingForToken = false
+  private heartbeat: NodeJS.Timeout | null = null
+  private awaitingPong = false
+  /** Refusals (permission-denied) from the relay since the last probe was answered. */
+  private refusedSinceProbe: string | null = null
   private readonly peer: Peer
 
   constructor(private readonly options: UpstreamOptions) {
@@ -72,6 +79,11 @@ export class UpstreamLink {
       send() {},
       close() { link.onRoomDropped() },
     }
+  }
+
+  /** The customer the link speaks as (null for the lab's own catalog link). */
+  get user(): string | null {
+    return this.options.principal.kind === 'user' ? this.options.principal.userId : null
   }
 
   get dirty(): boolean {
@@ -94,11 +106,21 @@ export class UpstreamLink {
     this.scheduleProbe()
   }
 
+  /** A new token may have arrived (the customer connected again): try now instead of at the next retry. */
+  nudge(): void {
+    if (this.stopped || this.socket !== null || !this.reconnectTimer) return
+    clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = null
+    this.backoffMs = this.options.minBackoffMs ?? 250
+    this.connect()
+  }
+
   stop(): void {
     if (this.stopped) return
     this.stopped = true
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer)
     if (this.probeTimer) clearTimeout(this.probeTimer)
+    if (this.heartbeat) clearInterval(this.heartbeat)
     this.socket?.terminate()
     this.detach()
   }
@@ -136,7 +158,7 @@ export class UpstreamLink {
     if (this.applying) return
     this.changes++
     if (this.changes === this.stored + 1) this.options.onDirty?.(true)
-    if (this.connected && this.probes.length > 0) {
+    if (this.connected && this.initialSent) {
       const encoder = encoding.createEncoder()
       encoding.writeVarUint(encoder, MESSAGE_SYNC)
       syncProtocol.writeUpdate(encoder, update)
@@ -149,25 +171,40 @@ export class UpstreamLink {
     if (this.stopped) return
     const token = this.options.token()
     if (!token) {
-      this.options.log(`lan: no valid token to pass ${this.options.room.name} on to the relay; waiting for the customer to connect again`)
+      if (!this.waitingForToken) this.options.log(`lan: no valid token to pass ${this.options.room.name} on to the relay; waiting for the customer to connect again`)
+      this.waitingForToken = true
+      if (!this.reconnectTimer) this.reconnectTimer = setTimeout(() => { this.reconnectTimer = null; this.connect() }, 30_000)
+      this.reconnectTimer.unref()
+      return
+    }
+    this.waitingForToken = false
+    // The token goes in a header, not the URL: URLs end up in error messages and logs.
+    const url = `${this.options.syncUrl}/${encodeURIComponent(this.options.room.name)}`
+    let socket: WebSocket
+    try {
+      socket = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 64 * 1024 * 1024, headers: { authorization: `Bearer ${token}` } })
+    } catch (error) {
+      this.options.log(`lan: cannot open a link for ${this.options.room.name}: ${(error as Error).message}`)
       this.retryLater()
       return
     }
-    const url = `${this.options.syncUrl}/${encodeURIComponent(this.options.room.name)}?token=${encodeURIComponent(token)}`
-    const socket = new WebSocket(url, { handshakeTimeout: 10_000, maxPayload: 64 * 1024 * 1024 })
     socket.binaryType = 'nodebuffer'
     this.socket = socket
     this.probes = []
+    this.initialSent = false
     socket.on('open', () => {
       this.backoffMs = this.options.minBackoffMs ?? 250
+      this.startHeartbeat(socket)
       if (!this.room) return
       this.sendStep1(-1)
     })
+    socket.on('pong', () => { this.awaitingPong = false })
     socket.on('message', (data: Buffer) => this.onMessage(socket, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)))
     socket.on('error', () => { /* the close that follows decides */ })
     socket.on('close', (code: number, reason: Buffer) => {
       if (this.socket === socket) this.socket = null
       if (this.probeTimer) { clearTimeout(this.probeTimer); this.probeTimer = null }
+      if (this.heartbeat) { clearInterval(this.heartbeat); this.heartbeat = null }
       if (this.stopped) return
       if (code >= 4400 && code < 4500) {
         const event = { code, reason: reason.toString() }
@@ -195,7 +232,10 @@ export class UpstreamLink {
       const decoder = decoding.createDecoder(frame)
       const type = decoding.readVarUint(decoder)
       if (type === MESSAGE_AUTH) {
-        authProtocol.readAuthMessage(decoder, this.room.doc, (_doc, reason) => this.options.log(`lan: the relay did not take a change to ${this.options.room.name}: ${reason}`))
+        authProtocol.readAuthMessage(decoder, this.room.doc, (_doc, reason) => {
+          this.refusedSinceProbe = reason
+          this.options.log(`lan: the relay did not take a change to ${this.options.room.name}: ${reason}`)
+        })
         return
       }
       if (type !== MESSAGE_SYNC) return // awareness stays in the store
@@ -207,6 +247,7 @@ export class UpstreamLink {
         encoding.writeVarUint(encoder, MESSAGE_SYNC)
         syncProtocol.writeSyncStep2(encoder, this.room.doc, payload)
         socket.send(encoding.toUint8Array(encoder))
+        this.initialSent = true
         if (!this.connectedOnce) { this.connectedOnce = true; this.options.log(`lan: ${this.options.room.name} linked to the relay`) }
         this.sendStep1(this.changes)
         this.options.onConnected?.()
@@ -217,6 +258,9 @@ export class UpstreamLink {
       if (step === syncProtocol.messageYjsSyncStep2) {
         const proves = this.probes.shift() ?? -1
         if (proves > this.stored) {
+          // Stored at the relay, or refused by it: either way sending it again changes nothing.
+          if (this.refusedSinceProbe !== null) this.options.log(`lan: part of ${this.options.room.name} stays only in the store copy: the relay refused it (${this.refusedSinceProbe})`)
+          this.refusedSinceProbe = null
           this.stored = Math.min(proves, this.changes)
           if (!this.dirty) this.options.onDirty?.(false)
         }
@@ -245,6 +289,20 @@ export class UpstreamLink {
     syncProtocol.writeSyncStep1(encoder, this.room.doc)
     this.probes.push(proves)
     this.socket.send(encoding.toUint8Array(encoder))
+  }
+
+  /**
+   * A half-open connection (a router rebooted, a NAT forgot us) looks open for many minutes:
+   * ping every 15 s and start over when a pong does not come back before the next ping.
+   */
+  private startHeartbeat(socket: WebSocket): void {
+    this.awaitingPong = false
+    this.heartbeat = setInterval(() => {
+      if (this.awaitingPong) { socket.terminate(); return }
+      this.awaitingPong = true
+      socket.ping()
+    }, 15_000)
+    this.heartbeat.unref()
   }
 
   private scheduleProbe(): void {

@@ -9,7 +9,7 @@ import { readSpec, roomName, type Catalog, type OrderSpec, type QueueEntry, type
 import type { Principal } from '../../shared/rights.ts'
 import type { Receptions, Reception, StoreStampNote } from '../store/receptions.ts'
 import type { LabKeys } from '../store/lab-keys.ts'
-import { readStamp } from '../../shared/signing.ts'
+import { readStamp, specDigest } from '../../shared/signing.ts'
 import { judgeStamp } from './stamps.ts'
 import type { Rooms } from '../sync/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../sync/room.ts'
@@ -147,7 +147,7 @@ export class Intake {
     let storeStamp: StoreStampNote | null = null
     let receivedAt = firstSeen
     if (stamp && front && lab && this.deps.labKeys) {
-      const { at, ...note } = judgeStamp(stamp, { order, user, front: front.id, lab: lab.id }, firstSeen, this.deps.labKeys)
+      const { at, ...note } = judgeStamp(stamp, { order, user, front: front.id, lab: lab.id, spec: specDigest(spec) }, firstSeen, this.deps.labKeys)
       storeStamp = note
       if (at) receivedAt = at
       else console.warn(`relay: order ${order}: in-store stamp not used: ${note.reason}`)

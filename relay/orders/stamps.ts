@@ -3,7 +3,8 @@
 // stamp travels inside the order (`instore`), with the lab node's forwarding or later with the
 // customer's phone. The relay dates the reception by the stamp only when all of these hold:
 //   - the stamp names the order's store and that store's lab, and is signed with a key that lab
-//     registered (POST /api/labs/keys): nobody else can make one, and it fits no other order;
+//     registered (POST /api/labs/keys): nobody else can make one, and it fits no other order and
+//     no other contents of this one;
 //   - the stamp is not after the moment the relay first saw the submission, beyond the clock
 //     skew allowed (a lab node cannot claim the future);
 //   - it is not older than the longest outage a store may have (a stamp cannot reach back months).
@@ -18,7 +19,8 @@ export const MAX_CLOCK_SKEW_MS = 2 * 60 * 1000
 /** The longest a store's link may be down and its receptions still dated by the stamp. */
 export const MAX_STORE_OUTAGE_MS = 7 * 24 * 3600 * 1000
 
-export interface StampedOrder { order: string; user: string; front: string; lab: string }
+/** The order as the relay received it; `spec` is its specDigest. */
+export interface StampedOrder { order: string; user: string; front: string; lab: string; spec: string }
 
 /** The note to keep with the reception; `at` when the reception is dated by the stamp. */
 export function judgeStamp(stamp: InStoreStamp, order: StampedOrder, firstSeen: Date, keys: LabKeys): StoreStampNote & { at?: Date } {
@@ -28,6 +30,7 @@ export function judgeStamp(stamp: InStoreStamp, order: StampedOrder, firstSeen: 
   const key = keys.get(stamp.key)
   if (!key || key.lab !== stamp.lab) return note(`key ${stamp.key} is not registered for lab ${stamp.lab}`)
   if (!verifyStamp(order.order, order.user, stamp, key.publicKey)) return note('the signature does not match')
+  if (stamp.spec !== order.spec) return note('the order was changed after the store stamped it')
   const at = Date.parse(stamp.receivedAt)
   if (!/^\d{4}-\d\d-\d\dT/.test(stamp.receivedAt) || Number.isNaN(at)) return note('receivedAt is not an ISO date')
   if (at > firstSeen.getTime() + MAX_CLOCK_SKEW_MS) return note(`stamped ${Math.round((at - firstSeen.getTime()) / 1000)} s after the relay first saw the order (clock skew over ${MAX_CLOCK_SKEW_MS / 1000} s)`)

@@ -182,6 +182,9 @@ export class Room {
   writeAsRelay(change: (doc: Y.Doc) => void): Promise<void> {
     this.scratch = null
     this.doc.transact(() => change(this.doc), RELAY_ORIGIN)
+    // At a lab node these are the relay's changes arriving in a copy that may have had no owner
+    // yet: whoever joined the empty room and is not the owner must not see them.
+    if (this.name.kind === 'order') this.dropPeersWhoMayNotRead()
     return this.whenDurable()
   }
 

@@ -3,7 +3,7 @@
 // right that lets a customer's device carry a stamp (shared/rights.ts).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { keyIdOf, newKeyPair, publicKeyOf, readStamp, signStamp, signToken, verifyStamp, verifyToken } from '../../shared/signing.ts'
+import { keyIdOf, newKeyPair, publicKeyOf, readStamp, signStamp, signToken, specDigest, verifyStamp, verifyToken } from '../../shared/signing.ts'
 import { refuseWrite, refuseWriteInStore, type OrderFacts } from '../../shared/rights.ts'
 import { openDatabase } from '../../relay/store/db.ts'
 import { LabKeys } from '../../relay/store/lab-keys.ts'
@@ -45,9 +45,10 @@ test('publicKeyOf takes only well-formed Ed25519 JWKs', () => {
 
 const labKey = newKeyPair()
 const stampAt = '2026-11-23T10:00:00.000Z'
-const fields = { lab: 'lab-1', front: 'store-1', receivedAt: stampAt }
+const submittedSpec = { id: 'o1', user: 'alice', front: 'store-1', createdAt: '2026-11-23T09:59:00.000Z', items: [{ image: 'a'.repeat(64), product: 'L', qty: 2 }] }
+const fields = { lab: 'lab-1', front: 'store-1', receivedAt: stampAt, spec: specDigest(submittedSpec) }
 
-test('a stamp binds order, customer, store, lab, time and key', () => {
+test('a stamp binds order, customer, contents, store, lab, time and key', () => {
   const stamp = signStamp('o1', 'alice', fields, labKey)
   const key = publicKeyOf(labKey.publicJwk)!
   assert.ok(verifyStamp('o1', 'alice', stamp, key))
@@ -55,24 +56,27 @@ test('a stamp binds order, customer, store, lab, time and key', () => {
   assert.not.ok(verifyStamp('o1', 'bob', stamp, key), 'moved to another customer')
   assert.not.ok(verifyStamp('o1', 'alice', { ...stamp, receivedAt: '2026-11-01T10:00:00.000Z' }, key), 'backdated')
   assert.not.ok(verifyStamp('o1', 'alice', { ...stamp, front: 'store-2' }, key), 'other store')
+  assert.not.ok(verifyStamp('o1', 'alice', { ...stamp, spec: specDigest({ ...submittedSpec, items: [] }) }, key), 'other contents')
   assert.not.ok(verifyStamp('o1', 'alice', stamp, publicKeyOf(otherKey.publicJwk)!), 'other key')
   assert.not.ok(verifyStamp('o1', 'alice', { ...stamp, sig: '!!' }, key), 'garbage signature')
 })
 
-test('readStamp takes the five string fields or nothing', () => {
+test('readStamp takes the six string fields or nothing', () => {
   const stamp = signStamp('o1', 'alice', fields, labKey)
   assert.equal(readStamp(new Map(Object.entries(stamp))), stamp)
   assert.is(readStamp(new Map()), null)
+  assert.equal(specDigest({ ...submittedSpec, items: [{ ...submittedSpec.items[0], template: undefined }] }), specDigest(submittedSpec), 'no template = undefined template')
+  assert.is.not(specDigest({ ...submittedSpec, items: [{ ...submittedSpec.items[0], qty: 3 }] }), specDigest(submittedSpec))
   assert.is(readStamp(new Map(Object.entries({ ...stamp, receivedAt: 42 }))), null)
   assert.is(readStamp(new Map(Object.entries({ ...stamp, sig: 'x'.repeat(201) }))), null)
 })
 
-function judge(options: { stamp?: Partial<ReturnType<typeof signStamp>>; firstSeen?: number; register?: 'lab-1' | 'lab-2' | null; order?: Partial<{ order: string; user: string; front: string; lab: string }> } = {}) {
+function judge(options: { stamp?: Partial<ReturnType<typeof signStamp>>; firstSeen?: number; register?: 'lab-1' | 'lab-2' | null; order?: Partial<{ order: string; user: string; front: string; lab: string; spec: string }> } = {}) {
   const keys = new LabKeys(openDatabase(':memory:'))
   if (options.register !== null) keys.register(options.register ?? 'lab-1', labKey.publicJwk)
   const stamp = { ...signStamp('o1', 'alice', fields, labKey), ...options.stamp }
   const firstSeen = new Date(options.firstSeen ?? Date.parse(stampAt) + 3_600_000)
-  return judgeStamp(stamp, { order: 'o1', user: 'alice', front: 'store-1', lab: 'lab-1', ...options.order }, firstSeen, keys)
+  return judgeStamp(stamp, { order: 'o1', user: 'alice', front: 'store-1', lab: 'lab-1', spec: specDigest(submittedSpec), ...options.order }, firstSeen, keys)
 }
 
 test('the relay dates a reception by a good stamp, the earlier of it and its first sight', () => {
@@ -95,6 +99,7 @@ test('the relay refuses stamps from the future, from long ago, from unregistered
     ['another order', judge({ order: { order: 'o2' } }), /signature does not match/],
     ['another customer', judge({ order: { user: 'bob' } }), /signature does not match/],
     ['edited time', judge({ stamp: { receivedAt: '2026-11-23T09:00:00.000Z' } }), /signature does not match/],
+    ['order changed after stamping', judge({ order: { spec: specDigest({ ...submittedSpec, items: [{ image: 'b'.repeat(64), product: 'L', qty: 2 }] }) } }), /changed after the store stamped it/],
   ]
   for (const [what, outcome, reason] of reasons) {
     assert.is(outcome.used, false, what)
