@@ -54,7 +54,9 @@ async function main(argv: string[]): Promise<void> {
         if (!values[required]) throw new ConfigError(`lab: --${required} is required`)
       }
       const relay = values.relay as string
-      if (!/^https?:\/\/[^/\s]+/.test(relay)) throw new ConfigError(`lab: --relay "${relay}" is not an http:// or https:// URL`)
+      let relayUrl: URL | null = null
+      try { relayUrl = new URL(relay) } catch { /* reported below */ }
+      if (!relayUrl || !/^https?:$/.test(relayUrl.protocol) || !/^https?:\/\/[^/\s]+/.test(relay)) throw new ConfigError(`lab: --relay "${relay}" is not an http:// or https:// URL`)
       const printer = values.printer as string
       if (!/^(ipps?:\/\/[^/\s]+|file:.+)/i.test(printer)) throw new ConfigError(`lab: --printer "${printer}" is neither ipp://HOST/PATH, ipps://… nor file:DIR`)
       const interval = Number(values['history-interval'] ?? 60)

@@ -1,6 +1,7 @@
 // An Ed25519 signing key made on first start and kept in its own file beside the database
 // (mode 0600): the relay's signs session tokens, a lab node's signs in-store stamps. A copy of a
 // database alone therefore signs nothing.
+import { randomBytes } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { keyPairFromPem, newKeyPair, privateKeyPem, type KeyPair } from '../shared/signing.ts'
@@ -24,7 +25,7 @@ export function loadOrCreateSigningKey(dataDir: string, fileName = SIGNING_KEY_F
     }
   }
   const pair = newKeyPair()
-  const temporary = `${file}.${process.pid}.tmp`
+  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`
   const fd = openSync(temporary, 'wx', 0o600)
   try {
     writeSync(fd, privateKeyPem(pair))
@@ -33,5 +34,7 @@ export function loadOrCreateSigningKey(dataDir: string, fileName = SIGNING_KEY_F
     closeSync(fd)
   }
   renameSync(temporary, file)
+  const dir = openSync(dataDir, 'r') // the rename itself survives a power cut only once the directory is synced
+  try { fsyncSync(dir) } finally { closeSync(dir) }
   return pair
 }
