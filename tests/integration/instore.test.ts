@@ -54,6 +54,30 @@ async function startLabNode(relayUrl: string, printDir: string, dataDir?: string
   return lab
 }
 
+/** A print folder and a relay on CONFIG, both gone after the test. */
+async function relayAndPrints(): Promise<{ printDir: string; relay: RelayProcess }> {
+  const printDir = tempDir('labsync-prints-')
+  cleanups.push(() => removeDir(printDir))
+  const stack = { printDir, relay: await startRelay({ config: CONFIG }) }
+  // A test that restarts the relay puts the new process here, and that one is stopped.
+  cleanups.push(async () => { await stack.relay.kill(); removeDir(stack.relay.dataDir) })
+  return stack
+}
+
+/** A new order of `me`'s written straight at the relay by a stock client: one photo, one print. */
+async function orderAtRelay(relay: RelayProcess, me: { userId: string; token: string }, seed: number, spec: { front: string; state: 'draft' | 'submitted' }, extra?: (doc: Y.Doc) => void) {
+  const image = await uploadPhoto(relay.url, me.token, await makePhoto(seed))
+  const orderId = newOrderId()
+  const c = connect(relay, `order/${orderId}`, me.token)
+  providers.push(c.provider)
+  await synced(c.provider)
+  c.doc.transact(() => {
+    writeSpec(c.doc, { id: orderId, user: me.userId, createdAt: new Date().toISOString(), items: [{ image, product: 'L', qty: 1 }], ...spec })
+    extra?.(c.doc)
+  })
+  return { ...c, orderId }
+}
+
 async function waitUntil(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
   const started = Date.now()
   for (;;) {
@@ -82,20 +106,15 @@ async function submitThroughStore(lab: LabProcess, me: { userId: string; token: 
 }
 
 test('relay down: an order submitted in the store reaches the relay when it is back, dated by the store, with its discount, printed once', async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  let relay: RelayProcess = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const stack = await relayAndPrints()
+  const { printDir } = stack
+  let { relay } = stack
   const me = await signUp(relay.url)
   const lab = await startLabNode(relay.url, printDir)
 
   // A first order straight at the relay: the previous order the discount counts from.
-  const first = connect(relay, `order/${newOrderId()}`, me.token)
-  providers.push(first.provider)
-  await synced(first.provider)
-  const firstId = first.provider.roomname.slice(6)
-  const firstImage = await uploadPhoto(relay.url, me.token, await makePhoto(1))
-  writeSpec(first.doc, { id: firstId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image: firstImage, product: 'L', qty: 1 }] })
+  const { doc: firstDoc, orderId: firstId } = await orderAtRelay(relay, me, 1, { front: 'store-1', state: 'submitted' })
+  const first = { doc: firstDoc }
   const firstReceived = Date.parse(await waitFor(() => first.doc.getMap('receipt').get('receivedAt') as string, 'the first receipt', 10_000))
 
   // The store's internet link goes: the relay is SIGKILLed.
@@ -111,7 +130,7 @@ test('relay down: an order submitted in the store reaches the relay when it is b
 
   // The relay comes back only after the period has run out by its own clock.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, firstReceived + 9_000 - Date.now())))
-  relay = await relay.restart()
+  relay = stack.relay = await relay.restart()
   await waitFor(() => order.doc.getMap('receipt').get('status') as string, 'the receipt through the lab node', 30_000)
   const receipt = order.doc.getMap('receipt').toJSON()
   assert.is(receipt.status, 'accepted', JSON.stringify(receipt))
@@ -136,10 +155,9 @@ test('relay down: an order submitted in the store reaches the relay when it is b
 })
 
 test('a lab node SIGKILLed while the relay is down passes the store\'s order on after both restart', async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  let relay: RelayProcess = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const stack = await relayAndPrints()
+  const { printDir } = stack
+  let { relay } = stack
   const me = await signUp(relay.url)
   const dataDir = tempDir('labsync-lab-')
   cleanups.push(() => removeDir(dataDir))
@@ -149,7 +167,7 @@ test('a lab node SIGKILLed while the relay is down passes the store\'s order on 
   const stamp = await waitFor(() => order.doc.getMap('instore').get('receivedAt') as string, 'the in-store stamp', 10_000)
   await lab.kill()
   await startLabNode(relay.url, printDir, dataDir) // relay still down: starts from its own copy
-  relay = await relay.restart()
+  relay = stack.relay = await relay.restart()
   const atRelay = connect(relay, `order/${orderId}`, me.token)
   providers.push(atRelay.provider)
   await waitFor(() => atRelay.doc.getMap('receipt').get('status') as string, 'the receipt at the relay', 30_000)
@@ -159,17 +177,10 @@ test('a lab node SIGKILLed while the relay is down passes the store\'s order on 
 })
 
 test('a device whose copy holds the relay\'s receipt syncs with the lab node without refusals', async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  const relay = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const { printDir, relay } = await relayAndPrints()
   const me = await signUp(relay.url)
-  const image = await uploadPhoto(relay.url, me.token, await makePhoto(10))
-  const home = connect(relay, `order/${newOrderId()}`, me.token)
-  providers.push(home.provider)
-  await synced(home.provider)
-  const orderId = home.provider.roomname.slice(6)
-  writeSpec(home.doc, { id: orderId, user: me.userId, front: 'store-2', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image, product: 'L', qty: 1 }] })
+  const home = await orderAtRelay(relay, me, 10, { front: 'store-2', state: 'submitted' })
+  const { orderId } = home
   await waitFor(() => home.doc.getMap('receipt').get('status') === 'accepted', 'the receipt', 10_000)
   const lab = await startLabNode(relay.url, printDir)
   await relay.kill() // the lab node cannot fetch the receipt itself: it must take the device's copy whole
@@ -185,10 +196,7 @@ test('a device whose copy holds the relay\'s receipt syncs with the lab node wit
 })
 
 test('with the link up and quiet, a change made in the store reaches the relay at once', async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  const relay = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const { printDir, relay } = await relayAndPrints()
   const me = await signUp(relay.url)
   const lab = await startLabNode(relay.url, printDir)
   const orderId = newOrderId()
@@ -204,18 +212,10 @@ test('with the link up and quiet, a change made in the store reaches the relay a
 })
 
 test("a terminal that opened an order nobody had in the store is cut off when the owner's copy arrives", async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  const relay = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const { printDir, relay } = await relayAndPrints()
   const alice = await signUp(relay.url, 'Alice')
   const bob = await signUp(relay.url, 'Bob')
-  const image = await uploadPhoto(relay.url, alice.token, await makePhoto(11))
-  const atRelay = connect(relay, `order/${newOrderId()}`, alice.token)
-  providers.push(atRelay.provider)
-  await synced(atRelay.provider)
-  const orderId = atRelay.provider.roomname.slice(6)
-  writeSpec(atRelay.doc, { id: orderId, user: alice.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'draft', items: [{ image, product: 'L', qty: 1 }] })
+  const { orderId } = await orderAtRelay(relay, alice, 11, { front: 'store-1', state: 'draft' })
   await new Promise((resolve) => setTimeout(resolve, 300))
   const lab = await startLabNode(relay.url, printDir)
   const snoop = terminal(lab, `order/${orderId}`, bob.token) // empty at the lab node: nothing to refuse yet
@@ -228,10 +228,7 @@ test("a terminal that opened an order nobody had in the store is cut off when th
 })
 
 test('no stamp for a submission that carries maps the relay would refuse from a customer', async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  const relay = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const { printDir, relay } = await relayAndPrints()
   const me = await signUp(relay.url)
   const lab = await startLabNode(relay.url, printDir)
   const image = await uploadPhoto(lab.lanUrl!, me.token, await makePhoto(12))
@@ -255,15 +252,9 @@ test('a stamp is only as good as its signature: a customer cannot date their own
   const relay = await startRelay({ config: CONFIG })
   cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
   const me = await signUp(relay.url)
-  const image = await uploadPhoto(relay.url, me.token, await makePhoto(4))
-  const c = connect(relay, `order/${newOrderId()}`, me.token)
-  providers.push(c.provider)
-  await synced(c.provider)
-  const orderId = c.provider.roomname.slice(6)
   const forgedAt = new Date(Date.now() - 3_600_000).toISOString()
-  c.doc.transact(() => {
-    writeSpec(c.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image, product: 'L', qty: 1 }] })
-    const instore = c.doc.getMap('instore')
+  const c = await orderAtRelay(relay, me, 4, { front: 'store-1', state: 'submitted' }, (doc) => {
+    const instore = doc.getMap('instore')
     for (const [k, v] of Object.entries({ lab: 'lab-1', front: 'store-1', receivedAt: forgedAt, spec: '0'.repeat(32), key: '0123456789abcdef', sig: 'AAAA' })) instore.set(k, v)
   })
   const receivedAt = await waitFor(() => c.doc.getMap('receipt').get('receivedAt') as string, 'the receipt', 10_000)
@@ -275,10 +266,7 @@ test('a stamp is only as good as its signature: a customer cannot date their own
 })
 
 test('a terminal on the LAN reads and writes only its own documents through the lab node', async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  const relay = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const { printDir, relay } = await relayAndPrints()
   const alice = await signUp(relay.url, 'Alice')
   const bob = await signUp(relay.url, 'Bob')
   const lab = await startLabNode(relay.url, printDir)
@@ -314,10 +302,7 @@ test('a terminal on the LAN reads and writes only its own documents through the 
 })
 
 test('the store link cut again and again in the middle of syncing loses and duplicates nothing', async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  const relay = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const { printDir, relay } = await relayAndPrints()
   const relayAddress = new URL(relay.url)
   const link = await startFlakyProxy({ host: relayAddress.hostname, port: Number(relayAddress.port) })
   cleanups.push(() => link.close())
@@ -374,10 +359,7 @@ test('the store link cut again and again in the middle of syncing loses and dupl
 })
 
 test('with --tls-cert/--tls-key the in-store server speaks wss and https', async () => {
-  const printDir = tempDir('labsync-prints-')
-  cleanups.push(() => removeDir(printDir))
-  const relay = await startRelay({ config: CONFIG })
-  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir) })
+  const { printDir, relay } = await relayAndPrints()
   const me = await signUp(relay.url)
   const { cert, key } = selfSignedCertificate()
   const files = tempDir('labsync-tls-')
