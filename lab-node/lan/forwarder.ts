@@ -149,6 +149,7 @@ export class Forwarder {
       if (current !== link || link.dirty || this.terminals.has(room)) return
       link.stop()
       this.links.delete(room)
+      this.options.state.unlink(room)
     }, this.options.idleMs ?? 30_000)
     timer.unref()
     this.idleTimers.set(room, timer)

@@ -42,6 +42,7 @@ export class LanState {
       dropToken: db.prepare('DELETE FROM lan_users WHERE user_id = ? AND token = ?'),
       link: db.prepare('INSERT INTO lan_links (room, user_id) VALUES (?, ?) ON CONFLICT (room) DO UPDATE SET user_id = excluded.user_id'),
       dirty: db.prepare('UPDATE lan_links SET dirty = ? WHERE room = ?'),
+      unlink: db.prepare('DELETE FROM lan_links WHERE room = ? AND dirty = 0'),
       dirtyLinks: db.prepare<[], { room: string; user_id: string }>('SELECT room, user_id FROM lan_links WHERE dirty = 1'),
       upload: db.prepare('INSERT OR IGNORE INTO lan_uploads (sha256, user_id) VALUES (?, ?)'),
       uploads: db.prepare<[], { sha256: string; user_id: string }>('SELECT sha256, user_id FROM lan_uploads'),
@@ -77,6 +78,11 @@ export class LanState {
 
   setDirty(room: string, dirty: boolean): void {
     this.stmt.dirty.run(dirty ? 1 : 0, room)
+  }
+
+  /** The link closed with nothing left to pass on: forget it. */
+  unlink(room: string): void {
+    this.stmt.unlink.run(room)
   }
 
   dirtyLinks(): Array<{ room: string; user: string }> {

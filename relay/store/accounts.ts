@@ -28,6 +28,7 @@ export class Accounts {
       session: db.prepare<[string], { user_id: string; expires_at: number }>('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
       deleteSession: db.prepare<[string], { sid: string | null; expires_at: number }>('DELETE FROM sessions WHERE token_hash = ? RETURNING sid, expires_at'),
       revoke: db.prepare('INSERT INTO revocations (sid, revoked_at, expires_at) VALUES (?, ?, ?)'),
+      pruneRevocations: db.prepare('DELETE FROM revocations WHERE expires_at <= ?'),
       revocations: db.prepare<[number, number, number], { seq: number; sid: string; expires_at: number }>(
         'SELECT seq, sid, expires_at FROM revocations WHERE seq > ? AND expires_at > ? ORDER BY seq LIMIT ?'),
       lastRevocation: db.prepare<[], { seq: number }>('SELECT coalesce(max(seq), 0) AS seq FROM revocations'),
@@ -83,6 +84,7 @@ export class Accounts {
     this.db.transaction(() => {
       const ended = this.stmt.deleteSession.get(tokenHash(token))
       if (ended?.sid) this.stmt.revoke.run(ended.sid, this.now(), ended.expires_at)
+      this.stmt.pruneRevocations.run(this.now()) // a revocation matters only until its token would have expired
     }).immediate()
   }
 
