@@ -96,7 +96,6 @@ export class Room {
     const spec = this.doc.getMap('spec')
     const receipt = this.doc.getMap('receipt')
     const progress = this.doc.getMap('progress')
-    const str = (v: unknown) => (typeof v === 'string' ? v : null)
     const facts: OrderFacts = {
       owner: str(spec.get('user')),
       lab: receipt.get('status') === 'accepted' ? str(receipt.get('lab')) : null,
@@ -297,11 +296,29 @@ function isPeer(origin: unknown): origin is Peer {
   return typeof origin === 'object' && origin !== null && 'principal' in origin && 'send' in origin
 }
 
-function updateMessage(update: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MESSAGE_SYNC)
-  syncProtocol.writeUpdate(encoder, update)
-  return encoding.toUint8Array(encoder)
+function str(value: unknown): string | null {
+  return typeof value === 'string' ? value : null
+}
+
+/**
+ * The sync update message for `update`, written straight into one buffer of its exact size
+ * (what encoding.createEncoder + syncProtocol.writeUpdate produce, without the encoder's buffers).
+ */
+export function updateMessage(update: Uint8Array): Uint8Array {
+  let header = 3 // MESSAGE_SYNC, messageYjsUpdate, and at least one byte of length
+  for (let rest = update.length >>> 7; rest > 0; rest >>>= 7) header++
+  const message = new Uint8Array(header + update.length)
+  message[0] = MESSAGE_SYNC
+  message[1] = syncProtocol.messageYjsUpdate
+  let at = 2
+  let length = update.length
+  while (length > 0x7f) {
+    message[at++] = 0x80 | (length & 0x7f)
+    length >>>= 7
+  }
+  message[at++] = length
+  message.set(update, at)
+  return message
 }
 
 function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {

@@ -5,6 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
 import { readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
+import { writeSpec } from '../../shared/schema.ts'
 
 /** Small seeded PRNG (mulberry32), so a failure replays. */
 function rng(seed: number): () => number {
@@ -105,12 +106,49 @@ test('readShape leaves to tryUpdate an update that builds on changes the documen
   assert.equal([...trial!.shape.specKeys], ['note'])
 })
 
-test('readShape leaves writes to spec.state, spec.user and spec.id to tryUpdate', () => {
+test("readShape reads a new order's first spec.state, spec.user and spec.id off the update", () => {
+  const device = new Y.Doc()
+  writeSpec(device, { id: 'o1', user: 'u1', front: 'f', createdAt: '2026-01-01T00:00:00Z', state: 'draft', items: [{ image: 'i', product: 'L', qty: 1 }] })
+  const update = Y.encodeStateAsUpdate(device)
+  const relay = new Y.Doc()
+  const trial = readShape(relay, update)
+  assert.ok(trial !== null)
+  same(trial!, tryUpdate(scratchCopy(relay), update), 'first write')
+  assert.is(trial!.shape.nextState, 'draft')
+  assert.is(trial!.shape.nextUser, 'u1')
+  assert.is(trial!.shape.nextId, 'o1')
+})
+
+test('readShape leaves to tryUpdate a change of spec.state, spec.user or spec.id once set, or set twice in one update', () => {
   for (const key of ['state', 'user', 'id']) {
     const device = new Y.Doc()
     device.getMap('spec').set(key, 'x')
-    assert.is(readShape(new Y.Doc(), Y.encodeStateAsUpdate(device)), null, key)
+    const relay = new Y.Doc()
+    Y.applyUpdate(relay, Y.encodeStateAsUpdate(device))
+    const sv = Y.encodeStateVector(device)
+    device.getMap('spec').set(key, 'y')
+    assert.is(readShape(relay, Y.encodeStateAsUpdate(device, sv)), null, `changed ${key}`)
+    const other = new Y.Doc()
+    other.getMap('spec').set(key, 'a')
+    other.getMap('spec').set(key, 'b')
+    assert.is(readShape(new Y.Doc(), Y.encodeStateAsUpdate(other)), null, `set twice ${key}`)
+    const deleted = new Y.Doc()
+    Y.applyUpdate(deleted, Y.encodeStateAsUpdate(device))
+    const before = Y.encodeStateVector(deleted)
+    deleted.getMap('spec').delete(key)
+    assert.is(readShape(relay, Y.encodeStateAsUpdate(deleted, before)), null, `deleted ${key}`)
   }
+})
+
+test('two devices giving spec.state its first value: the relay judges the second on what the first left', () => {
+  const a = new Y.Doc()
+  const b = new Y.Doc()
+  a.getMap('spec').set('state', 'draft')
+  b.getMap('spec').set('state', 'submitted')
+  const relay = new Y.Doc()
+  Y.applyUpdate(relay, Y.encodeStateAsUpdate(a))
+  const second = Y.encodeStateAsUpdate(b)
+  assert.is(readShape(relay, second), null) // which value wins is Yjs's conflict rule: tryUpdate applies it
 })
 
 test('a quantity change deep in spec.items is judged as a change to spec.items', () => {
