@@ -91,7 +91,7 @@ test('jobs the printer aborts are reported failed, in the order and in the histo
   const order = await placeOrder(relay, [{ product: 'L', qty: 1 }])
   await lab(relay, printer)
   await waitFor(() => progressOf(order.doc) === 'failed', 'progress failed', 30_000)
-  assert.match(String(order.doc.getMap('progress').get('reason')), /aborted/)
+  assert.match(String(order.doc.getMap('progress').get('reason')), /aborted/, String(order.doc.getMap('progress').get('reason')))
   await waitFor(() => historyRows(relay).length === 1, 'the history entry at the relay', 10_000)
   assert.is(historyRows(relay)[0].status, 'aborted')
 })
