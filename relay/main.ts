@@ -18,6 +18,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
       compactAfterUpdates: envNumber('LABSYNC_COMPACT_AFTER'),
       now: testClock(),
       intakeDelayMs: envNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
+      heartbeatMs: envNumber('LABSYNC_HEARTBEAT_MS'),
     })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code

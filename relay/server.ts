@@ -14,6 +14,7 @@ import { Accounts } from './store/accounts.ts'
 import { Authenticator } from './auth.ts'
 import { Rooms } from './sync/rooms.ts'
 import { Connection, type Session } from './sync/connection.ts'
+import { startHeartbeat } from './sync/heartbeat.ts'
 import type { RoomHooks } from './sync/room.ts'
 import { publishCatalog } from './catalog.ts'
 import { Receptions } from './store/receptions.ts'
@@ -42,6 +43,8 @@ export interface RelayOptions {
   now?: () => number
   /** Fault injection for tests: intake waits this long after recording a submission. */
   intakeDelayMs?: number
+  /** Sync sockets that do not answer a ping within this long are cut (default 30 s). */
+  heartbeatMs?: number
 }
 
 export interface Relay {
@@ -127,6 +130,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes * 2 })
+  const heartbeat = startHeartbeat(wss, options.heartbeatMs)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://relay')
     if (!url.pathname.startsWith('/sync/')) {
@@ -137,6 +141,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     const token = bearer(req, url)
     const room = parseRoom(safeDecode(url.pathname.slice('/sync/'.length)))
     wss.handleUpgrade(req, socket, head, (ws) => {
+      heartbeat.watch(ws)
       // Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
       if (!session) return ws.close(Close.Unauthorized.code, Close.Unauthorized.reason)
       if (!room) return ws.close(Close.Forbidden.code, Close.Forbidden.reason)
@@ -167,6 +172,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     rooms,
     async close() {
       server.close()
+      heartbeat.stop()
       await images.close()
       await rooms.close()
       for (const client of wss.clients) client.terminate()

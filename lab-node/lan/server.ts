@@ -21,6 +21,7 @@ import { ImageStore } from '../../relay/store/images.ts'
 import { Rooms } from '../../relay/sync/rooms.ts'
 import { RELAY_ORIGIN, type Room, type RoomHooks } from '../../relay/sync/room.ts'
 import { Connection, type Session } from '../../relay/sync/connection.ts'
+import { startHeartbeat } from '../../relay/sync/heartbeat.ts'
 import { createImages } from '../../relay/http/images.ts'
 import { sendError, sendJson } from '../../relay/http/respond.ts'
 import { loadOrCreateSigningKey } from '../../relay/signing-key.ts'
@@ -40,6 +41,8 @@ export interface LanServerOptions {
   /** How often sign-outs, the relay's clock and pending photos are fetched/sent. */
   pollMs?: number
   imageBytes?: number
+  /** Terminal sockets that do not answer a ping within this long are cut (default 30 s). */
+  heartbeatMs?: number
   /**
    * PEM certificate and key: serve https/wss. Needed when the customer app is served over https
    * (a secure page may not open ws:// or fetch http://).
@@ -166,6 +169,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES * 2 })
+  const heartbeat = startHeartbeat(wss, options.heartbeatMs)
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://lan')
     if (!url.pathname.startsWith('/sync/')) {
@@ -176,6 +180,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     const session = authenticate(token)
     const room = parseRoom(safeDecode(url.pathname.slice('/sync/'.length)))
     wss.handleUpgrade(req, socket, head, (ws) => {
+      heartbeat.watch(ws)
       if (!relayKey) return ws.close(4503, 'The lab node has not reached the relay yet, retry later')
       if (!session) return ws.close(Close.Unauthorized.code, Close.Unauthorized.reason)
       if (!room) return ws.close(Close.Forbidden.code, Close.Forbidden.reason)
@@ -209,6 +214,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     photoPath: (sha256: string) => photoPath(sha256),
     async close() {
       server.close()
+      heartbeat.stop()
       await forwarder.close()
       await images.close()
       await rooms.close()
