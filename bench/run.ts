@@ -13,11 +13,12 @@ import { pipeline } from './workloads/pipeline.ts'
 import { labpull } from './workloads/labpull.ts'
 import { memory } from './workloads/memory.ts'
 import { coldstart } from './workloads/coldstart.ts'
+import { rate } from './workloads/rate.ts'
 
 /** Past this, a quick run starts no further workload (the slowest takes about 30 s on a busy host). */
 const QUICK_BUDGET_MS = 85_000
 
-const WORKLOADS: Record<string, Workload> = { sync, loss, pipeline, labpull, coldstart, memory }
+const WORKLOADS: Record<string, Workload> = { sync, rate, loss, pipeline, labpull, coldstart, memory }
 
 async function main(): Promise<void> {
   let values

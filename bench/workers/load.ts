@@ -46,6 +46,8 @@ async function handle(job: Job): Promise<unknown> {
     }
     case 'count':
       return drive.countSurvivors(job.system, job.wsUrl, job.rooms)
+    case 'rate':
+      return drive.fixedRate(job.job)
     case 'submit':
       return drive.submitOrders(job.job)
     case 'labpull':
