@@ -45,7 +45,16 @@ export interface Stack {
   browser: Browser
   /** A fresh phone-sized browser profile (its own storage, service worker and cookies). */
   phone(): Promise<BrowserContext>
+  /** SIGKILLs the relay and starts it again on the same port and data dir; `relay` follows. */
+  restartRelay(): Promise<RelayProcess>
   close(): Promise<void>
+}
+
+export interface StackOptions {
+  /** The relay's configuration; CATALOG unless given. */
+  config?: object
+  /** Serve the app over https with this certificate (the browser is told to accept it). */
+  https?: { key: string; cert: string }
 }
 
 /** Builds the customer app (not the admin page) into a temporary directory; returns it. */
@@ -67,13 +76,13 @@ function quietLogger() {
   return logger
 }
 
-export async function serveApp(outDir: string, relay: RelayProcess): Promise<PreviewServer> {
+export async function serveApp(outDir: string, relay: RelayProcess, https?: { key: string; cert: string }): Promise<PreviewServer> {
   return preview({
     configFile: CONFIG_FILE,
     customLogger: quietLogger(),
     build: { outDir },
     preview: {
-      host: '127.0.0.1', port: 0, strictPort: false, open: false,
+      host: '127.0.0.1', port: 0, strictPort: false, open: false, https,
       proxy: {
         '/api': { target: relay.url },
         '/sync': { target: relay.wsUrl, ws: true },
@@ -83,26 +92,30 @@ export async function serveApp(outDir: string, relay: RelayProcess): Promise<Pre
 }
 
 /** Builds, starts the relay and the preview server, launches Chromium. Close it in test.after. */
-export async function startStack(): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const outDir = await buildApp()
   const dataDir = tempDir()
-  const relay = await startRelay({ config: CATALOG, dataDir })
-  const server = await serveApp(outDir, relay)
+  let relay = await startRelay({ config: options.config ?? CATALOG, dataDir })
+  const server = await serveApp(outDir, relay, options.https)
   const port = (server.httpServer.address() as AddressInfo).port
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
   const contexts: BrowserContext[] = []
   return {
-    relay,
+    get relay() { return relay },
     outDir,
-    appUrl: `http://127.0.0.1:${port}`,
+    appUrl: `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`,
     browser,
     async phone() {
       const context = await browser.newContext({
         viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
-        locale: 'en-US', timezoneId: 'Asia/Tokyo',
+        locale: 'en-US', timezoneId: 'Asia/Tokyo', ignoreHTTPSErrors: options.https !== undefined,
       })
       contexts.push(context)
       return context
+    },
+    async restartRelay() {
+      relay = await relay.restart()
+      return relay
     },
     async close() {
       for (const context of contexts) await context.close().catch(() => undefined)

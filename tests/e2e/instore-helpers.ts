@@ -5,12 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
-import { chromium, type Browser, type BrowserContext } from 'playwright-core'
-import { preview, type PreviewServer } from 'vite'
-import { LABSYNC, startRelay, tempDir, type RelayProcess } from '../helpers/relay.ts'
-import { CATALOG, buildApp, removeDir, serveApp } from './harness.ts'
-
-const CONFIG_FILE = new URL('../../vite.config.ts', import.meta.url).pathname
+import { LABSYNC, tempDir } from '../helpers/relay.ts'
+import { CATALOG, removeDir, startStack, type Stack } from './harness.ts'
 
 export const LAB = { id: 'demo-lab', key: 'demo-lab-key' }
 
@@ -44,69 +40,11 @@ export function storeCatalog(lanUrl: string) {
   }
 }
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+/** The stack of harness.ts for a store catalog; with `https`, the app is served over https. */
+export type StoreStack = Stack
 
-export interface StoreStack {
-  relay: RelayProcess
-  appUrl: string
-  browser: Browser
-  phone(): Promise<BrowserContext>
-  /** SIGKILLs the relay and starts it again on the same port and data dir. */
-  restartRelay(): Promise<RelayProcess>
-  close(): Promise<void>
-}
-
-/**
- * The built app, the relay and Chromium, as harness.startStack but for `config`; with `https`, the
- * app is served over https (a self-signed certificate the browser is told to accept).
- */
-export async function startStoreStack(config: object, options: { https?: boolean } = {}): Promise<StoreStack> {
-  const outDir = await buildApp()
-  const dataDir = tempDir()
-  let relay = await startRelay({ config, dataDir })
-  const server: PreviewServer = options.https ? await serveOverHttps(outDir, relay) : await serveApp(outDir, relay)
-  const port = (server.httpServer.address() as AddressInfo).port
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
-  const contexts: BrowserContext[] = []
-  return {
-    get relay() { return relay },
-    appUrl: `${options.https ? 'https' : 'http'}://127.0.0.1:${port}`,
-    browser,
-    async phone() {
-      const context = await browser.newContext({
-        viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
-        locale: 'en-US', timezoneId: 'Asia/Tokyo', ignoreHTTPSErrors: options.https === true,
-      })
-      contexts.push(context)
-      return context
-    },
-    async restartRelay() {
-      relay = await relay.restart()
-      return relay
-    },
-    async close() {
-      for (const context of contexts) await context.close().catch(() => undefined)
-      await browser.close().catch(() => undefined)
-      await server.close().catch(() => undefined)
-      await relay.stop().catch(() => undefined)
-      removeDir(dataDir)
-      removeDir(outDir)
-    },
-  }
-}
-
-/** harness.serveApp over https: the same proxy to the relay, behind TLS. */
-function serveOverHttps(outDir: string, relay: RelayProcess): Promise<PreviewServer> {
-  return preview({
-    configFile: CONFIG_FILE,
-    logLevel: 'error',
-    build: { outDir },
-    preview: {
-      host: '127.0.0.1', port: 0, strictPort: false, open: false, https: selfSignedCertificate(),
-      proxy: { '/api': { target: relay.url }, '/sync': { target: relay.wsUrl, ws: true } },
-    },
-  })
+export function startStoreStack(config: object, options: { https?: boolean } = {}): Promise<StoreStack> {
+  return startStack({ config, https: options.https ? selfSignedCertificate() : undefined })
 }
 
 export interface LanLab {
