@@ -27,11 +27,9 @@ export class Authenticator {
     return session ? { principal: { kind: 'user', userId: session.userId }, expiresAt: session.expiresAt } : null
   }
 
-  /** The token of an HTTP request: `Authorization: Bearer …`, else `?token=`. */
+  /** Who sent an HTTP request (or WebSocket upgrade), by its bearerToken(). */
   fromRequest(req: IncomingMessage, url: URL): Session | null {
-    const header = req.headers.authorization
-    const bearer = header && /^Bearer\s+(.+)$/i.exec(header)?.[1]
-    return this.authenticate(bearer ?? url.searchParams.get('token'))
+    return this.authenticate(bearerToken(req, url))
   }
 
   /** Whether a session authenticated earlier still holds: not expired, not signed out. */
@@ -39,4 +37,10 @@ export class Authenticator {
     if (session.expiresAt <= this.now()) return false
     return session.principal.kind !== 'user' || this.accounts.session(token) !== null
   }
+}
+
+/** The token of an HTTP request: `Authorization: Bearer …`, else `?token=`. */
+export function bearerToken(req: IncomingMessage, url: URL): string | null {
+  const header = req.headers.authorization
+  return (header && /^Bearer\s+(.+)$/i.exec(header)?.[1]) || url.searchParams.get('token')
 }

@@ -1,19 +1,17 @@
 // The relay: one HTTP server for the API, the built web app and the y-websocket endpoint, wired
 // to one SQLite database. createRelay() is what `bin/labsync relay` and the tests start.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
-import { parseRoom } from '../shared/schema.ts'
 import { Close, HttpError } from '../shared/errors.ts'
 import { publicCatalog, type RelayConfig } from './config.ts'
 import { openDatabase, type DB } from './store/db.ts'
 import { SqliteDocStore } from './store/docs.ts'
 import { Accounts } from './store/accounts.ts'
-import { Authenticator } from './auth.ts'
+import { Authenticator, bearerToken } from './auth.ts'
 import { Rooms } from './sync/rooms.ts'
-import { Connection, type Session } from './sync/connection.ts'
+import { Connection, syncRoomOf, type Session } from './sync/connection.ts'
 import { startHeartbeat } from './sync/heartbeat.ts'
 import type { RoomHooks } from './sync/room.ts'
 import { publishCatalog } from './catalog.ts'
@@ -21,7 +19,7 @@ import { Receptions } from './store/receptions.ts'
 import { Intake } from './orders/intake.ts'
 import { LabReports } from './orders/lab-reports.ts'
 import { History } from './store/history.ts'
-import { sendError, sendJson } from './http/respond.ts'
+import { listen, sendError, sendJson } from './http/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import type { Images, ImagesDeps } from './http/images.ts'
 import { serveStatic } from './http/static.ts'
@@ -119,7 +117,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     if (path === '/api/sessions' && req.method === 'DELETE') {
       const session = auth.fromRequest(req, url)
       if (!session || session.principal.kind !== 'user') throw new HttpError(401, 'not signed in')
-      return signOut(res, accounts, bearer(req, url)!)
+      return signOut(res, accounts, bearerToken(req, url)!)
     }
     if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return images.handle(req, res, url)
     if (path.startsWith('/api/admin/')) return admin.handle(req, res, url)
@@ -138,8 +136,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       return
     }
     const session = auth.fromRequest(req, url)
-    const token = bearer(req, url)
-    const room = parseRoom(safeDecode(url.pathname.slice('/sync/'.length)))
+    const token = bearerToken(req, url)
+    const room = syncRoomOf(url)
     wss.handleUpgrade(req, socket, head, (ws) => {
       heartbeat.watch(ws)
       // Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
@@ -158,16 +156,11 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     })
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 8080, options.host ?? '127.0.0.1', resolve)
-  })
+  const authority = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1')
   intake.resume().catch((error: Error) => console.error(`relay: resuming order intake failed: ${error.message}`))
-  const address = server.address() as AddressInfo
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: `http://${authority}`,
     db,
     rooms,
     async close() {
@@ -180,20 +173,6 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       db.close()
     },
   }
-}
-
-/** A path segment decoded, or '' when its %-escapes are malformed (which no room name has). */
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return ''
-  }
-}
-
-function bearer(req: IncomingMessage, url: URL): string | null {
-  const header = req.headers.authorization
-  return (header && /^Bearer\s+(.+)$/i.exec(header)?.[1]) || url.searchParams.get('token')
 }
 
 /**

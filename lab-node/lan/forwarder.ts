@@ -36,15 +36,17 @@ export class Forwarder {
   private pollTimer: NodeJS.Timeout | null = null
   private polling: Promise<void> | null = null
   private keyRegistered = false
+  private offsetMs: number
   private readonly syncUrl: string
 
   constructor(private readonly options: ForwarderOptions) {
+    this.offsetMs = Number(options.state.meta('clock-offset') ?? 0)
     this.syncUrl = options.relayUrl.replace(/^http/, 'ws') + '/sync'
   }
 
-  /** Milliseconds to add to this machine's clock to read the relay's (measured at the last poll). */
+  /** Milliseconds to add to this machine's clock to read the relay's (measured at the last poll, kept across restarts). */
   get clockOffsetMs(): number {
-    return Number(this.options.state.meta('clock-offset') ?? 0)
+    return this.offsetMs
   }
 
   async start(): Promise<void> {
@@ -211,7 +213,8 @@ export class Forwarder {
       const body = await res.json() as { now: number; last: number; more: boolean; revoked: Array<{ sid: string; expiresAt: number }> }
       options.state.revoke(body.revoked, body.last)
       // The relay's clock at the middle of the round trip, against ours: what in-store stamps add.
-      options.state.setMeta('clock-offset', String(Math.round(body.now - (sentAt + receivedAt) / 2)))
+      this.offsetMs = Math.round(body.now - (sentAt + receivedAt) / 2)
+      options.state.setMeta('clock-offset', String(this.offsetMs))
       if (!body.more) break
     }
   }

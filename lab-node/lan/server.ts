@@ -7,12 +7,11 @@
 // as soon as it can be reached (forwarder.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { KeyObject } from 'node:crypto'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
-import { parseRoom, readSpec, type Catalog } from '../../shared/schema.ts'
+import { readSpec, type Catalog } from '../../shared/schema.ts'
 import { Close, HttpError } from '../../shared/errors.ts'
 import { publicKeyOf, signStamp, specDigest, verifyToken } from '../../shared/signing.ts'
 import { refuseWriteInStore, type Principal } from '../../shared/rights.ts'
@@ -20,10 +19,11 @@ import { SqliteDocStore } from '../../relay/store/docs.ts'
 import { ImageStore } from '../../relay/store/images.ts'
 import { Rooms } from '../../relay/sync/rooms.ts'
 import { RELAY_ORIGIN, type Room, type RoomHooks } from '../../relay/sync/room.ts'
-import { Connection, type Session } from '../../relay/sync/connection.ts'
+import { Connection, syncRoomOf, type Session } from '../../relay/sync/connection.ts'
 import { startHeartbeat } from '../../relay/sync/heartbeat.ts'
 import { createImages } from '../../relay/http/images.ts'
-import { sendError, sendJson } from '../../relay/http/respond.ts'
+import { listen, sendError, sendJson } from '../../relay/http/respond.ts'
+import { bearerToken } from '../../relay/auth.ts'
 import { loadOrCreateSigningKey } from '../../relay/signing-key.ts'
 import { LanState } from './state.ts'
 import { Forwarder } from './forwarder.ts'
@@ -132,19 +132,11 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     if (!claims || claims.exp <= now() + forwarder.clockOffsetMs || state.isRevoked(claims.sid)) return null
     return { principal: { kind: 'user', userId: claims.sub }, expiresAt: claims.exp }
   }
-  const bearer = (req: IncomingMessage, url: URL): string | null => {
-    const header = req.headers.authorization
-    return (header && /^Bearer\s+(.+)$/i.exec(header)?.[1]) || url.searchParams.get('token')
-  }
-  const auth = { fromRequest: (req: IncomingMessage, url: URL) => authenticate(bearer(req, url)) }
+  const auth = { fromRequest: (req: IncomingMessage, url: URL) => authenticate(bearerToken(req, url)) }
 
   const images = createImages({
     db: state.db, dataDir: dir, limits: { imageBytes: options.imageBytes ?? 50 * 1024 * 1024 }, auth, now,
-    onOwned: (sha256, user) => {
-      const token = state.token(user)
-      if (token) forwarder.photoArrived(sha256, user)
-      else state.addUpload(sha256, user)
-    },
+    onOwned: (sha256, user) => forwarder.photoArrived(sha256, user),
   })
 
   const serverOptions = { requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024 }
@@ -162,7 +154,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) {
       // Remember the uploader's token first: the photo is passed on to the relay as them.
       const session = auth.fromRequest(req, url)
-      if (session?.principal.kind === 'user') state.rememberToken(session.principal.userId, bearer(req, url)!, session.expiresAt)
+      if (session?.principal.kind === 'user') state.rememberToken(session.principal.userId, bearerToken(req, url)!, session.expiresAt)
       return images.handle(req, res, url)
     }
     throw new HttpError(404, `the in-store server has no ${req.method} ${path}; sign-in and everything else is at the relay`)
@@ -176,9 +168,9 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
-    const token = bearer(req, url)
+    const token = bearerToken(req, url)
     const session = authenticate(token)
-    const room = parseRoom(safeDecode(url.pathname.slice('/sync/'.length)))
+    const room = syncRoomOf(url)
     wss.handleUpgrade(req, socket, head, (ws) => {
       heartbeat.watch(ws)
       if (!relayKey) return ws.close(4503, 'The lab node has not reached the relay yet, retry later')
@@ -202,15 +194,10 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   })
 
   await forwarder.start()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, options.host, resolve)
-  })
-  const address = server.address() as AddressInfo
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const authority = await listen(server, options.port, options.host)
 
   return {
-    url: `${options.tls ? 'https' : 'http'}://${host}:${address.port}`,
+    url: `${options.tls ? 'https' : 'http'}://${authority}`,
     photoPath: (sha256: string) => photoPath(sha256),
     async close() {
       server.close()
@@ -222,13 +209,5 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
       server.closeAllConnections()
       state.close()
     },
-  }
-}
-
-function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment)
-  } catch {
-    return ''
   }
 }

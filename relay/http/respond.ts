@@ -1,6 +1,7 @@
 // JSON in and out for the relay's HTTP API: size-limited bodies, and the one place where typed
 // errors become statuses. Every error answer is `{error: "…"}`.
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { BadRequestError, HttpError, RightsError } from '../../shared/errors.ts'
 
 export const MAX_JSON_BYTES = 64 * 1024
@@ -54,4 +55,14 @@ export function requireString(body: Record<string, unknown>, field: string, max 
   if (typeof value !== 'string' || value.length === 0) throw new BadRequestError(`${field} is required`)
   if (value.length > max) throw new BadRequestError(`${field} is longer than ${max} characters`)
   return value
+}
+
+/** Starts listening; resolves with `host:port` as reached (IPv6 in brackets), rejects on EADDRINUSE and the like. */
+export async function listen(server: Server, port: number, host: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, resolve)
+  })
+  const address = server.address() as AddressInfo
+  return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
 }
