@@ -135,8 +135,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
-    const session = auth.fromRequest(req, url)
     const token = bearerToken(req, url)
+    const session = auth.authenticate(token)
     const room = syncRoomOf(url)
     wss.handleUpgrade(req, socket, head, (ws) => {
       heartbeat.watch(ws)

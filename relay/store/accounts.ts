@@ -74,7 +74,12 @@ export class Accounts {
   }
 
   session(token: string): StoredSession | null {
-    const row = this.stmt.session.get(tokenHash(token))
+    return this.sessionByHash(tokenHash(token))
+  }
+
+  /** session() for a token already hashed with tokenHash(). */
+  sessionByHash(hash: string): StoredSession | null {
+    const row = this.stmt.session.get(hash)
     if (!row || row.expires_at <= this.now()) return null
     return { userId: row.user_id, expiresAt: row.expires_at }
   }

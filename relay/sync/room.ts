@@ -62,6 +62,8 @@ export class Room {
   private failed = false
   /** facts() between transactions: read on every message, changed only by writes. */
   private factsCache: OrderFacts | null = null
+  /** The peer update being applied right now. */
+  private applying: { peer: Peer; update: Uint8Array } | null = null
 
   private constructor(readonly name: RoomName, private readonly options: RoomOptions, stored: Uint8Array[]) {
     // A guid given up front: Yjs otherwise draws a random one, a sixth of the cost of a new room.
@@ -70,8 +72,18 @@ export class Room {
     this.updatesSinceSnapshot = stored.length
     this.awareness = new awarenessProtocol.Awareness(this.doc)
     this.awareness.setLocalState(null) // the relay itself is not a participant
-    this.doc.on('update', (update: Uint8Array, origin: unknown) => this.persist(update, origin))
-    this.doc.on('afterTransaction', () => { this.factsCache = null })
+    // Stored and broadcast per transaction. A peer's update is kept as it arrived (checked whole
+    // and complete, so it is exactly what was applied); only the relay's own writes are encoded.
+    // No 'update' listener: Yjs would re-encode every peer's update for it, a sixth of the cost.
+    this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
+      this.factsCache = null
+      if (!changedBy(transaction)) return
+      const applying = this.applying
+      const update = applying !== null && applying.peer === transaction.origin
+        ? applying.update
+        : Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(transaction.beforeState))
+      this.persist(update, transaction.origin)
+    })
     this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
       const changed = [...added, ...updated, ...removed]
       const message = awarenessMessage(this.awareness, changed)
@@ -171,7 +183,12 @@ export class Room {
       return
     }
     if (!onScratch) this.scratch = null // it lacks this write now
-    Y.applyUpdate(this.doc, update, peer)
+    this.applying = { peer, update }
+    try {
+      Y.applyUpdate(this.doc, update, peer)
+    } finally {
+      this.applying = null
+    }
     // Who may read an order depends only on spec.user and the receipt.
     const readersMayChange = trial.shape.maps.has('receipt') || trial.shape.specKeys.has('user')
     if (this.name.kind === 'order' && trial.changed && readersMayChange) this.dropPeersWhoMayNotRead()
@@ -290,6 +307,13 @@ export class Room {
   private dropPeersWhoMayNotRead(): void {
     for (const peer of [...this.peers]) if (!this.mayRead(peer.principal)) peer.close(Close.Forbidden)
   }
+}
+
+/** Whether a transaction changed the document (what Yjs checks before emitting 'update'). */
+function changedBy(transaction: Y.Transaction): boolean {
+  if (transaction.deleteSet.clients.size > 0) return true
+  for (const [client, clock] of transaction.afterState) if (transaction.beforeState.get(client) !== clock) return true
+  return false
 }
 
 function isPeer(origin: unknown): origin is Peer {

@@ -140,6 +140,42 @@ for (const commitOn of ['worker', 'caller'] as const) {
     }
   })
 
+  test(`[${commitOn}] a room stores a peer's update as it arrived, the relay's own write as its diff, and nothing for an update that brings nothing`, async () => {
+    const s = await setup()
+    const name = { kind: 'user', name: 'user/r2', userId: 'r2' } as const
+    const options = { store: s.store, hooks: {}, compactAfterUpdates: 500, maxRefusals: 20 }
+    const room = await Room.load(name, options)
+    try {
+      const sent: Uint8Array[] = []
+      const peer = { principal: { kind: 'user', userId: 'r2' } as const, awarenessIds: new Set<number>(), send: (m: Uint8Array) => sent.push(m), close: () => {} }
+      room.join(peer)
+      const client = new Y.Doc()
+      const updates: Uint8Array[] = []
+      client.on('update', (u: Uint8Array) => updates.push(u))
+      client.getMap('profile').set('homeFront', 'store-1')
+      room.receiveUpdate(peer, updates[0])
+      await room.whenDurable()
+      let rows = storedRows(s.file, 'user/r2')
+      assert.equal(rows, [updates[0]], 'the peer\'s bytes, as sent')
+      assert.ok(sent.some((m) => Buffer.from(m).includes(Buffer.from(updates[0]))), 'echoed to its writer')
+
+      room.receiveUpdate(peer, updates[0]) // again: nothing new
+      await room.whenDurable()
+      assert.is(storedRows(s.file, 'user/r2').length, 1, 'an update that changes nothing is not stored')
+
+      await room.writeAsRelay((doc) => doc.getMap('profile').set('checked', true))
+      rows = storedRows(s.file, 'user/r2')
+      assert.is(rows.length, 2)
+      assert.not.ok(Y.parseUpdateMeta(rows[1]).to.has(client.clientID), 'the relay\'s write carries only its own change')
+      const reloaded = new Y.Doc()
+      for (const row of rows) Y.applyUpdate(reloaded, row)
+      assert.equal(reloaded.getMap('profile').toJSON(), { homeFront: 'store-1', checked: true })
+    } finally {
+      room.destroy()
+      await s.close()
+    }
+  })
+
   test(`[${commitOn}] main-thread writes to the same file go on while documents are being committed`, async () => {
     const s = await setup()
     try {
