@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
-import { killAll, SYSTEMS, type SystemName } from './lib/proc.ts'
+import { FLOOR, killAll, SYSTEMS, type SystemName } from './lib/proc.ts'
 import { table, writeResult } from './lib/report.ts'
 import { Workers } from './lib/workers.ts'
 import { scratch, type Workload } from './workloads/context.ts'
@@ -39,13 +39,15 @@ async function main(): Promise<void> {
       process.exit(2)
     }
   }
-  const systems = (values.systems?.split(',') ?? SYSTEMS) as SystemName[]
-  for (const system of systems) {
-    if (!SYSTEMS.includes(system)) {
-      console.error(`bench: unknown system "${system}" (${SYSTEMS.join(', ')})`)
+  const named = (values.systems?.split(',') ?? [...SYSTEMS, FLOOR]) as SystemName[]
+  for (const system of named) {
+    if (![...SYSTEMS, FLOOR].includes(system)) {
+      console.error(`bench: unknown system "${system}" (${[...SYSTEMS, FLOOR].join(', ')})`)
       process.exit(2)
     }
   }
+  const systems = named.filter((system) => system !== FLOOR)
+  const floor = named.includes(FLOOR)
   const rounds = values.rounds === undefined ? undefined : Number(values.rounds)
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
     console.error(`bench: --rounds takes a positive whole number, not "${values.rounds}"`)
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
       log(`${name}: starting`)
       try {
         await workers.revive()
-        const result = await WORKLOADS[name]({ quick, systems, rounds, workers, log, tempDir: space.tempDir })
+        const result = await WORKLOADS[name]({ quick, systems, floor, rounds, workers, log, tempDir: space.tempDir })
         const file = writeResult(result)
         tables.push(table(result))
         log(`${name}: done, ${file}`)

@@ -5,8 +5,14 @@ import { readFileSync, readdirSync, statSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 
-export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server'
+export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server' | 'floor'
+/** The servers compared in every workload. */
 export const SYSTEMS: SystemName[] = ['labsync', 'hocuspocus', 'y-websocket-server']
+/**
+ * The reference beside them in the latency workloads (sync, rate): servers/echo-floor.ts, which
+ * stores nothing and echoes at once, so its figures are what the load workers cost by themselves.
+ */
+export const FLOOR: SystemName = 'floor'
 export const PEERS: SystemName[] = ['hocuspocus', 'y-websocket-server']
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -74,6 +80,8 @@ export function commandFor(system: SystemName, options: StartOptions): string[] 
       return [...node, '--import', 'tsx', join(SERVERS, 'hocuspocus.ts'), options.dataDir, port]
     case 'y-websocket-server':
       return [...node, '--import', 'tsx', join(SERVERS, 'y-websocket-server.ts'), options.dataDir, port]
+    case 'floor':
+      return [...node, '--import', 'tsx', join(SERVERS, 'echo-floor.ts'), port]
   }
 }
 

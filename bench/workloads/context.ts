@@ -10,6 +10,8 @@ export interface Context {
   quick: boolean
   /** The systems to run (all three unless `--systems` picks some). */
   systems: SystemName[]
+  /** Whether the latency workloads also run the echo floor (unless `--systems` leaves it out). */
+  floor: boolean
   /** Sync rounds per system, when `--rounds` overrides the preset. */
   rounds?: number
   workers: Workers

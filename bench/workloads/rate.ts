@@ -5,7 +5,7 @@
 // clients, each on its own order, write on a schedule adding up to R writes/s (open loop, latency
 // counted from when each write was due), at a low and at a high rate. Ratios compare servers doing
 // exactly the same work at the same time.
-import { startServer, watchProc, type SystemName } from '../lib/proc.ts'
+import { FLOOR, startServer, watchProc, type SystemName } from '../lib/proc.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
 import { percentile } from '../lib/stats.ts'
@@ -20,7 +20,7 @@ export async function rate(ctx: Context) {
   const levels = ctx.quick ? [200, 800] : [300, 2_000]
   ctx.log(`rate: ${clients} clients, ${levels.join(' and ')} writes/s for ${seconds} s each`)
   const systems: Record<string, Metrics> = {}
-  for (const system of ctx.systems) systems[system] = await runSystem(ctx, system, clients, seconds, levels)
+  for (const system of ctx.floor ? [...ctx.systems, FLOOR] : ctx.systems) systems[system] = await runSystem(ctx, system, clients, seconds, levels)
   const keys = levels.flatMap((r) => [`p50Ms@${r}`, `p99Ms@${r}`])
   return { workload: 'rate', systems, ratios: peerRatios(systems, [...keys, 'cpuPercent@high']) }
 }

@@ -3,7 +3,7 @@
 // order with its items, then one quantity change per item. A write's latency is the time until the
 // server echoes it back to its writer (for labsync that echo means durable). Per system: writes/s,
 // p50/p99 latency, server peak RSS and CPU, database bytes on disk.
-import { dirBytes, startServer, watchProc, type SystemName } from '../lib/proc.ts'
+import { dirBytes, FLOOR, startServer, watchProc, type SystemName } from '../lib/proc.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
 import { percentile, median, MiB } from '../lib/stats.ts'
@@ -22,14 +22,15 @@ export async function sync(ctx: Context) {
   // does not land on one system only; each metric is the median over rounds.
   const rounds = ctx.rounds ?? (ctx.quick ? 2 : 3)
   const runs: Record<string, Metrics[]> = {}
+  const order: SystemName[] = ctx.floor ? [...ctx.systems, FLOOR] : ctx.systems
   for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < ctx.systems.length; k++) {
-      const system = ctx.systems[(round + k) % ctx.systems.length]
+    for (let k = 0; k < order.length; k++) {
+      const system = order[(round + k) % order.length]
       ;(runs[system] ??= []).push(await runSystem(ctx, system, customers, orders, items))
     }
   }
   const systems: Record<string, Metrics> = {}
-  for (const system of ctx.systems) systems[system] = { ...medianOf(runs[system]), rounds }
+  for (const system of order) systems[system] = { ...medianOf(runs[system]), rounds }
   return {
     workload: 'sync',
     systems,
