@@ -31,6 +31,8 @@ parentPort.on('message', (batch) => {
     // IMMEDIATE: take the write lock up front (waiting for the main thread's commits), so a
     // commit never fails half-way on a lock it could have waited for.
     commit.immediate(batch)
+    // Durable now: the main thread may read this before it gets round to the message.
+    Atomics.store(workerData.committed, 0, batch.id)
     parentPort.postMessage({ id: batch.id, error: null })
   } catch (error) {
     parentPort.postMessage({ id: batch.id, error: String(error?.message ?? error) })

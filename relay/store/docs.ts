@@ -107,8 +107,20 @@ export class SqliteDocStore implements DocStore {
     })
   }
 
-  /** At the end of this event-loop turn, unless a commit is in flight: then when it ends. */
+  /**
+   * At the end of this event-loop turn, unless a commit is in flight: then when it ends. On the
+   * writer thread, a turn that has gathered BATCH_NOW writes commits them at once, and a commit
+   * the thread has finished is noticed at the next write instead of at the thread's answer: when
+   * a thousand sockets have data the turn is long, and both would otherwise wait for its end.
+   */
   private schedule(): void {
+    if (this.writer !== null) {
+      this.writer.poll()
+      if (!this.committing && this.writer.ready && this.pending.length >= BATCH_NOW) {
+        void this.commit()
+        return
+      }
+    }
     if (this.flushScheduled || this.committing) return
     this.flushScheduled = true
     setImmediate(() => {
@@ -148,6 +160,8 @@ export class SqliteDocStore implements DocStore {
 }
 
 const EMPTY = new Uint8Array(0)
+/** Writes gathered in one event-loop turn that start a commit without waiting for the turn to end. */
+const BATCH_NOW = 16
 
 /**
  * The main thread's side of relay/store/doc-writer.js. Until the thread is up, and after it
@@ -161,19 +175,21 @@ class DocWriter {
   private readonly worker: Worker
   private inFlight: { id: number; resolve: () => void; reject: (error: Error) => void } | null = null
   private nextId = 1
+  /**
+   * The id of the last batch the thread committed without error, stored by the thread before it
+   * answers (as an Int32: ids wrap there). Reading it tells a busy event loop that a commit is
+   * durable before it gets round to the answer.
+   */
+  private readonly committed = new Int32Array(new SharedArrayBuffer(4))
 
   constructor(file: string, private readonly gone: () => void) {
     this.started = new Promise((resolve) => { this.onStarted = resolve })
-    this.worker = new Worker(new URL('./doc-writer.js', import.meta.url), { workerData: { file } })
+    this.worker = new Worker(new URL('./doc-writer.js', import.meta.url), { workerData: { file, committed: this.committed } })
     this.worker.unref() // an idle writer never keeps the process alive
     this.worker.on('message', (message: { ready?: true; id?: number; error?: string | null }) => {
       if (message.ready) { this.ready = true; this.onStarted(true); return }
-      const done = this.inFlight
-      if (!done || done.id !== message.id) return
-      this.inFlight = null
-      this.worker.unref()
-      if (message.error) done.reject(new Error(message.error))
-      else done.resolve()
+      if (this.inFlight?.id !== message.id) return // already settled by poll()
+      this.settle(message.error ? new Error(message.error) : null)
     })
     this.worker.on('error', (error: Error) => {
       console.error(`relay: the document writer thread failed, committing on the main thread: ${error.message}`)
@@ -204,6 +220,19 @@ class DocWriter {
       this.worker.ref() // a commit in flight keeps the process alive until it is answered
       this.worker.postMessage({ id, docs, kinds, ends, bytes }, [bytes.buffer, kinds.buffer, ends.buffer])
     })
+  }
+
+  /** Settles the commit in flight now if the thread has already committed it. */
+  poll(): void {
+    if (this.inFlight !== null && Atomics.load(this.committed, 0) === (this.inFlight.id | 0)) this.settle(null)
+  }
+
+  private settle(error: Error | null): void {
+    const done = this.inFlight!
+    this.inFlight = null
+    this.worker.unref()
+    if (error) done.reject(error)
+    else done.resolve()
   }
 
   async stop(): Promise<void> {

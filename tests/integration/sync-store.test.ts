@@ -198,6 +198,53 @@ for (const commitOn of ['worker', 'caller'] as const) {
   })
 }
 
+// Under load one event-loop turn reads hundreds of frames: on the writer thread a commit must
+// neither wait for the turn to end to start, nor to be acknowledged once the thread is done.
+const spinUntil = (check: () => boolean, what: string) => {
+  const deadline = Date.now() + 5_000
+  while (!check()) if (Date.now() > deadline) assert.unreachable(`${what} within 5 s without the event loop turning`)
+}
+
+test('[worker] a turn that gathers many writes commits them before it ends', async () => {
+  const dir = tempDir('labsync-store-')
+  const file = join(dir, 'relay.sqlite')
+  const db = openDatabase(file)
+  const store = new SqliteDocStore(db)
+  try {
+    await store.writerThread()
+    const writes = Array.from({ length: 16 }, (_, i) => store.append('order/turn', update(`k${i}`, i)))
+    spinUntil(() => storedRows(file, 'order/turn').length === 16, 'the writes are stored')
+    await Promise.all(writes)
+  } finally {
+    await store.close()
+    db.close()
+    removeDir(dir)
+  }
+})
+
+test('[worker] a commit the thread has finished resolves at the next write, before the event loop turns', async () => {
+  const dir = tempDir('labsync-store-')
+  const file = join(dir, 'relay.sqlite')
+  const db = openDatabase(file)
+  const store = new SqliteDocStore(db)
+  try {
+    await store.writerThread()
+    let firstDone = false
+    const first = store.append('order/poll', update('a', 1)).then(() => { firstDone = true })
+    await new Promise((resolve) => setImmediate(resolve)) // the store's own turn-end commit has started
+    spinUntil(() => storedRows(file, 'order/poll').length === 1, 'the first write is stored')
+    const second = store.append('order/poll', update('b', 2))
+    for (let i = 0; i < 10 && !firstDone; i++) await Promise.resolve() // microtasks only
+    assert.ok(firstDone, 'the first write resolved without waiting for the thread\'s message')
+    await Promise.all([first, second])
+    assert.is(storedRows(file, 'order/poll').length, 2)
+  } finally {
+    await store.close()
+    db.close()
+    removeDir(dir)
+  }
+})
+
 test('an in-memory database commits on the caller\'s thread, and asking for a writer thread is refused', async () => {
   const db = openDatabase(':memory:')
   try {
