@@ -35,14 +35,16 @@ export async function printOrder(ctx: PrintContext, orderId: string): Promise<Or
     if (spec.state === 'cancelled') return { status: 'skipped', reason: 'cancelled by the customer' }
     const progress = order.doc.getMap('progress')
     const jobs: Record<string, { job: string | null; state: string; reason?: string }> = {}
-    const setProgress = (status: string) => order.doc.transact(() => {
+    // One transaction per change of progress: whoever syncs the order never sees a status
+    // without its reason.
+    const setProgress = (status: string, reason?: string) => order.doc.transact(() => {
       progress.set('status', status)
       progress.set('updatedAt', now().toISOString())
       progress.set('jobs', { ...jobs })
+      if (reason !== undefined) progress.set('reason', reason)
     })
     const fail = (reason: string): OrderOutcome => {
-      setProgress('failed')
-      progress.set('reason', reason)
+      setProgress('failed', reason)
       ctx.journal.setOrderState(orderId, 'failed', reason)
       ctx.log(`order ${orderId}: failed: ${reason}`)
       return { status: 'failed', reason }
