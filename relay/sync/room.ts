@@ -62,8 +62,10 @@ export class Room {
   private failed = false
   /** facts() between transactions: read on every message, changed only by writes. */
   private factsCache: OrderFacts | null = null
-  /** The peer update being applied right now. */
+  /** The peer update being applied right now, when its bytes are exactly what it changes. */
   private applying: { peer: Peer; update: Uint8Array } | null = null
+  /** Above 0 while withYjsEncoding stores what Yjs emits instead. */
+  private encodingByYjs = 0
 
   private constructor(readonly name: RoomName, private readonly options: RoomOptions, stored: Uint8Array[]) {
     // A guid given up front: Yjs otherwise draws a random one, a sixth of the cost of a new room.
@@ -72,12 +74,14 @@ export class Room {
     this.updatesSinceSnapshot = stored.length
     this.awareness = new awarenessProtocol.Awareness(this.doc)
     this.awareness.setLocalState(null) // the relay itself is not a participant
-    // Stored and broadcast per transaction. A peer's update is kept as it arrived (checked whole
-    // and complete, so it is exactly what was applied); only the relay's own writes are encoded.
-    // No 'update' listener: Yjs would re-encode every peer's update for it, a sixth of the cost.
+    // Stored and broadcast per transaction. No lasting 'update' listener: Yjs would re-encode
+    // every peer's update for it, half the cost of an order's first write. A peer's update is kept
+    // as it arrived when that is exactly what the transaction applied (see receiveUpdate); the
+    // relay's own writes, and a peer update that unblocks held-back changes, are encoded by Yjs
+    // (withYjsEncoding). Any other change is stored as everything after the state before it.
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       this.factsCache = null
-      if (!changedBy(transaction)) return
+      if (this.encodingByYjs > 0 || !changedBy(transaction)) return
       const applying = this.applying
       const update = applying !== null && applying.peer === transaction.origin
         ? applying.update
@@ -183,11 +187,18 @@ export class Room {
       return
     }
     if (!onScratch) this.scratch = null // it lacks this write now
-    this.applying = { peer, update }
-    try {
-      Y.applyUpdate(this.doc, update, peer)
-    } finally {
-      this.applying = null
+    // Changes held back from an earlier update (waiting for what this one may bring) would be
+    // applied in the same transaction without being in these bytes: then Yjs encodes it.
+    const holdsBack = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null
+    if (holdsBack) {
+      this.withYjsEncoding(() => Y.applyUpdate(this.doc, update, peer))
+    } else {
+      this.applying = { peer, update }
+      try {
+        Y.applyUpdate(this.doc, update, peer)
+      } finally {
+        this.applying = null
+      }
     }
     // Who may read an order depends only on spec.user and the receipt.
     const readersMayChange = trial.shape.maps.has('receipt') || trial.shape.specKeys.has('user')
@@ -197,7 +208,7 @@ export class Room {
   /** The relay's own write. Resolves when it is durable. */
   writeAsRelay(change: (doc: Y.Doc) => void): Promise<void> {
     this.scratch = null
-    this.doc.transact(() => change(this.doc), RELAY_ORIGIN)
+    this.withYjsEncoding(() => this.doc.transact(() => change(this.doc), RELAY_ORIGIN))
     // At a lab node these are the relay's changes arriving in a copy that may have had no owner
     // yet: whoever joined the empty room and is not the owner must not see them.
     if (this.name.kind === 'order') this.dropPeersWhoMayNotRead()
@@ -242,6 +253,19 @@ export class Room {
   destroy(): void {
     this.awareness.destroy()
     this.doc.destroy()
+  }
+
+  /** Runs `change` storing each of its transactions as Yjs encodes it (its 'update' event). */
+  private withYjsEncoding(change: () => void): void {
+    const store = (update: Uint8Array, origin: unknown) => this.persist(update, origin)
+    this.doc.on('update', store)
+    this.encodingByYjs++
+    try {
+      change()
+    } finally {
+      this.encodingByYjs--
+      this.doc.off('update', store)
+    }
   }
 
   /** Sends to one peer, after every write made so far is durable. */

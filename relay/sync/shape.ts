@@ -129,6 +129,7 @@ export function readShape(doc: Y.Doc, update: Uint8Array): Trial | null {
   let places = 0
   for (const list of fresh.values()) {
     for (const item of list) {
+      if (!referencesKnown(reading, item)) return null // Yjs would hold it back: tryUpdate says incomplete
       const place = placeOfNew(reading, item)
       if (place === null) return null
       if (place.root === 'spec' && VALUE_KEYS.has(place.key!) && !firstValue(reading, item, place.key!)) return null
@@ -224,6 +225,17 @@ function locate(reading: Reading, id: Y.ID): { item: Y.Item; inDoc: boolean } | 
     else return { item, inDoc: false }
   }
   return null
+}
+
+/**
+ * Whether every item a new item refers to (its left and right neighbours when it was made, and its
+ * parent item) is in the document or in the update, as Yjs requires before integrating it.
+ */
+function referencesKnown(reading: Reading, item: Y.Item): boolean {
+  for (const id of [item.origin, item.rightOrigin, item.parent instanceof Y.ID ? item.parent : null]) {
+    if (id !== null && locate(reading, id) === null) return false
+  }
+  return true
 }
 
 /** A new item lands where its parent item, or its neighbour, is: follow them to the document. */

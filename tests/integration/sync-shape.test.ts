@@ -106,6 +106,25 @@ test('readShape leaves to tryUpdate an update that builds on changes the documen
   assert.equal([...trial!.shape.specKeys], ['note'])
 })
 
+test('readShape leaves to tryUpdate an item inserted before a neighbour the document lacks', () => {
+  // Tab 1 appends b after a; tab 2 gets b over BroadcastChannel and inserts c between them; c
+  // reaches the relay first. c's left neighbour is known, its right one is not: Yjs holds c back.
+  const tab1 = new Y.Doc()
+  const relay = new Y.Doc()
+  const list = () => tab1.getMap('spec').get('items') as Y.Array<string>
+  tab1.getMap('spec').set('items', new Y.Array<string>())
+  list().insert(0, ['a'])
+  Y.applyUpdate(relay, Y.encodeStateAsUpdate(tab1))
+  list().insert(1, ['b'])
+  const tab2 = new Y.Doc()
+  Y.applyUpdate(tab2, Y.encodeStateAsUpdate(tab1))
+  const before = Y.encodeStateVector(tab2)
+  ;(tab2.getMap('spec').get('items') as Y.Array<string>).insert(1, ['c'])
+  const c = Y.encodeStateAsUpdate(tab2, before)
+  assert.is(readShape(relay, c), null)
+  assert.ok(tryUpdate(scratchCopy(relay), c).incomplete)
+})
+
 test("readShape reads a new order's first spec.state, spec.user and spec.id off the update", () => {
   const device = new Y.Doc()
   writeSpec(device, { id: 'o1', user: 'u1', front: 'f', createdAt: '2026-01-01T00:00:00Z', state: 'draft', items: [{ image: 'i', product: 'L', qty: 1 }] })

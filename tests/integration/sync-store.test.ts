@@ -176,6 +176,35 @@ for (const commitOn of ['worker', 'caller'] as const) {
     }
   })
 
+  test(`[${commitOn}] changes held back until a later update brings what they build on are stored with it`, async () => {
+    // A lab node applies the relay's updates as they come (upstream.ts, through writeAsRelay); one
+    // that overtook its dependency waits in Yjs until a customer's phone sends that dependency.
+    const s = await setup()
+    const room = await Room.load({ kind: 'user', name: 'user/r3', userId: 'r3' }, { store: s.store, hooks: {}, compactAfterUpdates: 500, maxRefusals: 20 })
+    try {
+      const peer = { principal: { kind: 'user', userId: 'r3' } as const, awarenessIds: new Set<number>(), send: () => {}, close: () => {} }
+      room.join(peer)
+      const phone = new Y.Doc()
+      phone.getMap('profile').set('homeFront', 'store-1')
+      const dependency = Y.encodeStateAsUpdate(phone)
+      const elsewhere = new Y.Doc()
+      Y.applyUpdate(elsewhere, dependency)
+      elsewhere.getMap('profile').set('homeFront', 'store-2')
+      const later = Y.encodeStateAsUpdate(elsewhere, Y.encodeStateVector(phone))
+      await room.writeAsRelay((doc) => Y.applyUpdate(doc, later))
+      assert.ok(room.doc.store.pendingStructs !== null, 'the later change is held back')
+      room.receiveUpdate(peer, dependency)
+      await room.whenDurable()
+      assert.is(room.doc.getMap('profile').get('homeFront'), 'store-2')
+      const reloaded = new Y.Doc()
+      for (const row of storedRows(s.file, 'user/r3')) Y.applyUpdate(reloaded, row)
+      assert.is(reloaded.getMap('profile').get('homeFront'), 'store-2', 'what the room shows is what a restart finds')
+    } finally {
+      room.destroy()
+      await s.close()
+    }
+  })
+
   test(`[${commitOn}] main-thread writes to the same file go on while documents are being committed`, async () => {
     const s = await setup()
     try {
