@@ -17,8 +17,19 @@ export interface Revocation { seq: number; sid: string; expiresAt: number }
 
 export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex')
 
+/**
+ * Sessions looked up recently are answered from memory for this long. Sign-outs go through this
+ * class and drop their entry at once; the time limit only bounds how stale an entry can get.
+ * Without it every connect, and every socket's periodic re-check, read SQLite on the event loop,
+ * where a read after the writer thread's commits finds its page cache invalid.
+ */
+const SESSION_CACHE_MS = 30_000
+const SESSION_CACHE_MAX = 20_000
+
 export class Accounts {
   private readonly stmt
+  /** token hash -> a session found in the database, and when. Only found sessions are kept. */
+  private readonly recent = new Map<string, { session: StoredSession; checkedAt: number }>()
 
   constructor(private readonly db: DB, private readonly now: () => number = Date.now, private readonly signer: KeyPair = newKeyPair()) {
     this.stmt = {
@@ -79,13 +90,24 @@ export class Accounts {
 
   /** session() for a token already hashed with tokenHash(). */
   sessionByHash(hash: string): StoredSession | null {
+    const now = this.now()
+    const recent = this.recent.get(hash)
+    if (recent && now - recent.checkedAt < SESSION_CACHE_MS) return recent.session.expiresAt > now ? recent.session : null
     const row = this.stmt.session.get(hash)
-    if (!row || row.expires_at <= this.now()) return null
-    return { userId: row.user_id, expiresAt: row.expires_at }
+    if (!row || row.expires_at <= now) {
+      this.recent.delete(hash)
+      return null
+    }
+    const session = { userId: row.user_id, expiresAt: row.expires_at }
+    this.recent.delete(hash) // re-inserted last: the oldest entries go first when it is full
+    if (this.recent.size >= SESSION_CACHE_MAX) this.recent.delete(this.recent.keys().next().value!)
+    this.recent.set(hash, { session, checkedAt: now })
+    return session
   }
 
   /** Signs out: the session goes, and its id is listed for lab nodes until it would have expired. */
   endSession(token: string): void {
+    this.recent.delete(tokenHash(token))
     this.db.transaction(() => {
       const ended = this.stmt.deleteSession.get(tokenHash(token))
       if (ended?.sid) this.stmt.revoke.run(ended.sid, this.now(), ended.expires_at)

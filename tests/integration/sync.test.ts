@@ -135,6 +135,18 @@ for (const [name, frame, code] of [
   })
 }
 
+test('a signed-out token opens nothing more, however recently it was used', async () => {
+  const me = await signUp(relay.url)
+  const before = client(`user/${me.userId}`, me.token)
+  await synced(before.provider) // the relay has just looked this session up
+  const out = await fetch(`${relay.url}/api/sessions`, { method: 'DELETE', headers: { authorization: `Bearer ${me.token}` } })
+  assert.is(out.status, 200)
+  const after = client(`user/${me.userId}`, me.token)
+  assert.is((await closed(after.provider)).code, 4401)
+  const images = await fetch(`${relay.url}/api/images/${'a'.repeat(64)}`, { headers: { authorization: `Bearer ${me.token}` } })
+  assert.is(images.status, 401)
+})
+
 test('a text frame closes that socket with 4400', async () => {
   const me = await signUp(relay.url)
   const { ws, closed: closedCode } = await rawSocket(`user/${me.userId}`, me.token)
