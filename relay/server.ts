@@ -1,18 +1,16 @@
 // The relay: one HTTP server for the API, the built web app and the y-websocket endpoint, wired
 // to one SQLite database. createRelay() is what `bin/labsync relay` and the tests start.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { Duplex } from 'node:stream'
 import { join } from 'node:path'
-import { WebSocketServer } from 'ws'
-import { Close, HttpError } from '../shared/errors.ts'
+import { HttpError } from '../shared/errors.ts'
 import { publicCatalog, type RelayConfig } from './config.ts'
 import { openDatabase, type DB } from './store/db.ts'
 import { SqliteDocStore } from './store/docs.ts'
 import { Accounts } from './store/accounts.ts'
 import { Authenticator, bearerToken } from './auth.ts'
 import { Rooms } from './sync/rooms.ts'
-import { Connection, syncRoomOf, type Session } from './sync/connection.ts'
-import { startHeartbeat } from './sync/heartbeat.ts'
+import { Connection, type Session } from './sync/connection.ts'
+import { serveSync } from './sync/upgrade.ts'
 import type { RoomHooks } from './sync/room.ts'
 import { publishCatalog } from './catalog.ts'
 import { Receptions } from './store/receptions.ts'
@@ -127,33 +125,18 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     return serveStatic(req, res, webDir, path)
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes * 2 })
-  const heartbeat = startHeartbeat(wss, options.heartbeatMs)
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://relay')
-    if (!url.pathname.startsWith('/sync/')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
-      return
-    }
-    const token = bearerToken(req, url)
-    const session = auth.authenticate(token)
-    const room = syncRoomOf(url)
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      heartbeat.watch(ws)
-      // Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
-      if (!session) return ws.close(Close.Unauthorized.code, Close.Unauthorized.reason)
-      if (!room) return ws.close(Close.Forbidden.code, Close.Forbidden.reason)
+  const sync = serveSync(server, {
+    maxMessageBytes,
+    heartbeatMs: options.heartbeatMs,
+    authenticate: (token) => auth.authenticate(token),
+    accepted: ({ ws, session, room, token }) => {
       if (session.principal.kind === 'lab') {
         const lab = session.principal.labId
         labsSeen.set(lab, now())
         ws.on('close', () => labsSeen.set(lab, now()))
       }
-      new Connection(ws, session, room, rooms, {
-        maxMessageBytes,
-        now,
-        stillValid: (s: Session) => auth.stillValid(s, token!),
-      })
-    })
+      new Connection(ws, session, room, rooms, { maxMessageBytes, now, stillValid: (s: Session) => auth.stillValid(s, token) })
+    },
   })
 
   const authority = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1')
@@ -165,10 +148,9 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     rooms,
     async close() {
       server.close()
-      heartbeat.stop()
       await images.close()
       await rooms.close()
-      for (const client of wss.clients) client.terminate()
+      sync.close()
       server.closeAllConnections()
       db.close()
     },

@@ -7,20 +7,18 @@
 // as soon as it can be reached (forwarder.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
-import type { Duplex } from 'node:stream'
 import type { KeyObject } from 'node:crypto'
 import { join } from 'node:path'
-import { WebSocketServer } from 'ws'
 import { readSpec, type Catalog } from '../../shared/schema.ts'
-import { Close, HttpError } from '../../shared/errors.ts'
+import { HttpError } from '../../shared/errors.ts'
 import { publicKeyOf, signStamp, specDigest, verifyToken } from '../../shared/signing.ts'
 import { refuseWriteInStore, type Principal } from '../../shared/rights.ts'
 import { SqliteDocStore } from '../../relay/store/docs.ts'
 import { ImageStore } from '../../relay/store/images.ts'
 import { Rooms } from '../../relay/sync/rooms.ts'
 import { RELAY_ORIGIN, type Room, type RoomHooks } from '../../relay/sync/room.ts'
-import { Connection, syncRoomOf, type Session } from '../../relay/sync/connection.ts'
-import { startHeartbeat } from '../../relay/sync/heartbeat.ts'
+import { Connection, type Session } from '../../relay/sync/connection.ts'
+import { serveSync } from '../../relay/sync/upgrade.ts'
 import { createImages } from '../../relay/http/images.ts'
 import { listen, sendError, sendJson } from '../../relay/http/respond.ts'
 import { bearerToken } from '../../relay/auth.ts'
@@ -160,24 +158,15 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     throw new HttpError(404, `the in-store server has no ${req.method} ${path}; sign-in and everything else is at the relay`)
   }
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES * 2 })
-  const heartbeat = startHeartbeat(wss, options.heartbeatMs)
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://lan')
-    if (!url.pathname.startsWith('/sync/')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
-      return
-    }
-    const token = bearerToken(req, url)
-    const session = authenticate(token)
-    const room = syncRoomOf(url)
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      heartbeat.watch(ws)
-      if (!relayKey) return ws.close(4503, 'The lab node has not reached the relay yet, retry later')
-      if (!session) return ws.close(Close.Unauthorized.code, Close.Unauthorized.reason)
-      if (!room) return ws.close(Close.Forbidden.code, Close.Forbidden.reason)
+  const NOT_READY = { code: 4503, reason: 'The lab node has not reached the relay yet, retry later' }
+  const sync = serveSync(server, {
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+    heartbeatMs: options.heartbeatMs,
+    authenticate,
+    unavailable: () => (relayKey ? null : NOT_READY),
+    accepted: ({ ws, session, room, token }) => {
       const principal = session.principal as Extract<Principal, { kind: 'user' }>
-      state.rememberToken(principal.userId, token!, session.expiresAt)
+      state.rememberToken(principal.userId, token, session.expiresAt)
       new Connection(ws, session, room, rooms, { maxMessageBytes: MAX_MESSAGE_BYTES, now, stillValid: () => authenticate(token) !== null })
       if (room.kind !== 'user' && room.kind !== 'order') return
       // Pass the document on to the relay as this customer, once it is known they may read it here.
@@ -190,7 +179,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
         joined = true
         return forwarder.terminalJoined(room, principal.userId)
       }).catch((error: Error) => options.log(`lan: ${room.name}: ${error.message}`))
-    })
+    },
   })
 
   await forwarder.start()
@@ -201,11 +190,10 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     photoPath: (sha256: string) => photoPath(sha256),
     async close() {
       server.close()
-      heartbeat.stop()
       await forwarder.close()
       await images.close()
       await rooms.close()
-      for (const client of wss.clients) client.terminate()
+      sync.close()
       server.closeAllConnections()
       state.close()
     },

@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws'
 import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
 import type { Principal } from '../../shared/rights.ts'
-import { parseRoom, type Room as RoomName } from '../../shared/schema.ts'
+import type { Room as RoomName } from '../../shared/schema.ts'
 import { Close, type CloseEvent } from '../../shared/errors.ts'
 import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, type Peer, type Room } from './room.ts'
 import type { Rooms } from './rooms.ts'
@@ -151,18 +151,5 @@ export class Connection implements Peer {
       this.room?.leave(this)
       if (this.room) this.rooms.released(this.room)
     }
-  }
-}
-
-/**
- * The room a `/sync/<room>` upgrade asks for, or null when the path names none (a malformed
- * %-escape included: no room name has one).
- */
-export function syncRoomOf(url: URL): RoomName | null {
-  if (!url.pathname.startsWith('/sync/')) return null
-  try {
-    return parseRoom(decodeURIComponent(url.pathname.slice('/sync/'.length)))
-  } catch {
-    return null
   }
 }

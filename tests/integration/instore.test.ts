@@ -46,6 +46,17 @@ function terminal(lab: LabProcess, room: string, token: string, doc?: Y.Doc) {
   return c
 }
 
+/** An empty draft written from a store terminal, and the same order opened at the relay (the customer's phone at home). */
+async function draftFromStore(lab: LabProcess, relay: RelayProcess, me: { userId: string; token: string }) {
+  const orderId = newOrderId()
+  const store = terminal(lab, `order/${orderId}`, me.token)
+  await synced(store.provider, 10_000)
+  writeSpec(store.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'draft', items: [] })
+  const home = connect(relay, `order/${orderId}`, me.token)
+  providers.push(home.provider)
+  return { orderId, store, home }
+}
+
 async function startLabNode(relayUrl: string, printDir: string, dataDir?: string): Promise<LabProcess> {
   const lab = await startLab({ relayUrl, lab: 'lab-1', key: 'lab-1-secret', printer: `file:${printDir}`, auto: true, listen: '127.0.0.1:0', dataDir, historyIntervalSeconds: 1 })
   cleanups.push(() => lab.kill())
@@ -199,12 +210,7 @@ test('with the link up and quiet, a change made in the store reaches the relay a
   const { printDir, relay } = await relayAndPrints()
   const me = await signUp(relay.url)
   const lab = await startLabNode(relay.url, printDir)
-  const orderId = newOrderId()
-  const store = terminal(lab, `order/${orderId}`, me.token)
-  await synced(store.provider, 10_000)
-  writeSpec(store.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'draft', items: [] })
-  const home = connect(relay, `order/${orderId}`, me.token)
-  providers.push(home.provider)
+  const { orderId, store, home } = await draftFromStore(lab, relay, me)
   await waitFor(() => home.doc.getMap('spec').get('id') === orderId, 'the draft at the relay', 10_000)
   await new Promise((resolve) => setTimeout(resolve, 1_000)) // every probe answered: the link is quiet
   store.doc.getMap('spec').set('createdAt', '2026-11-23T00:00:00.000Z')
@@ -312,12 +318,7 @@ test('the store link cut again and again in the middle of syncing loses and dupl
   // One draft edited from the store (items appended one write at a time) while the relay's side
   // edits the same draft from the customer's phone at home, and the link flaps all along.
   const image = await uploadPhoto(lab.lanUrl!, me.token, await makePhoto(6))
-  const orderId = newOrderId()
-  const store = terminal(lab, `order/${orderId}`, me.token)
-  await synced(store.provider, 10_000)
-  writeSpec(store.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'draft', items: [] })
-  const home = connect(relay, `order/${orderId}`, me.token)
-  providers.push(home.provider)
+  const { orderId, store, home } = await draftFromStore(lab, relay, me)
   await synced(home.provider, 10_000)
   await waitFor(() => home.doc.getMap('spec').get('id') === orderId, 'the draft at the relay', 20_000)
 

@@ -32,18 +32,38 @@ function refuseInserts(db: DB, doc: string): void {
            BEGIN SELECT RAISE(ABORT, 'disk refused the write (test)'); END`)
 }
 
-for (const commitOn of ['worker', 'caller'] as const) {
-  const setup = async () => {
-    const dir = tempDir('labsync-store-')
-    const file = join(dir, 'relay.sqlite')
-    const db = openDatabase(file)
-    const store = new SqliteDocStore(db, { commitOn })
-    assert.is(await store.writerThread(), commitOn === 'worker', 'commits run where asked')
-    return {
-      file, db, store,
-      async close() { await store.close(); db.close(); removeDir(dir) },
-    }
+/** A store on a fresh database file, committing where asked. */
+async function openStore(commitOn: 'worker' | 'caller') {
+  const dir = tempDir('labsync-store-')
+  const file = join(dir, 'relay.sqlite')
+  const db = openDatabase(file)
+  const store = new SqliteDocStore(db, { commitOn })
+  assert.is(await store.writerThread(), commitOn === 'worker', 'commits run where asked')
+  return {
+    file, db, store,
+    async close() { await store.close(); db.close(); removeDir(dir) },
   }
+}
+
+/** The room `user/<userId>` on `store`, and a peer of that user collecting what it is sent. */
+function userRoom(store: SqliteDocStore, userId: string) {
+  return Room.load({ kind: 'user', name: `user/${userId}`, userId }, { store, hooks: {}, compactAfterUpdates: 500, maxRefusals: 20 })
+}
+
+function userPeer(userId: string) {
+  const sent: Uint8Array[] = []
+  const closedWith: number[] = []
+  return {
+    sent, closedWith,
+    principal: { kind: 'user', userId } as const,
+    awarenessIds: new Set<number>(),
+    send: (m: Uint8Array) => { sent.push(m) },
+    close: (e: { code: number }) => { closedWith.push(e.code) },
+  }
+}
+
+for (const commitOn of ['worker', 'caller'] as const) {
+  const setup = () => openStore(commitOn)
 
   test(`[${commitOn}] an append that resolved is in the file, in order, for any other reader`, async () => {
     const s = await setup()
@@ -116,13 +136,13 @@ for (const commitOn of ['worker', 'caller'] as const) {
 
   test(`[${commitOn}] a failed commit fails the room: nothing is acknowledged and whenDurable rejects`, async () => {
     const s = await setup()
-    const room = await Room.load({ kind: 'user', name: 'user/r1', userId: 'r1' }, { store: s.store, hooks: {}, compactAfterUpdates: 500, maxRefusals: 20 })
+    const room = await userRoom(s.store, 'r1')
     try {
       await room.writeAsRelay((doc) => doc.getMap('profile').set('home', 'store-1'))
       refuseInserts(s.db, 'user/r1')
-      const sent: Uint8Array[] = []
-      const closedWith: number[] = []
-      room.join({ principal: { kind: 'user', userId: 'r1' }, awarenessIds: new Set(), send: (m) => sent.push(m), close: (e) => closedWith.push(e.code) })
+      const peer = userPeer('r1')
+      const { sent, closedWith } = peer
+      room.join(peer)
       const before = sent.length
       await room.writeAsRelay((doc) => doc.getMap('profile').set('home', 'store-2')).then(
         () => assert.unreachable('the failed write was acknowledged'),
@@ -142,12 +162,10 @@ for (const commitOn of ['worker', 'caller'] as const) {
 
   test(`[${commitOn}] a room stores a peer's update as it arrived, the relay's own write as its diff, and nothing for an update that brings nothing`, async () => {
     const s = await setup()
-    const name = { kind: 'user', name: 'user/r2', userId: 'r2' } as const
-    const options = { store: s.store, hooks: {}, compactAfterUpdates: 500, maxRefusals: 20 }
-    const room = await Room.load(name, options)
+    const room = await userRoom(s.store, 'r2')
     try {
-      const sent: Uint8Array[] = []
-      const peer = { principal: { kind: 'user', userId: 'r2' } as const, awarenessIds: new Set<number>(), send: (m: Uint8Array) => sent.push(m), close: () => {} }
+      const peer = userPeer('r2')
+      const { sent } = peer
       room.join(peer)
       const client = new Y.Doc()
       const updates: Uint8Array[] = []
@@ -180,9 +198,9 @@ for (const commitOn of ['worker', 'caller'] as const) {
     // A lab node applies the relay's updates as they come (upstream.ts, through writeAsRelay); one
     // that overtook its dependency waits in Yjs until a customer's phone sends that dependency.
     const s = await setup()
-    const room = await Room.load({ kind: 'user', name: 'user/r3', userId: 'r3' }, { store: s.store, hooks: {}, compactAfterUpdates: 500, maxRefusals: 20 })
+    const room = await userRoom(s.store, 'r3')
     try {
-      const peer = { principal: { kind: 'user', userId: 'r3' } as const, awarenessIds: new Set<number>(), send: () => {}, close: () => {} }
+      const peer = userPeer('r3')
       room.join(peer)
       const phone = new Y.Doc()
       phone.getMap('profile').set('homeFront', 'store-1')
@@ -235,29 +253,19 @@ const spinUntil = (check: () => boolean, what: string) => {
 }
 
 test('[worker] a turn that gathers many writes commits them before it ends', async () => {
-  const dir = tempDir('labsync-store-')
-  const file = join(dir, 'relay.sqlite')
-  const db = openDatabase(file)
-  const store = new SqliteDocStore(db)
+  const { file, store, close } = await openStore('worker')
   try {
-    await store.writerThread()
     const writes = Array.from({ length: 16 }, (_, i) => store.append('order/turn', update(`k${i}`, i)))
     spinUntil(() => storedRows(file, 'order/turn').length === 16, 'the writes are stored')
     await Promise.all(writes)
   } finally {
-    await store.close()
-    db.close()
-    removeDir(dir)
+    await close()
   }
 })
 
 test('[worker] a commit the thread has finished resolves at the next write, before the event loop turns', async () => {
-  const dir = tempDir('labsync-store-')
-  const file = join(dir, 'relay.sqlite')
-  const db = openDatabase(file)
-  const store = new SqliteDocStore(db)
+  const { file, store, close } = await openStore('worker')
   try {
-    await store.writerThread()
     let firstDone = false
     const first = store.append('order/poll', update('a', 1)).then(() => { firstDone = true })
     await new Promise((resolve) => setImmediate(resolve)) // the store's own turn-end commit has started
@@ -268,9 +276,7 @@ test('[worker] a commit the thread has finished resolves at the next write, befo
     await Promise.all([first, second])
     assert.is(storedRows(file, 'order/poll').length, 2)
   } finally {
-    await store.close()
-    db.close()
-    removeDir(dir)
+    await close()
   }
 })
 

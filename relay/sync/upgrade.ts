@@ -1,0 +1,70 @@
+// The y-websocket endpoint of an HTTP(S) server, shared by the relay and a lab node's in-store
+// server: `/sync/<room>` upgrades are accepted (any other path gets a 404), watched by the
+// heartbeat, and refused with a close code when the token or the room name is missing or wrong.
+// Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
+import type { IncomingMessage, Server } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { Close, type CloseEvent } from '../../shared/errors.ts'
+import { parseRoom, type Room as RoomName } from '../../shared/schema.ts'
+import { bearerToken } from '../auth.ts'
+import type { Session } from './connection.ts'
+import { startHeartbeat } from './heartbeat.ts'
+
+export interface SyncSocket {
+  ws: WebSocket
+  session: Session
+  room: RoomName
+  /** The bearer token the session came from, for re-checks while the socket lives. */
+  token: string
+}
+
+export interface SyncEndpointOptions {
+  maxMessageBytes: number
+  heartbeatMs?: number
+  authenticate(token: string | null): Session | null
+  /** A reason to turn every socket away for now (checked first), or null. */
+  unavailable?(): CloseEvent | null
+  /** A socket with a valid session on a well-formed room name. */
+  accepted(socket: SyncSocket): void
+}
+
+export function serveSync(server: Server, options: SyncEndpointOptions): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2 })
+  const heartbeat = startHeartbeat(wss, options.heartbeatMs)
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://sync')
+    if (!url.pathname.startsWith('/sync/')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      return
+    }
+    const token = bearerToken(req, url)
+    const session = options.authenticate(token)
+    const room = syncRoomOf(url)
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      heartbeat.watch(ws)
+      const refusal = options.unavailable?.() ?? (!session ? Close.Unauthorized : !room ? Close.Forbidden : null)
+      if (refusal) return ws.close(refusal.code, refusal.reason)
+      options.accepted({ ws, session: session!, room: room!, token: token! })
+    })
+  })
+  return {
+    close() {
+      heartbeat.stop()
+      for (const client of wss.clients) client.terminate()
+    },
+  }
+}
+
+/**
+ * The room a `/sync/<room>` upgrade asks for, or null when the path names none (a malformed
+ * %-escape included: no room name has one).
+ */
+function syncRoomOf(url: URL): RoomName | null {
+  if (!url.pathname.startsWith('/sync/')) return null
+  try {
+    return parseRoom(decodeURIComponent(url.pathname.slice('/sync/'.length)))
+  } catch {
+    return null
+  }
+}
