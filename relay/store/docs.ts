@@ -52,6 +52,8 @@ export interface SqliteDocStoreOptions {
 export class SqliteDocStore implements DocStore {
   private pending: PendingWrite[] = []
   private flushScheduled = false
+  /** A commit of BATCH_NOW writes is queued for when the current frame's code is done. */
+  private commitSoon = false
   private committing = false
   private writer: DocWriter | null = null
   private readonly stmt
@@ -109,15 +111,22 @@ export class SqliteDocStore implements DocStore {
 
   /**
    * At the end of this event-loop turn, unless a commit is in flight: then when it ends. On the
-   * writer thread, a turn that has gathered BATCH_NOW writes commits them at once, and a commit
-   * the thread has finished is noticed at the next write instead of at the thread's answer: when
-   * a thousand sockets have data the turn is long, and both would otherwise wait for its end.
+   * writer thread, a turn that has gathered BATCH_NOW writes commits them as soon as the code
+   * handling the current frame is done, and a commit the thread has finished is noticed at the
+   * next write instead of at the thread's answer: when a thousand sockets have data the turn is
+   * long, and both would otherwise wait for its end. Never inside the append itself: what the
+   * caller does right after it (a lab node marks the document as not yet passed on, in SQLite)
+   * must not be overtaken by the commit.
    */
   private schedule(): void {
     if (this.writer !== null) {
       this.writer.poll()
-      if (!this.committing && this.writer.ready && this.pending.length >= BATCH_NOW) {
-        void this.commit()
+      if (!this.committing && !this.commitSoon && this.writer.ready && this.pending.length >= BATCH_NOW) {
+        this.commitSoon = true
+        queueMicrotask(() => {
+          this.commitSoon = false
+          void this.commit()
+        })
         return
       }
     }

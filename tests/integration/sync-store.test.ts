@@ -256,8 +256,24 @@ test('[worker] a turn that gathers many writes commits them before it ends', asy
   const { file, store, close } = await openStore('worker')
   try {
     const writes = Array.from({ length: 16 }, (_, i) => store.append('order/turn', update(`k${i}`, i)))
+    await Promise.resolve() // the code that made the writes is done; the event loop has not turned
     spinUntil(() => storedRows(file, 'order/turn').length === 16, 'the writes are stored')
     await Promise.all(writes)
+  } finally {
+    await close()
+  }
+})
+
+test('[worker] no commit starts while the code that appended is still running', async () => {
+  // A lab node stores "not yet passed on" for a document right after its write is appended: a
+  // crash must never find the write committed without that mark.
+  const { file, store, close } = await openStore('worker')
+  try {
+    const writes = Array.from({ length: 16 }, (_, i) => store.append('order/caller', update(`k${i}`, i)))
+    const until = Date.now() + 300
+    while (Date.now() < until) assert.is(storedRows(file, 'order/caller').length, 0, 'committed under the caller')
+    await Promise.all(writes)
+    assert.is(storedRows(file, 'order/caller').length, 16)
   } finally {
     await close()
   }
