@@ -1,9 +1,9 @@
 // Turns a bearer token into who is asking: an admin token or a lab key from the config, or a
 // customer's session. One place, used by HTTP and sync alike.
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { RelayConfig } from './config.ts'
-import type { Accounts } from './store/accounts.ts'
+import { tokenDigest, type Accounts } from './store/accounts.ts'
 import type { Session } from './sync/connection.ts'
 
 export class Authenticator {
@@ -24,7 +24,7 @@ export class Authenticator {
   /** Who holds this token, or null for none, unknown or expired. The token is hashed once. */
   authenticate(token: string | null | undefined): Session | null {
     if (!token || token.length > 512) return null
-    const hash = createHash('sha256').update(token).digest()
+    const hash = tokenDigest(token)
     // Every key is compared, in constant time, whichever matches.
     let found: Session['principal'] | null = null
     for (const key of this.keys) if (key.hash.length === hash.length && timingSafeEqual(hash, key.hash) && found === null) found = key.principal

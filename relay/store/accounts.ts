@@ -15,7 +15,9 @@ export interface Account { userId: string; email: string; name: string }
 export interface StoredSession { userId: string; expiresAt: number }
 export interface Revocation { seq: number; sid: string; expiresAt: number }
 
-export const tokenHash = (token: string): string => createHash('sha256').update(token).digest('hex')
+/** A token's sha256: what is stored of a session, and what config keys are compared with. */
+export const tokenDigest = (token: string): Buffer => createHash('sha256').update(token).digest()
+export const tokenHash = (token: string): string => tokenDigest(token).toString('hex')
 
 /**
  * Sessions looked up recently are answered from memory for this long. Sign-outs go through this
