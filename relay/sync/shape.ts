@@ -232,11 +232,10 @@ function locate(reading: Reading, id: Y.ID): { item: Y.Item; inDoc: boolean } | 
  * parent item) is in the document or in the update, as Yjs requires before integrating it.
  */
 function referencesKnown(reading: Reading, item: Y.Item): boolean {
-  for (const id of [item.origin, item.rightOrigin, item.parent instanceof Y.ID ? item.parent : null]) {
-    if (id !== null && locate(reading, id) === null) return false
-  }
-  return true
+  return known(reading, item.origin) && known(reading, item.rightOrigin) && known(reading, item.parent instanceof Y.ID ? item.parent : null)
 }
+
+const known = (reading: Reading, id: Y.ID | null): boolean => id === null || locate(reading, id) !== null
 
 /** A new item lands where its parent item, or its neighbour, is: follow them to the document. */
 function placeOfNew(reading: Reading, start: Y.Item): Place | null {
