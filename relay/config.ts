@@ -19,7 +19,87 @@ export interface RelayConfig {
   fronts: Front[]
   discounts: DiscountRules
   admins: AdminConfig[]
-  limits: { imageBytes: number }
+  limits: Limits
+}
+
+/**
+ * What one customer, one address or one socket may take of the relay (README "Limits"). Every
+ * field is optional in the file; DEFAULT_LIMITS fills the rest.
+ */
+export interface Limits {
+  /** One photo, PUT or resumable. */
+  imageBytes: number
+  /** Resumable uploads a customer has started and not finished, in bytes declared. */
+  pendingUploadBytes: number
+  /** An order document, as stored: a write that would take it past this is refused. */
+  orderDocBytes: number
+  /** A user document (the customer's list of orders and profile). */
+  userDocBytes: number
+  /** Sync writes per second per customer, over all their sockets (bursts of 10 s worth). */
+  writesPerSecond: number
+  /** Bytes of sync writes per second per customer, over all their sockets (bursts of 10 s worth). */
+  writeBytesPerSecond: number
+  /** Sync sockets open at once per customer. */
+  socketsPerCustomer: number
+  /** Bytes queued to one sync socket that its reader has not taken: past this it is cut (4508). */
+  socketBufferBytes: number
+  /** HTTP and WebSocket connections open at once from one address. */
+  connectionsPerAddress: number
+  /** HTTP and WebSocket connections open at once in all. */
+  connections: number
+  /** Failed sign-ins per account within 15 minutes before it answers 429 (with back-off). */
+  signInFailuresPerAccount: number
+  /** Sign-in and sign-up attempts per address per minute. */
+  signInsPerAddress: number
+  /** Password hashes computed at once, off the event loop; more wait (a bounded queue, then 503). */
+  passwordHashConcurrency: number
+  /** Seconds to receive a request's headers. */
+  headersTimeoutSeconds: number
+  /** Seconds to receive a whole request, body included (large photos over slow links go by tus, in parts). */
+  requestTimeoutSeconds: number
+  /** Seconds a connection may stay silent (no byte either way) before it is closed. */
+  idleTimeoutSeconds: number
+}
+
+const MiB = 1024 * 1024
+
+export const DEFAULT_LIMITS: Limits = {
+  imageBytes: 50 * MiB,
+  pendingUploadBytes: 256 * MiB,
+  orderDocBytes: 2 * MiB,
+  userDocBytes: 4 * MiB,
+  writesPerSecond: 50,
+  writeBytesPerSecond: 1 * MiB,
+  socketsPerCustomer: 64,
+  socketBufferBytes: 16 * MiB,
+  connectionsPerAddress: 256,
+  connections: 4096,
+  signInFailuresPerAccount: 10,
+  signInsPerAddress: 60,
+  passwordHashConcurrency: 2,
+  headersTimeoutSeconds: 30,
+  requestTimeoutSeconds: 600,
+  idleTimeoutSeconds: 60,
+}
+
+/** The lowest value each limit may be set to: below it the relay could not serve its own app. */
+const LIMIT_FLOORS: Limits = {
+  imageBytes: 1024,
+  pendingUploadBytes: 1024,
+  orderDocBytes: 64 * 1024,
+  userDocBytes: 64 * 1024,
+  writesPerSecond: 1,
+  writeBytesPerSecond: 1024,
+  socketsPerCustomer: 4,
+  socketBufferBytes: 64 * 1024,
+  connectionsPerAddress: 8,
+  connections: 16,
+  signInFailuresPerAccount: 1,
+  signInsPerAddress: 1,
+  passwordHashConcurrency: 1,
+  headersTimeoutSeconds: 1,
+  requestTimeoutSeconds: 1,
+  idleTimeoutSeconds: 1,
 }
 
 export const DEMO_CONFIG = {
@@ -129,14 +209,28 @@ export function parseConfig(json: unknown): RelayConfig {
     for (let j = i + 1; j < secrets.length; j++) if (secrets[i].hash === secrets[j].hash) fail(`${secrets[i].at} and ${secrets[j].at} have the same secret`)
   }
 
-  const limitsJson = object(root.limits ?? {}, 'limits')
-  const imageBytes = limitsJson.imageBytes === undefined ? 50 * 1024 * 1024 : amount(limitsJson.imageBytes, 'limits.imageBytes')
-  if (imageBytes < 1024) fail('limits.imageBytes: at least 1024 bytes')
+  const limits = parseLimits(object(root.limits ?? {}, 'limits'))
 
   const known = new Set(['currency', 'timeZone', 'products', 'templates', 'labs', 'fronts', 'discounts', 'admins', 'limits'])
   for (const key of Object.keys(root)) if (!known.has(key)) fail(`${key}: unknown setting`)
 
-  return { currency, timeZone, products, templates, labs, fronts, discounts: { scope, tiers }, admins, limits: { imageBytes } }
+  return { currency, timeZone, products, templates, labs, fronts, discounts: { scope, tiers }, admins, limits }
+}
+
+function parseLimits(json: Json): Limits {
+  const limits = { ...DEFAULT_LIMITS }
+  for (const [key, value] of Object.entries(json)) {
+    if (!(key in DEFAULT_LIMITS)) fail(`limits.${key}: unknown limit (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`)
+    const name = key as keyof Limits
+    const floor = LIMIT_FLOORS[name]
+    if (!Number.isSafeInteger(value) || (value as number) < floor) fail(`limits.${key}: expected a whole number, at least ${floor}`)
+    limits[name] = value as number
+  }
+  // A socket must be able to take one whole document, or a reader could never finish its sync.
+  const largestDoc = Math.max(limits.orderDocBytes, limits.userDocBytes)
+  if (limits.socketBufferBytes < largestDoc * 2) fail(`limits.socketBufferBytes: at least twice the largest document limit (${largestDoc * 2})`)
+  if (limits.connections < limits.connectionsPerAddress) fail('limits.connections: at least limits.connectionsPerAddress')
+  return limits
 }
 
 /** What the `catalog` document shows everyone signed in: the config without secrets. */

@@ -67,6 +67,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     idleUnloadMs: options.idleUnloadMs ?? 30_000,
     compactAfterUpdates: options.compactAfterUpdates ?? 500,
     maxRefusals: 20,
+    limits: options.config.limits,
   })
   await publishCatalog(rooms, options.config, signingKey.publicJwk)
   const receptions = new Receptions(db)
@@ -128,6 +129,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const sync = serveSync(server, {
     maxMessageBytes,
     heartbeatMs: options.heartbeatMs,
+    limits: options.config.limits,
     authenticate: (token) => auth.authenticate(token),
     accepted: ({ ws, session, room, token }) => {
       if (session.principal.kind === 'lab') {
@@ -135,7 +137,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         labsSeen.set(lab, now())
         ws.on('close', () => labsSeen.set(lab, now()))
       }
-      new Connection(ws, session, room, rooms, { maxMessageBytes, now, stillValid: (s: Session) => auth.stillValid(s, token) })
+      new Connection(ws, session, room, rooms, { maxMessageBytes, now, limits: options.config.limits, stillValid: (s: Session) => auth.stillValid(s, token) })
     },
   })
 

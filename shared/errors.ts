@@ -15,6 +15,10 @@ export const Close = {
   MessageTooBig: { code: 4413, reason: 'Message too big' },
   /** Too many refused writes on one socket: a client that keeps forging is cut off. */
   TooManyRefusals: { code: 4429, reason: 'Too many refused writes' },
+  /** The relay is at its limit of connections or customer sockets: try again later. */
+  TooManySockets: { code: 4529, reason: 'Too many connections, retry later' },
+  /** The reader did not take what was sent to it fast enough (socket buffer over its limit). */
+  SlowReader: { code: 4508, reason: 'Not reading fast enough, retry later' },
   /** The document could not be loaded from storage; nothing was sent. */
   LoadFailed: { code: 4500, reason: 'Document could not be loaded, retry later' },
   /** The relay is shutting down. */
@@ -39,7 +43,8 @@ export class ConfigError extends Error {
 /** An HTTP-facing error with its status; the one place statuses are chosen is http/respond.ts. */
 export class HttpError extends Error {
   override name = 'HttpError'
-  constructor(readonly status: number, message: string) {
+  /** Seconds after which a retry may succeed (sent as Retry-After): 429, 503, 507. */
+  constructor(readonly status: number, message: string, readonly retryAfter?: number) {
     super(message)
   }
 }

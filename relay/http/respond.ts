@@ -24,6 +24,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
     res.destroy()
     return
   }
+  if (error instanceof HttpError && error.retryAfter !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))))
   sendJson(res, status, { error: message })
 }
 

@@ -8,6 +8,7 @@ import type { Room as RoomName } from '../../shared/schema.ts'
 import { Close, type CloseEvent } from '../../shared/errors.ts'
 import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC, type Peer, type Room } from './room.ts'
 import type { Rooms } from './rooms.ts'
+import type { Limits } from '../config.ts'
 
 const MAX_BACKLOG = 1_000
 const SESSION_RECHECK_MS = 5_000
@@ -20,6 +21,8 @@ export interface Session {
 
 export interface ConnectionOptions {
   maxMessageBytes: number
+  /** Write rates per customer and bytes buffered per socket (relay config `limits`); none when not given. */
+  limits?: Pick<Limits, 'writesPerSecond' | 'writeBytesPerSecond' | 'socketBufferBytes'>
   now: () => number
   /** Checks, on every message, that the session still holds (not expired, not revoked). */
   stillValid: (session: Session) => boolean

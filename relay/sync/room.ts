@@ -7,8 +7,9 @@ import * as syncProtocol from 'y-protocols/sync'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as authProtocol from 'y-protocols/auth'
 import type { DocStore } from '../store/docs.ts'
+import type { Limits } from '../config.ts'
 import type { Room as RoomName } from '../../shared/schema.ts'
-import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal } from '../../shared/rights.ts'
+import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../../shared/rights.ts'
 import { Close, type CloseEvent } from '../../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 
@@ -33,6 +34,11 @@ export interface Peer {
 export interface RoomHooks {
   /** A document was loaded from storage (before any peer sees it). */
   onLoad?(room: Room): void
+  /**
+   * A peer's write that the rights table allows, before it is applied: a reason to refuse it
+   * (facts beyond this document, such as another order citing this one), or null to let it in.
+   */
+  beforeWrite?(room: Room, principal: Principal, shape: WriteShape): string | null
   /** An accepted write is durable. `origin` is the writer, or RELAY_ORIGIN. */
   onChange?(room: Room, origin: Principal | typeof RELAY_ORIGIN): void
 }
@@ -46,6 +52,8 @@ export interface RoomOptions {
   maxRefusals: number
   /** The write rule; the relay's (shared/rights.ts refuseWrite) unless given, e.g. a lab node's in-store rule. */
   refuseWrite?: typeof refuseWrite
+  /** Per-document byte limits (relay config `limits`); none when not given. */
+  limits?: Pick<Limits, 'orderDocBytes' | 'userDocBytes'>
 }
 
 export class Room {
@@ -180,7 +188,8 @@ export class Room {
         return
       }
     }
-    const refusal = trial.changed ? (this.options.refuseWrite ?? refuseWrite)(peer.principal, this.name, trial.shape, facts) : null
+    const refusal = !trial.changed ? null
+      : (this.options.refuseWrite ?? refuseWrite)(peer.principal, this.name, trial.shape, facts) ?? this.options.hooks.beforeWrite?.(this, peer.principal, trial.shape) ?? null
     if (refusal !== null) {
       if (onScratch) this.scratch = null
       this.refuse(peer, refusal)

@@ -10,6 +10,7 @@ import { parseRoom, type Room as RoomName } from '../../shared/schema.ts'
 import { bearerToken } from '../auth.ts'
 import type { Session } from './connection.ts'
 import { startHeartbeat } from './heartbeat.ts'
+import type { Limits } from '../config.ts'
 
 export interface SyncSocket {
   ws: WebSocket
@@ -22,6 +23,8 @@ export interface SyncSocket {
 export interface SyncEndpointOptions {
   maxMessageBytes: number
   heartbeatMs?: number
+  /** Sockets per customer and bytes buffered per socket (relay config `limits`); none when not given. */
+  limits?: Pick<Limits, 'socketsPerCustomer' | 'socketBufferBytes'>
   authenticate(token: string | null): Session | null
   /** A reason to turn every socket away for now (checked first), or null. */
   unavailable?(): CloseEvent | null
