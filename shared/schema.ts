@@ -65,7 +65,9 @@ export const roomName = {
 // ---------------------------------------------------------------- order documents
 
 export type OrderState = 'draft' | 'submitted' | 'cancelled'
-export interface OrderItem { image: string; product: string; qty: number; template?: string }
+/** `crop`: the part of the photo to print (0–1 of its width and height), or "fit" (SPEC.md). */
+export type Crop = 'fit' | { x: number; y: number; w: number; h: number }
+export interface OrderItem { image: string; product: string; qty: number; template?: string; crop?: Crop }
 export interface OrderSpec { id: string; user: string; front: string; createdAt: string; state: OrderState; items: OrderItem[] }
 
 export type LineKind = 'print' | 'fee' | 'discount'
