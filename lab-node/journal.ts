@@ -45,6 +45,7 @@ export class Journal {
       order: this.db.prepare<[string], { state: string; reason: string | null }>('SELECT state, reason FROM orders WHERE order_id = ?'),
       setOrder: this.db.prepare(`INSERT INTO orders (order_id, state, reason, updated_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at`),
+      forgetUnprinted: this.db.prepare("DELETE FROM items WHERE order_id = ? AND state IN ('aborted', 'canceled', 'failed')"),
       addHistory: this.db.prepare('INSERT OR IGNORE INTO history (id, entry) VALUES (?, ?)'),
       unacknowledged: this.db.prepare<[], { entry: string }>('SELECT entry FROM history WHERE acknowledged = 0 ORDER BY rowid'),
       acknowledge: this.db.prepare('UPDATE history SET acknowledged = 1 WHERE id = ?'),
@@ -73,6 +74,14 @@ export class Journal {
       this.stmt.upsertItem.run(order, item, jobName, state, jobId, reason, new Date().toISOString())
       if (entry) this.stmt.addHistory.run(entry.id, JSON.stringify(entry))
     })()
+  }
+
+  /**
+   * The operator's `retry`: items whose job ended without printing (aborted, canceled, failed)
+   * are forgotten, so they are sent again; completed ones, and jobs still in flight, stay.
+   */
+  forgetUnprinted(order: string): number {
+    return this.stmt.forgetUnprinted.run(order).changes
   }
 
   orderState(order: string): { state: string; reason: string | null } | null {

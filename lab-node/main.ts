@@ -8,7 +8,7 @@ import type { HistoryEntry } from '../shared/schema.ts'
 import { Journal } from './journal.ts'
 import { RelayLink } from './relay-link.ts'
 import { openPrinter } from './printers/printer.ts'
-import { printOrder } from './print-order.ts'
+import { failOrder, printOrder, RelayUnavailableError, SKIPPED_REASON, type PrintContext } from './print-order.ts'
 import { startLanServer, type LanServer } from './lan/server.ts'
 
 export interface LabArgs {
@@ -26,7 +26,7 @@ export interface LabArgs {
   tls?: { cert: string; key: string } | null
 }
 
-const OPERATOR_HELP = 'commands: queue | next | print <order> | all | retry <order> | status | flush | quit'
+const OPERATOR_HELP = 'commands: queue | next | print <order> | all | retry <order> | skip <order> | status | flush | quit'
 
 export async function runLab(args: LabArgs): Promise<void> {
   const dataDir = resolve(args.data)
@@ -46,31 +46,72 @@ export async function runLab(args: LabArgs): Promise<void> {
   let busy = false
   let stopping = false
   const requested: string[] = []
+  /** Orders the operator skipped, to be reported failed at the relay by the work loop. */
+  const skipped: string[] = []
+  /** The order being printed, and how the operator's `skip` stops it. */
+  let current: { order: string; controller: AbortController } | null = null
+  /** Queued orders the relay's receipt does not give to this lab (a reassignment in flight): not again until the queue changes. */
+  const notOurs = new Set<string>()
   const waiting = () => [...link.queue.entries()]
     .sort(([, a], [, b]) => a.receivedAt.localeCompare(b.receivedAt))
     .map(([order]) => order)
     .filter((order) => {
       const state = journal.orderState(order)?.state
-      return state !== 'printed' && state !== 'failed'
+      return state !== 'printed' && state !== 'failed' && !notOurs.has(order)
     })
 
+  // One order at a time, and never the same one again by itself: an order ends printed or
+  // failed (journaled), and only the operator's `retry` takes a failed one again. A relay out of
+  // reach stops the loop until the queue changes; the order waits, it has not failed.
   async function work(): Promise<void> {
     if (busy || stopping) return
     busy = true
     try {
       for (;;) {
-        const next = requested.shift() ?? (args.auto ? waiting()[0] : undefined)
-        if (!next || stopping) break
         const catalog = link.catalog()
-        if (!catalog) { log('no catalog from the relay yet; waiting'); requested.unshift(next); break }
-        const outcome = await printOrder({ labId: args.lab, printer, journal, link, catalog, templatesDir: args.templates ?? undefined, log }, next)
-          .catch((error: Error) => ({ status: 'failed' as const, reason: error.message }))
-        if (outcome.status !== 'printed') log(`order ${next}: ${outcome.status}: ${outcome.reason}`)
-        if (outcome.status === 'failed' && /relay|refused/.test(outcome.reason)) break
+        const report = skipped.shift()
+        const next = report ?? requested.shift() ?? (args.auto ? waiting()[0] : undefined)
+        if (!next || stopping) break
+        const putBack = () => (report ? skipped : requested).unshift(next)
+        if (!catalog) { log('no catalog from the relay yet; waiting'); putBack(); break }
+        const controller = new AbortController()
+        const ctx: PrintContext = { labId: args.lab, printer, journal, link, catalog, templatesDir: args.templates ?? undefined, log, signal: controller.signal }
+        current = { order: next, controller }
+        try {
+          if (report) {
+            await failOrder(ctx, next, SKIPPED_REASON)
+            log(`order ${next}: skipped; the relay has its progress (failed: ${SKIPPED_REASON})`)
+            continue
+          }
+          const outcome = await printOrder(ctx, next)
+          // printOrder logs a failure itself, once.
+          if (outcome.status === 'skipped') { log(`order ${next}: skipped: ${outcome.reason}`); notOurs.add(next) }
+        } catch (error) {
+          if (error instanceof RelayUnavailableError) {
+            log(`order ${next}: waiting for the relay: ${error.message}`)
+            if (report) putBack()
+            break
+          }
+          // Not expected (printOrder ends an order's own problems itself), and still never a loop.
+          journal.setOrderState(next, 'failed', (error as Error).message)
+          log(`order ${next}: failed: ${(error as Error).message}`)
+        } finally {
+          current = null
+        }
       }
     } finally {
       busy = false
     }
+  }
+
+  /** The operator's `skip`: the order is not printed here (a job already sent finishes). */
+  function skip(order: string): void {
+    journal.setOrderState(order, 'failed', SKIPPED_REASON)
+    for (let i = requested.indexOf(order); i >= 0; i = requested.indexOf(order)) requested.splice(i, 1)
+    if (current?.order === order) current.controller.abort(new Error(SKIPPED_REASON))
+    else if (!skipped.includes(order)) skipped.push(order)
+    log(`order ${order}: ${SKIPPED_REASON}`)
+    void work()
   }
 
   // History goes into lab/<id> `history`; the relay stores each entry once and removes it from
@@ -91,6 +132,7 @@ export async function runLab(args: LabArgs): Promise<void> {
   const historyTimer = setInterval(flushHistory, args.historyIntervalSeconds * 1000)
 
   link.queue.observe(() => {
+    notOurs.clear()
     log(`queue: ${waiting().length} order(s) waiting`)
     void work()
   })
@@ -104,7 +146,16 @@ export async function runLab(args: LabArgs): Promise<void> {
       case 'next': { const order = waiting()[0]; if (order) requested.push(order); else log('queue is empty'); void work(); break }
       case 'all': requested.push(...waiting()); void work(); break
       case 'print': if (argument) { requested.push(argument); void work() } else log('print needs an order id'); break
-      case 'retry': if (argument) { journal.setOrderState(argument, 'retry'); requested.push(argument); void work() } else log('retry needs an order id'); break
+      case 'retry':
+        if (!argument) { log('retry needs an order id'); break }
+        // Items that ended without printing go again; completed ones never do.
+        log(`order ${argument}: retry (${journal.forgetUnprinted(argument)} item(s) to send again)`)
+        journal.setOrderState(argument, 'retry')
+        if (skipped.includes(argument)) skipped.splice(skipped.indexOf(argument), 1)
+        requested.push(argument)
+        void work()
+        break
+      case 'skip': if (argument) skip(argument); else log('skip needs an order id'); break
       case 'status':
         void printer.describe().then(
           (d) => log(`printer ${printer.uri}: ${d.state}${d.stateReasons.length ? ` (${d.stateReasons.join(', ')})` : ''}; relay ${link.connected ? 'connected' : 'not connected'}; ${busy ? 'printing' : 'idle'}; queue ${waiting().length}`),

@@ -1,10 +1,13 @@
 // Prints one order: checks it is assigned here and printable, renders each item, sends it with
 // intent journaled first, follows the job to its end, and writes `progress` into the order.
-import * as Y from 'yjs'
-import { readReceipt, readSpec, type Catalog, type HistoryEntry, type OrderSpec } from '../shared/schema.ts'
+// Whatever goes wrong with the order itself (a spec the lab cannot read, an unknown product, a
+// photo or template that does not render, a throw anywhere) ends it `failed` with the reason,
+// once, journaled: the lab never loops on one order. Only a relay out of reach leaves it waiting.
+import { readReceipt, type Catalog, type HistoryEntry, type OrderSpec } from '../shared/schema.ts'
+import { readOrderSpec } from '../shared/order-spec.ts'
 import type { Journal, ItemState } from './journal.ts'
-import type { RelayLink } from './relay-link.ts'
-import type { Printer, PrinterDescription } from './printers/printer.ts'
+import type { OpenOrder, RelayLink } from './relay-link.ts'
+import type { FoundJob, Printer, PrinterDescription } from './printers/printer.ts'
 import { describeRunning, followJob, withRetry } from './printers/follow.ts'
 import { PrinterRejectedError } from './printers/errors.ts'
 import { renderPrint } from './render.ts'
@@ -13,102 +16,232 @@ export interface PrintContext {
   labId: string
   printer: Printer
   journal: Journal
-  link: RelayLink
+  /** What printing needs from the relay: the order's document and its photos. */
+  link: Pick<RelayLink, 'openOrder' | 'photo'>
   catalog: Catalog
   templatesDir?: string
   log: (line: string) => void
   /** How long one job may take before it counts as failed. */
   jobTimeoutMs?: number
   retry?: { attempts: number; baseMs: number; maxMs: number }
+  /** How long to wait for the relay to acknowledge a progress write; default 10 s. */
+  ackTimeoutMs?: number
+  /** Aborted by the operator's `skip`: no further job is sent and the order ends failed. */
+  signal?: AbortSignal
   now?: () => Date
 }
 
 export type OrderOutcome = { status: 'printed' } | { status: 'failed'; reason: string } | { status: 'skipped'; reason: string }
 
+/** SPEC.md's progress has no `cancelled`: a cancel the lab honours ends `failed` with this reason. */
+export const CANCELLED_REASON = 'cancelled by the customer'
+export const SKIPPED_REASON = 'skipped by the operator'
+
+/** The relay could not be reached or did not answer: nothing is known to be wrong with the order. */
+export class RelayUnavailableError extends Error {
+  override name = 'RelayUnavailableError'
+}
+
+/** The job states after which an item is never sent again without the operator's `retry`. */
+const ENDED: ReadonlySet<ItemState> = new Set(['completed', 'aborted', 'canceled', 'failed'])
+
+type Jobs = Record<number, { job: string | null; state: string; reason?: string }>
+
 export async function printOrder(ctx: PrintContext, orderId: string): Promise<OrderOutcome> {
-  const now = ctx.now ?? (() => new Date())
-  const order = await ctx.link.openOrder(orderId)
+  let order: OpenOrder
   try {
-    const spec = readSpec(order.doc) as OrderSpec | null
-    const receipt = readReceipt(order.doc)
-    if (!spec || receipt?.status !== 'accepted' || receipt.lab !== ctx.labId) return { status: 'skipped', reason: 'not an accepted order of this lab' }
-    if (spec.state === 'cancelled') return { status: 'skipped', reason: 'cancelled by the customer' }
-    const progress = order.doc.getMap('progress')
-    const jobs: Record<string, { job: string | null; state: string; reason?: string }> = {}
-    // One transaction per change of progress: whoever syncs the order never sees a status
-    // without its reason.
-    const setProgress = (status: string, reason?: string) => order.doc.transact(() => {
-      progress.set('status', status)
-      progress.set('updatedAt', now().toISOString())
-      progress.set('jobs', { ...jobs })
-      if (reason !== undefined) progress.set('reason', reason)
-    })
-    const fail = (reason: string): OrderOutcome => {
-      setProgress('failed', reason)
-      ctx.journal.setOrderState(orderId, 'failed', reason)
-      ctx.log(`order ${orderId}: failed: ${reason}`)
-      return { status: 'failed', reason }
-    }
+    order = await ctx.link.openOrder(orderId)
+  } catch (error) {
+    throw new RelayUnavailableError((error as Error).message, { cause: error })
+  }
+  const run = new OrderRun(ctx, orderId, order)
+  try {
+    return await run.print()
+  } catch (error) {
+    if (error instanceof RelayUnavailableError) throw error
+    return run.fail(reasonOf(error))
+  } finally {
+    await run.settle()
+    order.close()
+  }
+}
 
-    const retry = ctx.retry ?? { attempts: 8, baseMs: 500, maxMs: 15_000 }
-    let description: PrinterDescription
-    try {
-      description = await withRetry(() => describeRunning(ctx.printer), {
-        ...retry, onRetry: ({ error, delayMs }) => ctx.log(`printer not ready (${(error as Error).message}); trying again in ${delayMs} ms`),
-      })
-    } catch (error) {
-      return fail(`printer unavailable: ${(error as Error).message}`)
-    }
+/**
+ * Ends an order this lab will not print (the operator's `skip`): progress `failed` with the
+ * reason at the relay, so the admin may reassign it, and in the journal, so it is not taken again.
+ */
+export async function failOrder(ctx: PrintContext, orderId: string, reason: string): Promise<void> {
+  ctx.journal.setOrderState(orderId, 'failed', reason)
+  let order: OpenOrder
+  try {
+    order = await ctx.link.openOrder(orderId)
+  } catch (error) {
+    throw new RelayUnavailableError((error as Error).message, { cause: error })
+  }
+  const run = new OrderRun(ctx, orderId, order)
+  try {
+    if (run.isOurs()) run.fail(reason)
+  } finally {
+    await run.settle()
+    order.close()
+  }
+}
+
+/** One attempt at one order: its progress as written so far, and each step. */
+class OrderRun {
+  private readonly jobs: Jobs = {}
+  private readonly now: () => Date
+  private readonly retry: NonNullable<PrintContext['retry']>
+  private wroteProgress = false
+  private relayLost = false
+
+  constructor(private readonly ctx: PrintContext, private readonly orderId: string, private readonly order: OpenOrder) {
+    this.now = ctx.now ?? (() => new Date())
+    this.retry = ctx.retry ?? { attempts: 8, baseMs: 500, maxMs: 15_000 }
+  }
+
+  isOurs(): boolean {
+    const receipt = readReceipt(this.order.doc)
+    return receipt?.status === 'accepted' && receipt.lab === this.ctx.labId
+  }
+
+  async print(): Promise<OrderOutcome> {
+    const { ctx, orderId } = this
+    if (!this.isOurs()) return { status: 'skipped', reason: 'not an accepted order of this lab' }
+    const reading = readOrderSpec(this.order.doc, orderId)
+    if (!reading.spec) return this.fail(`the order cannot be printed: ${reading.problems.join(' ')}`)
+    const spec = reading.spec
+    const stop = this.stopReason()
+    if (stop) return this.fail(stop)
+    if (spec.state !== 'submitted') return this.fail(`the order is ${spec.state}, not submitted`)
+
+    const description = await this.waitForPrinter()
     const unsupported = unsupportedReason(spec, ctx.catalog, description)
-    if (unsupported) return fail(unsupported)
+    if (unsupported) return this.fail(unsupported)
 
+    // `printing` must be stored at the relay before anything is sent: from then on the relay
+    // refuses the customer's cancel, and a cancel it took before has reached us with the answer.
     ctx.journal.setOrderState(orderId, 'printing')
-    setProgress('printing')
+    this.setProgress('printing')
+    await this.acknowledged()
     ctx.log(`order ${orderId}: printing ${spec.items.length} item(s) on ${ctx.printer.uri}`)
-    const items = order.doc.getMap('spec').get('items') as Y.Array<Y.Map<unknown>>
-    for (let index = 0; index < items.length; index++) {
-      const item = items.get(index).toJSON() as OrderSpec['items'][number]
-      const jobName = `${orderId}-${index}`
+    const receivedAt = readReceipt(this.order.doc)!.receivedAt
+    for (let index = 0; index < spec.items.length; index++) {
       const known = ctx.journal.item(orderId, index)
-      if (known && known.state !== 'intent' && known.state !== 'sent') {
-        jobs[index] = { job: known.jobId, state: known.state }
+      if (known && ENDED.has(known.state)) {
+        this.jobs[index] = { job: known.jobId, state: known.state, ...(known.reason ? { reason: known.reason } : {}) }
         continue // ended before a restart: never sent twice
       }
+      const stopped = known?.state === 'sent' ? null : this.stopReason() // a sent job is followed whatever happens
+      if (stopped) return this.fail(stopped)
       try {
-        const jobId = await sendOnce(ctx, description, spec, receipt.receivedAt, index, item, jobName, retry)
-        jobs[index] = { job: jobId, state: 'processing' }
-        setProgress('printing')
-        const status = await followJob(ctx.printer, jobId, { pollMs: 250, timeoutMs: ctx.jobTimeoutMs ?? 15 * 60_000 })
-        const state = status.state as ItemState
-        const entry: HistoryEntry = {
-          id: `${ctx.labId}:${jobName}:${jobId}`, order: orderId, item: index, printer: ctx.printer.uri, job: jobId,
-          copies: item.qty, status: status.state, printedAt: now().toISOString(),
-        }
-        ctx.journal.finish(orderId, index, jobName, jobId, state, status.reasons.join(', ') || null, entry)
-        jobs[index] = { job: jobId, state: status.state, ...(status.reasons.length ? { reason: status.reasons.join(', ') } : {}) }
-        ctx.log(`order ${orderId}: item ${index + 1}/${items.length} job ${jobId} ${status.state}`)
+        await this.printItem(description, spec, receivedAt, index)
       } catch (error) {
-        jobs[index] = { job: ctx.journal.item(orderId, index)?.jobId ?? null, state: 'failed', reason: (error as Error).message }
-        return fail(`item ${index + 1}: ${(error as Error).message}`)
+        this.jobs[index] = { job: ctx.journal.item(orderId, index)?.jobId ?? null, state: 'failed', reason: reasonOf(error) }
+        return this.fail(`item ${index + 1}: ${reasonOf(error)}`)
       }
     }
-    const failed = Object.entries(jobs).filter(([, job]) => job.state !== 'completed')
-    if (failed.length) return fail(`${failed.length} of ${items.length} job(s) did not complete (${failed.map(([i, job]) => `item ${Number(i) + 1} ${job.state}`).join(', ')})`)
-    setProgress('printed')
+    const failed = Object.entries(this.jobs).filter(([, job]) => job.state !== 'completed')
+    if (failed.length) return this.fail(`${failed.length} of ${spec.items.length} job(s) did not complete (${failed.map(([i, job]) => `item ${Number(i) + 1} ${job.state}`).join(', ')})`)
+    this.setProgress('printed')
     ctx.journal.setOrderState(orderId, 'printed')
     ctx.log(`order ${orderId}: printed`)
     return { status: 'printed' }
-  } finally {
-    // Give the last progress write a moment to reach the relay before the document closes.
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    order.close()
+  }
+
+  /** Ends the order: progress `failed` with the reason, journaled, logged, once. */
+  fail(reason: string): OrderOutcome {
+    this.setProgress('failed', reason)
+    this.ctx.journal.setOrderState(this.orderId, 'failed', reason)
+    this.ctx.log(`order ${this.orderId}: failed: ${reason}`)
+    return { status: 'failed', reason }
+  }
+
+  /** Gives the last progress write time to be stored at the relay (bounded) before the order closes. */
+  async settle(): Promise<void> {
+    if (!this.wroteProgress || this.relayLost) return
+    try {
+      const refusals = await this.order.acknowledged(this.ctx.ackTimeoutMs ?? 10_000)
+      if (refusals.length) this.ctx.log(`order ${this.orderId}: the relay refused the lab's progress: ${refusals.join('; ')}`)
+    } catch (error) {
+      this.ctx.log(`order ${this.orderId}: progress not acknowledged by the relay: ${(error as Error).message}`)
+    }
+  }
+
+  private async printItem(description: PrinterDescription, spec: OrderSpec, receivedAt: string, index: number): Promise<void> {
+    const { ctx, orderId } = this
+    const item = spec.items[index]
+    const jobName = `${orderId}-${index}`
+    const jobId = await sendOnce(ctx, description, spec, receivedAt, index, item, jobName, this.retry)
+    this.jobs[index] = { job: jobId, state: 'processing' }
+    this.setProgress('printing')
+    const status = await followJob(ctx.printer, jobId, { pollMs: 250, timeoutMs: ctx.jobTimeoutMs ?? 15 * 60_000 })
+    const reason = status.reasons.join(', ')
+    const entry: HistoryEntry = {
+      id: `${ctx.labId}:${jobName}:${jobId}`, order: orderId, item: index, printer: ctx.printer.uri, job: jobId,
+      copies: item.qty, status: status.state, printedAt: this.now().toISOString(),
+    }
+    ctx.journal.finish(orderId, index, jobName, jobId, status.state as ItemState, reason || null, entry)
+    this.jobs[index] = { job: jobId, state: status.state, ...(reason ? { reason } : {}) }
+    ctx.log(`order ${orderId}: item ${index + 1}/${spec.items.length} job ${jobId} ${status.state}`)
+  }
+
+  /** The printer's description once it is running; progress says `held` while it is not. */
+  private async waitForPrinter(): Promise<PrinterDescription> {
+    try {
+      return await withRetry(() => describeRunning(this.ctx.printer), {
+        ...this.retry,
+        signal: this.ctx.signal,
+        onRetry: ({ error, delayMs }) => {
+          const why = (error as Error).message
+          this.ctx.log(`printer not ready (${why}); trying again in ${delayMs} ms`)
+          this.setProgress('held', `waiting for the printer: ${why}`)
+        },
+      })
+    } catch (error) {
+      if (this.ctx.signal?.aborted) throw error
+      throw new Error(`printer unavailable: ${reasonOf(error)}`, { cause: error })
+    }
+  }
+
+  /** Waits until the relay has stored our progress; a refusal or no answer means stop here. */
+  private async acknowledged(): Promise<void> {
+    let refusals: string[]
+    try {
+      refusals = await this.order.acknowledged(this.ctx.ackTimeoutMs ?? 10_000)
+    } catch (error) {
+      this.relayLost = true
+      throw new RelayUnavailableError(`order ${this.orderId}: ${(error as Error).message}; nothing sent`, { cause: error })
+    }
+    if (refusals.length) throw new Error(`the relay refused the lab's progress (${refusals.join('; ')}); nothing sent`)
+  }
+
+  /** Why no further job may be sent: the customer cancelled, or the operator skipped the order. */
+  private stopReason(): string | null {
+    if (this.ctx.signal?.aborted) return SKIPPED_REASON
+    return this.order.doc.getMap('spec').get('state') === 'cancelled' ? CANCELLED_REASON : null
+  }
+
+  // One transaction per change of progress: whoever syncs the order never sees a status
+  // without its reason, nor a reason left over from an earlier status.
+  private setProgress(status: string, reason?: string): void {
+    const progress = this.order.doc.getMap('progress')
+    this.order.doc.transact(() => {
+      progress.set('status', status)
+      progress.set('updatedAt', this.now().toISOString())
+      progress.set('jobs', { ...this.jobs })
+      if (reason !== undefined) progress.set('reason', reason)
+      else if (progress.has('reason')) progress.delete('reason')
+    })
+    this.wroteProgress = true
   }
 }
 
 /**
  * Sends the item unless the journal or the printer says it was sent already. Intent is journaled
  * before Print-Job; after a failed or interrupted submit the printer is asked (by job name)
- * before sending again.
+ * before sending again. A job found there that ended without printing (a file printer's sidecar
+ * whose JPEG a crash cut off, a job aborted or canceled) is not a print: the item goes again.
  */
 async function sendOnce(
   ctx: PrintContext, description: PrinterDescription, spec: OrderSpec, receivedAt: string, index: number,
@@ -121,12 +254,13 @@ async function sendOnce(
   return withRetry(async () => {
     if (ctx.journal.item(spec.id, index)?.state === 'intent') {
       const found = await ctx.printer.findJobs(jobName)
-      if (found.length > 0) {
-        const jobId = found[found.length - 1].jobId
-        ctx.journal.sent(spec.id, index, jobName, jobId)
-        ctx.log(`order ${spec.id}: item ${index + 1} was already sent as job ${jobId}; following it`)
-        return jobId
+      const live = liveJob(found)
+      if (live) {
+        ctx.journal.sent(spec.id, index, jobName, live.jobId)
+        ctx.log(`order ${spec.id}: item ${index + 1} was already sent as job ${live.jobId}; following it`)
+        return live.jobId
       }
+      if (found.length) ctx.log(`order ${spec.id}: item ${index + 1}: job ${found.map((j) => `${j.jobId} ${j.state}`).join(', ')} did not print; sending it again`)
     }
     rendered ??= (await renderPrint({
       image: await ctx.link.photo(item.image), product, dpi: description.resolutionDpi,
@@ -145,6 +279,12 @@ async function sendOnce(
   }, { ...retry, onRetry: ({ error, delayMs }) => ctx.log(`order ${spec.id}: item ${index + 1}: ${(error as Error).message}; trying again in ${delayMs} ms`) })
 }
 
+/** The newest job that printed or may still print; aborted and canceled jobs printed nothing. */
+function liveJob(found: FoundJob[]): FoundJob | null {
+  for (let i = found.length - 1; i >= 0; i--) if (found[i].state !== 'aborted' && found[i].state !== 'canceled') return found[i]
+  return null
+}
+
 /** Why this printer cannot print the order, checked before anything is sent; null when it can. */
 function unsupportedReason(spec: OrderSpec, catalog: Catalog, printer: PrinterDescription): string | null {
   if (!printer.formats.includes('image/jpeg')) return `the printer does not accept JPEG (it takes ${printer.formats.join(', ')})`
@@ -154,4 +294,10 @@ function unsupportedReason(spec: OrderSpec, catalog: Catalog, printer: PrinterDe
     if (printer.media.length > 0 && !printer.media.includes(product.media)) return `the printer has no ${product.media} media for ${product.name}`
   }
   return null
+}
+
+/** A reason for the order's progress from anything thrown, bounded (it is written into the order). */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.length > 500 ? `${message.slice(0, 500)}…` : message
 }

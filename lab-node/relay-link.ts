@@ -2,6 +2,10 @@
 // catalog, order documents opened only when an order is about to print, and photos cached by hash.
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
+import * as syncProtocol from 'y-protocols/sync'
+import * as authProtocol from 'y-protocols/auth'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
@@ -11,8 +15,17 @@ import { roomName } from '../shared/schema.ts'
 
 export interface OpenOrder {
   doc: Y.Doc
+  /**
+   * Resolves once the relay has stored every change made to `doc` before the call, and this copy
+   * holds everything the relay had applied by then (a customer's cancel, say). Resolves with the
+   * relay's refusals seen since the order was opened (empty when none). Rejects after `timeoutMs`.
+   */
+  acknowledged(timeoutMs?: number): Promise<string[]>
   close(): void
 }
+
+const MESSAGE_SYNC = 0
+const MESSAGE_AUTH = 2
 
 export class RelayLink {
   readonly labDoc = new Y.Doc()
@@ -60,6 +73,7 @@ export class RelayLink {
   async openOrder(orderId: string, timeoutMs = 30_000): Promise<OpenOrder> {
     const doc = new Y.Doc()
     const provider = this.provider(roomName.order(orderId), doc)
+    const refusals = keepRefusals(provider)
     const close = () => { provider.destroy(); doc.destroy() } // destroying the doc ends its Awareness
     try {
       await synced(provider, timeoutMs)
@@ -67,7 +81,7 @@ export class RelayLink {
       close()
       throw error
     }
-    return { doc, close }
+    return { doc, close, acknowledged: (ms = 10_000) => acknowledged(provider, ms).then(() => [...refusals]) }
   }
 
   /** The photo's bytes, from the local cache, the in-store uploads or the relay; checked against its hash every time. */
@@ -102,6 +116,59 @@ export class RelayLink {
       maxBackoffTime: 5_000,
     })
   }
+}
+
+/** The relay's permission-denied messages on this provider, kept (stock y-websocket only logs them). */
+function keepRefusals(provider: WebsocketProvider): string[] {
+  const refusals: string[] = []
+  provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) => {
+    authProtocol.readAuthMessage(decoder, provider.doc, (_doc, reason) => { if (refusals.length < 100) refusals.push(reason) })
+  }
+  return refusals
+}
+
+/**
+ * Waits until the relay has stored this copy's changes. The relay answers a sync step 1 only
+ * once everything it received before is durable, with everything it has that we lack; so a step 1
+ * sent on a socket that already carried our changes is a probe whose answer acknowledges them.
+ * Our changes are on the socket once it has synced: y-websocket sends a change live on an open
+ * socket, and on a new one answers the relay's step 1 (which comes before the relay's step 2)
+ * with whatever the relay lacks. A socket that closes before the answer means probing again on
+ * the next one.
+ */
+async function acknowledged(provider: WebsocketProvider, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const left = deadline - Date.now()
+    if (left <= 0) throw new Error(`the relay did not acknowledge ${provider.roomname} within ${timeoutMs / 1000} s`)
+    await synced(provider, left)
+    if (await probe(provider, deadline - Date.now())) return
+  }
+}
+
+/** Sends a step 1 on the current socket; true when its answer came, false when the socket closed first. */
+function probe(provider: WebsocketProvider, timeoutMs: number): Promise<boolean> {
+  const ws = provider.ws as unknown as WebSocket | null
+  if (!ws || !provider.wsconnected || ws.readyState !== WebSocket.OPEN) return Promise.resolve(false)
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { done(); reject(new Error(`the relay did not acknowledge ${provider.roomname} within the time allowed`)) }, Math.max(0, timeoutMs))
+    const onMessage = (data: WebSocket.RawData) => {
+      const bytes = new Uint8Array(data as ArrayBuffer)
+      const decoder = decoding.createDecoder(bytes)
+      if (decoding.readVarUint(decoder) !== MESSAGE_SYNC || decoding.readVarUint(decoder) !== syncProtocol.messageYjsSyncStep2) return
+      // The provider's own listener came first and has applied the answer.
+      done()
+      resolve(true)
+    }
+    const onClose = () => { done(); resolve(false) }
+    const done = () => { clearTimeout(timer); ws.off('message', onMessage); ws.off('close', onClose) }
+    ws.on('message', onMessage)
+    ws.on('close', onClose)
+    const encoder = encoding.createEncoder()
+    encoding.writeVarUint(encoder, MESSAGE_SYNC)
+    syncProtocol.writeSyncStep1(encoder, provider.doc)
+    ws.send(encoding.toUint8Array(encoder))
+  })
 }
 
 const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
