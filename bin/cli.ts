@@ -6,11 +6,22 @@ import { createSecureContext } from 'node:tls'
 import { ConfigError } from '../shared/errors.ts'
 
 const USAGE = `usage:
-  labsync relay [--host H] [--port P] [--data DIR] [--config FILE]
+  labsync relay [--host H] [--port P] [--data DIR] [--config FILE] [--fresh]
   labsync lab --relay URL --lab ID --key KEY --printer URI [--data DIR] [--templates DIR]
               [--history-interval SECONDS] [--auto] [--listen H:P [--tls-cert PEM --tls-key PEM]]
   labsync admin receipts|history|labs|audit --relay URL --token T [--lab ID] [--user ID] [--front ID]
               [--status S] [--since ISO] [--until ISO] [--format table|csv|json] [--limit N]`
+
+const RELAY_HELP = `usage: labsync relay [--host H] [--port P] [--data DIR] [--config FILE] [--fresh]
+  --host H       address to listen on (default 127.0.0.1)
+  --port P       port to listen on; 0 picks a free one (default 8080)
+  --data DIR     where relay.sqlite, the signing key and photos live (default ./data)
+  --config FILE  the relay's JSON configuration (default: the demo catalog)
+  --fresh        start although relay.sqlite is missing or empty in a data dir a relay used before
+                 (signing key, photos): begins with an empty database and restores nothing
+At start the relay refuses (exit 2) a missing or empty database in a used data dir without
+--fresh, a file that is not a SQLite database, and one PRAGMA quick_check finds damaged (checked
+when the last run did not shut down cleanly or the file changed since).`
 
 function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
@@ -33,7 +44,9 @@ async function main(argv: string[]): Promise<void> {
     case 'relay': {
       const { values, positionals } = parse(rest, {
         host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, config: { type: 'string' },
+        fresh: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       })
+      if (values.help) return console.log(RELAY_HELP)
       if (positionals.length) throw new ConfigError(`relay: unexpected argument "${positionals[0]}"`)
       const { runRelay } = await import('../relay/main.ts')
       return runRelay({
@@ -41,6 +54,7 @@ async function main(argv: string[]): Promise<void> {
         port: port(values.port as string | undefined, 8080),
         data: (values.data as string | undefined) ?? './data',
         config: (values.config as string | undefined) ?? null,
+        fresh: Boolean(values.fresh),
       })
     }
     case 'lab': {

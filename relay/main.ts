@@ -4,16 +4,27 @@ import { resolve } from 'node:path'
 import { ConfigError } from '../shared/errors.ts'
 import { DEMO_CONFIG, loadConfigFile, parseConfig } from './config.ts'
 import { createRelay } from './server.ts'
+import { clearCleanMarker, preflight, writeCleanMarker } from './store/preflight.ts'
 
-export interface RelayArgs { host: string; port: number; data: string; config: string | null }
+export interface RelayArgs {
+  host: string; port: number; data: string; config: string | null
+  /** Start on a missing or empty database although the data dir shows a relay ran there. */
+  fresh: boolean
+}
 
 export async function runRelay(args: RelayArgs): Promise<void> {
   const config = args.config ? loadConfigFile(args.config) : parseConfig(DEMO_CONFIG)
   if (!args.config) console.log('relay: no --config given, serving the demo catalog (admin token "demo-admin-token", lab key "demo-lab-key")')
+  const dataDir = resolve(args.data)
+  // Before anything opens the database for writing: a lost or damaged one is refused (exit 2).
+  const checked = preflight(dataDir, { fresh: args.fresh })
+  if (checked.note) console.log(checked.note)
+  if (args.fresh && checked.state === 'existing') console.log('relay: --fresh has no effect: the database holds data, and the relay starts on it')
+  clearCleanMarker(dataDir)
   let relay
   try {
     relay = await createRelay({
-      config, dataDir: resolve(args.data), host: args.host, port: args.port,
+      config, dataDir, host: args.host, port: args.port,
       idleUnloadMs: envNumber('LABSYNC_ROOM_IDLE_MS'),
       compactAfterUpdates: envNumber('LABSYNC_COMPACT_AFTER'),
       now: testClock(),
@@ -29,6 +40,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   console.log(`relay listening on ${relay.url}`)
   const stop = async () => {
     await relay.close()
+    writeCleanMarker(dataDir) // the next start may skip the integrity check
     process.exit(0)
   }
   process.once('SIGINT', stop)
