@@ -14,6 +14,8 @@ export interface LinkEvents {
   change: () => void
   /** The relay closed with a permanent code (44xx); its provider stopped. */
   closed: (event: { code: number; reason: string }) => void
+  /** The relay refused a write to this document, in its words ("write refused: …"). */
+  refused: (reason: string) => void
 }
 
 /** The IndexedDB database a room is kept in on this device. */
@@ -31,6 +33,8 @@ export class DocLink extends ObservableV2<LinkEvents> {
   readonly loaded: Promise<void>
   /** Whether the document should be syncing (between connect and disconnect). */
   private active = false
+  /** Whether the link is gone (destroyed, forgotten, or cleared for a fresh copy). */
+  destroyed = false
   private readonly token: string
   private storeUrl: string | null = null
   private readonly onChange = () => this.emit('change', [])
@@ -42,6 +46,7 @@ export class DocLink extends ObservableV2<LinkEvents> {
     this.relay = new Peer(room, doc, { ...relay, markKey: RELAY_MARK + room })
     this.relay.on('change', this.onChange)
     this.relay.on('closed', (event) => this.emit('closed', [event]))
+    this.relay.on('refused', (reason) => this.emit('refused', [reason]))
     this.token = relay.token
     doc.on('update', this.onChange)
   }
@@ -103,6 +108,7 @@ export class DocLink extends ObservableV2<LinkEvents> {
   get storeHasAll(): boolean { return this.store?.hasAll ?? false }
 
   override destroy(): void {
+    this.destroyed = true
     this.disconnect()
     this.doc.off('update', this.onChange)
     this.relay.destroy()
@@ -117,6 +123,24 @@ export class DocLink extends ObservableV2<LinkEvents> {
     void this.persistence.clearData()
     this.relay.forget()
     this.store?.forget()
+  }
+
+  /**
+   * Destroys the link and deletes the document's copy on this device, resolving once the deletion
+   * is done, so that a new copy of the same room opened afterwards starts empty. (y-indexeddb's
+   * clearData does not wait for it.) Another tab holding the database open blocks the deletion
+   * until it lets go; a new open waits behind it, so this does not wait for that.
+   */
+  async clear(): Promise<void> {
+    const persistence = this.persistence
+    this.destroy()
+    this.relay.forget()
+    this.store?.forget()
+    await persistence.destroy()
+    await new Promise<void>((resolve) => {
+      const request = indexedDB.deleteDatabase(localName(this.room))
+      request.onsuccess = request.onerror = request.onblocked = () => resolve()
+    })
   }
 
   private makeStorePeer(wsUrl: string): Peer {

@@ -16,6 +16,8 @@ export interface PeerEvents {
   change: () => void
   /** The server closed with a permanent code (44xx); the provider stopped. */
   closed: (event: { code: number; reason: string }) => void
+  /** The server refused a write (a y-websocket permission-denied message), in its words. */
+  refused: (reason: string) => void
 }
 
 export interface PeerOptions {
@@ -37,6 +39,9 @@ export interface PeerOptions {
 }
 
 type MessageHandler = (encoder: encoding.Encoder, decoder: decoding.Decoder, provider: WebsocketProvider, emitSynced: boolean, type: number) => void
+
+/** Refusals kept per peer, for the customer's eyes (the latest is the one shown). */
+const MAX_DENIALS = 10
 
 /** Longest wait between attempts to reach an optional peer. */
 const OPTIONAL_BACKOFF_MS = 15_000
@@ -74,7 +79,9 @@ export class Peer extends ObservableV2<PeerEvents> {
       authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => {
         // Also for the console, as a stock provider does: a refusal is a fact for whoever debugs the app.
         console.warn(`labsync: ${this.options.wsUrl} refused a write to ${this.room}: ${reason}`)
-        this.denials.push(reason)
+        // Bounded: a peer refused on every reconnection must not grow this for as long as the page lives.
+        if (this.denials.push(reason) > MAX_DENIALS) this.denials.shift()
+        this.emit('refused', [reason])
         this.emit('change', [])
       })
     }

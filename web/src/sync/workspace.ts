@@ -7,8 +7,30 @@ import * as Y from 'yjs'
 import { ObservableV2 } from 'lib0/observable'
 import { parseRoom, roomName, type Catalog, type OrderItem } from '../../../shared/schema.ts'
 import { isSettled, readOrder, writeDraft, type OrderView } from '../orders/order-doc.ts'
+import { LOCAL_PREFIX } from '../session/device.ts'
 import { DocLink, localName, type LinkStatus } from './doc-link.ts'
 import { homeStore, type HomeStore } from './home-store.ts'
+
+/** A write of this device the relay refused, kept (per room) until the customer dismisses it. */
+export interface Refusal {
+  /** The relay's words, without its "write refused: " prefix. */
+  reason: string
+  at: string
+}
+
+const REFUSAL_MARK = `${LOCAL_PREFIX}.refused:`
+
+/**
+ * The relay's answer to a write that builds on changes it does not have. It is a consequence, not
+ * a cause: the relay named the cause when it refused the earlier write (on this connection, or
+ * again when this device reconnects and sends it in its sync step 2). The same words also answer a
+ * client whose change overtook its own sync step 2, whose changes then arrive whole: resetting on
+ * them could throw away changes the relay is about to take.
+ */
+const CONSEQUENCE = /builds on changes the relay does not have/
+
+/** A refused order is reset at most this often, so that a copy elsewhere bringing the refused changes back cannot loop. */
+const RESET_EVERY_MS = 30_000
 
 export interface PhotoInfo { name: string; width: number; height: number; uploaded?: boolean }
 
@@ -37,12 +59,18 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
   private changeQueued = false
   private destroyed = false
   private store: HomeStore = { front: null, wsUrl: null, httpUrl: null, blocked: false }
+  /** When each order was last reset after a refusal (epoch ms). */
+  private readonly resets = new Map<string, number>()
 
   constructor(private readonly deps: WorkspaceDeps) {
     super()
     const relay = { wsUrl: deps.wsUrl, token: deps.token }
     this.catalog = this.watch(new DocLink(roomName.catalog(), new Y.Doc(), relay))
     this.user = this.watch(new DocLink(roomName.user(deps.userId), new Y.Doc(), relay))
+    // The user document is not reset like an order (see refusedOrder): its copy on this device holds
+    // the list of orders made here, some perhaps not yet at the relay, and whatever the relay refused
+    // there (a full document) it would refuse again. The customer is told.
+    this.user.on('refused', (reason) => { if (!CONSEQUENCE.test(reason)) this.recordRefusal(this.user.room, reason) })
     this.user.doc.on('subdocs', ({ added, removed }: { added: Set<Y.Doc>; removed: Set<Y.Doc> }) => {
       for (const doc of removed) this.dropOrder(doc)
       for (const doc of added) this.addOrder(doc)
@@ -144,6 +172,22 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
     if (link && readOrder(id, link.doc).spec.state === 'draft') this.user.doc.getMap('orders').delete(id)
   }
 
+  /** The write to a room (`order/<id>`, `user/<id>`) the relay last refused, until dismissed. */
+  refusal(room: string): Refusal | null {
+    try {
+      const value = JSON.parse(localStorage.getItem(REFUSAL_MARK + room) ?? 'null') as Partial<Refusal> | null
+      return value && typeof value.reason === 'string' && typeof value.at === 'string' ? { reason: value.reason, at: value.at } : null
+    } catch {
+      return null
+    }
+  }
+
+  /** The customer has read it. */
+  dismissRefusal(room: string): void {
+    localStorage.removeItem(REFUSAL_MARK + room)
+    this.changed()
+  }
+
   /** The network is back: every document reconnects at once. */
   reconnect(): void {
     for (const link of [this.catalog, this.user, ...this.orderLinks.values()]) link.reconnectNow()
@@ -204,18 +248,60 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
   private addOrder(doc: Y.Doc): void {
     const room = parseRoom(doc.guid)
     if (room?.kind !== 'order' || this.orderLinks.has(room.orderId)) return
+    this.linkOrder(room.orderId, doc)
+    this.changed()
+  }
+
+  /** Keeps an order document on this device and syncs it. */
+  private linkOrder(orderId: string, doc: Y.Doc): DocLink {
     const link = this.watch(new DocLink(doc.guid, doc, { wsUrl: this.deps.wsUrl, token: this.deps.token }))
-    this.orderLinks.set(room.orderId, link)
+    this.orderLinks.set(orderId, link)
     // Finished orders stay on the device but need no connection once the relay has everything.
     link.on('change', () => {
       link.setStore(this.storeUrlFor(link))
-      if (link.synced && link.relayHasAll && isSettled(readOrder(room.orderId, doc))) link.disconnect()
+      if (link.synced && link.relayHasAll && isSettled(readOrder(orderId, doc))) link.disconnect()
     })
+    link.on('refused', (reason) => this.refusedOrder(orderId, link, reason))
     void link.loaded.then(() => {
-      if (this.destroyed) return
+      if (this.destroyed || link.destroyed) return
       link.setStore(this.storeUrlFor(link))
-      if (!(link.relayHasAll && link.relayHasAny && isSettled(readOrder(room.orderId, doc)))) link.connect()
+      if (!(link.relayHasAll && link.relayHasAny && isSettled(readOrder(orderId, doc)))) link.connect()
     })
+    return link
+  }
+
+  /**
+   * The relay refused a write of this device to an order. Yjs numbers each client's changes and
+   * every later change of this device's client builds on the refused one, so the relay would refuse
+   * them all, a cancel too. Nothing this device's client wrote to the order from the refused change
+   * on can ever reach the relay, so nothing that could have been kept is lost by starting over: the
+   * copy on this device goes (its IndexedDB database too) and the order comes back from the relay
+   * into a new Y.Doc, with a new client id. The device then holds exactly what the relay holds and
+   * later changes go through. The customer is told what was refused.
+   */
+  private refusedOrder(orderId: string, link: DocLink, reason: string): void {
+    if (CONSEQUENCE.test(reason) || this.destroyed || this.orderLinks.get(orderId) !== link) return
+    this.recordRefusal(link.room, reason)
+    const now = Date.now()
+    if (now - (this.resets.get(orderId) ?? -Infinity) < RESET_EVERY_MS) return
+    this.resets.set(orderId, now)
+    void this.resetOrder(orderId, link)
+  }
+
+  private async resetOrder(orderId: string, link: DocLink): Promise<void> {
+    await link.clear()
+    if (this.destroyed || this.orderLinks.get(orderId) !== link) return
+    // A standalone document, not the user document's subdocument: that one holds the refused
+    // changes in memory. After a reload the subdocument loads the fresh copy from IndexedDB.
+    this.linkOrder(orderId, new Y.Doc({ guid: link.room }))
+    this.changed()
+  }
+
+  private recordRefusal(room: string, reason: string): void {
+    const refusal: Refusal = { reason: reason.replace(/^write refused:\s*/, ''), at: new Date().toISOString() }
+    try {
+      localStorage.setItem(REFUSAL_MARK + room, JSON.stringify(refusal))
+    } catch { /* storage full: the notice is lost, the reset still happens */ }
     this.changed()
   }
 
@@ -225,6 +311,7 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
     if (room?.kind !== 'order') return
     this.orderLinks.get(room.orderId)?.forget()
     this.orderLinks.delete(room.orderId)
+    localStorage.removeItem(REFUSAL_MARK + doc.guid)
     this.changed()
   }
 }

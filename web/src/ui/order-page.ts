@@ -1,7 +1,7 @@
 // The page of one order: follows its document (spec, receipt, progress) through YMapControllers,
 // and turns the events of the draft editor or the detail view into document changes.
-import { LitElement, html } from 'lit'
-import type { Catalog, OrderSpec, Progress, Receipt } from '../../../shared/schema.ts'
+import { LitElement, html, nothing } from 'lit'
+import { roomName, type Catalog, type OrderSpec, type Progress, type Receipt } from '../../../shared/schema.ts'
 import { validateSubmission } from '../../../shared/validate.ts'
 import { ChangesController } from '../controllers/events.ts'
 import { navigate } from '../controllers/route.ts'
@@ -70,12 +70,13 @@ export class OrderPage extends LitElement {
     const stage = stageOf(view, heldBy(link))
     const others = this.services.workspace.orders().filter((o) => o.id !== this.orderId)
     const priced = this.catalog && !view.receipt ? estimate(this.catalog, view, receptionsOf(others), this.userId, this.services.workspace.now()) : null
+    const refused = this.refusalNotice()
     if (view.spec.state === 'draft') {
       if (!this.catalog) {
         return html`<h1>New order</h1>
           <p class="notice warn">The prices and stores have not reached this device yet. Connect once to load them; after that, ordering works offline.</p>`
       }
-      return html`<ls-compose
+      return html`${refused}<ls-compose
         .view=${view} .catalog=${this.catalog} .services=${this.services} .estimate=${priced}
         .problems=${validateSubmission(view.spec, this.catalog, this.userId)} .stage=${stage}
         .online=${this.online} .synced=${link.relayHasAll && link.relayHasAny} .adding=${this.adding} .notice=${this.notice}
@@ -88,13 +89,28 @@ export class OrderPage extends LitElement {
         @discard=${() => { this.services.workspace.discardDraft(this.orderId); navigate('/') }}
       ></ls-compose>`
     }
-    return html`<ls-order-detail
+    return html`${refused}<ls-order-detail
       .view=${view} .catalog=${this.catalog} .services=${this.services} .estimate=${priced} .stage=${stage}
-      .denials=${[...link.denials]} .storeDenials=${[...link.storeDenials]}
+      .denials=${refused === nothing ? [...link.denials] : []} .storeDenials=${[...link.storeDenials]}
       @retry-upload=${(e: CustomEvent<{ sha256: string }>) => this.uploads.retry(e.detail.sha256)}
       @cancel-order=${() => cancel(link.doc)}
       @reorder=${() => this.reorder()}
     ></ls-order-detail>`
+  }
+
+  /**
+   * A write of this device the relay refused: the workspace has already put the order back as the
+   * relay has it (sync/workspace.ts refusedOrder); the customer learns what did not go through.
+   */
+  private refusalNotice() {
+    const room = roomName.order(this.orderId)
+    const refusal = this.services.workspace.refusal(room)
+    if (!refusal) return nothing
+    return html`
+      <div class="notice error refusal" role="alert">
+        <p>Your last change to this order was not accepted: ${refusal.reason}. The order is shown as the relay has it.</p>
+        <button class="link" @click=${() => this.services.workspace.dismissRefusal(room)}>Dismiss</button>
+      </div>`
   }
 
   private async addFiles(files: File[]): Promise<void> {

@@ -1,7 +1,7 @@
 // The customer's orders, newest first, each with its sign (draft, on this device only, sent,
 // received), the lab's progress and the total; and the button that starts a new order.
 import { LitElement, css, html, nothing } from 'lit'
-import type { Catalog } from '../../../shared/schema.ts'
+import { roomName, type Catalog } from '../../../shared/schema.ts'
 import { ChangesController } from '../controllers/events.ts'
 import { navigate } from '../controllers/route.ts'
 import type { Services } from '../controllers/session.ts'
@@ -44,6 +44,7 @@ export class OrdersList extends LitElement {
         <h1>Your orders</h1>
         <button class="primary" @click=${this.newOrder}>New order</button>
       </div>
+      ${this.refusalNotice()}
       ${orders.length === 0 ? html`
         <div class="card empty">
           <p><strong>No orders yet.</strong></p>
@@ -53,6 +54,18 @@ export class OrdersList extends LitElement {
           ${orders.map((order) => html`<li class="card">${this.renderOrder(order, orders)}</li>`)}
         </ul>`}
     `
+  }
+
+  /** A change to the customer's own document (their list, photos, profile) the relay refused. */
+  private refusalNotice() {
+    const room = roomName.user(this.services.workspace.userId)
+    const refusal = this.services.workspace.refusal(room)
+    if (!refusal) return nothing
+    return html`
+      <div class="notice error refusal" role="alert">
+        <p>A change on this device was not accepted: ${refusal.reason}. Some orders or photos added here may not reach your other devices.</p>
+        <button class="link" @click=${() => this.services.workspace.dismissRefusal(room)}>Dismiss</button>
+      </div>`
   }
 
   private renderOrder(order: OrderView, all: OrderView[]) {
