@@ -1,9 +1,11 @@
 // Server processes under test: start each system in its own process on 127.0.0.1, read its RSS and
 // CPU from /proc, kill it hard (SIGKILL) or stop it cleanly, and never leave one behind.
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process'
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DEMO_CONFIG } from '../../relay/config.ts'
 
 export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server' | 'floor'
 /** The servers compared in every workload. */
@@ -22,7 +24,7 @@ const SERVERS = join(import.meta.dirname, '..', 'servers')
 export interface StartOptions {
   dataDir: string
   port?: number
-  /** labsync only: a config file; without it the demo catalog. */
+  /** labsync only: a config file; without it the demo catalog with the bench's limits (BENCH_LIMITS). */
   configFile?: string
   env?: Record<string, string>
   /** Extra node flags, e.g. --cpu-prof. */
@@ -85,7 +87,28 @@ export function commandFor(system: SystemName, options: StartOptions): string[] 
   }
 }
 
-export async function startServer(system: SystemName, options: StartOptions): Promise<ServerProcess> {
+/**
+ * The per-customer limits a labsync relay runs with in the bench. The load workers share 8
+ * accounts among up to 1,000 clients, so one account stands for ~125 customers at once: with the
+ * defaults (64 sockets, 50 messages/s per customer) the bench would measure the limiter, not the
+ * relay, and the peers have no such limits. Raised past anything the workloads send.
+ */
+export const BENCH_LIMITS = { writesPerSecond: 1_000_000, writeBytesPerSecond: 1024 * 1024 * 1024, socketsPerCustomer: 100_000 }
+
+let benchConfig: string | null = null
+/** The demo catalog with BENCH_LIMITS, written once per run outside every data dir (whose bytes are measured). */
+function benchConfigFile(): string {
+  if (benchConfig === null) {
+    const dir = mkdtempSync(join(tmpdir(), 'labsync-bench-config-'))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    benchConfig = join(dir, 'relay.json')
+    writeFileSync(benchConfig, JSON.stringify({ ...DEMO_CONFIG, limits: { ...DEMO_CONFIG.limits, ...BENCH_LIMITS } }))
+  }
+  return benchConfig
+}
+
+export async function startServer(system: SystemName, given: StartOptions): Promise<ServerProcess> {
+  const options = system === 'labsync' && !given.configFile ? { ...given, configFile: benchConfigFile() } : given
   const startedAt = performance.now()
   const child = spawn(process.execPath, commandFor(system, options), {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env },

@@ -23,6 +23,7 @@ import { createImages } from '../../relay/http/images.ts'
 import { listen, sendError, sendJson } from '../../relay/http/respond.ts'
 import { bearerToken } from '../../relay/auth.ts'
 import { loadOrCreateSigningKey } from '../../relay/signing-key.ts'
+import { DEFAULT_LIMITS, type Limits } from '../../relay/config.ts'
 import { LanState } from './state.ts'
 import { Forwarder } from './forwarder.ts'
 
@@ -39,6 +40,12 @@ export interface LanServerOptions {
   /** How often sign-outs, the relay's clock and pending photos are fetched/sent. */
   pollMs?: number
   imageBytes?: number
+  /**
+   * What one customer may take of the in-store server: document sizes, message rates, sockets,
+   * bytes buffered per socket. The relay's defaults unless given: the lab node does not know the
+   * relay's configuration, and with the same limits what the store accepts the relay accepts too.
+   */
+  limits?: Limits
   /** Terminal sockets that do not answer a ping within this long are cut (default 30 s). */
   heartbeatMs?: number
   /**
@@ -72,7 +79,8 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const state = new LanState(dir, now)
   const signingKey = loadOrCreateSigningKey(dir, 'lab-signing-key.pem')
   const hooks: RoomHooks = {}
-  const rooms = new Rooms({ store: new SqliteDocStore(state.db), hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20, refuseWrite: refuseWriteInStore })
+  const limits = options.limits ?? DEFAULT_LIMITS
+  const rooms = new Rooms({ store: new SqliteDocStore(state.db), hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20, refuseWrite: refuseWriteInStore, limits })
   const imageStore = new ImageStore(state.db, dir, now)
   const photoPath = (sha256: string) => imageStore.path(sha256)
 
@@ -162,12 +170,13 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const sync = serveSync(server, {
     maxMessageBytes: MAX_MESSAGE_BYTES,
     heartbeatMs: options.heartbeatMs,
+    limits,
     authenticate,
     unavailable: () => (relayKey ? null : NOT_READY),
     accepted: ({ ws, session, room, token }) => {
       const principal = session.principal as Extract<Principal, { kind: 'user' }>
       state.rememberToken(principal.userId, token, session.expiresAt)
-      new Connection(ws, session, room, rooms, { maxMessageBytes: MAX_MESSAGE_BYTES, now, stillValid: () => authenticate(token) !== null })
+      new Connection(ws, session, room, rooms, { maxMessageBytes: MAX_MESSAGE_BYTES, now, limits, stillValid: () => authenticate(token) !== null })
       if (room.kind !== 'user' && room.kind !== 'order') return
       // Pass the document on to the relay as this customer, once it is known they may read it here.
       let joined = false

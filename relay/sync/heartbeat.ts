@@ -1,7 +1,8 @@
 // Server-side liveness for sync sockets: a phone that walks out of the store or loses its radio
 // rarely closes its socket, and TCP may take many minutes to notice. Every interval each socket
 // is pinged; one that has not answered the previous ping is terminated, which releases its room.
-// Stock clients (browsers, ws) answer pings by themselves. One timer for all sockets.
+// Stock clients (browsers, ws) answer pings by themselves. One timer for all sockets. A socket
+// paused by its customer's quota (quota.ts) is skipped: its pong waits unread behind its messages.
 import type { WebSocket, WebSocketServer } from 'ws'
 
 const alive = new WeakMap<WebSocket, boolean>()
@@ -15,6 +16,7 @@ export interface Heartbeat {
 export function startHeartbeat(wss: WebSocketServer, intervalMs = 30_000): Heartbeat {
   const timer = setInterval(() => {
     for (const ws of wss.clients) {
+      if (ws.isPaused) { alive.set(ws, true); continue }
       if (alive.get(ws) === false) { ws.terminate(); continue }
       alive.set(ws, false)
       ws.ping()

@@ -12,6 +12,7 @@ import type { Room as RoomName } from '../../shared/schema.ts'
 import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../../shared/rights.ts'
 import { Close, type CloseEvent } from '../../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
+import { documentFull, documentLimit } from './quota.ts'
 
 export const MESSAGE_SYNC = 0
 export const MESSAGE_AWARENESS = 1
@@ -66,6 +67,10 @@ export class Room {
   private outbox: Array<{ after: number; peer: Peer | null; message: Uint8Array }> = []
   private durableWaiters: Array<{ after: number; resolve: () => void; reject: (error: Error) => void }> = []
   private updatesSinceSnapshot: number
+  /** Bytes this document takes in storage: its log (and snapshot), as stored. */
+  private storedBytes: number
+  /** writesMade when the document's compacted size was last measured (see fits). */
+  private sizeMeasuredAt = -1
   private refusals = new WeakMap<Peer, number>()
   private failed = false
   /** facts() between transactions: read on every message, changed only by writes. */
@@ -80,6 +85,7 @@ export class Room {
     this.doc = new Y.Doc({ guid: name.name })
     this.doc.transact(() => { for (const update of stored) Y.applyUpdate(this.doc, update) })
     this.updatesSinceSnapshot = stored.length
+    this.storedBytes = stored.reduce((sum, update) => sum + update.length, 0)
     this.awareness = new awarenessProtocol.Awareness(this.doc)
     this.awareness.setLocalState(null) // the relay itself is not a participant
     // Stored and broadcast per transaction. No lasting 'update' listener: Yjs would re-encode
@@ -168,6 +174,10 @@ export class Room {
   receiveUpdate(peer: Peer, update: Uint8Array): void {
     // A stock client's first step 2 is usually empty: nothing to check, no scratch copy to build.
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return
+    // Customers' documents have a size limit, checked before anything is decoded; the relay's and labs' writes do not.
+    if (peer.principal.kind === 'user' && !this.fits(update.length)) {
+      return this.refuse(peer, documentFull(this.name, this.storedBytes, update.length, documentLimit(this.name, this.options.limits)))
+    }
     const facts = this.facts()
     // Most writes are judged from the update's structure alone; the rest on the scratch copy.
     let trial = readShape(this.doc, update)
@@ -291,10 +301,31 @@ export class Room {
       () => this.durable(writeNumber, origin),
       (error: Error) => this.fail(error),
     )
-    if (++this.updatesSinceSnapshot >= this.options.compactAfterUpdates) {
-      this.updatesSinceSnapshot = 1
-      this.options.store.compact(this.name.name, Y.encodeStateAsUpdate(this.doc)).catch((error: Error) => this.fail(error))
-    }
+    this.storedBytes += update.length
+    if (++this.updatesSinceSnapshot >= this.options.compactAfterUpdates) this.compact(Y.encodeStateAsUpdate(this.doc))
+  }
+
+  /** Replaces the stored log with `snapshot`, all of the document as it is now. */
+  private compact(snapshot: Uint8Array): void {
+    this.updatesSinceSnapshot = 1
+    this.storedBytes = snapshot.length
+    this.options.store.compact(this.name.name, snapshot).catch((error: Error) => this.fail(error))
+  }
+
+  /**
+   * Whether `bytes` more fit in this document's limit. Deleted content stays in the log until it
+   * is compacted, so a customer who made room gets it: the document's compacted size is measured
+   * (at most once per write made since) and, when the write fits that, the log is compacted now.
+   */
+  private fits(bytes: number): boolean {
+    const limit = documentLimit(this.name, this.options.limits)
+    if (this.storedBytes + bytes <= limit) return true
+    if (this.sizeMeasuredAt === this.writesMade) return false
+    this.sizeMeasuredAt = this.writesMade
+    const snapshot = Y.encodeStateAsUpdate(this.doc)
+    if (snapshot.length + bytes > limit) return false
+    this.compact(snapshot)
+    return true
   }
 
   private durable(writeNumber: number, origin: unknown): void {

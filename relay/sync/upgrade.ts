@@ -2,6 +2,7 @@
 // server: `/sync/<room>` upgrades are accepted (any other path gets a 404), watched by the
 // heartbeat, and refused with a close code when the token or the room name is missing or wrong.
 // Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
+// Each customer's sockets are counted and their messages charged here (quota.ts), in one place.
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -11,6 +12,7 @@ import { bearerToken } from '../auth.ts'
 import type { Session } from './connection.ts'
 import { startHeartbeat } from './heartbeat.ts'
 import type { Limits } from '../config.ts'
+import { Quotas } from './quota.ts'
 
 export interface SyncSocket {
   ws: WebSocket
@@ -23,8 +25,8 @@ export interface SyncSocket {
 export interface SyncEndpointOptions {
   maxMessageBytes: number
   heartbeatMs?: number
-  /** Sockets per customer and bytes buffered per socket (relay config `limits`); none when not given. */
-  limits?: Pick<Limits, 'socketsPerCustomer' | 'socketBufferBytes'>
+  /** Sockets and message rates per customer (relay config `limits`); none when not given. */
+  limits?: Pick<Limits, 'socketsPerCustomer' | 'writesPerSecond' | 'writeBytesPerSecond'>
   authenticate(token: string | null): Session | null
   /** A reason to turn every socket away for now (checked first), or null. */
   unavailable?(): CloseEvent | null
@@ -35,6 +37,7 @@ export interface SyncEndpointOptions {
 export function serveSync(server: Server, options: SyncEndpointOptions): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes * 2 })
   const heartbeat = startHeartbeat(wss, options.heartbeatMs)
+  const quotas = options.limits ? new Quotas(options.limits) : null
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://sync')
     if (!url.pathname.startsWith('/sync/')) {
@@ -48,6 +51,7 @@ export function serveSync(server: Server, options: SyncEndpointOptions): { close
       heartbeat.watch(ws)
       const refusal = options.unavailable?.() ?? (!session ? Close.Unauthorized : !room ? Close.Forbidden : null)
       if (refusal) return ws.close(refusal.code, refusal.reason)
+      if (quotas && !admit(quotas, ws, session!)) return
       options.accepted({ ws, session: session!, room: room!, token: token! })
     })
   })
@@ -57,6 +61,22 @@ export function serveSync(server: Server, options: SyncEndpointOptions): { close
       for (const client of wss.clients) client.terminate()
     },
   }
+}
+
+/**
+ * Counts the socket against its customer's quota, or closes it with "retry later" when they hold
+ * as many as they may. Every message is charged before the connection sees it (listeners run in
+ * the order added), so a customer sending too fast stops being read (quota.ts).
+ */
+function admit(quotas: Quotas, ws: WebSocket, session: Session): boolean {
+  const principal = session.principal
+  if (!quotas.admit(principal, ws)) {
+    ws.close(Close.TooManySockets.code, Close.TooManySockets.reason)
+    return false
+  }
+  ws.once('close', () => quotas.release(principal, ws))
+  ws.on('message', (data: Buffer) => quotas.charge(principal, data.length))
+  return true
 }
 
 /**
