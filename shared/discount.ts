@@ -5,7 +5,7 @@
 // (`ORDER BY receivedAt DESC, seq DESC LIMIT 1` over inScope/isBefore) and get the same decision as from
 // the whole history. Because month-end clamping and DST make period ends non-monotonic (see period.ts),
 // an older reception can, in rare cases, hold a tier the most recent one misses; by this rule it does not count.
-import type { DiscountDecision, DiscountRules, DiscountScope, DiscountTier } from './schema.ts'
+import { hasStarted, type DiscountDecision, type DiscountRules, type DiscountScope, type DiscountTier } from './schema.ts'
 import { assertTimeZone, compareTiers, isWithin, parseDuration } from './period.ts'
 
 /** A reception as the relay records it; `seq` orders receptions within one millisecond. */
@@ -77,4 +77,53 @@ export function decide(
     }
   }
   return null
+}
+
+// ---------------------------------------------------------------- cancelling a cited order
+//
+// The rule (README "Orders priced by the relay"): a cancelled order never gives a discount.
+//   - When order A is cancelled, every accepted order whose discount cited A is priced again at
+//     once: its discount is decided again from the orders that still qualify (another previous
+//     order may still give one), and its receipt rewritten.
+//   - So that a price never changes under a print, the customer may not cancel an order that an
+//     order already being printed (or printed, ready, collected) cites as its previous order.
+
+export type ReceptionStatus = 'accepted' | 'rejected' | 'cancelled'
+
+/** A reception with what the cancel rule needs: its status, its discount, how far its lab got. */
+export interface LedgerEntry extends PastReception {
+  status: ReceptionStatus
+  discount: DiscountDecision | null
+  /** progress.status as last reported by its lab; null before the lab started. */
+  progress: string | null
+}
+
+/** Only accepted receptions serve as previous orders: cancelled and rejected ones never count. */
+export function qualifies(entry: Pick<LedgerEntry, 'status'>): boolean {
+  return entry.status === 'accepted'
+}
+
+/** The sentence a customer is told when their cancel is refused because `citing` is printing. */
+export function citedRefusal(citing: string): string {
+  return `your order ${citing} got its repeat-order discount from this one and is already being printed, so this order can no longer be cancelled`
+}
+
+/** Why the customer may not cancel `order` (an order citing it has started printing), or null. */
+export function refuseCancel(ledger: readonly LedgerEntry[], order: string): string | null {
+  const started = ledger.find((entry) => qualifies(entry) && entry.discount?.previousOrder === order && hasStarted(entry.progress))
+  return started ? citedRefusal(started.order) : null
+}
+
+/**
+ * After `order` was cancelled: every accepted order whose discount cited it, with its discount
+ * decided again from the receptions that still qualify. The relay does the same with one indexed
+ * query per citing order (Receptions.citing and latestInScope).
+ */
+export function redecideAfterCancel(
+  ledger: readonly LedgerEntry[], order: string, rules: DiscountRules, timeZone: string,
+): Array<{ order: string; discount: DiscountDecision | null }> {
+  const history = ledger.filter((entry) => qualifies(entry) && entry.order !== order)
+  return ledger
+    .filter((entry) => qualifies(entry) && entry.discount?.previousOrder === order)
+    .map((entry) => ({ order: entry.order, discount: decide(history, entry, rules, timeZone) }))
 }

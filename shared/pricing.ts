@@ -49,6 +49,16 @@ export function priceOrder(input: PricingInput): { lines: PriceLine[]; total: nu
   }
   const fee = checkAmount(front.fee, `the fee of ${front.id}`)
   if (fee > 0) lines.push({ kind: 'fee', label: `${front.name} service fee`, amount: fee })
+  return withDiscount(lines, discount)
+}
+
+/**
+ * The lines with `discount` in place of any discount line they had: what an order costs when its
+ * discount is decided again (its previous order was cancelled) without pricing its prints anew.
+ * The discount is clamped to the prints and fee, as priceOrder does.
+ */
+export function withDiscount(priced: readonly PriceLine[], discount: DiscountDecision | null): { lines: PriceLine[]; total: number } {
+  const lines = priced.filter((line) => line.kind !== 'discount')
   const subtotal = sum(lines)
   if (discount) {
     const applied = Math.min(checkAmount(discount.amount, 'the discount'), subtotal)

@@ -1,6 +1,6 @@
 // Who may read and write which room and which top-level map: SPEC.md's rights table as code.
 // Pure: the relay enforces it, the lab node's LAN server enforces it, the PWA uses it to explain.
-import type { OrderState, Room } from './schema.ts'
+import { hasStarted, type OrderState, type Room } from './schema.ts'
 
 export type Principal =
   | { kind: 'user'; userId: string }
@@ -94,7 +94,10 @@ function refuseOrderWrite(who: Principal, orderId: string, write: WriteShape, or
   const onlyCancels = onlyState && write.nextState === 'cancelled'
   if (!onlyCancels) return `the order is ${order.state}; its spec can no longer be changed`
   if (order.state === 'cancelled') return 'the order is already cancelled'
-  if (order.progress === 'printing' || order.progress === 'printed') return 'the lab has started printing; the order can no longer be cancelled'
+  // A cancel is honoured until a job goes to a printer: the lab writes `printing` and waits for the
+  // relay's acknowledgement before sending one, so a cancel either lands before it (and the lab,
+  // reading spec.state again, prints nothing) or is refused here; reception and progress agree.
+  if (hasStarted(order.progress)) return `the lab has started printing (${order.progress}); the order can no longer be cancelled`
   return null
 }
 

@@ -84,8 +84,19 @@ export interface Receipt {
   discount: DiscountDecision | null
 }
 
-export type ProgressStatus = 'queued' | 'printing' | 'printed' | 'failed'
-export interface Progress { status: ProgressStatus; updatedAt: string; jobs: unknown }
+export type ProgressStatus = 'queued' | 'printing' | 'held' | 'printed' | 'failed' | 'ready' | 'collected'
+export interface Progress { status: ProgressStatus; updatedAt: string; jobs: unknown; reason?: string }
+
+/**
+ * Progress from which on an order is at a printer (or past it): the customer can no longer cancel
+ * it, an admin can no longer move it, and its price no longer changes. `queued`, `held` (waiting
+ * for a printer) and `failed` are not: nothing has been sent to a printer that will print.
+ */
+export const STARTED_PROGRESS: readonly string[] = ['printing', 'printed', 'ready', 'collected']
+
+export function hasStarted(progress: unknown): boolean {
+  return typeof progress === 'string' && STARTED_PROGRESS.includes(progress)
+}
 
 export interface QueueEntry { receivedAt: string; front: string }
 export interface HistoryEntry {

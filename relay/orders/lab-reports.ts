@@ -1,6 +1,6 @@
 // What lab nodes report back: history entries pushed into `lab/<id>` (stored once, then removed
-// from the document, which tells the lab they are durable here), and an order's progress (a
-// printed order leaves the lab's queue).
+// from the document, which tells the lab they are durable here), and an order's progress (kept
+// with its reception for the cancel rule; a printed order leaves the lab's queue).
 import type { HistoryEntry, QueueEntry } from '../../shared/schema.ts'
 import { roomName } from '../../shared/schema.ts'
 import type { Principal } from '../../shared/rights.ts'
@@ -23,9 +23,25 @@ export class LabReports {
     work.catch((error: Error) => console.error(`relay: handling a report in ${room.name.name} failed: ${error.message}`))
   }
 
-  /** A lab document loaded after a crash may hold entries pushed but not yet stored. */
+  /**
+   * A lab document loaded after a crash may hold entries pushed but not yet stored; an order's
+   * progress may have been stored just before a crash, before it was noted with its reception.
+   */
   onLoad(room: Room): void {
     if (room.name.kind === 'lab') this.report(this.ingest(room), room)
+    if (room.name.kind === 'order') this.report(Promise.resolve().then(() => this.noteProgress(room)), room)
+  }
+
+  /**
+   * Keeps progress.status with the reception (only while the order is its lab's), so the intake's
+   * beforeWrite can tell, without opening other orders, whether an order citing one is printing.
+   */
+  private noteProgress(room: Room): void {
+    if (room.name.kind !== 'order') return
+    const status = room.doc.getMap('progress').get('status')
+    const reception = this.deps.receptions.get(room.name.orderId)
+    if (!reception || reception.lab !== room.facts().lab) return
+    this.deps.receptions.setProgress(room.name.orderId, typeof status === 'string' ? status.slice(0, 32) : null)
   }
 
   private async ingest(room: Room): Promise<void> {
@@ -46,6 +62,7 @@ export class LabReports {
   }
 
   private async progressed(room: Room, lab: string): Promise<void> {
+    this.noteProgress(room)
     if (room.name.kind !== 'order' || room.doc.getMap('progress').get('status') !== 'printed') return
     const order = room.name.orderId
     const labRoom = await this.deps.rooms.get({ kind: 'lab', name: roomName.lab(lab), labId: lab })

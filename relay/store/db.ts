@@ -129,6 +129,11 @@ const MIGRATIONS: string[] = [
     registered_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   ALTER TABLE receptions ADD COLUMN store_stamp TEXT;`,
+  `-- Hardening (issue 13): the lab's progress kept with the reception, so the relay can refuse a
+  -- cancel of an order that an order already being printed cites as its previous order without
+  -- opening that order; the orders citing one are found by index when it is cancelled.
+  ALTER TABLE receptions ADD COLUMN progress TEXT;
+  CREATE INDEX receptions_citing ON receptions (discount_order) WHERE discount_order IS NOT NULL;`,
 ]
 
 export function openDatabase(file: string): DB {

@@ -2,7 +2,7 @@
 // store and lab), its priced lines and the discount decision, written exactly once per order.
 import type { DB } from './db.ts'
 import type { PastReception } from '../../shared/discount.ts'
-import type { DiscountDecision, DiscountScope, PriceLine } from '../../shared/schema.ts'
+import { STARTED_PROGRESS, type DiscountDecision, type DiscountScope, type PriceLine } from '../../shared/schema.ts'
 
 export interface Reception {
   seq: number
@@ -23,6 +23,8 @@ export interface Reception {
    */
   storeStamp: StoreStampNote | null
   delivered: boolean
+  /** progress.status as its lab last reported it (LabReports); null before the lab wrote any. */
+  progress: string | null
 }
 
 export interface StoreStampNote {
@@ -33,13 +35,13 @@ export interface StoreStampNote {
   reason?: string
 }
 
-export type NewReception = Omit<Reception, 'seq' | 'delivered'>
+export type NewReception = Omit<Reception, 'seq' | 'delivered' | 'progress'>
 
 interface Row {
   seq: number; order_id: string; user_id: string; front: string; lab: string; received_at: number
   status: Reception['status']; error: string | null; lines: string; total: number; currency: string
   discount_order: string | null; discount_received_at: number | null; discount_within: string | null
-  discount_amount: number | null; store_stamp: string | null; delivered: number
+  discount_amount: number | null; store_stamp: string | null; delivered: number; progress: string | null
 }
 
 const fromRow = (row: Row): Reception => ({
@@ -52,14 +54,26 @@ const fromRow = (row: Row): Reception => ({
   },
   storeStamp: row.store_stamp === null ? null : JSON.parse(row.store_stamp) as StoreStampNote,
   delivered: row.delivered === 1,
+  progress: row.progress,
 })
+
+/** The repriced part of a reception whose previous order was cancelled. */
+export interface Repricing { lines: PriceLine[]; total: number; discount: DiscountDecision | null }
 
 export class Receptions {
   private readonly stmt
+  /**
+   * The latest instant the relay's clock has given a reception or a first sight (see clock()).
+   * Starts from what is stored, so a relay restarted with its clock set back keeps to it too.
+   */
+  private highWater: number
 
   constructor(private readonly db: DB) {
+    // Strictly before the current reception in the total order (received_at, seq): a reception
+    // being priced again is in the table itself and must not count as its own previous order.
     const latest = (where: string) => db.prepare<unknown[], Row>(
-      `SELECT * FROM receptions WHERE status = 'accepted' AND ${where} AND received_at <= ? ORDER BY received_at DESC, seq DESC LIMIT 1`)
+      `SELECT * FROM receptions WHERE status = 'accepted' AND ${where} AND (received_at, seq) < (?, ?) ORDER BY received_at DESC, seq DESC LIMIT 1`)
+    const started = STARTED_PROGRESS.map((status) => `'${status}'`).join(', ')
     this.stmt = {
       byOrder: db.prepare<[string], Row>('SELECT * FROM receptions WHERE order_id = ?'),
       insert: db.prepare(`INSERT INTO receptions (order_id, user_id, front, lab, received_at, status, error, lines, total, currency,
@@ -79,7 +93,27 @@ export class Receptions {
       waitingFor: db.prepare<[string], { order_id: string }>('SELECT order_id FROM waiting_orders WHERE user_id = ?'),
       allWaiting: db.prepare<[], { order_id: string }>('SELECT order_id FROM waiting_orders'),
       stopWaiting: db.prepare('DELETE FROM waiting_orders WHERE order_id = ?'),
+      citing: db.prepare<[string], Row>("SELECT * FROM receptions WHERE discount_order = ? AND status = 'accepted' ORDER BY seq"),
+      startedCiting: db.prepare<[string], { order_id: string }>(
+        `SELECT order_id FROM receptions WHERE discount_order = ? AND status = 'accepted' AND progress IN (${started}) LIMIT 1`),
+      reprice: db.prepare(`UPDATE receptions SET lines = @lines, total = @total, discount_order = @dOrder, discount_received_at = @dAt,
+        discount_within = @dWithin, discount_amount = @dAmount, delivered = 0 WHERE order_id = @order AND status = 'accepted'`),
+      setProgress: db.prepare('UPDATE receptions SET progress = ? WHERE order_id = ? AND progress IS NOT ?'),
+      highWater: db.prepare<[], { at: number | null }>(
+        'SELECT max(at) AS at FROM (SELECT max(received_at) AS at FROM receptions UNION ALL SELECT max(first_seen) FROM waiting_orders)'),
     }
+    this.highWater = this.stmt.highWater.get()?.at ?? Number.NEGATIVE_INFINITY
+  }
+
+  /**
+   * The relay's clock for receptions: `now`, but never before an instant it already gave. A clock
+   * stepped back (NTP, a VM restored, an operator) would otherwise date a reception before the
+   * previous one: the receptions' order by time would no longer be their order of arrival (by
+   * seq), and the new order would not find its previous one and lose its discount.
+   */
+  clock(now: Date): Date {
+    this.highWater = Math.max(this.highWater, now.getTime())
+    return new Date(this.highWater)
   }
 
   get(order: string): Reception | null {
@@ -93,15 +127,35 @@ export class Receptions {
   }
 
   /**
-   * The most recent accepted reception in the scope of a new one, by (received_at, seq): the one
-   * row the discount decision needs. Reads an index on (user, received_at).
+   * The most recent accepted reception in the scope of `current` and strictly before it by
+   * (received_at, seq): the one row the discount decision needs. Reads an index on (user,
+   * received_at, seq). Since clock() keeps the relay's times from going back, this is the order
+   * of arrival (seq) for everything the relay dated itself; a store's signed stamp may date a
+   * reception earlier than its arrival, which is what stamps are for.
    */
-  latestInScope(scope: DiscountScope, current: { user: string; front: string; lab: string; receivedAt: Date }): PastReception | null {
+  latestInScope(scope: DiscountScope, current: Pick<PastReception, 'user' | 'front' | 'lab' | 'receivedAt'> & { seq?: number }): PastReception | null {
     const at = current.receivedAt.getTime()
-    const row = scope === 'user' ? this.stmt.latestByUser.get(current.user, at)
-      : scope === 'front' ? this.stmt.latestByFront.get(current.user, current.front, at)
-      : this.stmt.latestByLab.get(current.user, current.lab, at)
+    // Without a seq: a reception not recorded yet, after every recorded one at the same instant.
+    const seq = current.seq ?? Number.MAX_SAFE_INTEGER
+    const row = scope === 'user' ? this.stmt.latestByUser.get(current.user, at, seq)
+      : scope === 'front' ? this.stmt.latestByFront.get(current.user, current.front, at, seq)
+      : this.stmt.latestByLab.get(current.user, current.lab, at, seq)
     return row ? { order: row.order_id, user: row.user_id, front: row.front, lab: row.lab, receivedAt: new Date(row.received_at), seq: row.seq } : null
+  }
+
+  /** Accepted receptions whose discount cites `order` as their previous order (by index). */
+  citing(order: string): Reception[] {
+    return this.stmt.citing.all(order).map(fromRow)
+  }
+
+  /** An accepted order citing `order` whose lab has started printing it, or null (discount.ts refuseCancel). */
+  startedCiting(order: string): string | null {
+    return this.stmt.startedCiting.get(order)?.order_id ?? null
+  }
+
+  /** Notes how far the order's lab got (progress.status), for the cancel rule. */
+  setProgress(order: string, status: string | null): void {
+    this.stmt.setProgress.run(status, order, status)
   }
 
   /**
@@ -139,15 +193,37 @@ export class Receptions {
     return this.stmt.undelivered.all().map(fromRow)
   }
 
-  /** A cancelled order no longer counts as a previous order; its queue entry must go. */
-  cancel(order: string): boolean {
-    return this.stmt.cancel.run(order).changes > 0
+  /**
+   * A cancelled order no longer counts as a previous order; its queue entry must go. In the same
+   * transaction every accepted order that cited it is priced again by `reprice` (which decides the
+   * discount from what still qualifies) and marked undelivered, so a crash right after still
+   * rewrites their receipts (resume). Returns the repriced receptions; none when `order` was not
+   * an accepted one.
+   */
+  cancel(order: string, reprice: (citing: Reception) => Repricing): Reception[] {
+    return this.db.transaction(() => {
+      if (this.stmt.cancel.run(order).changes === 0) return []
+      return this.citing(order).map((citing) => {
+        const { lines, total, discount: d } = reprice(citing)
+        this.stmt.reprice.run({
+          order: citing.order, lines: JSON.stringify(lines), total, dOrder: d?.previousOrder ?? null,
+          dAt: d ? Date.parse(d.previousReceivedAt) : null, dWithin: d?.within ?? null, dAmount: d?.amount ?? null,
+        })
+        return this.get(citing.order)!
+      })
+    }).immediate()
+  }
+
+  /** A cancelled submission that was still waiting for its photos is no longer waited for. */
+  stopWaiting(order: string): void {
+    this.stmt.stopWaiting.run(order)
   }
 
   /** Moves an accepted order to another lab: its reception and the photos that lab may fetch. */
   reassign(order: string, lab: string): void {
     this.db.transaction(() => {
-      this.db.prepare('UPDATE receptions SET lab = ?, delivered = 0 WHERE order_id = ?').run(lab, order)
+      // The new lab starts afresh: the old lab's progress (failed, held) is not the new lab's.
+      this.db.prepare('UPDATE receptions SET lab = ?, delivered = 0, progress = NULL WHERE order_id = ?').run(lab, order)
       this.db.prepare('UPDATE order_images SET lab = ? WHERE order_id = ?').run(lab, order)
     }).immediate()
   }
@@ -158,7 +234,7 @@ export class Receptions {
 
   /** A submitted order waiting for its photos: remembers when the relay first saw the submission. */
   awaitingSince(order: string, user: string, firstSeen: Date): Date {
-    this.stmt.wait.run(order, user, firstSeen.getTime())
+    this.stmt.wait.run(order, user, this.clock(firstSeen).getTime())
     return new Date(this.stmt.waiting.get(order)!.first_seen)
   }
 
