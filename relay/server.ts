@@ -21,6 +21,8 @@ import { listen, sendError, sendJson } from './http/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import type { Images, ImagesDeps } from './http/images.ts'
 import { serveStatic } from './http/static.ts'
+import { addressOf, capConnections, httpTimeouts, openFileLimit, totalConnectionCap } from './http/limits.ts'
+import { HashGate, signInGuard } from './http/sign-in-guard.ts'
 import { handleLabApi } from './http/labs.ts'
 import { LabKeys } from './store/lab-keys.ts'
 import { loadOrCreateSigningKey } from './signing-key.ts'
@@ -57,7 +59,10 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const db = openDatabase(join(options.dataDir, 'relay.sqlite'))
   const store = new SqliteDocStore(db)
   const signingKey = loadOrCreateSigningKey(options.dataDir)
-  const accounts = new Accounts(db, now, signingKey)
+  const limits = options.config.limits
+  const hashGate = new HashGate(limits.passwordHashConcurrency)
+  const accounts = new Accounts(db, now, signingKey, { hashing: (work) => hashGate.run(work) })
+  const signIns = signInGuard(limits, now)
   const labKeys = new LabKeys(db, now)
   const auth = new Authenticator(options.config, accounts, now)
   const hooks: RoomHooks = {}
@@ -100,9 +105,20 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const webDir = options.webDir ?? join(REPO_ROOT, 'dist')
   const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024
 
-  const server = createServer({ requestTimeout: 0, headersTimeout: 30_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
+  const server = createServer({ ...httpTimeouts(limits), maxHeaderSize: 16 * 1024 }, (req, res) => {
+    logIfAborted(req, res)
     route(req, res).catch((error) => sendError(res, error))
   })
+  // A connection silent this long (no byte either way) is destroyed; sync sockets are exempt
+  // (ws clears the timeout on upgrade) and watched by the heartbeat instead.
+  server.setTimeout(limits.idleTimeoutSeconds * 1000)
+  server.keepAliveTimeout = Math.min(server.keepAliveTimeout, limits.idleTimeoutSeconds * 1000)
+  const fdLimit = openFileLimit()
+  const totalCap = totalConnectionCap(limits.connections, fdLimit)
+  if (totalCap < limits.connections) {
+    console.log(`relay: at most ${totalCap} connections at once, not limits.connections ${limits.connections}: the open-file limit (ulimit -n) is ${fdLimit}`)
+  }
+  capConnections(server, { perAddress: Math.min(limits.connectionsPerAddress, totalCap), total: totalCap }, (line) => console.error(line))
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://relay')
@@ -111,8 +127,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       db.prepare('SELECT 1').get()
       return sendJson(res, 200, { ok: true, rooms: rooms.size })
     }
-    if (path === '/api/accounts' && req.method === 'POST') return signUp(req, res, accounts)
-    if (path === '/api/sessions' && req.method === 'POST') return signIn(req, res, accounts)
+    if (path === '/api/accounts' && req.method === 'POST') return signUp(req, res, accounts, signIns)
+    if (path === '/api/sessions' && req.method === 'POST') return signIn(req, res, accounts, signIns)
     if (path === '/api/sessions' && req.method === 'DELETE') {
       const session = auth.fromRequest(req, url)
       if (!session || session.principal.kind !== 'user') throw new HttpError(401, 'not signed in')
@@ -157,6 +173,19 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       db.close()
     },
   }
+}
+
+/**
+ * One line for a request whose connection closed before its answer was complete: the client went
+ * away, or a timeout cut it. (Its query is left out: it may hold a token.)
+ */
+function logIfAborted(req: IncomingMessage, res: ServerResponse): void {
+  res.once('close', () => {
+    if (res.writableFinished) return
+    const path = (req.url ?? '/').split('?')[0].slice(0, 200)
+    const body = req.complete ? 'after its body' : 'before the end of its body'
+    console.error(`relay: ${req.method} ${path} from ${addressOf(req.socket)} ended ${body}, unanswered: client gone or timed out`)
+  })
 }
 
 /**

@@ -1,12 +1,17 @@
 // POST /api/accounts (sign up) and POST /api/sessions (sign in); DELETE /api/sessions signs out.
+// Both ways in go through the sign-in guard: attempts per address, failures per account. A full
+// disk or database answers 503 with Retry-After (respond.ts), never 500.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BadRequestError, HttpError } from '../../shared/errors.ts'
-import type { Accounts } from '../store/accounts.ts'
+import { normalizeEmail, type Accounts } from '../store/accounts.ts'
+import { addressOf } from './limits.ts'
 import { readJson, requireString, sendJson } from './respond.ts'
+import type { SignInGuard } from './sign-in-guard.ts'
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
-export async function signUp(req: IncomingMessage, res: ServerResponse, accounts: Accounts): Promise<void> {
+export async function signUp(req: IncomingMessage, res: ServerResponse, accounts: Accounts, guard: SignInGuard): Promise<void> {
+  guard.attempt(addressOf(req.socket))
   const body = await readJson(req)
   const email = requireString(body, 'email', 254)
   const password = requireString(body, 'password', 1024)
@@ -19,10 +24,19 @@ export async function signUp(req: IncomingMessage, res: ServerResponse, accounts
   sendJson(res, 201, { userId: account.userId, token, name: account.name, expiresAt: new Date(expiresAt).toISOString() })
 }
 
-export async function signIn(req: IncomingMessage, res: ServerResponse, accounts: Accounts): Promise<void> {
+export async function signIn(req: IncomingMessage, res: ServerResponse, accounts: Accounts, guard: SignInGuard): Promise<void> {
+  guard.attempt(addressOf(req.socket))
   const body = await readJson(req)
-  const account = await accounts.verify(requireString(body, 'email', 254), requireString(body, 'password', 1024))
-  if (!account) throw new HttpError(401, 'wrong email or password')
+  const email = requireString(body, 'email', 254)
+  const password = requireString(body, 'password', 1024)
+  const key = normalizeEmail(email)
+  guard.checkAccount(key)
+  const account = await accounts.verify(email, password)
+  if (!account) {
+    guard.failed(key)
+    throw new HttpError(401, 'wrong email or password')
+  }
+  guard.succeeded(key)
   const { token, expiresAt } = accounts.startSession(account.userId)
   sendJson(res, 200, { userId: account.userId, token, name: account.name, expiresAt: new Date(expiresAt).toISOString() })
 }

@@ -12,20 +12,48 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text)
 }
 
-/** Answers an error thrown by a route: typed errors get their status, anything else is a 500. */
+/** Seconds a client waits before retrying when the disk is full: an operator has to act first. */
+export const STORAGE_FULL_RETRY_SECONDS = 60
+
+/**
+ * Answers an error thrown by a route: typed errors get their status, a full disk or database
+ * (routes that know better, like uploads' 507, map it themselves) a 503 to retry later, anything
+ * else is a 500.
+ */
 export function sendError(res: ServerResponse, error: unknown): void {
-  const [status, message] =
-    error instanceof HttpError ? [error.status, error.message]
-    : error instanceof RightsError ? [403, error.message]
-    : error instanceof BadRequestError ? [400, error.message]
-    : [500, 'internal error']
-  if (status === 500) console.error('relay: request failed:', error)
-  if (res.headersSent) {
+  const typed =
+    error instanceof HttpError ? error
+    : error instanceof RightsError ? new HttpError(403, error.message)
+    : error instanceof BadRequestError ? new HttpError(400, error.message)
+    : isStorageFull(error) ? storageFull(503, error)
+    : new HttpError(500, 'internal error')
+  // A client that went away mid-request is logged once, in one line, by the server (relay/server.ts).
+  const clientGone = res.req?.destroyed === true && !res.req.complete
+  if (typed.status === 500 && !clientGone) console.error('relay: request failed:', error)
+  if (res.headersSent || clientGone) {
     res.destroy()
     return
   }
-  if (error instanceof HttpError && error.retryAfter !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(error.retryAfter))))
-  sendJson(res, status, { error: message })
+  if (typed.retryAfter !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(typed.retryAfter))))
+  sendJson(res, typed.status, { error: typed.message })
+}
+
+/**
+ * Whether an error says the disk or the database is full: ENOSPC or EDQUOT from a file, SQLITE_FULL
+ * from SQLite. Such a write can succeed later, once an operator made room.
+ */
+export function isStorageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL'
+}
+
+/**
+ * The answer to a write that found the disk full, logged in one line: 507 where the client
+ * uploads (the status says "storage", and the app retries it), 503 elsewhere; both with Retry-After.
+ */
+export function storageFull(status: 503 | 507, error: unknown): HttpError {
+  console.error(`relay: storage full: ${(error as Error).message}`)
+  return new HttpError(status, 'the relay\'s storage is full; try again later', STORAGE_FULL_RETRY_SECONDS)
 }
 
 /** Reads a JSON object body of at most `limit` bytes. */

@@ -28,12 +28,27 @@ export const tokenHash = (token: string): string => tokenDigest(token).toString(
 const SESSION_CACHE_MS = 30_000
 const SESSION_CACHE_MAX = 20_000
 
+export interface AccountsOptions {
+  /**
+   * Runs each password hash; the relay passes a gate that lets a few run at once (scrypt is on
+   * libuv's thread pool, shared with file reads). Runs it directly unless given.
+   */
+  hashing?: <T>(work: () => Promise<T>) => Promise<T>
+}
+
 export class Accounts {
   private readonly stmt
   /** token hash -> a session found in the database, and when. Only found sessions are kept. */
   private readonly recent = new Map<string, { session: StoredSession; checkedAt: number }>()
+  private readonly hashing: NonNullable<AccountsOptions['hashing']>
 
-  constructor(private readonly db: DB, private readonly now: () => number = Date.now, private readonly signer: KeyPair = newKeyPair()) {
+  constructor(
+    private readonly db: DB,
+    private readonly now: () => number = Date.now,
+    private readonly signer: KeyPair = newKeyPair(),
+    options: AccountsOptions = {},
+  ) {
+    this.hashing = options.hashing ?? ((work) => work())
     this.stmt = {
       insert: db.prepare('INSERT INTO accounts (user_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
       byEmail: db.prepare<[string], { user_id: string; name: string; password_hash: string }>('SELECT user_id, name, password_hash FROM accounts WHERE email = ?'),
@@ -54,7 +69,7 @@ export class Accounts {
     const normalized = normalizeEmail(email)
     if (this.stmt.byEmail.get(normalized)) return null
     const salt = randomBytes(16)
-    const hash = await scryptAsync(password, salt, 32, SCRYPT)
+    const hash = await this.hashPassword(password, salt)
     const userId = randomUUID().replaceAll('-', '')
     try {
       this.stmt.insert.run(userId, normalized, name, `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`, new Date(this.now()).toISOString())
@@ -70,9 +85,14 @@ export class Accounts {
     const row = this.stmt.byEmail.get(normalizeEmail(email))
     const [, saltB64, hashB64] = (row?.password_hash ?? 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$').split('$')
     const expected = Buffer.from(hashB64, 'base64')
-    const actual = await scryptAsync(password, Buffer.from(saltB64, 'base64'), 32, SCRYPT)
+    const actual = await this.hashPassword(password, Buffer.from(saltB64, 'base64'))
     if (!row || expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null
     return { userId: row.user_id, email: normalizeEmail(email), name: row.name }
+  }
+
+  /** scrypt, asynchronous (on libuv's thread pool, never the event loop), through the hashing gate. */
+  private hashPassword(password: string, salt: Buffer): Promise<Buffer> {
+    return this.hashing(() => scryptAsync(password, salt, 32, SCRYPT))
   }
 
   /** A new bearer token for the user, signed by the relay; only its hash is stored. */
