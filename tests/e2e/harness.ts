@@ -2,6 +2,7 @@
 // Vite's preview() with /api and /sync proxied to a real relay, a real Chromium with a phone-sized
 // page, real JPEG photos made with sharp, and screenshots for a person to look at.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,7 +56,14 @@ export interface StackOptions {
   config?: object
   /** Serve the app over https with this certificate (the browser is told to accept it). */
   https?: { key: string; cert: string }
+  /**
+   * Looks at every request the preview server gets before it is served or passed to the relay;
+   * returning true means it answered the request itself (a relay that is full or busy, say).
+   */
+  intercept?: Intercept
 }
+
+export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean
 
 /** Builds the customer app (not the admin page) into a temporary directory; returns it. */
 export async function buildApp(): Promise<string> {
@@ -76,11 +84,18 @@ function quietLogger() {
   return logger
 }
 
-export async function serveApp(outDir: string, relay: RelayProcess, https?: { key: string; cert: string }): Promise<PreviewServer> {
+export async function serveApp(outDir: string, relay: RelayProcess, https?: { key: string; cert: string }, intercept?: Intercept): Promise<PreviewServer> {
   return preview({
     configFile: CONFIG_FILE,
     customLogger: quietLogger(),
     build: { outDir },
+    // Middlewares added here run before the proxy to the relay.
+    plugins: intercept ? [{
+      name: 'labsync-test-intercept',
+      configurePreviewServer(server) {
+        server.middlewares.use((req, res, next) => { if (!intercept(req, res)) next() })
+      },
+    }] : [],
     preview: {
       host: '127.0.0.1', port: 0, strictPort: false, open: false, https,
       proxy: {
@@ -96,7 +111,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const outDir = await buildApp()
   const dataDir = tempDir()
   let relay = await startRelay({ config: options.config ?? CATALOG, dataDir })
-  const server = await serveApp(outDir, relay, options.https)
+  const server = await serveApp(outDir, relay, options.https, options.intercept)
   const port = (server.httpServer.address() as AddressInfo).port
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
   const contexts: BrowserContext[] = []

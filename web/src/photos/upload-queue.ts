@@ -21,6 +21,11 @@ export interface UploadState {
   attempts: number
   /** Where the photo is going (or went): the relay or the home store's lab node. */
   via?: UploadVia
+  /**
+   * The server asked to be tried again later (507: its disk is full; 503, 429: busy): nothing is
+   * wrong with the photo, the queue waits (Retry-After when given) and tries again by itself.
+   */
+  later?: 'full' | 'busy'
 }
 
 export type UploadVia = 'relay' | 'store'
@@ -59,6 +64,15 @@ async function withLock(name: string, work: () => Promise<void>): Promise<boolea
 
 /** Statuses that sending the same bytes again cannot fix. */
 const PERMANENT = new Set([400, 403, 413, 460])
+
+/**
+ * Statuses that mean "not now": the server is out of disk (507) or busy (503, 429). Never final:
+ * the queue retries after the server's Retry-After (or its own backoff when none is given).
+ */
+const LATER = new Set([429, 503, 507])
+
+/** The longest Retry-After honoured: a bogus header must not park a photo for days. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000
 
 export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (sha256: string) => void; unauthorized: () => void }> {
   private readonly states = new Map<string, UploadState>()
@@ -173,14 +187,16 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
   private async run(state: UploadState): Promise<void> {
     const slot: Slot = { sha256: state.sha256, abort: () => undefined }
     this.active = slot
-    this.update(state, { status: 'uploading', attempts: state.attempts + 1, error: undefined, retryAt: undefined })
+    this.update(state, { status: 'uploading', attempts: state.attempts + 1, error: undefined, retryAt: undefined, later: undefined })
     try {
       // One tab uploads a given photo at a time; the others see it done through the user document.
       const locked = await withLock(`labsync-upload-${state.sha256}`, () => this.attempt(state, slot))
       if (!locked && this.active === slot) this.update(state, { status: 'retrying', retryAt: this.now() + 5_000 })
     } catch (error) {
       if (this.active !== slot) return // aborted on purpose (offline, destroyed)
-      if (statusOf(error) === 401 && state.via !== 'store') this.unauthorized(state)
+      const status = statusOf(error)
+      if (status === 401 && state.via !== 'store') this.unauthorized(state)
+      else if (LATER.has(status)) this.later(state, status, retryAfterMs(error, this.now()))
       else this.failed(state, describe(error, state.via), isPermanent(error))
     } finally {
       if (this.active === slot) this.active = null
@@ -224,7 +240,8 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
         removeFingerprintOnSuccess: true,
         onShouldRetry: (error) => {
           const status = (error as DetailedError).originalResponse?.getStatus() ?? 0
-          return this.options.isOnline() && !PERMANENT.has(status) && status !== 401
+          // "Not now" answers wait for the server's Retry-After in the queue, not tus's quick retries.
+          return this.options.isOnline() && !PERMANENT.has(status) && !LATER.has(status) && status !== 401
         },
         onProgress: (sent, total) => { if (this.active === slot) this.update(state, { sent, total }) },
         onSuccess: () => resolve(),
@@ -254,6 +271,19 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
     this.emit('unauthorized', [])
   }
 
+  /** The server said "not now": wait at least as long as it asked, then try again by itself. */
+  private later(state: UploadState, status: number, retryAfter: number | null): void {
+    if (!this.options.isOnline()) return this.update(state, { status: 'offline', error: undefined })
+    const backoff = (this.options.backoffMs ?? defaultBackoff)(state.attempts + 1)
+    const delay = Math.max(backoff, retryAfter ?? 0)
+    const later = status === 507 ? 'full' : 'busy'
+    const server = state.via === 'store' ? 'Your store\'s lab node' : 'The print service'
+    const error = later === 'full'
+      ? `${server} is temporarily out of space for photos; the upload will try again by itself.`
+      : `${server} is busy; the upload will try again by itself.`
+    this.update(state, { status: 'retrying', error, later, retryAt: this.now() + delay })
+  }
+
   private failed(state: UploadState, error: string, permanent: boolean): void {
     if (permanent) return this.update(state, { status: 'failed', error })
     if (!this.options.isOnline()) return this.update(state, { status: 'offline', error: undefined })
@@ -264,6 +294,14 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
 
 function statusOf(error: unknown): number {
   return (error as DetailedError | undefined)?.originalResponse?.getStatus?.() ?? 0
+}
+
+/** A Retry-After header (seconds or an HTTP date) in ms from now, bounded; null when absent or unreadable. */
+function retryAfterMs(error: unknown, now: number): number | null {
+  const header = (error as DetailedError | undefined)?.originalResponse?.getHeader?.('Retry-After')
+  if (!header) return null
+  const ms = /^\s*\d+\s*$/.test(header) ? Number(header) * 1000 : Date.parse(header) - now
+  return Number.isFinite(ms) ? Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)) : null
 }
 
 function isPermanent(error: unknown): boolean {

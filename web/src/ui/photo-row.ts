@@ -117,7 +117,8 @@ export class PhotoRow extends LitElement {
       waiting: 'Waiting to upload',
       uploading: `Uploading… ${percent}%`,
       offline: `Upload paused until you are online${percent > 0 ? ` (${percent}% sent)` : ''}`,
-      retrying: `Upload interrupted; retrying soon (${percent}% sent)`,
+      // A server that is full or busy asked to be tried later: say so, it is not the customer's doing.
+      retrying: upload.later && upload.error ? upload.error : `Upload interrupted; retrying soon (${percent}% sent)`,
       done: upload.via === 'store' ? 'Uploaded to your store' : 'Uploaded',
       failed: upload.error ?? 'Upload failed',
     }
