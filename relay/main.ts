@@ -37,14 +37,17 @@ export async function runRelay(args: RelayArgs): Promise<void> {
     if (code === 'EADDRNOTAVAIL') throw new ConfigError(`cannot listen on ${args.host}: no such local address`)
     throw error
   }
-  console.log(`relay listening on ${relay.url}`)
+  const started = relay
   const stop = async () => {
-    await relay.close()
+    await started.close()
     writeCleanMarker(dataDir) // the next start may skip the integrity check
     process.exit(0)
   }
+  // Before the line that says the relay is ready: whoever starts it may stop it the moment it
+  // reads that line, and a signal with no handler yet would kill it without a clean shutdown.
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+  console.log(`relay listening on ${relay.url}`)
 }
 
 /** Tuning knobs for operators and tests; unset means the relay's default. */

@@ -6,7 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, existsSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, cpSync, existsSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import sharp from 'sharp'
@@ -44,22 +44,26 @@ function relayOnce(dataDir: string, ...extra: string[]): Promise<Outcome> {
   }))
 }
 
-/** A data dir a relay has used: an account made, a photo stored, stopped cleanly. */
-async function usedDir(options: { photo?: boolean } = {}): Promise<string> {
-  const dir = newDir()
-  const relay = await startRelay({ dataDir: dir })
-  try {
-    const me = await signUp(relay.url)
-    if (options.photo) {
+/** A data dir a relay has used: an account made, a photo stored, stopped cleanly. Made once, copied per test. */
+let used: { dir: string; email: string } | null = null
+async function usedDir(): Promise<string> {
+  if (!used) {
+    const dir = newDir()
+    const relay = await startRelay({ dataDir: dir })
+    try {
+      const me = await signUp(relay.url)
       const jpeg = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#3060c0' } }).jpeg().toBuffer()
       const hash = createHash('sha256').update(jpeg).digest('hex')
       const res = await fetch(`${relay.url}/api/images/${hash}`, { method: 'PUT', headers: { authorization: `Bearer ${me.token}` }, body: jpeg })
       assert.is(res.status, 201, await res.text())
+      used = { dir, email: me.email }
+    } finally {
+      await relay.stop()
     }
-  } finally {
-    await relay.stop()
   }
-  return dir
+  const copy = newDir()
+  cpSync(used.dir, copy, { recursive: true, preserveTimestamps: true })
+  return copy
 }
 
 const db = (dir: string) => join(dir, 'relay.sqlite')
@@ -123,10 +127,10 @@ test('relay.sqlite missing beside the signing key: exit 2 naming the problem and
 })
 
 test('relay.sqlite missing beside stored photos only (no signing key): refused', async () => {
-  const dir = await usedDir({ photo: true })
+  const dir = await usedDir()
   removeDatabase(dir)
   rmSync(join(dir, 'relay-signing-key.pem'))
-  rmSync(join(dir, CLEAN_MARKER))
+  rmSync(join(dir, CLEAN_MARKER), { force: true })
   assertRefused(await relayOnce(dir), /is missing, but .*\(stored photos in images\/\)/)
 })
 
@@ -140,15 +144,14 @@ test('an emptied relay.sqlite (0 bytes, or a database with no tables) beside the
 })
 
 test('a zero-filled or garbage relay.sqlite: exit 2, not a SQLite database', async () => {
-  for (const bytes of [Buffer.alloc(256 * 1024), randomBytes(256 * 1024)]) {
-    const dir = await usedDir()
-    removeDatabase(dir)
-    writeFileSync(db(dir), bytes)
-    const outcome = await relayOnce(dir)
-    assertRefused(outcome, /is not a SQLite database .*restore it from a backup/)
-    // --fresh does not throw a file away: it only starts where there is nothing.
-    assertRefused(await relayOnce(dir, '--fresh'), /is not a SQLite database/)
-  }
+  const dir = await usedDir()
+  removeDatabase(dir)
+  writeFileSync(db(dir), Buffer.alloc(256 * 1024))
+  assertRefused(await relayOnce(dir), /is not a SQLite database .*restore it from a backup/)
+  writeFileSync(db(dir), randomBytes(256 * 1024))
+  assertRefused(await relayOnce(dir), /is not a SQLite database .*restore it from a backup/)
+  // --fresh does not throw a file away: it only starts where there is nothing.
+  assertRefused(await relayOnce(dir, '--fresh'), /is not a SQLite database/)
 })
 
 test('a relay.sqlite damaged mid-file: exit 2, damaged, with what to do', async () => {
