@@ -7,6 +7,7 @@ import { ConfigError } from '../shared/errors.ts'
 import { formatMoney } from '../shared/pricing.ts'
 import type { AuditEntry, HistoryRow, LabStatus, Listing, Page, ReceiptRow } from '../shared/audit.ts'
 import { LISTINGS, PAGE_MAX } from '../shared/audit.ts'
+import { escapeControls } from '../relay/http/csv.ts'
 
 export const EXIT = { ok: 0, failed: 1, refused: 3, unreachable: 4 } as const
 
@@ -143,18 +144,43 @@ async function printCsv(command: Command, io: AdminIO): Promise<void> {
   params.set('format', 'csv')
   if (Number.isFinite(command.limit)) params.set('limit', String(command.limit))
   const res = await request(command, params)
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) await io.out(chunk)
+  // The relay escapes control characters itself; whatever answers at --relay, none reach the terminal.
+  const decoder = new TextDecoder()
+  const safe = terminalSafe()
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const text = safe(decoder.decode(chunk, { stream: true }))
+    if (text) await io.out(text)
+  }
+  const rest = safe(decoder.decode(), true)
+  if (rest) await io.out(rest)
+}
+
+/**
+ * Streamed text with every control character escaped but the line ends (CRLF, LF): a CR alone
+ * would let a cell overwrite what the terminal shows. A CR at the end of a chunk waits for the next.
+ */
+function terminalSafe(): (text: string, last?: boolean) => string {
+  let held = ''
+  return (text, last = false) => {
+    text = held + text
+    held = !last && text.endsWith('\r') ? '\r' : ''
+    if (held) text = text.slice(0, -1)
+    return text.replace(/\r\n|[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => (c === '\r\n' ? c : escapeControls(c)))
+  }
 }
 
 async function printJson(command: Command, io: AdminIO): Promise<void> {
   let first = true
   await io.out('[')
   for await (const row of rows(command)) {
-    await io.out(`${first ? '\n' : ',\n'}  ${JSON.stringify(row)}`)
+    await io.out(`${first ? '\n' : ',\n'}  ${jsonForTerminal(row)}`)
     first = false
   }
   await io.out(first ? ']\n' : '\n]\n')
 }
+
+/** JSON.stringify escapes C0 but not DEL or C1 (U+009B is a terminal's CSI): those as \u00XX too. */
+const jsonForTerminal = (value: unknown) => JSON.stringify(value).replace(/[\u007f-\u009f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)
 
 // ---------------------------------------------------------------- tables
 
@@ -194,8 +220,7 @@ const TABLES: Record<Listing, Column[]> = {
  * Control characters in a name (a lab's printer string, a store id) would break the columns or
  * drive the terminal: shown escaped instead.
  */
-const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) =>
-  c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+const printable = escapeControls
 
 /** Aligned columns need every width first, so the table is built from all rows, then printed. */
 async function printTable(command: Command, io: AdminIO): Promise<void> {

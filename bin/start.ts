@@ -57,7 +57,9 @@ function portFree(port: number): Promise<boolean> {
 const LAN_PORT = 8090
 const lanFree = await portFree(LAN_PORT)
 
-run('relay', ['relay', '--host', host, '--port', port, '--data', join(root, 'data', 'relay')], (line) => {
+// `npm start -- --fresh`: the relay starts over on a lost database (see `labsync relay --help`).
+const fresh = process.argv.slice(2).includes('--fresh') ? ['--fresh'] : []
+run('relay', ['relay', '--host', host, '--port', port, '--data', join(root, 'data', 'relay'), ...fresh], (line) => {
   const match = /relay listening on (\S+)/.exec(line)
   if (!match) return
   run('lab', ['lab', '--relay', match[1], '--lab', 'demo-lab', '--key', 'demo-lab-key', '--printer', `file:${join(root, 'data', 'prints')}`,

@@ -42,3 +42,29 @@ export function parseCsv(text: string): string[][] {
   if (field !== '' || record.length) throw new Error('the last record does not end with CRLF')
   return records
 }
+
+/**
+ * What a spreadsheet set to another separator makes of the text (Excel opening a `.csv` with `;`
+ * as its list separator, or a paste as tab-separated): fields split at `separator`, records at
+ * line breaks; a quote counts only at the start of a field, anywhere else it is plain text.
+ */
+export function spreadsheetCells(text: string, separator: string): string[] {
+  const cells: string[] = []
+  let i = 0
+  while (i < text.length) {
+    let field = ''
+    if (text[i] === '"') {
+      i++
+      while (i < text.length && !(text[i] === '"' && text[i + 1] !== '"')) {
+        field += text[i]
+        i += text[i] === '"' ? 2 : 1
+      }
+      i++ // the closing quote; what follows up to the separator is part of the same cell
+    }
+    while (i < text.length && text[i] !== separator && text[i] !== '\r' && text[i] !== '\n') field += text[i++]
+    cells.push(field)
+    if (text[i] === separator) i++
+    else while (text[i] === '\r' || text[i] === '\n') i++
+  }
+  return cells
+}
