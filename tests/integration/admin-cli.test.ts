@@ -1,6 +1,7 @@
 // `labsync admin …` as runAdmin, in-process against the admin API on a real database: an aligned
 // table over every page, CSV as the relay streams it, JSON, and one-line errors with their exit codes.
 import { createServer } from 'node:net'
+import { createServer as createHttpServer, type Server } from 'node:http'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { EXIT, runAdmin, type AdminIO } from '../../admin/cli.ts'
@@ -85,10 +86,15 @@ test('filters reach the relay', async () => {
   assert.is((JSON.parse(until.out) as unknown[]).length, 3)
 })
 
-test('CSV is what the relay streams, byte for byte', async () => {
+/** Control characters other than the CRLF ending each CSV record (or LF ending a line). */
+const RAW_CONTROL = /[\u0000-\u0009\u000b\u000c\u000e-\u001f\u007f-\u009f]|\r(?!\n)/
+
+test('CSV is what the relay streams, byte for byte, control characters escaped by the relay', async () => {
   const { code, out } = await run('history', ...relay(), '--format', 'csv')
   assert.is(code, EXIT.ok)
   assert.is(out, await (await get(server.url, '/api/admin/history?format=csv')).text())
+  assert.ok(out.includes('evil\\n\\x1b[31mred'), 'the printer name with a line break and an ANSI escape, escaped')
+  assert.not.match(out, RAW_CONTROL)
   assert.is(out.split('\r\n').length, 1 + HISTORY_ROWS + 1)
   const limited = await run('receipts', ...relay(), '--format', 'csv', '--limit', '2')
   assert.is(limited.out.split('\r\n').length, 1 + 2 + 1)
@@ -101,6 +107,40 @@ test('JSON is one array of every row, across pages', async () => {
   assert.is(rows.length, HISTORY_ROWS)
   assert.is(new Set(rows.map((r) => r.id)).size, HISTORY_ROWS)
   assert.equal(JSON.parse((await run('receipts', ...relay(), '--lab', 'none', '--format', 'json')).out), [])
+})
+
+/** A server at --relay that answers every listing with what it is given, as any server might. */
+async function fakeRelay(csv: string, json: object): Promise<{ url: string; server: Server }> {
+  const fake = createHttpServer((req, res) => {
+    const isCsv = new URL(req.url ?? '/', 'http://x').searchParams.get('format') === 'csv'
+    res.writeHead(200, { 'content-type': isCsv ? 'text/csv; charset=utf-8' : 'application/json' })
+    if (!isCsv) return res.end(JSON.stringify(json))
+    // In small pieces, so a CR or a character in UTF-8 falls across chunks.
+    const bytes = Buffer.from(csv)
+    for (let i = 0; i < bytes.length; i += 3) res.write(bytes.subarray(i, i + 3))
+    res.end()
+  })
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(fake.address() as { port: number }).port}`, server: fake }
+}
+
+test('whatever a relay sends, no control character reaches the terminal: CSV and JSON', async () => {
+  const hostile = 'printer\u001b]0;owned\u0007 \u009b2J\u007f over\rwritten'
+  const fake = await fakeRelay(`id,printer\r\nh1,"${hostile}"\r\nh2,plain\r\n`, { rows: [{ id: 'h1', printer: hostile }], next: null })
+  try {
+    const csv = await run('history', '--relay', fake.url, '--token', ADMIN_TOKEN, '--format', 'csv')
+    assert.is(csv.code, EXIT.ok)
+    assert.not.match(csv.out, RAW_CONTROL)
+    assert.is(csv.out, 'id,printer\r\nh1,"printer\\x1b]0;owned\\x07 \\x9b2J\\x7f over\\rwritten"\r\nh2,plain\r\n')
+    const json = await run('history', '--relay', fake.url, '--token', ADMIN_TOKEN, '--format', 'json')
+    assert.not.match(json.out, RAW_CONTROL)
+    assert.equal((JSON.parse(json.out) as Array<{ printer: string }>)[0].printer, hostile, 'escaped the JSON way: the same text when parsed')
+    const table = await run('history', '--relay', fake.url, '--token', ADMIN_TOKEN)
+    assert.not.match(table.out, RAW_CONTROL)
+    assert.match(table.out, /printer\\x1b\]0;owned\\x07 \\x9b2J\\x7f over\\rwritten/)
+  } finally {
+    await new Promise((resolve) => fake.server.close(resolve))
+  }
 })
 
 test('labs as a table', async () => {
