@@ -12,6 +12,7 @@ let stack: Stack
 let context: BrowserContext
 let page: Page
 let photosDir = ''
+let photoPaths: string[] = []
 let orderId = ''
 let clientBefore = 0
 
@@ -40,9 +41,9 @@ async function inAppDoc<T>(id: string, action: 'read' | 'move-store'): Promise<T
   }, [id, action] as const) as Promise<T>
 }
 
-/** What the relay holds of the order (read as the lab it is assigned to). */
-async function atRelay(id: string, check: (spec: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
-  const { doc, provider } = connect(stack.relay, `order/${id}`, LAB_KEY)
+/** What the relay holds of the order (read as the lab it is assigned to, or as the customer). */
+async function atRelay(id: string, check: (spec: Record<string, unknown>) => boolean, what: string, token = LAB_KEY): Promise<Record<string, unknown>> {
+  const { doc, provider } = connect(stack.relay, `order/${id}`, token)
   try {
     await synced(provider)
     await until(() => check(doc.getMap('spec').toJSON()), what, 10_000)
@@ -56,6 +57,7 @@ test('an order sent from the app is received by the relay', async () => {
   await signUpInApp(page, stack.appUrl)
   const files = photoFiles([{ name: 'harbour.jpg', bytes: await makeScene(7, 1800, 1200) }])
   photosDir = files.dir
+  photoPaths = files.paths
   await page.getByRole('button', { name: 'New order' }).click()
   await page.getByRole('heading', { name: 'New order' }).waitFor()
   orderId = new URL(page.url()).pathname.split('/').pop()!
@@ -102,6 +104,47 @@ test('the notice survives a reload (the copy on this device is the relay\'s), an
   await page.reload()
   await page.locator('.badge', { hasText: 'Cancelled' }).waitFor()
   assert.is(await page.locator('ls-order-page .refusal').count(), 0)
+})
+
+test('a change made offline to an order the customer sent from another device meanwhile: refused, put back, and it can still be cancelled', async () => {
+  await page.getByRole('link', { name: 'Orders' }).click()
+  await page.getByRole('button', { name: 'New order' }).click()
+  await page.getByRole('heading', { name: 'New order' }).waitFor()
+  const draftId = new URL(page.url()).pathname.split('/').pop()!
+  // The same photo again: already at the relay, so no second upload.
+  await page.locator('input[type=file]').setInputFiles(photoPaths)
+  await page.locator('ls-photo-row').getByText('Uploaded', { exact: true }).waitFor({ timeout: 15_000 })
+  await page.getByLabel('Where you pick up the prints').selectOption('station')
+  // The customer's token, as their other device would use it (no lab may read a draft).
+  const token = await page.evaluate(() => (JSON.parse(localStorage.getItem('labsync.session')!) as { token: string }).token)
+  await atRelay(draftId, (spec) => spec.front === 'station', 'the draft at the relay', token)
+
+  // This phone goes offline and adds a copy; the customer's other device sends the order as it was.
+  await context.setOffline(true)
+  await page.getByText('Offline', { exact: true }).waitFor()
+  await page.getByRole('button', { name: 'One copy more' }).click()
+  const other = connect(stack.relay, `order/${draftId}`, token)
+  try {
+    await synced(other.provider)
+    other.doc.getMap('spec').set('state', 'submitted')
+    await until(() => other.doc.getMap('receipt').size > 0, 'the relay\'s receipt', 10_000)
+  } finally {
+    other.provider.destroy()
+  }
+
+  // Back online the phone's extra copy is refused; it shows the order as the relay received it.
+  await context.setOffline(false)
+  const notice = page.locator('ls-order-page .refusal')
+  await notice.waitFor({ timeout: 15_000 })
+  assert.match(await notice.innerText(), /not accepted: the order is submitted; its spec can no longer be changed/)
+  await page.locator('.badge', { hasText: 'Received by the relay' }).waitFor()
+  assert.match(await page.locator('ls-order-detail table.lines').innerText(), /L 89×127 mm × 1\s/)
+  await screenshot(page, 'refused-02-offline-edit')
+
+  await page.getByRole('button', { name: 'Cancel order' }).click()
+  await page.getByRole('button', { name: 'Yes, cancel the order' }).click()
+  const spec = await atRelay(draftId, (spec) => spec.state === 'cancelled', 'the relay\'s order to be cancelled')
+  assert.is(spec.state, 'cancelled')
 })
 
 test.run()
