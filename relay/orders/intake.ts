@@ -8,6 +8,7 @@ import { citedRefusal, decide } from '../../shared/discount.ts'
 import { priceOrder, withDiscount } from '../../shared/pricing.ts'
 import { validateSubmission } from '../../shared/validate.ts'
 import { readOrderSpec } from '../../shared/order-spec.ts'
+import { HttpError } from '../../shared/errors.ts'
 import { hasStarted, roomName, type Catalog, type QueueEntry, type Receipt } from '../../shared/schema.ts'
 import type { Principal, WriteShape } from '../../shared/rights.ts'
 import type { Receptions, Reception, Repricing, StoreStampNote } from '../store/receptions.ts'
@@ -109,7 +110,7 @@ export class Intake {
         // a printer, so it may move. Checked and moved in one turn, so the old lab's `printing`
         // cannot slip in between; from the receipt's rewrite on, the old lab may not write it.
         const progress = room.doc.getMap('progress').get('status')
-        if (hasStarted(progress)) { outcome = new Error(`order ${order} is already ${String(progress)} at ${reception.lab}`); return }
+        if (hasStarted(progress)) { outcome = new HttpError(409, `order ${order} is already ${String(progress)} at ${reception.lab}; it can no longer move`); return }
         this.deps.receptions.reassign(order, lab)
         // The new lab starts afresh: the old lab's `failed` (or `held`) is not the new lab's state.
         await room.writeAsRelay((doc) => {
