@@ -88,6 +88,13 @@ function updatesOf(doc: Y.Doc, change: () => void): Uint8Array[] {
   return updates
 }
 
+/** `promise`, or a failure naming `what` after `ms` (uvu has no per-test timeout). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms) })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+}
+
 function storedBytes(relay: RelayProcess, doc: string): number {
   const db = new Database(join(relay.dataDir, 'relay.sqlite'), { readonly: true })
   try {
@@ -135,6 +142,135 @@ test('a write that would take an order past its limit is refused in words, store
   assert.ok(status, `the relay wrote its receipt (${status})`)
   assert.equal(denials, [])
   assert.ok(storedBytes(relay, room) > held, 'the submit and the receipt were stored')
+})
+
+test('a customer sending too fast is slowed, not refused: every write acknowledged, in order; another customer is not slowed', async () => {
+  // 320 KiB of burst, then 32 KiB/s: 100 writes of 4 KiB run ~80 KiB past the burst.
+  const relay = await relayWith({ writesPerSecond: 20, writeBytesPerSecond: 32 * KiB })
+  const [flooder, neighbour] = await Promise.all([signUp(relay.url), signUp(relay.url)])
+  const flood = await openRaw(relay, `user/${flooder.userId}`, flooder.token)
+  const calm = await openRaw(relay, `user/${neighbour.userId}`, neighbour.token)
+
+  const doc = new Y.Doc()
+  const sent = updatesOf(doc, () => { for (let i = 0; i < 100; i++) doc.getMap('drafts').set(`d${i}`, String(i).padEnd(4 * KiB, '.')) })
+  for (const update of sent) flood.ws.send(updateMessage(update))
+  // Past its burst the flooder's socket is no longer read: its echoes stop short for a while.
+  await waitFor(() => flood.echoes.length >= 60, 'the burst of the flood')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const duringPause = flood.echoes.length
+  assert.ok(duringPause < sent.length, `the flooder was slowed (${duringPause} of ${sent.length} echoed at once)`)
+
+  // Meanwhile the neighbour's writes are stored and echoed as usual.
+  const own = new Y.Doc()
+  for (let i = 0; i < 10; i++) {
+    const started = Date.now()
+    const [update] = updatesOf(own, () => own.getMap('drafts').set(`n${i}`, i))
+    await calm.write(update)
+    assert.ok(Date.now() - started < 1_000, `the neighbour's write ${i} took ${Date.now() - started} ms`)
+  }
+  assert.ok(flood.echoes.length < sent.length, 'the neighbour was served while the flooder waited')
+
+  // The flood ends complete: nothing refused or lost, in the order sent, the socket still open.
+  await waitFor(() => flood.echoes.length >= sent.length, 'every write of the flood', 20_000)
+  assert.equal(flood.echoes.map((echo) => Buffer.from(echo).toString('hex')), sent.map((update) => Buffer.from(update).toString('hex')))
+  assert.equal(flood.denials, [])
+  assert.is(flood.ws.readyState, WebSocket.OPEN)
+  const { doc: check, provider } = connect(relay, `user/${flooder.userId}`, flooder.token)
+  cleanups.push(() => provider.destroy())
+  await synced(provider)
+  assert.is(check.getMap('drafts').size, 100, 'every write is in the stored document')
+})
+
+test('a customer gets as many sockets as the limit allows; one more is closed with 4529 (retry later) until one closes', async () => {
+  const relay = await relayWith({ socketsPerCustomer: 4 })
+  const [me, someoneElse] = await Promise.all([signUp(relay.url), signUp(relay.url)])
+  const rooms = [`user/${me.userId}`, 'catalog', `user/${me.userId}`, 'catalog']
+  const mine = await Promise.all(rooms.map((room) => openRaw(relay, room, me.token)))
+  for (const socket of mine) assert.is(socket.ws.readyState, WebSocket.OPEN)
+
+  const fifth = await openRaw(relay, 'catalog', me.token)
+  assert.is(await within(fifth.closed, 5_000, 'close of the fifth socket'), Close.TooManySockets.code)
+  const theirs = await openRaw(relay, 'catalog', someoneElse.token)
+  assert.is(theirs.ws.readyState, WebSocket.OPEN, "another customer's sockets are counted apart")
+
+  // A socket that closed no longer counts.
+  mine[0].ws.close()
+  await within(mine[0].closed, 5_000, 'close')
+  const again = await openRaw(relay, `user/${me.userId}`, me.token)
+  const doc = new Y.Doc()
+  const [write] = updatesOf(doc, () => doc.getMap('drafts').set('a', 1))
+  await again.write(write)
+  assert.is(again.ws.readyState, WebSocket.OPEN)
+})
+
+/**
+ * A reader that never reads, as in the issue: a raw TCP connection that does the WebSocket
+ * handshake by hand, asks for the whole document `asks` times and never reads a byte.
+ */
+async function stalledReader(relay: RelayProcess, room: string, token: string, asks: number): Promise<{ socket: Socket; ended: Promise<void> }> {
+  const { port } = new URL(relay.url)
+  const socket = tcpConnect(Number(port), '127.0.0.1')
+  cleanups.push(() => socket.destroy())
+  await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const ended = new Promise<void>((resolve) => { socket.once('close', () => resolve()); socket.on('error', () => undefined) })
+  socket.write([
+    `GET /sync/${encodeURIComponent(room)} HTTP/1.1`, `Host: 127.0.0.1:${port}`, 'Upgrade: websocket', 'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', `Authorization: Bearer ${token}`, '', '',
+  ].join('\r\n'))
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, MESSAGE_SYNC)
+  syncProtocol.writeSyncStep1(encoder, new Y.Doc()) // an empty state vector: send me everything
+  const step1 = encoding.toUint8Array(encoder)
+  for (let i = 0; i < asks; i++) socket.write(maskedFrame(step1))
+  return { socket, ended }
+}
+
+/** A binary WebSocket frame as a client sends it (masked). */
+function maskedFrame(payload: Uint8Array): Buffer {
+  if (payload.length >= 126) throw new Error('only short frames here')
+  const mask = randomBytes(4)
+  const body = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]))
+  return Buffer.concat([Buffer.from([0x82, 0x80 | payload.length]), mask, body])
+}
+
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * KiB
+  return { rss: kb('VmRSS'), peak: kb('VmHWM') }
+}
+
+test('readers that never read are cut (4508) as soon as their buffer passes the limit, and the relay\'s memory stays bounded', async () => {
+  const bufferLimit = 2 * MiB
+  const relay = await relayWith({ userDocBytes: MiB, orderDocBytes: MiB, socketBufferBytes: bufferLimit, writesPerSecond: 10_000 })
+  const me = await signUp(relay.url)
+  const room = `user/${me.userId}`
+  // The customer's own document, filled to just under its limit.
+  const writer = await openRaw(relay, room, me.token)
+  const doc = new Y.Doc()
+  const [filler] = updatesOf(doc, () => doc.getMap('profile').set('filler', 'f'.repeat(MiB - 4 * KiB)))
+  await writer.write(filler)
+  writer.ws.close()
+
+  const sockets = 20
+  const asks = 30 // 30 copies of a 1 MiB document each: 600 MiB if the relay held them all
+  const before = memoryOf(relay.process.pid!)
+  const readers = await Promise.all(Array.from({ length: sockets }, () => stalledReader(relay, room, me.token, asks)))
+  const cuts = () => (relay.output().match(/closed with 4508/g) ?? []).length
+  await waitFor(() => cuts() >= sockets, `all ${sockets} stalled readers cut`, 5_000)
+  const after = memoryOf(relay.process.pid!)
+  const grew = after.peak - before.rss
+  console.log(`relay RSS ${(before.rss / MiB).toFixed(0)} MiB before, peak ${(after.peak / MiB).toFixed(0)} MiB, ${(after.rss / MiB).toFixed(0)} MiB after the cut`)
+  // Each socket may hold its limit plus the answer that passed it, at most; without the cut it would be 30 MiB each.
+  assert.ok(grew < sockets * (bufferLimit + MiB) + 64 * MiB, `relay memory grew by ${(grew / MiB).toFixed(0)} MiB`)
+
+  // The connections are gone: read what the kernel still holds, then the end of the stream.
+  for (const { socket } of readers) socket.on('data', () => undefined)
+  await within(Promise.all(readers.map(({ ended }) => ended)), 10_000, 'end of the stalled connections')
+  // The document and the relay still serve a reader that reads.
+  const { doc: copy, provider } = connect(relay, room, me.token)
+  cleanups.push(() => provider.destroy())
+  await synced(provider)
+  assert.is((copy.getMap('profile').get('filler') as string).length, MiB - 4 * KiB)
 })
 
 test.run()
