@@ -115,11 +115,18 @@ function fileSize(file: string): number | null {
 }
 
 function hasSqliteHeader(file: string): boolean {
-  const fd = openSync(file, 'r')
+  let fd: number
+  try {
+    fd = openSync(file, 'r')
+  } catch (error) {
+    throw new ConfigError(`${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+  }
   try {
     const header = Buffer.alloc(SQLITE_HEADER.length)
     const read = readSync(fd, header, 0, header.length, 0)
     return read === header.length && header.toString('latin1') === SQLITE_HEADER
+  } catch (error) {
+    throw new ConfigError(`${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
   } finally {
     closeSync(fd)
   }
@@ -189,7 +196,9 @@ function readFileUtf8(file: string): string {
 
 /** Called once the checks passed, before the database is opened for writing: from now on a crash must be noticed. */
 export function clearCleanMarker(dataDir: string): void {
-  rmSync(join(dataDir, CLEAN_MARKER), { force: true })
+  const marker = join(dataDir, CLEAN_MARKER)
+  if (fileSize(marker) === null) return // also when the data dir is yet to be made
+  rmSync(marker)
   syncDir(dataDir)
 }
 

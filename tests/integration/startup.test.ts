@@ -93,6 +93,13 @@ test('a data dir with only config.json is a first start; a clean restart starts 
   assert.not.match(again.output, /quick_check/)
 })
 
+test('a data dir that does not exist yet is a first start', async () => {
+  const dir = join(newDir(), 'not', 'yet')
+  const first = await relayOnce(dir)
+  assert.ok(first.listening, first.output)
+  assert.ok(existsSync(join(dir, CLEAN_MARKER)))
+})
+
 test('a used data dir restarts after SIGKILL, checked, with its accounts', async () => {
   const dir = await usedDir()
   const relay = await startRelay({ dataDir: dir })
