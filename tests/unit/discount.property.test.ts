@@ -3,7 +3,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { decide, type PastReception } from '../../shared/discount.ts'
+import {
+  decide, isEligible, qualifies, redecideAfterCancel, refuseCancel, type LedgerEntry, type PastReception,
+} from '../../shared/discount.ts'
+import { isWithin } from '../../shared/period.ts'
+import { withDiscount } from '../../shared/pricing.ts'
+import { openDatabase } from '../../relay/store/db.ts'
+import { Receptions } from '../../relay/store/receptions.ts'
 import { addDuration } from '../../shared/period.ts'
 import type { DiscountDecision, DiscountRules, DiscountScope } from '../../shared/schema.ts'
 
@@ -310,6 +316,127 @@ test('addDuration agrees with the reference end for every tier in every zone', (
       : Date.UTC(2015, anchor.month, 29, 12) + anchor.shift
     assert.is(addDuration(new Date(start), TIERS[index].within, zone).getTime(), refEnd(start, TIERS[index].parts, zone))
   }), options)
+})
+
+// ---------------------------------------------------------------- cancelling cited orders (issue 13)
+//
+// Random sequences of submissions, cancellations, print starts and relay clock steps back, run
+// twice side by side: on the pure rule (shared/discount.ts: refuseCancel, redecideAfterCancel) and
+// on the relay's own Receptions over SQLite (clock(), latestInScope, startedCiting, cancel with
+// re-pricing, as the intake drives them). Both must agree at every step, and at the end no
+// accepted order's discount cites a cancelled one, and every discount cites an order that qualifies.
+
+type Op =
+  | { kind: 'submit'; user: number; front: number; minutes: number }
+  | { kind: 'cancel'; pick: number }
+  | { kind: 'start'; pick: number }
+  | { kind: 'clockBack'; minutes: number }
+
+const FRONT_LABS = [['f0', 'lab-1'], ['f1', 'lab-1'], ['f2', 'lab-2']] as const
+const LINES = [{ kind: 'print' as const, label: 'L × 1', amount: 120 }, { kind: 'fee' as const, label: 'fee', amount: 30 }]
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('submit' as const), user: fc.integer({ min: 0, max: 1 }), front: fc.integer({ min: 0, max: 2 }), minutes: fc.oneof(fc.integer({ min: 0, max: 180 }), fc.integer({ min: 0, max: 4 * 24 * 60 })) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), pick: fc.nat() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('start' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('clockBack' as const), minutes: fc.integer({ min: 1, max: 2 * 24 * 60 }) }) },
+)
+const rulesArb = (withMonths: boolean): fc.Arbitrary<DiscountRules> => fc.record({
+  scope: fc.constantFrom<DiscountScope>('user', 'front', 'lab'),
+  tiers: fc.uniqueArray(fc.record({
+    within: fc.constantFrom(...(withMonths ? ['PT12H', 'P1D', 'P3D', 'P1M'] : ['PT12H', 'P1D', 'P3D'])),
+    amount: fc.integer({ min: 1, max: 500 }),
+  }), { minLength: 1, maxLength: 3, selector: (tier) => tier.within }),
+})
+
+interface Run { ledger: LedgerEntry[]; receptions: Receptions; refusedCancels: number; repriced: number }
+
+/** Plays `ops` on the pure rule and on the relay's Receptions, checking they agree at each step. */
+function play(ops: Op[], rules: DiscountRules, zone: string): Run {
+  const receptions = new Receptions(openDatabase(':memory:'))
+  const ledger: LedgerEntry[] = []
+  const run: Run = { ledger, receptions, refusedCancels: 0, repriced: 0 }
+  let wall = Date.parse('2026-03-01T00:00:00Z')
+  const relayDecision = (current: PastReception) => {
+    const previous = receptions.latestInScope(rules.scope, current)
+    return decide(previous ? [previous] : [], current, rules, zone)
+  }
+  for (const op of ops) {
+    if (op.kind === 'clockBack') { wall -= op.minutes * MINUTE; continue }
+    if (op.kind === 'submit') {
+      wall += op.minutes * MINUTE
+      const [front, lab] = FRONT_LABS[op.front]
+      const seq = receptions.nextSeq()
+      const current: PastReception = { order: `o${seq}`, user: `u${op.user}`, front, lab, receivedAt: receptions.clock(new Date(wall)), seq }
+      const discount = decide(ledger.filter(qualifies), current, rules, zone)
+      assert.equal(relayDecision(current), discount, 'the relay decides as the rule does')
+      const { lines, total } = withDiscount(LINES, discount)
+      receptions.record({ ...current, status: 'accepted', error: null, lines, total, currency: 'JPY', discount, storeStamp: null }, [])
+      ledger.push({ ...current, status: 'accepted', discount, progress: null })
+      continue
+    }
+    const accepted = ledger.filter(qualifies)
+    if (accepted.length === 0) continue
+    const entry = accepted[op.pick % accepted.length]
+    if (op.kind === 'start') {
+      entry.progress = 'printing'
+      receptions.setProgress(entry.order, 'printing')
+      continue
+    }
+    const refusal = refuseCancel(ledger, entry.order)
+    assert.is(receptions.startedCiting(entry.order) !== null, refusal !== null, 'the relay refuses the cancels the rule refuses')
+    if (refusal !== null) { run.refusedCancels++; continue }
+    const updates = redecideAfterCancel(ledger, entry.order, rules, zone)
+    entry.status = 'cancelled'
+    for (const update of updates) ledger.find((e) => e.order === update.order)!.discount = update.discount
+    const repriced = receptions.cancel(entry.order, (citing) => {
+      const discount = relayDecision(citing)
+      return { ...withDiscount(citing.lines, discount), discount }
+    })
+    run.repriced += repriced.length
+    assert.equal(repriced.map((r) => [r.order, r.discount]), updates.map((u) => [u.order, u.discount]), 'the same orders priced again, the same way')
+  }
+  return run
+}
+
+/** The end state: the rule's ledger and the relay's table agree, and no discount comes from a cancelled order. */
+function checkEnd(run: Run, rules: DiscountRules, zone: string): void {
+  const byOrder = new Map(run.ledger.map((entry) => [entry.order, entry]))
+  let previousAt = Number.NEGATIVE_INFINITY
+  for (const entry of run.ledger) {
+    const stored = run.receptions.get(entry.order)!
+    assert.is(stored.status, entry.status)
+    assert.equal(stored.discount, entry.discount)
+    assert.is(stored.total, withDiscount(LINES, entry.discount).total, 'the receipt\'s total follows its discount')
+    assert.ok(entry.receivedAt.getTime() >= previousAt, 'receptions are dated in their order of arrival, whatever the clock did')
+    previousAt = entry.receivedAt.getTime()
+    if (!qualifies(entry) || entry.discount === null) continue
+    const cited = byOrder.get(entry.discount.previousOrder)
+    assert.ok(cited, 'the cited order was received')
+    assert.ok(qualifies(cited!), `accepted ${entry.order} cites ${cited!.order}, which is ${cited!.status}`)
+    assert.ok(isEligible(rules.scope, cited!, entry), 'the cited order is earlier and in scope')
+    assert.ok(isWithin(cited!.receivedAt, entry.receivedAt, entry.discount.within, zone), 'within the tier it names')
+    assert.ok(rules.tiers.some((tier) => tier.within === entry.discount!.within && tier.amount === entry.discount!.amount))
+  }
+}
+
+test('cancelling cited orders: the relay agrees with the rule, and no discount ever comes from a cancelled order', () => {
+  fc.assert(fc.property(fc.array(opArb, { minLength: 10, maxLength: 40, size: 'max' }), rulesArb(true), fc.constantFrom(...ZONES), (ops, rules, zone) => {
+    checkEnd(play(ops, rules, zone), rules, zone)
+  }), { seed: SEED, numRuns: 150 })
+})
+
+test('with periods that only grow with their start (hours and days in UTC), every accepted order has the discount the orders still qualifying give it', () => {
+  let repriced = 0, refused = 0
+  fc.assert(fc.property(fc.array(opArb, { minLength: 10, maxLength: 40, size: 'max' }), rulesArb(false), (ops, rules) => {
+    const run = play(ops, rules, 'UTC')
+    checkEnd(run, rules, 'UTC')
+    repriced += run.repriced
+    refused += run.refusedCancels
+    const qualifying = run.ledger.filter(qualifies)
+    for (const entry of qualifying) assert.equal(entry.discount, decide(qualifying, entry, rules, 'UTC'), `${entry.order}'s discount, decided again now`)
+  }), { seed: SEED, numRuns: 150 })
+  assert.ok(repriced > 50 && refused > 20, `the sequences exercise the rule (${repriced} orders priced again, ${refused} cancels refused)`)
 })
 
 test.run()

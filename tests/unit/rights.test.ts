@@ -2,7 +2,7 @@
 // one test per rule, for customers, labs and admins, before and after an order is assigned.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mayRead, refuseWrite, type OrderFacts, type Principal, type WriteShape } from '../../shared/rights.ts'
+import { mayRead, refuseWrite, refuseWriteInStore, type OrderFacts, type Principal, type WriteShape } from '../../shared/rights.ts'
 import { parseRoom, type OrderState, type Room } from '../../shared/schema.ts'
 
 const alice: Principal = { kind: 'user', userId: 'alice' }
@@ -211,6 +211,27 @@ test('cancel is refused once the lab is printing', () => {
 
 test('cancel is refused once the lab has printed', () => {
   refused(refuseWrite(alice, order, cancel(), assigned({ progress: 'printed' })))
+})
+
+test('cancel is refused once the order is ready or collected, with the reason', () => {
+  for (const progress of ['ready', 'collected']) {
+    const reason = refuseWrite(alice, order, cancel(), assigned({ progress }))
+    refused(reason)
+    assert.match(reason!, /started printing/)
+  }
+})
+
+test('cancel is allowed while the lab waits for a printer (held) or could not print (failed)', () => {
+  for (const progress of ['held', 'failed']) allowed(refuseWrite(alice, order, cancel(), assigned({ progress })))
+})
+
+test('in the store too, a cancel is refused once the lab started printing, even carried with the relay\'s receipt', () => {
+  for (const progress of ['printing', 'printed', 'ready', 'collected']) {
+    refused(refuseWriteInStore(alice, order, cancel(), assigned({ progress })))
+    const withCopies = write(['spec', 'receipt', 'progress'], { keys: ['state'], state: 'cancelled', user: 'alice', id: 'o1' })
+    refused(refuseWriteInStore(alice, order, withCopies, assigned({ progress })))
+  }
+  allowed(refuseWriteInStore(alice, order, cancel(), assigned({ progress: 'held' })))
 })
 
 test('nothing in the spec changes once the order is cancelled; a repeated cancel changes nothing and is accepted', () => {
