@@ -19,6 +19,7 @@ export interface Refusal {
 }
 
 const REFUSAL_MARK = `${LOCAL_PREFIX}.refused:`
+const MAX_REASON = 500
 
 /**
  * The relay's answer to a write that builds on changes it does not have. It is a consequence, not
@@ -59,8 +60,9 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
   private changeQueued = false
   private destroyed = false
   private store: HomeStore = { front: null, wsUrl: null, httpUrl: null, blocked: false }
-  /** When each order was last reset after a refusal (epoch ms). */
+  /** When each order was last reset after a refusal (epoch ms), and resets put off until the pause is over. */
   private readonly resets = new Map<string, number>()
+  private readonly resetTimers = new Map<string, ReturnType<typeof setTimeout>>()
 
   constructor(private readonly deps: WorkspaceDeps) {
     super()
@@ -200,6 +202,7 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
 
   override destroy(): void {
     this.destroyed = true
+    for (const timer of this.resetTimers.values()) clearTimeout(timer)
     this.catalog.doc.getMap('catalog').unobserve(this.followStore)
     this.user.doc.getMap('profile').unobserve(this.followStore)
     for (const link of this.orderLinks.values()) link.destroy()
@@ -282,13 +285,23 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
   private refusedOrder(orderId: string, link: DocLink, reason: string): void {
     if (CONSEQUENCE.test(reason) || this.destroyed || this.orderLinks.get(orderId) !== link) return
     this.recordRefusal(link.room, reason)
-    const now = Date.now()
-    if (now - (this.resets.get(orderId) ?? -Infinity) < RESET_EVERY_MS) return
-    this.resets.set(orderId, now)
-    void this.resetOrder(orderId, link)
+    const wait = (this.resets.get(orderId) ?? -Infinity) + RESET_EVERY_MS - Date.now()
+    if (wait <= 0) return this.resetOrder(orderId, link)
+    // Reset again so soon: something brought the refused changes back (another tab, the store's
+    // copy). Once the pause is over, if this copy is still the one in use.
+    if (this.resetTimers.has(orderId)) return
+    this.resetTimers.set(orderId, setTimeout(() => {
+      this.resetTimers.delete(orderId)
+      if (this.orderLinks.get(orderId) === link) this.resetOrder(orderId, link)
+    }, wait))
   }
 
-  private async resetOrder(orderId: string, link: DocLink): Promise<void> {
+  private resetOrder(orderId: string, link: DocLink): void {
+    this.resets.set(orderId, Date.now())
+    void this.replaceOrder(orderId, link)
+  }
+
+  private async replaceOrder(orderId: string, link: DocLink): Promise<void> {
     await link.clear()
     if (this.destroyed || this.orderLinks.get(orderId) !== link) return
     // A standalone document, not the user document's subdocument: that one holds the refused
@@ -298,7 +311,8 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
   }
 
   private recordRefusal(room: string, reason: string): void {
-    const refusal: Refusal = { reason: reason.replace(/^write refused:\s*/, ''), at: new Date().toISOString() }
+    // Bounded: it is the server's text, shown as it is.
+    const refusal: Refusal = { reason: reason.replace(/^write refused:\s*/, '').slice(0, MAX_REASON), at: new Date().toISOString() }
     try {
       localStorage.setItem(REFUSAL_MARK + room, JSON.stringify(refusal))
     } catch { /* storage full: the notice is lost, the reset still happens */ }
