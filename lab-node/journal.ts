@@ -38,13 +38,19 @@ export class Journal {
       CREATE TABLE IF NOT EXISTS history (
         id TEXT PRIMARY KEY, entry TEXT NOT NULL, acknowledged INTEGER NOT NULL DEFAULT 0
       );`)
+    // Whether the relay has stored the order's final progress (journals from before had no such column).
+    const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(orders)').all()
+    if (!columns.some((c) => c.name === 'reported')) this.db.exec('ALTER TABLE orders ADD COLUMN reported INTEGER NOT NULL DEFAULT 0')
     this.stmt = {
       item: this.db.prepare<[string, number], Record<string, string | number | null>>('SELECT * FROM items WHERE order_id = ? AND item = ?'),
       upsertItem: this.db.prepare(`INSERT INTO items (order_id, item, job_name, state, job_id, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (order_id, item) DO UPDATE SET state = excluded.state, job_id = excluded.job_id, reason = excluded.reason, updated_at = excluded.updated_at`),
       order: this.db.prepare<[string], { state: string; reason: string | null }>('SELECT state, reason FROM orders WHERE order_id = ?'),
-      setOrder: this.db.prepare(`INSERT INTO orders (order_id, state, reason, updated_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at`),
+      setOrder: this.db.prepare(`INSERT INTO orders (order_id, state, reason, updated_at, reported) VALUES (?, ?, ?, ?, 0)
+        ON CONFLICT (order_id) DO UPDATE SET state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at, reported = 0`),
+      reported: this.db.prepare('UPDATE orders SET reported = 1 WHERE order_id = ? AND state = ?'),
+      unreported: this.db.prepare<[], { order_id: string; state: 'printed' | 'failed'; reason: string | null }>(
+        "SELECT order_id, state, reason FROM orders WHERE reported = 0 AND state IN ('printed', 'failed') ORDER BY updated_at LIMIT 1000"),
       forgetUnprinted: this.db.prepare("DELETE FROM items WHERE order_id = ? AND state IN ('aborted', 'canceled', 'failed')"),
       addHistory: this.db.prepare('INSERT OR IGNORE INTO history (id, entry) VALUES (?, ?)'),
       unacknowledged: this.db.prepare<[], { entry: string }>('SELECT entry FROM history WHERE acknowledged = 0 ORDER BY rowid'),
@@ -90,6 +96,16 @@ export class Journal {
 
   setOrderState(order: string, state: 'printing' | 'printed' | 'failed' | 'retry', reason: string | null = null): void {
     this.stmt.setOrder.run(order, state, reason, new Date().toISOString())
+  }
+
+  /** The relay has stored the order's progress as this state (printed or failed). */
+  markReported(order: string, state: 'printed' | 'failed'): void {
+    this.stmt.reported.run(order, state)
+  }
+
+  /** Orders that ended here but whose final progress the relay has not acknowledged (a crash, an outage). */
+  unreported(): Array<{ order: string; state: 'printed' | 'failed'; reason: string | null }> {
+    return this.stmt.unreported.all().map((row) => ({ order: row.order_id, state: row.state, reason: row.reason }))
   }
 
   /** History entries the relay has not confirmed yet, oldest first. */

@@ -8,8 +8,8 @@ import type { HistoryEntry } from '../shared/schema.ts'
 import { Journal } from './journal.ts'
 import { RelayLink } from './relay-link.ts'
 import { openPrinter } from './printers/printer.ts'
-import { failOrder, printOrder, RelayUnavailableError, SKIPPED_REASON, type PrintContext } from './print-order.ts'
-import { startLanServer, type LanServer } from './lan/server.ts'
+import { printOrder, reportOrder, RelayUnavailableError, SKIPPED_REASON, type PrintContext } from './print-order.ts'
+import type { LanServer } from './lan/server.ts'
 
 export interface LabArgs {
   relay: string
@@ -37,6 +37,8 @@ export async function runLab(args: LabArgs): Promise<void> {
   // The in-store server starts first: the store keeps taking orders while the relay is out of reach.
   let lan: LanServer | null = null
   if (args.listen) {
+    // Loaded only when asked for: a lab without --listen starts (and restarts after a crash) faster.
+    const { startLanServer } = await import('./lan/server.ts')
     lan = await startLanServer({ ...args.listen, tls: args.tls ?? undefined, dataDir, relayUrl: args.relay, labId: args.lab, labKey: args.key, log })
     link.lanPhotoPath = lan.photoPath
     log(`in-store server listening on ${lan.url.replace(/^http/, 'ws')} (terminals sync at /sync/<room>, upload photos at /api/images/ and /api/uploads/)`)
@@ -46,8 +48,8 @@ export async function runLab(args: LabArgs): Promise<void> {
   let busy = false
   let stopping = false
   const requested: string[] = []
-  /** Orders the operator skipped, to be reported failed at the relay by the work loop. */
-  const skipped: string[] = []
+  /** Orders that ended here (or that the operator skipped) whose progress the relay has not stored yet. */
+  const reports: string[] = []
   /** The order being printed, and how the operator's `skip` stops it. */
   let current: { order: string; controller: AbortController } | null = null
   /** Queued orders the relay's receipt does not give to this lab (a reassignment in flight): not again until the queue changes. */
@@ -69,18 +71,17 @@ export async function runLab(args: LabArgs): Promise<void> {
     try {
       for (;;) {
         const catalog = link.catalog()
-        const report = skipped.shift()
+        const report = reports.shift()
         const next = report ?? requested.shift() ?? (args.auto ? waiting()[0] : undefined)
         if (!next || stopping) break
-        const putBack = () => (report ? skipped : requested).unshift(next)
+        const putBack = () => (report ? reports : requested).unshift(next)
         if (!catalog) { log('no catalog from the relay yet; waiting'); putBack(); break }
         const controller = new AbortController()
         const ctx: PrintContext = { labId: args.lab, printer, journal, link, catalog, templatesDir: args.templates ?? undefined, log, signal: controller.signal }
         current = { order: next, controller }
         try {
           if (report) {
-            await failOrder(ctx, next, SKIPPED_REASON)
-            log(`order ${next}: skipped; the relay has its progress (failed: ${SKIPPED_REASON})`)
+            await reportOrder(ctx, next)
             continue
           }
           const outcome = await printOrder(ctx, next)
@@ -109,7 +110,7 @@ export async function runLab(args: LabArgs): Promise<void> {
     journal.setOrderState(order, 'failed', SKIPPED_REASON)
     for (let i = requested.indexOf(order); i >= 0; i = requested.indexOf(order)) requested.splice(i, 1)
     if (current?.order === order) current.controller.abort(new Error(SKIPPED_REASON))
-    else if (!skipped.includes(order)) skipped.push(order)
+    else if (!reports.includes(order)) reports.push(order)
     log(`order ${order}: ${SKIPPED_REASON}`)
     void work()
   }
@@ -151,7 +152,7 @@ export async function runLab(args: LabArgs): Promise<void> {
         // Items that ended without printing go again; completed ones never do.
         log(`order ${argument}: retry (${journal.forgetUnprinted(argument)} item(s) to send again)`)
         journal.setOrderState(argument, 'retry')
-        if (skipped.includes(argument)) skipped.splice(skipped.indexOf(argument), 1)
+        if (reports.includes(argument)) reports.splice(reports.indexOf(argument), 1)
         requested.push(argument)
         void work()
         break
@@ -186,6 +187,8 @@ export async function runLab(args: LabArgs): Promise<void> {
   console.log(`lab ${args.lab} ready`)
   log(`printer ${printer.uri}; ${args.auto ? 'auto mode: orders print as soon as the printer is free' : OPERATOR_HELP}`)
   log(`queue: ${waiting().length} order(s) waiting`)
+  // Orders that ended just before a crash or during an outage: the relay gets their progress now.
+  for (const { order } of journal.unreported()) if (!reports.includes(order)) reports.push(order)
   flushHistory()
   void work()
 }

@@ -67,11 +67,13 @@ export async function printOrder(ctx: PrintContext, orderId: string): Promise<Or
 }
 
 /**
- * Ends an order this lab will not print (the operator's `skip`): progress `failed` with the
- * reason at the relay, so the admin may reassign it, and in the journal, so it is not taken again.
+ * Makes the relay's progress say what the journal says an order ended as (printed, or failed
+ * with its reason): after a crash or an outage that came between the two, and for the operator's
+ * `skip` (failed, so the admin may reassign it). Marks it reported once the relay has stored it.
  */
-export async function failOrder(ctx: PrintContext, orderId: string, reason: string): Promise<void> {
-  ctx.journal.setOrderState(orderId, 'failed', reason)
+export async function reportOrder(ctx: PrintContext, orderId: string): Promise<void> {
+  const ended = ctx.journal.orderState(orderId)
+  if (ended?.state !== 'printed' && ended?.state !== 'failed') return
   let order: OpenOrder
   try {
     order = await ctx.link.openOrder(orderId)
@@ -80,7 +82,7 @@ export async function failOrder(ctx: PrintContext, orderId: string, reason: stri
   }
   const run = new OrderRun(ctx, orderId, order)
   try {
-    if (run.isOurs()) run.fail(reason)
+    run.report(ended.state, ended.reason)
   } finally {
     await run.settle()
     order.close()
@@ -94,6 +96,8 @@ class OrderRun {
   private readonly retry: NonNullable<PrintContext['retry']>
   private wroteProgress = false
   private relayLost = false
+  /** How the order ended here, once it has: marked reported when the relay stores that progress. */
+  private ended: 'printed' | 'failed' | null = null
 
   constructor(private readonly ctx: PrintContext, private readonly orderId: string, private readonly order: OpenOrder) {
     this.now = ctx.now ?? (() => new Date())
@@ -145,6 +149,7 @@ class OrderRun {
     if (failed.length) return this.fail(`${failed.length} of ${spec.items.length} job(s) did not complete (${failed.map(([i, job]) => `item ${Number(i) + 1} ${job.state}`).join(', ')})`)
     this.setProgress('printed')
     ctx.journal.setOrderState(orderId, 'printed')
+    this.ended = 'printed'
     ctx.log(`order ${orderId}: printed`)
     return { status: 'printed' }
   }
@@ -153,16 +158,37 @@ class OrderRun {
   fail(reason: string): OrderOutcome {
     this.setProgress('failed', reason)
     this.ctx.journal.setOrderState(this.orderId, 'failed', reason)
+    this.ended = 'failed'
     this.ctx.log(`order ${this.orderId}: failed: ${reason}`)
     return { status: 'failed', reason }
   }
 
-  /** Gives the last progress write time to be stored at the relay (bounded) before the order closes. */
+  /** The journal's end of an order, written into the relay's progress where it says otherwise. */
+  report(state: 'printed' | 'failed', reason: string | null): void {
+    this.ended = state
+    if (!this.isOurs()) return
+    const progress = this.order.doc.getMap('progress')
+    if (progress.get('status') === state && (state === 'printed' || progress.get('reason') === reason)) return
+    this.order.doc.transact(() => {
+      progress.set('status', state)
+      progress.set('updatedAt', this.now().toISOString())
+      if (reason !== null) progress.set('reason', reason)
+      else if (progress.has('reason')) progress.delete('reason')
+    })
+    this.wroteProgress = true
+  }
+
+  /**
+   * Waits (bounded) for the relay to store the last progress write before the order closes;
+   * once it has stored how the order ended, the journal notes it as reported. (A refusal counts:
+   * the relay will never take that write.) Unreported orders are reported again at start.
+   */
   async settle(): Promise<void> {
-    if (!this.wroteProgress || this.relayLost) return
+    if (this.relayLost) return
     try {
-      const refusals = await this.order.acknowledged(this.ctx.ackTimeoutMs ?? 10_000)
+      const refusals = this.wroteProgress ? await this.order.acknowledged(this.ctx.ackTimeoutMs ?? 10_000) : []
       if (refusals.length) this.ctx.log(`order ${this.orderId}: the relay refused the lab's progress: ${refusals.join('; ')}`)
+      if (this.ended) this.ctx.journal.markReported(this.orderId, this.ended)
     } catch (error) {
       this.ctx.log(`order ${this.orderId}: progress not acknowledged by the relay: ${(error as Error).message}`)
     }
