@@ -8,7 +8,7 @@
 // (shared/validate.ts); this file needs no catalog.
 import * as Y from 'yjs'
 import { ID_PATTERN, type OrderItem, type OrderSpec, type OrderState } from './schema.ts'
-import { MAX_ITEMS, MAX_QTY } from './validate.ts'
+import { capProblems, MAX_ITEMS, MAX_PROBLEMS, MAX_QTY } from './validate.ts'
 
 export type OrderSpecReading =
   | { spec: OrderSpec; problems: [] }
@@ -19,8 +19,6 @@ const STATES: readonly OrderState[] = ['draft', 'submitted', 'cancelled']
 /** Ids of products, templates and stores, and dates: nothing legitimate is longer. */
 const MAX_NAME = 64
 const ISO_DATE = /^\d{4}-\d\d-\d\dT[0-9:.]+(Z|[+-]\d\d:\d\d)$/
-/** At most this many problems are listed; a spec wrong everywhere gets a readable receipt. */
-const MAX_PROBLEMS = 10
 
 /**
  * Reads `spec` of an order document. Either the whole spec, typed and bounded, with no problems,
@@ -43,7 +41,7 @@ export function readOrderSpec(doc: Y.Doc, orderId: string): OrderSpecReading {
   const state = map.get('state')
   if (!STATES.includes(state as OrderState)) problems.push(`The order's state ${describe(state)} is not one of ${STATES.join(', ')}.`)
   const items = readItems(map.get('items'), problems)
-  if (problems.length > 0) return { spec: null, problems: capped(problems) }
+  if (problems.length > 0) return { spec: null, problems: capProblems(problems) }
   return {
     spec: { id: id as string, user: user as string, front: front as string, createdAt: createdAt as string, state: state as OrderState, items: items! },
     problems: [],
@@ -118,11 +116,6 @@ function isCrop(value: unknown): boolean {
 
 function isIsoDate(value: unknown): boolean {
   return typeof value === 'string' && value.length <= 40 && ISO_DATE.test(value) && !Number.isNaN(Date.parse(value))
-}
-
-function capped(problems: string[]): string[] {
-  if (problems.length <= MAX_PROBLEMS) return problems
-  return [...problems.slice(0, MAX_PROBLEMS), `…and ${problems.length - MAX_PROBLEMS} more problems.`]
 }
 
 /** A value a client wrote, quoted briefly enough for a sentence, whatever its type or size. */

@@ -4,6 +4,8 @@ import type { Catalog, OrderSpec } from './schema.ts'
 
 export const MAX_ITEMS = 500
 export const MAX_QTY = 999
+/** A receipt lists at most this many problems: an order wrong in every print still reads briefly. */
+export const MAX_PROBLEMS = 10
 const SHA256_HEX = /^[0-9a-f]{64}$/
 
 /** The problems with `spec`, one readable sentence each; an empty list means it may be accepted. */
@@ -14,7 +16,13 @@ export function validateSubmission(spec: Partial<OrderSpec>, catalog: Catalog, s
   if (spec.user !== submitter) problems.push('This order belongs to another account, so it cannot be sent from this one.')
   problems.push(...itemProblems(spec.items, catalog))
   problems.push(...frontProblems(spec.front, catalog))
-  return problems
+  return capProblems(problems)
+}
+
+/** The first MAX_PROBLEMS problems, and how many more there are. */
+export function capProblems(problems: string[]): string[] {
+  if (problems.length <= MAX_PROBLEMS) return problems
+  return [...problems.slice(0, MAX_PROBLEMS), `…and ${problems.length - MAX_PROBLEMS} more problems.`]
 }
 
 function itemProblems(items: unknown, catalog: Catalog): string[] {

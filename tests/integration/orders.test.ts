@@ -317,4 +317,36 @@ test('an admin moves an order of a lab that is down to another lab; the move is 
   assert.match(csv, new RegExp(orderId))
 })
 
+test('a cancelled order gives no discount: the order that cited it is priced again at once', async () => {
+  const relay = await relayAt('2026-06-01T09:00:00Z')
+  try {
+    const me = await customer(relay)
+    const throwaway = await submitOrder(relay, me)
+    await receiptOf(throwaway.doc)
+    const real = await submitOrder(relay, me, { items: [{ image: me.photo, product: 'KG', qty: 1 }] })
+    const before = await receiptOf(real.doc)
+    assert.is(before.discount?.previousOrder, throwaway.orderId)
+    assert.is(before.total, 0, '60 + 100 - 200, clamped')
+    throwaway.doc.getMap('spec').set('state', 'cancelled')
+    await waitFor(() => real.doc.getMap('receipt').get('discount') === null, 'the second order priced again')
+    assert.is(real.doc.getMap('receipt').get('total'), 160)
+    assert.is(receptionRows(relay, real.orderId)[0].total, 160)
+  } finally { await relay.stop() }
+})
+
+test('a relay restarted with its clock set back dates new receptions after the ones it has, and keeps the discount', async () => {
+  const dir = tempDir(); dirs.push(dir)
+  let relay = await relayAt('2026-06-10T10:00:00Z', CONFIG, dir)
+  const me = await customer(relay)
+  const first = await receiptOf((await submitOrder(relay, me)).doc)
+  await relay.stop()
+  destroyClients()
+  relay = await relayAt('2026-06-10T08:00:00Z', CONFIG, dir) // two hours back
+  const second = await submitOrder(relay, me)
+  const receipt = await receiptOf(second.doc)
+  assert.ok(receipt.receivedAt >= first.receivedAt, `received ${receipt.receivedAt}, before the first order's ${first.receivedAt}`)
+  assert.ok(receipt.discount !== null, 'the first order counts as the previous one')
+  await relay.stop()
+})
+
 test.run()

@@ -1,7 +1,8 @@
 // The repeat-order discount decision (shared/discount.ts), one rule per test.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { decide, inScope, mostRecentEligible, scopeKey, type PastReception } from '../../shared/discount.ts'
+import { decide, inScope, mostRecentEligible, redecideAfterCancel, refuseCancel, scopeKey, type LedgerEntry, type PastReception } from '../../shared/discount.ts'
+import { withDiscount } from '../../shared/pricing.ts'
 import { PeriodError } from '../../shared/period.ts'
 import type { DiscountRules, DiscountScope } from '../../shared/schema.ts'
 
@@ -143,6 +144,48 @@ test('scopeKey is equal for two receptions exactly when they share the scope', (
   for (const scope of ['user', 'front', 'lab'] as const) {
     for (const b of variants) assert.is(scopeKey(scope, a) === scopeKey(scope, b), inScope(scope, b, a), `${scope} ${JSON.stringify(b)}`)
   }
+})
+
+// ---------------------------------------------------------------- cancelling a cited order
+
+/** first (03-01), a (03-05), b (03-08, citing a), c (03-09, citing b) of one customer. */
+function ledger(progressOfB: string | null = null): LedgerEntry[] {
+  const entry = (order: string, at: string, cites: string | null, progress: string | null = null): LedgerEntry => {
+    const base = reception(order, at)
+    return { ...base, status: 'accepted', progress, discount: null, ...(cites ? { discount: { previousOrder: cites, previousReceivedAt: '', within: 'P7D', amount: 200 } } : {}) }
+  }
+  return [
+    entry('first', '2026-03-01T12:00:00+09:00', null),
+    entry('a', '2026-03-05T12:00:00+09:00', 'first'),
+    entry('b', '2026-03-08T12:00:00+09:00', 'a', progressOfB),
+    entry('c', '2026-03-09T12:00:00+09:00', 'b'),
+  ]
+}
+
+test('cancelling an order re-decides only the orders citing it, from the orders that still qualify', () => {
+  const entries = ledger()
+  entries[1].status = 'cancelled'
+  assert.equal(redecideAfterCancel(entries, 'a', rules(), TZ), [{
+    order: 'b', discount: { previousOrder: 'first', previousReceivedAt: '2026-03-01T03:00:00.000Z', within: 'P7D', amount: 200 },
+  }])
+})
+
+test('an order cited by nobody changes no price when cancelled', () => {
+  assert.equal(redecideAfterCancel(ledger(), 'c', rules(), TZ), [])
+})
+
+test('the customer may not cancel an order cited by one at the printer, may while it is held or queued', () => {
+  for (const progress of ['printing', 'printed', 'ready', 'collected']) assert.match(refuseCancel(ledger(progress), 'a') ?? '', /order b .*being printed/)
+  for (const progress of [null, 'queued', 'held', 'failed']) assert.is(refuseCancel(ledger(progress), 'a'), null)
+  assert.is(refuseCancel(ledger('printing'), 'first'), null, 'b cites a, not first')
+})
+
+test('a re-priced receipt: the old discount line replaced, clamped to the prints and fee', () => {
+  const lines = [{ kind: 'print' as const, label: 'L × 2', amount: 80 }, { kind: 'fee' as const, label: 'fee', amount: 100 }, { kind: 'discount' as const, label: 'old', amount: -180 }]
+  assert.equal(withDiscount(lines, null), { lines: lines.slice(0, 2), total: 180 })
+  const again = withDiscount(lines, { previousOrder: 'x', previousReceivedAt: '', within: 'P1M', amount: 100 })
+  assert.is(again.total, 80)
+  assert.equal(again.lines.map((line) => line.amount), [80, 100, -100])
 })
 
 test.run()

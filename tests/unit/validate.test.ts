@@ -103,4 +103,10 @@ test('the store\'s lab must exist', () => {
   assert.ok(mentions(list, 'no lab'))
 })
 
+test('an order wrong in every print lists a few problems and how many more', () => {
+  const list = problems({ items: Array.from({ length: 300 }, () => item({ product: 'POSTER' })) })
+  assert.is(list.length, 11)
+  assert.match(list[10], /290 more problems/)
+})
+
 test.run()
