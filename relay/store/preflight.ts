@@ -33,7 +33,11 @@ export interface PreflightResult {
 export function preflight(dataDir: string, options: { fresh: boolean }): PreflightResult {
   const file = join(dataDir, DB_FILE)
   const size = fileSize(file)
-  if (size === null || size === 0) return lostOrFirst(dataDir, file, size === null ? 'is missing' : 'is empty (0 bytes)', options.fresh)
+  if (size === null || size === 0) {
+    const result = lostOrFirst(dataDir, file, size === null ? 'is missing' : 'is empty (0 bytes)', options.fresh)
+    if (result.state === 'fresh') setAsideLog(file)
+    return result
+  }
   if (!hasSqliteHeader(file)) {
     throw new ConfigError(`${file} is not a SQLite database (its first bytes are not the SQLite header: overwritten, zero-filled or another file); restore it from a backup, or move it away and start with --fresh to begin with an empty database`)
   }
@@ -80,7 +84,18 @@ function tracesOfUse(dataDir: string): string[] {
   if (fileSize(join(dataDir, SIGNING_KEY_FILE)) !== null) traces.push(SIGNING_KEY_FILE)
   if (holdsPhotos(join(dataDir, 'images'))) traces.push('stored photos in images/')
   if (fileSize(join(dataDir, CLEAN_MARKER)) !== null) traces.push(CLEAN_MARKER)
+  if ((fileSize(join(dataDir, `${DB_FILE}-wal`)) ?? 0) > 0) traces.push(`${DB_FILE}-wal`)
   return traces
+}
+
+/**
+ * The write-ahead log of a database that is gone would be replayed into the new empty one (SQLite
+ * does not tie the log to its file): kept under another name, never replayed, never deleted.
+ */
+function setAsideLog(file: string): void {
+  const log = `${file}-wal`
+  if (fileSize(log) !== null) renameSync(log, `${log}.before-fresh-${Date.now()}`)
+  rmSync(`${file}-shm`, { force: true }) // an index of that log, rebuilt from the log when needed
 }
 
 /** Photos live in images/<2 hex>/<sha256>; one file in any of at most 256 folders is enough. */

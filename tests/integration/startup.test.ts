@@ -6,7 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { closeSync, cpSync, existsSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, cpSync, existsSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import sharp from 'sharp'
@@ -119,16 +119,21 @@ test('a used data dir restarts after SIGKILL, checked, with its accounts', async
   }
 })
 
-test('relay.sqlite missing beside the signing key: exit 2 naming the problem and --fresh; --fresh starts', async () => {
+test('relay.sqlite missing after a crash, beside the signing key and its write-ahead log: exit 2 naming the problem and --fresh; --fresh starts, the log kept aside unreplayed', async () => {
   const dir = await usedDir()
-  removeDatabase(dir)
+  const relay = await startRelay({ dataDir: dir })
+  await signUp(relay.url)
+  await relay.kill()
+  assert.ok(statSync(`${db(dir)}-wal`).size > 0)
+  rmSync(db(dir))
   const refused = await relayOnce(dir)
-  assertRefused(refused, /relay\.sqlite is missing, but .* was used by a relay before \(relay-signing-key\.pem.*\).*restore the database from a backup, or start with --fresh .*restores nothing/)
+  assertRefused(refused, /relay\.sqlite is missing, but .* was used by a relay before \(relay-signing-key\.pem, .*relay\.sqlite-wal\): restore the database from a backup, or start with --fresh .*restores nothing/)
   assert.not.ok(existsSync(db(dir)), 'no new empty database made')
 
   const fresh = await relayOnce(dir, '--fresh')
   assert.ok(fresh.listening, fresh.output)
   assert.match(fresh.output, /--fresh: starting with an empty database .*nothing is restored/)
+  assert.is(readdirSync(dir).filter((name) => /^relay\.sqlite-wal\.before-fresh-\d+$/.test(name)).length, 1)
   const after = await relayOnce(dir)
   assert.ok(after.listening, `after --fresh the new database is the relay's own: ${after.output}`)
 })
@@ -169,8 +174,6 @@ test('a relay.sqlite damaged mid-file: exit 2, damaged, with what to do', async 
   writer.transaction(() => { for (let i = 0; i < 4000; i++) insert.run(`order/filler-${i}`, randomBytes(300)) })()
   writer.pragma('wal_checkpoint(TRUNCATE)')
   writer.close()
-  const before = await relayOnce(dir)
-  assert.ok(before.listening, `intact, it starts: ${before.output}`)
 
   const size = statSync(db(dir)).size
   assert.ok(size > 1024 * 1024, `${size} bytes`)
