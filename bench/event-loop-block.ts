@@ -1,0 +1,311 @@
+// How long one message can stop a real relay's event loop. A customer sends its biggest single
+// update (maps pushed into a draft's spec.items, or into its own user document) while a second
+// client, in a worker thread of its own, asks /healthz every 5 ms: the slowest /healthz answer is
+// the longest the relay stopped. Also: a sync step 1 answered with a whole large document, and
+// two updates built to be slow for Yjs itself (deep nesting, many clients inserting at one place).
+// Beside each, the same work timed in this process (CPU ms): readShape, Y.applyUpdate, encoding.
+//
+//   node --import tsx bench/event-loop-block.ts            every case (about two minutes)
+//   node --import tsx bench/event-loop-block.ts --quick    the default-limit cases only
+import { Worker } from 'node:worker_threads'
+import { readFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
+import * as decoding from 'lib0/decoding'
+import { DEFAULT_LIMITS, DEMO_CONFIG } from '../relay/config.ts'
+import { readShape } from '../relay/sync/shape.ts'
+import { removeDir, signUp, startRelay, type RelayProcess } from '../tests/helpers/relay.ts'
+
+const MiB = 1024 * 1024
+/** relay/server.ts: frames above this close the socket (4413) before anything is decoded. */
+const MAX_MESSAGE_BYTES = 8 * MiB
+const quick = process.argv.includes('--quick')
+
+// ------------------------------------------------------------------ measuring
+
+/** A /healthz poller on its own thread, so this process's own work does not delay it. */
+const POLLER = `
+const { parentPort, workerData } = require('node:worker_threads')
+let running = true
+const samples = []
+parentPort.on('message', () => { running = false })
+;(async () => {
+  while (running) {
+    const start = performance.now()
+    try { const res = await fetch(workerData.url); await res.arrayBuffer() } catch { samples.push(-1); continue }
+    samples.push(performance.now() - start)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  parentPort.postMessage(samples)
+})()
+`
+
+/**
+ * Runs `work` while polling /healthz. maxMs: the slowest answer (on a busy machine, other
+ * processes' share of the CPU is in it too); cpuMs: CPU the relay process used for `work` (all its
+ * threads: the writer thread's commit too), which other processes do not inflate.
+ */
+async function whilePolling<T>(relay: RelayProcess, work: () => Promise<T>): Promise<{ result: T; maxMs: number; cpuMs: number }> {
+  const poller = new Worker(POLLER, { eval: true, workerData: { url: `${relay.url}/healthz` } })
+  await sleep(300) // the poller's first requests (connection set-up) out of the way
+  const cpuBefore = processCpuMs(relay.process.pid!)
+  const result = await work()
+  const cpuAfter = processCpuMs(relay.process.pid!)
+  await sleep(300)
+  const samples = await new Promise<number[]>((resolve) => { poller.once('message', resolve); poller.postMessage('stop') })
+  await poller.terminate()
+  if (samples.includes(-1)) throw new Error('/healthz failed while measuring')
+  return { result, maxMs: Math.max(...samples), cpuMs: cpuAfter - cpuBefore }
+}
+
+/** utime + stime of a process, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+function cpuMs(run: () => void): number {
+  const before = process.cpuUsage()
+  run()
+  const used = process.cpuUsage(before)
+  return (used.user + used.system) / 1000
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ------------------------------------------------------------------ the wire
+
+function syncMessage(step: number, payload: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0)
+  encoding.writeVarUint(encoder, step)
+  encoding.writeVarUint8Array(encoder, payload)
+  return encoding.toUint8Array(encoder)
+}
+
+/** A raw sync socket: frames out, and a wait for a sync message whose payload passes a test. */
+async function socket(relay: RelayProcess, room: string, token: string) {
+  const ws = new WebSocket(`${relay.wsUrl}/sync/${room}?token=${encodeURIComponent(token)}`, { maxPayload: 64 * MiB })
+  ws.binaryType = 'nodebuffer'
+  const waiters: Array<{ test: (step: number, payload: Uint8Array) => boolean; resolve: () => void }> = []
+  let closed = ''
+  ws.on('message', (data: Buffer) => {
+    const decoder = decoding.createDecoder(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    if (decoding.readVarUint(decoder) !== 0) return
+    const step = decoding.readVarUint(decoder)
+    const payload = decoding.readVarUint8Array(decoder)
+    for (const waiter of [...waiters]) {
+      if (waiter.test(step, payload)) { waiters.splice(waiters.indexOf(waiter), 1); waiter.resolve() }
+    }
+  })
+  ws.on('close', (code, reason) => { closed = `${code} ${reason}` })
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
+  await sleep(100)
+  return {
+    /** Sends `payload` as `step` and resolves when a sync message passing `test` comes back. */
+    exchange(step: number, payload: Uint8Array, test: (step: number, payload: Uint8Array) => boolean, timeoutMs = 600_000): Promise<number> {
+      const start = performance.now()
+      return new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms${closed ? ` (closed ${closed})` : ''}`)), timeoutMs)
+        const poll = setInterval(() => { if (closed) { clearInterval(poll); clearTimeout(timer); reject(new Error(`socket closed ${closed}`)) } }, 50)
+        waiters.push({ test, resolve: () => { clearInterval(poll); clearTimeout(timer); resolve(performance.now() - start) } })
+        ws.send(syncMessage(step, payload))
+      })
+    },
+    close: () => ws.close(),
+  }
+}
+
+/** Sends an update and waits for its echo, which the relay sends once the update is durable. */
+const echoOf = (update: Uint8Array) => (step: number, payload: Uint8Array) => step === 2 && payload.length === update.length
+
+// ------------------------------------------------------------------ the updates
+
+const hex = (i: number) => (i * 2654435761 >>> 0).toString(16).padStart(8, '0').repeat(8) // a sha256-long image name
+
+/** A draft's first write, and one update pushing `count` item maps into spec.items. */
+function draftPush(orderId: string, userId: string, count: number): { first: Uint8Array; push: Uint8Array } {
+  const device = new Y.Doc()
+  const spec = device.getMap('spec')
+  device.transact(() => {
+    spec.set('id', orderId)
+    spec.set('user', userId)
+    spec.set('state', 'draft')
+    spec.set('items', new Y.Array())
+  })
+  const first = Y.encodeStateAsUpdate(device)
+  const before = Y.encodeStateVector(device)
+  const maps = Array.from({ length: count }, (_, i) => {
+    const item = new Y.Map<unknown>()
+    item.set('image', hex(i))
+    item.set('product', 'L')
+    item.set('qty', 1)
+    return item
+  })
+  device.transact(() => (spec.get('items') as Y.Array<Y.Map<unknown>>).push(maps))
+  return { first, push: Y.encodeStateAsUpdate(device, before) }
+}
+
+/** The largest push whose update stays under `bytes` (items are all the same size, near enough). */
+function draftPushUnder(orderId: string, userId: string, bytes: number) {
+  const probe = draftPush(orderId, userId, 1000)
+  const perItem = probe.push.length / 1000
+  let count = Math.floor(bytes / perItem)
+  for (;;) {
+    const built = draftPush(orderId, userId, count)
+    if (built.push.length <= bytes) return { ...built, count }
+    count = Math.floor(count * 0.995)
+  }
+}
+
+/** Pushes into the customer's own user document (any map is theirs to write). */
+function userPush(count: number): Uint8Array {
+  const device = new Y.Doc()
+  const list = device.getArray('bench')
+  list.push(Array.from({ length: count }, (_, i) => {
+    const item = new Y.Map<unknown>()
+    item.set('order', hex(i))
+    item.set('at', '2026-12-05T20:00:00Z')
+    return item
+  }))
+  return Y.encodeStateAsUpdate(device)
+}
+
+function userPushUnder(bytes: number): { update: Uint8Array; count: number } {
+  const perItem = userPush(1000).length / 1000
+  let count = Math.floor(bytes / perItem)
+  for (;;) {
+    const update = userPush(count)
+    if (update.length <= bytes) return { update, count }
+    count = Math.floor(count * 0.995)
+  }
+}
+
+/** `depth` maps each inside the one before (one update), then one key set in each (a second). */
+function deepNesting(depth: number): { create: Uint8Array; touch: Uint8Array } {
+  const device = new Y.Doc()
+  const maps: Y.Map<unknown>[] = []
+  device.transact(() => {
+    let map = device.getMap('nest') as Y.Map<unknown>
+    for (let i = 0; i < depth; i++) { const inner = new Y.Map<unknown>(); map.set('a', inner); maps.push(inner); map = inner }
+  })
+  const create = Y.encodeStateAsUpdate(device)
+  const before = Y.encodeStateVector(device)
+  device.transact(() => { for (const map of maps) map.set('b', 1) })
+  return { create, touch: Y.encodeStateAsUpdate(device, before) }
+}
+
+/** `clients` devices each appending one value to the same (empty) list, merged into one update. */
+function concurrentInserts(clients: number): { base: Uint8Array; update: Uint8Array } {
+  const origin = new Y.Doc()
+  origin.getArray('list')
+  origin.getMap('x').set('y', 1) // the list exists once this is stored
+  const base = Y.encodeStateAsUpdate(origin)
+  const parts: Uint8Array[] = []
+  for (let i = 0; i < clients; i++) {
+    const device = new Y.Doc()
+    device.clientID = i + 1
+    Y.applyUpdate(device, base)
+    const before = Y.encodeStateVector(device)
+    device.getArray('list').push([i])
+    parts.push(Y.encodeStateAsUpdate(device, before))
+  }
+  return { base, update: Y.mergeUpdates(parts) }
+}
+
+/** Y.applyUpdate of `update` on a fresh document holding `base`, in CPU ms. */
+function applyMs(base: Uint8Array[], update: Uint8Array): number {
+  const doc = new Y.Doc()
+  for (const b of base) Y.applyUpdate(doc, b)
+  const ms = cpuMs(() => Y.applyUpdate(doc, update))
+  doc.destroy()
+  return ms
+}
+
+function readShapeMs(base: Uint8Array[], update: Uint8Array): number {
+  const doc = new Y.Doc()
+  for (const b of base) Y.applyUpdate(doc, b)
+  const ms = cpuMs(() => readShape(doc, update))
+  doc.destroy()
+  return ms
+}
+
+// ------------------------------------------------------------------ the cases
+
+const rows: string[][] = [['case', 'bytes', '/healthz max ms', 'answered in ms', 'relay CPU ms', 'readShape ms', 'Y.applyUpdate ms']]
+const size = (bytes: number) => `${(bytes / MiB).toFixed(2)} MiB`
+
+async function orderPush(relay: RelayProcess, label: string, bytes: number): Promise<void> {
+  const customer = await signUp(relay.url)
+  const orderId = `bench-${Date.now().toString(36)}-${rows.length}`
+  const { first, push, count } = draftPushUnder(orderId, customer.userId, bytes)
+  const sync = await socket(relay, `order/${orderId}`, customer.token)
+  await sync.exchange(2, first, echoOf(first))
+  const { result: answered, maxMs, cpuMs: relayMs } = await whilePolling(relay, () => sync.exchange(2, push, echoOf(push)))
+  sync.close()
+  rows.push([`${label}: ${count} maps into spec.items`, size(push.length), maxMs.toFixed(0), answered.toFixed(0), relayMs.toFixed(0), readShapeMs([first], push).toFixed(0), applyMs([first], push).toFixed(0)])
+}
+
+async function main(): Promise<void> {
+  const defaults = DEFAULT_LIMITS
+  console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  console.log(`default limits: orderDocBytes ${size(defaults.orderDocBytes)}, userDocBytes ${size(defaults.userDocBytes)}; maxMessageBytes ${size(MAX_MESSAGE_BYTES)}`)
+  const relay = await startRelay({ config: DEMO_CONFIG })
+  try {
+    // What the default limits let one customer send in one message.
+    await orderPush(relay, 'order, default limit', defaults.orderDocBytes - 4096)
+    const customer = await signUp(relay.url)
+    const { update, count } = userPushUnder(defaults.userDocBytes - 4096)
+    const own = await socket(relay, `user/${customer.userId}`, customer.token)
+    const { result: answered, maxMs, cpuMs: relayMs } = await whilePolling(relay, () => own.exchange(2, update, echoOf(update)))
+    rows.push([`user doc, default limit: ${count} maps`, size(update.length), maxMs.toFixed(0), answered.toFixed(0), relayMs.toFixed(0), readShapeMs([], update).toFixed(0), applyMs([], update).toFixed(0)])
+    // A second socket of the same customer asks for everything: the relay encodes the whole document.
+    const reader = await socket(relay, `user/${customer.userId}`, customer.token)
+    const empty = Y.encodeStateVector(new Y.Doc())
+    const step1 = await whilePolling(relay, () => reader.exchange(0, empty, (step, payload) => step === 1 && payload.length >= update.length))
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, update)
+    const encodeMs = cpuMs(() => Y.encodeStateAsUpdate(doc))
+    rows.push([`sync step 1 for that ${size(update.length)} document`, size(update.length), step1.maxMs.toFixed(0), step1.result.toFixed(0), step1.cpuMs.toFixed(0), '-', `encode ${encodeMs.toFixed(0)}`])
+    own.close()
+    reader.close()
+  } finally {
+    await relay.stop()
+    removeDir(relay.dataDir)
+  }
+  if (!quick) {
+    // Limits raised so that only maxMessageBytes stops a frame: the biggest single message there is.
+    const big = { ...DEMO_CONFIG, limits: { ...DEMO_CONFIG.limits, orderDocBytes: 16 * MiB, userDocBytes: 16 * MiB, socketBufferBytes: 64 * MiB, writeBytesPerSecond: 64 * MiB } }
+    const open = await startRelay({ config: big })
+    try {
+      await orderPush(open, 'order, 4 MiB', 4 * MiB)
+      await orderPush(open, 'order, at maxMessageBytes', MAX_MESSAGE_BYTES - 64)
+      // Built to be slow for Yjs itself: every type an update changes is walked up to the root
+      // (callTypeObservers), and each insert scans the concurrent ones at its place.
+      const customer = await signUp(open.url)
+      const nest = deepNesting(4000)
+      const own = await socket(open, `user/${customer.userId}`, customer.token)
+      await own.exchange(2, nest.create, echoOf(nest.create))
+      const deep = await whilePolling(open, () => own.exchange(2, nest.touch, echoOf(nest.touch)))
+      rows.push(['user doc: a key set in each of 4000 nested maps', size(nest.touch.length), deep.maxMs.toFixed(0), deep.result.toFixed(0), deep.cpuMs.toFixed(0), readShapeMs([nest.create], nest.touch).toFixed(0), applyMs([nest.create], nest.touch).toFixed(0)])
+      const other = await signUp(open.url)
+      const conflict = concurrentInserts(8000)
+      const theirs = await socket(open, `user/${other.userId}`, other.token)
+      await theirs.exchange(2, conflict.base, echoOf(conflict.base))
+      const crowd = await whilePolling(open, () => theirs.exchange(2, conflict.update, echoOf(conflict.update)))
+      rows.push(['user doc: 8000 clients inserting at one place', size(conflict.update.length), crowd.maxMs.toFixed(0), crowd.result.toFixed(0), crowd.cpuMs.toFixed(0), readShapeMs([conflict.base], conflict.update).toFixed(0), applyMs([conflict.base], conflict.update).toFixed(0)])
+      own.close()
+      theirs.close()
+    } finally {
+      await open.stop()
+      removeDir(open.dataDir)
+    }
+  }
+  console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on this machine (ms above include other processes' share of the CPU)`)
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)))
+  for (const row of rows) console.log(row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '))
+}
+
+await main()
