@@ -110,7 +110,13 @@ export class FilePrinter implements Printer {
       // The sidecar first: a watcher that sees the .jpg always finds its copies and media, and a
       // crash in between leaves a job that reads `aborted` rather than a print without a record.
       await this.writeAtomically(`${base}.json`, Buffer.from(JSON.stringify(record, null, 2) + '\n'))
-      await this.writeAtomically(`${base}.jpg`, job.document)
+      try {
+        await this.writeAtomically(`${base}.jpg`, job.document)
+      } catch (error) {
+        // No document, no job: the caller sends it again, and the folder keeps no record without a print.
+        await rm(join(this.dir, `${base}.json`), { force: true }).catch(() => undefined)
+        throw error
+      }
     } finally {
       this.writing.delete(jobId)
     }

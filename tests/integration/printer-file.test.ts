@@ -1,7 +1,7 @@
 // The FilePrinter (file:DIR) passes the Printer acceptance suite in a fresh temp folder and keeps
 // its sidecars and ids across restarts; openPrinter() picks implementations by URI; withRetry's
 // rules that need no network.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
@@ -81,6 +81,17 @@ test('a sidecar without its JPEG (a crash between the two writes) reads aborted'
     const { jobId } = await printer.submit({ name: 'torn', document: JPEG, format: 'image/jpeg', copies: 1, media: 'x' })
     await rm(join(dir, `${jobId}-torn.jpg`))
     assert.equal(await printer.jobStatus(jobId), { state: 'aborted', reasons: ['document-missing'] })
+    await printer.close()
+  })
+})
+
+test('a JPEG that cannot be written leaves no sidecar: no job, so the item is sent again', async () => {
+  await inTempDir(async (dir) => {
+    const printer = new FilePrinter(dir)
+    await mkdir(join(dir, '1-blocked.jpg', 'in-the-way'), { recursive: true }) // the rename onto it fails
+    await rejection(printer.submit({ name: 'blocked', document: JPEG, format: 'image/jpeg', copies: 1, media: 'x' }))
+    assert.equal(await printer.findJobs('blocked'), [])
+    assert.equal((await readdir(dir)).filter((f) => f.endsWith('.json')), [])
     await printer.close()
   })
 })
