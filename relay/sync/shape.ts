@@ -104,12 +104,32 @@ interface NewItem {
   /** A top-level type's name, the item holding its parent type, or null: its neighbours' parent. */
   parent: string | Y.ID | null
   parentSub: string | null
-  /** It holds a type (Y.Map, Y.Array, Y.Text…) other items can be put in. */
+  /** It holds a type (Y.Map, Y.Array, Y.Text, an XML type) other items can be put in. */
   isType: boolean
+  /** Content readShape leaves to tryUpdate (rare kinds, gaps, garbage-collected ranges). */
+  unsure: boolean
   /** Its plain values (ContentAny) when it is set straight on spec; null otherwise. */
   specValues: unknown[] | null
   /** Where it lands, once placeOfNew has found out. */
   place: Place | null | undefined | typeof FOLLOWING
+  /** How deep the type it lands in is nested (a top-level type: 1), once depthIn has found out; 0 when unknown. */
+  depth: number | undefined | typeof FOLLOWING
+}
+
+/** How deep types may be nested: labsync's documents go 4 deep (spec.items[i].crop). */
+export const MAX_NESTING = 32
+
+/**
+ * An update that would nest a type deeper than MAX_NESTING. Yjs walks from every type an update
+ * changes up to the top (callTypeObservers), so an update touching each of n maps nested n deep
+ * costs n²/2 steps: 4,000 deep took 1.3 s, and a 4 MiB document could hold 170,000. Thrown by
+ * readShape before anything is applied; the room lets it through, and the socket is closed as
+ * sending a malformed message (4400).
+ */
+export class UpdateTooDeep extends Error {
+  constructor() {
+    super(`update refused: it nests types more than ${MAX_NESTING} deep`)
+  }
 }
 
 interface Range { clock: number; len: number }
@@ -127,6 +147,8 @@ interface Reading {
   firstValues: Map<string, unknown> | null
   /** Where changes inside each nested type of the document land (placeOfType). */
   typePlaces: Map<Y.AbstractType<any>, Place | null>
+  /** How deep each type of the document is nested (depthOfType). */
+  typeDepths: Map<Y.AbstractType<any>, number>
 }
 
 /** The spec keys whose value after a write the rights table reads. */
@@ -149,14 +171,22 @@ export function readShape(doc: Y.Doc, update: Uint8Array): Trial | null {
   if (read === null) return null
   const fresh = new Map<number, NewItem[]>()
   for (const item of read.items) {
-    const { client, clock } = item.id
-    const list = fresh.get(client)
-    const next = list ? list[list.length - 1].id.clock + list[list.length - 1].length : Y.getState(doc.store, client)
-    if (clock !== next) return null
+    const list = fresh.get(item.id.client)
     if (list) list.push(item)
-    else fresh.set(client, [item])
+    else fresh.set(item.id.client, [item])
   }
-  const reading: Reading = { doc, fresh, rootNames: null, firstValues: null, typePlaces: new Map() }
+  for (const list of fresh.values()) list.sort(byClock) // for locate; an update has them in order already
+  const reading: Reading = { doc, fresh, rootNames: null, firstValues: null, typePlaces: new Map(), typeDepths: new Map() }
+  // Before anything else, on every update however it is judged afterwards (see UpdateTooDeep).
+  checkNesting(reading, read.items)
+  if (read.items.some((item) => item.unsure)) return null
+  for (const [client, list] of fresh) {
+    let next = Y.getState(doc.store, client)
+    for (const item of list) {
+      if (item.id.clock !== next) return null // overlaps or skips ahead of what the document has
+      next += item.length
+    }
+  }
   const maps = new Set<string>()
   const specKeys = new Set<string>()
   let places = 0
@@ -205,6 +235,8 @@ export function readShape(doc: Y.Doc, update: Uint8Array): Trial | null {
   }
 }
 
+const byClock = (a: NewItem, b: NewItem) => a.id.clock - b.id.clock
+
 function note({ root, key }: Place, maps: Set<string>, specKeys: Set<string>): void {
   maps.add(root)
   if (root === 'spec') specKeys.add(key ?? '(array)')
@@ -217,21 +249,21 @@ const BITS5 = 0x1f // content kind
 
 /**
  * The update's new items and deletions, read as Y.decodeUpdate reads them (Yjs's update format
- * V1, yjs/src/utils/updates.js and encoding.js). Null when it holds anything readShape leaves to
- * tryUpdate: gaps or garbage-collected ranges, content other than plain values, strings, binary,
- * deleted ranges and the list, map and text types, or bytes it cannot read (Yjs then says why).
+ * V1, yjs/src/utils/updates.js and encoding.js), every kind of content with the same checks, so
+ * that what Yjs would apply is all here (checkNesting sees it). Content readShape does not judge
+ * itself is marked unsure. Null when the bytes cannot be read: Yjs then fails on them too.
  */
 function readNew(update: Uint8Array): { items: NewItem[]; deletes: Map<number, Range[]> } | null {
   const decoder = decoding.createDecoder(update)
   try {
     const items = readItems(decoder)
-    return items === null ? null : { items, deletes: readDeletes(decoder) }
+    return { items, deletes: readDeletes(decoder) }
   } catch {
     return null
   }
 }
 
-function readItems(decoder: decoding.Decoder): NewItem[] | null {
+function readItems(decoder: decoding.Decoder): NewItem[] {
   const items: NewItem[] = []
   const runs = decoding.readVarUint(decoder)
   for (let run = 0; run < runs; run++) {
@@ -240,7 +272,6 @@ function readItems(decoder: decoding.Decoder): NewItem[] | null {
     let clock = decoding.readVarUint(decoder)
     for (let i = 0; i < count; i++) {
       const item = readItem(decoder, client, clock)
-      if (item === null) return null
       items.push(item)
       clock += item.length
     }
@@ -248,9 +279,11 @@ function readItems(decoder: decoding.Decoder): NewItem[] | null {
   return items
 }
 
-function readItem(decoder: decoding.Decoder, client: number, clock: number): NewItem | null {
+function readItem(decoder: decoding.Decoder, client: number, clock: number): NewItem {
   const info = decoding.readUint8(decoder)
-  if ((info & BITS5) === 0 || info === 10) return null // garbage collected, or a gap (Skip)
+  if (info === 10 || (info & BITS5) === 0) { // a gap (Skip), or a garbage-collected range
+    return newItem(client, clock, decoding.readVarUint(decoder), null, null, null, null, false, true, null)
+  }
   const origin = (info & BIT8) !== 0 ? readID(decoder) : null
   const rightOrigin = (info & BIT7) !== 0 ? readID(decoder) : null
   // Without neighbours, the parent is given: a top-level type's name or the ID of the item holding it.
@@ -259,10 +292,19 @@ function readItem(decoder: decoding.Decoder, client: number, clock: number): New
   const parentSub = parentGiven && (info & BIT6) !== 0 ? decoding.readVarString(decoder) : null
   let length = 1
   let isType = false
+  let unsure = false
   let specValues: unknown[] | null = null
   switch (info & BITS5) {
     case 1: // deleted
       length = decoding.readVarUint(decoder)
+      break
+    case 2: // JSON (old clients)
+      length = decoding.readVarUint(decoder)
+      for (let i = 0; i < length; i++) {
+        const json = decoding.readVarString(decoder)
+        if (json !== 'undefined') JSON.parse(json)
+      }
+      unsure = true
       break
     case 3: // binary
       decoding.readVarUint8Array(decoder)
@@ -270,10 +312,21 @@ function readItem(decoder: decoding.Decoder, client: number, clock: number): New
     case 4: // string (Y.Text): its length counts UTF-16 code units, as Yjs's does
       length = decoding.readVarString(decoder).length
       break
-    case 7: { // a type: Y.Array, Y.Map, Y.Text (XML types are left to tryUpdate)
+    case 5: // embed
+      JSON.parse(decoding.readVarString(decoder))
+      unsure = true
+      break
+    case 6: // format
+      decoding.readVarString(decoder)
+      JSON.parse(decoding.readVarString(decoder))
+      unsure = true
+      break
+    case 7: { // a type: Y.Array, Y.Map, Y.Text, or an XML type (left to tryUpdate)
       const typeRef = decoding.readVarUint(decoder)
-      if (typeRef !== 0 && typeRef !== 1 && typeRef !== 2) return null
+      if (typeRef > 6) throw new Error(`unknown type ${typeRef}`)
+      if (typeRef === 3 || typeRef === 5) decoding.readVarString(decoder) // an XML element's or hook's name
       isType = true
+      unsure = typeRef > 2
       break
     }
     case 8: { // plain values
@@ -283,11 +336,22 @@ function readItem(decoder: decoding.Decoder, client: number, clock: number): New
       if (parent === 'spec') specValues = values
       break
     }
+    case 9: // a subdocument
+      decoding.readVarString(decoder)
+      decoding.readAny(decoder)
+      unsure = true
+      break
     default:
-      return null
+      throw new Error(`unknown content ${info & BITS5}`)
   }
-  if (length < 1) return null
-  return { id: Y.createID(client, clock), length, origin, rightOrigin, parent, parentSub, isType, specValues, place: undefined }
+  return newItem(client, clock, length, origin, rightOrigin, parent, parentSub, isType, unsure || length < 1, specValues)
+}
+
+function newItem(
+  client: number, clock: number, length: number, origin: Y.ID | null, rightOrigin: Y.ID | null, parent: string | Y.ID | null,
+  parentSub: string | null, isType: boolean, unsure: boolean, specValues: unknown[] | null,
+): NewItem {
+  return { id: Y.createID(client, clock), length, origin, rightOrigin, parent, parentSub, isType, unsure, specValues, place: undefined, depth: undefined }
 }
 
 const readID = (decoder: decoding.Decoder): Y.ID => Y.createID(decoding.readVarUint(decoder), decoding.readVarUint(decoder))
@@ -427,6 +491,77 @@ function step(reading: Reading, item: NewItem): Place | NewItem | null {
   if (!(found instanceof Y.Item)) return item.parent !== null && !found.isType ? null : found
   if (item.parent !== null && (!(found.content instanceof Y.ContentType) || found.deleted)) return null // Yjs drops what goes into a deleted type
   return placeInDoc(reading, found)
+}
+
+/** Throws UpdateTooDeep when one of the update's new types would be nested deeper than MAX_NESTING. */
+function checkNesting(reading: Reading, items: NewItem[]): void {
+  for (const item of items) {
+    if (item.isType && depthIn(reading, item) + 1 > MAX_NESTING) throw new UpdateTooDeep()
+  }
+}
+
+/**
+ * How deep the type a new item lands in is nested (0 when unknown: Yjs cannot place the item
+ * either, and holds it back or drops it). Found as Yjs finds the item's parent: given, or its left
+ * neighbour's, or its right one's. Remembered for every new item on the way, so the update is
+ * walked through once; a loop, not recursion, however long the chain of items and parents.
+ */
+function depthIn(reading: Reading, start: NewItem): number {
+  const path: NewItem[] = []
+  /** ups[i]: 1 when path[i] lands inside the type path[i + 1] holds, 0 when beside it. */
+  const ups: number[] = []
+  let item = start
+  let depth: number
+  for (;;) {
+    if (item.depth !== undefined) {
+      depth = item.depth === FOLLOWING ? 0 : item.depth
+      break
+    }
+    item.depth = FOLLOWING
+    path.push(item)
+    const next = depthStep(reading, item)
+    if (typeof next === 'number') { depth = next; break }
+    ups.push(item.parent !== null ? 1 : 0)
+    item = next
+  }
+  // `depth` is where the last item on the path leads; walk back adding the levels stepped up.
+  for (let i = path.length - 1; i >= 0; i--) {
+    if (i < ups.length && depth !== 0) depth += ups[i]
+    path[i].depth = depth
+  }
+  return start.depth as number
+}
+
+/** One step of depthIn: the depth when the item's parent is a type of the document, else the new item it lands in or beside. */
+function depthStep(reading: Reading, item: NewItem): number | NewItem {
+  if (typeof item.parent === 'string') return 1
+  if (item.parent !== null) {
+    const holder = locate(reading, item.parent)
+    if (holder === null) return 0
+    if (!(holder instanceof Y.Item)) return holder.isType ? holder : 0
+    return holder.content instanceof Y.ContentType ? depthOfType(reading, holder.content.type) : 0
+  }
+  const id = item.origin ?? item.rightOrigin
+  const neighbour = id === null ? null : locate(reading, id)
+  if (neighbour === null) return 0
+  if (!(neighbour instanceof Y.Item)) return neighbour
+  return neighbour.parent instanceof Y.AbstractType ? depthOfType(reading, neighbour.parent) : 0
+}
+
+/** How deep a type of the document is nested (a top-level type: 1), remembered for each on the way up. */
+function depthOfType(reading: Reading, start: Y.AbstractType<any>): number {
+  const path: Y.AbstractType<any>[] = []
+  let type = start
+  let depth = 1
+  for (;;) {
+    const known = reading.typeDepths.get(type)
+    if (known !== undefined) { depth = known; break }
+    if (type._item === null) break
+    path.push(type)
+    type = type._item.parent as Y.AbstractType<any>
+  }
+  for (let i = path.length - 1; i >= 0; i--) reading.typeDepths.set(path[i], ++depth)
+  return reading.typeDepths.get(start) ?? depth
 }
 
 function valueAfter(reading: Reading, spec: Y.Map<unknown> | null, key: string): string | null {

@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
-import { readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
+import { MAX_NESTING, UpdateTooDeep, readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
 import { writeSpec } from '../../shared/schema.ts'
 
 /** Small seeded PRNG (mulberry32), so a failure replays. */
@@ -186,5 +186,80 @@ test('a quantity change deep in spec.items is judged as a change to spec.items',
   assert.equal([...trial!.shape.maps], ['spec'])
   assert.equal([...trial!.shape.specKeys], ['items'])
 })
+
+/** `depth` maps, each inside the one before, under the top-level map `nest` (which counts as 1). */
+function nestedMaps(doc: Y.Doc, depth: number, from: Y.Map<unknown> = doc.getMap('nest')): Y.Map<unknown> {
+  let map = from
+  doc.transact(() => {
+    for (let i = 1; i < depth; i++) {
+      const inner = new Y.Map<unknown>()
+      map.set('a', inner)
+      map = inner
+    }
+  })
+  return map
+}
+
+const throwsTooDeep = (run: () => unknown) => {
+  try {
+    run()
+  } catch (error) {
+    return error instanceof UpdateTooDeep
+  }
+  return false
+}
+
+test(`an update nesting types more than ${MAX_NESTING} deep is refused before anything is applied, however it arrives`, () => {
+  // Yjs walks from each type an update changes up to the top: n maps n deep, each touched, cost n²/2.
+  const ok = new Y.Doc()
+  nestedMaps(ok, MAX_NESTING)
+  const relay = new Y.Doc()
+  assert.ok(readShape(relay, Y.encodeStateAsUpdate(ok)), `${MAX_NESTING} deep is judged as usual`)
+  const deep = new Y.Doc()
+  nestedMaps(deep, MAX_NESTING + 1)
+  assert.ok(throwsTooDeep(() => readShape(relay, Y.encodeStateAsUpdate(deep))), 'one more level in one update')
+  // One level at a time, each update on what the relay already has.
+  const device = new Y.Doc()
+  const innermost = nestedMaps(device, MAX_NESTING)
+  Y.applyUpdate(relay, Y.encodeStateAsUpdate(device))
+  const before = Y.encodeStateVector(device)
+  innermost.set('leaf', 1)
+  assert.ok(readShape(relay, Y.encodeStateAsUpdate(device, before)), 'a value at the deepest level is fine')
+  const again = Y.encodeStateVector(device)
+  innermost.set('deeper', new Y.Map())
+  const oneMore = Y.encodeStateAsUpdate(device, again)
+  assert.ok(throwsTooDeep(() => readShape(relay, oneMore)), 'a type one level below the deepest')
+  // Beside a kind of content readShape leaves to tryUpdate, or behind an item the relay lacks.
+  const mixed = new Y.Doc()
+  mixed.getText('t').insertEmbed(0, { image: 'x' })
+  nestedMaps(mixed, MAX_NESTING + 1)
+  assert.ok(throwsTooDeep(() => readShape(new Y.Doc(), Y.encodeStateAsUpdate(mixed))), 'beside an embed')
+})
+
+test('the depth check follows a chain of maps given in any order, with several clients, without recursion', () => {
+  // 100,000 maps nested, by two clients taking turns, merged into one update: refused at once.
+  const a = new Y.Doc()
+  a.clientID = 1
+  const b = new Y.Doc()
+  b.clientID = 2
+  const parts: Uint8Array[] = []
+  for (let i = 0; i < 200; i++) {
+    const [doc, other] = i % 2 === 0 ? [a, b] : [b, a]
+    Y.applyUpdate(doc, Y.encodeStateAsUpdate(other, Y.encodeStateVector(doc)))
+    const before = Y.encodeStateVector(doc)
+    nestedMaps(doc, 501, lastNested(doc))
+    parts.push(Y.encodeStateAsUpdate(doc, before))
+  }
+  const update = Y.mergeUpdates(parts)
+  const start = performance.now()
+  assert.ok(throwsTooDeep(() => readShape(new Y.Doc(), update)))
+  assert.ok(performance.now() - start < 5_000, 'in linear time')
+})
+
+function lastNested(doc: Y.Doc): Y.Map<unknown> {
+  let map = doc.getMap('nest') as Y.Map<unknown>
+  for (let inner = map.get('a'); inner instanceof Y.Map; inner = map.get('a')) map = inner
+  return map
+}
 
 test.run()
