@@ -40,7 +40,8 @@ export class Journal {
       );`)
     // Whether the relay has stored the order's final progress (journals from before had no such column).
     const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(orders)').all()
-    if (!columns.some((c) => c.name === 'reported')) this.db.exec('ALTER TABLE orders ADD COLUMN reported INTEGER NOT NULL DEFAULT 0')
+    // Orders that ended before it existed count as reported: the lab waited for the relay then too.
+    if (!columns.some((c) => c.name === 'reported')) this.db.exec('ALTER TABLE orders ADD COLUMN reported INTEGER NOT NULL DEFAULT 0; UPDATE orders SET reported = 1')
     this.stmt = {
       item: this.db.prepare<[string, number], Record<string, string | number | null>>('SELECT * FROM items WHERE order_id = ? AND item = ?'),
       upsertItem: this.db.prepare(`INSERT INTO items (order_id, item, job_name, state, job_id, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)

@@ -187,8 +187,13 @@ export async function runLab(args: LabArgs): Promise<void> {
   console.log(`lab ${args.lab} ready`)
   log(`printer ${printer.uri}; ${args.auto ? 'auto mode: orders print as soon as the printer is free' : OPERATOR_HELP}`)
   log(`queue: ${waiting().length} order(s) waiting`)
-  // Orders that ended just before a crash or during an outage: the relay gets their progress now.
-  for (const { order } of journal.unreported()) if (!reports.includes(order)) reports.push(order)
+  // Orders that ended just before a crash or during an outage: the relay gets their progress now,
+  // and the loop, stopped by an outage, goes on whenever the relay is back.
+  const resume = () => {
+    for (const { order } of journal.unreported()) if (!reports.includes(order) && current?.order !== order) reports.push(order)
+    void work()
+  }
+  link.onSynced(resume)
   flushHistory()
-  void work()
+  resume()
 }

@@ -59,6 +59,11 @@ export class RelayLink {
     return this.labProvider.wsconnected
   }
 
+  /** Calls `listener` each time the lab document has synced with the relay (at start and after every reconnection). */
+  onSynced(listener: () => void): void {
+    this.labProvider.on('sync', (isSynced: boolean) => { if (isSynced) listener() })
+  }
+
   catalog(): Catalog | null {
     const map = this.catalogDoc.getMap('catalog')
     return map.size === 0 ? null : (map.toJSON() as Catalog)
