@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import * as tus from 'tus-js-client'
@@ -25,6 +25,8 @@ const { FileUrlStorage } = tus as unknown as { FileUrlStorage: new (path: string
 const ADMIN = 'demo-admin-token'
 const LAB = 'demo-lab-key'
 const SMALL_LIMIT = 200_000
+/** limits.pendingUploadBytes of the small relay: two and a half of its largest photos. */
+const QUOTA = 500_000
 
 /** A relay process and a read-only look into its database, to check what was (not) stored. */
 interface Running { url: string; dataDir: string; db: Database.Database; process: RelayProcess }
@@ -38,7 +40,7 @@ async function start(config: object): Promise<Running> {
 }
 
 test.before(async () => {
-  ;[main, small] = await Promise.all([start(DEMO_CONFIG), start({ ...DEMO_CONFIG, limits: { imageBytes: SMALL_LIMIT } })])
+  ;[main, small] = await Promise.all([start(DEMO_CONFIG), start({ ...DEMO_CONFIG, limits: { imageBytes: SMALL_LIMIT, pendingUploadBytes: QUOTA } })])
 })
 test.after(async () => {
   for (const at of [main, small]) {
@@ -417,6 +419,68 @@ test('a browser on the same origin can read the tus headers it needs', async () 
   const created = await tusPost(main, me.token, 10, { sha256: sha(Buffer.from('x')) })
   const exposed = created.headers.get('access-control-expose-headers') ?? ''
   for (const header of ['Location', 'Upload-Offset', 'Tus-Resumable']) assert.match(exposed, new RegExp(header))
+})
+
+// ------------------------------------------------------------------ the quota of unfinished uploads
+
+const tusHeaders = (token: string) => ({ ...bearer(token), 'tus-resumable': '1.0.0' })
+const anyHash = () => sha(Buffer.from(String(seed++)))
+
+test('a customer\'s unfinished uploads may declare at most limits.pendingUploadBytes: one more is refused with 429, a JSON error and Retry-After', async () => {
+  const [me, other] = [await signUp(small.url), await signUp(small.url)]
+  assert.is((await tusPost(small, me.token, 200_000, { sha256: anyHash() })).status, 201)
+  assert.is((await tusPost(small, me.token, 200_000, { sha256: anyHash() })).status, 201)
+  const refused = await tusPost(small, me.token, 200_000, { sha256: anyHash() })
+  assert.is(refused.status, 429)
+  assert.match(refused.json().error, /unfinished uploads may declare at most 500000 bytes per customer; yours declare 400000/)
+  assert.ok(Number(refused.headers.get('retry-after')) >= 1, 'Retry-After')
+  assert.is((await tusPost(small, me.token, 100_000, { sha256: anyHash() })).status, 201, 'up to the quota exactly')
+  assert.is((await tusPost(small, other.token, 200_000, { sha256: anyHash() })).status, 201, 'another customer has a quota of their own')
+})
+
+test('an upload finished or deleted by its customer no longer counts against the quota', async () => {
+  const me = await signUp(small.url)
+  const bytes = await photo(200, 150)
+  assert.ok(bytes.length < 100_000)
+  const abandoned = await tusPost(small, me.token, 200_000, { sha256: anyHash() })
+  assert.is((await tusPost(small, me.token, 200_000, { sha256: anyHash() })).status, 201)
+  const real = await tusPost(small, me.token, bytes.length, { sha256: sha(bytes) })
+  assert.is(real.status, 201)
+  const justOver = QUOTA - 400_000 - bytes.length + 1
+  assert.is((await tusPost(small, me.token, justOver, { sha256: anyHash() })).status, 429)
+
+  const finish = await call(`${small.url}${real.headers.get('location')}`, {
+    method: 'PATCH', headers: { ...tusHeaders(me.token), 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, body: bytes,
+  })
+  assert.is(finish.status, 204)
+  assert.is((await tusPost(small, me.token, justOver, { sha256: anyHash() })).status, 201, 'the finished upload gave its bytes back')
+
+  assert.is((await tusPost(small, me.token, 200_000, { sha256: anyHash() })).status, 429)
+  assert.is((await call(`${small.url}${abandoned.headers.get('location')}`, { method: 'DELETE', headers: tusHeaders(me.token) })).status, 204)
+  assert.is((await tusPost(small, me.token, 200_000, { sha256: anyHash() })).status, 201, 'the deleted upload gave its bytes back')
+})
+
+test('unfinished uploads still count after a restart, until a day untouched: then the start-up sweep deletes them', async () => {
+  let relay = await startRelay({ config: { ...DEMO_CONFIG, limits: { pendingUploadBytes: QUOTA } } })
+  try {
+    const me = await signUp(relay.url)
+    const at = () => ({ url: relay.url }) as Running
+    for (let i = 0; i < 2; i++) assert.is((await tusPost(at(), me.token, 200_000, { sha256: anyHash() })).status, 201)
+    await relay.stop()
+    relay = await relay.restart()
+    assert.is((await tusPost(at(), me.token, 200_000, { sha256: anyHash() })).status, 429, 'counted again after the restart')
+
+    await relay.stop()
+    const uploads = join(relay.dataDir, 'uploads')
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 3600 * 1000)
+    for (const name of readdirSync(uploads)) utimesSync(join(uploads, name), twoDaysAgo, twoDaysAgo)
+    relay = await relay.restart()
+    assert.is((await tusPost(at(), me.token, 200_000, { sha256: anyHash() })).status, 201, 'the stale uploads were swept and count no more')
+    assert.is(readdirSync(uploads).length, 2, 'only the new upload (data and .json) is left')
+  } finally {
+    await relay.stop()
+    removeDir(relay.dataDir)
+  }
 })
 
 // ------------------------------------------------------------------ the module on its own
