@@ -144,6 +144,24 @@ test('a write that would take an order past its limit is refused in words, store
   assert.ok(storedBytes(relay, room) > held, 'the submit and the receipt were stored')
 })
 
+test('deleting from a full document makes room: the next write that fits what is left is accepted', async () => {
+  const limit = 64 * KiB
+  const relay = await relayWith({ orderDocBytes: limit, userDocBytes: limit, socketBufferBytes: 2 * limit })
+  const me = await signUp(relay.url)
+  const room = `user/${me.userId}`
+  const client = await openRaw(relay, room, me.token)
+  const doc = new Y.Doc()
+  const [filler] = updatesOf(doc, () => doc.getMap('drafts').set('old', 'o'.repeat(limit - KiB)))
+  await client.write(filler)
+  const [removal] = updatesOf(doc, () => doc.getMap('drafts').delete('old'))
+  await client.write(removal)
+  // The log still holds the deleted string; the document itself no longer does.
+  const [fresh] = updatesOf(doc, () => doc.getMap('drafts').set('new', 'n'.repeat(limit / 2)))
+  await client.write(fresh)
+  assert.equal(client.denials, [])
+  assert.ok(storedBytes(relay, room) < limit, `the stored document (${storedBytes(relay, room)} bytes) was compacted under its limit`)
+})
+
 test('a customer sending too fast is slowed, not refused: every write acknowledged, in order; another customer is not slowed', async () => {
   // 320 KiB of burst, then 32 KiB/s: 100 writes of 4 KiB run ~80 KiB past the burst.
   const relay = await relayWith({ writesPerSecond: 20, writeBytesPerSecond: 32 * KiB })
