@@ -110,7 +110,8 @@ export async function runLab(args: LabArgs): Promise<void> {
     journal.setOrderState(order, 'failed', SKIPPED_REASON)
     for (let i = requested.indexOf(order); i >= 0; i = requested.indexOf(order)) requested.splice(i, 1)
     if (current?.order === order) current.controller.abort(new Error(SKIPPED_REASON))
-    else if (!reports.includes(order)) reports.push(order)
+    // Then the relay gets what the journal says the order ended as (a job in flight may still finish it).
+    if (!reports.includes(order)) reports.push(order)
     log(`order ${order}: ${SKIPPED_REASON}`)
     void work()
   }
