@@ -6,7 +6,7 @@
 import { readReceipt, type Catalog, type HistoryEntry, type OrderSpec } from '../shared/schema.ts'
 import { readOrderSpec } from '../shared/order-spec.ts'
 import type { Journal, ItemState } from './journal.ts'
-import type { OpenOrder, RelayLink } from './relay-link.ts'
+import { RelayRefusedError, type OpenOrder, type RelayLink } from './relay-link.ts'
 import type { FoundJob, Printer, PrinterDescription } from './printers/printer.ts'
 import { describeRunning, followJob, withRetry } from './printers/follow.ts'
 import { PrinterRejectedError } from './printers/errors.ts'
@@ -52,6 +52,7 @@ export async function printOrder(ctx: PrintContext, orderId: string): Promise<Or
   try {
     order = await ctx.link.openOrder(orderId)
   } catch (error) {
+    if (error instanceof RelayRefusedError) return { status: 'skipped', reason: error.message }
     throw new RelayUnavailableError((error as Error).message, { cause: error })
   }
   const run = new OrderRun(ctx, orderId, order)
@@ -78,6 +79,8 @@ export async function reportOrder(ctx: PrintContext, orderId: string): Promise<v
   try {
     order = await ctx.link.openOrder(orderId)
   } catch (error) {
+    // Not this lab's order any more (reassigned): the relay will take no progress from us.
+    if (error instanceof RelayRefusedError) return ctx.journal.markReported(orderId, ended.state)
     throw new RelayUnavailableError((error as Error).message, { cause: error })
   }
   const run = new OrderRun(ctx, orderId, order)

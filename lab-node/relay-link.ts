@@ -24,6 +24,11 @@ export interface OpenOrder {
   close(): void
 }
 
+/** The relay closed the room for good (44xx): not this lab's, or no longer. */
+export class RelayRefusedError extends Error {
+  override name = 'RelayRefusedError'
+}
+
 const MESSAGE_SYNC = 0
 const MESSAGE_AUTH = 2
 
@@ -195,7 +200,7 @@ function synced(provider: WebsocketProvider, timeoutMs: number): Promise<void> {
     const onClosed = (event: { code: number; reason: string }) => {
       clearTimeout(timer)
       provider.off('sync', onSync)
-      reject(new Error(`the relay refused ${provider.roomname}: ${event.reason} (${event.code})`))
+      reject(new RelayRefusedError(`the relay refused ${provider.roomname}: ${event.reason} (${event.code})`))
     }
     provider.on('sync', onSync)
     provider.on('closed', onClosed)
