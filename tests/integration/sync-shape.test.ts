@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
 import { MAX_NESTING, UpdateTooDeep, readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
 import { writeSpec } from '../../shared/schema.ts'
+import { closed, connect, removeDir, signUp, startRelay, synced } from '../helpers/relay.ts'
 
 /** Small seeded PRNG (mulberry32), so a failure replays. */
 function rng(seed: number): () => number {
@@ -254,6 +255,30 @@ test('the depth check follows a chain of maps given in any order, with several c
   const start = performance.now()
   assert.ok(throwsTooDeep(() => readShape(new Y.Doc(), update)))
   assert.ok(performance.now() - start < 5_000, 'in linear time')
+})
+
+test('at a real relay, a customer sending types nested too deep is cut off (4400) and nothing of it is stored', async () => {
+  const relay = await startRelay()
+  try {
+    const { userId, token } = await signUp(relay.url)
+    const room = `user/${userId}`
+    const first = connect(relay, room, token)
+    await synced(first.provider)
+    first.doc.getMap('profile').set('name', 'kept')
+    nestedMaps(first.doc, MAX_NESTING + 8)
+    const { code } = await closed(first.provider, 10_000)
+    first.provider.destroy()
+    assert.is(code, 4400)
+    const again = connect(relay, room, token)
+    await synced(again.provider)
+    assert.is(again.doc.getMap('nest').size, 0, 'the nested maps were not stored')
+    assert.is(again.doc.getMap('profile').get('name'), 'kept', 'the write before them was')
+    again.provider.destroy()
+    assert.is((await fetch(`${relay.url}/healthz`)).status, 200)
+  } finally {
+    await relay.stop()
+    removeDir(relay.dataDir)
+  }
 })
 
 function lastNested(doc: Y.Doc): Y.Map<unknown> {
