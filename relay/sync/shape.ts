@@ -159,12 +159,14 @@ const VALUE_KEYS = new Set(['state', 'user', 'id'])
  * without applying it anywhere: for the common write, this replaces building and updating a
  * scratch copy. Returns null whenever that is not certain to give tryUpdate's answer: the update
  * overlaps or skips ahead of what the document has, refers to something neither has, touches a
- * deleted type, changes nothing, holds content it does not read (see readNew), or changes
+ * deleted type, changes nothing, holds content it leaves to tryUpdate (see readItem), or changes
  * spec.state, spec.user or spec.id other than by giving one its first value (their value after the
- * write tryUpdate reads off the result). The caller then uses tryUpdate.
+ * write tryUpdate reads off the result). The caller then uses tryUpdate. Throws UpdateTooDeep,
+ * whatever else the update holds, when it would nest types more than MAX_NESTING deep.
  *
- * Linear in the update's size: each new item is followed to its place once (placeOfNew), each
- * nested type of the document once (placeOfType), each deleted item once.
+ * Linear in the update's size: the bytes are read once, without building Yjs's objects; each new
+ * item is followed to its place (placeOfNew) and depth (depthIn) once, each nested type of the
+ * document once (placeOfType, depthOfType), each deleted item once.
  */
 export function readShape(doc: Y.Doc, update: Uint8Array): Trial | null {
   const read = readNew(update)
