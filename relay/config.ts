@@ -66,12 +66,14 @@ const MiB = 1024 * 1024
 export const DEFAULT_LIMITS: Limits = {
   imageBytes: 50 * MiB,
   pendingUploadBytes: 256 * MiB,
-  orderDocBytes: 2 * MiB,
-  userDocBytes: 4 * MiB,
+  // A 500-print order with its edit history takes ~135 KB; the relay's worst case for one write
+  // is about 0.35 ms per KiB (bench/event-loop-block.ts), so these also bound one message's cost.
+  orderDocBytes: 256 * 1024,
+  userDocBytes: 256 * 1024,
   writesPerSecond: 50,
   writeBytesPerSecond: 1 * MiB,
   socketsPerCustomer: 64,
-  socketBufferBytes: 16 * MiB,
+  socketBufferBytes: 4 * MiB,
   connectionsPerAddress: 256,
   connections: 4096,
   signInFailuresPerAccount: 10,
