@@ -228,11 +228,15 @@ test('a 64-way sign-in flood does not hold up another customer\'s photo: GETs ke
   const floodEnds = Date.now() + FLOOD_MS
   let hashed = 0
   let refusedBusy = 0
+  let busyRetryAfter: string | null = null
   const flood = Promise.all(Array.from({ length: 64 }, async (_, worker) => {
     for (let n = 0; Date.now() < floodEnds; n++) {
       const answer = await signInAs(relay, `flood${worker}-${n}@example.test`, 'wrong password')
       if (answer.status === 401) hashed++
-      else if (answer.status === 503) refusedBusy++
+      else if (answer.status === 503) {
+        refusedBusy++
+        busyRetryAfter = answer.retryAfter
+      }
       else throw new Error(`flood sign-in answered ${answer.status}`)
     }
   }))
@@ -248,6 +252,7 @@ test('a 64-way sign-in flood does not hold up another customer\'s photo: GETs ke
   console.log(`photo GET: quiet median ${median(quiet).toFixed(1)} ms; during the flood median ${median(during).toFixed(1)} ms, ` +
     `max ${Math.max(...during).toFixed(1)} ms, ${during.length} GETs in ${FLOOD_MS - 500} ms; flood: ${hashed} passwords checked, ${refusedBusy} answered 503`)
   assert.ok(hashed > 0, 'the flood had passwords checked')
+  assert.ok(refusedBusy > 0 && Number(busyRetryAfter) >= 1, 'past the hashing queue, sign-ins answer 503 with Retry-After')
   assert.ok(during.length >= 5, `only ${during.length} photo GETs answered while the flood ran`)
 })
 
