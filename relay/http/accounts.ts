@@ -29,14 +29,8 @@ export async function signIn(req: IncomingMessage, res: ServerResponse, accounts
   const body = await readJson(req)
   const email = requireString(body, 'email', 254)
   const password = requireString(body, 'password', 1024)
-  const key = normalizeEmail(email)
-  guard.checkAccount(key)
-  const account = await accounts.verify(email, password)
-  if (!account) {
-    guard.failed(key)
-    throw new HttpError(401, 'wrong email or password')
-  }
-  guard.succeeded(key)
+  const account = await guard.signIn(normalizeEmail(email), () => accounts.verify(email, password))
+  if (!account) throw new HttpError(401, 'wrong email or password')
   const { token, expiresAt } = accounts.startSession(account.userId)
   sendJson(res, 200, { userId: account.userId, token, name: account.name, expiresAt: new Date(expiresAt).toISOString() })
 }

@@ -47,41 +47,62 @@ class AddressWindow {
   }
 }
 
-interface Failures { count: number; firstAt: number; lastAt: number; lockedUntil: number }
+interface Failures { count: number; firstAt: number; lastAt: number; lockedUntil: number; checking: number }
 
 /** Failed sign-ins per account (by normalized email, existing or not, so a lock reveals nothing). */
 class AccountFailures {
   private readonly failures = new Map<string, Failures>()
   constructor(private readonly allowed: number, private readonly now: () => number) {}
 
-  /** 429 with Retry-After while the account is locked; the password is not even checked then. */
-  check(account: string): void {
-    const entry = this.current(account)
+  /**
+   * Checks a password with `verify` unless the account is locked (429 with Retry-After; the
+   * password is not even checked then), and counts the outcome. Guesses checked at once count
+   * as failures in advance, so a burst of concurrent guesses gets no more than the allowed number.
+   */
+  async attempt<T>(account: string, verify: () => Promise<T | null>): Promise<T | null> {
     const now = this.now()
+    const entry = this.current(account)
     if (entry && entry.lockedUntil > now) {
       throw new HttpError(429, 'too many failed sign-ins for this account; try again later', (entry.lockedUntil - now) / 1000)
     }
+    // Below the limit, as many at once as failures are left; past it, one at a time.
+    const room = entry ? (entry.count >= this.allowed ? 1 : this.allowed - entry.count) : this.allowed
+    if (entry && entry.checking >= room) throw new HttpError(429, 'too many sign-ins for this account at once; try again later', 1)
+    const checking = entry ?? this.remember(account, { count: 0, firstAt: now, lastAt: now, lockedUntil: 0, checking: 0 })
+    checking.checking++
+    let result: T | null | undefined
+    try {
+      result = await verify()
+    } finally {
+      checking.checking--
+      if (result === null) this.failed(account, checking)
+      else if (result !== undefined) this.failures.delete(account) // signed in: start again
+    }
+    return result
   }
 
   /**
    * A wrong password: counted, and from the allowed number on the account is locked for
    * FIRST_LOCK_MS, doubling with every further failure up to LONGEST_LOCK_MS.
    */
-  failed(account: string): void {
+  private failed(account: string, checked: Failures): void {
     const now = this.now()
-    const entry = this.current(account) ?? { count: 0, firstAt: now, lastAt: now, lockedUntil: 0 }
+    // A success meanwhile dropped the entry it was checked under: this failure starts a new count.
+    const entry = this.failures.get(account) === checked ? checked : { count: 0, firstAt: now, lastAt: now, lockedUntil: 0, checking: 0 }
     entry.count++
     entry.lastAt = now
     if (entry.count >= this.allowed) {
       entry.lockedUntil = now + Math.min(LONGEST_LOCK_MS, FIRST_LOCK_MS * 2 ** Math.min(30, entry.count - this.allowed))
     }
-    this.failures.delete(account) // re-inserted last: the map is in order of last failure
-    this.failures.set(account, entry)
-    this.prune(now)
+    this.remember(account, entry)
   }
 
-  succeeded(account: string): void {
+  /** (Re-)inserts last: the map is in order of last change, the oldest pruned first. */
+  private remember(account: string, entry: Failures): Failures {
     this.failures.delete(account)
+    this.failures.set(account, entry)
+    this.prune(this.now())
+    return entry
   }
 
   /** The account's failures, unless they are forgotten: none within the window, and no lock left. */
@@ -99,7 +120,7 @@ class AccountFailures {
     // Below the limit, the window runs from the first failure; once locked, the account stays
     // remembered (and its back-off growing) until a whole window passes after its last failure.
     const since = entry.count >= this.allowed ? entry.lastAt : entry.firstAt
-    return now - since >= FAILURE_WINDOW_MS && entry.lockedUntil <= now
+    return entry.checking === 0 && now - since >= FAILURE_WINDOW_MS && entry.lockedUntil <= now
   }
 
   private prune(now: number): void {
@@ -145,10 +166,11 @@ export class HashGate {
 export interface SignInGuard {
   /** An attempt to sign in or up from this address: 429 when it has used its minute. */
   attempt(address: string): void
-  /** Before the password is checked: 429 while the account is locked. */
-  checkAccount(email: string): void
-  failed(email: string): void
-  succeeded(email: string): void
+  /**
+   * Checks a sign-in's password with `verify` (null: wrong) unless the account (its normalized
+   * email) is locked: 429 then. Counts the outcome towards the account's lock.
+   */
+  signIn<T>(email: string, verify: () => Promise<T | null>): Promise<T | null>
 }
 
 export function signInGuard(limits: Pick<Limits, 'signInsPerAddress' | 'signInFailuresPerAccount'>, now: () => number = Date.now): SignInGuard {
@@ -156,8 +178,6 @@ export function signInGuard(limits: Pick<Limits, 'signInsPerAddress' | 'signInFa
   const accounts = new AccountFailures(limits.signInFailuresPerAccount, now)
   return {
     attempt: (address) => addresses.take(address),
-    checkAccount: (email) => accounts.check(email),
-    failed: (email) => accounts.failed(email),
-    succeeded: (email) => accounts.succeeded(email),
+    signIn: (email, verify) => accounts.attempt(email, verify),
   }
 }

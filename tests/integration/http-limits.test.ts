@@ -205,6 +205,14 @@ test('an account that failed signInFailuresPerAccount times is locked (429, even
   assert.is((await signInAs(relay, victim.email)).status, 200)
 })
 
+test('a burst of concurrent guesses at one account has no more than signInFailuresPerAccount passwords checked', async () => {
+  const relay = await relayWith({ signInFailuresPerAccount: 3, signInsPerAddress: 1000 })
+  const victim = await signUp(relay.url)
+  const answers = await Promise.all(Array.from({ length: 12 }, () => signInAs(relay, victim.email, 'wrong password')))
+  const statuses = answers.map((answer) => answer.status).sort()
+  assert.equal(statuses, [...Array(3).fill(401), ...Array(9).fill(429)])
+})
+
 // ------------------------------------------------------------------ a sign-in flood beside photo traffic
 
 test('a 64-way sign-in flood does not hold up another customer\'s photo: GETs keep answering while it runs', async () => {
