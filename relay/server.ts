@@ -82,6 +82,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     imageUploaded: (sha, user) => imageOwned.get(sha, user) !== undefined,
   })
   const labReports = new LabReports({ rooms, history: new History(db), receptions, now })
+  // A cancel cited by an order already at the printer is refused: facts beyond the one document.
+  hooks.beforeWrite = (room, principal, shape) => intake.beforeWrite(room, principal, shape)
   hooks.onChange = (room, origin) => {
     intake.onOrderChange(room, origin)
     labReports.onChange(room, origin)
@@ -168,6 +170,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       server.close()
       await images.close()
       await rooms.close()
+      await store.close() // the writer thread, or a relay started inside a test keeps its process alive
       sync.close()
       server.closeAllConnections()
       db.close()

@@ -67,7 +67,7 @@ const CORS = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, HEAD, PUT, POST, PATCH, DELETE, OPTIONS',
   'access-control-allow-headers': 'authorization, content-type, tus-resumable, upload-length, upload-offset, upload-metadata, upload-defer-length, upload-concat, x-http-method-override, x-requested-with',
-  'access-control-expose-headers': 'upload-offset, upload-length, location, tus-version, tus-resumable, tus-max-size, tus-extension, upload-metadata, upload-expires',
+  'access-control-expose-headers': 'retry-after, upload-offset, upload-length, location, tus-version, tus-resumable, tus-max-size, tus-extension, upload-metadata, upload-expires',
   'access-control-max-age': '600',
   // Chrome's Private Network Access: a page from the relay's public origin reaching a LAN address.
   'access-control-allow-private-network': 'true',
