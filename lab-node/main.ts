@@ -47,6 +47,17 @@ export async function runLab(args: LabArgs): Promise<void> {
 
   let busy = false
   let stopping = false
+  // A relay that answered too slowly (busy, not gone) does not reconnect the lab's link, so
+  // nothing else would wake the loop: it tries again by itself, backing off to 30 s.
+  const RELAY_RETRY_MIN_MS = 2_000
+  let relayRetryMs = RELAY_RETRY_MIN_MS
+  let relayRetry: NodeJS.Timeout | null = null
+  const retryLater = () => {
+    if (relayRetry !== null || stopping) return
+    relayRetry = setTimeout(() => { relayRetry = null; void work() }, relayRetryMs)
+    relayRetry.unref()
+    relayRetryMs = Math.min(relayRetryMs * 2, 30_000)
+  }
   const requested: string[] = []
   /** Orders that ended here (or that the operator skipped) whose progress the relay has not stored yet. */
   const reports: string[] = []
@@ -85,12 +96,14 @@ export async function runLab(args: LabArgs): Promise<void> {
             continue
           }
           const outcome = await printOrder(ctx, next)
+          relayRetryMs = RELAY_RETRY_MIN_MS
           // printOrder logs a failure itself, once.
           if (outcome.status === 'skipped') { log(`order ${next}: skipped: ${outcome.reason}`); notOurs.add(next) }
         } catch (error) {
           if (error instanceof RelayUnavailableError) {
             log(`order ${next}: waiting for the relay: ${error.message}`)
             if (report) putBack()
+            retryLater()
             break
           }
           // Not expected (printOrder ends an order's own problems itself), and still never a loop.
