@@ -845,6 +845,7 @@ function seqOf(scan: Scan, start: NewItem): SeqStart | null {
   let seq: SeqStart | null
   for (;;) {
     if (item.seq !== undefined) { seq = item.seq === FOLLOWING ? null : item.seq; break }
+    if (item.subtree === undefined) { seq = null; break } // not placed now (a gap, or held back)
     item.seq = FOLLOWING
     path.push(item)
     if (item.parent !== null) { seq = givenSeq(scan, item.parent, item.parentSub); break }

@@ -8,7 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import * as Y from 'yjs'
-import { readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
+import { MAX_SCAN_STEPS, readShape, scanSteps, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
 
 const SEED = Number(process.env.LABSYNC_SHAPE_SEED ?? 20261205)
 const NUM_RUNS = 80
@@ -123,7 +123,7 @@ function same(fast: Trial, slow: Trial, context: string): void {
   assert.is(fast.incomplete, slow.incomplete, `incomplete, ${context}`)
 }
 
-const seen = { judged: 0, left: 0, leftEmpty: 0, leftIncomplete: 0, largestJudged: 0, multiClientJudged: 0 }
+const seen = { maxScanSteps: 0, judged: 0, left: 0, leftEmpty: 0, leftIncomplete: 0, largestJudged: 0, multiClientJudged: 0 }
 
 /** Plays the ops against a relay document; each send is judged both ways before the relay takes it. */
 function play(gc: boolean, ops: Op[]): void {
@@ -154,6 +154,8 @@ function play(gc: boolean, ops: Op[]): void {
         return Y.encodeStateAsUpdate(devices[d], since)
       })
       const update = parts.length === 1 ? parts[0] : Y.mergeUpdates(parts)
+      // Honest updates, however large or merged, are far below the budget readShape refuses over.
+      seen.maxScanSteps = Math.max(seen.maxScanSteps, scanSteps(relay, update))
       const fast = readShape(relay, update)
       const slow = tryUpdate(scratchCopy(relay), update)
       if (fast !== null) {
@@ -180,6 +182,8 @@ test('readShape agrees with tryUpdate on every large random update it judges', (
   console.log(`seed ${SEED} (LABSYNC_SHAPE_SEED replays another)`)
   fc.assert(fc.property(fc.boolean(), fc.array(op, { minLength: 20, maxLength: 60 }), play), { seed: SEED, numRuns: NUM_RUNS })
   console.log(`judged ${seen.judged} updates (${seen.multiClientJudged} from several devices, the largest ${seen.largestJudged} bytes); left to tryUpdate ${seen.left} (${seen.leftEmpty} changing nothing, ${seen.leftIncomplete} incomplete)`)
+  console.log(`the most any update was charged of Yjs's placing: ${seen.maxScanSteps} steps (refused over ${MAX_SCAN_STEPS})`)
+  assert.ok(seen.maxScanSteps < MAX_SCAN_STEPS / 10, `an honest update was charged ${seen.maxScanSteps} steps`)
   // The property means something only if readShape answers often, on large and merged updates too.
   assert.ok(seen.judged > 50, `readShape judged ${seen.judged} updates`)
   assert.ok(seen.largestJudged > 50_000, `largest update judged: ${seen.largestJudged} bytes`)
