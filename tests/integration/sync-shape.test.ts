@@ -4,9 +4,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
+import * as encoding from 'lib0/encoding'
 import { MAX_NESTING, UpdateTooDeep, readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
 import { writeSpec } from '../../shared/schema.ts'
-import { closed, connect, removeDir, signUp, startRelay, synced } from '../helpers/relay.ts'
+import { closed, connect, removeDir, signUp, startRelay, synced, waitFor } from '../helpers/relay.ts'
 
 /** Small seeded PRNG (mulberry32), so a failure replays. */
 function rng(seed: number): () => number {
@@ -275,6 +276,99 @@ test('at a real relay, a customer sending types nested too deep is cut off (4400
     assert.is(again.doc.getMap('profile').get('name'), 'kept', 'the write before them was')
     again.provider.destroy()
     assert.is((await fetch(`${relay.url}/healthz`)).status, 200)
+  } finally {
+    await relay.stop()
+    removeDir(relay.dataDir)
+  }
+})
+
+/** A V1 update of `count` plain values from client 7, each written by `item` (info byte onwards), byte by byte as no Yjs client would. */
+function crafted(count: number, item: (encoder: encoding.Encoder, i: number) => void): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 1)
+  encoding.writeVarUint(encoder, count)
+  encoding.writeVarUint(encoder, 7)
+  encoding.writeVarUint(encoder, 0)
+  for (let i = 0; i < count; i++) item(encoder, i)
+  encoding.writeVarUint(encoder, 0) // no deletions
+  return encoding.toUint8Array(encoder)
+}
+
+/** A y-websocket update message carrying `update`, sent on the provider's own socket. */
+function sendRaw(provider: { ws: WebSocket | null }, update: Uint8Array): void {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 0) // sync
+  encoding.writeVarUint(encoder, 2) // update
+  encoding.writeVarUint8Array(encoder, update)
+  provider.ws!.send(encoding.toUint8Array(encoder))
+}
+
+/** The slowest /healthz answer while `until` is pending (polled every 5 ms). */
+async function healthzWhile(url: string, until: Promise<unknown>): Promise<number> {
+  let done = false
+  until.then(() => (done = true), () => (done = true))
+  let slowest = 0
+  while (!done) {
+    const start = performance.now()
+    assert.is((await fetch(`${url}/healthz`)).status, 200)
+    slowest = Math.max(slowest, performance.now() - start)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  return slowest
+}
+
+test('at a real relay, updates Yjs would need seconds to place are cut off (4400), /healthz stays fast, nothing is stored', async () => {
+  const relay = await startRelay() // default limits: a user document of 256 KiB holds about 27,000 maps in a list
+  const LENGTH = 25_000
+  try {
+    // (a) 400 values, each with its left neighbour at the list's start and its right one at its end.
+    const a = await signUp(relay.url)
+    const first = connect(relay, `user/${a.userId}`, a.token)
+    await synced(first.provider)
+    first.doc.getArray('list').push(Array.from({ length: LENGTH }, () => new Y.Map()))
+    const listed = connect(relay, `user/${a.userId}`, a.token)
+    await waitFor(() => listed.doc.getArray('list').length === LENGTH, 'the list stored', 20_000)
+    listed.provider.destroy()
+    const clientOfList = first.doc.clientID
+    const far = crafted(400, (encoder, i) => {
+      encoding.writeUint8(encoder, 0x80 | 0x40 | 8) // both neighbours; plain values
+      for (const id of [[clientOfList, 0], [clientOfList, LENGTH - 1]]) { encoding.writeVarUint(encoder, id[0]); encoding.writeVarUint(encoder, id[1]) }
+      encoding.writeVarUint(encoder, 1)
+      encoding.writeAny(encoder, i)
+    })
+    const cutA = closed(first.provider, 10_000)
+    sendRaw(first.provider as unknown as { ws: WebSocket }, far)
+    const slowestA = await healthzWhile(relay.url, cutA)
+    assert.is((await cutA).code, 4400)
+    first.provider.destroy()
+    // (b) 20,000 values for one key of a map, none with a left neighbour (216 KB).
+    const b = await signUp(relay.url)
+    const second = connect(relay, `user/${b.userId}`, b.token)
+    await synced(second.provider)
+    const firsts = crafted(20_000, (encoder, i) => {
+      encoding.writeUint8(encoder, 0x20 | 8) // parent and key given; plain values
+      encoding.writeVarUint(encoder, 1)
+      encoding.writeVarString(encoder, 'm')
+      encoding.writeVarString(encoder, 'k')
+      encoding.writeVarUint(encoder, 1)
+      encoding.writeAny(encoder, i)
+    })
+    const cutB = closed(second.provider, 10_000)
+    sendRaw(second.provider as unknown as { ws: WebSocket }, firsts)
+    const slowestB = await healthzWhile(relay.url, cutB)
+    assert.is((await cutB).code, 4400)
+    second.provider.destroy()
+    console.log(`slowest /healthz while refusing: far inserts ${slowestA.toFixed(0)} ms, one key's values ${slowestB.toFixed(0)} ms`)
+    assert.ok(slowestA < 1000 && slowestB < 1000, `/healthz took ${slowestA.toFixed(0)} and ${slowestB.toFixed(0)} ms`)
+    // Nothing of either was stored; the relay still serves both documents.
+    const againA = connect(relay, `user/${a.userId}`, a.token)
+    const againB = connect(relay, `user/${b.userId}`, b.token)
+    await synced(againA.provider, 20_000)
+    await synced(againB.provider)
+    assert.is(againA.doc.getArray('list').length, LENGTH, 'the list as it was')
+    assert.is(againB.doc.getMap('m').size, 0, "the key's values were not stored")
+    againA.provider.destroy()
+    againB.provider.destroy()
   } finally {
     await relay.stop()
     removeDir(relay.dataDir)
