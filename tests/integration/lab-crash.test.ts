@@ -6,6 +6,7 @@
 //
 // Four labs run side by side (each its own orders, journal and folder) so that 100 restarts fit
 // in the time; prints are tiny (a 25x38 mm product) so a kill lands among jobs, not renders.
+// test-runner: alone (four labs restarting over and over take both cores for about 100 s)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from 'better-sqlite3'
