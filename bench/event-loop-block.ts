@@ -3,7 +3,8 @@
 // client, in a worker thread of its own, asks /healthz every 5 ms: the slowest /healthz answer is
 // the longest the relay stopped. Also: a sync step 1 answered with a whole large document, and
 // updates built to be slow for Yjs itself (deep nesting, many clients inserting at one place,
-// values put far from their left neighbour).
+// values put far from their left neighbour, many first values for one map key, values put
+// along a chain): all refused now (4400), with what applying them would cost Yjs beside.
 // Beside each, the same work timed in this process (CPU ms): readShape, Y.applyUpdate, encoding.
 //
 //   node --import tsx bench/event-loop-block.ts            every case (about two minutes)
@@ -251,6 +252,54 @@ function farInserts(length: number, count: number): { list: Uint8Array; inserts:
   return { list: Y.encodeStateAsUpdate(device), inserts: encoding.toUint8Array(encoder) }
 }
 
+/** `count` first values for one key of map `m` from one client, none with a left neighbour: each walks all the key's values before it. */
+function oneKeyValues(count: number): Uint8Array {
+  const encoder = encoding.createEncoder()
+  encoding.writeVarUint(encoder, 1)
+  encoding.writeVarUint(encoder, count)
+  encoding.writeVarUint(encoder, 9)
+  encoding.writeVarUint(encoder, 0)
+  for (let i = 0; i < count; i++) {
+    encoding.writeUint8(encoder, 0x20 | 8) // parent and key given; plain values
+    encoding.writeVarUint(encoder, 1)
+    encoding.writeVarString(encoder, 'm')
+    encoding.writeVarString(encoder, 'k')
+    encoding.writeVarUint(encoder, 1)
+    encoding.writeAny(encoder, i)
+  }
+  encoding.writeVarUint(encoder, 0)
+  return encoding.toUint8Array(encoder)
+}
+
+/**
+ * A two-entry list, then one update: a chain of `links` values after its first entry (each after the
+ * one before), and `probes` values each between the first entry and one link further along the
+ * chain: each probe scans the chain up to its right neighbour, though no two share a pair of neighbours.
+ */
+function chainProbes(links: number, probes: number): { list: Uint8Array; update: Uint8Array } {
+  const device = new Y.Doc()
+  device.clientID = 1
+  device.getArray('far').push([new Y.Map(), new Y.Map()])
+  const encoder = encoding.createEncoder()
+  const item = (origin: [number, number], right: [number, number], value: number) => {
+    encoding.writeUint8(encoder, 0x80 | 0x40 | 8)
+    for (const id of [origin, right]) { encoding.writeVarUint(encoder, id[0]); encoding.writeVarUint(encoder, id[1]) }
+    encoding.writeVarUint(encoder, 1)
+    encoding.writeAny(encoder, value)
+  }
+  encoding.writeVarUint(encoder, 2)
+  encoding.writeVarUint(encoder, links)
+  encoding.writeVarUint(encoder, 10)
+  encoding.writeVarUint(encoder, 0)
+  for (let i = 0; i < links; i++) item(i === 0 ? [1, 0] : [10, i - 1], [1, 1], i)
+  encoding.writeVarUint(encoder, probes)
+  encoding.writeVarUint(encoder, 5)
+  encoding.writeVarUint(encoder, 0)
+  for (let j = 0; j < probes; j++) item([1, 0], [10, links - probes + j], j)
+  encoding.writeVarUint(encoder, 0)
+  return { list: Y.encodeStateAsUpdate(device), update: encoding.toUint8Array(encoder) }
+}
+
 /** Y.applyUpdate of `update` on a fresh document holding `base`, in CPU ms. */
 function applyMs(base: Uint8Array[], update: Uint8Array): number {
   const doc = new Y.Doc()
@@ -263,7 +312,7 @@ function applyMs(base: Uint8Array[], update: Uint8Array): number {
 function readShapeMs(base: Uint8Array[], update: Uint8Array): number {
   const doc = new Y.Doc()
   for (const b of base) Y.applyUpdate(doc, b)
-  const ms = cpuMs(() => { try { readShape(doc, update) } catch { /* refused: UpdateTooDeep */ } })
+  const ms = cpuMs(() => { try { readShape(doc, update) } catch { /* refused: UpdateTooDeep, UpdateTooCostly */ } })
   doc.destroy()
   return ms
 }
@@ -307,6 +356,28 @@ async function main(): Promise<void> {
     rows.push([`sync step 1 for that ${size(update.length)} document`, size(update.length), step1.maxMs.toFixed(0), step1.result.toFixed(0), step1.cpuMs.toFixed(0), '-', `encode ${encodeMs.toFixed(0)}`])
     own.close()
     reader.close()
+    // Updates built to be slow for Yjs's placing, into user documents at the default limit.
+    const length = 25_000 // maps in a list: about what a 256 KiB user document holds
+    const third = await signUp(relay.url)
+    const far = farInserts(length, 400)
+    const mine = await socket(relay, `user/${third.userId}`, third.token)
+    await mine.exchange(2, far.list, echoOf(far.list))
+    const scan = await whilePolling(relay, () => mine.refused(2, far.inserts))
+    rows.push([`user doc of ${size(far.list.length)} (${length} maps in a list): 400 values put before its end (closed ${scan.result})`, `${far.inserts.length} B`, scan.maxMs.toFixed(0), '-', scan.cpuMs.toFixed(0), readShapeMs([far.list], far.inserts).toFixed(0), applyMs([far.list], far.inserts).toFixed(0)])
+    const fourth = await signUp(relay.url)
+    const values = oneKeyValues(20_000)
+    const keyed = await socket(relay, `user/${fourth.userId}`, fourth.token)
+    const walk = await whilePolling(relay, () => keyed.refused(2, values))
+    rows.push([`user doc: 20,000 first values for one map key (closed ${walk.result})`, size(values.length), walk.maxMs.toFixed(0), '-', walk.cpuMs.toFixed(0), readShapeMs([], values).toFixed(0), applyMs([], values).toFixed(0)])
+    const fifth = await signUp(relay.url)
+    const chain = chainProbes(6000, 3000)
+    const probed = await socket(relay, `user/${fifth.userId}`, fifth.token)
+    await probed.exchange(2, chain.list, echoOf(chain.list))
+    const probe = await whilePolling(relay, () => probed.refused(2, chain.update))
+    rows.push([`user doc: 3000 values each put between a list's start and a link further along a 6000-value chain (closed ${probe.result})`, size(chain.update.length), probe.maxMs.toFixed(0), '-', probe.cpuMs.toFixed(0), readShapeMs([chain.list], chain.update).toFixed(0), quick ? '-' : applyMs([chain.list], chain.update).toFixed(0)])
+    mine.close()
+    keyed.close()
+    probed.close()
   } finally {
     await relay.stop()
     removeDir(relay.dataDir)
@@ -329,14 +400,20 @@ async function main(): Promise<void> {
       const conflict = concurrentInserts(8000)
       const theirs = await socket(open, `user/${other.userId}`, other.token)
       await theirs.exchange(2, conflict.base, echoOf(conflict.base))
-      const crowd = await whilePolling(open, () => theirs.exchange(2, conflict.update, echoOf(conflict.update)))
-      rows.push(['user doc: 8000 clients inserting at one place', size(conflict.update.length), crowd.maxMs.toFixed(0), crowd.result.toFixed(0), crowd.cpuMs.toFixed(0), readShapeMs([conflict.base], conflict.update).toFixed(0), applyMs([conflict.base], conflict.update).toFixed(0)])
+      const crowd = await whilePolling(open, () => theirs.refused(2, conflict.update))
+      rows.push([`user doc: 8000 clients inserting at one place (closed ${crowd.result})`, size(conflict.update.length), crowd.maxMs.toFixed(0), '-', crowd.cpuMs.toFixed(0), readShapeMs([conflict.base], conflict.update).toFixed(0), applyMs([conflict.base], conflict.update).toFixed(0)])
       const third = await signUp(open.url)
       const far = farInserts(100_000, 100)
       const mine = await socket(open, `user/${third.userId}`, third.token)
       await mine.exchange(2, far.list, echoOf(far.list))
-      const scan = await whilePolling(open, () => mine.exchange(2, far.inserts, echoOf(far.inserts)))
-      rows.push([`user doc of ${size(far.list.length)} (100,000 maps in a list): 100 values put before its end`, `${far.inserts.length} B`, scan.maxMs.toFixed(0), scan.result.toFixed(0), scan.cpuMs.toFixed(0), readShapeMs([far.list], far.inserts).toFixed(0), applyMs([far.list], far.inserts).toFixed(0)])
+      const scan = await whilePolling(open, () => mine.refused(2, far.inserts))
+      rows.push([`user doc of ${size(far.list.length)} (100,000 maps in a list): 100 values put before its end (closed ${scan.result})`, `${far.inserts.length} B`, scan.maxMs.toFixed(0), '-', scan.cpuMs.toFixed(0), readShapeMs([far.list], far.inserts).toFixed(0), applyMs([far.list], far.inserts).toFixed(0)])
+      const fourth = await signUp(open.url)
+      const values = oneKeyValues(40_000)
+      const keyed = await socket(open, `user/${fourth.userId}`, fourth.token)
+      const walk = await whilePolling(open, () => keyed.refused(2, values))
+      rows.push([`user doc: 40,000 first values for one map key (closed ${walk.result})`, size(values.length), walk.maxMs.toFixed(0), '-', walk.cpuMs.toFixed(0), readShapeMs([], values).toFixed(0), applyMs([], values).toFixed(0)])
+      keyed.close()
       own.close()
       theirs.close()
       mine.close()

@@ -124,6 +124,8 @@ interface NewItem {
   rightAnchor: Y.Item | null | undefined | typeof FOLLOWING
   /** The list or key it goes in. */
   seq: SeqStart | null | undefined | typeof FOLLOWING
+  /** When it holds a new type: the SeqStarts of its keys (see newTypeSeq). */
+  seqs: SeqStart[] | Map<string | null, SeqStart> | undefined
 }
 
 /** How deep types may be nested: labsync's documents go 4 deep (spec.items[i].crop). */
@@ -368,7 +370,7 @@ function newItem(
 ): NewItem {
   return {
     id: Y.createID(client, clock), length, origin, rightOrigin, parent, parentSub, isType, unsure, specValues, place: undefined, depth: undefined,
-    left: undefined, subtree: undefined, originDepth: undefined, leftAnchor: undefined, rightAnchor: undefined, seq: undefined,
+    left: undefined, subtree: undefined, originDepth: undefined, leftAnchor: undefined, rightAnchor: undefined, seq: undefined, seqs: undefined,
   }
 }
 
@@ -871,11 +873,31 @@ function givenSeq(scan: Scan, parent: string | Y.ID, key: string | null): SeqSta
 
 /** One SeqStart per list or key: of a type of the document, or of one still empty (new, or a missing top-level name). */
 function seqStart(scan: Scan, type: Y.AbstractType<any> | NewItem | string, key: string | null): SeqStart {
+  if (typeof type === 'object' && !(type instanceof Y.AbstractType)) return newTypeSeq(type, key)
   let byKey = scan.seqs.get(type)
   if (byKey === undefined) scan.seqs.set(type, byKey = new Map())
   let seq = byKey.get(key)
-  if (seq === undefined) {
-    byKey.set(key, seq = { type: type instanceof Y.AbstractType ? type : null, key, anchored: 0, values: 0, first: undefined, walks: undefined })
+  if (seq === undefined) byKey.set(key, seq = emptySeq(type instanceof Y.AbstractType ? type : null, key))
+  return seq
+}
+
+const emptySeq = (type: Y.AbstractType<any> | null, key: string | null): SeqStart => ({ type, key, anchored: 0, values: 0, first: undefined, walks: undefined })
+
+/**
+ * The SeqStart of a key (or the list) of a type the update makes, kept on the item holding it: in
+ * a short array (a pushed map has a few keys, and a Map for each of 60,000 cost more than the rest
+ * of the check), a Map once it holds more.
+ */
+function newTypeSeq(holder: NewItem, key: string | null): SeqStart {
+  const seqs = holder.seqs ??= []
+  if (Array.isArray(seqs)) {
+    for (const seq of seqs) if (seq.key === key) return seq
+    const seq = emptySeq(null, key)
+    if (seqs.length < 8) seqs.push(seq)
+    else holder.seqs = new Map([...seqs.map((s): [string | null, SeqStart] => [s.key, s]), [key, seq]])
+    return seq
   }
+  let seq = seqs.get(key)
+  if (seq === undefined) seqs.set(key, seq = emptySeq(null, key))
   return seq
 }
