@@ -19,7 +19,8 @@ import * as authProtocol from 'y-protocols/auth'
 import type { Room as RoomName } from '../../shared/schema.ts'
 import type { Principal } from '../../shared/rights.ts'
 import type { CloseEvent } from '../../shared/errors.ts'
-import { MESSAGE_AUTH, MESSAGE_SYNC, type Peer, type Room } from '../../relay/sync/room.ts'
+import type { Peer, Room } from '../../relay/sync/room.ts'
+import { MESSAGE_AUTH, MESSAGE_SYNC } from '../../relay/sync/messages.ts'
 import type { Rooms } from '../../relay/sync/rooms.ts'
 
 export interface UpstreamOptions {

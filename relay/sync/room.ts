@@ -1,11 +1,7 @@
 // One loaded document and the sockets on it: the load gate, write checks against the rights
 // table, persistence before broadcast (an echo means durable), awareness, and idle unload.
 import * as Y from 'yjs'
-import * as encoding from 'lib0/encoding'
-import * as decoding from 'lib0/decoding'
-import * as syncProtocol from 'y-protocols/sync'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import * as authProtocol from 'y-protocols/auth'
 import type { DocStore } from '../store/docs.ts'
 import type { Limits } from '../config.ts'
 import type { Room as RoomName } from '../../shared/schema.ts'
@@ -13,11 +9,7 @@ import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, 
 import { Close, type CloseEvent } from '../../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 import { documentFull, documentLimit } from './quota.ts'
-
-export const MESSAGE_SYNC = 0
-export const MESSAGE_AWARENESS = 1
-export const MESSAGE_AUTH = 2
-export const MESSAGE_QUERY_AWARENESS = 3
+import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from './messages.ts'
 
 /** A customer's write this small may take their document an eighth past its limit (see Room.fits). */
 const SMALL_WRITE_BYTES = 1024
@@ -146,10 +138,7 @@ export class Room {
   /** Adds a peer that may read this room, and starts the sync: step 1 and current awareness. */
   join(peer: Peer): void {
     this.peers.add(peer)
-    const step1 = encoding.createEncoder()
-    encoding.writeVarUint(step1, MESSAGE_SYNC)
-    syncProtocol.writeSyncStep1(step1, this.doc)
-    this.send(peer, encoding.toUint8Array(step1))
+    this.send(peer, step1Message(this.doc))
     const states = this.awareness.getStates()
     if (states.size > 0 && this.name.kind !== 'catalog') peer.send(awarenessMessage(this.awareness, [...states.keys()]))
   }
@@ -162,11 +151,7 @@ export class Room {
 
   /** Sync step 1 from a peer: answer with what it lacks, once everything before is durable. */
   answerStep1(peer: Peer, stateVector: Uint8Array): void {
-    const encoder = encoding.createEncoder()
-    encoding.writeVarUint(encoder, MESSAGE_SYNC)
-    encoding.writeVarUint(encoder, syncProtocol.messageYjsSyncStep2)
-    encoding.writeVarUint8Array(encoder, Y.encodeStateAsUpdate(this.doc, stateVector))
-    this.send(peer, encoding.toUint8Array(encoder))
+    this.send(peer, step2Message(this.doc, stateVector))
   }
 
   /**
@@ -367,10 +352,7 @@ export class Room {
 
   /** A y-websocket permission-denied message: stock clients log it, the PWA shows it. */
   private tell(peer: Peer, reason: string): void {
-    const encoder = encoding.createEncoder()
-    encoding.writeVarUint(encoder, MESSAGE_AUTH)
-    authProtocol.writePermissionDenied(encoder, reason)
-    this.send(peer, encoding.toUint8Array(encoder))
+    this.send(peer, permissionDeniedMessage(reason))
   }
 
   private dropPeersWhoMayNotRead(): void {
@@ -391,45 +373,4 @@ function isPeer(origin: unknown): origin is Peer {
 
 function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null
-}
-
-/**
- * The sync update message for `update`, written straight into one buffer of its exact size
- * (what encoding.createEncoder + syncProtocol.writeUpdate produce, without the encoder's buffers).
- */
-export function updateMessage(update: Uint8Array): Uint8Array {
-  let header = 3 // MESSAGE_SYNC, messageYjsUpdate, and at least one byte of length
-  for (let rest = update.length >>> 7; rest > 0; rest >>>= 7) header++
-  const message = new Uint8Array(header + update.length)
-  message[0] = MESSAGE_SYNC
-  message[1] = syncProtocol.messageYjsUpdate
-  let at = 2
-  let length = update.length
-  while (length > 0x7f) {
-    message[at++] = 0x80 | (length & 0x7f)
-    length >>>= 7
-  }
-  message[at++] = length
-  message.set(update, at)
-  return message
-}
-
-function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {
-  const encoder = encoding.createEncoder()
-  encoding.writeVarUint(encoder, MESSAGE_AWARENESS)
-  encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(awareness, clients))
-  return encoding.toUint8Array(encoder)
-}
-
-/** The client ids an awareness update speaks for (its format: count, then id, clock, state). */
-function awarenessClientIds(update: Uint8Array): number[] {
-  const ids: number[] = []
-  const decoder = decoding.createDecoder(update)
-  const count = decoding.readVarUint(decoder)
-  for (let i = 0; i < count; i++) {
-    ids.push(decoding.readVarUint(decoder))
-    decoding.readVarUint(decoder)
-    decoding.readVarString(decoder)
-  }
-  return ids
 }
