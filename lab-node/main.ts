@@ -48,15 +48,15 @@ export async function runLab(args: LabArgs): Promise<void> {
   let busy = false
   let stopping = false
   // A relay that answered too slowly (busy, not gone) does not reconnect the lab's link, so
-  // nothing else would wake the loop: it tries again by itself, backing off to 30 s.
-  const RELAY_RETRY_MIN_MS = 2_000
+  // nothing else would wake the loop: it tries again by itself, backing off to 10 s.
+  const RELAY_RETRY_MIN_MS = 1_000
   let relayRetryMs = RELAY_RETRY_MIN_MS
   let relayRetry: NodeJS.Timeout | null = null
   const retryLater = () => {
     if (relayRetry !== null || stopping) return
     relayRetry = setTimeout(() => { relayRetry = null; void work() }, relayRetryMs)
     relayRetry.unref()
-    relayRetryMs = Math.min(relayRetryMs * 2, 30_000)
+    relayRetryMs = Math.min(relayRetryMs * 2, 10_000)
   }
   const requested: string[] = []
   /** Orders that ended here (or that the operator skipped) whose progress the relay has not stored yet. */

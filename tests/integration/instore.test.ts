@@ -184,7 +184,8 @@ test('a lab node SIGKILLed while the relay is down passes the store\'s order on 
   await waitFor(() => atRelay.doc.getMap('receipt').get('status') as string, 'the receipt at the relay', 30_000)
   assert.is(atRelay.doc.getMap('receipt').get('status'), 'accepted', JSON.stringify(atRelay.doc.getMap('receipt').toJSON()))
   assert.is(atRelay.doc.getMap('receipt').get('receivedAt'), stamp)
-  await waitFor(() => printsOf(printDir, orderId).length === 1, 'the print', 30_000)
+  // Both restarted at once on a busy machine: the lab may find the relay too slow at first and try again.
+  await waitFor(() => printsOf(printDir, orderId).length === 1, 'the print', 60_000)
 })
 
 test('a device whose copy holds the relay\'s receipt syncs with the lab node without refusals', async () => {
