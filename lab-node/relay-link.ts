@@ -64,9 +64,13 @@ export class RelayLink {
     return this.labProvider.wsconnected
   }
 
-  /** Calls `listener` each time the lab document has synced with the relay (at start and after every reconnection). */
+  /**
+   * Calls `listener` each time the lab document or the catalog has synced with the relay (at
+   * start and after every reconnection): the two arrive in either order, and work that waited for
+   * the catalog must be woken by it.
+   */
   onSynced(listener: () => void): void {
-    this.labProvider.on('sync', (isSynced: boolean) => { if (isSynced) listener() })
+    for (const provider of [this.labProvider, this.catalogProvider]) provider.on('sync', (isSynced: boolean) => { if (isSynced) listener() })
   }
 
   catalog(): Catalog | null {

@@ -177,7 +177,7 @@ test('a lab node SIGKILLed while the relay is down passes the store\'s order on 
   const { orderId, order } = await submitThroughStore(lab, me, [{ product: 'L', qty: 1, photo: await makePhoto(8) }])
   const stamp = await waitFor(() => order.doc.getMap('instore').get('receivedAt') as string, 'the in-store stamp', 10_000)
   await lab.kill()
-  await startLabNode(relay.url, printDir, dataDir) // relay still down: starts from its own copy
+  const again = await startLabNode(relay.url, printDir, dataDir) // relay still down: starts from its own copy
   relay = stack.relay = await relay.restart()
   const atRelay = connect(relay, `order/${orderId}`, me.token)
   providers.push(atRelay.provider)
@@ -186,6 +186,7 @@ test('a lab node SIGKILLed while the relay is down passes the store\'s order on 
   assert.is(atRelay.doc.getMap('receipt').get('receivedAt'), stamp)
   // Both restarted at once on a busy machine: the lab may find the relay too slow at first and try again.
   await waitFor(() => printsOf(printDir, orderId).length === 1, 'the print', 60_000)
+    .catch((error: Error) => { throw new Error(`${error.message}; the lab node said:\n${again.output()}`) })
 })
 
 test('a device whose copy holds the relay\'s receipt syncs with the lab node without refusals', async () => {
