@@ -17,7 +17,7 @@ import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import { DEFAULT_LIMITS, DEMO_CONFIG } from '../relay/config.ts'
-import { readShape } from '../relay/sync/shape.ts'
+import { readShape } from '../sync-server/shape.ts'
 import { removeDir, signUp, startRelay, type RelayProcess } from '../tests/helpers/relay.ts'
 
 const MiB = 1024 * 1024

@@ -4,7 +4,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { RelayConfig } from './config.ts'
 import { tokenDigest, type Accounts } from './store/accounts.ts'
-import type { Session } from './sync/connection.ts'
+import type { Session } from '../sync-server/connection.ts'
 
 export class Authenticator {
   /** The config's admin tokens and lab keys, as the sha256 digests tokens are compared with. */

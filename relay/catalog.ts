@@ -3,7 +3,7 @@
 import * as Y from 'yjs'
 import { publicCatalog, type RelayConfig } from './config.ts'
 import type { PublicJwk } from '../shared/signing.ts'
-import type { Rooms } from './sync/rooms.ts'
+import type { Rooms } from '../sync-server/rooms.ts'
 
 export async function publishCatalog(rooms: Rooms, config: RelayConfig, relayKey: PublicJwk): Promise<void> {
   const room = await rooms.get({ kind: 'catalog', name: 'catalog' })

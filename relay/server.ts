@@ -4,28 +4,28 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { join } from 'node:path'
 import { HttpError } from '../shared/errors.ts'
 import { publicCatalog, type RelayConfig } from './config.ts'
-import { openDatabase, type DB } from './store/db.ts'
-import { SqliteDocStore } from './store/docs.ts'
+import { openDatabase, type DB } from '../storage/sqlite/database.ts'
+import { SqliteDocStore } from '../storage/sqlite/doc-store.ts'
 import { Accounts } from './store/accounts.ts'
 import { Authenticator, bearerToken } from './auth.ts'
-import { Rooms } from './sync/rooms.ts'
-import { Connection, type Session } from './sync/connection.ts'
-import { serveSync } from './sync/upgrade.ts'
-import type { RoomHooks } from './sync/room.ts'
+import { Rooms } from '../sync-server/rooms.ts'
+import { Connection, type Session } from '../sync-server/connection.ts'
+import { serveSync } from '../sync-server/endpoint.ts'
+import type { RoomHooks } from '../sync-server/room.ts'
 import { publishCatalog } from './catalog.ts'
 import { Receptions } from './store/receptions.ts'
 import { Intake } from './orders/intake.ts'
 import { LabReports } from './orders/lab-reports.ts'
 import { History } from './store/history.ts'
-import { listen, sendError, sendJson } from './http/respond.ts'
+import { listen, sendError, sendJson } from '../sync-server/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
-import type { Images, ImagesDeps } from './http/images.ts'
+import type { Images, ImagesDeps } from '../photos/intake.ts'
 import { serveStatic } from './http/static.ts'
-import { addressOf, capConnections, httpTimeouts, openFileLimit, totalConnectionCap } from './http/limits.ts'
+import { addressOf, capConnections, httpTimeouts, openFileLimit, totalConnectionCap } from '../sync-server/http-limits.ts'
 import { HashGate, signInGuard } from './http/sign-in-guard.ts'
 import { handleLabApi } from './http/labs.ts'
 import { LabKeys } from './store/lab-keys.ts'
-import { loadOrCreateSigningKey } from './signing-key.ts'
+import { loadOrCreateSigningKey } from '../storage/key-file.ts'
 import { createAdmin, queueLengthFromRooms } from './http/admin.ts'
 
 export interface RelayOptions {
@@ -197,7 +197,7 @@ function logIfAborted(req: IncomingMessage, res: ServerResponse): void {
  */
 function lazyImages(deps: ImagesDeps): Images {
   let loaded: Promise<Images> | null = null
-  const load = () => (loaded ??= import('./http/images.ts').then((module) => module.createImages(deps)))
+  const load = () => (loaded ??= import('../photos/intake.ts').then((module) => module.createImages(deps)))
   return {
     handle: async (req, res, url) => (await load()).handle(req, res, url),
     close: async () => { if (loaded) await (await loaded).close() },

@@ -1,10 +1,10 @@
 // Builds relay data dirs quickly, before the relay starts: receptions and stored documents go
-// straight into SQLite. The schema comes from relay/store/db.ts (its migrations), so it stays
+// straight into SQLite. The schema comes from storage/sqlite/database.ts (its migrations), so it stays
 // whatever the relay's is; indexes are dropped for the bulk insert and rebuilt from their own SQL.
 import * as Y from 'yjs'
 import { closeSync, fsyncSync, openSync } from 'node:fs'
 import { join } from 'node:path'
-import { openDatabase, type DB } from '../../relay/store/db.ts'
+import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
 import { writeSpec } from '../../shared/schema.ts'
 
 export const DAY_MS = 24 * 3600 * 1000

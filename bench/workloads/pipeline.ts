@@ -4,7 +4,7 @@
 // submit write until its receipt arrives in the client's document. Then the discount check
 // (Receptions.latestInScope, relay/store/receptions.ts) is timed directly on that database.
 import { join } from 'node:path'
-import { openDatabase } from '../../relay/store/db.ts'
+import { openDatabase } from '../../storage/sqlite/database.ts'
 import { Receptions } from '../../relay/store/receptions.ts'
 import type { DiscountScope } from '../../shared/schema.ts'
 import { dirBytes, startServer, watchProc } from '../lib/proc.ts'

@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises'
 import { parseRoom, type Room as RoomName } from '../../shared/schema.ts'
 import type { KeyPair } from '../../shared/signing.ts'
 import type { Principal } from '../../shared/rights.ts'
-import type { Rooms } from '../../relay/sync/rooms.ts'
+import type { Rooms } from '../../sync-server/rooms.ts'
 import type { LanState } from './state.ts'
 import { UpstreamLink } from './upstream.ts'
 

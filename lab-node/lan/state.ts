@@ -10,7 +10,7 @@
 //   lan_meta      the revocation cursor and the clock offset measured against the relay
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { openDatabase, type DB } from '../../relay/store/db.ts'
+import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS lan_users (user_id TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;

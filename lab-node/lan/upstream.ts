@@ -19,9 +19,9 @@ import * as authProtocol from 'y-protocols/auth'
 import type { Room as RoomName } from '../../shared/schema.ts'
 import type { Principal } from '../../shared/rights.ts'
 import type { CloseEvent } from '../../shared/errors.ts'
-import type { Peer, Room } from '../../relay/sync/room.ts'
-import { MESSAGE_AUTH, MESSAGE_SYNC } from '../../relay/sync/messages.ts'
-import type { Rooms } from '../../relay/sync/rooms.ts'
+import type { Peer, Room } from '../../sync-server/room.ts'
+import { MESSAGE_AUTH, MESSAGE_SYNC } from '../../sync-server/protocol.ts'
+import type { Rooms } from '../../sync-server/rooms.ts'
 
 export interface UpstreamOptions {
   /** ws:// or wss:// base of the relay's sync endpoint, e.g. ws://relay:8080/sync */

@@ -4,8 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BadRequestError, HttpError } from '../../shared/errors.ts'
 import { normalizeEmail, type Accounts } from '../store/accounts.ts'
-import { addressOf } from './limits.ts'
-import { readJson, requireString, sendJson } from './respond.ts'
+import { addressOf } from '../../sync-server/http-limits.ts'
+import { readJson, requireString, sendJson } from '../../sync-server/respond.ts'
 import type { SignInGuard } from './sign-in-guard.ts'
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/

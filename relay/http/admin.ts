@@ -2,17 +2,17 @@
 // filter, in keyset pages as JSON or streamed as CSV; lab status; daily totals for charts; order
 // reassignment, logged in admin_audit before it is attempted. Admin tokens only (Bearer header).
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { DB } from '../store/db.ts'
+import type { DB } from '../../storage/sqlite/database.ts'
 import type { RelayConfig } from '../config.ts'
 import type { Authenticator } from '../auth.ts'
-import type { Rooms } from '../sync/rooms.ts'
+import type { Rooms } from '../../sync-server/rooms.ts'
 import { AuditStore, type AuditFilter, type Listed, type Position } from '../store/audit.ts'
 import { HttpError, RightsError } from '../../shared/errors.ts'
 import { ID_PATTERN, roomName } from '../../shared/schema.ts'
 import { addDuration } from '../../shared/period.ts'
 import type { AuditEntry, DailyReport, HistoryRow, LabStatus, Page, ReceiptRow } from '../../shared/audit.ts'
 import { RECEPTION_STATUSES } from '../../shared/audit.ts'
-import { readJson, requireString, sendError, sendJson } from './respond.ts'
+import { readJson, requireString, sendError, sendJson } from '../../sync-server/respond.ts'
 import { csvHeader, csvRow, type Columns } from './csv.ts'
 import { dayOf, daysBetween, encodeCursor, formatOf, known, listingQuery, parseInstant, type ListingQuery, type Param } from './admin-query.ts'
 

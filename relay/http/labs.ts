@@ -6,8 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError } from '../../shared/errors.ts'
 import type { Accounts } from '../store/accounts.ts'
 import type { LabKeys } from '../store/lab-keys.ts'
-import type { Session } from '../sync/connection.ts'
-import { readJson, sendJson } from './respond.ts'
+import type { Session } from '../../sync-server/connection.ts'
+import { readJson, sendJson } from '../../sync-server/respond.ts'
 
 export interface LabApiDeps {
   accounts: Accounts

@@ -15,8 +15,8 @@ import type { Receptions, Reception, Repricing, StoreStampNote } from '../store/
 import type { LabKeys } from '../store/lab-keys.ts'
 import { readStamp, specDigest } from '../../shared/signing.ts'
 import { judgeStamp } from './stamps.ts'
-import type { Rooms } from '../sync/rooms.ts'
-import { RELAY_ORIGIN, type Room } from '../sync/room.ts'
+import type { Rooms } from '../../sync-server/rooms.ts'
+import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
 
 export interface IntakeDeps {
   rooms: Rooms

@@ -6,8 +6,8 @@ import { roomName } from '../../shared/schema.ts'
 import type { Principal } from '../../shared/rights.ts'
 import type { History } from '../store/history.ts'
 import type { Receptions } from '../store/receptions.ts'
-import type { Rooms } from '../sync/rooms.ts'
-import { RELAY_ORIGIN, type Room } from '../sync/room.ts'
+import type { Rooms } from '../../sync-server/rooms.ts'
+import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
 
 export class LabReports {
   constructor(private readonly deps: { rooms: Rooms; history: History; receptions: Receptions; now: () => number }) {}

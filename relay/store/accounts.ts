@@ -4,7 +4,7 @@
 // relay is out of reach; a sign-out is listed as a revocation for lab nodes to fetch.
 import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto'
 import { promisify } from 'node:util'
-import type { DB } from './db.ts'
+import type { DB } from '../../storage/sqlite/database.ts'
 import { newKeyPair, signToken, type KeyPair } from '../../shared/signing.ts'
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>

@@ -1,7 +1,7 @@
 // The admin audit's reads: receptions (with their discount decisions) and printing history by
 // filter in keyset pages, daily totals, each lab's last activity; and the log of admin changes
 // (admin_audit), the one table here this module writes.
-import type { DB } from './db.ts'
+import type { DB } from '../../storage/sqlite/database.ts'
 import type { StoreStampNote } from './receptions.ts'
 import type { AuditEntry, HistoryRow, ReceiptRow, ReceptionStatus } from '../../shared/audit.ts'
 import type { PriceLine } from '../../shared/schema.ts'

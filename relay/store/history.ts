@@ -1,5 +1,5 @@
 // Printing history as the relay keeps it for audit: one row per entry id, whatever a lab resends.
-import type { DB } from './db.ts'
+import type { DB } from '../../storage/sqlite/database.ts'
 import type { HistoryEntry } from '../../shared/schema.ts'
 
 export class History {

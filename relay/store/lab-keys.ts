@@ -1,6 +1,6 @@
 // The Ed25519 public keys lab nodes sign in-store reception stamps with. A lab node registers
 // its key over its authenticated link (its lab key as Bearer); a key belongs to one lab forever.
-import type { DB } from './db.ts'
+import type { DB } from '../../storage/sqlite/database.ts'
 import { keyIdOf, publicKeyOf, type PublicJwk } from '../../shared/signing.ts'
 import type { KeyObject } from 'node:crypto'
 

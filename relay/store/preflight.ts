@@ -12,7 +12,7 @@ import Database from 'better-sqlite3'
 import { closeSync, fsyncSync, openSync, opendirSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from 'node:fs'
 import { join } from 'node:path'
 import { ConfigError } from '../../shared/errors.ts'
-import { SIGNING_KEY_FILE } from '../signing-key.ts'
+import { SIGNING_KEY_FILE } from '../../storage/key-file.ts'
 
 export const DB_FILE = 'relay.sqlite'
 /** Written at a clean shutdown, removed at start: its absence means the last run may have crashed. */

@@ -1,6 +1,6 @@
 // Receptions: the relay's record of each received order (who, when by the relay's clock, which
 // store and lab), its priced lines and the discount decision, written exactly once per order.
-import type { DB } from './db.ts'
+import type { DB } from '../../storage/sqlite/database.ts'
 import type { PastReception } from '../../shared/discount.ts'
 import { STARTED_PROGRESS, type DiscountDecision, type DiscountScope, type PriceLine } from '../../shared/schema.ts'
 

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { openDatabase, type DB } from '../../relay/store/db.ts'
+import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
 import { parseConfig, type RelayConfig } from '../../relay/config.ts'
 import { Accounts } from '../../relay/store/accounts.ts'
 import { Authenticator } from '../../relay/auth.ts'

@@ -3,8 +3,8 @@
 // safely, lab status, daily totals, reassignment with its audit trail, and who may ask.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { SqliteDocStore } from '../../relay/store/docs.ts'
-import { Rooms } from '../../relay/sync/rooms.ts'
+import { SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
+import { Rooms } from '../../sync-server/rooms.ts'
 import { queueLengthFromRooms } from '../../relay/http/admin.ts'
 import type { AuditEntry, DailyReport, HistoryRow, LabStatus, Page, ReceiptRow } from '../../shared/audit.ts'
 import { parseCsv } from '../helpers/csv.ts'

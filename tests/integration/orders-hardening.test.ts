@@ -13,7 +13,7 @@ import { createRelay, type Relay } from '../../relay/server.ts'
 import { parseConfig, publicCatalog } from '../../relay/config.ts'
 import { Intake } from '../../relay/orders/intake.ts'
 import { Receptions } from '../../relay/store/receptions.ts'
-import type { RoomsOptions } from '../../relay/sync/rooms.ts'
+import type { RoomsOptions } from '../../sync-server/rooms.ts'
 import { writeSpec, type OrderItem, type Receipt } from '../../shared/schema.ts'
 import {
   connect, signUp, synced, waitFor, removeDir, makePhoto, uploadPhoto, newOrderId, tempDir, permissionDenials,

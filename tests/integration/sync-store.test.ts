@@ -6,9 +6,9 @@ import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
-import { openDatabase, type DB } from '../../relay/store/db.ts'
-import { SqliteDocStore } from '../../relay/store/docs.ts'
-import { Room } from '../../relay/sync/room.ts'
+import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
+import { SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
+import { Room } from '../../sync-server/room.ts'
 import { removeDir, tempDir } from '../helpers/relay.ts'
 
 const update = (key: string, value: number) => {

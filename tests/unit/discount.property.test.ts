@@ -8,7 +8,7 @@ import {
 } from '../../shared/discount.ts'
 import { isWithin } from '../../shared/period.ts'
 import { withDiscount } from '../../shared/pricing.ts'
-import { openDatabase } from '../../relay/store/db.ts'
+import { openDatabase } from '../../storage/sqlite/database.ts'
 import { Receptions } from '../../relay/store/receptions.ts'
 import { addDuration } from '../../shared/period.ts'
 import type { DiscountDecision, DiscountRules, DiscountScope } from '../../shared/schema.ts'

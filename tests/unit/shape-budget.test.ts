@@ -7,8 +7,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
-import { readShape } from '../../relay/sync/shape.ts'
-import { MAX_SCAN_STEPS, UpdateTooCostly, scanSteps } from '../../relay/sync/update-cost.ts'
+import { readShape } from '../../sync-server/shape.ts'
+import { MAX_SCAN_STEPS, UpdateTooCostly, scanSteps } from '../../sync-server/update-cost.ts'
 
 function cpuMs(run: () => void): number {
   const before = process.cpuUsage()

@@ -5,10 +5,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
-import { openDatabase } from '../../relay/store/db.ts'
-import { SqliteDocStore } from '../../relay/store/docs.ts'
-import { Room } from '../../relay/sync/room.ts'
-import { readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
+import { openDatabase } from '../../storage/sqlite/database.ts'
+import { SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
+import { Room } from '../../sync-server/room.ts'
+import { readShape, scratchCopy, tryUpdate, type Trial } from '../../sync-server/shape.ts'
 
 const ITEMS = 60_000
 

@@ -8,8 +8,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import * as Y from 'yjs'
-import { readShape, scratchCopy, tryUpdate, type Trial } from '../../relay/sync/shape.ts'
-import { MAX_SCAN_STEPS, scanSteps } from '../../relay/sync/update-cost.ts'
+import { readShape, scratchCopy, tryUpdate, type Trial } from '../../sync-server/shape.ts'
+import { MAX_SCAN_STEPS, scanSteps } from '../../sync-server/update-cost.ts'
 
 const SEED = Number(process.env.LABSYNC_SHAPE_SEED ?? 20261205)
 const NUM_RUNS = 80

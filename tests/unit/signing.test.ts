@@ -5,7 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { keyIdOf, newKeyPair, publicKeyOf, readStamp, signStamp, signToken, specDigest, verifyStamp, verifyToken } from '../../shared/signing.ts'
 import { refuseWrite, refuseWriteInStore, type OrderFacts } from '../../shared/rights.ts'
-import { openDatabase } from '../../relay/store/db.ts'
+import { openDatabase } from '../../storage/sqlite/database.ts'
 import { LabKeys } from '../../relay/store/lab-keys.ts'
 import { judgeStamp, MAX_CLOCK_SKEW_MS, MAX_STORE_OUTAGE_MS } from '../../relay/orders/stamps.ts'
 

@@ -1,7 +1,7 @@
 // The registry of loaded rooms: loads each document once however many sockets ask at the same
 // time, hands out rooms only once loaded, and unloads rooms that have been idle a while.
-import type { Room as RoomName } from '../../shared/schema.ts'
-import { Close } from '../../shared/errors.ts'
+import type { Room as RoomName } from '../shared/schema.ts'
+import { Close } from '../shared/errors.ts'
 import { Room, type RoomOptions } from './room.ts'
 
 export interface RoomsOptions extends RoomOptions {

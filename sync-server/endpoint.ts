@@ -6,12 +6,12 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { Close, type CloseEvent } from '../../shared/errors.ts'
-import { parseRoom, type Room as RoomName } from '../../shared/schema.ts'
-import { bearerToken } from '../auth.ts'
+import { Close, type CloseEvent } from '../shared/errors.ts'
+import { parseRoom, type Room as RoomName } from '../shared/schema.ts'
+import { bearerToken } from '../relay/auth.ts'
 import type { Session } from './connection.ts'
 import { startHeartbeat } from './heartbeat.ts'
-import type { Limits } from '../config.ts'
+import type { Limits } from '../relay/config.ts'
 import { Quotas } from './quota.ts'
 
 export interface SyncSocket {

@@ -2,7 +2,7 @@
 // errors become statuses. Every error answer is `{error: "…"}`.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { BadRequestError, HttpError, RightsError } from '../../shared/errors.ts'
+import { BadRequestError, HttpError, RightsError } from '../shared/errors.ts'
 
 export const MAX_JSON_BYTES = 64 * 1024
 

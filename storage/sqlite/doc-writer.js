@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 const db = new Database(workerData.file)
 // Other modules write the same file from the main thread: wait for their commits, never fail on them.
 db.pragma('busy_timeout = 5000')
-// Every batch is fsynced before it is acknowledged, as on the main connection (relay/store/db.ts).
+// Every batch is fsynced before it is acknowledged, as on the main connection (storage/sqlite/database.ts).
 db.pragma('synchronous = FULL')
 const mode = db.pragma('journal_mode', { simple: true })
 if (mode !== 'wal') throw new Error(`the document writer needs a WAL database, ${workerData.file} is in ${mode} mode`)

@@ -3,8 +3,8 @@
 // applying it to a scratch copy of the document (tryUpdate). What a single update may cost the
 // relay is bounded in update-cost.ts; the update's bytes are read in update-reading.ts.
 import * as Y from 'yjs'
-import type { WriteShape } from '../../shared/rights.ts'
-import type { OrderState } from '../../shared/schema.ts'
+import type { WriteShape } from '../shared/rights.ts'
+import type { OrderState } from '../shared/schema.ts'
 import { locate, readUpdate, referencesKnown, FOLLOWING, type NewItem, type Place, type Reading } from './update-reading.ts'
 import { checkNesting, checkScan } from './update-cost.ts'
 

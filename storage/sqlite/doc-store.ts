@@ -1,7 +1,7 @@
 // Where Yjs documents live: the DocStore interface (SQLite now, PostgreSQL later) and its
 // SQLite implementation, an append-only update log per document with compaction into snapshots.
 import { Worker } from 'node:worker_threads'
-import type { DB } from './db.ts'
+import type { DB } from './database.ts'
 
 /**
  * Durable storage of Yjs documents as update logs. Every implementation passes
@@ -173,7 +173,7 @@ const EMPTY = new Uint8Array(0)
 const BATCH_NOW = 16
 
 /**
- * The main thread's side of relay/store/doc-writer.js. Until the thread is up, and after it
+ * The main thread's side of storage/sqlite/doc-writer.js. Until the thread is up, and after it
  * stopped or died, the store commits on its own thread instead: nothing waits for it.
  */
 class DocWriter {

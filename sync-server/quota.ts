@@ -4,9 +4,9 @@
 // pauses until the buckets have refilled. A refused write would poison the device's copy (its
 // later writes build on it); a paused socket loses nothing, TCP holds the rest at the sender.
 // Only customers (principal kind 'user') are counted: labs and admins are the relay's own.
-import type { Principal } from '../../shared/rights.ts'
-import type { Limits } from '../config.ts'
-import type { Room as RoomName } from '../../shared/schema.ts'
+import type { Principal } from '../shared/rights.ts'
+import type { Limits } from '../relay/config.ts'
+import type { Room as RoomName } from '../shared/schema.ts'
 
 export type QuotaLimits = Pick<Limits, 'writesPerSecond' | 'writeBytesPerSecond' | 'socketsPerCustomer'>
 

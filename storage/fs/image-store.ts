@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises'
 import { mkdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { DB } from './db.ts'
+import type { DB } from '../sqlite/database.ts'
 
 /** The formats the relay accepts and the content type each one is served with. */
 export const IMAGE_TYPES = {

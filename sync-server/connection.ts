@@ -3,13 +3,13 @@
 import type { WebSocket } from 'ws'
 import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
-import type { Principal } from '../../shared/rights.ts'
-import type { Room as RoomName } from '../../shared/schema.ts'
-import { Close, type CloseEvent } from '../../shared/errors.ts'
+import type { Principal } from '../shared/rights.ts'
+import type { Room as RoomName } from '../shared/schema.ts'
+import { Close, type CloseEvent } from '../shared/errors.ts'
 import type { Peer, Room } from './room.ts'
-import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from './messages.ts'
+import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from './protocol.ts'
 import type { Rooms } from './rooms.ts'
-import type { Limits } from '../config.ts'
+import type { Limits } from '../relay/config.ts'
 
 const MAX_BACKLOG = 1_000
 const SESSION_RECHECK_MS = 5_000

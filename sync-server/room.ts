@@ -2,14 +2,14 @@
 // table, persistence before broadcast (an echo means durable), awareness, and idle unload.
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import type { DocStore } from '../store/docs.ts'
-import type { Limits } from '../config.ts'
-import type { Room as RoomName } from '../../shared/schema.ts'
-import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../../shared/rights.ts'
-import { Close, type CloseEvent } from '../../shared/errors.ts'
+import type { DocStore } from '../storage/sqlite/doc-store.ts'
+import type { Limits } from '../relay/config.ts'
+import type { Room as RoomName } from '../shared/schema.ts'
+import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../shared/rights.ts'
+import { Close, type CloseEvent } from '../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 import { documentFull, documentLimit } from './quota.ts'
-import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from './messages.ts'
+import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from './protocol.ts'
 
 /** A customer's write this small may take their document an eighth past its limit (see Room.fits). */
 const SMALL_WRITE_BYTES = 1024
