@@ -5,6 +5,9 @@ import type { IncomingMessage } from 'node:http'
 import type { RelayConfig } from './config.ts'
 import { tokenDigest, type Accounts } from './store/accounts.ts'
 import type { Session } from '../sync-server/connection.ts'
+import { bearerToken } from '../sync-server/respond.ts'
+
+export { bearerToken }
 
 export class Authenticator {
   /** The config's admin tokens and lab keys, as the sha256 digests tokens are compared with. */
@@ -43,10 +46,4 @@ export class Authenticator {
     if (session.expiresAt <= this.now()) return false
     return session.principal.kind !== 'user' || this.accounts.session(token) !== null
   }
-}
-
-/** The token of an HTTP request: `Authorization: Bearer …`, else `?token=`. */
-export function bearerToken(req: IncomingMessage, url: URL): string | null {
-  const header = req.headers.authorization
-  return (header && /^Bearer\s+(.+)$/i.exec(header)?.[1]) || url.searchParams.get('token')
 }

@@ -9,7 +9,7 @@ import { Close, type CloseEvent } from '../shared/errors.ts'
 import type { Peer, Room } from './room.ts'
 import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from './protocol.ts'
 import type { Rooms } from './rooms.ts'
-import type { Limits } from '../relay/config.ts'
+import type { Limits } from '../shared/limits.ts'
 
 const MAX_BACKLOG = 1_000
 const SESSION_RECHECK_MS = 5_000

@@ -8,10 +8,10 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { Close, type CloseEvent } from '../shared/errors.ts'
 import { parseRoom, type Room as RoomName } from '../shared/schema.ts'
-import { bearerToken } from '../relay/auth.ts'
+import { bearerToken } from './respond.ts'
 import type { Session } from './connection.ts'
 import { startHeartbeat } from './heartbeat.ts'
-import type { Limits } from '../relay/config.ts'
+import type { Limits } from '../shared/limits.ts'
 import { Quotas } from './quota.ts'
 
 export interface SyncSocket {

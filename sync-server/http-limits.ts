@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import type { Server, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
-import type { Limits } from '../relay/config.ts'
+import type { Limits } from '../shared/limits.ts'
 
 /** Descriptors kept back from the open-file limit for SQLite, photos, uploads and the runtime. */
 const RESERVED_FDS = 256

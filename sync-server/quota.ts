@@ -5,7 +5,7 @@
 // later writes build on it); a paused socket loses nothing, TCP holds the rest at the sender.
 // Only customers (principal kind 'user') are counted: labs and admins are the relay's own.
 import type { Principal } from '../shared/rights.ts'
-import type { Limits } from '../relay/config.ts'
+import type { Limits } from '../shared/limits.ts'
 import type { Room as RoomName } from '../shared/schema.ts'
 
 export type QuotaLimits = Pick<Limits, 'writesPerSecond' | 'writeBytesPerSecond' | 'socketsPerCustomer'>

@@ -95,3 +95,9 @@ export async function listen(server: Server, port: number, host: string): Promis
   const address = server.address() as AddressInfo
   return `${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
 }
+
+/** The token of an HTTP request: `Authorization: Bearer …`, else `?token=`. */
+export function bearerToken(req: IncomingMessage, url: URL): string | null {
+  const header = req.headers.authorization
+  return (header && /^Bearer\s+(.+)$/i.exec(header)?.[1]) || url.searchParams.get('token')
+}

@@ -3,7 +3,7 @@
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import type { DocStore } from '../storage/sqlite/doc-store.ts'
-import type { Limits } from '../relay/config.ts'
+import type { Limits } from '../shared/limits.ts'
 import type { Room as RoomName } from '../shared/schema.ts'
 import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../shared/rights.ts'
 import { Close, type CloseEvent } from '../shared/errors.ts'

@@ -44,6 +44,19 @@ export class Rooms {
     return pending
   }
 
+  /**
+   * Runs `use` with the loaded room and releases it afterwards, whatever `use` does: code that
+   * reads or writes a room for a moment (intake, reports, the admin) borrows it this way.
+   */
+  async borrow<T>(name: RoomName, use: (room: Room) => T | Promise<T>): Promise<T> {
+    const room = await this.get(name)
+    try {
+      return await use(room)
+    } finally {
+      this.released(room)
+    }
+  }
+
   /** Called when a peer leaves: schedules the unload once the room is idle. */
   released(room: Room): void {
     if (!room.idle && room.peers.size > 0) return

@@ -3,7 +3,7 @@
 // Without them one client guessed 66 passwords a second, and a flood of anonymous sign-ins
 // filled libuv's thread pool with scrypt, so another customer's photo waited seconds for a file read.
 import { HttpError } from '../../shared/errors.ts'
-import type { Limits } from '../config.ts'
+import type { Limits } from '../../shared/limits.ts'
 
 const MINUTE = 60_000
 /** Failures of an account are counted over this window (limits.signInFailuresPerAccount). */
