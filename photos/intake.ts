@@ -10,7 +10,8 @@ import type { DB } from '../storage/sqlite/database.ts'
 import type { Session } from '../sync-server/connection.ts'
 import { HttpError } from '../shared/errors.ts'
 import type { Principal } from '../shared/rights.ts'
-import { IMAGE_TYPES, ImageStore, SHA256_HEX, isImageFormat, type ImageMeta, type StoredImage } from '../storage/fs/image-store.ts'
+import { IMAGE_TYPES, SHA256_HEX, isImageFormat, type ImageMeta, type StoredImage } from '../storage/image-store.ts'
+import { SqliteImageStore } from '../storage/sqlite/image-store.ts'
 import { isStorageFull, sendJson, storageFull } from '../sync-server/respond.ts'
 import { UPLOAD_PATH, createUploads, customer } from './tus.ts'
 
@@ -41,7 +42,7 @@ const MAX_PIXELS = 100_000_000
 const NOT_AN_IMAGE = 'the body is not a complete JPEG, PNG, WebP, HEIF, AVIF or TIFF image'
 
 export function createImages(deps: ImagesDeps): Images {
-  const store = new ImageStore(deps.db, deps.dataDir, deps.now)
+  const store = new SqliteImageStore(deps.db, deps.dataDir, deps.now)
   const limit = Math.floor(deps.limits.imageBytes)
   const uploads = createUploads(deps, limit, accept)
 

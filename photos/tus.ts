@@ -13,7 +13,7 @@ import { FileStore } from '@tus/file-store'
 import { HttpError } from '../shared/errors.ts'
 import type { Principal } from '../shared/rights.ts'
 import { DEFAULT_LIMITS } from '../shared/limits.ts'
-import { SHA256_HEX, type StoredImage } from '../storage/fs/image-store.ts'
+import { SHA256_HEX, type StoredImage } from '../storage/image-store.ts'
 import { isStorageFull, storageFull } from '../sync-server/respond.ts'
 import type { ImagesDeps } from './intake.ts'
 

@@ -2,7 +2,7 @@
 // table, persistence before broadcast (an echo means durable), awareness, and idle unload.
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import type { DocStore } from '../storage/sqlite/doc-store.ts'
+import type { DocStore } from '../storage/doc-store.ts'
 import type { Limits } from '../shared/limits.ts'
 import type { Room as RoomName } from '../shared/schema.ts'
 import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../shared/rights.ts'

@@ -14,7 +14,7 @@ import { HttpError } from '../../shared/errors.ts'
 import { publicKeyOf, signStamp, specDigest, verifyToken } from '../../shared/signing.ts'
 import { refuseWriteInStore, type Principal } from '../../shared/rights.ts'
 import { SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
-import { ImageStore } from '../../storage/fs/image-store.ts'
+import { SqliteImageStore } from '../../storage/sqlite/image-store.ts'
 import { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room, type RoomHooks } from '../../sync-server/room.ts'
 import { Connection, type Session } from '../../sync-server/connection.ts'
@@ -81,7 +81,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const hooks: RoomHooks = {}
   const limits = options.limits ?? DEFAULT_LIMITS
   const rooms = new Rooms({ store: new SqliteDocStore(state.db), hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20, refuseWrite: refuseWriteInStore, limits })
-  const imageStore = new ImageStore(state.db, dir, now)
+  const imageStore = new SqliteImageStore(state.db, dir, now)
   const photoPath = (sha256: string) => imageStore.path(sha256)
 
   // The catalog arrives from the relay through the lab's own link; it carries the relay's public key.

@@ -1,29 +1,11 @@
-// Where Yjs documents live: the DocStore interface (SQLite now, PostgreSQL later) and its
-// SQLite implementation, an append-only update log per document with compaction into snapshots.
+// The SQLite DocStore: an append-only update log per document with compaction into snapshots,
+// committed by a writer thread so an fsync never stops the event loop.
 import { Worker } from 'node:worker_threads'
+import type { DocStore } from '../doc-store.ts'
 import type { DB } from './database.ts'
 
-/**
- * Durable storage of Yjs documents as update logs. Every implementation passes
- * tests/helpers/docstore-suite.ts.
- */
-export interface DocStore {
-  /** Every stored update of `doc`, oldest first (a snapshot counts as one); [] when never written. */
-  load(doc: string): Promise<Uint8Array[]>
-  /**
-   * Appends one update. When the promise resolves the update is on disk and survives a crash or
-   * power loss; when it rejects, it was not stored. Appends resolve in the order they were made.
-   */
-  append(doc: string, update: Uint8Array): Promise<void>
-  /**
-   * Replaces everything appended to `doc` before this call with `snapshot`, which must contain
-   * all of it (Y.encodeStateAsUpdate of the loaded document). Atomic: a crash leaves either the
-   * old updates or the snapshot, never neither.
-   */
-  compact(doc: string, snapshot: Uint8Array): Promise<void>
-  /** Resolves once every pending write is durable. */
-  flush(): Promise<void>
-}
+export type { DocStore }
+
 
 interface PendingWrite {
   /** null for a flush, which only waits for the writes before it. */

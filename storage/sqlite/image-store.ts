@@ -1,42 +1,15 @@
-// Photos on disk by content hash (`<dataDir>/images/<first 2 hex>/<sha256>`) and their rows in
+// The embedded ImageStore: photos on disk by content hash (`<dataDir>/images/<first 2 hex>/<sha256>`) and their rows in
 // SQLite: what each image is and which customers own it. Files are placed atomically.
 import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises'
 import { mkdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { DB } from '../sqlite/database.ts'
+import type { DB } from './database.ts'
+import { SHA256_HEX, type ImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../image-store.ts'
 
-/** The formats the relay accepts and the content type each one is served with. */
-export const IMAGE_TYPES = {
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  webp: 'image/webp',
-  heif: 'image/heif',
-  avif: 'image/avif',
-  tiff: 'image/tiff',
-} as const
+export * from '../image-store.ts'
 
-export type ImageFormat = keyof typeof IMAGE_TYPES
-
-export interface ImageMeta {
-  bytes: number
-  /** As displayed, after EXIF orientation. */
-  width: number
-  height: number
-  format: ImageFormat
-}
-
-export interface StoredImage extends ImageMeta {
-  sha256: string
-  createdAt: string
-}
-
-export const SHA256_HEX = /^[0-9a-f]{64}$/
-
-export const isImageFormat = (format: string | undefined): format is ImageFormat =>
-  format !== undefined && Object.hasOwn(IMAGE_TYPES, format)
-
-export class ImageStore {
+export class SqliteImageStore implements ImageStore {
   /** Where files are written before they are complete; same filesystem as the images, so rename is atomic. */
   readonly incomingDir: string
   private readonly root: string
