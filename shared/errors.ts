@@ -23,7 +23,19 @@ export const Close = {
   LoadFailed: { code: 4500, reason: 'Document could not be loaded, retry later' },
   /** The relay is shutting down. */
   ShuttingDown: { code: 4503, reason: 'Relay shutting down, retry later' },
+  /** The lab node's in-store server has not reached the relay yet (no catalog, no stamp key). */
+  NotReady: { code: 4503, reason: 'The lab node has not reached the relay yet, retry later' },
 } as const satisfies Record<string, CloseEvent>
+
+/** Whether a close code means "do not retry" (44xx): the peer refused, and asking again will not help. */
+export function isFinalClose(code: number): boolean {
+  return code >= 4400 && code < 4500
+}
+
+/** Whether a close code means "retry later" (45xx): the peer was busy, full, loading or going down. */
+export function isRetryLaterClose(code: number): boolean {
+  return code >= 4500 && code < 4600
+}
 
 /** A request the caller may not make: HTTP 403 / close 4403. */
 export class RightsError extends Error {
