@@ -5,6 +5,7 @@
 // to that lab node.
 import * as Y from 'yjs'
 import { ObservableV2 } from 'lib0/observable'
+import { Close } from '../../../shared/errors.ts'
 import { parseRoom, roomName, type Catalog, type OrderItem } from '../../../shared/schema.ts'
 import { isSettled, readOrder, writeDraft, type OrderView } from '../orders/order-doc.ts'
 import { LOCAL_PREFIX } from '../session/device.ts'
@@ -234,7 +235,7 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
 
   private watch(link: DocLink): DocLink {
     link.on('change', () => this.changed())
-    link.on('closed', (event) => { if (event.code === 4401) this.emit('unauthorized', []) })
+    link.on('closed', (event) => { if (event.code === Close.Unauthorized.code) this.emit('unauthorized', []) })
     return link
   }
 
