@@ -13,7 +13,7 @@ import { openPrinter } from '../../lab-node/printers/printer.ts'
 import type { Printer } from '../../lab-node/printers/printer.ts'
 import { describeRunning, withRetry } from '../../lab-node/printers/follow.ts'
 import { PrinterStoppedError } from '../../lab-node/printers/errors.ts'
-import { rejection, runPrinterTests } from '../helpers/printer-suite.ts'
+import { rejection, runPrinterTests } from '../conformance/printer.ts'
 
 // Made in a before hook: a top-level await would let uvu start running before every suite is queued.
 let JPEG: Buffer

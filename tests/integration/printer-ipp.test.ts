@@ -19,7 +19,7 @@ import {
 import type { PrintJob } from '../../lab-node/printers/printer.ts'
 import { startIppPrinter } from '../helpers/ippeveprinter.ts'
 import type { IppPrinterProcess } from '../helpers/ippeveprinter.ts'
-import { rejection, runPrinterTests } from '../helpers/printer-suite.ts'
+import { rejection, runPrinterTests } from '../conformance/printer.ts'
 
 runPrinterTests('ipp (ippeveprinter -c /bin/true)', async () => {
   const device = await startIppPrinter({ command: '/bin/true' })
