@@ -1,8 +1,5 @@
-// The one Printer interface the lab node prints through (IPP or a folder), and openPrinter(),
-// which picks the implementation from the --printer URI. Every implementation passes
-// tests/helpers/printer-suite.ts.
-import { IppPrinter } from './ipp.ts'
-import { FilePrinter } from './file.ts'
+// The one Printer interface the lab node prints through (IPP or a folder), each method with its
+// promise. Every implementation passes the printer conformance suite; open.ts picks one by URI.
 
 export type PrinterState = 'idle' | 'processing' | 'stopped'
 
@@ -70,18 +67,4 @@ export interface Printer {
   findJobs(name: string): Promise<FoundJob[]>
   /** Releases connections and timers; calls still running reject, later calls throw. */
   close(): Promise<void>
-}
-
-export interface OpenPrinterOptions {
-  /** Per-request timeout for network printers; default 10 s. */
-  timeoutMs?: number
-  /** `requesting-user-name` sent to network printers; default `labsync`. */
-  userName?: string
-}
-
-/** `ipp://` / `ipps://` → IppPrinter, `file:DIR` → FilePrinter; anything else throws. */
-export function openPrinter(uri: string, options: OpenPrinterOptions = {}): Printer {
-  if (/^ipps?:\/\//i.test(uri)) return new IppPrinter(uri, options)
-  if (/^file:/i.test(uri)) return new FilePrinter(FilePrinter.dirFromUri(uri))
-  throw new Error(`unsupported printer URI "${uri}": expected ipp://HOST[:PORT]/PATH, ipps://… or file:DIR`)
 }
