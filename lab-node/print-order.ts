@@ -6,7 +6,7 @@
 import { readReceipt, type Catalog, type HistoryEntry, type OrderSpec } from '../shared/schema.ts'
 import { readOrderSpec } from '../shared/order-spec.ts'
 import type { Journal, ItemState } from './journal.ts'
-import { RelayRefusedError, type OpenOrder, type RelayLink } from './relay-link.ts'
+import { RelayRefusedError, RelayUnavailableError, type OpenOrder, type RelayLink } from './relay-link.ts'
 import type { FoundJob, Printer, PrinterDescription } from './printers/printer.ts'
 import { describeRunning, followJob, withRetry } from './printers/follow.ts'
 import { PrinterRejectedError } from './printers/errors.ts'
@@ -36,11 +36,6 @@ export type OrderOutcome = { status: 'printed' } | { status: 'failed'; reason: s
 /** SPEC.md's progress has no `cancelled`: a cancel the lab honours ends `failed` with this reason. */
 export const CANCELLED_REASON = 'cancelled by the customer'
 export const SKIPPED_REASON = 'skipped by the operator'
-
-/** The relay could not be reached or did not answer: nothing is known to be wrong with the order. */
-export class RelayUnavailableError extends Error {
-  override name = 'RelayUnavailableError'
-}
 
 /** The job states after which an item is never sent again without the operator's `retry`. */
 const ENDED: ReadonlySet<ItemState> = new Set(['completed', 'aborted', 'canceled', 'failed'])

@@ -4,7 +4,6 @@ import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import * as syncProtocol from 'y-protocols/sync'
 import * as authProtocol from 'y-protocols/auth'
-import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import WebSocket from 'ws'
 import { createHash } from 'node:crypto'
@@ -12,6 +11,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Catalog, HistoryEntry, QueueEntry } from '../shared/schema.ts'
 import { roomName } from '../shared/schema.ts'
+import { isFinalClose } from '../shared/errors.ts'
+import { MESSAGE_AUTH, MESSAGE_SYNC, step1Message } from '../sync-server/protocol.ts'
 
 export interface OpenOrder {
   doc: Y.Doc
@@ -24,13 +25,18 @@ export interface OpenOrder {
   close(): void
 }
 
-/** The relay closed the room for good (44xx): not this lab's, or no longer. */
+/** The relay closed the room for good (a final close, 44xx): not this lab's, or no longer. */
 export class RelayRefusedError extends Error {
   override name = 'RelayRefusedError'
+  constructor(message: string, readonly code: number) {
+    super(message)
+  }
 }
 
-const MESSAGE_SYNC = 0
-const MESSAGE_AUTH = 2
+/** The relay could not be reached or did not answer in time: nothing is known to be wrong with the request. */
+export class RelayUnavailableError extends Error {
+  override name = 'RelayUnavailableError'
+}
 
 export class RelayLink {
   readonly labDoc = new Y.Doc()
@@ -62,6 +68,13 @@ export class RelayLink {
 
   get connected(): boolean {
     return this.labProvider.wsconnected
+  }
+
+  /** Calls `listener` each time the lab document's socket connects or drops, until the returned function is called. */
+  onConnectionChange(listener: (connected: boolean) => void): () => void {
+    const onStatus = ({ status }: { status: string }) => { if (status !== 'connecting') listener(status === 'connected') }
+    this.labProvider.on('status', onStatus)
+    return () => this.labProvider.off('status', onStatus)
   }
 
   /**
@@ -128,6 +141,8 @@ export class RelayLink {
       WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
       disableBc: true,
       maxBackoffTime: 5_000,
+      // Said here rather than left to y-websocket's default: a final close ends the room for good.
+      shouldReconnect: (event) => !isFinalClose(event.code),
     })
   }
 }
@@ -154,7 +169,7 @@ async function acknowledged(provider: WebsocketProvider, timeoutMs: number): Pro
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const left = deadline - Date.now()
-    if (left <= 0) throw new Error(`the relay did not acknowledge ${provider.roomname} within ${timeoutMs / 1000} s`)
+    if (left <= 0) throw new RelayUnavailableError(`the relay did not acknowledge ${provider.roomname} within ${timeoutMs / 1000} s`)
     await synced(provider, left)
     if (await probe(provider, deadline - Date.now())) return
   }
@@ -165,7 +180,7 @@ function probe(provider: WebsocketProvider, timeoutMs: number): Promise<boolean>
   const ws = provider.ws as unknown as WebSocket | null
   if (!ws || !provider.wsconnected || ws.readyState !== WebSocket.OPEN) return Promise.resolve(false)
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { done(); reject(new Error(`the relay did not acknowledge ${provider.roomname} within the time allowed`)) }, Math.max(0, timeoutMs))
+    const timer = setTimeout(() => { done(); reject(new RelayUnavailableError(`the relay did not acknowledge ${provider.roomname} within the time allowed`)) }, Math.max(0, timeoutMs))
     const onMessage = (data: WebSocket.RawData) => {
       const bytes = new Uint8Array(data as ArrayBuffer)
       const decoder = decoding.createDecoder(bytes)
@@ -178,10 +193,7 @@ function probe(provider: WebsocketProvider, timeoutMs: number): Promise<boolean>
     const done = () => { clearTimeout(timer); ws.off('message', onMessage); ws.off('close', onClose) }
     ws.on('message', onMessage)
     ws.on('close', onClose)
-    const encoder = encoding.createEncoder()
-    encoding.writeVarUint(encoder, MESSAGE_SYNC)
-    syncProtocol.writeSyncStep1(encoder, provider.doc)
-    ws.send(encoding.toUint8Array(encoder))
+    ws.send(step1Message(provider.doc))
   })
 }
 
@@ -193,7 +205,7 @@ function synced(provider: WebsocketProvider, timeoutMs: number): Promise<void> {
     const timer = setTimeout(() => {
       provider.off('sync', onSync)
       provider.off('closed', onClosed)
-      reject(new Error(`no answer from the relay for ${provider.roomname} within ${timeoutMs / 1000} s`))
+      reject(new RelayUnavailableError(`no answer from the relay for ${provider.roomname} within ${timeoutMs / 1000} s`))
     }, timeoutMs)
     const onSync = (isSynced: boolean) => {
       if (!isSynced) return
@@ -204,7 +216,9 @@ function synced(provider: WebsocketProvider, timeoutMs: number): Promise<void> {
     const onClosed = (event: { code: number; reason: string }) => {
       clearTimeout(timer)
       provider.off('sync', onSync)
-      reject(new RelayRefusedError(`the relay refused ${provider.roomname}: ${event.reason} (${event.code})`))
+      // `closed` comes only after a final close (shouldReconnect above); checked again all the same.
+      const message = `the relay refused ${provider.roomname}: ${event.reason} (${event.code})`
+      reject(isFinalClose(event.code) ? new RelayRefusedError(message, event.code) : new RelayUnavailableError(message))
     }
     provider.on('sync', onSync)
     provider.on('closed', onClosed)
