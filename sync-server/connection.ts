@@ -1,13 +1,11 @@
 // One y-websocket socket on one room: waits for the room to load (nothing is sent before),
 // decodes each frame, checks rights on every message, and closes with a named code on trouble.
 import type { WebSocket } from 'ws'
-import * as decoding from 'lib0/decoding'
-import * as syncProtocol from 'y-protocols/sync'
 import type { Principal } from '../shared/rights.ts'
 import type { Room as RoomName } from '../shared/schema.ts'
 import { Close, type CloseEvent } from '../shared/errors.ts'
 import type { Peer, Room } from './room.ts'
-import { MESSAGE_AUTH, MESSAGE_AWARENESS, MESSAGE_QUERY_AWARENESS, MESSAGE_SYNC } from './protocol.ts'
+import { readMessage } from './protocol.ts'
 import type { Rooms } from './rooms.ts'
 import type { Limits } from '../shared/limits.ts'
 
@@ -126,25 +124,23 @@ export class Connection implements Peer {
     if (!this.sessionHolds()) return this.close(Close.Unauthorized)
     if (!room.mayRead(this.principal)) return this.close(Close.Forbidden)
     try {
-      const decoder = decoding.createDecoder(frame)
-      const type = decoding.readVarUint(decoder)
-      switch (type) {
-        case MESSAGE_SYNC: {
-          const step = decoding.readVarUint(decoder)
-          const payload = decoding.readVarUint8Array(decoder)
-          if (step === syncProtocol.messageYjsSyncStep1) room.answerStep1(this, payload)
-          else if (step === syncProtocol.messageYjsSyncStep2 || step === syncProtocol.messageYjsUpdate) room.receiveUpdate(this, payload)
-          else return this.close(Close.BadMessage)
+      const message = readMessage(frame)
+      switch (message.kind) {
+        case 'sync-step1':
+          room.answerStep1(this, message.stateVector)
           break
-        }
-        case MESSAGE_AWARENESS:
-          room.receiveAwareness(this, decoding.readVarUint8Array(decoder))
+        case 'sync-step2':
+        case 'sync-update':
+          room.receiveUpdate(this, message.update)
           break
-        case MESSAGE_QUERY_AWARENESS:
+        case 'awareness':
+          room.receiveAwareness(this, message.update)
+          break
+        case 'query-awareness':
           room.answerAwarenessQuery(this)
           break
-        case MESSAGE_AUTH:
-          break // clients have nothing to say to the relay on this channel
+        case 'auth':
+          break // clients have nothing to say to the server on this channel
         default:
           return this.close(Close.BadMessage)
       }

@@ -1,7 +1,7 @@
-// What one address may hold of the relay's HTTP server: timeouts on headers, whole requests and
-// silence, and caps on connections open at once, per address and in all (WebSocket upgrades
-// arrive as HTTP connections, so they count too). Without them ~1,000 slow-body connections
-// took every file descriptor and a customer's sign-in failed.
+// What one address may hold of a sync server's HTTP server (the relay's, a lab node's in-store
+// one): timeouts on headers, whole requests and silence, and caps on connections open at once,
+// per address and in all (WebSocket upgrades arrive as HTTP connections, so they count too).
+// Without them ~1,000 slow-body connections took every file descriptor and a sign-in failed.
 import { readFileSync } from 'node:fs'
 import type { Server, ServerOptions } from 'node:http'
 import type { Socket } from 'node:net'
@@ -56,7 +56,7 @@ export interface ConnectionCaps {
  * would pass `perAddress` or `total`: an over-cap connection costs one accept and one close, never
  * a request parsed or a body read. Refusals are logged at most once a minute, in one line.
  */
-export function capConnections(server: Server, caps: { perAddress: number; total: number }, log: (line: string) => void, now: () => number = Date.now): ConnectionCaps {
+export function capConnections(server: Server, caps: { perAddress: number; total: number; name?: string }, log: (line: string) => void, now: () => number = Date.now): ConnectionCaps {
   const byAddress = new Map<string, number>()
   let open = 0
   let refused = 0
@@ -67,7 +67,7 @@ export function capConnections(server: Server, caps: { perAddress: number; total
     refused++
     unlogged++
     if (now() - loggedAt < 60_000) return
-    log(`relay: refused ${unlogged} connection(s) over the cap (latest from ${address}: ${reason})`)
+    log(`${caps.name ?? 'relay'}: refused ${unlogged} connection(s) over the cap (latest from ${address}: ${reason})`)
     unlogged = 0
     loggedAt = now()
   }
@@ -93,6 +93,23 @@ export function capConnections(server: Server, caps: { perAddress: number; total
     get open() { return open },
     get refused() { return refused },
   }
+}
+
+/**
+ * Everything above on a server created with httpTimeouts(limits): silent connections closed
+ * after idleTimeoutSeconds, and the connection caps (lowered to fit the open-file limit, which is
+ * logged). `name` starts each log line. What the server holds open now, and has refused.
+ */
+export function limitConnections(server: Server, limits: Limits, name: string, log: (line: string) => void, fdLimit = openFileLimit()): ConnectionCaps {
+  // A connection silent this long (no byte either way) is destroyed; sync sockets are exempt
+  // (ws clears the timeout on upgrade) and watched by the heartbeat instead.
+  server.setTimeout(limits.idleTimeoutSeconds * 1000)
+  server.keepAliveTimeout = Math.min(server.keepAliveTimeout, limits.idleTimeoutSeconds * 1000)
+  const total = totalConnectionCap(limits.connections, fdLimit)
+  if (total < limits.connections) {
+    log(`${name}: at most ${total} connections at once, not limits.connections ${limits.connections}: the open-file limit (ulimit -n) is ${fdLimit}`)
+  }
+  return capConnections(server, { perAddress: Math.min(limits.connectionsPerAddress, total), total, name }, log)
 }
 
 /** The client's address; an IPv4 client of a dual-stack socket counts as its IPv4 address. */

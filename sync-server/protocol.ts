@@ -77,3 +77,44 @@ export function awarenessClientIds(update: Uint8Array): number[] {
   }
   return ids
 }
+
+/** One y-websocket message as read off the wire; `unknown` for a type or sync step this server does not speak. */
+export type Message =
+  | { kind: 'sync-step1'; stateVector: Uint8Array }
+  | { kind: 'sync-step2'; update: Uint8Array }
+  | { kind: 'sync-update'; update: Uint8Array }
+  | { kind: 'awareness'; update: Uint8Array }
+  | { kind: 'query-awareness' }
+  /** The auth channel; its payload is read only by those who listen to it (permissionDeniedReason). */
+  | { kind: 'auth'; payload: Uint8Array }
+  | { kind: 'unknown' }
+
+/** Reads one frame. Throws on a truncated one (a varint or length running past its end). */
+export function readMessage(frame: Uint8Array): Message {
+  const decoder = decoding.createDecoder(frame)
+  switch (decoding.readVarUint(decoder)) {
+    case MESSAGE_SYNC: {
+      const step = decoding.readVarUint(decoder)
+      const payload = decoding.readVarUint8Array(decoder)
+      if (step === syncProtocol.messageYjsSyncStep1) return { kind: 'sync-step1', stateVector: payload }
+      if (step === syncProtocol.messageYjsSyncStep2) return { kind: 'sync-step2', update: payload }
+      if (step === syncProtocol.messageYjsUpdate) return { kind: 'sync-update', update: payload }
+      return { kind: 'unknown' }
+    }
+    case MESSAGE_AWARENESS:
+      return { kind: 'awareness', update: decoding.readVarUint8Array(decoder) }
+    case MESSAGE_QUERY_AWARENESS:
+      return { kind: 'query-awareness' }
+    case MESSAGE_AUTH:
+      return { kind: 'auth', payload: frame.subarray(decoder.pos) }
+    default:
+      return { kind: 'unknown' }
+  }
+}
+
+/** The reason of a permission-denied auth message, or null for any other auth message. Throws when truncated. */
+export function permissionDeniedReason(payload: Uint8Array): string | null {
+  const decoder = decoding.createDecoder(payload)
+  if (decoding.readVarUint(decoder) !== authProtocol.messagePermissionDenied) return null
+  return decoding.readVarString(decoder)
+}

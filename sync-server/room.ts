@@ -14,8 +14,13 @@ import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Mes
 /** A customer's write this small may take their document an eighth past its limit (see Room.fits). */
 const SMALL_WRITE_BYTES = 1024
 
-/** The relay's own writes (receipts, queues, the catalog) carry this origin. */
-export const RELAY_ORIGIN = Symbol('relay')
+/**
+ * The server's own writes carry this origin: the relay's receipts, queues and catalog, and at a
+ * lab node's in-store server its stamps and what it brings down from the relay.
+ */
+export const SERVER_ORIGIN = Symbol('server')
+/** The name the relay's code knows SERVER_ORIGIN by. */
+export const RELAY_ORIGIN: typeof SERVER_ORIGIN = SERVER_ORIGIN
 
 /** What a room needs from a socket; connection.ts implements it. */
 export interface Peer {
@@ -35,8 +40,8 @@ export interface RoomHooks {
    * (facts beyond this document, such as another order citing this one), or null to let it in.
    */
   beforeWrite?(room: Room, principal: Principal, shape: WriteShape): string | null
-  /** An accepted write is durable. `origin` is the writer, or RELAY_ORIGIN. */
-  onChange?(room: Room, origin: Principal | typeof RELAY_ORIGIN): void
+  /** An accepted write is durable. `origin` is the writer, or SERVER_ORIGIN. */
+  onChange?(room: Room, origin: Principal | typeof SERVER_ORIGIN): void
 }
 
 export interface RoomOptions {
@@ -46,9 +51,9 @@ export interface RoomOptions {
   compactAfterUpdates: number
   /** A peer that keeps sending refused writes is cut off after this many. */
   maxRefusals: number
-  /** The write rule; the relay's (shared/rights.ts refuseWrite) unless given, e.g. a lab node's in-store rule. */
+  /** The write rule: shared/rights.ts refuseWrite (the relay's) unless given, e.g. refuseWriteInStore at a lab node. */
   refuseWrite?: typeof refuseWrite
-  /** Per-document byte limits (relay config `limits`); none when not given. */
+  /** Per-document byte limits (the server's `limits`); none when not given. */
   limits?: Pick<Limits, 'orderDocBytes' | 'userDocBytes'>
 }
 
@@ -82,11 +87,11 @@ export class Room {
     this.updatesSinceSnapshot = stored.length
     this.storedBytes = stored.reduce((sum, update) => sum + update.length, 0)
     this.awareness = new awarenessProtocol.Awareness(this.doc)
-    this.awareness.setLocalState(null) // the relay itself is not a participant
+    this.awareness.setLocalState(null) // the server itself is not a participant
     // Stored and broadcast per transaction. No lasting 'update' listener: Yjs would re-encode
     // every peer's update for it, half the cost of an order's first write. A peer's update is kept
     // as it arrived when that is exactly what the transaction applied (see receiveUpdate); the
-    // relay's own writes, and a peer update that unblocks held-back changes, are encoded by Yjs
+    // server's own writes, and a peer update that unblocks held-back changes, are encoded by Yjs
     // (withYjsEncoding). Any other change is stored as everything after the state before it.
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       this.factsCache = null
@@ -162,7 +167,7 @@ export class Room {
   receiveUpdate(peer: Peer, update: Uint8Array): void {
     // A stock client's first step 2 is usually empty: nothing to check, no scratch copy to build.
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return
-    // Customers' documents have a size limit, checked before anything is decoded; the relay's and labs' writes do not.
+    // Customers' documents have a size limit, checked before anything is decoded; the server's own and labs' writes do not.
     if (peer.principal.kind === 'user' && !this.fits(update.length)) {
       return this.refuse(peer, documentFull(this.name, this.storedBytes, update.length, documentLimit(this.name, this.options.limits)))
     }
@@ -212,14 +217,19 @@ export class Room {
     if (this.name.kind === 'order' && trial.changed && readersMayChange) this.dropPeersWhoMayNotRead()
   }
 
-  /** The relay's own write. Resolves when it is durable. */
-  writeAsRelay(change: (doc: Y.Doc) => void): Promise<void> {
+  /** The server's own write (origin SERVER_ORIGIN). Resolves when it is durable. */
+  writeAsServer(change: (doc: Y.Doc) => void): Promise<void> {
     this.scratch = null
-    this.withYjsEncoding(() => this.doc.transact(() => change(this.doc), RELAY_ORIGIN))
+    this.withYjsEncoding(() => this.doc.transact(() => change(this.doc), SERVER_ORIGIN))
     // At a lab node these are the relay's changes arriving in a copy that may have had no owner
     // yet: whoever joined the empty room and is not the owner must not see them.
     if (this.name.kind === 'order') this.dropPeersWhoMayNotRead()
     return this.whenDurable()
+  }
+
+  /** writeAsServer, by the name the relay's code knows it. */
+  writeAsRelay(change: (doc: Y.Doc) => void): Promise<void> {
+    return this.writeAsServer(change)
   }
 
   /** Resolves once every write made so far is durable. */
@@ -326,7 +336,7 @@ export class Room {
       else if (this.peers.has(peer)) peer.send(message)
     }
     while (this.durableWaiters.length > 0 && this.durableWaiters[0].after <= writeNumber) this.durableWaiters.shift()!.resolve()
-    const writer = origin === RELAY_ORIGIN ? RELAY_ORIGIN : isPeer(origin) ? origin.principal : null
+    const writer = origin === SERVER_ORIGIN ? SERVER_ORIGIN : isPeer(origin) ? origin.principal : null
     if (writer !== null) this.options.hooks.onChange?.(this, writer)
   }
 

@@ -7,6 +7,7 @@ import { stat } from 'node:fs/promises'
 import { parseRoom, type Room as RoomName } from '../../shared/schema.ts'
 import type { KeyPair } from '../../shared/signing.ts'
 import type { Principal } from '../../shared/rights.ts'
+import { Close } from '../../shared/errors.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import type { LanState } from './state.ts'
 import { UpstreamLink } from './upstream.ts'
@@ -90,9 +91,7 @@ export class Forwarder {
     if (existing) {
       // Another customer's link on an order nobody owned here yet (a mistyped or guessed id): the
       // owner's link wins, and a link refused by the relay goes by itself.
-      const loaded = await this.options.rooms.get(room)
-      const owner = loaded.facts().owner
-      this.options.rooms.released(loaded)
+      const owner = await this.options.rooms.borrow(room, (loaded) => loaded.facts().owner)
       if (owner === existing.user || (owner !== null && owner !== user) || this.links.get(room.name) !== existing) { existing.nudge(); return }
       existing.stop()
       this.links.delete(room.name)
@@ -109,7 +108,7 @@ export class Forwarder {
       },
       onRefused: (event, token) => {
         if (this.links.get(room.name) === link) this.links.delete(room.name)
-        if (event.code === 4401) {
+        if (event.code === Close.Unauthorized.code) {
           // Signed out or expired: a token problem, not the document's. It stays dirty and is
           // passed on with the customer's next token (their next connection, or after a restart).
           options.state.forgetToken(user, token)

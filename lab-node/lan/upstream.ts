@@ -12,15 +12,11 @@
 // document) end the link; the local copy stays as it is.
 import * as Y from 'yjs'
 import WebSocket from 'ws'
-import * as encoding from 'lib0/encoding'
-import * as decoding from 'lib0/decoding'
-import * as syncProtocol from 'y-protocols/sync'
-import * as authProtocol from 'y-protocols/auth'
 import type { Room as RoomName } from '../../shared/schema.ts'
 import type { Principal } from '../../shared/rights.ts'
-import type { CloseEvent } from '../../shared/errors.ts'
+import { isFinalClose, type CloseEvent } from '../../shared/errors.ts'
 import type { Peer, Room } from '../../sync-server/room.ts'
-import { MESSAGE_AUTH, MESSAGE_SYNC } from '../../sync-server/protocol.ts'
+import { permissionDeniedReason, readMessage, step1Message, step2Message, updateMessage } from '../../sync-server/protocol.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 
 export interface UpstreamOptions {
@@ -126,6 +122,10 @@ export class UpstreamLink {
     this.detach()
   }
 
+  /**
+   * Holds the local room for the link's life (until stop or the room fails), like a socket does:
+   * not a borrow, which would release it when a callback returns.
+   */
   private async attach(): Promise<void> {
     const room = await this.options.rooms.get(this.options.room)
     if (this.stopped) { this.options.rooms.released(room); return }
@@ -160,10 +160,7 @@ export class UpstreamLink {
     this.changes++
     if (this.changes === this.stored + 1) this.options.onDirty?.(true)
     if (this.connected && this.initialSent) {
-      const encoder = encoding.createEncoder()
-      encoding.writeVarUint(encoder, MESSAGE_SYNC)
-      syncProtocol.writeUpdate(encoder, update)
-      this.socket!.send(encoding.toUint8Array(encoder))
+      this.socket!.send(updateMessage(update))
       this.scheduleProbe()
     }
   }
@@ -207,7 +204,7 @@ export class UpstreamLink {
       if (this.probeTimer) { clearTimeout(this.probeTimer); this.probeTimer = null }
       if (this.heartbeat) { clearInterval(this.heartbeat); this.heartbeat = null }
       if (this.stopped) return
-      if (code >= 4400 && code < 4500) {
+      if (isFinalClose(code)) {
         const event = { code, reason: reason.toString() }
         this.options.log(`lan: the relay refused ${this.options.room.name} (${code} ${event.reason}); the in-store copy is kept but no longer passed on`)
         this.stopped = true
@@ -230,46 +227,47 @@ export class UpstreamLink {
   private onMessage(socket: WebSocket, frame: Uint8Array): void {
     if (socket !== this.socket || !this.room) return
     try {
-      const decoder = decoding.createDecoder(frame)
-      const type = decoding.readVarUint(decoder)
-      if (type === MESSAGE_AUTH) {
-        authProtocol.readAuthMessage(decoder, this.room.doc, (_doc, reason) => {
+      const message = readMessage(frame)
+      switch (message.kind) {
+        case 'auth': {
+          const reason = permissionDeniedReason(message.payload)
+          if (reason === null) return
           this.refusedSinceProbe = reason
           this.options.log(`lan: the relay did not take a change to ${this.options.room.name}: ${reason}`)
-        })
-        return
-      }
-      if (type !== MESSAGE_SYNC) return // awareness stays in the store
-      const step = decoding.readVarUint(decoder)
-      const payload = decoding.readVarUint8Array(decoder)
-      if (step === syncProtocol.messageYjsSyncStep1) {
-        // The relay's state vector: send everything it lacks, then probe for its durability.
-        const encoder = encoding.createEncoder()
-        encoding.writeVarUint(encoder, MESSAGE_SYNC)
-        syncProtocol.writeSyncStep2(encoder, this.room.doc, payload)
-        socket.send(encoding.toUint8Array(encoder))
-        this.initialSent = true
-        if (!this.connectedOnce) { this.connectedOnce = true; this.options.log(`lan: ${this.options.room.name} linked to the relay`) }
-        this.sendStep1(this.changes)
-        this.options.onConnected?.()
-        return
-      }
-      // A step 2 answers our oldest outstanding step 1; updates are the relay's (or our echoed) changes.
-      if (step === syncProtocol.messageYjsSyncStep2 || step === syncProtocol.messageYjsUpdate) this.applyFromRelay(payload)
-      if (step === syncProtocol.messageYjsSyncStep2) {
-        const proves = this.probes.shift() ?? -1
-        if (proves > this.stored) {
-          // Stored at the relay, or refused by it: either way sending it again changes nothing.
-          if (this.refusedSinceProbe !== null) this.options.log(`lan: part of ${this.options.room.name} stays only in the store copy: the relay refused it (${this.refusedSinceProbe})`)
-          this.refusedSinceProbe = null
-          this.stored = Math.min(proves, this.changes)
-          if (!this.dirty) this.options.onDirty?.(false)
+          return
         }
+        case 'sync-step1':
+          // The relay's state vector: send everything it lacks, then probe for its durability.
+          socket.send(step2Message(this.room.doc, message.stateVector))
+          this.initialSent = true
+          if (!this.connectedOnce) { this.connectedOnce = true; this.options.log(`lan: ${this.options.room.name} linked to the relay`) }
+          this.sendStep1(this.changes)
+          this.options.onConnected?.()
+          return
+        case 'sync-update': // the relay's (or our echoed) changes
+          this.applyFromRelay(message.update)
+          return
+        case 'sync-step2': // the answer to our oldest outstanding step 1
+          this.applyFromRelay(message.update)
+          this.probeAnswered()
+          return
+        default:
+          return // awareness stays in the store
       }
     } catch (error) {
       this.options.log(`lan: unreadable message from the relay for ${this.options.room.name}: ${(error as Error).message}`)
       socket.terminate()
     }
+  }
+
+  private probeAnswered(): void {
+    const proves = this.probes.shift() ?? -1
+    if (proves <= this.stored) return
+    // Stored at the relay, or refused by it: either way sending it again changes nothing.
+    if (this.refusedSinceProbe !== null) this.options.log(`lan: part of ${this.options.room.name} stays only in the store copy: the relay refused it (${this.refusedSinceProbe})`)
+    this.refusedSinceProbe = null
+    this.stored = Math.min(proves, this.changes)
+    if (!this.dirty) this.options.onDirty?.(false)
   }
 
   private applyFromRelay(update: Uint8Array): void {
@@ -285,11 +283,8 @@ export class UpstreamLink {
 
   private sendStep1(proves: number): void {
     if (!this.socket || this.socket.readyState !== WebSocket.OPEN || !this.room) return
-    const encoder = encoding.createEncoder()
-    encoding.writeVarUint(encoder, MESSAGE_SYNC)
-    syncProtocol.writeSyncStep1(encoder, this.room.doc)
     this.probes.push(proves)
-    this.socket.send(encoding.toUint8Array(encoder))
+    this.socket.send(step1Message(this.room.doc))
   }
 
   /**
