@@ -15,37 +15,39 @@ export type Query = Record<string, string>
 export class AdminApi {
   constructor(private readonly token: string, private readonly base = location.origin) {}
 
-  page<Row>(listing: 'receipts' | 'history', query: Query, after: string | null): Promise<Page<Row>> {
-    return this.json(listing, after ? { ...query, after } : query)
+  page<Row>(listing: 'receipts' | 'history', query: Query, after: string | null, signal?: AbortSignal): Promise<Page<Row>> {
+    return this.json(listing, after ? { ...query, after } : query, signal)
   }
 
-  async labs(): Promise<LabStatus[]> {
-    return (await this.json<Page<LabStatus>>('labs', {})).rows
+  async labs(signal?: AbortSignal): Promise<LabStatus[]> {
+    return (await this.json<Page<LabStatus>>('labs', {}, signal)).rows
   }
 
-  daily(query: Query): Promise<DailyReport> {
-    return this.json('daily', query)
+  daily(query: Query, signal?: AbortSignal): Promise<DailyReport> {
+    return this.json('daily', query, signal)
   }
 
   /** The whole listing as the relay's CSV file, with the file name it suggests. */
-  async csv(listing: 'receipts' | 'history', query: Query): Promise<{ blob: Blob; filename: string }> {
-    const res = await this.get(listing, { ...query, format: 'csv' })
+  async csv(listing: 'receipts' | 'history', query: Query, signal?: AbortSignal): Promise<{ blob: Blob; filename: string }> {
+    const res = await this.get(listing, { ...query, format: 'csv' }, signal)
     const disposition = res.headers.get('content-disposition') ?? ''
     const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `labsync-${listing}.csv`
     return { blob: await res.blob(), filename }
   }
 
-  private async json<T>(path: string, query: Query): Promise<T> {
-    return (await (await this.get(path, query)).json()) as T
+  private async json<T>(path: string, query: Query, signal?: AbortSignal): Promise<T> {
+    return (await (await this.get(path, query, signal)).json()) as T
   }
 
-  private async get(path: string, query: Query): Promise<Response> {
+  /** `signal` cancels the request: a page that asked again no longer wants the older answer. */
+  private async get(path: string, query: Query, signal?: AbortSignal): Promise<Response> {
     const url = new URL(`/api/admin/${path}`, this.base)
     for (const [name, value] of Object.entries(query)) if (value) url.searchParams.set(name, value)
     let res: Response
     try {
-      res = await fetch(url, { headers: { authorization: `Bearer ${this.token}` }, cache: 'no-store' })
-    } catch {
+      res = await fetch(url, { headers: { authorization: `Bearer ${this.token}` }, cache: 'no-store', signal })
+    } catch (error) {
+      if (signal?.aborted) throw error
       throw new AdminApiError(0, 'The relay cannot be reached.')
     }
     if (res.ok) return res

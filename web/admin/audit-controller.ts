@@ -1,7 +1,9 @@
 // Everything the /admin/ page knows, as reactive state for the host: the admin token (kept in
 // sessionStorage, so it ends with the tab), the filters, the current page of receipts or history
-// with the cursors to go back, the labs' status and the daily totals behind the charts.
+// with the cursors to go back, the labs' status and the daily totals behind the charts. Each
+// request is a Lit Task: it runs again when what it reads changes, and an older answer is dropped.
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
+import { Task, TaskStatus, initialState } from '@lit/task'
 import type { DailyReport, HistoryRow, LabStatus, Page, ReceiptRow } from '../../shared/audit.ts'
 import { AdminApi, AdminApiError, type Query } from './api.ts'
 
@@ -20,6 +22,19 @@ export function dayAfter(day: string): string {
   return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10)
 }
 
+/** The relay's query for the filters; the charts take no status (receipts and history name theirs apart). */
+export function queryOf(filters: Filters, listing: boolean): Query {
+  const { lab, user, front, status, since, until } = filters
+  return { lab, user, front, ...(listing ? { status } : {}), since, until: until ? dayAfter(until) : '' }
+}
+
+/** The relay refused the token itself, not the request. */
+const isRefusal = (error: unknown): boolean => error instanceof AdminApiError && (error.status === 401 || error.status === 403)
+
+const isAbort = (error: unknown): boolean => error instanceof DOMException && error.name === 'AbortError'
+
+type Listing = { view: 'receipts'; page: Page<ReceiptRow> } | { view: 'history'; page: Page<HistoryRow> }
+
 export class AuditController implements ReactiveController {
   token: string | null = null
   view: View = 'receipts'
@@ -28,57 +43,89 @@ export class AuditController implements ReactiveController {
   history: Page<HistoryRow> | null = null
   labs: LabStatus[] = []
   daily: DailyReport | null = null
-  loading = false
+  /** The last request's failure, in the relay's words; a new request clears it. */
   error = ''
-  signInError = ''
-  busy = false
+  /** Why the page signed out by itself (the relay stopped accepting the token). */
+  private signedOutBecause = ''
   /** The cursor each page shown so far was read from; the last is the current page's. */
   private cursors: Array<string | null> = [null]
-  /** Answers to a request older than the latest change are dropped. */
-  private generation = 0
+
+  /** The current page of the listing: again whenever the token, the view, the filters or the cursor change. */
+  private readonly listing: Task<readonly [string | null, View, Filters, string | null], Listing>
+  /** The labs and the charts: again whenever the token or the filters change, not for another page. */
+  private readonly overview: Task<readonly [string | null, Filters], { labs: LabStatus[]; daily: DailyReport }>
+  /** The token typed in the form, tried on the labs' status before it is kept. */
+  private readonly signInCheck: Task<readonly [string], { token: string; labs: LabStatus[] }>
+  private readonly csv: Task<readonly [string, View, Query], void>
 
   constructor(private readonly host: ReactiveControllerHost, private readonly api: (token: string) => AdminApi = (token) => new AdminApi(token)) {
     host.addController(this)
+    this.listing = new Task(host, {
+      args: () => [this.token, this.view, this.filters, this.cursors[this.cursors.length - 1]] as const,
+      task: ([token, view, filters, after], { signal }) => token ? this.loadPage(token, view, filters, after, signal) : initialState,
+      onComplete: (listing) => { if (listing.view === 'receipts') this.receipts = listing.page; else this.history = listing.page },
+      onError: (error) => this.fail(error),
+    })
+    this.overview = new Task(host, {
+      args: () => [this.token, this.filters] as const,
+      task: ([token, filters], { signal }) => token ? this.loadOverview(token, filters, signal) : initialState,
+      onComplete: ({ labs, daily }) => { this.labs = labs; this.daily = daily },
+      onError: (error) => this.fail(error),
+    })
+    this.signInCheck = new Task(host, {
+      autoRun: false,
+      task: async ([token], { signal }) => ({ token, labs: await this.api(token).labs(signal) }),
+      onComplete: ({ token, labs }) => {
+        sessionStorage.setItem(TOKEN_KEY, token)
+        this.token = token
+        this.labs = labs
+      },
+    })
+    this.csv = new Task(host, {
+      autoRun: false,
+      task: ([token, view, query], { signal }) => this.save(token, view, query, signal),
+      onError: (error) => this.fail(error),
+    })
   }
 
   hostConnected(): void {
+    // The tasks see the token on the host's next update and load the page.
     this.token = sessionStorage.getItem(TOKEN_KEY)
-    if (this.token) void this.reload()
   }
 
   hostDisconnected(): void {
-    this.generation++
+    for (const task of [this.listing, this.overview, this.signInCheck, this.csv]) task.abort()
   }
 
   get pageNumber(): number {
     return this.cursors.length
   }
 
-  async signIn(token: string): Promise<void> {
+  get loading(): boolean {
+    return [this.listing, this.overview, this.csv].some((task) => task.status === TaskStatus.PENDING)
+  }
+
+  get busy(): boolean {
+    return this.signInCheck.status === TaskStatus.PENDING
+  }
+
+  get signInError(): string {
+    if (this.signInCheck.status !== TaskStatus.ERROR) return this.signedOutBecause
+    const error = this.signInCheck.error
+    return isRefusal(error) ? 'That is not an admin token of this relay.' : (error as Error).message
+  }
+
+  signIn(token: string): Promise<void> {
     const candidate = token.trim()
-    if (!candidate) return
-    this.busy = true
-    this.signInError = ''
-    this.host.requestUpdate()
-    try {
-      this.labs = await this.api(candidate).labs()
-      sessionStorage.setItem(TOKEN_KEY, candidate)
-      this.token = candidate
-      void this.reload()
-    } catch (error) {
-      this.signInError = error instanceof AdminApiError && (error.status === 401 || error.status === 403)
-        ? 'That is not an admin token of this relay.'
-        : (error as Error).message
-    } finally {
-      this.busy = false
-      this.host.requestUpdate()
-    }
+    if (!candidate) return Promise.resolve()
+    this.signedOutBecause = ''
+    return this.signInCheck.run([candidate])
   }
 
   signOut(message = ''): void {
     sessionStorage.removeItem(TOKEN_KEY)
-    this.generation++
-    Object.assign(this, { token: null, receipts: null, history: null, labs: [], daily: null, loading: false, error: '', signInError: message })
+    // Without a token the tasks go back to their initial state, dropping any answer still on its way.
+    Object.assign(this, { token: null, receipts: null, history: null, labs: [], daily: null, error: '', signedOutBecause: message })
     this.cursors = [null]
     this.host.requestUpdate()
   }
@@ -87,94 +134,69 @@ export class AuditController implements ReactiveController {
     if (view === this.view) return
     this.view = view
     this.filters = { ...this.filters, status: '' } // receipts and history have different statuses
-    this.cursors = [null]
-    void this.reload()
+    this.moveTo([null])
   }
 
   setFilters(filters: Filters): void {
     this.filters = filters
-    this.cursors = [null]
-    void this.reload()
+    this.moveTo([null])
   }
 
   nextPage(): void {
     const next = this.current?.next
-    if (!next) return
-    this.cursors.push(next)
-    void this.run((api) => this.loadPage(api))
+    if (next) this.moveTo([...this.cursors, next])
   }
 
   previousPage(): void {
-    if (this.cursors.length < 2) return
-    this.cursors.pop()
-    void this.run((api) => this.loadPage(api))
+    if (this.cursors.length > 1) this.moveTo(this.cursors.slice(0, -1))
   }
 
   get current(): Page<ReceiptRow> | Page<HistoryRow> | null {
     return this.view === 'receipts' ? this.receipts : this.history
   }
 
-  /** The page, the labs and the charts, afresh. */
-  reload(): Promise<void> {
-    return this.run(async (api, generation) => {
-      const [labs, daily] = await Promise.all([api.labs(), api.daily(this.query(false)), this.loadPage(api)])
-      if (generation !== this.generation) return
-      this.labs = labs
-      this.daily = daily
-    })
-  }
-
   /** Saves the whole filtered listing as the relay's CSV file. */
-  async download(): Promise<void> {
-    await this.run(async (api) => {
-      const { blob, filename } = await api.csv(this.view, this.query(true))
-      const url = URL.createObjectURL(blob)
-      const link = Object.assign(document.createElement('a'), { href: url, download: filename })
-      document.body.append(link)
-      link.click()
-      link.remove()
-      setTimeout(() => URL.revokeObjectURL(url), 10_000)
-    })
+  download(): Promise<void> {
+    if (!this.token) return Promise.resolve()
+    return this.csv.run([this.token, this.view, queryOf(this.filters, true)])
   }
 
-  private async loadPage(api: AdminApi): Promise<void> {
-    const generation = this.generation
-    const query = { ...this.query(true), limit: String(PAGE_SIZE) }
-    const after = this.cursors[this.cursors.length - 1]
-    if (this.view === 'receipts') {
-      const page = await api.page<ReceiptRow>('receipts', query, after)
-      if (generation === this.generation) this.receipts = page
-    } else {
-      const page = await api.page<HistoryRow>('history', query, after)
-      if (generation === this.generation) this.history = page
-    }
-  }
-
-  private query(listing: boolean): Query {
-    const { lab, user, front, status, since, until } = this.filters
-    return { lab, user, front, ...(listing ? { status } : {}), since, until: until ? dayAfter(until) : '' }
-  }
-
-  private async run(task: (api: AdminApi, generation: number) => Promise<void>): Promise<void> {
-    if (!this.token) return
-    const generation = ++this.generation
-    this.loading = true
-    this.error = ''
+  private moveTo(cursors: Array<string | null>): void {
+    this.cursors = cursors
     this.host.requestUpdate()
-    try {
-      await task(this.api(this.token), generation)
-    } catch (error) {
-      if (generation !== this.generation) return
-      if (error instanceof AdminApiError && (error.status === 401 || error.status === 403)) {
-        this.signOut('The relay no longer accepts this token; please sign in again.')
-        return
-      }
-      this.error = (error as Error).message
-    } finally {
-      if (generation === this.generation) {
-        this.loading = false
-        this.host.requestUpdate()
-      }
-    }
+  }
+
+  private async loadPage(token: string, view: View, filters: Filters, after: string | null, signal: AbortSignal): Promise<Listing> {
+    this.error = ''
+    const query = { ...queryOf(filters, true), limit: String(PAGE_SIZE) }
+    const api = this.api(token)
+    return view === 'receipts'
+      ? { view, page: await api.page<ReceiptRow>('receipts', query, after, signal) }
+      : { view, page: await api.page<HistoryRow>('history', query, after, signal) }
+  }
+
+  private async loadOverview(token: string, filters: Filters, signal: AbortSignal): Promise<{ labs: LabStatus[]; daily: DailyReport }> {
+    this.error = ''
+    const api = this.api(token)
+    const [labs, daily] = await Promise.all([api.labs(signal), api.daily(queryOf(filters, false), signal)])
+    return { labs, daily }
+  }
+
+  private async save(token: string, view: View, query: Query, signal: AbortSignal): Promise<void> {
+    this.error = ''
+    const { blob, filename } = await this.api(token).csv(view, query, signal)
+    const url = URL.createObjectURL(blob)
+    const link = Object.assign(document.createElement('a'), { href: url, download: filename })
+    document.body.append(link)
+    link.click()
+    link.remove()
+    setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  }
+
+  /** A refused token signs the page out; any other failure is shown until the next request. */
+  private fail(error: unknown): void {
+    if (isAbort(error)) return // the page went away: nobody waits for the answer
+    if (isRefusal(error)) this.signOut('The relay no longer accepts this token; please sign in again.')
+    else this.error = (error as Error).message
   }
 }
