@@ -1,20 +1,20 @@
-// Order intake: when an order's spec.state becomes `submitted`, the relay reads the spec through
-// the one schema the lab reads it with (shared/order-spec.ts), checks it against the catalog,
-// records the reception once (its own clock, never going back), decides the discount, prices it,
-// writes the receipt into the order and puts it in its lab's queue. It sends nothing to the lab.
-// A malformed order gets a rejected receipt saying why, never a price.
+// Order intake, the shell around decide.ts: when an order's spec.state becomes `submitted`, it reads
+// the order document and the relay's tables, lets decide() judge the submission (schema, catalog,
+// photos, in-store stamp, discount, price), records the reception once (its own clock, never going
+// back), writes the receipt into the order and puts it in its lab's queue. It sends nothing to the
+// lab. Cancels, reassignment and deliveries after a crash pass here too.
 import type * as Y from 'yjs'
-import { citedRefusal, decide } from '../../shared/discount.ts'
-import { priceOrder, withDiscount } from '../../shared/pricing.ts'
-import { validateSubmission } from '../../shared/validate.ts'
+import { citedRefusal } from '../../shared/discount.ts'
+import { withDiscount } from '../../shared/pricing.ts'
 import { readOrderSpec } from '../../shared/order-spec.ts'
 import { HttpError } from '../../shared/errors.ts'
-import { hasStarted, roomName, type Catalog, type QueueEntry, type Receipt } from '../../shared/schema.ts'
+import { hasStarted, type Catalog, type QueueEntry, type Receipt } from '../../shared/schema.ts'
 import type { Principal, WriteShape } from '../../shared/rights.ts'
-import type { Receptions, Reception, Repricing, StoreStampNote } from '../store/receptions.ts'
+import type { Receptions, Reception, Repricing } from '../store/receptions.ts'
 import type { LabKeys } from '../store/lab-keys.ts'
-import { readStamp, specDigest } from '../../shared/signing.ts'
-import { judgeStamp } from './stamps.ts'
+import { readStamp } from '../../shared/signing.ts'
+import { decide, discountOf, receptionOf, type Submission } from './decide.ts'
+import { labRoom, orderRoom } from '../room-names.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
 
@@ -104,13 +104,12 @@ export class Intake {
       const reception = this.deps.receptions.get(order)
       if (!reception || reception.status !== 'accepted') { outcome = new Error(`order ${order} is not an accepted order`); return }
       if (reception.lab === lab) return
-      const room = await this.deps.rooms.get({ kind: 'order', name: roomName.order(order), orderId: order })
-      try {
+      outcome = await this.deps.rooms.borrow(orderRoom(order), async (room) => {
         // Queued, held (waiting for a printer) or failed (the lab could not print it): nothing is at
         // a printer, so it may move. Checked and moved in one turn, so the old lab's `printing`
         // cannot slip in between; from the receipt's rewrite on, the old lab may not write it.
         const progress = room.doc.getMap('progress').get('status')
-        if (hasStarted(progress)) { outcome = new HttpError(409, `order ${order} is already ${String(progress)} at ${reception.lab}; it can no longer move`); return }
+        if (hasStarted(progress)) return new HttpError(409, `order ${order} is already ${String(progress)} at ${reception.lab}; it can no longer move`)
         this.deps.receptions.reassign(order, lab)
         // The new lab starts afresh: the old lab's `failed` (or `held`) is not the new lab's state.
         await room.writeAsRelay((doc) => {
@@ -118,16 +117,10 @@ export class Intake {
           const stale = doc.getMap('progress')
           for (const key of [...stale.keys()]) stale.delete(key)
         })
-      } finally {
-        this.deps.rooms.released(room)
-      }
-      const oldLab = reception.lab
-      const labRoom = await this.deps.rooms.get({ kind: 'lab', name: roomName.lab(oldLab), labId: oldLab })
-      try {
-        await labRoom.writeAsRelay((doc) => doc.getMap('queue').delete(order))
-      } finally {
-        this.deps.rooms.released(labRoom)
-      }
+        return null
+      })
+      if (outcome) return
+      await this.deps.rooms.borrow(labRoom(reception.lab), (room) => room.writeAsRelay((doc) => doc.getMap('queue').delete(order)))
       await this.deliver(this.deps.receptions.get(order)!)
     }).then(() => { if (outcome) throw outcome })
   }
@@ -157,63 +150,43 @@ export class Intake {
       if (!known.delivered) await this.deliver(known)
       return
     }
-    const room = await this.deps.rooms.get({ kind: 'order', name: roomName.order(order), orderId: order })
-    const { state, owner } = room.facts()
-    const reading = readOrderSpec(room.doc, order)
-    const rawFront = room.doc.getMap('spec').get('front')
-    const stamp = readStamp(room.doc.getMap('instore'))
-    this.deps.rooms.released(room)
-    if (state !== 'submitted' || owner === null) return
-    const { catalog } = this.deps
-    const user = owner
-    const spec = reading.spec
-    // The shape first (what the lab can print), then the catalog (what we offer).
-    const problems = spec === null ? reading.problems : validateSubmission(spec, catalog, user)
-    const front = spec === null ? undefined : catalog.fronts.find((f) => f.id === spec.front)
-    const lab = catalog.labs.find((l) => l.id === front?.lab)
-    const now = this.clock()
-    if (spec !== null && problems.length === 0) {
-      const images = [...new Set(spec.items.map((item) => item.image))]
-      if (images.some((sha) => !this.deps.imageUploaded(sha, user))) {
-        // Offline customers submit before their photos finish uploading: wait, don't reject.
-        this.deps.receptions.awaitingSince(order, user, now)
-        return
-      }
-    }
-    const firstSeen = problems.length === 0 ? this.deps.receptions.awaitingSince(order, user, now) : now
-    // Received in a store while the relay was out of reach: dated by the lab node's signed stamp (stamps.ts).
-    let storeStamp: StoreStampNote | null = null
-    let receivedAt = firstSeen
-    if (stamp && spec && front && lab && this.deps.labKeys) {
-      const { at, ...note } = judgeStamp(stamp, { order, user, front: front.id, lab: lab.id, spec: specDigest(spec) }, firstSeen, this.deps.labKeys)
-      storeStamp = note
-      if (at) receivedAt = at
-      else console.warn(`relay: order ${order}: in-store stamp not used: ${note.reason}`)
-    }
-    let reception: Reception
-    if (spec === null || problems.length > 0 || !front || !lab) {
-      reception = this.deps.receptions.record({
-        // Only strings the relay can store and list: a front written as an object is noted as none.
-        order, user, front: typeof rawFront === 'string' ? rawFront.slice(0, 64) : '', lab: lab?.id ?? '', receivedAt, status: 'rejected',
-        error: problems.join(' ') || 'The order cannot be taken.', lines: [], total: 0, currency: catalog.currency, discount: null, storeStamp,
-      }, [])
-    } else {
-      const current = { order, user, front: front.id, lab: lab.id, receivedAt, seq: this.deps.receptions.nextSeq() }
-      const discount = this.decideFor(current)
-      const { lines, total } = priceOrder({ items: spec.items, front, lab, products: catalog.products, discount, currency: catalog.currency })
-      reception = this.deps.receptions.record({
-        order, user, front: front.id, lab: lab.id, receivedAt, status: 'accepted', error: null,
-        lines, total, currency: catalog.currency, discount, storeStamp,
-      }, spec.items.map((item) => item.image))
-    }
-    await this.deliver(reception)
+    const submission = await this.submission(order)
+    if (submission === null) return
+    const { receptions, catalog } = this.deps
+    const current = receptionOf(submission)
+    const decision = decide(submission, current ? receptions.latestInScope(catalog.discounts.scope, current) : null)
+    // Offline customers submit before their photos finish uploading: wait (awaitingSince noted it).
+    if (decision.kind === 'waiting') return
+    const { storeStamp } = decision.reception
+    if (storeStamp && !storeStamp.used) console.warn(`relay: order ${order}: in-store stamp not used: ${storeStamp.reason}`)
+    await this.deliver(receptions.record(decision.reception, decision.kind === 'accepted' ? decision.images : []))
   }
 
-  /** The discount of `current` from the one reception that can give it (Receptions.latestInScope). */
-  private decideFor(current: { order: string; user: string; front: string; lab: string; receivedAt: Date; seq: number }) {
-    const { catalog } = this.deps
-    const previous = this.deps.receptions.latestInScope(catalog.discounts.scope, current)
-    return decide(previous ? [previous] : [], current, catalog.discounts, catalog.timeZone)
+  /**
+   * What decide() needs of a submitted order, read from its document and the relay's tables; null
+   * when the order is no longer submitted. Notes the submission as awaited (its first sight).
+   */
+  private async submission(order: string): Promise<Submission | null> {
+    const read = await this.deps.rooms.borrow(orderRoom(order), (room) => ({
+      facts: room.facts(),
+      reading: readOrderSpec(room.doc, order),
+      rawFront: room.doc.getMap('spec').get('front'),
+      stamp: readStamp(room.doc.getMap('instore')),
+    }))
+    const { state, owner: user } = read.facts
+    if (state !== 'submitted' || user === null) return null
+    const { receptions, labKeys, catalog } = this.deps
+    // Without lab keys stamps are not checked: as if the order carried none.
+    const stamp = labKeys ? read.stamp : null
+    const images = read.reading.spec?.items.map((item) => item.image) ?? []
+    const now = this.clock()
+    return {
+      order, user, reading: read.reading, rawFront: read.rawFront, stamp, catalog, now,
+      stampKey: stamp && labKeys ? labKeys.get(stamp.key) : null,
+      uploaded: new Set(images.filter((sha) => this.deps.imageUploaded(sha, user))),
+      firstSeen: receptions.awaitingSince(order, user, now),
+      seq: receptions.nextSeq(),
+    }
   }
 
   /**
@@ -235,32 +208,24 @@ export class Intake {
     }
   }
 
+  /** The discount of an order that cited a cancelled one, decided again from the one reception that can give it now. */
   private reprice(citing: Reception): Repricing {
-    const discount = this.decideFor(citing)
+    const { catalog, receptions } = this.deps
+    const discount = discountOf(citing, receptions.latestInScope(catalog.discounts.scope, citing), catalog)
     return { ...withDiscount(citing.lines, discount), discount }
   }
 
   /** Writes the receipt and the queue entry (or removes it, when cancelled); safe to repeat. */
   private async deliver(reception: Reception): Promise<void> {
     const { rooms } = this.deps
-    const orderRoom = await rooms.get({ kind: 'order', name: roomName.order(reception.order), orderId: reception.order })
-    try {
-      const receipt = receiptOf(reception)
-      await orderRoom.writeAsRelay((doc) => setChanged(doc.getMap('receipt'), receipt as unknown as Record<string, unknown>))
-    } finally {
-      rooms.released(orderRoom)
-    }
+    const receipt = receiptOf(reception) as unknown as Record<string, unknown>
+    await rooms.borrow(orderRoom(reception.order), (room) => room.writeAsRelay((doc) => setChanged(doc.getMap('receipt'), receipt)))
     if (reception.status !== 'rejected') {
-      const labRoom = await rooms.get({ kind: 'lab', name: roomName.lab(reception.lab), labId: reception.lab })
-      try {
-        await labRoom.writeAsRelay((doc) => {
-          const queue = doc.getMap<QueueEntry>('queue')
-          if (reception.status === 'cancelled') queue.delete(reception.order)
-          else if (!queue.has(reception.order)) queue.set(reception.order, { receivedAt: reception.receivedAt.toISOString(), front: reception.front })
-        })
-      } finally {
-        rooms.released(labRoom)
-      }
+      await rooms.borrow(labRoom(reception.lab), (room) => room.writeAsRelay((doc) => {
+        const queue = doc.getMap<QueueEntry>('queue')
+        if (reception.status === 'cancelled') queue.delete(reception.order)
+        else if (!queue.has(reception.order)) queue.set(reception.order, { receivedAt: reception.receivedAt.toISOString(), front: reception.front })
+      }))
     }
     this.deps.receptions.markDelivered(reception.order)
   }

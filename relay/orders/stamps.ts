@@ -11,7 +11,7 @@
 // Otherwise the reception is dated when the relay first saw the submission, as without a stamp,
 // and the reason is kept with the reception for the admins. Either way it is recorded once.
 import { verifyStamp, type InStoreStamp } from '../../shared/signing.ts'
-import type { LabKeys } from '../store/lab-keys.ts'
+import type { LabKey, LabKeys } from '../store/lab-keys.ts'
 import type { StoreStampNote } from '../store/receptions.ts'
 
 /** How far ahead of the relay's clock a lab node's corrected clock may be. */
@@ -23,12 +23,16 @@ export const MAX_STORE_OUTAGE_MS = 7 * 24 * 3600 * 1000
 export interface StampedOrder { order: string; user: string; front: string; lab: string; spec: string }
 
 /** The note to keep with the reception; `at` when the reception is dated by the stamp. */
-export function judgeStamp(stamp: InStoreStamp, order: StampedOrder, firstSeen: Date, keys: LabKeys): StoreStampNote & { at?: Date } {
+export function judgeStamp(stamp: InStoreStamp, order: StampedOrder, firstSeen: Date, keys: Pick<LabKeys, 'get'>): StoreStampNote & { at?: Date } {
+  return judgeStampWith(stamp, order, firstSeen, keys.get(stamp.key))
+}
+
+/** judgeStamp with the key the stamp names already read (null: none is registered); no I/O. */
+export function judgeStampWith(stamp: InStoreStamp, order: StampedOrder, firstSeen: Date, key: LabKey | null): StoreStampNote & { at?: Date } {
   const note = (reason: string) => ({ lab: stamp.lab, receivedAt: stamp.receivedAt, used: false, reason })
   if (stamp.front !== order.front) return note(`the stamp names store ${stamp.front}, the order ${order.front}`)
   if (stamp.lab !== order.lab) return note(`the stamp is from lab ${stamp.lab}; store ${order.front} belongs to lab ${order.lab}`)
-  const key = keys.get(stamp.key)
-  if (!key || key.lab !== stamp.lab) return note(`key ${stamp.key} is not registered for lab ${stamp.lab}`)
+  if (!key || key.keyId !== stamp.key || key.lab !== stamp.lab) return note(`key ${stamp.key} is not registered for lab ${stamp.lab}`)
   if (!verifyStamp(order.order, order.user, stamp, key.publicKey)) return note('the signature does not match')
   if (stamp.spec !== order.spec) return note('the order was changed after the store stamped it')
   const at = Date.parse(stamp.receivedAt)
