@@ -2,23 +2,32 @@
 // the reference, SQLite the embedded default, PostgreSQL the cluster's.
 
 /**
- * Durable storage of Yjs documents as update logs. Every implementation passes
- * tests/conformance/doc-store.ts.
+ * Durable storage of Yjs documents as update logs. Several instances may share one storage (two
+ * processes on one database file); each promise below holds with others writing meanwhile. Every
+ * implementation passes tests/conformance/doc-store.ts, whose rule ids are given here in [].
  */
 export interface DocStore {
-  /** Every stored update of `doc`, oldest first (a snapshot counts as one); [] when never written. */
+  /**
+   * Every stored update of `doc`, whoever appended it, oldest first (a snapshot counts as one);
+   * [] when never written [DS2, DS3]. What it returns, this instance's next compact() of `doc` folds.
+   */
   load(doc: string): Promise<Uint8Array[]>
   /**
-   * Appends one update. When the promise resolves the update is on disk and survives a crash or
-   * power loss; when it rejects, it was not stored. Appends resolve in the order they were made.
+   * Appends one update. When the promise resolves the update is on disk and survives a crash,
+   * power loss or closing and reopening; when it rejects, it was not stored [DS1]. Appends resolve
+   * in the order they were made, and load() returns them in that order [DS2].
    */
   append(doc: string, update: Uint8Array): Promise<void>
   /**
-   * Replaces everything appended to `doc` before this call with `snapshot`, which must contain
-   * all of it (Y.encodeStateAsUpdate of the loaded document). Atomic: a crash leaves either the
-   * old updates or the snapshot, never neither.
+   * Stores `snapshot` and removes exactly the updates it folds: those of `doc` this instance
+   * returned from load() or appended (its own earlier snapshots included) before this call, even
+   * appends not yet resolved [DS5, DS8, DS12]. `snapshot` must contain all of them
+   * (Y.encodeStateAsUpdate of the document they were applied to). Nothing else is removed: an
+   * update another instance appended meanwhile [DS4, DS9], an update appended after this call
+   * [DS6] and other documents [DS11] stay. Atomic and, once resolved, durable [DS7]: a crash
+   * leaves either the folded updates or the snapshot, never neither.
    */
   compact(doc: string, snapshot: Uint8Array): Promise<void>
-  /** Resolves once every pending write is durable. */
+  /** Resolves once every write made before the call is durable [DS10]. */
   flush(): Promise<void>
 }

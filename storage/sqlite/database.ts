@@ -1,142 +1,24 @@
-// Opens the relay's SQLite database (WAL, fsync on commit) and brings its schema up to date.
-// Each store module owns its tables; this file only runs their migrations in order.
+// Opens a SQLite database file (WAL, fsync on commit) and brings its schema up to date from the
+// migration list its owner gives: the relay's (relay/store/migrations.ts), the lab node's in-store
+// one (lab-node/lan/state.ts), a store's own (tests, tools). Knows no table itself.
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 
 export type DB = Database.Database
 
-/** One schema step. Steps are never edited once released; new ones are appended. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE doc_updates (
-     id     INTEGER PRIMARY KEY,
-     doc    TEXT NOT NULL,
-     data   BLOB NOT NULL
-   );
-   CREATE INDEX doc_updates_by_doc ON doc_updates (doc, id);
-   CREATE TABLE accounts (
-     user_id       TEXT PRIMARY KEY,
-     email         TEXT NOT NULL UNIQUE,
-     name          TEXT NOT NULL,
-     password_hash TEXT NOT NULL,
-     created_at    TEXT NOT NULL
-   );
-   CREATE TABLE sessions (
-     token_hash TEXT PRIMARY KEY,
-     user_id    TEXT NOT NULL REFERENCES accounts (user_id),
-     created_at INTEGER NOT NULL,
-     expires_at INTEGER NOT NULL
-   ) WITHOUT ROWID;
-   CREATE INDEX sessions_by_user ON sessions (user_id);
-   CREATE TABLE images (
-     sha256     TEXT PRIMARY KEY,
-     bytes      INTEGER NOT NULL,
-     width      INTEGER NOT NULL,
-     height     INTEGER NOT NULL,
-     format     TEXT NOT NULL,
-     created_at TEXT NOT NULL
-   ) WITHOUT ROWID;
-   CREATE TABLE image_owners (
-     sha256  TEXT NOT NULL,
-     user_id TEXT NOT NULL,
-     PRIMARY KEY (sha256, user_id)
-   ) WITHOUT ROWID;`,
-  // Receptions: one row per received order, the discount decision kept with it.
-  `CREATE TABLE receptions (
-     seq            INTEGER PRIMARY KEY,
-     order_id       TEXT NOT NULL UNIQUE,
-     user_id        TEXT NOT NULL,
-     front          TEXT NOT NULL,
-     lab            TEXT NOT NULL,
-     received_at    INTEGER NOT NULL,
-     status         TEXT NOT NULL CHECK (status IN ('accepted', 'rejected', 'cancelled')),
-     error          TEXT,
-     lines          TEXT NOT NULL,
-     total          INTEGER NOT NULL,
-     currency       TEXT NOT NULL,
-     discount_order TEXT,
-     discount_received_at INTEGER,
-     discount_within TEXT,
-     discount_amount INTEGER,
-     delivered      INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE INDEX receptions_by_user ON receptions (user_id, received_at, seq) WHERE status = 'accepted';
-   CREATE INDEX receptions_by_user_front ON receptions (user_id, front, received_at, seq) WHERE status = 'accepted';
-   CREATE INDEX receptions_by_user_lab ON receptions (user_id, lab, received_at, seq) WHERE status = 'accepted';
-   CREATE INDEX receptions_by_time ON receptions (received_at, seq);
-   CREATE INDEX receptions_undelivered ON receptions (delivered) WHERE delivered = 0;
-   CREATE TABLE order_images (
-     order_id TEXT NOT NULL,
-     sha256   TEXT NOT NULL,
-     lab      TEXT NOT NULL,
-     PRIMARY KEY (sha256, lab, order_id)
-   ) WITHOUT ROWID;
-   CREATE TABLE waiting_orders (
-     order_id   TEXT PRIMARY KEY,
-     user_id    TEXT NOT NULL,
-     first_seen INTEGER NOT NULL
-   ) WITHOUT ROWID;
-   CREATE INDEX waiting_orders_by_user ON waiting_orders (user_id);`,
-  // Printing history reported by lab nodes, stored once per entry id.
-  `CREATE TABLE history (
-     id          TEXT PRIMARY KEY,
-     lab         TEXT NOT NULL,
-     order_id    TEXT NOT NULL,
-     item        INTEGER NOT NULL,
-     printer     TEXT NOT NULL,
-     job         TEXT NOT NULL,
-     copies      INTEGER NOT NULL,
-     status      TEXT NOT NULL,
-     printed_at  INTEGER NOT NULL,
-     received_at INTEGER NOT NULL,
-     user_id     TEXT,
-     front       TEXT
-   ) WITHOUT ROWID;
-   CREATE INDEX history_by_lab ON history (lab, printed_at);
-   CREATE INDEX history_by_time ON history (printed_at);
-   CREATE INDEX history_by_user ON history (user_id, printed_at);`,
-  `-- Admin audit: listings by lab, store or customer in reception order; history by store; a lab's
-  -- last history; copies printed per lab and day (covering); the log of changes admins make.
-  CREATE INDEX receptions_by_lab_time ON receptions (lab, received_at, seq);
-  CREATE INDEX receptions_by_front_time ON receptions (front, received_at, seq);
-  CREATE INDEX receptions_by_user_time ON receptions (user_id, received_at, seq);
-  CREATE INDEX history_by_front ON history (front, printed_at);
-  CREATE INDEX history_by_lab_received ON history (lab, received_at);
-  CREATE INDEX history_prints ON history (lab, printed_at, copies) WHERE status = 'completed';
-  CREATE TABLE admin_audit (
-    id     INTEGER PRIMARY KEY,
-    at     INTEGER NOT NULL,
-    admin  TEXT NOT NULL,
-    action TEXT NOT NULL,
-    detail TEXT NOT NULL CHECK (json_valid(detail))
-  );
-  CREATE INDEX admin_audit_by_time ON admin_audit (at);`,
-  `-- In-store sync (issue 8): sessions get an id a revocation can name without the token;
-  -- sign-outs are listed for lab nodes, which check tokens offline; lab nodes register the
-  -- Ed25519 keys they sign in-store receptions with; a reception notes a store stamp and its fate.
-  ALTER TABLE sessions ADD COLUMN sid TEXT;
-  CREATE UNIQUE INDEX sessions_by_sid ON sessions (sid) WHERE sid IS NOT NULL;
-  CREATE TABLE revocations (
-    seq        INTEGER PRIMARY KEY,
-    sid        TEXT NOT NULL,
-    revoked_at INTEGER NOT NULL,
-    expires_at INTEGER NOT NULL
-  );
-  CREATE TABLE lab_keys (
-    key_id        TEXT PRIMARY KEY,
-    lab           TEXT NOT NULL,
-    public_key    TEXT NOT NULL CHECK (json_valid(public_key)),
-    registered_at INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  ALTER TABLE receptions ADD COLUMN store_stamp TEXT;`,
-  `-- Hardening (issue 13): the lab's progress kept with the reception, so the relay can refuse a
-  -- cancel of an order that an order already being printed cites as its previous order without
-  -- opening that order; the orders citing one are found by index when it is cancelled.
-  ALTER TABLE receptions ADD COLUMN progress TEXT;
-  CREATE INDEX receptions_citing ON receptions (discount_order) WHERE discount_order IS NOT NULL;`,
-]
+/**
+ * A database's schema as steps, each run in one transaction; PRAGMA user_version counts the steps
+ * a file has run. A released step is never edited, removed or moved: changes are appended.
+ * Stores declare their tables (DOC_TABLES, IMAGE_TABLES) for the lists that hold them.
+ */
+export type Migrations = readonly string[]
 
-export function openDatabase(file: string): DB {
+/** @deprecated The relay's database: pass its list, openDatabase(file, RELAY_MIGRATIONS). */
+export function openDatabase(file: string): DB
+export function openDatabase(file: string, migrations: Migrations): DB
+export function openDatabase(file: string, migrations: Migrations = RELAY_MIGRATIONS): DB {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
   const db = new Database(file)
   db.pragma('journal_mode = WAL')
@@ -145,16 +27,19 @@ export function openDatabase(file: string): DB {
   db.pragma('synchronous = FULL')
   db.pragma('foreign_keys = ON')
   db.pragma('busy_timeout = 5000')
-  migrate(db)
+  migrate(db, migrations)
   return db
 }
 
-function migrate(db: DB): void {
-  const current = db.pragma('user_version', { simple: true }) as number
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version])
-      db.pragma(`user_version = ${version + 1}`)
-    })()
-  }
+/** One step per transaction, each re-reading the version under the write lock: two processes
+ * opening one new file at once do not both run a step. */
+function migrate(db: DB, migrations: Migrations): void {
+  const step = db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number
+    if (version >= migrations.length) return false
+    db.exec(migrations[version])
+    db.pragma(`user_version = ${version + 1}`)
+    return true
+  })
+  while (step.immediate()) { /* next step */ }
 }

@@ -2,16 +2,33 @@
 // committed by a writer thread so an fsync never stops the event loop.
 import { Worker } from 'node:worker_threads'
 import type { DocStore } from '../doc-store.ts'
-import type { DB } from './database.ts'
+import { SeenRows } from '../seen-rows.ts'
+import type { DB, Migrations } from './database.ts'
+import { SNAPSHOT, batchWriter, type DocBatch } from './doc-batch.js'
 
 export type { DocStore }
 
+
+/**
+ * The document store's table, as every database holding documents creates it in one of its
+ * steps. A change to it is a new step appended to each list that holds it (the relay's, the lab
+ * node's in-store one, DOC_STORE_MIGRATIONS).
+ */
+export const DOC_TABLES = `CREATE TABLE doc_updates (
+     id     INTEGER PRIMARY KEY,
+     doc    TEXT NOT NULL,
+     data   BLOB NOT NULL
+   );
+   CREATE INDEX doc_updates_by_doc ON doc_updates (doc, id);`
+
+/** A database of documents only: the store's own list (tests, tools). */
+export const DOC_STORE_MIGRATIONS: Migrations = [DOC_TABLES]
 
 interface PendingWrite {
   /** null for a flush, which only waits for the writes before it. */
   doc: string | null
   data: Uint8Array
-  /** A snapshot replaces everything stored for `doc` before it. */
+  /** A compaction's snapshot: removes the rows it folds (see DocStore.compact). */
   snapshot: boolean
   resolve: () => void
   reject: (error: Error) => void
@@ -38,14 +55,14 @@ export class SqliteDocStore implements DocStore {
   private commitSoon = false
   private committing = false
   private writer: DocWriter | null = null
-  private readonly stmt
+  /** Another store (another process) on the same file may write the same documents. */
+  private readonly seen = new SeenRows()
+  private readonly loadRows
+  private readonly commitHere
 
   constructor(private readonly db: DB, options: SqliteDocStoreOptions = {}) {
-    this.stmt = {
-      load: db.prepare<[string], { data: Buffer }>('SELECT data FROM doc_updates WHERE doc = ? ORDER BY id'),
-      append: db.prepare<[string, Uint8Array]>('INSERT INTO doc_updates (doc, data) VALUES (?, ?)'),
-      deleteBefore: db.prepare<[string, number | bigint]>('DELETE FROM doc_updates WHERE doc = ? AND id < ?'),
-    }
+    this.loadRows = db.prepare<[string], { id: number; data: Buffer }>('SELECT id, data FROM doc_updates WHERE doc = ? ORDER BY id')
+    this.commitHere = batchWriter(db)
     if ((options.commitOn ?? (db.memory ? 'caller' : 'worker')) === 'worker') {
       if (db.memory) throw new Error('an in-memory database cannot be shared with a writer thread')
       this.writer = new DocWriter(db.name, () => { this.writer = null })
@@ -58,7 +75,9 @@ export class SqliteDocStore implements DocStore {
   }
 
   async load(doc: string): Promise<Uint8Array[]> {
-    return this.stmt.load.all(doc).map((row) => new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength))
+    const rows = this.loadRows.all(doc)
+    this.seen.add(doc, rows.map((row) => row.id))
+    return rows.map((row) => new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength))
   }
 
   append(doc: string, update: Uint8Array): Promise<void> {
@@ -129,8 +148,11 @@ export class SqliteDocStore implements DocStore {
     try {
       const writes = batch.filter((write) => write.doc !== null)
       if (writes.length > 0) {
-        if (this.writer?.ready) await this.writer.commit(writes)
-        else this.commitHere(writes)
+        const packed = packBatch(writes, this.seen)
+        const { folds, ids } = packed // the rest is handed over to the writer thread
+        if (this.writer?.ready) await this.writer.commit(packed)
+        else this.commitHere(packed)
+        this.remember(writes, folds, ids)
       }
     } catch (error) {
       failure = error as Error
@@ -140,14 +162,46 @@ export class SqliteDocStore implements DocStore {
     if (this.pending.length > 0) this.schedule()
   }
 
-  private commitHere(writes: PendingWrite[]): void {
-    this.db.transaction(() => {
-      for (const { doc, data, snapshot } of writes) {
-        const { lastInsertRowid } = this.stmt.append.run(doc!, data)
-        if (snapshot) this.stmt.deleteBefore.run(doc!, lastInsertRowid)
+  /** What a committed batch stored and removed, as doc-batch.js did it. */
+  private remember(writes: PendingWrite[], folds: number[][], ids: Float64Array): void {
+    const written = new Map<string, number[]>()
+    writes.forEach(({ doc, snapshot }, i) => {
+      const mine = written.get(doc!) ?? []
+      if (snapshot) {
+        this.seen.folded(doc!, [...folds[i], ...mine], ids[i])
+        written.set(doc!, [ids[i]])
+      } else {
+        this.seen.add(doc!, [ids[i]])
+        written.set(doc!, [...mine, ids[i]])
       }
-    })()
+    })
   }
+}
+
+/**
+ * One batch as doc-batch.js takes it. A snapshot folds what this store had seen of its document
+ * when the batch is made: every earlier batch is settled and remembered by then.
+ */
+function packBatch(writes: PendingWrite[], seen: SeenRows): DocBatch {
+  const docs: string[] = []
+  const kinds = new Uint8Array(writes.length)
+  const ends = new Uint32Array(writes.length)
+  const folds: number[][] = []
+  let size = 0
+  for (const write of writes) size += write.data.byteLength
+  const bytes = new Uint8Array(size)
+  let at = 0
+  writes.forEach((write, i) => {
+    docs.push(write.doc!)
+    kinds[i] = write.snapshot ? SNAPSHOT : 0
+    folds.push(write.snapshot ? seen.of(write.doc!) : [])
+    bytes.set(write.data, at)
+    at += write.data.byteLength
+    ends[i] = at
+  })
+  // Shared, so the writer thread's ids are readable as soon as its commit is (DocWriter.poll).
+  const ids = new Float64Array(new SharedArrayBuffer(8 * writes.length))
+  return { docs, kinds, ends, bytes, folds, ids }
 }
 
 const EMPTY = new Uint8Array(0)
@@ -189,27 +243,13 @@ class DocWriter {
     this.worker.on('exit', () => this.end(new Error('the document writer thread exited')))
   }
 
-  /** One transaction for `writes`; resolves once it is fsynced. */
-  commit(writes: PendingWrite[]): Promise<void> {
-    const docs: string[] = []
-    const kinds = new Uint8Array(writes.length)
-    const ends = new Uint32Array(writes.length)
-    let size = 0
-    for (const write of writes) size += write.data.byteLength
-    const bytes = new Uint8Array(size)
-    let at = 0
-    writes.forEach((write, i) => {
-      docs.push(write.doc!)
-      kinds[i] = write.snapshot ? 1 : 0
-      bytes.set(write.data, at)
-      at += write.data.byteLength
-      ends[i] = at
-    })
+  /** One transaction for `batch`, whose bytes are handed over; resolves once it is fsynced. */
+  commit(batch: DocBatch): Promise<void> {
     const id = this.nextId++
     return new Promise((resolve, reject) => {
       this.inFlight = { id, resolve, reject }
       this.worker.ref() // a commit in flight keeps the process alive until it is answered
-      this.worker.postMessage({ id, docs, kinds, ends, bytes }, [bytes.buffer, kinds.buffer, ends.buffer])
+      this.worker.postMessage({ id, ...batch }, [batch.bytes.buffer as ArrayBuffer, batch.kinds.buffer as ArrayBuffer, batch.ends.buffer as ArrayBuffer])
     })
   }
 

@@ -3,6 +3,7 @@
 // Plain JavaScript on purpose: a worker thread does not inherit the tsx loader bin/labsync registers.
 import Database from 'better-sqlite3'
 import { parentPort, workerData } from 'node:worker_threads'
+import { batchWriter } from './doc-batch.js'
 
 const db = new Database(workerData.file)
 // Other modules write the same file from the main thread: wait for their commits, never fail on them.
@@ -12,26 +13,15 @@ db.pragma('synchronous = FULL')
 const mode = db.pragma('journal_mode', { simple: true })
 if (mode !== 'wal') throw new Error(`the document writer needs a WAL database, ${workerData.file} is in ${mode} mode`)
 
-const append = db.prepare('INSERT INTO doc_updates (doc, data) VALUES (?, ?)')
-const deleteBefore = db.prepare('DELETE FROM doc_updates WHERE doc = ? AND id < ?')
-
-/** One batch: docs[i] gets bytes[ends[i-1]..ends[i]]; kinds[i] 0 = append, 1 = snapshot replacing what came before. */
-const commit = db.transaction(({ docs, kinds, ends, bytes }) => {
-  let start = 0
-  for (let i = 0; i < docs.length; i++) {
-    const data = bytes.subarray(start, ends[i])
-    start = ends[i]
-    const { lastInsertRowid } = append.run(docs[i], data)
-    if (kinds[i] === 1) deleteBefore.run(docs[i], lastInsertRowid)
-  }
-})
+const commit = batchWriter(db)
 
 parentPort.on('message', (batch) => {
   try {
     // IMMEDIATE: take the write lock up front (waiting for the main thread's commits), so a
     // commit never fails half-way on a lock it could have waited for.
     commit.immediate(batch)
-    // Durable now: the main thread may read this before it gets round to the message.
+    // Durable now, and batch.ids (shared memory) filled in: the main thread may read both before
+    // it gets round to the message.
     Atomics.store(workerData.committed, 0, batch.id)
     parentPort.postMessage({ id: batch.id, error: null })
   } catch (error) {

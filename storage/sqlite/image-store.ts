@@ -4,10 +4,32 @@ import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises'
 import { mkdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import type { DB } from './database.ts'
+import type { DB, Migrations } from './database.ts'
 import { SHA256_HEX, type ImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../image-store.ts'
 
 export * from '../image-store.ts'
+
+/**
+ * The image store's tables, as every database holding images creates them in one of its steps.
+ * A change to them is a new step appended to each list that holds them (the relay's, the lab
+ * node's in-store one, IMAGE_STORE_MIGRATIONS).
+ */
+export const IMAGE_TABLES = `CREATE TABLE images (
+     sha256     TEXT PRIMARY KEY,
+     bytes      INTEGER NOT NULL,
+     width      INTEGER NOT NULL,
+     height     INTEGER NOT NULL,
+     format     TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE TABLE image_owners (
+     sha256  TEXT NOT NULL,
+     user_id TEXT NOT NULL,
+     PRIMARY KEY (sha256, user_id)
+   ) WITHOUT ROWID;`
+
+/** A database of images only: the store's own list (tests, tools). */
+export const IMAGE_STORE_MIGRATIONS: Migrations = [IMAGE_TABLES]
 
 export class SqliteImageStore implements ImageStore {
   /** Where files are written before they are complete; same filesystem as the images, so rename is atomic. */
