@@ -1,6 +1,6 @@
 // Reading and editing one order document (SPEC.md "Document shapes": spec with items as a Y.Array
-// of Y.Maps; receipt, progress and the in-store stamp written by others), and the sign the customer
-// sees for it.
+// of Y.Maps; receipt, progress and the in-store stamp written by others). Where the order stands
+// is judged in stage.ts.
 import * as Y from 'yjs'
 import { readReceipt, writeSpec, type OrderItem, type OrderSpec, type Progress, type Receipt } from '../../../shared/schema.ts'
 
@@ -104,52 +104,4 @@ export function submit(doc: Y.Doc): void {
 /** A cancel request; the relay refuses it once the lab has started printing. */
 export function cancel(doc: Y.Doc): void {
   doc.getMap('spec').set('state', 'cancelled')
-}
-
-export function mayCancel(view: OrderView): boolean {
-  if (view.spec.state !== 'submitted') return false
-  if (view.receipt?.status === 'rejected') return false
-  return view.progress?.status !== 'printing' && view.progress?.status !== 'printed'
-}
-
-/**
- * Where an order stands, in the customer's words (the "sign" on every order). `sent` means the
- * relay holds it; `sent-store` that only the home store's lab node does so far; `in-store` that the
- * lab node received the submission (its stamp), which is not yet the relay's receipt.
- */
-export type Stage = 'draft' | 'device-only' | 'sent' | 'sent-store' | 'in-store' | 'received' | 'rejected' | 'cancelled'
-
-/** Which servers are known to hold every change this device made to the order. */
-export interface Held { relay: boolean; store: boolean }
-
-export function stageOf(view: OrderView, held: Held): Stage {
-  const state = view.spec.state
-  if (state === 'cancelled') return 'cancelled'
-  if (view.receipt?.status === 'rejected') return 'rejected'
-  if (view.receipt) return 'received'
-  if (state !== 'submitted') return 'draft'
-  if (view.instore) return 'in-store'
-  return held.relay ? 'sent' : held.store ? 'sent-store' : 'device-only'
-}
-
-/** What a document link knows of who holds the order, as `stageOf` wants it. */
-export const heldBy = (link: { relayHasAll: boolean; storeHasAll: boolean } | undefined): Held =>
-  ({ relay: link?.relayHasAll ?? false, store: link?.storeHasAll ?? false })
-
-export const STAGE_LABEL: Record<Stage, string> = {
-  draft: 'Draft',
-  'device-only': 'On this device only',
-  sent: 'Sent',
-  'sent-store': 'Sent to the store',
-  'in-store': 'Received in store',
-  received: 'Received by the relay',
-  rejected: 'Not accepted',
-  cancelled: 'Cancelled',
-}
-
-/** Whether nothing more will happen to the order, so it need not stay connected. */
-export function isSettled(view: OrderView): boolean {
-  if (view.spec.state === 'cancelled') return true
-  if (view.receipt?.status === 'rejected') return true
-  return view.progress?.status === 'printed' || view.progress?.status === 'failed'
 }

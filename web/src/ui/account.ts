@@ -5,9 +5,9 @@ import { LitElement, html, nothing } from 'lit'
 import type { Services } from '../controllers/session.ts'
 import { UploadQueueController } from '../controllers/upload-queue.ts'
 import { ChangesController } from '../controllers/events.ts'
+import { OrderListController } from '../controllers/order.ts'
 import type { Catalog } from '../../../shared/schema.ts'
 import type { Session } from '../session/api.ts'
-import { heldBy, stageOf } from '../orders/order-doc.ts'
 import { plural } from './format.ts'
 import { base } from './styles.ts'
 import './sign-in.ts'
@@ -37,10 +37,10 @@ export class Account extends LitElement {
 
   private readonly uploads = new UploadQueueController(this, () => this.services?.uploads)
   private readonly changes = new ChangesController(this, () => [this.services?.workspace])
+  private readonly orders = new OrderListController(this, () => ({ services: this.services, catalog: this.catalog, userId: this.session?.userId ?? '' }))
 
   override render() {
-    const unsent = this.services.workspace.orders()
-      .filter((order) => stageOf(order, heldBy(this.services.workspace.orderLink(order.id))) === 'device-only').length
+    const unsent = this.orders.unsent
     const pending = this.uploads.pending
     return html`
       <h1>Account</h1>

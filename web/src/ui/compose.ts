@@ -4,8 +4,8 @@
 import { LitElement, css, html, nothing } from 'lit'
 import type { Catalog } from '../../../shared/schema.ts'
 import type { Services } from '../controllers/session.ts'
-import type { Estimate } from '../orders/estimate.ts'
-import type { OrderView, Stage } from '../orders/order-doc.ts'
+import type { OrderView } from '../orders/order-doc.ts'
+import type { Standing } from '../orders/stage.ts'
 import { STAGE_HINT, formatDateTime, money, priceLines, stageBadge } from './format.ts'
 import { base } from './styles.ts'
 import './photo-row.ts'
@@ -15,9 +15,8 @@ export class Compose extends LitElement {
     view: { attribute: false },
     catalog: { attribute: false },
     services: { attribute: false },
-    estimate: { attribute: false },
-    problems: { attribute: false },
-    stage: { type: String },
+    /** Where the draft stands (controllers/order.ts): its sign, estimate, problems and actions. */
+    standing: { attribute: false },
     online: { type: Boolean },
     /** The relay has every change: the draft is on the customer's other devices too. */
     synced: { type: Boolean },
@@ -30,9 +29,7 @@ export class Compose extends LitElement {
   view!: OrderView
   catalog!: Catalog
   services!: Services
-  estimate: Estimate | null = null
-  problems: string[] = []
-  stage: Stage = 'draft'
+  standing!: Standing
   online = true
   synced = false
   adding = false
@@ -57,14 +54,15 @@ export class Compose extends LitElement {
 
   override render() {
     const { view, catalog } = this
+    const { stage, estimate, problems, actions } = this.standing
     const receiving = catalog.fronts.filter((f) => f.roles.includes('reception'))
     const front = catalog.fronts.find((f) => f.id === view.spec.front)
     return html`
       <div class="spread">
         <h1>New order</h1>
-        ${stageBadge(this.stage)}
+        ${stageBadge(stage)}
       </div>
-      <p class="muted small">Started ${formatDateTime(view.spec.createdAt)}. ${this.synced ? 'Saved on this device and synced to your account; not sent yet.' : STAGE_HINT[this.stage]} Changes are saved as you make them.</p>
+      <p class="muted small">Started ${formatDateTime(view.spec.createdAt)}. ${this.synced ? 'Saved on this device and synced to your account; not sent yet.' : STAGE_HINT[stage]} Changes are saved as you make them.</p>
 
       <section class="card stack" aria-labelledby="photos-heading">
         <h2 id="photos-heading">Photos</h2>
@@ -105,23 +103,23 @@ export class Compose extends LitElement {
 
       <section class="card" aria-labelledby="estimate-heading">
         <h2 id="estimate-heading">Estimate</h2>
-        ${this.estimate ? html`
-          ${priceLines(this.estimate.lines, this.estimate.total, this.estimate.currency, 'Estimated total', this.estimate.discount)}
+        ${estimate ? html`
+          ${priceLines(estimate.lines, estimate.total, estimate.currency, 'Estimated total', estimate.discount)}
           <p class="muted small discount-note">
-            ${this.estimate.discount
+            ${estimate.discount
               ? 'The repeat-order discount is included because of your earlier order. '
               : ''}The relay prices the order when it receives it; the receipt is final.
           </p>` : html`<p class="muted">Add photos and choose a store to see the price.</p>`}
       </section>
 
       <div class="send">
-        ${this.problems.length > 0 && this.view.spec.items.length > 0 ? html`
+        ${problems.length > 0 && view.spec.items.length > 0 ? html`
           <div class="notice warn" id="problems">
             <strong>Before sending:</strong>
-            <ul class="problems">${this.problems.map((p) => html`<li>${p}</li>`)}</ul>
+            <ul class="problems">${problems.map((p) => html`<li>${p}</li>`)}</ul>
           </div>` : nothing}
         ${this.online ? nothing : html`<p class="notice info">You are offline. You can still send: the order goes out when the connection returns.</p>`}
-        <button class="primary wide" ?disabled=${this.problems.length > 0} aria-describedby=${this.problems.length ? 'problems' : nothing}
+        <button class="primary wide" ?disabled=${!actions.send} aria-describedby=${problems.length ? 'problems' : nothing}
           @click=${() => this.emit('submit-order', {})}>Send order</button>
         ${this.confirmDiscard ? html`
           <div class="row" role="group" aria-label="Discard this draft?">

@@ -3,7 +3,7 @@ import { html, type TemplateResult } from 'lit'
 import { formatMoney } from '../../../shared/pricing.ts'
 import type { DiscountDecision, PriceLine } from '../../../shared/schema.ts'
 import { describePeriod } from '../orders/estimate.ts'
-import { STAGE_LABEL, type Stage } from '../orders/order-doc.ts'
+import { STAGE_LABEL, type Stage } from '../orders/stage.ts'
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' })

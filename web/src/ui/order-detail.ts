@@ -3,8 +3,8 @@
 import { LitElement, css, html, nothing } from 'lit'
 import type { Catalog } from '../../../shared/schema.ts'
 import type { Services } from '../controllers/session.ts'
-import type { Estimate } from '../orders/estimate.ts'
-import { mayCancel, type OrderView, type Stage } from '../orders/order-doc.ts'
+import type { OrderView } from '../orders/order-doc.ts'
+import type { Standing, StepState } from '../orders/stage.ts'
 import { PROGRESS_LABEL, STAGE_HINT, formatDateTime, plural, priceLines, stageBadge } from './format.ts'
 import { base } from './styles.ts'
 import './photo-row.ts'
@@ -14,8 +14,9 @@ export class OrderDetail extends LitElement {
     view: { attribute: false },
     catalog: { attribute: false },
     services: { attribute: false },
-    estimate: { attribute: false },
-    stage: { type: String },
+    /** Where the order stands (controllers/order.ts): its sign, steps, estimate and actions. */
+    standing: { attribute: false },
+    pendingUploads: { type: Number },
     denials: { attribute: false },
     storeDenials: { attribute: false },
     confirmCancel: { state: true },
@@ -24,8 +25,8 @@ export class OrderDetail extends LitElement {
   view!: OrderView
   catalog: Catalog | null = null
   services!: Services
-  estimate: Estimate | null = null
-  stage: Stage = 'sent'
+  standing!: Standing
+  pendingUploads = 0
   denials: string[] = []
   storeDenials: string[] = []
   confirmCancel = false
@@ -48,24 +49,21 @@ export class OrderDetail extends LitElement {
 
   override render() {
     const { view } = this
-    const pendingUploads = view.spec.items.filter((item) => {
-      const state = this.services.uploads.state(item.image)
-      return state ? state.status !== 'done' : !this.services.workspace.photos().get(item.image)?.uploaded
-    }).length
+    const { stage, estimate, actions } = this.standing
     return html`
       <div class="spread">
         <h1>Order</h1>
-        ${stageBadge(this.stage)}
+        ${stageBadge(stage)}
       </div>
-      <p class="muted small" role="status">Started ${formatDateTime(view.spec.createdAt)}. ${this.stage === 'in-store' && view.instore
-        ? `Received in store ${formatDateTime(view.instore.receivedAt)}; waiting for the relay.` : STAGE_HINT[this.stage]}</p>
+      <p class="muted small" role="status">Started ${formatDateTime(view.spec.createdAt)}. ${stage === 'in-store' && view.instore
+        ? `Received in store ${formatDateTime(view.instore.receivedAt)}; waiting for the relay.` : STAGE_HINT[stage]}</p>
       ${this.denials.length ? html`<p class="notice error" role="alert">The relay refused a change to this order: ${this.denials[this.denials.length - 1]}</p>` : nothing}
       ${this.storeDenials.length && !view.receipt ? html`<p class="notice error" role="alert">Your store's lab node refused a change to this order: ${this.storeDenials[this.storeDenials.length - 1]}</p>` : nothing}
       ${view.receipt?.status === 'rejected' ? html`<p class="notice error" role="alert">${view.receipt.error ?? 'The order was not accepted.'}</p>` : nothing}
 
       <section class="card" aria-labelledby="where-heading">
         <h2 id="where-heading">Where it is</h2>
-        ${this.renderSteps(pendingUploads)}
+        ${this.renderSteps()}
       </section>
 
       <section class="card" aria-labelledby="receipt-heading">
@@ -73,8 +71,8 @@ export class OrderDetail extends LitElement {
         ${view.receipt?.status === 'accepted' ? html`
           ${priceLines(view.receipt.lines, view.receipt.total, view.receipt.currency, 'Total', view.receipt.discount)}
           <p class="muted small">Received ${formatDateTime(view.receipt.receivedAt)}${this.labName(view.receipt.lab)}.</p>`
-          : this.estimate ? html`
-            ${priceLines(this.estimate.lines, this.estimate.total, this.estimate.currency, 'Estimated total', this.estimate.discount)}
+          : estimate ? html`
+            ${priceLines(estimate.lines, estimate.total, estimate.currency, 'Estimated total', estimate.discount)}
             <p class="muted small">The relay prices the order when it receives it.</p>`
           : html`<p class="muted">No price yet.</p>`}
       </section>
@@ -96,8 +94,8 @@ export class OrderDetail extends LitElement {
       </section>
 
       <div class="actions">
-        <button class="primary wide" @click=${() => this.emit('reorder')}>Order these again</button>
-        ${mayCancel(view) ? this.confirmCancel ? html`
+        ${actions.reorder ? html`<button class="primary wide" @click=${() => this.emit('reorder')}>Order these again</button>` : nothing}
+        ${actions.cancel ? this.confirmCancel ? html`
           <div class="row" role="group" aria-label="Cancel this order?">
             <button class="danger" @click=${() => { this.confirmCancel = false; this.emit('cancel-order') }}>Yes, cancel the order</button>
             <button @click=${() => { this.confirmCancel = false }}>Keep it</button>
@@ -107,13 +105,11 @@ export class OrderDetail extends LitElement {
     `
   }
 
-  private renderSteps(pendingUploads: number) {
-    const { view, stage } = this
-    const sent = stage !== 'device-only' && !(stage === 'cancelled' && !view.receipt)
-    const received = view.receipt !== null
-    const instore = view.instore
-    const progress = view.progress
-    const step = (state: 'done' | 'current' | 'todo' | 'failed', title: string, detail: unknown = nothing) => html`
+  private renderSteps() {
+    const { view, pendingUploads } = this
+    const { stage, steps } = this.standing
+    const { instore, progress } = view
+    const step = (state: StepState, title: string, detail: unknown = nothing) => html`
       <li class=${state} aria-current=${state === 'current' ? 'step' : 'false'}>
         <span class="mark" aria-hidden="true">${state === 'done' ? '✓' : state === 'failed' ? '!' : ''}</span>
         <span><span class="step-title">${title}</span>
@@ -124,17 +120,14 @@ export class OrderDetail extends LitElement {
     return html`
       <ol class="steps">
         ${step('done', 'Saved on this device')}
-        ${step(sent ? 'done' : 'current', sent ? 'Sent' : 'Waiting for a connection to send',
-          !sent ? 'It goes out by itself when you are online.' : stage === 'sent-store' ? 'To your home store\'s lab node.' : nothing)}
+        ${step(steps.sent ? 'done' : 'current', steps.sent ? 'Sent' : 'Waiting for a connection to send',
+          !steps.sent ? 'It goes out by itself when you are online.' : stage === 'sent-store' ? 'To your home store\'s lab node.' : nothing)}
         ${instore ? step('done', 'Received in store', `${formatDateTime(instore.receivedAt)} · ${this.frontName(instore.front)}`) : nothing}
-        ${step(received ? (view.receipt!.status === 'rejected' ? 'failed' : 'done') : sent ? 'current' : 'todo',
-          'Received by the relay',
-          received ? formatDateTime(view.receipt!.receivedAt)
+        ${step(steps.relay, 'Received by the relay',
+          view.receipt ? formatDateTime(view.receipt.receivedAt)
             : pendingUploads > 0 ? `Waiting for ${plural(pendingUploads, 'photo')} to finish uploading.`
             : instore || stage === 'sent-store' ? 'The store passes your order on to the relay when its internet link is up; the relay then prices it.' : nothing)}
-        ${view.spec.state === 'cancelled' ? step('failed', 'Cancelled') : step(
-          progress?.status === 'printed' ? 'done' : progress?.status === 'failed' ? 'failed' : progress ? 'current' : 'todo',
-          lab, progress ? `Updated ${formatDateTime(progress.updatedAt)}` : nothing)}
+        ${stage === 'cancelled' ? step('failed', 'Cancelled') : step(steps.lab, lab, progress ? `Updated ${formatDateTime(progress.updatedAt)}` : nothing)}
       </ol>`
   }
 

@@ -2,11 +2,9 @@
 // received), the lab's progress and the total; and the button that starts a new order.
 import { LitElement, css, html, nothing } from 'lit'
 import { roomName, type Catalog } from '../../../shared/schema.ts'
-import { ChangesController } from '../controllers/events.ts'
+import { OrderListController, type ListedOrder } from '../controllers/order.ts'
 import { navigate } from '../controllers/route.ts'
 import type { Services } from '../controllers/session.ts'
-import { estimate, receptionsOf } from '../orders/estimate.ts'
-import { heldBy, stageOf, type OrderView } from '../orders/order-doc.ts'
 import { base } from './styles.ts'
 import { PROGRESS_LABEL, formatShort, money, plural, stageBadge } from './format.ts'
 
@@ -21,7 +19,7 @@ export class OrdersList extends LitElement {
   catalog: Catalog | null = null
   userId = ''
 
-  private readonly changes = new ChangesController(this, () => [this.services?.workspace, this.services?.photos])
+  private readonly list = new OrderListController(this, () => ({ services: this.services, catalog: this.catalog, userId: this.userId }))
 
   static override styles = [base, css`
     ul { list-style: none; margin: 0; padding: 0; }
@@ -36,9 +34,7 @@ export class OrdersList extends LitElement {
   `]
 
   override render() {
-    const { workspace } = this.services
-    const orders = workspace.orders().filter((order) => order.spec.id)
-      .sort((a, b) => (b.spec.createdAt ?? '').localeCompare(a.spec.createdAt ?? ''))
+    const orders = this.list.orders
     return html`
       <div class="top spread">
         <h1>Your orders</h1>
@@ -51,7 +47,7 @@ export class OrdersList extends LitElement {
           <p class="muted">Start one with “New order”: pick photos, sizes and a store. It works offline too.</p>
         </div>` : html`
         <ul aria-label="Orders">
-          ${orders.map((order) => html`<li class="card">${this.renderOrder(order, orders)}</li>`)}
+          ${orders.map((order) => html`<li class="card">${this.renderOrder(order)}</li>`)}
         </ul>`}
     `
   }
@@ -68,19 +64,9 @@ export class OrdersList extends LitElement {
       </div>`
   }
 
-  private renderOrder(order: OrderView, all: OrderView[]) {
-    const link = this.services.workspace.orderLink(order.id)
-    const stage = stageOf(order, heldBy(link))
-    const prints = order.spec.items.reduce((sum, item) => sum + (item.qty > 0 ? item.qty : 0), 0)
+  private renderOrder({ view: order, standing }: ListedOrder) {
+    const { stage, prints, price } = standing
     const store = this.catalog?.fronts.find((f) => f.id === order.spec.front)?.name
-    const priced = order.receipt?.status === 'accepted'
-      ? { total: order.receipt.total, currency: order.receipt.currency, estimated: false }
-      : this.catalog && order.spec.state === 'draft'
-        ? (() => {
-            const e = estimate(this.catalog!, order, receptionsOf(all), this.userId, this.services.workspace.now())
-            return e ? { total: e.total, currency: e.currency, estimated: true } : null
-          })()
-        : null
     const title = order.spec.state === 'draft' ? 'New order' : `Order of ${formatShort(order.spec.createdAt)}`
     return html`
       <a href="/orders/${order.id}" aria-label="${title}, ${plural(prints, 'print')}">
@@ -98,22 +84,16 @@ export class OrdersList extends LitElement {
             ${order.spec.state === 'draft' ? html` · started ${formatShort(order.spec.createdAt)}` : nothing}
           </span>
           <span class="spread small">
-            <span>${order.progress && order.spec.state !== 'cancelled' ? PROGRESS_LABEL[order.progress.status] ?? order.progress.status : ''}</span>
-            ${priced ? html`<span><strong>${money(priced.total, priced.currency)}</strong>${priced.estimated ? html` <span class="muted">(estimate)</span>` : nothing}</span>` : nothing}
+            <span>${standing.lab ? PROGRESS_LABEL[standing.lab] ?? standing.lab : ''}</span>
+            ${price ? html`<span><strong>${money(price.total, price.currency)}</strong>${price.estimated ? html` <span class="muted">(estimate)</span>` : nothing}</span>` : nothing}
           </span>
         </div>
       </a>`
   }
 
   private newOrder(): void {
-    // The home store, else the store of the last order, or the only store there is: most people keep using one.
-    const orders = this.services.workspace.orders().filter((o) => o.spec.front)
-      .sort((a, b) => (b.spec.createdAt ?? '').localeCompare(a.spec.createdAt ?? ''))
-    const receiving = this.catalog?.fronts.filter((f) => f.roles.includes('reception')) ?? []
-    const home = receiving.find((f) => f.id === this.services.workspace.homeFront)?.id
-    const front = home ?? orders[0]?.spec.front ?? (receiving.length === 1 ? receiving[0].id : '')
-    const id = this.services.workspace.createDraft([], front)
-    navigate(`/orders/${id}`)
+    const id = this.list.newDraft()
+    if (id) navigate(`/orders/${id}`)
   }
 }
 

@@ -1,0 +1,144 @@
+// Where an order stands and what the customer may do with it, judged from its document alone:
+// the sign (stage), the steps on its way to the lab, the price to show, the problems before it
+// can be sent and the actions left. Pure: the order controllers use it, views render what it says.
+import type { PastReception } from '../../../shared/discount.ts'
+import type { Catalog, ProgressStatus } from '../../../shared/schema.ts'
+import { validateSubmission } from '../../../shared/validate.ts'
+import { estimate, type Estimate } from './estimate.ts'
+import type { OrderView } from './order-doc.ts'
+
+/**
+ * Where an order stands, in the customer's words (the "sign" on every order). `sent` means the
+ * relay holds it; `sent-store` that only the home store's lab node does so far; `in-store` that the
+ * lab node received the submission (its stamp), which is not yet the relay's receipt.
+ */
+export type Stage = 'draft' | 'device-only' | 'sent' | 'sent-store' | 'in-store' | 'received' | 'rejected' | 'cancelled'
+
+/** Which servers are known to hold every change this device made to the order. */
+export interface Held { relay: boolean; store: boolean }
+
+export function stageOf(view: OrderView, held: Held): Stage {
+  const state = view.spec.state
+  if (state === 'cancelled') return 'cancelled'
+  if (view.receipt?.status === 'rejected') return 'rejected'
+  if (view.receipt) return 'received'
+  if (state !== 'submitted') return 'draft'
+  if (view.instore) return 'in-store'
+  return held.relay ? 'sent' : held.store ? 'sent-store' : 'device-only'
+}
+
+/** What a document link knows of who holds the order, as `stageOf` wants it. */
+export const heldBy = (link: { relayHasAll: boolean; storeHasAll: boolean } | undefined): Held =>
+  ({ relay: link?.relayHasAll ?? false, store: link?.storeHasAll ?? false })
+
+export const STAGE_LABEL: Record<Stage, string> = {
+  draft: 'Draft',
+  'device-only': 'On this device only',
+  sent: 'Sent',
+  'sent-store': 'Sent to the store',
+  'in-store': 'Received in store',
+  received: 'Received by the relay',
+  rejected: 'Not accepted',
+  cancelled: 'Cancelled',
+}
+
+/** A sent order may be cancelled until the relay rejects it or the lab starts printing it. */
+export function mayCancel(view: OrderView): boolean {
+  if (view.spec.state !== 'submitted') return false
+  if (view.receipt?.status === 'rejected') return false
+  return view.progress?.status !== 'printing' && view.progress?.status !== 'printed'
+}
+
+/** Whether nothing more will happen to the order, so it need not stay connected. */
+export function isSettled(view: OrderView): boolean {
+  if (view.spec.state === 'cancelled') return true
+  if (view.receipt?.status === 'rejected') return true
+  return view.progress?.status === 'printed' || view.progress?.status === 'failed'
+}
+
+export type StepState = 'done' | 'current' | 'todo' | 'failed'
+
+/**
+ * The order's way as the detail view lists it: saved on this device (always done), sent, received
+ * by the relay, then printed at the lab (or cancelled, which ends the way as failed).
+ */
+export interface Steps { sent: boolean; relay: StepState; lab: StepState }
+
+export function stepsOf(view: OrderView, stage: Stage): Steps {
+  // A cancelled order the relay never received was cancelled before it went out.
+  const sent = stage !== 'device-only' && !(stage === 'cancelled' && !view.receipt)
+  const relay: StepState = view.receipt ? (view.receipt.status === 'rejected' ? 'failed' : 'done') : sent ? 'current' : 'todo'
+  const status = view.progress?.status
+  const lab: StepState = stage === 'cancelled' || status === 'failed' ? 'failed'
+    : status === 'printed' ? 'done' : view.progress ? 'current' : 'todo'
+  return { sent, relay, lab }
+}
+
+/** What the customer can do with the order now; the views show only these buttons. */
+export interface Actions {
+  /** Send the draft: it has everything the relay checks for. */
+  send: boolean
+  /** Throw the draft away. */
+  discard: boolean
+  cancel: boolean
+  /** Start a new draft with the same prints. */
+  reorder: boolean
+}
+
+/** `problems` is null when they cannot be judged (no catalog on this device yet): nothing is sent then. */
+export function actionsOf(view: OrderView, problems: string[] | null): Actions {
+  const draft = view.spec.state === 'draft'
+  return { send: draft && problems !== null && problems.length === 0, discard: draft, cancel: mayCancel(view), reorder: !draft }
+}
+
+/** A price to show in a list: the receipt's once the relay accepted the order, else a draft's estimate. */
+export interface ShownPrice { total: number; currency: string; estimated: boolean }
+
+export function shownPrice(view: OrderView, estimated: Estimate | null): ShownPrice | null {
+  if (view.receipt?.status === 'accepted') return { total: view.receipt.total, currency: view.receipt.currency, estimated: false }
+  if (view.spec.state !== 'draft' || !estimated) return null
+  return { total: estimated.total, currency: estimated.currency, estimated: true }
+}
+
+/** Everything the views show about an order besides its document. */
+export interface Standing {
+  stage: Stage
+  steps: Steps
+  /** Until the relay prices the order (its receipt), the price to expect; null without a catalog, store or prints. */
+  estimate: Estimate | null
+  price: ShownPrice | null
+  /** Why a draft cannot be sent yet (empty once it can, and for a sent order). */
+  problems: string[]
+  actions: Actions
+  /** Copies of all prints together. */
+  prints: number
+  /** The lab's progress, while it means something to the customer (not once the order is cancelled). */
+  lab: ProgressStatus | null
+}
+
+/** What the judgement needs besides the document: who holds it, the catalog, the customer's past orders, the time. */
+export interface StandingContext {
+  held: Held
+  catalog: Catalog | null
+  /** The customer's earlier receptions, for the repeat discount of the estimate. */
+  history: PastReception[]
+  user: string
+  now: Date
+}
+
+export function standingOf(view: OrderView, context: StandingContext): Standing {
+  const { catalog } = context
+  const stage = stageOf(view, context.held)
+  const estimated = catalog && !view.receipt ? estimate(catalog, view, context.history, context.user, context.now) : null
+  const problems = !catalog ? null : view.spec.state === 'draft' ? validateSubmission(view.spec, catalog, context.user) : []
+  return {
+    stage,
+    steps: stepsOf(view, stage),
+    estimate: estimated,
+    price: shownPrice(view, estimated),
+    problems: problems ?? [],
+    actions: actionsOf(view, problems),
+    prints: view.spec.items.reduce((sum, item) => sum + (item.qty > 0 ? item.qty : 0), 0),
+    lab: view.progress && view.spec.state !== 'cancelled' ? view.progress.status : null,
+  }
+}
