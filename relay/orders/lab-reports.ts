@@ -2,7 +2,7 @@
 // from the document, which tells the lab they are durable here), and an order's progress (kept
 // with its reception for the cancel rule; a printed order leaves the lab's queue).
 import type { HistoryEntry, QueueEntry } from '../../shared/schema.ts'
-import { roomName } from '../../shared/schema.ts'
+import { labRoom } from '../room-names.ts'
 import type { Principal } from '../../shared/rights.ts'
 import type { History } from '../store/history.ts'
 import type { Receptions } from '../store/receptions.ts'
@@ -65,15 +65,10 @@ export class LabReports {
     this.noteProgress(room)
     if (room.name.kind !== 'order' || room.doc.getMap('progress').get('status') !== 'printed') return
     const order = room.name.orderId
-    const labRoom = await this.deps.rooms.get({ kind: 'lab', name: roomName.lab(lab), labId: lab })
-    try {
-      await labRoom.writeAsRelay((doc) => {
-        const queue = doc.getMap<QueueEntry>('queue')
-        if (queue.has(order)) queue.delete(order)
-      })
-    } finally {
-      this.deps.rooms.released(labRoom)
-    }
+    await this.deps.rooms.borrow(labRoom(lab), (queueRoom) => queueRoom.writeAsRelay((doc) => {
+      const queue = doc.getMap<QueueEntry>('queue')
+      if (queue.has(order)) queue.delete(order)
+    }))
   }
 }
 

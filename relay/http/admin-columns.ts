@@ -1,0 +1,27 @@
+// The CSV columns of each admin listing, in the order they are written (relay/http/csv.ts).
+import type { AuditEntry, HistoryRow, LabStatus, ReceiptRow } from '../../shared/audit.ts'
+import type { Columns } from './csv.ts'
+
+const sumLines = (row: ReceiptRow, kind: string) => row.lines.reduce((sum, line) => sum + (line.kind === kind ? line.amount : 0), 0)
+
+export const RECEIPT_COLUMNS: Columns<ReceiptRow> = [
+  ['receivedAt', (r) => r.receivedAt], ['seq', (r) => r.seq], ['order', (r) => r.order], ['user', (r) => r.user],
+  ['front', (r) => r.front], ['lab', (r) => r.lab], ['status', (r) => r.status], ['error', (r) => r.error],
+  ['currency', (r) => r.currency], ['prints', (r) => sumLines(r, 'print')], ['fee', (r) => sumLines(r, 'fee')],
+  ['discountApplied', (r) => r.discountApplied], ['total', (r) => r.total],
+  ['discountWithin', (r) => r.discount?.within], ['discountTierAmount', (r) => r.discount?.amount],
+  ['discountPreviousOrder', (r) => r.discount?.previousOrder], ['discountPreviousReceivedAt', (r) => r.discount?.previousReceivedAt],
+  ['inStoreLab', (r) => r.inStore?.lab], ['inStoreStampedAt', (r) => r.inStore?.stampedAt], ['inStoreStampUsed', (r) => r.inStore ? String(r.inStore.used) : null],
+]
+export const HISTORY_COLUMNS: Columns<HistoryRow> = [
+  ['printedAt', (h) => h.printedAt], ['id', (h) => h.id], ['lab', (h) => h.lab], ['order', (h) => h.order], ['item', (h) => h.item],
+  ['copies', (h) => h.copies], ['status', (h) => h.status], ['printer', (h) => h.printer], ['job', (h) => h.job],
+  ['user', (h) => h.user], ['front', (h) => h.front], ['receivedAt', (h) => h.receivedAt],
+]
+export const LAB_COLUMNS: Columns<LabStatus> = [
+  ['id', (l) => l.id], ['name', (l) => l.name], ['queue', (l) => l.queue], ['lastHistoryAt', (l) => l.lastHistoryAt],
+  ['lastPrintedAt', (l) => l.lastPrintedAt], ['lastSeen', (l) => l.lastSeen],
+]
+export const AUDIT_COLUMNS: Columns<AuditEntry> = [
+  ['at', (a) => a.at], ['id', (a) => a.id], ['admin', (a) => a.admin], ['action', (a) => a.action], ['detail', (a) => JSON.stringify(a.detail)],
+]

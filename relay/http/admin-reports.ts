@@ -1,0 +1,53 @@
+// The admin's overviews: each lab's status (queue, last history, last connection) and daily totals
+// (orders, discounts, prints per lab) for charts, days counted in the relay's time zone.
+import { HttpError } from '../../shared/errors.ts'
+import { addDuration } from '../../shared/period.ts'
+import type { DailyReport, LabStatus } from '../../shared/audit.ts'
+import type { AuditFilter, AuditStore } from '../store/audit.ts'
+import type { AdminDeps } from './admin.ts'
+import { dayOf, daysBetween, known, parseInstant } from './admin-query.ts'
+
+const DAILY_DEFAULT_DAYS = 30
+const DAILY_MAX_DAYS = 400
+
+const iso = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString())
+
+export function labStatuses(deps: AdminDeps, store: AuditStore): Promise<LabStatus[]> {
+  return Promise.all(deps.config.labs.map(async (lab): Promise<LabStatus> => {
+    const activity = store.labActivity(lab.id)
+    let queue: number | null = null
+    if (deps.queueLength) {
+      try {
+        queue = await deps.queueLength(lab.id)
+      } catch (error) {
+        // One lab document that cannot load must not hide the others' status.
+        console.error(`relay: admin: queue of lab ${lab.id} unavailable: ${(error as Error).message}`)
+      }
+    }
+    return {
+      id: lab.id, name: lab.name, queue,
+      lastHistoryAt: iso(activity.lastHistoryAt), lastPrintedAt: iso(activity.lastPrintedAt), lastSeen: iso(deps.lastSeen?.(lab.id)),
+    }
+  }))
+}
+
+/** GET /api/admin/daily: the last 30 days unless since/until say otherwise, at most 400. */
+export function dailyReport(url: URL, deps: AdminDeps, store: AuditStore): DailyReport {
+  const { config, now } = deps
+  const timeZone = config.timeZone
+  const params = known(url, ['lab', 'user', 'front', 'since', 'until'])
+  const at = (name: string) => parseInstant(params.get(name)!, timeZone, name)
+  const todayStart = parseInstant(dayOf(now(), timeZone), timeZone, 'today')
+  // Noon of the first day, so that a DST change in between cannot move it to a neighbouring day.
+  const firstDay = dayOf(todayStart + 12 * 3600_000 - (DAILY_DEFAULT_DAYS - 1) * 86_400_000, timeZone)
+  const until = params.get('until') ? at('until') : addDuration(new Date(todayStart), 'P1D', timeZone).getTime()
+  const since = params.get('since') ? at('since') : parseInstant(firstDay, timeZone, 'since')
+  if (until <= since) throw new HttpError(400, 'until must be later than since')
+  const filter: AuditFilter = Object.fromEntries(['lab', 'user', 'front'].flatMap((name) => (params.get(name) ? [[name, params.get(name)!]] : [])))
+  const days = daysBetween(since, until, timeZone, DAILY_MAX_DAYS)
+  const totals = store.daily(filter, days, filter.lab ? [filter.lab] : config.labs.map((lab) => lab.id))
+  const byDay = new Map(days.map(({ day }) => [day, { day, orders: 0, discounted: 0, discountAmount: 0, prints: {} as Record<string, number> }]))
+  for (const o of totals.orders) Object.assign(byDay.get(o.day)!, { orders: o.orders, discounted: o.discounted, discountAmount: o.discount_amount })
+  for (const p of totals.prints) byDay.get(p.day)!.prints[p.lab] = p.prints
+  return { timeZone, currency: config.currency, days: [...byDay.values()] }
+}
