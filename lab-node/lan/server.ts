@@ -14,9 +14,8 @@ import { SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
 import { SqliteImageStore } from '../../storage/sqlite/image-store.ts'
 import { Rooms } from '../../sync-server/rooms.ts'
 import { SERVER_ORIGIN, type RoomHooks } from '../../sync-server/room.ts'
-import { listen } from '../../sync-server/respond.ts'
-import { httpTimeouts, limitConnections } from '../../sync-server/http-limits.ts'
-import { bearerToken } from '../../sync-server/respond.ts'
+import { httpTimeouts, limitConnections, type ConnectionCaps } from '../../sync-server/http-limits.ts'
+import { bearerToken, listen } from '../../sync-server/respond.ts'
 import { createImages } from '../../photos/intake.ts'
 import { LanState } from './state.ts'
 import { Forwarder } from './forwarder.ts'
@@ -58,6 +57,8 @@ export interface LanServer {
   url: string
   /** Where a photo uploaded over the LAN is, verified, or null when none was. */
   photoPath(sha256: string): string
+  /** HTTP and WebSocket connections open now and refused over the caps (tests wait on these). */
+  readonly connections: ConnectionCaps
   close(): Promise<void>
 }
 
@@ -88,7 +89,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const handler = lanRoutes({ labId, identity, forwarder, state, images })
   const serverOptions = { ...httpTimeouts(limits), maxHeaderSize: 16 * 1024 }
   const server = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, handler) : createServer(serverOptions, handler)
-  limitConnections(server, limits, 'lan', log)
+  const connections = limitConnections(server, limits, 'lan', log)
   const sync = serveTerminals(server, { rooms, identity, forwarder, state, limits, heartbeatMs: options.heartbeatMs, now, log })
 
   await forwarder.start()
@@ -96,6 +97,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   return {
     url: `${options.tls ? 'https' : 'http'}://${authority}`,
     photoPath,
+    connections,
     async close() {
       server.close()
       await forwarder.close()
