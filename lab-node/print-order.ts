@@ -127,6 +127,20 @@ class OrderRun {
     this.setProgress('printing')
     await this.acknowledged()
     ctx.log(`order ${orderId}: printing ${spec.items.length} item(s) on ${ctx.printer.uri}`)
+    const stopped = await this.printItems(description, spec)
+    if (stopped) return stopped
+    const failed = Object.entries(this.jobs).filter(([, job]) => job.state !== 'completed')
+    if (failed.length) return this.fail(`${failed.length} of ${spec.items.length} job(s) did not complete (${failed.map(([i, job]) => `item ${Number(i) + 1} ${job.state}`).join(', ')})`)
+    this.setProgress('printed')
+    ctx.journal.setOrderState(orderId, 'printed')
+    this.ended = 'printed'
+    ctx.log(`order ${orderId}: printed`)
+    return { status: 'printed' }
+  }
+
+  /** Sends and follows each item not ended before; the order's failure when one stops it, else null. */
+  private async printItems(description: PrinterDescription, spec: OrderSpec): Promise<OrderOutcome | null> {
+    const { ctx, orderId } = this
     const receivedAt = readReceipt(this.order.doc)!.receivedAt
     for (let index = 0; index < spec.items.length; index++) {
       const known = ctx.journal.item(orderId, index)
@@ -143,13 +157,7 @@ class OrderRun {
         return this.fail(`item ${index + 1}: ${reasonOf(error)}`)
       }
     }
-    const failed = Object.entries(this.jobs).filter(([, job]) => job.state !== 'completed')
-    if (failed.length) return this.fail(`${failed.length} of ${spec.items.length} job(s) did not complete (${failed.map(([i, job]) => `item ${Number(i) + 1} ${job.state}`).join(', ')})`)
-    this.setProgress('printed')
-    ctx.journal.setOrderState(orderId, 'printed')
-    this.ended = 'printed'
-    ctx.log(`order ${orderId}: printed`)
-    return { status: 'printed' }
+    return null
   }
 
   /** Ends the order: progress `failed` with the reason, journaled, logged, once. */
