@@ -1,5 +1,5 @@
 // Photos by content hash: PUT /api/images/<sha256>, resumable uploads over tus at /api/uploads/
-// (uploads.ts), GET with SPEC's rights. Both ways in verify the bytes the same way before anything
+// (tus.ts), GET with SPEC's rights, kept in the ImageStore the caller gives. Both ways in verify the bytes the same way before anything
 // is stored; a full disk answers 507 (retry later), and leaves no partial file.
 import { createHash } from 'node:crypto'
 import { open, rm, type FileHandle } from 'node:fs/promises'
@@ -10,13 +10,20 @@ import type { DB } from '../storage/sqlite/database.ts'
 import type { Session } from '../sync-server/connection.ts'
 import { HttpError } from '../shared/errors.ts'
 import type { Principal } from '../shared/rights.ts'
-import { IMAGE_TYPES, SHA256_HEX, isImageFormat, type ImageMeta, type StoredImage } from '../storage/image-store.ts'
+import { IMAGE_TYPES, SHA256_HEX, isImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../storage/image-store.ts'
 import { SqliteImageStore } from '../storage/sqlite/image-store.ts'
 import { isStorageFull, sendJson, storageFull } from '../sync-server/respond.ts'
 import { UPLOAD_PATH, createUploads, customer } from './tus.ts'
 
 export interface ImagesDeps {
-  db: DB
+  /** Where photos are kept. The relay passes its ImageStore. */
+  store?: ImageStore
+  /**
+   * Without `store`: the SQLite database a SqliteImageStore under dataDir is made from (the older
+   * form, which the lab node's in-store server still uses).
+   */
+  db?: DB
+  /** tus keeps unfinished uploads in <dataDir>/uploads (and, without `store`, the photos are under it). */
   dataDir: string
   /** pendingUploadBytes: DEFAULT_LIMITS' unless given. */
   limits: { imageBytes: number; pendingUploadBytes?: number }
@@ -41,103 +48,124 @@ const IMAGE_PATH = '/api/images/'
 const MAX_PIXELS = 100_000_000
 const NOT_AN_IMAGE = 'the body is not a complete JPEG, PNG, WebP, HEIF, AVIF or TIFF image'
 
-export function createImages(deps: ImagesDeps): Images {
-  const store = new SqliteImageStore(deps.db, deps.dataDir, deps.now)
-  const limit = Math.floor(deps.limits.imageBytes)
-  const uploads = createUploads(deps, limit, accept)
+type Accept = (file: string, claimed: string, actual: string, bytes: number, owner: string) => Promise<{ image: StoredImage; created: boolean }>
 
-  /** Hash checked, decodability checked, file placed, ownership recorded: PUT and tus alike. */
-  async function accept(file: string, claimed: string, actual: string, bytes: number, owner: string): Promise<{ image: StoredImage; created: boolean }> {
+/** What the PUT and GET handlers share. */
+interface PhotoIntake {
+  deps: ImagesDeps
+  store: ImageStore
+  /** The most bytes an image may have. */
+  limit: number
+  accept: Accept
+}
+
+export function createImages(deps: ImagesDeps): Images {
+  const store = deps.store ?? sqliteStore(deps)
+  const limit = Math.floor(deps.limits.imageBytes)
+  const intake: PhotoIntake = { deps, store, limit, accept: accepting(store, deps.onOwned) }
+  const uploads = createUploads(deps, limit, intake.accept)
+  return {
+    async handle(req, res, url) {
+      if (url.pathname === UPLOAD_PATH || url.pathname.startsWith(UPLOAD_PATH + '/')) return uploads.handle(req, res)
+      const sha256 = url.pathname.slice(IMAGE_PATH.length)
+      if (req.method === 'PUT') return putImage(intake, req, res, url, sha256)
+      if (req.method === 'GET' || req.method === 'HEAD') return getImage(intake, req, res, url, sha256)
+      res.setHeader('allow', 'GET, HEAD, PUT')
+      throw new HttpError(405, 'method not allowed')
+    },
+    close: () => uploads.close(),
+  }
+}
+
+function sqliteStore(deps: ImagesDeps): ImageStore {
+  if (!deps.db) throw new TypeError('createImages needs an ImageStore (store) or the database to keep one in (db)')
+  return new SqliteImageStore(deps.db, deps.dataDir, deps.now)
+}
+
+/** Hash checked, decodability checked, file placed, ownership recorded: PUT and tus alike. */
+function accepting(store: ImageStore, onOwned: ImagesDeps['onOwned']): Accept {
+  return async (file, claimed, actual, bytes, owner) => {
     if (actual !== claimed) throw new HttpError(400, `the body's sha256 is ${actual}, not ${claimed}`)
     const existing = store.get(claimed)
     if (existing) {
       // Identical bytes were verified when first stored; holding them is what makes an owner.
       store.addOwner(claimed, owner)
       await rm(file, { force: true })
-      deps.onOwned?.(claimed, owner)
+      onOwned?.(claimed, owner)
       return { image: existing, created: false }
     }
     const meta = await probeImage(file, bytes)
     await store.adopt(file, claimed)
     const created = store.record(claimed, meta, owner)
-    deps.onOwned?.(claimed, owner)
+    onOwned?.(claimed, owner)
     return { image: store.get(claimed)!, created }
   }
+}
 
-  async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    if (url.pathname === UPLOAD_PATH || url.pathname.startsWith(UPLOAD_PATH + '/')) return uploads.handle(req, res)
-    const sha256 = url.pathname.slice(IMAGE_PATH.length)
-    if (req.method === 'PUT') return putImage(req, res, url, sha256)
-    if (req.method === 'GET' || req.method === 'HEAD') return getImage(req, res, url, sha256)
-    res.setHeader('allow', 'GET, HEAD, PUT')
-    throw new HttpError(405, 'method not allowed')
+async function putImage(intake: PhotoIntake, req: IncomingMessage, res: ServerResponse, url: URL, claimed: string): Promise<void> {
+  const { store, limit } = intake
+  const userId = customer(intake.deps.auth.fromRequest(req, url)?.principal)
+  if (!SHA256_HEX.test(claimed)) throw new HttpError(400, 'the URL must end in the image\'s sha256, 64 lowercase hex digits')
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    res.setHeader('connection', 'close') // do not read a body we refuse
+    throw new HttpError(413, `an image may have at most ${limit} bytes`)
   }
-
-  async function putImage(req: IncomingMessage, res: ServerResponse, url: URL, claimed: string): Promise<void> {
-    const userId = customer(deps.auth.fromRequest(req, url)?.principal)
-    if (!SHA256_HEX.test(claimed)) throw new HttpError(400, 'the URL must end in the image\'s sha256, 64 lowercase hex digits')
-    if (Number(req.headers['content-length'] ?? 0) > limit) {
-      res.setHeader('connection', 'close') // do not read a body we refuse
-      throw new HttpError(413, `an image may have at most ${limit} bytes`)
-    }
-    const temp = store.incomingPath()
+  const temp = store.incomingPath()
+  try {
+    const file = await open(temp, 'wx')
+    let received: { sha256: string; bytes: number }
     try {
-      const file = await open(temp, 'wx')
-      let received: { sha256: string; bytes: number }
-      try {
-        received = await receiveBody(req, file, limit)
-        await file.sync()
-      } finally {
-        await file.close()
-      }
-      const { image, created } = await accept(temp, claimed, received.sha256, received.bytes, userId)
-      sendJson(res, created ? 201 : 200, describe(image))
-    } catch (error) {
-      const refusal = isStorageFull(error) ? storageFull(507, error) : error
-      // Do not read the rest of a body we refuse.
-      if (refusal instanceof HttpError && (refusal.status === 413 || refusal.status === 507)) res.setHeader('connection', 'close')
-      throw refusal
+      received = await receiveBody(req, file, limit)
+      await file.sync()
     } finally {
-      await rm(temp, { force: true }) // gone already when accepted
-    }
-  }
-
-  async function getImage(req: IncomingMessage, res: ServerResponse, url: URL, sha256: string): Promise<void> {
-    const session = deps.auth.fromRequest(req, url)
-    if (!session) throw new HttpError(401, 'not signed in')
-    // Unknown and forbidden answer alike, so nobody can probe for the hashes of others' photos.
-    const image = SHA256_HEX.test(sha256) ? store.get(sha256) : null
-    if (!image || !mayRead(session.principal, sha256)) throw new HttpError(404, 'no such image')
-    const etag = `"${image.sha256}"`
-    const headers = {
-      'content-type': IMAGE_TYPES[image.format],
-      'cache-control': 'private, max-age=31536000, immutable',
-      etag,
-      'x-content-type-options': 'nosniff',
-    }
-    if (req.headers['if-none-match']?.split(/\s*,\s*/).some((tag) => tag === etag || tag === `W/${etag}` || tag === '*')) {
-      res.writeHead(304, headers)
-      return void res.end()
-    }
-    const file = await open(store.path(sha256), 'r') // before any header, so a failure is still an error answer
-    res.writeHead(200, { ...headers, 'content-length': image.bytes })
-    if (req.method === 'HEAD') {
       await file.close()
-      return void res.end()
     }
-    // A client that goes away mid-image is no error of ours.
-    await pipeline(file.createReadStream(), res).catch(() => res.destroy())
+    const { image, created } = await intake.accept(temp, claimed, received.sha256, received.bytes, userId)
+    sendJson(res, created ? 201 : 200, describe(image))
+  } catch (error) {
+    const refusal = isStorageFull(error) ? storageFull(507, error) : error
+    // Do not read the rest of a body we refuse.
+    if (refusal instanceof HttpError && (refusal.status === 413 || refusal.status === 507)) res.setHeader('connection', 'close')
+    throw refusal
+  } finally {
+    await rm(temp, { force: true }) // gone already when accepted
   }
+}
 
-  function mayRead(who: Principal, sha256: string): boolean {
-    switch (who.kind) {
-      case 'admin': return true
-      case 'user': return store.isOwner(sha256, who.userId)
-      case 'lab': return deps.labMayRead?.(who.labId, sha256) ?? false
-    }
+async function getImage(intake: PhotoIntake, req: IncomingMessage, res: ServerResponse, url: URL, sha256: string): Promise<void> {
+  const { store } = intake
+  const session = intake.deps.auth.fromRequest(req, url)
+  if (!session) throw new HttpError(401, 'not signed in')
+  // Unknown and forbidden answer alike, so nobody can probe for the hashes of others' photos.
+  const image = SHA256_HEX.test(sha256) ? store.get(sha256) : null
+  if (!image || !mayRead(intake, session.principal, sha256)) throw new HttpError(404, 'no such image')
+  const etag = `"${image.sha256}"`
+  const headers = {
+    'content-type': IMAGE_TYPES[image.format],
+    'cache-control': 'private, max-age=31536000, immutable',
+    etag,
+    'x-content-type-options': 'nosniff',
   }
+  if (req.headers['if-none-match']?.split(/\s*,\s*/).some((tag) => tag === etag || tag === `W/${etag}` || tag === '*')) {
+    res.writeHead(304, headers)
+    return void res.end()
+  }
+  const file = await open(store.path(sha256), 'r') // before any header, so a failure is still an error answer
+  res.writeHead(200, { ...headers, 'content-length': image.bytes })
+  if (req.method === 'HEAD') {
+    await file.close()
+    return void res.end()
+  }
+  // A client that goes away mid-image is no error of ours.
+  await pipeline(file.createReadStream(), res).catch(() => res.destroy())
+}
 
-  return { handle, close: () => uploads.close() }
+function mayRead(intake: PhotoIntake, who: Principal, sha256: string): boolean {
+  switch (who.kind) {
+    case 'admin': return true
+    case 'user': return intake.store.isOwner(sha256, who.userId)
+    case 'lab': return intake.deps.labMayRead?.(who.labId, sha256) ?? false
+  }
 }
 
 function describe(image: StoredImage): { sha256: string; bytes: number; width: number; height: number; format: string } {

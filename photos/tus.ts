@@ -15,7 +15,8 @@ import type { Principal } from '../shared/rights.ts'
 import { DEFAULT_LIMITS } from '../shared/limits.ts'
 import { SHA256_HEX, type StoredImage } from '../storage/image-store.ts'
 import { isStorageFull, storageFull } from '../sync-server/respond.ts'
-import type { ImagesDeps } from './intake.ts'
+import type { Session } from '../sync-server/connection.ts'
+import { PendingUploads } from './pending-uploads.ts'
 
 export const UPLOAD_PATH = '/api/uploads'
 /** tus upload ids: we name them, so anything else in the URL is refused before it nears a path. */
@@ -30,8 +31,6 @@ const SWEEP_EVERY_MS = 60 * 60 * 1000
  * nobody will finish holds its customer's quota and the relay's disk for a day, not a week.
  */
 export const STALE_UPLOAD_MS = 24 * 60 * 60 * 1000
-/** How long a customer over the upload quota waits: about what finishing another photo takes. */
-const QUOTA_RETRY_SECONDS = 60
 
 /** tus's own request type (a web Request carrying the Node one), without naming its library. */
 type TusRequest = Parameters<NonNullable<ServerOptions['onIncomingRequest']>>[0]
@@ -39,128 +38,140 @@ type Accept = (file: string, claimed: string, actual: string, bytes: number, own
 /** A refusal in the shape tus hooks throw; retryAfter becomes Retry-After in onResponseError. */
 type TusRefusal = { status_code: number; body: string; retryAfter?: number }
 
-/**
- * The bytes each customer's unfinished uploads declared (Upload-Length; a deferred length counts
- * as the largest photo). An upload is counted from its creation until it is finished, deleted
- * by its customer, or swept; the count is rebuilt from the upload directory at start.
- */
-class PendingUploads {
-  private readonly uploads = new Map<string, { owner: string; bytes: number }>()
-  private readonly byOwner = new Map<string, number>()
-  constructor(private readonly cap: number) {}
-
-  /** Counts a new upload; 429 when it would take its customer's unfinished uploads past the cap. */
-  reserve(id: string, owner: string, bytes: number): void {
-    const pending = this.byOwner.get(owner) ?? 0
-    if (pending + bytes > this.cap) {
-      throw new HttpError(429,
-        `unfinished uploads may declare at most ${this.cap} bytes per customer; yours declare ${pending} and this one ${bytes}: ` +
-        'finish or delete some first (unfinished uploads untouched for 24 hours are deleted)', QUOTA_RETRY_SECONDS)
-    }
-    this.add(id, owner, bytes)
-  }
-
-  /** Counts an upload found on disk at start, whatever the cap (it was admitted then). */
-  add(id: string, owner: string, bytes: number): void {
-    if (this.uploads.has(id)) return
-    this.uploads.set(id, { owner, bytes })
-    this.byOwner.set(owner, (this.byOwner.get(owner) ?? 0) + bytes)
-  }
-
-  release(id: string): void {
-    const upload = this.uploads.get(id)
-    if (!upload) return
-    this.uploads.delete(id)
-    const left = this.byOwner.get(upload.owner)! - upload.bytes
-    if (left <= 0) this.byOwner.delete(upload.owner)
-    else this.byOwner.set(upload.owner, left)
-  }
+/** What the tus endpoint needs of the photo intake. */
+export interface UploadsDeps {
+  /** Unfinished uploads are kept in <dataDir>/uploads. */
+  dataDir: string
+  /** pendingUploadBytes: DEFAULT_LIMITS' unless given. */
+  limits: { pendingUploadBytes?: number }
+  auth: { fromRequest(req: IncomingMessage, url: URL): Session | null }
+  now: () => number
+  /** Unfinished tus uploads untouched this long are deleted; STALE_UPLOAD_MS (a day) unless given. */
+  staleUploadMs?: number
 }
 
-export function createUploads(deps: ImagesDeps, limit: number, accept: Accept) {
-  const directory = join(deps.dataDir, 'uploads')
-  const pending = new PendingUploads(deps.limits.pendingUploadBytes ?? DEFAULT_LIMITS.pendingUploadBytes)
+export interface Uploads {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>
+  close(): Promise<void>
+}
+
+export function createUploads(deps: UploadsDeps, limit: number, accept: Accept): Uploads {
+  return new TusUploads(deps, limit, accept)
+}
+
+class TusUploads implements Uploads {
+  private readonly directory: string
+  private readonly pending: PendingUploads
   /** The upload each creation request reserved, to give it back when the creation fails. */
-  const reservedBy = new WeakMap<IncomingMessage, string>()
+  private readonly reservedBy = new WeakMap<IncomingMessage, string>()
+  private readonly datastore: UploadFiles
+  private readonly tus: TusServer
+  private readonly sweeping: NodeJS.Timeout
+  /** The first sweep, then the count of what is left on disk: creations wait for it. */
+  private readonly restored: Promise<void>
 
-  async function discardUpload(id: string): Promise<void> {
-    await rm(join(directory, id), { force: true })
-    await rm(join(directory, `${id}.json`), { force: true })
-    pending.release(id)
+  constructor(private readonly deps: UploadsDeps, private readonly limit: number, private readonly accept: Accept) {
+    this.directory = join(deps.dataDir, 'uploads')
+    this.pending = new PendingUploads(deps.limits.pendingUploadBytes ?? DEFAULT_LIMITS.pendingUploadBytes)
+    this.datastore = new UploadFiles(this.directory, (id) => this.discardUpload(id)) // creates the directory
+    this.tus = new TusServer({
+      path: UPLOAD_PATH,
+      datastore: this.datastore,
+      maxSize: limit,
+      // Relative, so the upload URL stays on the origin the browser used, whatever Host a proxy sends.
+      relativeLocation: true,
+      namingFunction: () => randomBytes(16).toString('hex'),
+      getFileIdFromRequest: (req) => UPLOAD_ID.exec(new URL(req.url).pathname)?.[1],
+      onIncomingRequest: (req, uploadId) => this.checkCaller(req, uploadId),
+      onUploadCreate: (req, upload) => this.created(req, upload),
+      onUploadFinish: (_req, upload) => this.finished(upload),
+      onResponseError: (req, error) => answerError(req, error),
+    })
+    // A customer's DELETE (tus termination) ends an upload: its bytes no longer count.
+    this.tus.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, id: string) => this.pending.release(id))
+    const sweepNow = () => this.sweep().catch((error) => console.error('relay: upload sweep failed:', error))
+    this.sweeping = setInterval(sweepNow, SWEEP_EVERY_MS)
+    this.sweeping.unref()
+    this.restored = sweepNow().then(() => this.restore()).catch((error) => console.error('relay: counting unfinished uploads failed:', error))
   }
 
-  const datastore = new UploadFiles(directory, discardUpload) // creates the directory
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'GET') {
+      // tus would serve the upload's bytes; images are read from /api/images/ with their rights.
+      res.setHeader('allow', 'OPTIONS, POST, HEAD, PATCH, DELETE')
+      throw new HttpError(405, 'uploads are not readable; GET /api/images/<sha256>')
+    }
+    if (req.method !== 'OPTIONS' && !req.headers['tus-resumable']) throw new HttpError(412, 'Tus-Resumable: 1.0.0 is required')
+    await this.tus.handle(req, res)
+    // A creation refused after its reservation (a full disk, say) left no upload to count.
+    const reserved = this.reservedBy.get(req)
+    if (reserved && res.statusCode >= 300) {
+      const exists = await stat(join(this.directory, `${reserved}.json`)).then(() => true, () => false)
+      if (!exists) this.pending.release(reserved)
+    }
+  }
 
-  const nodeRequest = (req: TusRequest) => req.runtime?.node?.req as IncomingMessage | undefined
-  const principalOf = (req: TusRequest): Principal | undefined => {
+  async close(): Promise<void> {
+    clearInterval(this.sweeping)
+    await this.restored
+  }
+
+  private async discardUpload(id: string): Promise<void> {
+    await rm(join(this.directory, id), { force: true })
+    await rm(join(this.directory, `${id}.json`), { force: true })
+    this.pending.release(id)
+  }
+
+  private principalOf(req: TusRequest): Principal | undefined {
     const node = nodeRequest(req)
-    return node && deps.auth.fromRequest(node, new URL(req.url))?.principal
+    return node && this.deps.auth.fromRequest(node, new URL(req.url))?.principal
   }
 
-  const tus = new TusServer({
-    path: UPLOAD_PATH,
-    datastore,
-    maxSize: limit,
-    // Relative, so the upload URL stays on the origin the browser used, whatever Host a proxy sends.
-    relativeLocation: true,
-    namingFunction: () => randomBytes(16).toString('hex'),
-    getFileIdFromRequest: (req) => UPLOAD_ID.exec(new URL(req.url).pathname)?.[1],
-    async onIncomingRequest(req, uploadId) {
-      const userId = tusRefusal(() => customer(principalOf(req)))
-      if (req.method === 'POST') return
-      const upload = await datastore.getUpload(uploadId) // unknown: tus answers 404 itself
-      if (upload.metadata?.[OWNER_KEY] !== userId) throw tusError(404, 'no such upload')
-    },
-    async onUploadCreate(req, upload) {
-      const sha256 = upload.metadata?.sha256
-      if (!sha256 || !SHA256_HEX.test(sha256)) throw tusError(400, 'the upload metadata needs sha256, 64 lowercase hex digits')
-      const userId = tusRefusal(() => customer(principalOf(req)))
-      await restored
-      tusRefusal(() => pending.reserve(upload.id, userId, upload.size ?? limit))
-      const node = nodeRequest(req)
-      if (node) reservedBy.set(node, upload.id)
-      return { metadata: { ...upload.metadata, [OWNER_KEY]: userId } }
-    },
-    async onUploadFinish(_req, upload) {
-      const file = join(directory, upload.id)
-      try {
-        const actual = await hashFile(file)
-        const { image } = await accept(file, upload.metadata!.sha256!, actual.sha256, actual.bytes, upload.metadata![OWNER_KEY]!)
-        return { headers: { 'Upload-Image': image.sha256 } }
-      } catch (error) {
-        // 460: a 4xx tus clients do not retry; the bytes were wrong, sending them again will not help.
-        if (error instanceof HttpError) throw tusError(460, error.message)
-        throw error
-      } finally {
-        await discardUpload(upload.id)
-      }
-    },
-    onResponseError(req, error) {
-      // Every error answer is JSON, tus's own included.
-      const node = req.runtime?.node?.res as ServerResponse | undefined
-      node?.setHeader('content-type', 'application/json; charset=utf-8')
-      if (error instanceof Error && !isStorageFull(error)) {
-        console.error('relay: upload failed:', error)
-        return { status_code: 500, body: JSON.stringify({ error: 'internal error' }) }
-      }
-      // A full disk: 507, and the upload keeps what it received for the retry to continue.
-      const refusal = error instanceof Error ? tusRefusalOf(storageFull(507, error)) : error as TusRefusal
-      if (refusal.retryAfter !== undefined) node?.setHeader('retry-after', String(Math.max(1, Math.ceil(refusal.retryAfter))))
-      return { status_code: refusal.status_code, body: asJsonError(refusal.body) }
-    },
-  })
-  // A customer's DELETE (tus termination) ends an upload: its bytes no longer count.
-  tus.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, id: string) => pending.release(id))
+  /** Customers only; an upload is continued only by its creator (anyone else: as if it did not exist). */
+  private async checkCaller(req: TusRequest, uploadId: string): Promise<void> {
+    const userId = tusRefusal(() => customer(this.principalOf(req)))
+    if (req.method === 'POST') return
+    const upload = await this.datastore.getUpload(uploadId) // unknown: tus answers 404 itself
+    if (upload.metadata?.[OWNER_KEY] !== userId) throw tusError(404, 'no such upload')
+  }
+
+  /** A new upload: its sha256 named, its bytes counted against its customer's quota, its owner stamped. */
+  private async created(req: TusRequest, upload: Upload): Promise<{ metadata: Record<string, string | null> }> {
+    const sha256 = upload.metadata?.sha256
+    if (!sha256 || !SHA256_HEX.test(sha256)) throw tusError(400, 'the upload metadata needs sha256, 64 lowercase hex digits')
+    const userId = tusRefusal(() => customer(this.principalOf(req)))
+    await this.restored
+    tusRefusal(() => this.pending.reserve(upload.id, userId, upload.size ?? this.limit))
+    const node = nodeRequest(req)
+    if (node) this.reservedBy.set(node, upload.id)
+    return { metadata: { ...upload.metadata, [OWNER_KEY]: userId } }
+  }
+
+  /** The last byte arrived: the photo is checked and stored like a PUT, and the upload removed. */
+  private async finished(upload: Upload): Promise<{ headers: Record<string, string> }> {
+    const file = join(this.directory, upload.id)
+    try {
+      const actual = await hashFile(file)
+      const { image } = await this.accept(file, upload.metadata!.sha256!, actual.sha256, actual.bytes, upload.metadata![OWNER_KEY]!)
+      return { headers: { 'Upload-Image': image.sha256 } }
+    } catch (error) {
+      // 460: a 4xx tus clients do not retry; the bytes were wrong, sending them again will not help.
+      if (error instanceof HttpError) throw tusError(460, error.message)
+      throw error
+    } finally {
+      await this.discardUpload(upload.id)
+    }
+  }
 
   /** Counts the unfinished uploads on disk (after the first sweep removed stale ones). */
-  async function restore(): Promise<void> {
-    const names = await readdir(directory).catch(() => [] as string[])
+  private async restore(): Promise<void> {
+    const names = await readdir(this.directory).catch(() => [] as string[])
     for (const name of names) {
       const id = /^([0-9a-f]{32})\.json$/.exec(name)?.[1]
       if (!id) continue
-      const upload = await datastore.getUpload(id).catch(() => null)
+      const upload = await this.datastore.getUpload(id).catch(() => null)
       const owner = upload?.metadata?.[OWNER_KEY]
-      if (upload && owner) pending.add(id, owner, upload.size ?? limit)
+      if (upload && owner) this.pending.add(id, owner, upload.size ?? this.limit)
     }
   }
 
@@ -168,42 +179,31 @@ export function createUploads(deps: ImagesDeps, limit: number, accept: Accept) {
    * Deletes unfinished uploads nobody touched for staleMs. (Not tus's expiration extension: with
    * it, tus re-reads an upload after onUploadFinish, and we delete finished uploads there.)
    */
-  async function sweep(): Promise<void> {
-    const staleMs = deps.staleUploadMs ?? STALE_UPLOAD_MS
-    const names = await readdir(directory).catch(() => [] as string[])
+  private async sweep(): Promise<void> {
+    const staleMs = this.deps.staleUploadMs ?? STALE_UPLOAD_MS
+    const names = await readdir(this.directory).catch(() => [] as string[])
     const ids = new Set(names.map((name) => /^([0-9a-f]{32})(?:\.json)?$/.exec(name)?.[1]).filter((id) => id !== undefined))
     const touched = (path: string) => stat(path).then((s) => s.mtimeMs, () => 0)
     for (const id of ids) {
-      const last = Math.max(await touched(join(directory, id)), await touched(join(directory, `${id}.json`)))
-      if (deps.now() - last > staleMs) await discardUpload(id)
+      const last = Math.max(await touched(join(this.directory, id)), await touched(join(this.directory, `${id}.json`)))
+      if (this.deps.now() - last > staleMs) await this.discardUpload(id)
     }
   }
-  const sweepNow = () => sweep().catch((error) => console.error('relay: upload sweep failed:', error))
-  const sweeping = setInterval(sweepNow, SWEEP_EVERY_MS)
-  sweeping.unref()
-  const restored = sweepNow().then(restore).catch((error) => console.error('relay: counting unfinished uploads failed:', error))
+}
 
-  return {
-    async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-      if (req.method === 'GET') {
-        // tus would serve the upload's bytes; images are read from /api/images/ with their rights.
-        res.setHeader('allow', 'OPTIONS, POST, HEAD, PATCH, DELETE')
-        throw new HttpError(405, 'uploads are not readable; GET /api/images/<sha256>')
-      }
-      if (req.method !== 'OPTIONS' && !req.headers['tus-resumable']) throw new HttpError(412, 'Tus-Resumable: 1.0.0 is required')
-      await tus.handle(req, res)
-      // A creation refused after its reservation (a full disk, say) left no upload to count.
-      const reserved = reservedBy.get(req)
-      if (reserved && res.statusCode >= 300) {
-        const exists = await stat(join(directory, `${reserved}.json`)).then(() => true, () => false)
-        if (!exists) pending.release(reserved)
-      }
-    },
-    async close(): Promise<void> {
-      clearInterval(sweeping)
-      await restored
-    },
+const nodeRequest = (req: TusRequest) => req.runtime?.node?.req as IncomingMessage | undefined
+
+/** Every error answer is JSON, tus's own included; a full disk is 507, and the upload keeps what it received. */
+function answerError(req: TusRequest, error: Error | TusRefusal): { status_code: number; body: string } {
+  const node = req.runtime?.node?.res as ServerResponse | undefined
+  node?.setHeader('content-type', 'application/json; charset=utf-8')
+  if (error instanceof Error && !isStorageFull(error)) {
+    console.error('relay: upload failed:', error)
+    return { status_code: 500, body: JSON.stringify({ error: 'internal error' }) }
   }
+  const refusal = error instanceof Error ? tusRefusalOf(storageFull(507, error)) : error
+  if (refusal.retryAfter !== undefined) node?.setHeader('retry-after', String(Math.max(1, Math.ceil(refusal.retryAfter))))
+  return { status_code: refusal.status_code, body: asJsonError(refusal.body) }
 }
 
 /**
