@@ -5,7 +5,7 @@
 import * as Y from 'yjs'
 import type { WriteShape } from '../shared/rights.ts'
 import type { OrderState } from '../shared/schema.ts'
-import { locate, readUpdate, referencesKnown, FOLLOWING, type NewItem, type Place, type Reading } from './update-reading.ts'
+import { locate, readUpdate, referencesKnown, FOLLOWING, type NewItem, type Place, type Range, type Reading } from './update-reading.ts'
 import { checkNesting, checkScan } from './update-cost.ts'
 
 export interface Trial {
@@ -131,7 +131,31 @@ export function readShape(doc: Y.Doc, update: Uint8Array): Trial | null {
     note(place, maps, specKeys)
     places++
   }
-  for (const [client, ranges] of read.deletes) {
+  const deleted = noteDeletes(doc, reading, read.deletes, maps, specKeys)
+  if (deleted === null) return null
+  places += deleted
+  if (places === 0) return null
+  const spec = doc.share.has('spec') ? doc.getMap('spec') : null
+  return {
+    shape: {
+      maps,
+      specKeys,
+      nextState: valueAfter(reading, spec, 'state') as OrderState | null,
+      nextUser: valueAfter(reading, spec, 'user'),
+      nextId: valueAfter(reading, spec, 'id'),
+    },
+    changed: true,
+    incomplete: false,
+  }
+}
+
+/**
+ * Notes where each item the update deletes is, and returns how many; null when one is new,
+ * unknown, or a spec value whose value after the delete only tryUpdate can tell.
+ */
+function noteDeletes(doc: Y.Doc, reading: Reading, deletes: Map<number, Range[]>, maps: Set<string>, specKeys: Set<string>): number | null {
+  let places = 0
+  for (const [client, ranges] of deletes) {
     const state = Y.getState(doc.store, client)
     const stored = doc.store.clients.get(client)
     // Ranges in clock order, each item looked at once however much the update's ranges overlap.
@@ -153,21 +177,8 @@ export function readShape(doc: Y.Doc, update: Uint8Array): Trial | null {
       }
     }
   }
-  if (places === 0) return null
-  const spec = doc.share.has('spec') ? doc.getMap('spec') : null
-  return {
-    shape: {
-      maps,
-      specKeys,
-      nextState: valueAfter(reading, spec, 'state') as OrderState | null,
-      nextUser: valueAfter(reading, spec, 'user'),
-      nextId: valueAfter(reading, spec, 'id'),
-    },
-    changed: true,
-    incomplete: false,
-  }
+  return places
 }
-
 
 function note({ root, key }: Place, maps: Set<string>, specKeys: Set<string>): void {
   maps.add(root)

@@ -118,11 +118,19 @@ function readItem(decoder: decoding.Decoder, client: number, clock: number): New
   const parentGiven = (info & (BIT7 | BIT8)) === 0
   const parent = !parentGiven ? null : decoding.readVarUint(decoder) === 1 ? decoding.readVarString(decoder) : readID(decoder)
   const parentSub = parentGiven && (info & BIT6) !== 0 ? decoding.readVarString(decoder) : null
+  const { length, isType, unsure, specValues } = readContent(decoder, info & BITS5, parent === 'spec')
+  return newItem(client, clock, length, origin, rightOrigin, parent, parentSub, isType, unsure || length < 1, specValues)
+}
+
+interface Content { length: number; isType: boolean; unsure: boolean; specValues: unknown[] | null }
+
+/** An item's content of kind `kind`: read past, and what the shape needs of it (spec's values when `inSpec`). */
+function readContent(decoder: decoding.Decoder, kind: number, inSpec: boolean): Content {
   let length = 1
   let isType = false
   let unsure = false
   let specValues: unknown[] | null = null
-  switch (info & BITS5) {
+  switch (kind) {
     case 1: // deleted
       length = decoding.readVarUint(decoder)
       break
@@ -161,7 +169,7 @@ function readItem(decoder: decoding.Decoder, client: number, clock: number): New
       length = decoding.readVarUint(decoder)
       const values: unknown[] = []
       for (let i = 0; i < length; i++) values.push(decoding.readAny(decoder))
-      if (parent === 'spec') specValues = values
+      if (inSpec) specValues = values
       break
     }
     case 9: // a subdocument
@@ -170,9 +178,9 @@ function readItem(decoder: decoding.Decoder, client: number, clock: number): New
       unsure = true
       break
     default:
-      throw new Error(`unknown content ${info & BITS5}`)
+      throw new Error(`unknown content ${kind}`)
   }
-  return newItem(client, clock, length, origin, rightOrigin, parent, parentSub, isType, unsure || length < 1, specValues)
+  return { length, isType, unsure, specValues }
 }
 
 function newItem(
