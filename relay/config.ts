@@ -71,22 +71,38 @@ export function parseConfig(json: unknown): RelayConfig {
   if (!Intl.supportedValuesOf('currency').includes(currency)) fail(`currency: "${currency}" is not an ISO 4217 code`)
   const timeZone = string(root.timeZone ?? 'UTC', 'timeZone')
   try { new Intl.DateTimeFormat('en', { timeZone }) } catch { fail(`timeZone: "${timeZone}" is not an IANA time zone`) }
-
-  const products = list(root.products, 'products', (p, at): Product => ({
-    id: id(p.id, `${at}.id`), name: string(p.name, `${at}.name`),
-    widthMm: positive(p.widthMm, `${at}.widthMm`), heightMm: positive(p.heightMm, `${at}.heightMm`),
-    media: string(p.media, `${at}.media`), price: amount(p.price, `${at}.price`),
-  }))
-  if (products.length === 0) fail('products: at least one product is needed')
-  const productIds = unique(products, 'products')
-
+  const products = parseProducts(root.products)
   const templates = list(root.templates ?? [{ id: 'plain', name: 'No frame' }], 'templates', (t, at): Template => ({
     id: id(t.id, `${at}.id`), name: string(t.name, `${at}.name`),
     ...(t.preview === undefined ? {} : { preview: string(t.preview, `${at}.preview`) }),
   }))
   unique(templates, 'templates')
+  const labs = parseLabs(root.labs, new Set(products.map((p) => p.id)))
+  const fronts = parseFronts(root.fronts, new Set(labs.map((l) => l.id)))
+  const discounts = parseDiscounts(root.discounts)
+  const admins = list(root.admins ?? [], 'admins', (a, at): AdminConfig => ({
+    name: string(a.name, `${at}.name`), tokenHash: secretHash(secret(a.token, `${at}.token`)),
+  }))
+  assertDistinctSecrets(labs, admins)
+  const limits = parseLimits(object(root.limits ?? {}, 'limits'))
+  const known = new Set(['currency', 'timeZone', 'products', 'templates', 'labs', 'fronts', 'discounts', 'admins', 'limits'])
+  for (const key of Object.keys(root)) if (!known.has(key)) fail(`${key}: unknown setting`)
+  return { currency, timeZone, products, templates, labs, fronts, discounts, admins, limits }
+}
 
-  const labs = list(root.labs, 'labs', (l, at): LabConfig => {
+function parseProducts(json: unknown): Product[] {
+  const products = list(json, 'products', (p, at): Product => ({
+    id: id(p.id, `${at}.id`), name: string(p.name, `${at}.name`),
+    widthMm: positive(p.widthMm, `${at}.widthMm`), heightMm: positive(p.heightMm, `${at}.heightMm`),
+    media: string(p.media, `${at}.media`), price: amount(p.price, `${at}.price`),
+  }))
+  if (products.length === 0) fail('products: at least one product is needed')
+  unique(products, 'products')
+  return products
+}
+
+function parseLabs(json: unknown, productIds: Set<string>): LabConfig[] {
+  const labs = list(json, 'labs', (l, at): LabConfig => {
     const price = object(l.price ?? {}, `${at}.price`)
     for (const [product, value] of Object.entries(price)) {
       if (!productIds.has(product)) fail(`${at}.price: unknown product "${product}"`)
@@ -95,9 +111,12 @@ export function parseConfig(json: unknown): RelayConfig {
     return { id: id(l.id, `${at}.id`), name: string(l.name, `${at}.name`), keyHash: secretHash(secret(l.key, `${at}.key`)), price: price as Record<string, number> }
   })
   if (labs.length === 0) fail('labs: at least one lab is needed')
-  const labIds = unique(labs, 'labs')
+  unique(labs, 'labs')
+  return labs
+}
 
-  const fronts = list(root.fronts, 'fronts', (f, at): Front => {
+function parseFronts(json: unknown, labIds: Set<string>): Front[] {
+  const fronts = list(json, 'fronts', (f, at): Front => {
     const lab = string(f.lab, `${at}.lab`)
     if (!labIds.has(lab)) fail(`${at}.lab: unknown lab "${lab}"`)
     const roles = list(f.roles ?? ['reception', 'delivery'], `${at}.roles`, (r, rat) => r, true) as unknown[]
@@ -112,8 +131,11 @@ export function parseConfig(json: unknown): RelayConfig {
   })
   if (fronts.length === 0) fail('fronts: at least one store is needed')
   unique(fronts, 'fronts')
+  return fronts
+}
 
-  const d = object(root.discounts ?? { scope: 'user', tiers: [] }, 'discounts')
+function parseDiscounts(json: unknown): DiscountRules {
+  const d = object(json ?? { scope: 'user', tiers: [] }, 'discounts')
   const scope = d.scope ?? 'user'
   if (scope !== 'user' && scope !== 'front' && scope !== 'lab') fail(`discounts.scope: "${String(scope)}" is not user, front or lab`)
   const tiers = list(d.tiers ?? [], 'discounts.tiers', (t, at) => {
@@ -121,23 +143,15 @@ export function parseConfig(json: unknown): RelayConfig {
     try { parseDuration(within) } catch (error) { fail(`${at}.within: ${(error as PeriodError).message}`) }
     return { within, amount: amount(t.amount, `${at}.amount`) }
   })
+  return { scope, tiers }
+}
 
-  const admins = list(root.admins ?? [], 'admins', (a, at): AdminConfig => ({
-    name: string(a.name, `${at}.name`), tokenHash: secretHash(secret(a.token, `${at}.token`)),
-  }))
-
-  // One secret must name one principal: a lab key equal to an admin token would make that lab an admin.
+/** One secret must name one principal: a lab key equal to an admin token would make that lab an admin. */
+function assertDistinctSecrets(labs: LabConfig[], admins: AdminConfig[]): void {
   const secrets = [...labs.map((l) => ({ hash: l.keyHash, at: `lab ${l.id}` })), ...admins.map((a) => ({ hash: a.tokenHash, at: `admin ${a.name}` }))]
   for (let i = 0; i < secrets.length; i++) {
     for (let j = i + 1; j < secrets.length; j++) if (secrets[i].hash === secrets[j].hash) fail(`${secrets[i].at} and ${secrets[j].at} have the same secret`)
   }
-
-  const limits = parseLimits(object(root.limits ?? {}, 'limits'))
-
-  const known = new Set(['currency', 'timeZone', 'products', 'templates', 'labs', 'fronts', 'discounts', 'admins', 'limits'])
-  for (const key of Object.keys(root)) if (!known.has(key)) fail(`${key}: unknown setting`)
-
-  return { currency, timeZone, products, templates, labs, fronts, discounts: { scope, tiers }, admins, limits }
 }
 
 function parseLimits(json: Json): Limits {

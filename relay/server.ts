@@ -1,9 +1,9 @@
 // The relay: one HTTP server for the API, the built web app and the y-websocket endpoint, wired
 // to one SQLite database. createRelay() is what `bin/labsync relay` and the tests start.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { HttpError } from '../shared/errors.ts'
-import { publicCatalog, type RelayConfig } from './config.ts'
+import { publicCatalog, type Limits, type RelayConfig } from './config.ts'
 import { openDatabase, type DB } from '../storage/sqlite/database.ts'
 import { SqliteDocStore } from '../storage/sqlite/doc-store.ts'
 import { Accounts } from './store/accounts.ts'
@@ -20,13 +20,14 @@ import { History } from './store/history.ts'
 import { listen, sendError, sendJson } from '../sync-server/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import type { Images, ImagesDeps } from '../photos/intake.ts'
+import { SqliteImageStore } from '../storage/sqlite/image-store.ts'
 import { serveStatic } from './http/static.ts'
 import { addressOf, capConnections, httpTimeouts, openFileLimit, totalConnectionCap } from '../sync-server/http-limits.ts'
-import { HashGate, signInGuard } from './http/sign-in-guard.ts'
+import { HashGate, signInGuard, type SignInGuard } from './http/sign-in-guard.ts'
 import { handleLabApi } from './http/labs.ts'
 import { LabKeys } from './store/lab-keys.ts'
 import { loadOrCreateSigningKey } from '../storage/key-file.ts'
-import { createAdmin, queueLengthFromRooms } from './http/admin.ts'
+import { createAdmin, queueLengthFromRooms, type Admin } from './http/admin.ts'
 
 export interface RelayOptions {
   config: RelayConfig
@@ -54,10 +55,52 @@ export interface Relay {
 
 const REPO_ROOT = join(import.meta.dirname, '..')
 
+/** Everything the relay holds open, built in order by openParts(). */
+interface RelayParts {
+  options: RelayOptions
+  now: () => number
+  db: DB
+  docStore: SqliteDocStore
+  accounts: Accounts
+  signIns: SignInGuard
+  labKeys: LabKeys
+  auth: Authenticator
+  rooms: Rooms
+  intake: Intake
+  images: Images
+  admin: Admin
+  /** When each lab's node last connected or left (epoch ms), for the admin's lab status. */
+  labsSeen: Map<string, number>
+}
+
 export async function createRelay(options: RelayOptions): Promise<Relay> {
+  const parts = await openParts(options)
+  const server = httpServer(options.config.limits, (req, res) => route(parts, req, res))
+  const sync = serveSync(server, syncOptions(parts))
+  const authority = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1')
+  parts.intake.resume().catch((error: Error) => console.error(`relay: resuming order intake failed: ${error.message}`))
+  const { db, rooms } = parts
+  return {
+    url: `http://${authority}`,
+    db,
+    rooms,
+    async close() {
+      server.close()
+      await parts.images.close()
+      await rooms.close()
+      await parts.docStore.close() // the writer thread, or a relay started inside a test keeps its process alive
+      sync.close()
+      server.closeAllConnections()
+      db.close()
+    },
+  }
+}
+
+/** The database, accounts, rooms (with the catalog published), order intake, photos and admin API. */
+async function openParts(options: RelayOptions): Promise<RelayParts> {
   const now = options.now ?? Date.now
   const db = openDatabase(join(options.dataDir, 'relay.sqlite'))
-  const store = new SqliteDocStore(db)
+  const docStore = new SqliteDocStore(db)
   const signingKey = loadOrCreateSigningKey(options.dataDir)
   const limits = options.config.limits
   const hashGate = new HashGate(limits.passwordHashConcurrency)
@@ -67,33 +110,23 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const auth = new Authenticator(options.config, accounts, now)
   const hooks: RoomHooks = {}
   const rooms = new Rooms({
-    store,
+    store: docStore,
     hooks,
     idleUnloadMs: options.idleUnloadMs ?? 30_000,
     compactAfterUpdates: options.compactAfterUpdates ?? 500,
     maxRefusals: 20,
-    limits: options.config.limits,
+    limits,
   })
   await publishCatalog(rooms, options.config, signingKey.publicJwk)
   const receptions = new Receptions(db)
-  const imageOwned = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM image_owners WHERE sha256 = ? AND user_id = ?')
+  const imageStore = new SqliteImageStore(db, options.dataDir, now)
   const intake = new Intake({
     rooms, receptions, catalog: publicCatalog(options.config), now, delayMs: options.intakeDelayMs ?? 0, labKeys,
-    imageUploaded: (sha, user) => imageOwned.get(sha, user) !== undefined,
+    imageUploaded: (sha, user) => imageStore.isOwner(sha, user),
   })
-  const labReports = new LabReports({ rooms, history: new History(db), receptions, now })
-  // A cancel cited by an order already at the printer is refused: facts beyond the one document.
-  hooks.beforeWrite = (room, principal, shape) => intake.beforeWrite(room, principal, shape)
-  hooks.onChange = (room, origin) => {
-    intake.onOrderChange(room, origin)
-    labReports.onChange(room, origin)
-  }
-  hooks.onLoad = (room) => {
-    intake.onOrderLoad(room)
-    labReports.onLoad(room)
-  }
+  hookOrders(hooks, intake, new LabReports({ rooms, history: new History(db), receptions, now }))
   const images = lazyImages({
-    db, dataDir: options.dataDir, limits: options.config.limits, auth, now,
+    store: imageStore, dataDir: options.dataDir, limits, auth, now,
     labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
     onOwned: (_sha, user) => void intake.imagesArrived(user),
   })
@@ -104,9 +137,25 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     queueLength: queueLengthFromRooms(rooms),
     reassign: (order, lab) => intake.reassign(order, lab),
   })
-  const webDir = options.webDir ?? join(REPO_ROOT, 'dist')
-  const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024
+  return { options, now, db, docStore, accounts, signIns, labKeys, auth, rooms, intake, images, admin, labsSeen }
+}
 
+/** The document events order intake and lab reports hang off. */
+function hookOrders(hooks: RoomHooks, intake: Intake, labReports: LabReports): void {
+  // A cancel cited by an order already at the printer is refused: facts beyond the one document.
+  hooks.beforeWrite = (room, principal, shape) => intake.beforeWrite(room, principal, shape)
+  hooks.onChange = (room, origin) => {
+    intake.onOrderChange(room, origin)
+    labReports.onChange(room, origin)
+  }
+  hooks.onLoad = (room) => {
+    intake.onOrderLoad(room)
+    labReports.onLoad(room)
+  }
+}
+
+/** The HTTP server with the relay's timeouts and connection caps; errors answered by sendError. */
+function httpServer(limits: Limits, route: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
   const server = createServer({ ...httpTimeouts(limits), maxHeaderSize: 16 * 1024 }, (req, res) => {
     logIfAborted(req, res)
     route(req, res).catch((error) => sendError(res, error))
@@ -121,33 +170,41 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     console.log(`relay: at most ${totalCap} connections at once, not limits.connections ${limits.connections}: the open-file limit (ulimit -n) is ${fdLimit}`)
   }
   capConnections(server, { perAddress: Math.min(limits.connectionsPerAddress, totalCap), total: totalCap }, (line) => console.error(line))
+  return server
+}
 
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://relay')
-    const path = url.pathname
-    if (path === '/healthz') {
-      db.prepare('SELECT 1').get()
-      return sendJson(res, 200, { ok: true, rooms: rooms.size })
-    }
-    if (path === '/api/accounts' && req.method === 'POST') return signUp(req, res, accounts, signIns)
-    if (path === '/api/sessions' && req.method === 'POST') return signIn(req, res, accounts, signIns)
-    if (path === '/api/sessions' && req.method === 'DELETE') {
-      const session = auth.fromRequest(req, url)
-      if (!session || session.principal.kind !== 'user') throw new HttpError(401, 'not signed in')
-      return signOut(res, accounts, bearerToken(req, url)!)
-    }
-    if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return images.handle(req, res, url)
-    if (path.startsWith('/api/admin/')) return admin.handle(req, res, url)
-    if (path.startsWith('/api/labs/')) return handleLabApi(req, res, url, auth.fromRequest(req, url), { accounts, labKeys, now })
-    if (path.startsWith('/api/')) throw new HttpError(404, `no such endpoint: ${req.method} ${path}`)
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')
-    return serveStatic(req, res, webDir, path)
+async function route(parts: RelayParts, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { accounts, signIns, auth } = parts
+  const url = new URL(req.url ?? '/', 'http://relay')
+  const path = url.pathname
+  if (path === '/healthz') {
+    parts.db.prepare('SELECT 1').get()
+    return sendJson(res, 200, { ok: true, rooms: parts.rooms.size })
   }
+  if (path === '/api/accounts' && req.method === 'POST') return signUp(req, res, accounts, signIns)
+  if (path === '/api/sessions' && req.method === 'POST') return signIn(req, res, accounts, signIns)
+  if (path === '/api/sessions' && req.method === 'DELETE') {
+    const session = auth.fromRequest(req, url)
+    if (!session || session.principal.kind !== 'user') throw new HttpError(401, 'not signed in')
+    return signOut(res, accounts, bearerToken(req, url)!)
+  }
+  if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return parts.images.handle(req, res, url)
+  if (path.startsWith('/api/admin/')) return parts.admin.handle(req, res, url)
+  if (path.startsWith('/api/labs/')) return handleLabApi(req, res, url, auth.fromRequest(req, url), { accounts, labKeys: parts.labKeys, now: parts.now })
+  if (path.startsWith('/api/')) throw new HttpError(404, `no such endpoint: ${req.method} ${path}`)
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')
+  return serveStatic(req, res, parts.options.webDir ?? join(REPO_ROOT, 'dist'), path)
+}
 
-  const sync = serveSync(server, {
+/** The y-websocket endpoint: each accepted socket becomes a Connection; lab nodes' comings and goings are noted. */
+function syncOptions(parts: RelayParts): Parameters<typeof serveSync>[1] {
+  const { options, now, auth, rooms, labsSeen } = parts
+  const limits = options.config.limits
+  const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024
+  return {
     maxMessageBytes,
     heartbeatMs: options.heartbeatMs,
-    limits: options.config.limits,
+    limits,
     authenticate: (token) => auth.authenticate(token),
     accepted: ({ ws, session, room, token }) => {
       if (session.principal.kind === 'lab') {
@@ -155,25 +212,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         labsSeen.set(lab, now())
         ws.on('close', () => labsSeen.set(lab, now()))
       }
-      new Connection(ws, session, room, rooms, { maxMessageBytes, now, limits: options.config.limits, stillValid: (s: Session) => auth.stillValid(s, token) })
-    },
-  })
-
-  const authority = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1')
-  intake.resume().catch((error: Error) => console.error(`relay: resuming order intake failed: ${error.message}`))
-
-  return {
-    url: `http://${authority}`,
-    db,
-    rooms,
-    async close() {
-      server.close()
-      await images.close()
-      await rooms.close()
-      await store.close() // the writer thread, or a relay started inside a test keeps its process alive
-      sync.close()
-      server.closeAllConnections()
-      db.close()
+      new Connection(ws, session, room, rooms, { maxMessageBytes, now, limits, stillValid: (s: Session) => auth.stillValid(s, token) })
     },
   }
 }
