@@ -12,7 +12,7 @@ export const MAX_NESTING = 32
  * changes up to the top (callTypeObservers), so an update touching each of n maps nested n deep
  * costs n²/2 steps: 4,000 deep took 1.3 s, and a 4 MiB document could hold 170,000. Thrown by
  * readShape before anything is applied; the room lets it through, and the socket is closed as
- * sending a malformed message (4400).
+ * sending a malformed message (Close.BadMessage).
  */
 export class UpdateTooDeep extends Error {
   constructor() {
@@ -105,7 +105,7 @@ export const MAX_SCAN_STEPS = 100_000
  * rightOrigin) by scanning every item now between them, and an item with no left neighbour in a
  * map by walking all the key's values: 841 bytes putting 100 values far from their right neighbour
  * in a 100,000-entry list froze the relay for 4 s, and 40,000 first values for one key 4.5 s.
- * Thrown by readShape before anything is applied, like UpdateTooDeep (the socket is closed 4400).
+ * Thrown by readShape before anything is applied, like UpdateTooDeep (the socket is closed with Close.BadMessage).
  */
 export class UpdateTooCostly extends Error {
   constructor() {
