@@ -19,7 +19,7 @@ export class Rooms {
 
   /** The loaded room; loads it first if needed. Rejects (and remembers nothing) when loading fails. */
   get(name: RoomName): Promise<Room> {
-    if (this.closed) return Promise.reject(new Error('relay is shutting down'))
+    if (this.closed) return Promise.reject(new Error('the server is shutting down'))
     const room = this.loaded.get(name.name)
     if (room && !room.isFailed) {
       this.cancelUnload(name.name)
