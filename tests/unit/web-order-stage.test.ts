@@ -93,6 +93,15 @@ test('a received order shows the receipt\'s total, not an estimate, and may be c
   assert.is(judge(order({ receipt: {}, progress: 'failed' })).steps.lab, 'failed')
 })
 
+test('an order ready for pickup or collected offers no cancel: the relay would refuse it', () => {
+  for (const progress of ['ready', 'collected', 'printed'] as const) {
+    assert.is(judge(order({ receipt: {}, progress })).actions.cancel, false, progress)
+  }
+  for (const progress of ['queued', 'held', 'failed'] as const) {
+    assert.is(judge(order({ receipt: {}, progress })).actions.cancel, true, progress)
+  }
+})
+
 test('a rejected order failed at the relay and can no longer be cancelled', () => {
   const standing = judge(order({ receipt: { status: 'rejected', error: 'No such store' } }), { held: { relay: true, store: false } })
   assert.is(standing.stage, 'rejected')

@@ -2,7 +2,7 @@
 // the sign (stage), the steps on its way to the lab, the price to show, the problems before it
 // can be sent and the actions left. Pure: the order controllers use it, views render what it says.
 import type { PastReception } from '../../../shared/discount.ts'
-import type { Catalog, ProgressStatus } from '../../../shared/schema.ts'
+import { hasStarted, type Catalog, type ProgressStatus } from '../../../shared/schema.ts'
 import { validateSubmission } from '../../../shared/validate.ts'
 import { estimate, type Estimate } from './estimate.ts'
 import type { OrderView } from './order-doc.ts'
@@ -46,7 +46,8 @@ export const STAGE_LABEL: Record<Stage, string> = {
 export function mayCancel(view: OrderView): boolean {
   if (view.spec.state !== 'submitted') return false
   if (view.receipt?.status === 'rejected') return false
-  return view.progress?.status !== 'printing' && view.progress?.status !== 'printed'
+  // The relay's own rule (shared/schema.ts): once a job went to a printer, or past it, no cancel.
+  return !hasStarted(view.progress?.status)
 }
 
 /** Whether nothing more will happen to the order, so it need not stay connected. */
