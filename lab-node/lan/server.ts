@@ -73,7 +73,8 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const relayNow = () => now() + forwarder.clockOffsetMs
   const identity = new InStoreIdentity(dir, { relayNow, isRevoked: (sid) => state.isRevoked(sid) })
   const hooks = documentHooks({ labId, identity, relayNow, log })
-  const rooms = new Rooms({ store: new SqliteDocStore(state.db), hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20, refuseWrite: refuseWriteInStore, limits })
+  const store = new SqliteDocStore(state.db)
+  const rooms = new Rooms({ store, hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20, refuseWrite: refuseWriteInStore, limits })
   const imageStore = new SqliteImageStore(state.db, dir, now)
   const photoPath = (sha256: string) => imageStore.path(sha256)
   const forwarder = new Forwarder({
@@ -103,6 +104,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
       await forwarder.close()
       await images.close()
       await rooms.close()
+      await store.close() // its writer thread would keep a process that started the server alive
       sync.close()
       server.closeAllConnections()
       state.close()
