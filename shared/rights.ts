@@ -21,6 +21,19 @@ export interface OrderFacts {
 
 export const NO_ORDER_FACTS: OrderFacts = { owner: null, lab: null, state: null, progress: null }
 
+/** What an order document says about who owns it and how far it has gone (a Y.Doc, or anything shaped like one). */
+export function readOrderFacts(doc: { getMap(name: string): { get(key: string): unknown } }): OrderFacts {
+  const text = (value: unknown) => (typeof value === 'string' ? value : null)
+  const spec = doc.getMap('spec')
+  const receipt = doc.getMap('receipt')
+  return {
+    owner: text(spec.get('user')),
+    lab: receipt.get('status') === 'accepted' ? text(receipt.get('lab')) : null,
+    state: text(spec.get('state')) as OrderFacts['state'],
+    progress: text(doc.getMap('progress').get('status')),
+  }
+}
+
 /** A write as the relay sees it: the top-level maps it touched, and inside `spec` the keys. */
 export interface WriteShape {
   maps: Set<string>

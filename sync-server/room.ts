@@ -5,7 +5,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import type { DocStore } from '../storage/doc-store.ts'
 import type { Limits } from '../shared/limits.ts'
 import type { Room as RoomName } from '../shared/schema.ts'
-import { mayRead, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../shared/rights.ts'
+import { mayRead, readOrderFacts, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../shared/rights.ts'
 import { Close, type CloseEvent } from '../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 import { documentFull, documentLimit } from './quota.ts'
@@ -123,15 +123,7 @@ export class Room {
   facts(): OrderFacts {
     if (this.name.kind !== 'order') return NO_ORDER_FACTS
     if (this.factsCache !== null) return this.factsCache
-    const spec = this.doc.getMap('spec')
-    const receipt = this.doc.getMap('receipt')
-    const progress = this.doc.getMap('progress')
-    const facts: OrderFacts = {
-      owner: str(spec.get('user')),
-      lab: receipt.get('status') === 'accepted' ? str(receipt.get('lab')) : null,
-      state: str(spec.get('state')) as OrderFacts['state'],
-      progress: str(progress.get('status')),
-    }
+    const facts = readOrderFacts(this.doc)
     if (this.doc._transaction === null) this.factsCache = facts // inside a transaction it may still change
     return facts
   }
@@ -381,6 +373,3 @@ function isPeer(origin: unknown): origin is Peer {
   return typeof origin === 'object' && origin !== null && 'principal' in origin && 'send' in origin
 }
 
-function str(value: unknown): string | null {
-  return typeof value === 'string' ? value : null
-}
