@@ -1,16 +1,17 @@
 // Builds relay data dirs quickly, before the relay starts: receptions and stored documents go
-// straight into SQLite. The schema comes from storage/sqlite/database.ts (its migrations), so it stays
-// whatever the relay's is; indexes are dropped for the bulk insert and rebuilt from their own SQL.
+// straight into SQLite. The schema comes from the relay's migration list (relay/store/migrations.ts),
+// so it stays whatever the relay's is; indexes are dropped for the bulk insert and rebuilt from their own SQL.
 import * as Y from 'yjs'
 import { closeSync, fsyncSync, openSync } from 'node:fs'
 import { join } from 'node:path'
 import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { writeSpec } from '../../shared/schema.ts'
 
 export const DAY_MS = 24 * 3600 * 1000
 
 export function openSeedDb(dataDir: string): DB {
-  const db = openDatabase(join(dataDir, 'relay.sqlite'))
+  const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
   db.pragma('synchronous = OFF') // a bulk build; durability does not matter until the relay opens it
   return db
 }

@@ -1,6 +1,6 @@
-// What the lab node's in-store server keeps on disk, in `lan.sqlite` in its data directory. The
-// documents and photos customers send over the LAN are stored exactly as the relay stores them
-// (the relay's schema and stores are reused; its other tables stay empty), plus:
+// What the lab node's in-store server keeps on disk, in `lan.sqlite` in its data directory: the
+// documents and photos customers send over the LAN, in the document and image stores' tables
+// (DocStore, ImageStore, exactly as the relay keeps them), plus:
 //   lan_users     each customer's latest session token, to pass their documents and photos on
 //                 to the relay as them (tokens are secrets: the file is made readable by the
 //                 lab node's user only, and tokens are never logged)
@@ -10,15 +10,27 @@
 //   lan_meta      the revocation cursor and the clock offset measured against the relay
 import { chmodSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
+import { openDatabase, type DB, type Migrations } from '../../storage/sqlite/database.ts'
+import { DOC_TABLES } from '../../storage/sqlite/doc-store.ts'
+import { IMAGE_TABLES } from '../../storage/sqlite/image-store.ts'
 
-const SCHEMA = `
-  CREATE TABLE IF NOT EXISTS lan_users (user_id TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS lan_links (room TEXT PRIMARY KEY, user_id TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS lan_uploads (sha256 TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (sha256, user_id)) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS lan_revoked (sid TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-  CREATE TABLE IF NOT EXISTS lan_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-`
+/**
+ * The in-store database's own list. Files made before it ran the relay's list (PRAGMA
+ * user_version 5 or 6: the in-store server came with its step 5), whose step 1 made the document
+ * and image tables, and created the lan_* tables outside any step: steps 2 to 6 are empty so
+ * those files go on at 7, which makes the lan_* tables only where they are missing. Such files
+ * keep the relay's other tables, empty and unused.
+ */
+export const LAN_MIGRATIONS: Migrations = [
+  `${DOC_TABLES}
+   ${IMAGE_TABLES}`,
+  '', '', '', '', '',
+  `CREATE TABLE IF NOT EXISTS lan_users (user_id TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS lan_links (room TEXT PRIMARY KEY, user_id TEXT NOT NULL, dirty INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS lan_uploads (sha256 TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (sha256, user_id)) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS lan_revoked (sid TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE IF NOT EXISTS lan_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;`,
+]
 
 export class LanState {
   readonly db: DB
@@ -31,9 +43,8 @@ export class LanState {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 })
     chmodSync(dataDir, 0o700)
     const file = join(dataDir, 'lan.sqlite')
-    this.db = openDatabase(file)
+    this.db = openDatabase(file, LAN_MIGRATIONS)
     for (const suffix of ['', '-wal', '-shm']) if (existsSync(file + suffix)) chmodSync(file + suffix, 0o600)
-    this.db.exec(SCHEMA)
     const db = this.db
     this.stmt = {
       putUser: db.prepare(`INSERT INTO lan_users (user_id, token, expires_at) VALUES (?, ?, ?)
