@@ -34,25 +34,36 @@ export const isImageFormat = (format: string | undefined): format is ImageFormat
 
 /**
  * Photos by content hash and the customers who own each one (they proved they hold its bytes).
- * Files arrive in `incomingDir`, are verified by the caller, then adopted and recorded.
+ * Files arrive in `incomingDir`, are verified by the caller, then adopted and recorded. What is
+ * recorded survives a restart (a new store on the same storage) [IS8]. Every implementation
+ * passes tests/conformance/image-store.ts, whose rule ids are given here in [].
  */
 export interface ImageStore {
-  /** Where files are written before they are complete; adopt() moves them from here atomically. */
+  /**
+   * Where files are written before they are complete; adopt() moves them from here atomically.
+   * Emptied when a store opens: what a crash left there is garbage [IS9].
+   */
   readonly incomingDir: string
-  /** The file of an image, whether or not it is stored yet. */
+  /** The file of an image, whether or not it is stored yet. Throws unless given a sha256 hex digest [IS6]. */
   path(sha256: string): string
-  /** A fresh name in incomingDir for a file being received. */
+  /** A fresh name in incomingDir for a file being received [IS7]. */
   incomingPath(): string
+  /** Whether the image is recorded [IS1, IS2]. */
   has(sha256: string): boolean
+  /** What record() was first told of the image, and when [IS1, IS3]; null when never recorded [IS2]. */
   get(sha256: string): StoredImage | null
+  /** Whether `userId` was made an owner by record() or addOwner() [IS3, IS4]. */
   isOwner(sha256: string, userId: string): boolean
-  /** Makes `userId` an owner of a stored image. */
+  /** Makes `userId` an owner of a stored image [IS4]. */
   addOwner(sha256: string, userId: string): void
   /**
-   * Moves a complete, verified file to its place durably: after a crash the image path holds
-   * either nothing or the whole file. `file` is gone afterwards. Called before record().
+   * Moves a complete, verified file to path(sha256) durably: after a crash the image path holds
+   * either nothing or the whole file. `file` is gone afterwards [IS5]. Called before record().
    */
   adopt(file: string, sha256: string): Promise<void>
-  /** Records an image adopt() placed, and its owner, atomically. True when the image is new. */
+  /**
+   * Records an image adopt() placed, and its owner, atomically. True when the image is new; false
+   * when it was recorded before, whose description stays as it was: the owner is added anyway [IS3].
+   */
   record(sha256: string, meta: ImageMeta, ownerUserId: string): boolean
 }

@@ -1,0 +1,127 @@
+// The acceptance suite every ImageStore implementation runs against itself: each test is named
+// for the promise of storage/image-store.ts it checks, by its rule id, and observes the outcome
+// through the interface and the files it names.
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { createHash } from 'node:crypto'
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type { ImageMeta, ImageStore } from '../../storage/image-store.ts'
+
+/** One storage (a database and a directory, a memory backing and a directory) stores open on. */
+export interface ImageStorageUnderTest {
+  /** A new store on this storage, as the process that starts next would open it. */
+  open(now: () => number): ImageStore
+  /** Removes the storage; called once, at the end of the test. */
+  teardown(): Promise<void>
+}
+
+const META: ImageMeta = { bytes: 5, width: 640, height: 480, format: 'png' }
+const AT = Date.parse('2026-01-02T03:04:05.000Z')
+const later = () => AT + 60_000
+
+/** Bytes and their hash, received into the store's incoming directory. */
+function received(store: ImageStore, text: string): { file: string; sha256: string; bytes: Buffer } {
+  const bytes = Buffer.from(text)
+  const file = store.incomingPath()
+  writeFileSync(file, bytes)
+  return { file, sha256: createHash('sha256').update(bytes).digest('hex'), bytes }
+}
+
+async function stored(store: ImageStore, text: string, owner: string): Promise<string> {
+  const { file, sha256 } = received(store, text)
+  await store.adopt(file, sha256)
+  store.record(sha256, META, owner)
+  return sha256
+}
+
+type Body = (open: (now?: () => number) => ImageStore) => Promise<void>
+
+/** Registers and runs the suite `ImageStore: <name>`; every test gets fresh storage from setup(). */
+export function runImageStoreTests(name: string, setup: () => Promise<ImageStorageUnderTest>): void {
+  const test = suite(`ImageStore: ${name}`)
+  const it = (title: string, body: Body) => test(title, async () => {
+    const storage = await setup()
+    try {
+      await body((now = () => AT) => storage.open(now))
+    } finally {
+      await storage.teardown()
+    }
+  })
+
+  it('[IS1] a recorded image is there, described as recorded and dated by the store\'s clock', async (open) => {
+    const store = open()
+    const sha256 = await stored(store, 'hello', 'u1')
+    assert.ok(store.has(sha256))
+    assert.equal(store.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
+  })
+
+  it('[IS2] an image never recorded is not there and has no owner', async (open) => {
+    const store = open()
+    const sha256 = 'b'.repeat(64)
+    assert.not.ok(store.has(sha256))
+    assert.is(store.get(sha256), null)
+    assert.not.ok(store.isOwner(sha256, 'u1'))
+  })
+
+  it('[IS3] recording again answers false, keeps the first description and adds the owner', async (open) => {
+    const store = open()
+    const { file, sha256 } = received(store, 'hello')
+    await store.adopt(file, sha256)
+    assert.ok(store.record(sha256, META, 'u1'))
+    const second = open(later)
+    assert.not.ok(second.record(sha256, { ...META, width: 1 }, 'u2'))
+    assert.equal(second.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
+    assert.ok(second.isOwner(sha256, 'u2'))
+    assert.ok(second.isOwner(sha256, 'u1'))
+  })
+
+  it('[IS4] only owners are owners; addOwner makes one more', async (open) => {
+    const store = open()
+    const sha256 = await stored(store, 'hello', 'u1')
+    assert.not.ok(store.isOwner(sha256, 'u2'))
+    store.addOwner(sha256, 'u2')
+    assert.ok(store.isOwner(sha256, 'u2'))
+    assert.not.ok(store.isOwner(sha256, 'u3'))
+    assert.not.ok(store.isOwner('c'.repeat(64), 'u1'))
+  })
+
+  it('[IS5] adopt puts the whole file at the image\'s path and the received file is gone', async (open) => {
+    const store = open()
+    const { file, sha256, bytes } = received(store, 'hello')
+    await store.adopt(file, sha256)
+    assert.equal(readFileSync(store.path(sha256)), bytes)
+    assert.not.ok(existsSync(file))
+  })
+
+  it('[IS6] nothing but a sha256 hex digest becomes a path or a record', async (open) => {
+    const store = open()
+    for (const bad of ['../../etc/passwd', 'A'.repeat(64), 'a'.repeat(63), '']) {
+      assert.throws(() => store.path(bad), undefined, bad)
+      assert.throws(() => store.record(bad, META, 'u1'), undefined, bad)
+    }
+  })
+
+  it('[IS7] incoming names are fresh and inside the incoming directory', async (open) => {
+    const store = open()
+    const names = new Set(Array.from({ length: 100 }, () => store.incomingPath()))
+    assert.is(names.size, 100)
+    for (const name of names) assert.is(dirname(name), store.incomingDir)
+  })
+
+  it('[IS8] images, files and owners survive a restart', async (open) => {
+    const sha256 = await stored(open(), 'hello', 'u1')
+    const restarted = open(later)
+    assert.equal(restarted.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
+    assert.ok(restarted.isOwner(sha256, 'u1'))
+    assert.equal(readFileSync(restarted.path(sha256), 'utf8'), 'hello')
+  })
+
+  it('[IS9] what a crash left half-received is gone when a store opens', async (open) => {
+    const store = open()
+    received(store, 'half a photo')
+    assert.is(readdirSync(open().incomingDir).length, 0)
+  })
+
+  test.run()
+}
