@@ -6,24 +6,17 @@ import { open, rm, type FileHandle } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import sharp, { type Metadata } from 'sharp'
-import type { DB } from '../storage/sqlite/database.ts'
 import type { Session } from '../sync-server/connection.ts'
 import { HttpError } from '../shared/errors.ts'
 import type { Principal } from '../shared/rights.ts'
 import { IMAGE_TYPES, SHA256_HEX, isImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../storage/image-store.ts'
-import { SqliteImageStore } from '../storage/sqlite/image-store.ts'
 import { isStorageFull, sendJson, storageFull } from '../sync-server/respond.ts'
 import { UPLOAD_PATH, createUploads, customer } from './tus.ts'
 
 export interface ImagesDeps {
-  /** Where photos are kept. The relay passes its ImageStore. */
-  store?: ImageStore
-  /**
-   * Without `store`: the SQLite database a SqliteImageStore under dataDir is made from (the older
-   * form, which the lab node's in-store server still uses).
-   */
-  db?: DB
-  /** tus keeps unfinished uploads in <dataDir>/uploads (and, without `store`, the photos are under it). */
+  /** Where photos are kept: the relay's ImageStore, or the lab node's in-store one. */
+  store: ImageStore
+  /** tus keeps unfinished uploads in <dataDir>/uploads. */
   dataDir: string
   /** pendingUploadBytes: DEFAULT_LIMITS' unless given. */
   limits: { imageBytes: number; pendingUploadBytes?: number }
@@ -60,7 +53,7 @@ interface PhotoIntake {
 }
 
 export function createImages(deps: ImagesDeps): Images {
-  const store = deps.store ?? sqliteStore(deps)
+  const store = deps.store
   const limit = Math.floor(deps.limits.imageBytes)
   const intake: PhotoIntake = { deps, store, limit, accept: accepting(store, deps.onOwned) }
   const uploads = createUploads(deps, limit, intake.accept)
@@ -75,11 +68,6 @@ export function createImages(deps: ImagesDeps): Images {
     },
     close: () => uploads.close(),
   }
-}
-
-function sqliteStore(deps: ImagesDeps): ImageStore {
-  if (!deps.db) throw new TypeError('createImages needs an ImageStore (store) or the database to keep one in (db)')
-  return new SqliteImageStore(deps.db, deps.dataDir, deps.now)
 }
 
 /** Hash checked, decodability checked, file placed, ownership recorded: PUT and tus alike. */

@@ -22,7 +22,7 @@ import { signIn, signOut, signUp } from './http/accounts.ts'
 import type { Images, ImagesDeps } from '../photos/intake.ts'
 import { SqliteImageStore } from '../storage/sqlite/image-store.ts'
 import { serveStatic } from './http/static.ts'
-import { addressOf, capConnections, httpTimeouts, openFileLimit, totalConnectionCap } from '../sync-server/http-limits.ts'
+import { addressOf, httpTimeouts, limitConnections } from '../sync-server/http-limits.ts'
 import { HashGate, signInGuard, type SignInGuard } from './http/sign-in-guard.ts'
 import { handleLabApi } from './http/labs.ts'
 import { LabKeys } from './store/lab-keys.ts'
@@ -160,16 +160,7 @@ function httpServer(limits: Limits, route: (req: IncomingMessage, res: ServerRes
     logIfAborted(req, res)
     route(req, res).catch((error) => sendError(res, error))
   })
-  // A connection silent this long (no byte either way) is destroyed; sync sockets are exempt
-  // (ws clears the timeout on upgrade) and watched by the heartbeat instead.
-  server.setTimeout(limits.idleTimeoutSeconds * 1000)
-  server.keepAliveTimeout = Math.min(server.keepAliveTimeout, limits.idleTimeoutSeconds * 1000)
-  const fdLimit = openFileLimit()
-  const totalCap = totalConnectionCap(limits.connections, fdLimit)
-  if (totalCap < limits.connections) {
-    console.log(`relay: at most ${totalCap} connections at once, not limits.connections ${limits.connections}: the open-file limit (ulimit -n) is ${fdLimit}`)
-  }
-  capConnections(server, { perAddress: Math.min(limits.connectionsPerAddress, totalCap), total: totalCap }, (line) => console.error(line))
+  limitConnections(server, limits, 'relay', (line) => console.error(line))
   return server
 }
 

@@ -82,7 +82,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
     rooms, state, imagePath: photoPath, log, pollMs: options.pollMs,
   })
   const images = createImages({
-    db: state.db, dataDir: dir, limits: { imageBytes: options.imageBytes ?? limits.imageBytes }, now,
+    store: new SqliteImageStore(state.db, dir, now), dataDir: dir, limits: { imageBytes: options.imageBytes ?? limits.imageBytes }, now,
     auth: { fromRequest: (req, url) => identity.authenticate(bearerToken(req, url)) },
     onOwned: (sha256, user) => forwarder.photoArrived(sha256, user),
   })

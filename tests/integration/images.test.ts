@@ -16,6 +16,7 @@ import { openDatabase } from '../../storage/sqlite/database.ts'
 import { Accounts } from '../../relay/store/accounts.ts'
 import { Authenticator } from '../../relay/auth.ts'
 import { createImages, type Images, type ImagesDeps } from '../../photos/intake.ts'
+import { SqliteImageStore } from '../../storage/sqlite/image-store.ts'
 import { sendError } from '../../sync-server/respond.ts'
 import { removeDir, signUp, startRelay, type RelayProcess } from '../helpers/relay.ts'
 
@@ -493,7 +494,7 @@ async function standalone(deps: Partial<ImagesDeps>, run: (url: string, parts: {
   const accounts = new Accounts(db)
   mkdirSync(join(dataDir, 'uploads'))
   for (const [name, content] of Object.entries(seededUploads)) writeFileSync(join(dataDir, 'uploads', name), content)
-  const images = createImages({ db, dataDir, limits: config.limits, auth: new Authenticator(config, accounts), now: Date.now, ...deps })
+  const images = createImages({ store: new SqliteImageStore(db, dataDir), dataDir, limits: config.limits, auth: new Authenticator(config, accounts), now: Date.now, ...deps })
   const server = createServer((req, res) => void images.handle(req, res, new URL(req.url!, 'http://relay')).catch((error) => sendError(res, error)))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   try {
