@@ -43,6 +43,17 @@ function snapshotOf(updates: Uint8Array[]): Uint8Array {
   return snapshot
 }
 
+/** Appends `mine`, then compacts with `loaded` and it: what a room does after a write. */
+async function appendThenCompact(store: DocStore, loaded: Uint8Array[], mine: Uint8Array): Promise<Uint8Array> {
+  await store.append('d', mine)
+  const snapshot = snapshotOf([...loaded, mine])
+  await store.compact('d', snapshot)
+  return snapshot
+}
+
+/** Updates as plain arrays, for assert.equal. */
+const listed = (updates: Uint8Array[]) => updates.map((update) => [...update])
+
 type Body = (open: () => Promise<DocStore>, close: (store: DocStore) => Promise<void>) => Promise<void>
 
 /** Registers and runs the suite `DocStore: <name>`; every test gets fresh storage from setup(). */
@@ -74,7 +85,7 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     const store = await open()
     const updates = [updateSetting('a', 1), updateSetting('b', 2), updateSetting('c', 3)]
     await Promise.all([store.append('d', updates[0]), store.append('other', updateSetting('x', 9)), store.append('d', updates[1]), store.append('d', updates[2])])
-    assert.equal((await store.load('d')).map((u) => [...u]), updates.map((u) => [...u]))
+    assert.equal(listed(await store.load('d')), listed(updates))
   })
 
   it('[DS3] a document never written loads as no updates', async (open) => {
@@ -87,9 +98,7 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     await first.append('d', updateSetting('a', 1))
     const loaded = await first.load('d')
     await second.append('d', updateSetting('other', 2))
-    const mine = updateSetting('b', 3)
-    await first.append('d', mine)
-    await first.compact('d', snapshotOf([...loaded, mine]))
+    await appendThenCompact(first, loaded, updateSetting('b', 3))
     assert.equal(contentOf(await second.load('d')), { a: 1, b: 3, other: 2 })
   })
 
@@ -98,21 +107,8 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     const updates = [updateSetting('a', 1), updateSetting('b', 2)]
     for (const update of updates) await writer.append('d', update)
     const store = await open()
-    const loaded = await store.load('d')
-    const mine = updateSetting('c', 3)
-    await store.append('d', mine)
-    const snapshot = snapshotOf([...loaded, mine])
-    await store.compact('d', snapshot)
-    assert.equal((await store.load('d')).map((u) => [...u]), [[...snapshot]])
-  })
-
-  it('[DS12] compaction folds this instance\'s appends made before it even if they had not resolved', async (open) => {
-    const store = await open()
-    const updates = [updateSetting('a', 1), updateSetting('b', 2)]
-    const appended = updates.map((update) => store.append('d', update))
-    const snapshot = snapshotOf(updates)
-    await Promise.all([...appended, store.compact('d', snapshot)])
-    assert.equal((await store.load('d')).map((u) => [...u]), [[...snapshot]])
+    const snapshot = await appendThenCompact(store, await store.load('d'), updateSetting('c', 3))
+    assert.equal(listed(await store.load('d')), [[...snapshot]])
   })
 
   it('[DS6] compaction keeps an update appended after it was called', async (open) => {
@@ -132,7 +128,7 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     const snapshot = snapshotOf(updates)
     await store.compact('d', snapshot)
     await close(store)
-    assert.equal((await (await open()).load('d')).map((u) => [...u]), [[...snapshot]])
+    assert.equal(listed(await (await open()).load('d')), [[...snapshot]])
   })
 
   it('[DS8] a reopened instance folds the snapshot it loaded into its own compaction', async (open, close) => {
@@ -142,12 +138,8 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     await store.compact('d', snapshotOf([first]))
     await close(store)
     const reopened = await open()
-    const loaded = await reopened.load('d')
-    const next = updateSetting('b', 2)
-    await reopened.append('d', next)
-    const snapshot = snapshotOf([...loaded, next])
-    await reopened.compact('d', snapshot)
-    assert.equal((await reopened.load('d')).map((u) => [...u]), [[...snapshot]])
+    const snapshot = await appendThenCompact(reopened, await reopened.load('d'), updateSetting('b', 2))
+    assert.equal(listed(await reopened.load('d')), [[...snapshot]])
   })
 
   it('[DS9] two instances compacting one document lose nothing of either', async (open) => {
@@ -156,12 +148,8 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     await first.append('d', updateSetting('a', 1))
     const firstLoaded = await first.load('d')
     const secondLoaded = await second.load('d')
-    const fromFirst = updateSetting('b', 2)
-    const fromSecond = updateSetting('c', 3)
-    await first.append('d', fromFirst)
-    await second.append('d', fromSecond)
-    await first.compact('d', snapshotOf([...firstLoaded, fromFirst]))
-    await second.compact('d', snapshotOf([...secondLoaded, fromSecond]))
+    await appendThenCompact(first, firstLoaded, updateSetting('b', 2))
+    await appendThenCompact(second, secondLoaded, updateSetting('c', 3))
     assert.equal(contentOf(await (await open()).load('d')), { a: 1, b: 2, c: 3 })
   })
 
@@ -180,6 +168,15 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     await store.append('other', updateSetting('x', 9))
     await store.compact('d', snapshotOf([update]))
     assert.equal(contentOf(await store.load('other')), { x: 9 })
+  })
+
+  it('[DS12] compaction folds this instance\'s appends made before it even if they had not resolved', async (open) => {
+    const store = await open()
+    const updates = [updateSetting('a', 1), updateSetting('b', 2)]
+    const appended = updates.map((update) => store.append('d', update))
+    const snapshot = snapshotOf(updates)
+    await Promise.all([...appended, store.compact('d', snapshot)])
+    assert.equal(listed(await store.load('d')), [[...snapshot]])
   })
 
   test.run()
