@@ -54,6 +54,7 @@ async function appendThenCompact(store: DocStore, loaded: Uint8Array[], mine: Ui
 /** Updates as plain arrays, for assert.equal. */
 const listed = (updates: Uint8Array[]) => updates.map((update) => [...update])
 
+type It = (title: string, body: Body) => void
 type Body = (open: () => Promise<DocStore>, close: (store: DocStore) => Promise<void>) => Promise<void>
 
 /** Registers and runs the suite `DocStore: <name>`; every test gets fresh storage from setup(). */
@@ -73,6 +74,13 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     }
   })
 
+  appendRules(it)
+  compactionRules(it)
+  test.run()
+}
+
+/** Appends, loads and flush [DS1]-[DS3], [DS10]. */
+function appendRules(it: It): void {
   it('[DS1] an append that resolved survives closing and reopening', async (open, close) => {
     const store = await open()
     await store.append('d', updateSetting('a', 1))
@@ -92,6 +100,17 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     assert.equal(await (await open()).load('never'), [])
   })
 
+  it('[DS10] appends not awaited are stored once flush resolves', async (open) => {
+    const store = await open()
+    for (let i = 0; i < 50; i++) void store.append('d', updateSetting(`k${i}`, i))
+    await store.flush()
+    // Read by another instance while this one still runs: nothing waits for a close here.
+    assert.is(Object.keys(contentOf(await (await open()).load('d'))).length, 50)
+  })
+}
+
+/** Compaction [DS4]-[DS9], [DS11], [DS12]. */
+function compactionRules(it: It): void {
   it('[DS4] compaction keeps an update another instance appended meanwhile', async (open) => {
     const first = await open()
     const second = await open()
@@ -153,14 +172,6 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     assert.equal(contentOf(await (await open()).load('d')), { a: 1, b: 2, c: 3 })
   })
 
-  it('[DS10] appends not awaited are stored once flush resolves', async (open) => {
-    const store = await open()
-    for (let i = 0; i < 50; i++) void store.append('d', updateSetting(`k${i}`, i))
-    await store.flush()
-    // Read by another instance while this one still runs: nothing waits for a close here.
-    assert.is(Object.keys(contentOf(await (await open()).load('d'))).length, 50)
-  })
-
   it('[DS11] compacting one document leaves the others alone', async (open) => {
     const store = await open()
     const update = updateSetting('a', 1)
@@ -178,6 +189,4 @@ export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUn
     await Promise.all([...appended, store.compact('d', snapshot)])
     assert.equal(listed(await store.load('d')), [[...snapshot]])
   })
-
-  test.run()
 }

@@ -35,6 +35,7 @@ async function stored(store: ImageStore, text: string, owner: string): Promise<s
   return sha256
 }
 
+type It = (title: string, body: Body) => void
 type Body = (open: (now?: () => number) => ImageStore) => Promise<void>
 
 /** Registers and runs the suite `ImageStore: <name>`; every test gets fresh storage from setup(). */
@@ -49,6 +50,13 @@ export function runImageStoreTests(name: string, setup: () => Promise<ImageStora
     }
   })
 
+  recordRules(it)
+  fileRules(it)
+  test.run()
+}
+
+/** Records and owners [IS1]-[IS4]. */
+function recordRules(it: It): void {
   it('[IS1] a recorded image is there, described as recorded and dated by the store\'s clock', async (open) => {
     const store = open()
     const sha256 = await stored(store, 'hello', 'u1')
@@ -85,7 +93,10 @@ export function runImageStoreTests(name: string, setup: () => Promise<ImageStora
     assert.not.ok(store.isOwner(sha256, 'u3'))
     assert.not.ok(store.isOwner('c'.repeat(64), 'u1'))
   })
+}
 
+/** Files and restarts [IS5]-[IS9]. */
+function fileRules(it: It): void {
   it('[IS5] adopt puts the whole file at the image\'s path and the received file is gone', async (open) => {
     const store = open()
     const { file, sha256, bytes } = received(store, 'hello')
@@ -122,6 +133,4 @@ export function runImageStoreTests(name: string, setup: () => Promise<ImageStora
     received(store, 'half a photo')
     assert.is(readdirSync(open().incomingDir).length, 0)
   })
-
-  test.run()
 }
