@@ -4,6 +4,8 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
+// Only for the deprecated one-argument openDatabase below: storage/ must not import relay/
+// (tests/unit/layout.test.ts [L4]). Goes once its last callers pass RELAY_MIGRATIONS themselves.
 import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 
 export type DB = Database.Database

@@ -7,7 +7,7 @@ import * as Y from 'yjs'
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
-import { SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
+import { DOC_STORE_MIGRATIONS, SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
 import { Room } from '../../sync-server/room.ts'
 import { removeDir, tempDir } from '../helpers/relay.ts'
 
@@ -36,7 +36,7 @@ function refuseInserts(db: DB, doc: string): void {
 async function openStore(commitOn: 'worker' | 'caller') {
   const dir = tempDir('labsync-store-')
   const file = join(dir, 'relay.sqlite')
-  const db = openDatabase(file)
+  const db = openDatabase(file, DOC_STORE_MIGRATIONS)
   const store = new SqliteDocStore(db, { commitOn })
   assert.is(await store.writerThread(), commitOn === 'worker', 'commits run where asked')
   return {
@@ -297,7 +297,7 @@ test('[worker] a commit the thread has finished resolves at the next write, befo
 })
 
 test('an in-memory database commits on the caller\'s thread, and asking for a writer thread is refused', async () => {
-  const db = openDatabase(':memory:')
+  const db = openDatabase(':memory:', DOC_STORE_MIGRATIONS)
   try {
     const store = new SqliteDocStore(db)
     await store.append('order/mem', update('a', 1))
