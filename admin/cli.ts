@@ -2,12 +2,12 @@
 // admin API, printed as an aligned table (all pages), CSV (streamed as the relay sends it) or JSON.
 // Exit codes: 0 done, 2 bad arguments (ConfigError, mapped by bin/cli.ts), 3 token refused,
 // 4 relay unreachable, 1 anything else the relay answered.
-import { parseArgs } from 'node:util'
 import { ConfigError } from '../shared/errors.ts'
 import { formatMoney } from '../shared/pricing.ts'
 import type { AuditEntry, HistoryRow, LabStatus, Listing, Page, ReceiptRow } from '../shared/audit.ts'
 import { LISTINGS, PAGE_MAX } from '../shared/audit.ts'
 import { escapeControls } from '../relay/http/csv.ts'
+import { columns, optionList, parseOptions, synopsis, UsageError, type Option } from '../bin/options.ts'
 
 export const EXIT = { ok: 0, failed: 1, refused: 3, unreachable: 4 } as const
 
@@ -18,12 +18,49 @@ export interface AdminIO {
   err(line: string): void
 }
 
-export const USAGE = `labsync admin receipts|history|labs|audit --relay URL --token T [--lab ID] [--user ID] [--front ID]
-              [--status S] [--since ISO] [--until ISO] [--format table|csv|json] [--limit N]
-              (the token may also come from LABSYNC_ADMIN_TOKEN)`
+const EVERY: readonly Listing[] = LISTINGS
+const ROWS: readonly Listing[] = ['receipts', 'history', 'audit']
+const ORDERS: readonly Listing[] = ['receipts', 'history']
 
-const FILTERS = ['lab', 'user', 'front', 'status', 'since', 'until'] as const
-const AUDIT_FILTERS = ['admin', 'action', 'since', 'until'] as const
+/** The options, each with the listings that take it: the parsing, the checks and --help come from here. */
+const OPTIONS = [
+  { name: 'relay', value: 'URL', help: "the relay's http:// or https:// URL", required: true, listings: EVERY },
+  { name: 'token', value: 'T', help: "an admin token from the relay's configuration; also from LABSYNC_ADMIN_TOKEN", required: true, listings: EVERY },
+  { name: 'format', value: 'table|csv|json', help: 'an aligned table (every page), CSV as the relay streams it, or JSON', default: 'table', listings: EVERY },
+  { name: 'limit', value: 'N', help: 'at most N rows; without it, every row', listings: ROWS },
+  { name: 'lab', value: 'ID', help: "only this lab's", listings: ORDERS },
+  { name: 'user', value: 'ID', help: "only this customer's", listings: ORDERS },
+  { name: 'front', value: 'ID', help: "only this store's", listings: ORDERS },
+  { name: 'status', value: 'S', help: 'only in this status (receipts: accepted, rejected, cancelled; history: as the printer reported it)', listings: ORDERS },
+  { name: 'since', value: 'ISO', help: 'from this date or date-time on (2024-05-01, 2024-05-01T09:00:00Z; without an offset, in the relay\'s time zone)', listings: ROWS },
+  { name: 'until', value: 'ISO', help: 'up to this date or date-time, not included', listings: ROWS },
+  { name: 'admin', value: 'NAME', help: "only this admin's changes", listings: ['audit'] },
+  { name: 'action', value: 'A', help: 'only changes of this kind', listings: ['audit'] },
+] as const satisfies readonly (Option & { listings: readonly Listing[] })[]
+
+const WHAT: Record<Listing, string> = {
+  receipts: 'receptions with their receipts and discount decisions',
+  history: 'the printing history the labs reported',
+  labs: 'each lab: its queue, last history and last print, when it was last seen',
+  audit: 'what admins changed, who and when',
+}
+
+/** `labsync admin --help`, or one listing's help with only the options it takes. */
+function help(listing: Listing | null): string {
+  const options = listing === null
+    ? OPTIONS.map((o) => (o.listings === EVERY ? o : { ...o, help: `${o.listings.join(', ')}: ${o.help}` }))
+    : OPTIONS.filter((o) => (o.listings as readonly Listing[]).includes(listing))
+  const what = listing ? `${WHAT[listing]}.` : `what to list:\n${columns(LISTINGS.map((l) => [l, WHAT[l]] as const))}`
+  return `${synopsis(listing ? `admin ${listing}` : 'admin', options, listing ? '' : LISTINGS.join('|'))}
+
+${what}
+
+options:
+${optionList(options)}
+
+Exit codes: 0 done, 1 the relay failed, 2 bad arguments, 3 token refused, 4 relay unreachable.`
+}
+
 const ISO_LIKE = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i
 
 interface Command {
@@ -40,7 +77,8 @@ interface Command {
 export async function runAdmin(argv: string[], io: AdminIO = processIO, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const command = parseCommand(argv, env)
   try {
-    if (command.format === 'csv') await printCsv(command, io)
+    if ('help' in command) await io.out(`${command.help}\n`)
+    else if (command.format === 'csv') await printCsv(command, io)
     else if (command.format === 'json') await printJson(command, io)
     else await printTable(command, io)
     return EXIT.ok
@@ -54,30 +92,20 @@ export async function runAdmin(argv: string[], io: AdminIO = processIO, env: Nod
   }
 }
 
-function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv, allowPositionals: true, strict: true,
-      options: {
-        relay: { type: 'string' }, token: { type: 'string' }, format: { type: 'string' }, limit: { type: 'string' },
-        lab: { type: 'string' }, user: { type: 'string' }, front: { type: 'string' }, status: { type: 'string' },
-        since: { type: 'string' }, until: { type: 'string' }, admin: { type: 'string' }, action: { type: 'string' },
-      },
-    })
-  } catch (error) {
-    throw new ConfigError(`admin: ${(error as Error).message.split('\n')[0]}`)
-  }
-  const { values, positionals } = parsed
+const isListing = (name: string | undefined): name is Listing => (LISTINGS as readonly (string | undefined)[]).includes(name)
+
+function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command | { help: string } {
+  const { values, positionals, help: wanted } = parseOptions('admin', argv, OPTIONS)
   const [listing, ...extra] = positionals
-  if (!listing) throw new ConfigError(`admin: what to list is missing (${LISTINGS.join(', ')})`)
-  if (!(LISTINGS as readonly string[]).includes(listing)) throw new ConfigError(`admin: unknown listing "${listing}" (${LISTINGS.join(', ')})`)
-  if (extra.length) throw new ConfigError(`admin: unexpected argument "${extra[0]}"`)
+  if (wanted) return { help: help(isListing(listing) ? listing : null) }
+  if (!listing) throw new UsageError('admin', `what to list is missing (${LISTINGS.join(', ')})`)
+  if (!isListing(listing)) throw new UsageError('admin', `unknown listing "${listing}" (${LISTINGS.join(', ')})`)
+  if (extra.length) throw new UsageError('admin', `unexpected argument "${extra[0]}"`)
   const relay = values.relay
-  if (!relay) throw new ConfigError('admin: --relay URL is required')
+  if (!relay) throw new UsageError('admin', '--relay URL is required')
   if (!/^https?:\/\/[^/\s]+/i.test(relay)) throw new ConfigError(`admin: --relay "${relay}" is not an http:// or https:// URL`)
   const token = values.token ?? env.LABSYNC_ADMIN_TOKEN
-  if (!token) throw new ConfigError('admin: --token is required (or set LABSYNC_ADMIN_TOKEN)')
+  if (!token) throw new UsageError('admin', '--token is required (or set LABSYNC_ADMIN_TOKEN)')
   const format = values.format ?? 'table'
   if (format !== 'table' && format !== 'csv' && format !== 'json') throw new ConfigError(`admin: --format "${format}" is not table, csv or json`)
   let limit = Infinity
@@ -85,17 +113,18 @@ function parseCommand(argv: string[], env: NodeJS.ProcessEnv): Command {
     limit = Number(values.limit)
     if (!/^\d+$/.test(values.limit) || !Number.isSafeInteger(limit) || limit < 1) throw new ConfigError(`admin: --limit "${values.limit}" is not a whole number of at least 1`)
   }
-  const allowed: readonly string[] = listing === 'labs' ? [] : listing === 'audit' ? AUDIT_FILTERS : FILTERS
   const params = new URLSearchParams()
-  for (const name of [...FILTERS, ...AUDIT_FILTERS]) {
-    const value = values[name]
-    if (value === undefined) continue
-    if (!allowed.includes(name)) throw new ConfigError(`admin: ${listing} has no --${name} filter`)
-    if ((name === 'since' || name === 'until') && !ISO_LIKE.test(value)) throw new ConfigError(`admin: --${name} "${value}" is not an ISO 8601 date or date-time (2024-05-01 or 2024-05-01T09:00:00Z)`)
-    params.set(name, value)
+  for (const option of OPTIONS) {
+    const value = values[option.name]
+    if (value === undefined || option.listings === EVERY) continue
+    if (!(option.listings as readonly Listing[]).includes(listing)) {
+      throw new UsageError(`admin ${listing}`, option.name === 'limit' ? 'there is no --limit' : `there is no --${option.name} filter`)
+    }
+    if (option.name === 'limit') continue // asked for page by page, see rows()
+    if ((option.name === 'since' || option.name === 'until') && !ISO_LIKE.test(value)) throw new ConfigError(`admin: --${option.name} "${value}" is not an ISO 8601 date or date-time (2024-05-01 or 2024-05-01T09:00:00Z)`)
+    params.set(option.name, value)
   }
-  if (listing === 'labs' && values.limit !== undefined) throw new ConfigError('admin: labs has no --limit')
-  return { listing: listing as Listing, relay, token, params, format, limit }
+  return { listing, relay, token, params, format, limit }
 }
 
 // ---------------------------------------------------------------- talking to the relay

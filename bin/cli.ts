@@ -1,35 +1,63 @@
-// Parses `labsync relay|lab|admin …` and calls into relay/, lab-node/ or the admin client.
+// Parses `labsync relay|lab|admin|help …` and calls into relay/, lab-node/ or the admin client.
+// Each command's options are one table (bin/options.ts) that makes both its parsing and its --help.
 // Bad arguments: one line naming the problem, exit code 2.
-import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import { ConfigError } from '../shared/errors.ts'
+import { columns, optionList, parseOptions, synopsis, UsageError, type Option } from './options.ts'
 
-const USAGE = `usage:
-  labsync relay [--host H] [--port P] [--data DIR] [--config FILE] [--fresh]
-  labsync lab --relay URL --lab ID --key KEY --printer URI [--data DIR] [--templates DIR]
-              [--history-interval SECONDS] [--auto] [--listen H:P [--tls-cert PEM --tls-key PEM]]
-  labsync admin receipts|history|labs|audit --relay URL --token T [--lab ID] [--user ID] [--front ID]
-              [--status S] [--since ISO] [--until ISO] [--format table|csv|json] [--limit N]`
+const COMMANDS: readonly (readonly [string, string])[] = [
+  ['relay', 'runs the relay: sync server, order intake, photos, the admin API and the web app'],
+  ['lab', 'runs a lab node: fetches the orders assigned to its lab, prints them, reports the history'],
+  ['admin', 'lists receipts, printing history, labs or the admin audit log from a running relay'],
+  ['help', 'prints this help; `labsync help COMMAND` or `labsync COMMAND --help` for its options'],
+]
 
-const RELAY_HELP = `usage: labsync relay [--host H] [--port P] [--data DIR] [--config FILE] [--fresh]
-  --host H       address to listen on (default 127.0.0.1)
-  --port P       port to listen on; 0 picks a free one (default 8080)
-  --data DIR     where relay.sqlite, the signing key and photos live (default ./data)
-  --config FILE  the relay's JSON configuration (default: the demo catalog)
-  --fresh        start although relay.sqlite is missing or empty in a data dir a relay used before
-                 (signing key, photos): begins with an empty database and restores nothing
+const USAGE = `usage: labsync COMMAND [options]
+
+commands:
+${columns(COMMANDS)}`
+
+const RELAY_OPTIONS = [
+  { name: 'host', value: 'H', help: 'address to listen on', default: '127.0.0.1' },
+  { name: 'port', value: 'P', help: 'port to listen on; 0 picks a free one', default: '8080' },
+  { name: 'data', value: 'DIR', help: 'where relay.sqlite, the signing key and photos live', default: './data' },
+  { name: 'config', value: 'FILE', help: "the relay's JSON configuration; without it, the demo catalog" },
+  { name: 'fresh', help: 'start although relay.sqlite is missing or empty in a data dir a relay used before (signing key, photos): begins with an empty database and restores nothing' },
+] as const satisfies readonly Option[]
+
+const RELAY_HELP = `${synopsis('relay', RELAY_OPTIONS)}
+
+options:
+${optionList(RELAY_OPTIONS)}
+
 At start the relay refuses (exit 2) a missing or empty database in a used data dir without
 --fresh, a file that is not a SQLite database, and one PRAGMA quick_check finds damaged (checked
 when the last run did not shut down cleanly or the file changed since).`
 
-function parse(argv: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as { values: Record<string, string | boolean | undefined>; positionals: string[] }
-  } catch (error) {
-    throw new ConfigError((error as Error).message.split('\n')[0])
-  }
-}
+const LAB_OPTIONS = [
+  { name: 'relay', value: 'URL', help: "the relay's http:// or https:// URL", required: true },
+  { name: 'lab', value: 'ID', help: "this lab's id in the relay's configuration", required: true },
+  { name: 'key', value: 'KEY', help: "this lab's key, as in the relay's configuration", required: true },
+  { name: 'printer', value: 'URI', help: 'where to print: ipp://HOST/PATH, ipps://HOST/PATH, or file:DIR to write the print files to a folder', required: true },
+  { name: 'data', value: 'DIR', help: "where the lab node keeps its journal (lab.sqlite), fetched photos and the in-store server's database", default: './data/lab' },
+  { name: 'templates', value: 'DIR', help: 'full-size frame templates, one <id>.png each; plain and white-border are built in' },
+  { name: 'history-interval', value: 'SECONDS', help: 'how often the printing history is sent to the relay', default: '60' },
+  { name: 'auto', help: 'take orders as soon as a printer is free; without it the operator asks for them (on stdin)' },
+  { name: 'listen', value: 'H:P', help: 'serve in-store terminals over the LAN on this address; port 0 picks a free one; without it, no in-store server' },
+  { name: 'tls-cert', value: 'PEM', help: "the in-store server's certificate for https/wss (with --listen and --tls-key)" },
+  { name: 'tls-key', value: 'PEM', help: "the in-store server's private key (with --listen and --tls-cert)" },
+] as const satisfies readonly Option[]
+
+const LAB_HELP = `${synopsis('lab', LAB_OPTIONS)}
+
+options:
+${optionList(LAB_OPTIONS)}
+
+When ready it prints \`lab ID ready\`.`
+
+/** Each command's help, for `labsync help COMMAND`; admin prints its own. */
+const HELP: Record<string, string> = { relay: RELAY_HELP, lab: LAB_HELP }
 
 function port(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback
@@ -48,59 +76,65 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = await runAdmin(rest)
       return
     }
-    case undefined:
+    case 'help':
     case '-h':
-    case '--help':
+    case '--help': {
+      const topic = command === 'help' ? rest[0] : undefined
+      if (topic === undefined) return console.log(USAGE)
+      if (topic === 'admin') return main(['admin', '--help'])
+      if (HELP[topic] === undefined) throw unknownCommand(topic)
+      return console.log(HELP[topic])
+    }
+    case undefined:
       console.log(USAGE)
-      if (command === undefined) process.exit(2)
-      break
+      process.exitCode = 2
+      return
     default:
-      throw new ConfigError(`unknown command "${command}" (relay, lab or admin)`)
+      throw unknownCommand(command)
   }
 }
 
+function unknownCommand(command: string): ConfigError {
+  if (command.startsWith('-')) return new ConfigError(`unknown option ${command} (see labsync help)`)
+  return new ConfigError(`unknown command "${command}" (relay, lab or admin; see labsync help)`)
+}
+
 async function relayCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, {
-    host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, config: { type: 'string' },
-    fresh: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-  })
-  if (values.help) return console.log(RELAY_HELP)
-  if (positionals.length) throw new ConfigError(`relay: unexpected argument "${positionals[0]}"`)
+  const { values, positionals, help } = parseOptions('relay', argv, RELAY_OPTIONS)
+  if (help) return console.log(RELAY_HELP)
+  if (positionals.length) throw new UsageError('relay', `unexpected argument "${positionals[0]}"`)
   const { runRelay } = await import('../relay/main.ts')
   return runRelay({
-    host: (values.host as string | undefined) ?? '127.0.0.1',
-    port: port(values.port as string | undefined, 8080),
-    data: (values.data as string | undefined) ?? './data',
-    config: (values.config as string | undefined) ?? null,
+    host: values.host ?? '127.0.0.1',
+    port: port(values.port, 8080),
+    data: values.data ?? './data',
+    config: values.config ?? null,
     fresh: Boolean(values.fresh),
   })
 }
 
 async function labCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parse(argv, {
-    relay: { type: 'string' }, lab: { type: 'string' }, key: { type: 'string' }, printer: { type: 'string' },
-    data: { type: 'string' }, templates: { type: 'string' }, 'history-interval': { type: 'string' },
-    auto: { type: 'boolean' }, listen: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
-  })
-  if (positionals.length) throw new ConfigError(`lab: unexpected argument "${positionals[0]}"`)
-  for (const required of ['relay', 'lab', 'key', 'printer'] as const) {
-    if (!values[required]) throw new ConfigError(`lab: --${required} is required`)
+  const { values, positionals, help } = parseOptions('lab', argv, LAB_OPTIONS)
+  if (help) return console.log(LAB_HELP)
+  if (positionals.length) throw new UsageError('lab', `unexpected argument "${positionals[0]}"`)
+  for (const option of LAB_OPTIONS) {
+    if ('required' in option && !values[option.name]) throw new UsageError('lab', `--${option.name} ${option.value} is required`)
   }
-  const relay = values.relay as string
+  const relay = values.relay!
   let relayUrl: URL | null = null
   try { relayUrl = new URL(relay) } catch { /* reported below */ }
   if (!relayUrl || !/^https?:$/.test(relayUrl.protocol) || !/^https?:\/\/[^/\s]+/.test(relay)) throw new ConfigError(`lab: --relay "${relay}" is not an http:// or https:// URL`)
-  const printer = values.printer as string
+  const printer = values.printer!
   if (!/^(ipps?:\/\/[^/\s]+|file:.+)/i.test(printer)) throw new ConfigError(`lab: --printer "${printer}" is neither ipp://HOST/PATH, ipps://… nor file:DIR`)
   const interval = Number(values['history-interval'] ?? 60)
   if (!Number.isFinite(interval) || interval <= 0) throw new ConfigError(`lab: --history-interval "${String(values['history-interval'])}" is not a number of seconds above 0`)
-  const listen = values.listen === undefined ? null : listenAddress(values.listen as string)
+  const listen = values.listen === undefined ? null : listenAddress(values.listen)
   const tls = values['tls-cert'] !== undefined || values['tls-key'] !== undefined ? tlsFiles(values, listen) : null
   const { runLab } = await import('../lab-node/main.ts')
   return runLab({
-    relay, lab: values.lab as string, key: values.key as string, printer,
-    data: (values.data as string | undefined) ?? './data/lab',
-    templates: (values.templates as string | undefined) ?? null,
+    relay, lab: values.lab!, key: values.key!, printer,
+    data: values.data ?? './data/lab',
+    templates: values.templates ?? null,
     historyIntervalSeconds: interval,
     auto: Boolean(values.auto),
     listen,
@@ -117,12 +151,12 @@ function listenAddress(value: string): { host: string; port: number } {
 }
 
 /** The PEM files of --tls-cert and --tls-key, read and checked to make a TLS context together. */
-function tlsFiles(values: Record<string, string | boolean | undefined>, listen: { host: string; port: number } | null): { cert: string; key: string } {
+function tlsFiles(values: { 'tls-cert'?: string; 'tls-key'?: string }, listen: { host: string; port: number } | null): { cert: string; key: string } {
   if (!listen) throw new ConfigError('lab: --tls-cert and --tls-key are for the in-store server: give --listen too')
   if (!values['tls-cert'] || !values['tls-key']) throw new ConfigError('lab: --tls-cert and --tls-key go together')
   const read = (flag: 'tls-cert' | 'tls-key') => {
     try {
-      return readFileSync(values[flag] as string, 'utf8')
+      return readFileSync(values[flag]!, 'utf8')
     } catch (error) {
       throw new ConfigError(`lab: --${flag} "${String(values[flag])}" cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
     }
@@ -138,7 +172,8 @@ function tlsFiles(values: Record<string, string | boolean | undefined>, listen: 
 
 main(process.argv.slice(2)).catch((error) => {
   if (error instanceof ConfigError) {
-    console.error(`labsync: ${error.message}`)
+    // A usage error's message starts with its command: `labsync lab: unknown option --prnter (…)`.
+    console.error(error instanceof UsageError ? `labsync ${error.message}` : `labsync: ${error.message}`)
     process.exit(2)
   }
   console.error(error)
