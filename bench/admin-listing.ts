@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { openDatabase } from '../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from '../relay/store/migrations.ts'
 import { parseConfig } from '../relay/config.ts'
 import { Accounts } from '../relay/store/accounts.ts'
 import { Authenticator } from '../relay/auth.ts'
@@ -36,7 +37,7 @@ const config = parseConfig({
 })
 
 const dir = tempDir('labsync-bench-admin-')
-const db = openDatabase(join(dir, 'relay.sqlite'))
+const db = openDatabase(join(dir, 'relay.sqlite'), RELAY_MIGRATIONS)
 
 let started = performance.now()
 const insert = db.prepare(`INSERT INTO history (id, lab, order_id, item, printer, job, copies, status, printed_at, received_at, user_id, front)

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { HttpError } from '../shared/errors.ts'
 import { publicCatalog, type Limits, type RelayConfig } from './config.ts'
 import { openDatabase, type DB } from '../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from './store/migrations.ts'
 import { SqliteDocStore } from '../storage/sqlite/doc-store.ts'
 import { Accounts } from './store/accounts.ts'
 import { Authenticator, bearerToken } from './auth.ts'
@@ -99,7 +100,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
 /** The database, accounts, rooms (with the catalog published), order intake, photos and admin API. */
 async function openParts(options: RelayOptions): Promise<RelayParts> {
   const now = options.now ?? Date.now
-  const db = openDatabase(join(options.dataDir, 'relay.sqlite'))
+  const db = openDatabase(join(options.dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
   const docStore = new SqliteDocStore(db)
   const signingKey = loadOrCreateSigningKey(options.dataDir)
   const limits = options.config.limits

@@ -30,4 +30,11 @@ export interface DocStore {
   compact(doc: string, snapshot: Uint8Array): Promise<void>
   /** Resolves once every write made before the call is durable [DS10]. */
   flush(): Promise<void>
+  /**
+   * The caller dropped its copy of `doc` (a room unloaded, after its last compaction settled):
+   * the instance forgets which rows of `doc` it saw, so a long-running server keeps nothing in
+   * memory per document it no longer holds. A later compact() without a new load() then folds
+   * only what this instance appended since [DS13]; nothing is lost either way.
+   */
+  release(doc: string): void
 }

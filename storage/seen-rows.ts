@@ -22,4 +22,14 @@ export class SeenRows {
     if (seen) for (const id of ids) seen.delete(id)
     this.add(doc, [snapshot])
   }
+
+  /** Nothing more is known of `doc`'s rows: its next compaction folds only what is seen after. */
+  forget(doc: string): void {
+    this.byDoc.delete(doc)
+  }
+
+  /** Documents with rows remembered (for tests of forgetting). */
+  get size(): number {
+    return this.byDoc.size
+  }
 }

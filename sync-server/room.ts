@@ -250,10 +250,14 @@ export class Room {
 
   /** Frees the document. Only for an idle room; compacts a long log first. */
   unload(): void {
+    const store = this.options.store
+    const release = () => store.release(this.name.name)
     if (this.updatesSinceSnapshot > 1) {
-      this.options.store.compact(this.name.name, Y.encodeStateAsUpdate(this.doc)).catch(() => {
-        // A failed compaction loses nothing: the update log it would have replaced is still there.
-      })
+      // A failed compaction loses nothing: the update log it would have replaced is still there.
+      // The store forgets the document's rows only once its compaction has used them.
+      store.compact(this.name.name, Y.encodeStateAsUpdate(this.doc)).catch(() => {}).finally(release)
+    } else {
+      release()
     }
     this.destroy()
   }

@@ -5,6 +5,7 @@
 // (Receptions.latestInScope, relay/store/receptions.ts) is timed directly on that database.
 import { join } from 'node:path'
 import { openDatabase } from '../../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { Receptions } from '../../relay/store/receptions.ts'
 import type { DiscountScope } from '../../shared/schema.ts'
 import { dirBytes, startServer, watchProc } from '../lib/proc.ts'
@@ -80,7 +81,7 @@ export async function pipeline(ctx: Context) {
 
 /** latestInScope for random past customers at random instants, all three scopes, one call timed at a time. */
 function timeDiscountCheck(dataDir: string, users: number, calls: number): Metrics {
-  const db = openDatabase(join(dataDir, 'relay.sqlite'))
+  const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
   try {
     const receptions = new Receptions(db)
     const scopes: DiscountScope[] = ['user', 'front', 'lab']

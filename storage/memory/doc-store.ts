@@ -52,4 +52,13 @@ export class MemoryDocStore implements DocStore {
   }
 
   async flush(): Promise<void> {}
+
+  release(doc: string): void {
+    this.seen.forget(doc)
+  }
+
+  /** How many documents this instance remembers rows of (what release() lets go of). */
+  get remembered(): number {
+    return this.seen.size
+  }
 }

@@ -4,9 +4,6 @@
 import Database from 'better-sqlite3'
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-// Only for the deprecated one-argument openDatabase below: storage/ must not import relay/
-// (tests/unit/layout.test.ts [L4]). Goes once its last callers pass RELAY_MIGRATIONS themselves.
-import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 
 export type DB = Database.Database
 
@@ -17,10 +14,8 @@ export type DB = Database.Database
  */
 export type Migrations = readonly string[]
 
-/** @deprecated The relay's database: pass its list, openDatabase(file, RELAY_MIGRATIONS). */
-export function openDatabase(file: string): DB
-export function openDatabase(file: string, migrations: Migrations): DB
-export function openDatabase(file: string, migrations: Migrations = RELAY_MIGRATIONS): DB {
+/** Opens (creating) a database file and brings it to the last step of its owner's migration list. */
+export function openDatabase(file: string, migrations: Migrations): DB {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true })
   const db = new Database(file)
   db.pragma('journal_mode = WAL')

@@ -88,6 +88,10 @@ export class SqliteDocStore implements DocStore {
     return this.enqueue(doc, snapshot, true)
   }
 
+  release(doc: string): void {
+    this.seen.forget(doc)
+  }
+
   flush(): Promise<void> {
     return this.pending.length === 0 && !this.committing ? Promise.resolve() : this.enqueue(null, EMPTY, false)
   }

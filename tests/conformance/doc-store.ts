@@ -181,6 +181,18 @@ function compactionRules(it: It): void {
     assert.equal(contentOf(await store.load('other')), { x: 9 })
   })
 
+  it('[DS13] after release, a compaction folds only what the instance appended since', async (open) => {
+    const store = await open()
+    const before = [updateSetting('a', 1), updateSetting('b', 2)]
+    for (const update of before) await store.append('d', update)
+    await store.load('d')
+    store.release('d')
+    const after = updateSetting('c', 3)
+    const snapshot = await appendThenCompact(store, before, after)
+    assert.equal(listed(await store.load('d')), [...listed(before), [...snapshot]])
+    assert.equal(contentOf(await store.load('d')), { a: 1, b: 2, c: 3 })
+  })
+
   it('[DS12] compaction folds this instance\'s appends made before it even if they had not resolved', async (open) => {
     const store = await open()
     const updates = [updateSetting('a', 1), updateSetting('b', 2)]

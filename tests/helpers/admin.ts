@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { parseConfig, type RelayConfig } from '../../relay/config.ts'
 import { Accounts } from '../../relay/store/accounts.ts'
 import { Authenticator } from '../../relay/auth.ts'
@@ -51,7 +52,7 @@ export interface AdminServer {
 export async function startAdminServer(extra: Partial<Pick<AdminDeps, 'lastSeen' | 'queueLength' | 'reassign' | 'now'>> & { webDir?: string } = {}): Promise<AdminServer> {
   const { webDir, ...deps } = extra
   const dir = tempDir('labsync-admin-')
-  const db = openDatabase(join(dir, 'relay.sqlite'))
+  const db = openDatabase(join(dir, 'relay.sqlite'), RELAY_MIGRATIONS)
   const config = parseConfig(CONFIG)
   const now = deps.now ?? Date.now
   const accounts = new Accounts(db, now)

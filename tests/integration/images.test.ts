@@ -13,6 +13,7 @@ import * as tus from 'tus-js-client'
 import Database from 'better-sqlite3'
 import { DEMO_CONFIG, parseConfig } from '../../relay/config.ts'
 import { openDatabase } from '../../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { Accounts } from '../../relay/store/accounts.ts'
 import { Authenticator } from '../../relay/auth.ts'
 import { createImages, type Images, type ImagesDeps } from '../../photos/intake.ts'
@@ -489,7 +490,7 @@ test('unfinished uploads still count after a restart, until a day untouched: the
 /** The images module alone behind a bare HTTP server, for what the relay does not wire yet. */
 async function standalone(deps: Partial<ImagesDeps>, run: (url: string, parts: { accounts: Accounts; dataDir: string; images: Images }) => Promise<void>): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'labsync-images-alone-'))
-  const db = openDatabase(join(dataDir, 'relay.sqlite'))
+  const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
   const config = parseConfig(DEMO_CONFIG)
   const accounts = new Accounts(db)
   mkdirSync(join(dataDir, 'uploads'))

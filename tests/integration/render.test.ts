@@ -10,7 +10,7 @@ import * as assert from 'uvu/assert'
 import sharp from 'sharp'
 import { RenderError, renderPrint } from '../../lab-node/render.ts'
 import type { PrintRecord, RenderInput } from '../../lab-node/render.ts'
-import { rejection } from '../helpers/printer-suite.ts'
+import { rejection } from '../conformance/printer.ts'
 
 const L = { widthMm: 89, heightMm: 127 }
 const RECORD: PrintRecord = { order: 'ord-7f3a', user: 'user-42', receivedAt: '2025-03-01T10:15:00.000Z', front: 'store-1', lab: 'lab-1', item: 2 }

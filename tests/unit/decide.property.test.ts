@@ -16,6 +16,7 @@ import { newKeyPair, signStamp, specDigest, type InStoreStamp } from '../../shar
 import type { OrderSpecReading } from '../../shared/order-spec.ts'
 import type { Catalog, DiscountScope, OrderSpec } from '../../shared/schema.ts'
 import { openDatabase } from '../../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { Receptions, type Reception, type StoreStampNote } from '../../relay/store/receptions.ts'
 import { LabKeys } from '../../relay/store/lab-keys.ts'
 
@@ -94,7 +95,7 @@ const inputArb: fc.Arbitrary<Input> = fc.record({
 
 /** A relay's tables holding `input`'s history and lab key, with the submission noted by look(). */
 function tables(input: Input): { receptions: Receptions; keys: LabKeys | undefined } {
-  const db = openDatabase(':memory:')
+  const db = openDatabase(':memory:', RELAY_MIGRATIONS)
   const receptions = new Receptions(db)
   input.history.forEach((h, i) => receptions.record({
     order: `h${i}`, user: h.user, front: h.front, lab: h.lab, receivedAt: new Date(BASE - h.minutesAgo * MINUTE), status: h.status,

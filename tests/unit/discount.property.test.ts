@@ -9,6 +9,7 @@ import {
 import { isWithin } from '../../shared/period.ts'
 import { withDiscount } from '../../shared/pricing.ts'
 import { openDatabase } from '../../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { Receptions } from '../../relay/store/receptions.ts'
 import { addDuration } from '../../shared/period.ts'
 import type { DiscountDecision, DiscountRules, DiscountScope } from '../../shared/schema.ts'
@@ -353,7 +354,7 @@ interface Run { ledger: LedgerEntry[]; receptions: Receptions; refusedCancels: n
 
 /** Plays `ops` on the pure rule and on the relay's Receptions, checking they agree at each step. */
 function play(ops: Op[], rules: DiscountRules, zone: string): Run {
-  const receptions = new Receptions(openDatabase(':memory:'))
+  const receptions = new Receptions(openDatabase(':memory:', RELAY_MIGRATIONS))
   const ledger: LedgerEntry[] = []
   const run: Run = { ledger, receptions, refusedCancels: 0, repriced: 0 }
   let wall = Date.parse('2026-03-01T00:00:00Z')

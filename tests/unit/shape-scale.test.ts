@@ -6,6 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
 import { openDatabase } from '../../storage/sqlite/database.ts'
+import { DOC_STORE_MIGRATIONS } from '../../storage/sqlite/doc-store.ts'
 import { SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
 import { Room } from '../../sync-server/room.ts'
 import { readShape, scratchCopy, tryUpdate, type Trial } from '../../sync-server/shape.ts'
@@ -68,7 +69,7 @@ test(`readShape judges ${ITEMS} maps pushed into spec.items in one update in sec
 })
 
 test(`the relay's room takes the ${ITEMS}-item update from its owner, judged, applied and stored, in under two seconds more than Yjs's own apply`, async () => {
-  const db = openDatabase(':memory:')
+  const db = openDatabase(':memory:', DOC_STORE_MIGRATIONS)
   const store = new SqliteDocStore(db, { commitOn: 'caller' })
   const sent: Uint8Array[] = []
   const peer = {

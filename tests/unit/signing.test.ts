@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert'
 import { keyIdOf, newKeyPair, publicKeyOf, readStamp, signStamp, signToken, specDigest, verifyStamp, verifyToken } from '../../shared/signing.ts'
 import { refuseWrite, refuseWriteInStore, type OrderFacts } from '../../shared/rights.ts'
 import { openDatabase } from '../../storage/sqlite/database.ts'
+import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { LabKeys } from '../../relay/store/lab-keys.ts'
 import { judgeStamp, MAX_CLOCK_SKEW_MS, MAX_STORE_OUTAGE_MS } from '../../relay/orders/stamps.ts'
 
@@ -72,7 +73,7 @@ test('readStamp takes the six string fields or nothing', () => {
 })
 
 function judge(options: { stamp?: Partial<ReturnType<typeof signStamp>>; firstSeen?: number; register?: 'lab-1' | 'lab-2' | null; order?: Partial<{ order: string; user: string; front: string; lab: string; spec: string }> } = {}) {
-  const keys = new LabKeys(openDatabase(':memory:'))
+  const keys = new LabKeys(openDatabase(':memory:', RELAY_MIGRATIONS))
   if (options.register !== null) keys.register(options.register ?? 'lab-1', labKey.publicJwk)
   const stamp = { ...signStamp('o1', 'alice', fields, labKey), ...options.stamp }
   const firstSeen = new Date(options.firstSeen ?? Date.parse(stampAt) + 3_600_000)
@@ -109,7 +110,7 @@ test('the relay refuses stamps from the future, from long ago, from unregistered
 })
 
 test('a lab key belongs to the lab that registered it first', () => {
-  const keys = new LabKeys(openDatabase(':memory:'))
+  const keys = new LabKeys(openDatabase(':memory:', RELAY_MIGRATIONS))
   assert.is(keys.register('lab-1', labKey.publicJwk).outcome, 'created')
   assert.is(keys.register('lab-1', labKey.publicJwk).outcome, 'known')
   assert.is(keys.register('lab-2', labKey.publicJwk).outcome, 'taken')

@@ -10,6 +10,7 @@ import { parseRoom } from '../../shared/schema.ts'
 import type { Principal } from '../../shared/rights.ts'
 import { MemoryDocStorage, MemoryDocStore } from '../../storage/memory/doc-store.ts'
 import { Room, type Peer } from '../../sync-server/room.ts'
+import { Rooms } from '../../sync-server/rooms.ts'
 import { permissionDeniedReason, readMessage } from '../../sync-server/protocol.ts'
 
 /** A device: its own copy, synced with the room only through messages. */
@@ -100,6 +101,26 @@ test('a write the rights table refuses is not applied, not stored, not sent to o
   assert.is(reader.doc.getMap('catalog').size, 0)
   assert.is(writer.closedWith, null, 'one refusal does not cut the writer off')
   room.destroy()
+})
+
+test('rooms that unloaded leave nothing of theirs in the store\'s memory, compacted or not', async () => {
+  const store = new MemoryDocStore(new MemoryDocStorage())
+  const rooms = new Rooms({ store, hooks: {}, compactAfterUpdates: 500, maxRefusals: 20, idleUnloadMs: 1 })
+  for (const [name, edits] of [['user/u1', 3], ['user/u2', 1]] as const) {
+    const room = await rooms.get(parseRoom(name)!)
+    const device = new FakePeer({ kind: 'user', userId: name.slice(5) }, room)
+    device.connect()
+    for (let i = 0; i < edits; i++) device.doc.getMap('profile').set(`k${i}`, i)
+    await room.whenDurable()
+    room.leave(device)
+    rooms.released(room)
+  }
+  assert.is(store.remembered, 2)
+  const deadline = Date.now() + 5_000
+  while ((rooms.size > 0 || store.remembered > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+  assert.is(rooms.size, 0, 'both rooms unloaded')
+  assert.is(store.remembered, 0, 'the store remembers no rows of documents nobody holds')
+  await rooms.close()
 })
 
 test.run()
