@@ -23,7 +23,7 @@ const ROWS: readonly Listing[] = ['receipts', 'history', 'audit']
 const ORDERS: readonly Listing[] = ['receipts', 'history']
 
 /** The options, each with the listings that take it: the parsing, the checks and --help come from here. */
-const OPTIONS = [
+export const OPTIONS = [
   { name: 'relay', value: 'URL', help: "the relay's http:// or https:// URL", required: true, listings: EVERY },
   { name: 'token', value: 'T', help: "an admin token from the relay's configuration; also from LABSYNC_ADMIN_TOKEN", required: true, listings: EVERY },
   { name: 'format', value: 'table|csv|json', help: 'an aligned table (every page), CSV as the relay streams it, or JSON', default: 'table', listings: EVERY },

@@ -1,63 +1,11 @@
 // Parses `labsync relay|lab|admin|help …` and calls into relay/, lab-node/ or the admin client.
-// Each command's options are one table (bin/options.ts) that makes both its parsing and its --help.
+// Each command's options are one table (bin/usage.ts) that makes both its parsing and its --help.
 // Bad arguments: one line naming the problem, exit code 2.
 import { readFileSync } from 'node:fs'
 import { createSecureContext } from 'node:tls'
 import { ConfigError } from '../shared/errors.ts'
-import { columns, optionList, parseOptions, synopsis, UsageError, type Option } from './options.ts'
-
-const COMMANDS: readonly (readonly [string, string])[] = [
-  ['relay', 'runs the relay: sync server, order intake, photos, the admin API and the web app'],
-  ['lab', 'runs a lab node: fetches the orders assigned to its lab, prints them, reports the history'],
-  ['admin', 'lists receipts, printing history, labs or the admin audit log from a running relay'],
-  ['help', 'prints this help; `labsync help COMMAND` or `labsync COMMAND --help` for its options'],
-]
-
-const USAGE = `usage: labsync COMMAND [options]
-
-commands:
-${columns(COMMANDS)}`
-
-const RELAY_OPTIONS = [
-  { name: 'host', value: 'H', help: 'address to listen on', default: '127.0.0.1' },
-  { name: 'port', value: 'P', help: 'port to listen on; 0 picks a free one', default: '8080' },
-  { name: 'data', value: 'DIR', help: 'where relay.sqlite, the signing key and photos live', default: './data' },
-  { name: 'config', value: 'FILE', help: "the relay's JSON configuration; without it, the demo catalog" },
-  { name: 'fresh', help: 'start although relay.sqlite is missing or empty in a data dir a relay used before (signing key, photos): begins with an empty database and restores nothing' },
-] as const satisfies readonly Option[]
-
-const RELAY_HELP = `${synopsis('relay', RELAY_OPTIONS)}
-
-options:
-${optionList(RELAY_OPTIONS)}
-
-At start the relay refuses (exit 2) a missing or empty database in a used data dir without
---fresh, a file that is not a SQLite database, and one PRAGMA quick_check finds damaged (checked
-when the last run did not shut down cleanly or the file changed since).`
-
-const LAB_OPTIONS = [
-  { name: 'relay', value: 'URL', help: "the relay's http:// or https:// URL", required: true },
-  { name: 'lab', value: 'ID', help: "this lab's id in the relay's configuration", required: true },
-  { name: 'key', value: 'KEY', help: "this lab's key, as in the relay's configuration", required: true },
-  { name: 'printer', value: 'URI', help: 'where to print: ipp://HOST/PATH, ipps://HOST/PATH, or file:DIR to write the print files to a folder', required: true },
-  { name: 'data', value: 'DIR', help: "where the lab node keeps its journal (lab.sqlite), fetched photos and the in-store server's database", default: './data/lab' },
-  { name: 'templates', value: 'DIR', help: 'full-size frame templates, one <id>.png each; plain and white-border are built in' },
-  { name: 'history-interval', value: 'SECONDS', help: 'how often the printing history is sent to the relay', default: '60' },
-  { name: 'auto', help: 'take orders as soon as a printer is free; without it the operator asks for them (on stdin)' },
-  { name: 'listen', value: 'H:P', help: 'serve in-store terminals over the LAN on this address; port 0 picks a free one; without it, no in-store server' },
-  { name: 'tls-cert', value: 'PEM', help: "the in-store server's certificate for https/wss (with --listen and --tls-key)" },
-  { name: 'tls-key', value: 'PEM', help: "the in-store server's private key (with --listen and --tls-cert)" },
-] as const satisfies readonly Option[]
-
-const LAB_HELP = `${synopsis('lab', LAB_OPTIONS)}
-
-options:
-${optionList(LAB_OPTIONS)}
-
-When ready it prints \`lab ID ready\`.`
-
-/** Each command's help, for `labsync help COMMAND`; admin prints its own. */
-const HELP: Record<string, string> = { relay: RELAY_HELP, lab: LAB_HELP }
+import { parseOptions, UsageError } from './options.ts'
+import { HELP, LAB_HELP, LAB_OPTIONS, RELAY_HELP, RELAY_OPTIONS, USAGE } from './usage.ts'
 
 function port(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback

@@ -1,0 +1,56 @@
+// The commands and each one's options as a table, with the help text made from the tables; read by
+// bin/cli.ts to parse and by tests to check that every option is described.
+import { columns, optionList, synopsis, type Option } from './options.ts'
+
+export const COMMANDS: readonly (readonly [string, string])[] = [
+  ['relay', 'runs the relay: sync server, order intake, photos, the admin API and the web app'],
+  ['lab', 'runs a lab node: fetches the orders assigned to its lab, prints them, reports the history'],
+  ['admin', 'lists receipts, printing history, labs or the admin audit log from a running relay'],
+  ['help', 'prints this help; `labsync help COMMAND` or `labsync COMMAND --help` for its options'],
+]
+
+export const USAGE = `usage: labsync COMMAND [options]
+
+commands:
+${columns(COMMANDS)}`
+
+export const RELAY_OPTIONS = [
+  { name: 'host', value: 'H', help: 'address to listen on', default: '127.0.0.1' },
+  { name: 'port', value: 'P', help: 'port to listen on; 0 picks a free one', default: '8080' },
+  { name: 'data', value: 'DIR', help: 'where relay.sqlite, the signing key and photos live', default: './data' },
+  { name: 'config', value: 'FILE', help: "the relay's JSON configuration; without it, the demo catalog" },
+  { name: 'fresh', help: 'start although relay.sqlite is missing or empty in a data dir a relay used before (signing key, photos): begins with an empty database and restores nothing' },
+] as const satisfies readonly Option[]
+
+export const RELAY_HELP = `${synopsis('relay', RELAY_OPTIONS)}
+
+options:
+${optionList(RELAY_OPTIONS)}
+
+At start the relay refuses (exit 2) a missing or empty database in a used data dir without
+--fresh, a file that is not a SQLite database, and one PRAGMA quick_check finds damaged (checked
+when the last run did not shut down cleanly or the file changed since).`
+
+export const LAB_OPTIONS = [
+  { name: 'relay', value: 'URL', help: "the relay's http:// or https:// URL", required: true },
+  { name: 'lab', value: 'ID', help: "this lab's id in the relay's configuration", required: true },
+  { name: 'key', value: 'KEY', help: "this lab's key, as in the relay's configuration", required: true },
+  { name: 'printer', value: 'URI', help: 'where to print: ipp://HOST/PATH, ipps://HOST/PATH, or file:DIR to write the print files to a folder', required: true },
+  { name: 'data', value: 'DIR', help: "where the lab node keeps its journal (lab.sqlite), fetched photos and the in-store server's database", default: './data/lab' },
+  { name: 'templates', value: 'DIR', help: 'full-size frame templates, one <id>.png each; plain and white-border are built in' },
+  { name: 'history-interval', value: 'SECONDS', help: 'how often the printing history is sent to the relay', default: '60' },
+  { name: 'auto', help: 'take orders as soon as a printer is free; without it the operator asks for them (on stdin)' },
+  { name: 'listen', value: 'H:P', help: 'serve in-store terminals over the LAN on this address; port 0 picks a free one; without it, no in-store server' },
+  { name: 'tls-cert', value: 'PEM', help: "the in-store server's certificate for https/wss (with --listen and --tls-key)" },
+  { name: 'tls-key', value: 'PEM', help: "the in-store server's private key (with --listen and --tls-cert)" },
+] as const satisfies readonly Option[]
+
+export const LAB_HELP = `${synopsis('lab', LAB_OPTIONS)}
+
+options:
+${optionList(LAB_OPTIONS)}
+
+When ready it prints \`lab ID ready\`.`
+
+/** Each command's help, for `labsync help COMMAND`; admin prints its own. */
+export const HELP: Record<string, string> = { relay: RELAY_HELP, lab: LAB_HELP }
