@@ -79,3 +79,14 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
   }
   return lab
 }
+
+/** A relay config with one lab (lab-1, key lab-1-secret), one store and one product (L), no discounts. */
+export const ONE_LAB_CONFIG = {
+  currency: 'JPY', timeZone: 'Asia/Tokyo',
+  products: [{ id: 'L', name: 'L 89x127 mm', widthMm: 89, heightMm: 127, media: 'oe_photo-l_3.5x5in', price: 40 }],
+  templates: [{ id: 'plain', name: 'No frame' }],
+  labs: [{ id: 'lab-1', name: 'Central lab', key: 'lab-1-secret', price: {} }],
+  fronts: [{ id: 'store-1', name: 'Station store', lab: 'lab-1', fee: 0, roles: ['reception'] }],
+  discounts: { scope: 'user', tiers: [] },
+  admins: [{ name: 'root', token: 'admin-secret' }],
+}

@@ -7,17 +7,9 @@ import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { writeSpec } from '../../shared/schema.ts'
 import { connect, startRelay, signUp, synced, waitFor, removeDir, makePhoto, uploadPhoto, newOrderId, tempDir, type RelayProcess } from '../helpers/relay.ts'
-import { startLab, type LabProcess } from '../helpers/lab.ts'
+import { ONE_LAB_CONFIG, startLab, type LabProcess } from '../helpers/lab.ts'
 
-const CONFIG = {
-  currency: 'JPY', timeZone: 'Asia/Tokyo',
-  products: [{ id: 'L', name: 'L 89x127 mm', widthMm: 89, heightMm: 127, media: 'oe_photo-l_3.5x5in', price: 40 }],
-  templates: [{ id: 'plain', name: 'No frame' }],
-  labs: [{ id: 'lab-1', name: 'Central lab', key: 'lab-1-secret', price: {} }],
-  fronts: [{ id: 'store-1', name: 'Station store', lab: 'lab-1', fee: 0, roles: ['reception'] }],
-  discounts: { scope: 'user', tiers: [] },
-  admins: [{ name: 'root', token: 'admin-secret' }],
-}
+const CONFIG = ONE_LAB_CONFIG
 
 const cleanups: Array<() => Promise<void> | void> = []
 test.after.each(async () => {
