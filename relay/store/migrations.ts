@@ -126,19 +126,22 @@ export const RELAY_MIGRATIONS: Migrations = [
   CREATE INDEX receptions_citing ON receptions (discount_order) WHERE discount_order IS NOT NULL;`,
   // 7: order numbers (issue 15). Not released yet: its text may still change until it is.
   `-- Order numbers (issue 15): each accepted order gets a short number, unique per store (front),
-  -- counted per store; admins find an order by it.
+  -- counted per store; admins find an order by it (the index leads with the number, which is all
+  -- an admin types; the store follows, since two stores may give the same number).
   ALTER TABLE receptions ADD COLUMN number TEXT;
-  CREATE UNIQUE INDEX receptions_by_number ON receptions (front, number) WHERE number IS NOT NULL;
+  CREATE UNIQUE INDEX receptions_by_number ON receptions (number, front) WHERE number IS NOT NULL;
   CREATE TABLE order_numbers (
     front TEXT PRIMARY KEY,
     last  INTEGER NOT NULL
   ) WITHOUT ROWID;`,
   // 8: lab presence (issue 15). Not released yet: its text may still change until it is.
   `-- Lab presence (issue 15): when each lab node was last heard from and its printers' states,
-  -- kept across relay restarts.
+  -- kept across relay restarts; with the heartbeat interval it said it keeps, so "online now"
+  -- (heard within three intervals) can still be judged after a restart.
   CREATE TABLE lab_presence (
-    lab       TEXT PRIMARY KEY,
-    last_seen INTEGER NOT NULL,
-    printers  TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(printers))
+    lab         TEXT PRIMARY KEY,
+    last_seen   INTEGER NOT NULL,
+    interval_ms INTEGER NOT NULL DEFAULT 10000,
+    printers    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(printers))
   ) WITHOUT ROWID;`,
 ]
