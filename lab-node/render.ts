@@ -1,13 +1,16 @@
-// Print files: one JPEG per order item, cropped to fill the product at the printer's resolution,
-// with the lab's template applied and the order record attached as XMP and EXIF metadata.
+// Print files: one JPEG per order item, cropped to fill the product's media at the printer's
+// resolution, with the lab's template applied and the order record attached as XMP and EXIF metadata.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import type { Metadata, OutputInfo, SharpOptions } from 'sharp'
+import * as media from '../shared/media.ts'
 
 /** The order record every print file carries (SPEC "Print files"). */
 export interface PrintRecord {
   order: string
+  /** The receipt's short order number, when the relay gave one. */
+  number?: string
   user: string
   /** The relay's reception time, ISO 8601. */
   receivedAt: string
@@ -19,7 +22,8 @@ export interface PrintRecord {
 
 export interface RenderInput {
   image: Buffer
-  product: { widthMm: number; heightMm: number }
+  /** The print's size: the PWG self-describing `media` when given, else the rounded millimetres. */
+  product: { widthMm: number; heightMm: number; media?: string }
   dpi: number
   /** `plain`, `white-border`, or the id of a full-size frame `<templatesDir>/<id>.png`. */
   template: string
@@ -32,7 +36,7 @@ export interface RenderInput {
 export interface RenderedPrint { jpeg: Buffer; widthPx: number; heightPx: number }
 
 /** Why a print could not be rendered: the photo's fault or the lab's templates'. */
-export type RenderFailure = 'broken-image' | 'too-large' | 'unknown-template' | 'broken-template'
+export type RenderFailure = 'broken-image' | 'too-large' | 'unknown-template' | 'broken-template' | 'bad-media'
 
 export class RenderError extends Error {
   override name = 'RenderError'
@@ -50,16 +54,33 @@ const JPEG_QUALITY = 92
 const BORDER_SHARE = 0.03
 const TEMPLATE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/
 
-/** The print's size in pixels with its short side first: round(mm / 25.4 * dpi) each. */
-export function printSizePx(product: { widthMm: number; heightMm: number }, dpi: number): { shortPx: number; longPx: number } {
-  const a = Math.round((product.widthMm / 25.4) * dpi)
-  const b = Math.round((product.heightMm / 25.4) * dpi)
+/**
+ * The print's size in pixels with its short side first. From the media's exact size when the
+ * product names one (4x6 in at 300 dpi is 1200x1800): the catalog's millimetres are rounded
+ * (102x152 mm would make 1205x1795). Without media, round(mm / 25.4 * dpi) each.
+ */
+export function printSizePx(product: RenderInput['product'], dpi: number): { shortPx: number; longPx: number } {
+  let a: number
+  let b: number
+  if (product.media !== undefined) {
+    let size: media.MediaSize
+    try {
+      size = media.parse(product.media)
+    } catch (error) {
+      if (error instanceof media.MediaNameError) throw new RenderError('bad-media', error.message, { cause: error })
+      throw error
+    }
+    ;({ widthPx: a, heightPx: b } = media.pixelSize(size, dpi))
+  } else {
+    a = Math.round((product.widthMm / 25.4) * dpi)
+    b = Math.round((product.heightMm / 25.4) * dpi)
+  }
   return { shortPx: Math.min(a, b), longPx: Math.max(a, b) }
 }
 
 export async function renderPrint(input: RenderInput): Promise<RenderedPrint> {
   const { product, dpi, record } = input
-  if (!(dpi >= 50 && dpi <= 4800)) throw new RangeError(`dpi must be between 50 and 4800, not ${dpi}`)
+  if (!(Number.isInteger(dpi) && dpi >= 50 && dpi <= 4800)) throw new RangeError(`dpi must be a whole number between 50 and 4800, not ${dpi}`)
   if (!(product.widthMm > 0 && product.heightMm > 0)) throw new RangeError(`product size must be positive, not ${product.widthMm}x${product.heightMm} mm`)
   const maxPixels = input.maxInputPixels ?? DEFAULT_MAX_INPUT_PIXELS
   const options: SharpOptions = { failOn: 'error', limitInputPixels: maxPixels, autoOrient: true }
@@ -99,7 +120,30 @@ export async function renderPrint(input: RenderInput): Promise<RenderedPrint> {
   if (out.info.width !== widthPx || out.info.height !== heightPx) {
     throw new Error(`rendered ${out.info.width}x${out.info.height} px instead of ${widthPx}x${heightPx}`)
   }
-  return { jpeg: out.data, widthPx, heightPx }
+  return { jpeg: withJfifDensity(out.data, dpi), widthPx, heightPx }
+}
+
+/**
+ * The JPEG with a JFIF APP0 segment giving `dpi` dots per inch. libvips (mozjpeg, as sharp ships
+ * it) writes the density only into EXIF and leaves JFIF out; some minilab and RIP software reads
+ * only JFIF, and a JFIF without units is taken as 72 dpi. An APP0 already first is rewritten in place.
+ */
+export function withJfifDensity(jpeg: Buffer, dpi: number): Buffer {
+  if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('not a JPEG: no SOI marker')
+  const app0 = Buffer.from([
+    0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, // APP0, length 16, "JFIF\0"
+    0x01, 0x02, // version 1.02
+    0x01, // density units: dots per inch
+    dpi >> 8, dpi & 0xff, dpi >> 8, dpi & 0xff, // X and Y density
+    0x00, 0x00, // no thumbnail
+  ])
+  const hasJfif = jpeg[2] === 0xff && jpeg[3] === 0xe0 && jpeg.subarray(6, 11).equals(app0.subarray(4, 9))
+  if (hasJfif) {
+    const out = Buffer.from(jpeg)
+    app0.copy(out, 13, 11, 16) // units and densities; the version and any thumbnail stay
+    return out
+  }
+  return Buffer.concat([jpeg.subarray(0, 2), app0, jpeg.subarray(2)])
 }
 
 /** The photo's size once turned upright by its EXIF orientation; refuses bombs before decoding. */
@@ -162,7 +206,8 @@ const firstLine = (error: unknown) => (error instanceof Error ? error.message : 
 
 /** The order record as an XMP packet in labsync's own namespace. */
 export function xmpPacket(record: PrintRecord): string {
-  const fields = (['order', 'user', 'receivedAt', 'front', 'lab', 'item'] as const)
+  const fields = (['order', 'number', 'user', 'receivedAt', 'front', 'lab', 'item'] as const)
+    .filter((key) => record[key] !== undefined)
     .map((key) => `   <labsync:${key}>${escapeXml(String(record[key]))}</labsync:${key}>`)
     .join('\n')
   return [
@@ -182,8 +227,9 @@ export function xmpPacket(record: PrintRecord): string {
 export function imageDescription(record: PrintRecord): string {
   const escape = (value: string) =>
     value.replace(/[^\x21-\x7e]|[=%]/gu, (ch) => [...Buffer.from(ch)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''))
-  const { order, user, receivedAt, front, lab, item } = record
-  return `labsync ${Object.entries({ order, user, receivedAt, front, lab, item }).map(([k, v]) => `${k}=${escape(String(v))}`).join(' ')}`
+  const { order, number, user, receivedAt, front, lab, item } = record
+  const fields = number === undefined ? { order, user, receivedAt, front, lab, item } : { order, number, user, receivedAt, front, lab, item }
+  return `labsync ${Object.entries(fields).map(([k, v]) => `${k}=${escape(String(v))}`).join(' ')}`
 }
 
 /** Escapes markup, and replaces the control characters XML 1.0 cannot hold at all. */

@@ -1,5 +1,6 @@
-// Print files from real JPEGs made with sharp: size at the printer's resolution, orientation,
-// templates, the order record read back by exiftool, and photos that must be refused.
+// Print files from real JPEGs made with sharp: size at the printer's resolution (exact from the
+// media name), orientation, templates, density and colour profile, the order record read back by
+// exiftool and by hand, and photos that must be refused.
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -8,11 +9,16 @@ import { promisify } from 'node:util'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import sharp from 'sharp'
-import { RenderError, renderPrint } from '../../lab-node/render.ts'
+import { RenderError, renderPrint, withJfifDensity } from '../../lab-node/render.ts'
 import type { PrintRecord, RenderInput } from '../../lab-node/render.ts'
 import { rejection } from '../conformance/printer.ts'
 
 const L = { widthMm: 89, heightMm: 127 }
+const MEDIA = {
+  L: { widthMm: 89, heightMm: 127, media: 'oe_photo-l_3.5x5in' },
+  '4x6': { widthMm: 102, heightMm: 152, media: 'na_index-4x6_4x6in' },
+  '5x7': { widthMm: 127, heightMm: 178, media: 'na_5x7_5x7in' },
+}
 const RECORD: PrintRecord = { order: 'ord-7f3a', user: 'user-42', receivedAt: '2025-03-01T10:15:00.000Z', front: 'store-1', lab: 'lab-1', item: 2 }
 const render = (image: Buffer, more: Partial<RenderInput> = {}) => renderPrint({ image, product: L, dpi: 300, template: 'plain', record: RECORD, ...more })
 
@@ -30,9 +36,22 @@ const RED: Rgb = [255, 0, 0]
 const BLUE: Rgb = [0, 0, 255]
 const GREEN: Rgb = [0, 255, 0]
 
+/** The JPEG's JFIF APP0 segment, which must come right after SOI (JFIF 1.02 section 4). */
+function jfif(jpeg: Buffer): { version: string; units: number; xDensity: number; yDensity: number } | null {
+  if (jpeg.readUInt16BE(0) !== 0xffd8 || jpeg.readUInt16BE(2) !== 0xffe0) return null
+  if (jpeg.subarray(6, 11).toString('latin1') !== 'JFIF\0') return null
+  return { version: `${jpeg[11]}.${jpeg[12]}`, units: jpeg[13], xDensity: jpeg.readUInt16BE(14), yDensity: jpeg.readUInt16BE(16) }
+}
+
+/** Every tag exiftool reads from a file, by group:name; -n for numbers and raw values. */
+async function exiftool(file: string): Promise<Record<string, unknown>> {
+  const { stdout } = await promisify(execFile)('exiftool', ['-j', '-G', '-api', 'XMPAutoConv=0', file])
+  return JSON.parse(stdout)[0]
+}
+
 const test = suite('renderPrint')
 
-test('an L print is round(mm / 25.4 * dpi) pixels: 1051x1500 at 300 dpi, 2102x3000 at 600 dpi', async () => {
+test('a product without media is round(mm / 25.4 * dpi) pixels: 89x127 mm is 1051x1500 at 300 dpi, 2102x3000 at 600 dpi', async () => {
   const photo = await solid(600, 900, '#888').jpeg().toBuffer()
   for (const [dpi, w, h] of [[300, 1051, 1500], [600, 2102, 3000]]) {
     const out = await render(photo, { dpi })
@@ -40,6 +59,67 @@ test('an L print is round(mm / 25.4 * dpi) pixels: 1051x1500 at 300 dpi, 2102x30
     const meta = await sharp(out.jpeg).metadata()
     assert.equal([meta.format, meta.width, meta.height, meta.density], ['jpeg', w, h, dpi])
   }
+})
+
+test('a product with media is exactly the paper at the printer\'s resolution: 4x6, L and 5x7 at 300 and 600 dpi', async () => {
+  const photo = await solid(600, 900, '#888').jpeg().toBuffer()
+  const expected: Array<[keyof typeof MEDIA, number, number, number]> = [
+    ['4x6', 300, 1200, 1800], ['4x6', 600, 2400, 3600],
+    ['L', 300, 1050, 1500], ['L', 600, 2100, 3000],
+    ['5x7', 300, 1500, 2100], ['5x7', 600, 3000, 4200],
+  ]
+  for (const [product, dpi, w, h] of expected) {
+    const out = await render(photo, { product: MEDIA[product], dpi })
+    assert.equal([out.widthPx, out.heightPx], [w, h], `${product} at ${dpi} dpi`)
+    const meta = await sharp(out.jpeg).metadata()
+    assert.equal([meta.width, meta.height], [w, h], `${product} at ${dpi} dpi, the file`)
+  }
+  // Landscape photos turn the same exact box round.
+  const landscape = await render(await solid(900, 600, '#888').jpeg().toBuffer(), { product: MEDIA['4x6'] })
+  assert.equal([landscape.widthPx, landscape.heightPx], [1800, 1200])
+})
+
+test('a product whose media is no self-describing name is RenderError bad-media, naming it', async () => {
+  const photo = await solid(60, 90, '#888').jpeg().toBuffer()
+  for (const name of ['photo-l', 'iso_a4_8.27x11.69in', 'na_index-4x6_4x6']) {
+    const error = await rejection(render(photo, { product: { ...L, media: name } }))
+    assert.instance(error, RenderError)
+    assert.is((error as RenderError).reason, 'bad-media')
+    assert.match((error as Error).message, `media "${name}" is not a PWG 5101.1 self-describing size name`)
+  }
+})
+
+test('the JFIF header says dots per inch and the printer\'s resolution, read byte by byte', async () => {
+  for (const dpi of [300, 600]) {
+    const out = await render(await solid(600, 900, '#888').jpeg().toBuffer(), { product: MEDIA.L, dpi })
+    assert.equal(jfif(out.jpeg), { version: '1.2', units: 1, xDensity: dpi, yDensity: dpi })
+    const meta = await sharp(out.jpeg).metadata()
+    assert.is(meta.density, dpi)
+    assert.is(meta.resolutionUnit, 'inch')
+  }
+})
+
+test('withJfifDensity rewrites a JFIF header already there instead of adding a second', async () => {
+  const plain = await solid(30, 20, '#888').jpeg().toBuffer()
+  // A JFIF 1.01 header with no units and 1:1 aspect, as many encoders write it.
+  const app0 = Buffer.from([0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0])
+  const withHeader = Buffer.concat([plain.subarray(0, 2), app0, plain.subarray(2)])
+  const out = withJfifDensity(withHeader, 400)
+  assert.is(out.length, withHeader.length)
+  assert.equal(jfif(out), { version: '1.1', units: 1, xDensity: 400, yDensity: 400 })
+  assert.is((await sharp(out).metadata()).width, 30)
+})
+
+test('the print embeds an sRGB ICC profile', async () => {
+  const out = await render(await solid(600, 900, '#888').jpeg().toBuffer(), { product: MEDIA['4x6'] })
+  const meta = await sharp(out.jpeg).metadata()
+  assert.ok(meta.icc && meta.icc.length > 0, 'an ICC profile')
+  // The profile's own header: 'acsp' at byte 36, colour space 'RGB ' at 16; its description names sRGB.
+  assert.is(meta.icc.subarray(36, 40).toString('latin1'), 'acsp')
+  assert.is(meta.icc.subarray(16, 20).toString('latin1'), 'RGB ')
+  // The description tag ('desc' or, in ICC v4, multi-localized UTF-16) names sRGB.
+  const utf16 = Buffer.from('sRGB', 'utf16le').swap16()
+  assert.ok(meta.icc.includes('sRGB', 0, 'latin1') || meta.icc.includes(utf16), 'the profile is sRGB')
 })
 
 test('a landscape photo gets a landscape print, cropped to fill it', async () => {
@@ -127,6 +207,31 @@ test('exiftool reads the order record back from both XMP and EXIF', async () => 
     )
     assert.is(tags['EXIF:ImageDescription'], 'labsync order=ord-7f3a user=user-42 receivedAt=2025-03-01T10:15:00.000Z front=store-1 lab=lab-1 item=2')
     assert.equal([tags['EXIF:XResolution'], tags['EXIF:YResolution'], tags['EXIF:ResolutionUnit']], [600, 600, 'inches'])
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('exiftool reads the density in JFIF and EXIF, the sRGB profile, and the order number when the receipt has one', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'labsync-render-'))
+  try {
+    const photo = await solid(600, 900, '#888').jpeg().toBuffer()
+    const file = join(dir, 'print.jpg')
+    await writeFile(file, (await render(photo, { product: MEDIA['5x7'], record: { ...RECORD, number: 'S1-0042' } })).jpeg)
+    const tags = await exiftool(file)
+    assert.equal([tags['File:ImageWidth'], tags['File:ImageHeight']], [1500, 2100])
+    assert.equal([tags['JFIF:XResolution'], tags['JFIF:YResolution'], tags['JFIF:ResolutionUnit']], [300, 300, 'inches'])
+    assert.equal([tags['EXIF:XResolution'], tags['EXIF:YResolution'], tags['EXIF:ResolutionUnit']], [300, 300, 'inches'])
+    assert.match(String(tags['ICC_Profile:ProfileDescription']), /sRGB/)
+    assert.is(tags['ICC_Profile:ColorSpaceData'], 'RGB ')
+    assert.is(tags['XMP:Number'], 'S1-0042')
+    assert.is(tags['EXIF:ImageDescription'], 'labsync order=ord-7f3a number=S1-0042 user=user-42 receivedAt=2025-03-01T10:15:00.000Z front=store-1 lab=lab-1 item=2')
+    // Without a number, none is written: not an empty one.
+    await writeFile(file, (await render(photo, { product: MEDIA['5x7'] })).jpeg)
+    const without = await exiftool(file)
+    assert.is(without['XMP:Number'], undefined)
+    assert.is(without['XMP:Order'], RECORD.order)
+    assert.not.match(String(without['EXIF:ImageDescription']), 'number')
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
