@@ -31,6 +31,8 @@ export const OPTIONS = [
   { name: 'lab', value: 'ID', help: "only this lab's", listings: ORDERS },
   { name: 'user', value: 'ID', help: "only this customer's", listings: ORDERS },
   { name: 'front', value: 'ID', help: "only this store's", listings: ORDERS },
+  { name: 'number', value: 'N', help: 'only the order(s) with this order number (any case; one per store that gave it, --front to pick)', listings: ORDERS },
+  { name: 'email', value: 'E', help: "only the orders of the customer with this e-mail", listings: ORDERS },
   { name: 'status', value: 'S', help: 'only in this status (receipts: accepted, rejected, cancelled; history: as the printer reported it)', listings: ORDERS },
   { name: 'since', value: 'ISO', help: 'from this date or date-time on (2024-05-01, 2024-05-01T09:00:00Z; without an offset, in the relay\'s time zone)', listings: ROWS },
   { name: 'until', value: 'ISO', help: 'up to this date or date-time, not included', listings: ROWS },
@@ -221,7 +223,7 @@ const time = (iso: string | null) => (iso ? iso.replace(/\.\d{3}Z$/, 'Z') : '')
 
 const TABLES: Record<Listing, Column[]> = {
   receipts: [
-    column<ReceiptRow>('Received', (r) => time(r.receivedAt)), column<ReceiptRow>('Order', (r) => r.order),
+    column<ReceiptRow>('Received', (r) => time(r.receivedAt)), column<ReceiptRow>('Number', (r) => r.number), column<ReceiptRow>('Order', (r) => r.order),
     column<ReceiptRow>('User', (r) => r.user), column<ReceiptRow>('Store', (r) => r.front), column<ReceiptRow>('Lab', (r) => r.lab),
     column<ReceiptRow>('Status', (r) => r.status), column<ReceiptRow>('Total', (r) => formatMoney(r.total, r.currency), true),
     column<ReceiptRow>('Discount', (r) => (r.discount ? formatMoney(r.discountApplied, r.currency) : ''), true),

@@ -9,6 +9,8 @@ export const RECEPTION_STATUSES: readonly ReceptionStatus[] = ['accepted', 'reje
 export interface ReceiptRow {
   seq: number
   order: string
+  /** The short order number, unique per store (shared/order-number.ts); null when rejected, or accepted before numbers. */
+  number: string | null
   user: string
   front: string
   lab: string

@@ -76,6 +76,8 @@ export interface DiscountDecision { previousOrder: string; previousReceivedAt: s
 export interface Receipt {
   status: 'accepted' | 'rejected'
   error?: string
+  /** The short order number (shared/order-number.ts), unique per store; only an accepted order has one. */
+  number?: string
   receivedAt: string
   lab: string
   lines: PriceLine[]

@@ -5,7 +5,7 @@ import type { Columns } from './csv.ts'
 const sumLines = (row: ReceiptRow, kind: string) => row.lines.reduce((sum, line) => sum + (line.kind === kind ? line.amount : 0), 0)
 
 export const RECEIPT_COLUMNS: Columns<ReceiptRow> = [
-  ['receivedAt', (r) => r.receivedAt], ['seq', (r) => r.seq], ['order', (r) => r.order], ['user', (r) => r.user],
+  ['receivedAt', (r) => r.receivedAt], ['seq', (r) => r.seq], ['order', (r) => r.order], ['number', (r) => r.number], ['user', (r) => r.user],
   ['front', (r) => r.front], ['lab', (r) => r.lab], ['status', (r) => r.status], ['error', (r) => r.error],
   ['currency', (r) => r.currency], ['prints', (r) => sumLines(r, 'print')], ['fee', (r) => sumLines(r, 'fee')],
   ['discountApplied', (r) => r.discountApplied], ['total', (r) => r.total],

@@ -5,6 +5,8 @@ import { BadRequestError } from '../../shared/errors.ts'
 import { PAGE_DEFAULT, PAGE_MAX } from '../../shared/audit.ts'
 import { addDuration, offsetAt } from '../../shared/period.ts'
 import type { AuditFilter, Position } from '../store/audit.ts'
+import { normalizeEmail } from '../store/accounts.ts'
+import * as orderNumber from '../../shared/order-number.ts'
 
 export type Param = keyof AuditFilter | 'limit' | 'after' | 'format'
 
@@ -29,6 +31,11 @@ export function listingQuery(url: URL, allowed: readonly Param[], timeZone: stri
     if (value.length > MAX_VALUE) throw new BadRequestError(`${name}: longer than ${MAX_VALUE} characters`)
     filter[name] = value
   }
+  const number = orderNumberOf(params.get('number'))
+  if (number) filter.number = number
+  const email = params.get('email')
+  if (email && email.length > MAX_VALUE) throw new BadRequestError(`email: longer than ${MAX_VALUE} characters`)
+  if (email) filter.email = normalizeEmail(email) // as accounts store it: Ann@Example.com finds ann@example.com
   const since = params.get('since')
   const until = params.get('until')
   if (since) filter.since = parseInstant(since, timeZone, 'since')
@@ -48,6 +55,17 @@ export function listingQuery(url: URL, allowed: readonly Param[], timeZone: stri
   const afterText = params.get('after')
   const after = afterText ? decodeCursor(afterText, cursorKind) : null
   return { filter, limit, after, format }
+}
+
+/** `number=`, typed as people type it (k7m2, K7-M2); a malformed one is a 400 saying why. */
+function orderNumberOf(text: string | undefined): string | undefined {
+  if (!text) return undefined
+  try {
+    return orderNumber.parse(text)
+  } catch (error) {
+    if (error instanceof orderNumber.OrderNumberError) throw new BadRequestError(`number: ${error.message}`)
+    throw error
+  }
 }
 
 /** `format=json|csv`, json when absent. */

@@ -38,7 +38,7 @@ export interface Admin {
 }
 
 const PREFIX = '/api/admin/'
-const LISTING_PARAMS: Param[] = ['lab', 'user', 'front', 'status', 'since', 'until', 'limit', 'after', 'format']
+const LISTING_PARAMS: Param[] = ['lab', 'user', 'front', 'status', 'number', 'email', 'since', 'until', 'limit', 'after', 'format']
 const AUDIT_PARAMS: Param[] = ['admin', 'action', 'since', 'until', 'limit', 'after', 'format']
 const REASSIGN = /^orders\/([^/]+)\/reassign$/
 

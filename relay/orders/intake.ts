@@ -257,6 +257,7 @@ function receiptOf(reception: Reception): Receipt {
     discount: reception.discount,
   }
   if (reception.error) receipt.error = reception.error
+  if (reception.number) receipt.number = reception.number
   return receipt
 }
 

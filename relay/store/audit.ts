@@ -14,6 +14,10 @@ export interface AuditFilter {
   status?: string
   admin?: string
   action?: string
+  /** An order number in canonical form (shared/order-number.ts parse); with `front`, one order. */
+  number?: string
+  /** A customer's e-mail, normalized as accounts store it. */
+  email?: string
   since?: number
   until?: number
 }
@@ -21,20 +25,37 @@ export interface AuditFilter {
 /** Where a listing stopped: the last row's time and its tie-breaker (seq, entry id or log id). */
 export interface Position { t: number; k: number | string }
 
-/** How one table is listed: in (time, key) order, which an index per filter column keeps cheap. */
+/**
+ * How one table is listed: in (time, key) order, which an index per filter column keeps cheap. A
+ * filter is a column compared for equality, or a condition on one with a single `?` (`{column}`
+ * stands for the column with the table's alias).
+ */
 interface Table {
   name: string
   time: string
   key: string
-  filters: Partial<Record<keyof AuditFilter, string>>
+  filters: Partial<Record<keyof AuditFilter, string | { column: string; condition: string }>>
 }
 
-const RECEPTIONS: Table = { name: 'receptions', time: 'received_at', key: 'seq', filters: { lab: 'lab', user: 'user_id', front: 'front', status: 'status' } }
-const HISTORY: Table = { name: 'history', time: 'printed_at', key: 'id', filters: { lab: 'lab', user: 'user_id', front: 'front', status: 'status' } }
+/** The customer with that e-mail: one row of accounts' unique e-mail index, then the usual user filter. */
+const BY_EMAIL = { column: 'user_id', condition: '{column} = (SELECT user_id FROM accounts WHERE email = ?)' }
+
+const RECEPTIONS: Table = {
+  name: 'receptions', time: 'received_at', key: 'seq',
+  filters: { lab: 'lab', user: 'user_id', front: 'front', status: 'status', number: 'number', email: BY_EMAIL },
+}
+const HISTORY: Table = {
+  name: 'history', time: 'printed_at', key: 'id',
+  filters: {
+    lab: 'lab', user: 'user_id', front: 'front', status: 'status', email: BY_EMAIL,
+    // The prints of the orders with that number (one per store that gave it), by receptions_by_number.
+    number: { column: 'order_id', condition: '{column} IN (SELECT order_id FROM receptions WHERE number = ?)' },
+  },
+}
 const ADMIN_AUDIT: Table = { name: 'admin_audit', time: 'at', key: 'id', filters: { admin: 'admin', action: 'action' } }
 
 interface ReceptionRecord {
-  seq: number; order_id: string; user_id: string; front: string; lab: string; received_at: number
+  seq: number; order_id: string; number: string | null; user_id: string; front: string; lab: string; received_at: number
   status: ReceptionStatus; error: string | null; lines: string; total: number; currency: string
   discount_order: string | null; discount_received_at: number | null; discount_within: string | null; discount_amount: number | null
   store_stamp: string | null
@@ -50,7 +71,7 @@ const iso = (ms: number) => new Date(ms).toISOString()
 function receiptRow(r: ReceptionRecord): ReceiptRow {
   const lines = JSON.parse(r.lines) as PriceLine[]
   return {
-    seq: r.seq, order: r.order_id, user: r.user_id, front: r.front, lab: r.lab, receivedAt: iso(r.received_at),
+    seq: r.seq, order: r.order_id, number: r.number, user: r.user_id, front: r.front, lab: r.lab, receivedAt: iso(r.received_at),
     status: r.status, error: r.error, lines, total: r.total, currency: r.currency,
     discount: r.discount_order === null ? null : {
       previousOrder: r.discount_order, previousReceivedAt: iso(r.discount_received_at!), within: r.discount_within!, amount: r.discount_amount!,
@@ -195,14 +216,15 @@ export class AuditStore {
   }
 }
 
-/** `column = ?` for each filter the table has and the caller did not `skip`; `sql` joins them with AND. */
+/** `column = ?` (or the filter's condition) for each filter the table has and the caller did not `skip`; `sql` joins them with AND. */
 function equalities(table: Table, filter: AuditFilter, alias = '', skip: Array<keyof AuditFilter> = []) {
   const clauses: string[] = []
   const params: Array<string | number> = []
-  for (const [field, column] of Object.entries(table.filters) as Array<[keyof AuditFilter, string]>) {
+  for (const [field, how] of Object.entries(table.filters) as Array<[keyof AuditFilter, string | { column: string; condition: string }]>) {
     const value = filter[field]
     if (value === undefined || skip.includes(field)) continue
-    clauses.push(`${alias ? `${alias}.` : ''}${column} = ?`)
+    const { column, condition } = typeof how === 'string' ? { column: how, condition: '{column} = ?' } : how
+    clauses.push(condition.replace('{column}', `${alias ? `${alias}.` : ''}${column}`))
     params.push(value)
   }
   return { clauses, params, sql: clauses.map((c) => ` AND ${c}`).join('') }

@@ -3,10 +3,16 @@
 import type { DB } from '../../storage/sqlite/database.ts'
 import type { PastReception } from '../../shared/discount.ts'
 import { STARTED_PROGRESS, type DiscountDecision, type DiscountScope, type PriceLine } from '../../shared/schema.ts'
+import * as orderNumber from '../../shared/order-number.ts'
 
 export interface Reception {
   seq: number
   order: string
+  /**
+   * The short order number (shared/order-number.ts), unique per store, given when the order is
+   * accepted and never again; null for a rejected order and for orders accepted before numbers.
+   */
+  number: string | null
   user: string
   front: string
   lab: string
@@ -35,17 +41,17 @@ export interface StoreStampNote {
   reason?: string
 }
 
-export type NewReception = Omit<Reception, 'seq' | 'delivered' | 'progress'>
+export type NewReception = Omit<Reception, 'seq' | 'number' | 'delivered' | 'progress'>
 
 interface Row {
-  seq: number; order_id: string; user_id: string; front: string; lab: string; received_at: number
+  seq: number; order_id: string; number: string | null; user_id: string; front: string; lab: string; received_at: number
   status: Reception['status']; error: string | null; lines: string; total: number; currency: string
   discount_order: string | null; discount_received_at: number | null; discount_within: string | null
   discount_amount: number | null; store_stamp: string | null; delivered: number; progress: string | null
 }
 
 const fromRow = (row: Row): Reception => ({
-  seq: row.seq, order: row.order_id, user: row.user_id, front: row.front, lab: row.lab,
+  seq: row.seq, order: row.order_id, number: row.number, user: row.user_id, front: row.front, lab: row.lab,
   receivedAt: new Date(row.received_at), status: row.status, error: row.error,
   lines: JSON.parse(row.lines) as PriceLine[], total: row.total, currency: row.currency,
   discount: row.discount_order === null ? null : {
@@ -76,9 +82,13 @@ export class Receptions {
     const started = STARTED_PROGRESS.map((status) => `'${status}'`).join(', ')
     this.stmt = {
       byOrder: db.prepare<[string], Row>('SELECT * FROM receptions WHERE order_id = ?'),
-      insert: db.prepare(`INSERT INTO receptions (order_id, user_id, front, lab, received_at, status, error, lines, total, currency,
+      insert: db.prepare(`INSERT INTO receptions (order_id, number, user_id, front, lab, received_at, status, error, lines, total, currency,
         discount_order, discount_received_at, discount_within, discount_amount, store_stamp) VALUES
-        (@order, @user, @front, @lab, @receivedAt, @status, @error, @lines, @total, @currency, @dOrder, @dAt, @dWithin, @dAmount, @stamp)`),
+        (@order, @number, @user, @front, @lab, @receivedAt, @status, @error, @lines, @total, @currency, @dOrder, @dAt, @dWithin, @dAmount, @stamp)`),
+      // The store's counter only ever goes up: a cancelled order keeps its number, and no number
+      // is given twice, across restarts too (it is counted in the reception's own transaction).
+      countOrder: db.prepare<[string], { last: number }>(
+        'INSERT INTO order_numbers (front, last) VALUES (?, 1) ON CONFLICT (front) DO UPDATE SET last = last + 1 RETURNING last'),
       latestByUser: latest('user_id = ?'),
       latestByFront: latest('user_id = ? AND front = ?'),
       latestByLab: latest('user_id = ? AND lab = ?'),
@@ -159,7 +169,9 @@ export class Receptions {
   }
 
   /**
-   * Records a reception, and the images its lab may fetch, in one transaction. Returns the stored
+   * Records a reception, and the images its lab may fetch, in one transaction; an accepted one gets
+   * its store's next order number in the same transaction, so a crash can neither lose a number
+   * given to an order nor give one out twice. Returns the stored
    * reception; when the order was already received, the earlier one (exactly once per order).
    * IMMEDIATE: the document writer thread commits to the same file, and a deferred transaction
    * that reads before it writes fails with SQLITE_BUSY instead of waiting its turn.
@@ -169,8 +181,9 @@ export class Receptions {
       const existing = this.get(reception.order)
       if (existing) return existing
       const d = reception.discount
+      const counter = reception.status === 'accepted' ? this.stmt.countOrder.get(reception.front)!.last : null
       this.stmt.insert.run({
-        order: reception.order, user: reception.user, front: reception.front, lab: reception.lab,
+        order: reception.order, number: counter === null ? null : orderNumber.encode(counter), user: reception.user, front: reception.front, lab: reception.lab,
         receivedAt: reception.receivedAt.getTime(), status: reception.status, error: reception.error,
         lines: JSON.stringify(reception.lines), total: reception.total, currency: reception.currency,
         dOrder: d?.previousOrder ?? null, dAt: d ? Date.parse(d.previousReceivedAt) : null,

@@ -51,7 +51,7 @@ test('receipts as a table: aligned columns, money in the currency, discounts sho
   assert.equal(err, [])
   const lines = out.trimEnd().split('\n')
   assert.is(lines.length, 2 + 3)
-  assert.match(lines[0], /^Received\s+Order\s+User\s+Store\s+Lab\s+Status\s+Total\s+Discount\s+Within\s+Previous order\s+Error$/)
+  assert.match(lines[0], /^Received\s+Number\s+Order\s+User\s+Store\s+Lab\s+Status\s+Total\s+Discount\s+Within\s+Previous order\s+Error$/)
   assert.match(lines[1], /^-+( {2}-+)+$/)
   // Every column starts where its header starts.
   const starts = [...lines[1].matchAll(/-+/g)].map((m) => m.index)
@@ -59,7 +59,7 @@ test('receipts as a table: aligned columns, money in the currency, discounts sho
     for (const start of starts.slice(1)) if (start! < line.length) assert.is(line[start! - 1], ' ', `column at ${start} in ${JSON.stringify(line)}`)
   }
   assert.match(lines[3], /a2 .* accepted\s+¥0\s+¥170\s+P7D\s+a1/)
-  assert.match(lines[2], /^2024-04-30T15:00:00Z\s+a1\s+user-a\s+station\s+lab-1\s+accepted\s+¥170\s*$/)
+  assert.match(lines[2], /^2024-04-30T15:00:00Z\s+C222\s+a1\s+user-a\s+station\s+lab-1\s+accepted\s+¥170\s*$/)
 })
 
 test('history as a table follows paging to the end, names with control characters escaped', async () => {

@@ -9,10 +9,13 @@ import { AdminApi, AdminApiError, type Query } from './api.ts'
 
 export type View = 'receipts' | 'history'
 
-/** As the form holds them: ids, a status, and days (`YYYY-MM-DD`, both included). */
-export interface Filters { lab: string; user: string; front: string; status: string; since: string; until: string }
+/**
+ * As the form holds them: ids, a status, an order number and a customer's e-mail (as typed: the
+ * relay reads them), and days (`YYYY-MM-DD`, both included).
+ */
+export interface Filters { lab: string; user: string; front: string; status: string; number: string; email: string; since: string; until: string }
 
-export const NO_FILTERS: Filters = { lab: '', user: '', front: '', status: '', since: '', until: '' }
+export const NO_FILTERS: Filters = { lab: '', user: '', front: '', status: '', number: '', email: '', since: '', until: '' }
 const TOKEN_KEY = 'labsync.admin-token'
 export const PAGE_SIZE = 50
 
@@ -22,10 +25,13 @@ export function dayAfter(day: string): string {
   return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10)
 }
 
-/** The relay's query for the filters; the charts take no status (receipts and history name theirs apart). */
+/**
+ * The relay's query for the filters. The charts take no status (receipts and history name theirs
+ * apart), and no number or e-mail: they show the days around one order, not that order alone.
+ */
 export function queryOf(filters: Filters, listing: boolean): Query {
-  const { lab, user, front, status, since, until } = filters
-  return { lab, user, front, ...(listing ? { status } : {}), since, until: until ? dayAfter(until) : '' }
+  const { lab, user, front, status, number, email, since, until } = filters
+  return { lab, user, front, ...(listing ? { status, number, email } : {}), since, until: until ? dayAfter(until) : '' }
 }
 
 /** The relay refused the token itself, not the request. */

@@ -1,5 +1,5 @@
-// The filter form above the listing and charts: lab, store, customer, status, and a range of days
-// (both included). Emits `filters` with the new Filters when applied or cleared.
+// The filter form above the listing and charts: lab, store, customer, status, an order number or
+// a customer's e-mail to find one order, and a range of days (both included). Emits `filters` with the new Filters when applied or cleared.
 import { LitElement, css, html } from 'lit'
 import type { LabStatus } from '../../shared/audit.ts'
 import { NO_FILTERS, type Filters, type View } from './audit-controller.ts'
@@ -43,6 +43,8 @@ export class FilterForm extends LitElement {
         </div>
         <div class="field"><label for="front">Store</label><input id="front" name="front" .value=${f.front} placeholder="store id" autocomplete="off"></div>
         <div class="field"><label for="user">Customer</label><input id="user" name="user" .value=${f.user} placeholder="user id" autocomplete="off"></div>
+        <div class="field"><label for="number">Order number</label><input id="number" name="number" .value=${f.number} placeholder="K7M2" autocomplete="off" autocapitalize="characters" spellcheck="false"></div>
+        <div class="field"><label for="email">Customer e-mail</label><input id="email" name="email" type="email" .value=${f.email} placeholder="name@example.com" autocomplete="off"></div>
         <div class="field"><label for="status">Status</label>
           <select id="status" name="status">
             <option value="">Any</option>
@@ -60,7 +62,8 @@ export class FilterForm extends LitElement {
     event.preventDefault()
     const form = new FormData(event.target as HTMLFormElement)
     const value = (name: keyof Filters) => String(form.get(name) ?? '').trim()
-    this.emit({ lab: value('lab'), front: value('front'), user: value('user'), status: value('status'), since: value('since'), until: value('until') })
+    this.emit({ lab: value('lab'), front: value('front'), user: value('user'), status: value('status'),
+      number: value('number'), email: value('email'), since: value('since'), until: value('until') })
   }
 
   private onClear(): void {

@@ -26,6 +26,7 @@ const tableStyles = css`
   td.wrap { white-space: normal; max-width: 28ch; overflow-wrap: anywhere; }
   code { font-size: 0.85rem; }
   .status { font-weight: 700; }
+  .number { font-weight: 700; letter-spacing: 0.08em; font-variant-numeric: tabular-nums; }
   .status.rejected, .status.cancelled, .status.aborted, .status.canceled { color: #9b1c1c; }
   .status.accepted, .status.completed { color: #0b5c53; }
   .muted { color: #4a5553; }
@@ -48,10 +49,11 @@ export class ReceiptsTable extends LitElement {
   static override styles = tableStyles
 
   override render() {
-    return table([['Received'], ['Order'], ['Customer'], ['Store'], ['Lab'], ['Status'], ['Total', true], ['Discount', true], ['Discount decision']],
+    return table([['Received'], ['Number'], ['Order'], ['Customer'], ['Store'], ['Lab'], ['Status'], ['Total', true], ['Discount', true], ['Discount decision']],
       this.rows.map((r) => html`
         <tr data-order=${r.order}>
           <td>${formatTime(r.receivedAt, this.timeZone)}</td>
+          <td class="number">${r.number ?? ''}</td>
           <td><code>${r.order}</code></td>
           <td><code>${r.user}</code></td>
           <td>${r.front}</td>

@@ -50,11 +50,24 @@ export function mayCancel(view: OrderView): boolean {
   return !hasStarted(view.progress?.status)
 }
 
-/** Whether nothing more will happen to the order, so it need not stay connected. */
-export function isSettled(view: OrderView): boolean {
+/**
+ * How long a printed order stays connected for its store to mark it ready for pickup and then
+ * collected; after that (a lab that does not mark pickups) it rests like a collected one.
+ */
+export const PICKUP_WAIT_MS = 30 * 24 * 3600 * 1000
+
+/**
+ * Whether nothing more will happen to the order, so it need not stay connected. A printed order
+ * is not settled yet: the store marks it ready for pickup, then collected, and the customer is to
+ * see both.
+ */
+export function isSettled(view: OrderView, now: Date): boolean {
   if (view.spec.state === 'cancelled') return true
   if (view.receipt?.status === 'rejected') return true
-  return view.progress?.status === 'printed' || view.progress?.status === 'failed'
+  const status = view.progress?.status
+  if (status === 'collected' || status === 'failed') return true
+  const since = Date.parse(view.progress?.updatedAt ?? '')
+  return (status === 'printed' || status === 'ready') && now.getTime() - since > PICKUP_WAIT_MS
 }
 
 export type StepState = 'done' | 'current' | 'todo' | 'failed'
@@ -71,7 +84,7 @@ export function stepsOf(view: OrderView, stage: Stage): Steps {
   const relay: StepState = view.receipt ? (view.receipt.status === 'rejected' ? 'failed' : 'done') : sent ? 'current' : 'todo'
   const status = view.progress?.status
   const lab: StepState = stage === 'cancelled' || status === 'failed' ? 'failed'
-    : status === 'printed' ? 'done' : view.progress ? 'current' : 'todo'
+    : status === 'printed' || status === 'ready' || status === 'collected' ? 'done' : view.progress ? 'current' : 'todo'
   return { sent, relay, lab }
 }
 

@@ -264,13 +264,13 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
     // Finished orders stay on the device but need no connection once the relay has everything.
     link.on('change', () => {
       link.setStore(this.storeUrlFor(link))
-      if (link.synced && link.relayHasAll && isSettled(readOrder(orderId, doc))) link.disconnect()
+      if (link.synced && link.relayHasAll && isSettled(readOrder(orderId, doc), this.deps.now())) link.disconnect()
     })
     link.on('refused', (reason) => this.refusedOrder(orderId, link, reason))
     void link.loaded.then(() => {
       if (this.destroyed || link.destroyed) return
       link.setStore(this.storeUrlFor(link))
-      if (!(link.relayHasAll && link.relayHasAny && isSettled(readOrder(orderId, doc)))) link.connect()
+      if (!(link.relayHasAll && link.relayHasAny && isSettled(readOrder(orderId, doc), this.deps.now()))) link.connect()
     })
     return link
   }

@@ -46,8 +46,34 @@ export function stageBadge(stage: Stage): TemplateResult {
 export const PROGRESS_LABEL: Record<string, string> = {
   queued: 'Waiting at the lab',
   printing: 'Printing',
+  held: 'Waiting for a printer',
   printed: 'Printed',
   failed: 'Printing failed',
+  ready: 'Ready for pickup',
+  collected: 'Collected',
+}
+
+/** The lab's progress in words; a ready order names the store to collect it from when it is known. */
+export function progressLabel(status: string, pickupStore: string | undefined): string {
+  if (status === 'ready' && pickupStore) return `Ready for pickup at ${pickupStore}`
+  return PROGRESS_LABEL[status] ?? status
+}
+
+/**
+ * The store the prints are collected from: the order's pickup store when it names one
+ * (spec.pickupFront), else the store it was ordered at.
+ */
+export function pickupFrontOf(spec: { front?: string; pickupFront?: unknown }): string | undefined {
+  return typeof spec.pickupFront === 'string' && spec.pickupFront ? spec.pickupFront : spec.front
+}
+
+/**
+ * An order's name for people: its number once the relay accepted it ("Order K7M2"), which the
+ * store reads aloud and the customer gives at the counter; the date before that.
+ */
+export function orderTitle(spec: { state?: string; createdAt?: string }, receipt: { number?: string } | null): string {
+  if (spec.state === 'draft') return 'New order'
+  return receipt?.number ? `Order ${receipt.number}` : `Order of ${formatShort(spec.createdAt)}`
 }
 
 /** The discount line in words: which earlier order earned it, and within which period. */

@@ -5,7 +5,7 @@ import type { Catalog } from '../../../shared/schema.ts'
 import type { Services } from '../controllers/session.ts'
 import type { OrderView } from '../orders/order-doc.ts'
 import type { Standing, StepState } from '../orders/stage.ts'
-import { PROGRESS_LABEL, STAGE_HINT, formatDateTime, plural, priceLines, stageBadge } from './format.ts'
+import { STAGE_HINT, formatDateTime, orderTitle, pickupFrontOf, plural, priceLines, progressLabel, stageBadge } from './format.ts'
 import { base } from './styles.ts'
 import './photo-row.ts'
 
@@ -52,7 +52,7 @@ export class OrderDetail extends LitElement {
     const { stage, estimate, actions } = this.standing
     return html`
       <div class="spread">
-        <h1>Order</h1>
+        <h1>${view.receipt?.number ? orderTitle(view.spec, view.receipt) : 'Order'}</h1>
         ${stageBadge(stage)}
       </div>
       <p class="muted small" role="status">Started ${formatDateTime(view.spec.createdAt)}. ${stage === 'in-store' && view.instore
@@ -116,7 +116,7 @@ export class OrderDetail extends LitElement {
           <span class="visually-hidden">${state === 'done' ? '(done)' : state === 'current' ? '(in progress)' : state === 'failed' ? '(failed)' : '(not yet)'}</span>
           ${detail !== nothing ? html`<br><span class="muted small">${detail}</span>` : nothing}</span>
       </li>`
-    const lab = progress ? PROGRESS_LABEL[progress.status] ?? progress.status : 'Printing at the lab'
+    const lab = progress ? progressLabel(progress.status, this.frontName(pickupFrontOf(view.spec) ?? '')) : 'Printing at the lab'
     return html`
       <ol class="steps">
         ${step('done', 'Saved on this device')}

@@ -6,7 +6,7 @@ import { OrderListController, type ListedOrder } from '../controllers/order.ts'
 import { navigate } from '../controllers/route.ts'
 import type { Services } from '../controllers/session.ts'
 import { base } from './styles.ts'
-import { PROGRESS_LABEL, formatShort, money, plural, stageBadge } from './format.ts'
+import { formatShort, money, orderTitle, pickupFrontOf, plural, progressLabel, stageBadge } from './format.ts'
 
 export class OrdersList extends LitElement {
   static override properties = {
@@ -66,8 +66,10 @@ export class OrdersList extends LitElement {
 
   private renderOrder({ view: order, standing }: ListedOrder) {
     const { stage, prints, price } = standing
-    const store = this.catalog?.fronts.find((f) => f.id === order.spec.front)?.name
-    const title = order.spec.state === 'draft' ? 'New order' : `Order of ${formatShort(order.spec.createdAt)}`
+    const store = this.frontName(order.spec.front)
+    const title = orderTitle(order.spec, order.receipt)
+    // The date goes under a numbered title; an unnumbered one already is the date.
+    const dated = order.spec.state === 'draft' ? ` · started ${formatShort(order.spec.createdAt)}` : order.receipt?.number ? ` · ${formatShort(order.spec.createdAt)}` : ''
     return html`
       <a href="/orders/${order.id}" aria-label="${title}, ${plural(prints, 'print')}">
         <div class="thumbs" aria-hidden="true">
@@ -80,15 +82,18 @@ export class OrdersList extends LitElement {
           <span class="title">${title}</span>
           <span>${stageBadge(stage)}</span>
           <span class="muted small">
-            ${plural(prints, 'print')}${store ? html` · ${store}` : nothing}
-            ${order.spec.state === 'draft' ? html` · started ${formatShort(order.spec.createdAt)}` : nothing}
+            ${plural(prints, 'print')}${store ? html` · ${store}` : nothing}${dated}
           </span>
           <span class="spread small">
-            <span>${standing.lab ? PROGRESS_LABEL[standing.lab] ?? standing.lab : ''}</span>
+            <span>${standing.lab ? progressLabel(standing.lab, this.frontName(pickupFrontOf(order.spec))) : ''}</span>
             ${price ? html`<span><strong>${money(price.total, price.currency)}</strong>${price.estimated ? html` <span class="muted">(estimate)</span>` : nothing}</span>` : nothing}
           </span>
         </div>
       </a>`
+  }
+
+  private frontName(id: string | undefined): string | undefined {
+    return this.catalog?.fronts.find((f) => f.id === id)?.name
   }
 
   private newOrder(): void {
