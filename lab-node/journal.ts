@@ -83,6 +83,11 @@ export class Journal {
     })()
   }
 
+  /** A history entry that is no print job (an order ready at its store, collected), to report like any other. */
+  record(entry: HistoryEntry): void {
+    this.stmt.addHistory.run(entry.id, JSON.stringify(entry))
+  }
+
   /**
    * The operator's `retry`: items whose job ended without printing (aborted, canceled, failed)
    * are forgotten, so they are sent again; completed ones, and jobs still in flight, stay.

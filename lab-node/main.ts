@@ -10,6 +10,7 @@ import type { Printer } from './printers/printer.ts'
 import { PrintQueue } from './queue.ts'
 import { HistoryReport } from './history.ts'
 import { listenToOperator, OPERATOR_HELP, type OperatorActions } from './operator.ts'
+import { markPickup, type PickupContext } from './pickup.ts'
 import type { LanServer } from './lan/server.ts'
 
 export interface LabArgs {
@@ -62,7 +63,8 @@ export async function runLab(args: LabArgs): Promise<void> {
     journal.close()
     process.exit(0)
   }
-  const operator = listenToOperator(process.stdin, operatorActions(queue, history, printer, link, log, shutdown), log)
+  const pickup = { labId: args.lab, link, journal, log }
+  const operator = listenToOperator(process.stdin, operatorActions(queue, history, printer, link, log, shutdown, pickup), log)
   process.once('SIGINT', shutdown)
   process.once('SIGTERM', shutdown)
 
@@ -83,7 +85,9 @@ async function startLan(args: LabArgs, listen: NonNullable<LabArgs['listen']>, d
   return lan
 }
 
-function operatorActions(queue: PrintQueue, history: HistoryReport, printer: Printer, link: RelayLink, log: Log, quit: () => Promise<void>): OperatorActions {
+function operatorActions(
+  queue: PrintQueue, history: HistoryReport, printer: Printer, link: RelayLink, log: Log, quit: () => Promise<void>, pickup: PickupContext,
+): OperatorActions {
   return {
     queue: () => log(`queue: ${queue.waiting().join(' ') || '(empty)'}`),
     next: () => {
@@ -95,6 +99,9 @@ function operatorActions(queue: PrintQueue, history: HistoryReport, printer: Pri
     print: (order) => queue.request(order),
     retry: (order) => queue.retry(order),
     skip: (order) => queue.skip(order),
+    // Then history.flush() sends the new history entry at once rather than at the next interval.
+    ready: (order) => void markPickup(pickup, order, 'ready').then((done) => { if (done) history.flush() }),
+    collected: (order) => void markPickup(pickup, order, 'collected').then((done) => { if (done) history.flush() }),
     status: () => void printer.describe().then(
       (d) => log(`printer ${printer.uri}: ${d.state}${d.stateReasons.length ? ` (${d.stateReasons.join(', ')})` : ''}; relay ${link.connected ? 'connected' : 'not connected'}; ${queue.busy ? 'printing' : 'idle'}; queue ${queue.waiting().length}`),
       (error: Error) => log(`printer ${printer.uri}: ${error.message}`)),

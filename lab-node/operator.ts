@@ -2,11 +2,11 @@
 // command turned into a call on what the lab does (print loop, history, printer, shutdown).
 import { createInterface } from 'node:readline'
 
-export const OPERATOR_HELP = 'commands: queue | next | print <order> | all | retry <order> | skip <order> | status | flush | quit'
+export const OPERATOR_HELP = 'commands: queue | next | print <order> | all | retry <order> | skip <order> | ready <order> | collected <order> | status | flush | quit'
 
 export type OperatorCommand =
   | { kind: 'queue' | 'next' | 'all' | 'status' | 'flush' | 'quit' }
-  | { kind: 'print' | 'retry' | 'skip'; order: string }
+  | { kind: 'print' | 'retry' | 'skip' | 'ready' | 'collected'; order: string }
   /** A blank line: nothing to do. */
   | { kind: 'blank' }
   /** A command that needs an order id and got none: `message` says so. */
@@ -15,7 +15,7 @@ export type OperatorCommand =
   | { kind: 'unknown' }
 
 const SIMPLE = new Set(['queue', 'next', 'all', 'status', 'flush', 'quit'] as const)
-const WITH_ORDER = new Set(['print', 'retry', 'skip'] as const)
+const WITH_ORDER = new Set(['print', 'retry', 'skip', 'ready', 'collected'] as const)
 
 /** One stdin line as a command: the first word names it, the second is the order id where one is needed. */
 export function parseOperatorLine(line: string): OperatorCommand {
@@ -34,6 +34,10 @@ export interface OperatorActions {
   print(order: string): void
   retry(order: string): void
   skip(order: string): void
+  /** The printed order is at its pickup store, ready for the customer. */
+  ready(order: string): void
+  /** The customer has collected the order. */
+  collected(order: string): void
   status(): void
   flush(): void
   quit(): void
@@ -45,7 +49,7 @@ export function runOperatorCommand(command: OperatorCommand, actions: OperatorAc
     case 'blank': return
     case 'incomplete': return log(command.message)
     case 'unknown': return log(OPERATOR_HELP)
-    case 'print': case 'retry': case 'skip': return actions[command.kind](command.order)
+    case 'print': case 'retry': case 'skip': case 'ready': case 'collected': return actions[command.kind](command.order)
     default: return actions[command.kind]()
   }
 }

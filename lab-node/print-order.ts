@@ -7,10 +7,11 @@ import { readReceipt, type Catalog, type HistoryEntry, type OrderSpec } from '..
 import { readOrderSpec } from '../shared/order-spec.ts'
 import type { Journal, ItemState } from './journal.ts'
 import { RelayRefusedError, RelayUnavailableError, type OpenOrder, type RelayLink } from './relay-link.ts'
-import type { FoundJob, Printer, PrinterDescription } from './printers/printer.ts'
-import { describeRunning, followJob, withRetry } from './printers/follow.ts'
-import { PrinterRejectedError } from './printers/errors.ts'
-import { renderPrint } from './render.ts'
+import type { JobStatus, Printer, PrinterDescription } from './printers/printer.ts'
+import { followJob, isRetryable } from './printers/follow.ts'
+import { JobFollowTimeoutError, PrinterError, RetriesExhaustedError } from './printers/errors.ts'
+import { notReadyReason, waitUntilReady } from './printers/readiness.ts'
+import { sendOnce } from './send-once.ts'
 
 export interface PrintContext {
   labId: string
@@ -24,6 +25,8 @@ export interface PrintContext {
   /** How long one job may take before it counts as failed. */
   jobTimeoutMs?: number
   retry?: { attempts: number; baseMs: number; maxMs: number }
+  /** How often a printer that is not ready is asked again while orders wait for it: from baseMs, doubling to maxMs. */
+  holdPoll?: { baseMs: number; maxMs: number }
   /** How long to wait for the relay to acknowledge a progress write; default 10 s. */
   ackTimeoutMs?: number
   /** Aborted by the operator's `skip`: no further job is sent and the order ends failed. */
@@ -36,6 +39,11 @@ export type OrderOutcome = { status: 'printed' } | { status: 'failed'; reason: s
 /** SPEC.md's progress has no `cancelled`: a cancel the lab honours ends `failed` with this reason. */
 export const CANCELLED_REASON = 'cancelled by the customer'
 export const SKIPPED_REASON = 'skipped by the operator'
+/** How `reason` starts while an order waits for its printer (stopped, paused, out of paper, unreachable). */
+export const HELD_REASON = 'waiting for printer'
+
+/** Progress another run (or another lab node) ended the order with: never printed again without the operator's `retry`. */
+const ENDED_PROGRESS: ReadonlySet<unknown> = new Set(['printed', 'failed', 'ready', 'collected'])
 
 /** The job states after which an item is never sent again without the operator's `retry`. */
 const ENDED: ReadonlySet<ItemState> = new Set(['completed', 'aborted', 'canceled', 'failed'])
@@ -92,6 +100,10 @@ class OrderRun {
   private readonly jobs: Jobs = {}
   private readonly now: () => Date
   private readonly retry: NonNullable<PrintContext['retry']>
+  /** progress.jobs as the order came: what an earlier run (maybe another lab node's) sent. */
+  private readonly recordedJobs: Jobs
+  /** Whether a job of this order may be at the printer: from then on a wait says `printing`, not `held`. */
+  private sentAny = false
   private wroteProgress = false
   private relayLost = false
   /** How the order ended here, once it has: marked reported when the relay stores that progress. */
@@ -100,6 +112,8 @@ class OrderRun {
   constructor(private readonly ctx: PrintContext, private readonly orderId: string, private readonly order: OpenOrder) {
     this.now = ctx.now ?? (() => new Date())
     this.retry = ctx.retry ?? { attempts: 8, baseMs: 500, maxMs: 15_000 }
+    const jobs = order.doc.getMap('progress').get('jobs')
+    this.recordedJobs = typeof jobs === 'object' && jobs !== null ? { ...(jobs as Jobs) } : {}
   }
 
   isOurs(): boolean {
@@ -110,6 +124,8 @@ class OrderRun {
   async print(): Promise<OrderOutcome> {
     const { ctx, orderId } = this
     if (!this.isOurs()) return { status: 'skipped', reason: 'not an accepted order of this lab' }
+    const recorded = this.endedBefore()
+    if (recorded) return recorded
     const reading = readOrderSpec(this.order.doc, orderId)
     if (!reading.spec) return this.fail(`the order cannot be printed: ${reading.problems.join(' ')}`)
     const spec = reading.spec
@@ -117,7 +133,7 @@ class OrderRun {
     if (stop) return this.fail(stop)
     if (spec.state !== 'submitted') return this.fail(`the order is ${spec.state}, not submitted`)
 
-    const description = await this.waitForPrinter()
+    const { description } = await this.waitForPrinter()
     const unsupported = unsupportedReason(spec, ctx.catalog, description)
     if (unsupported) return this.fail(unsupported)
 
@@ -138,26 +154,66 @@ class OrderRun {
     return { status: 'printed' }
   }
 
+  /**
+   * The order's end as its document records it (printed, failed, ready, collected: by an earlier
+   * run, maybe of another lab node with another journal), journaled here so it is not taken again;
+   * null when it has not ended, or when the operator's `retry` asks for it once more.
+   */
+  private endedBefore(): OrderOutcome | null {
+    const { ctx, orderId } = this
+    const progress = this.order.doc.getMap('progress')
+    const status = progress.get('status')
+    if (!ENDED_PROGRESS.has(status) || ctx.journal.orderState(orderId)?.state === 'retry') return null
+    const reason = typeof progress.get('reason') === 'string' ? String(progress.get('reason')) : null
+    const state = status === 'failed' ? 'failed' : 'printed'
+    ctx.journal.setOrderState(orderId, state, reason)
+    ctx.journal.markReported(orderId, state)
+    ctx.log(`order ${orderId}: already ${String(status)} in the order document${reason ? ` (${reason})` : ''}; not printed again (the operator's retry prints it)`)
+    return state === 'failed' ? { status: 'failed', reason: reason ?? 'failed before' } : { status: 'printed' }
+  }
+
   /** Sends and follows each item not ended before; the order's failure when one stops it, else null. */
   private async printItems(description: PrinterDescription, spec: OrderSpec): Promise<OrderOutcome | null> {
     const { ctx, orderId } = this
     const receivedAt = readReceipt(this.order.doc)!.receivedAt
     for (let index = 0; index < spec.items.length; index++) {
-      const known = ctx.journal.item(orderId, index)
+      const known = ctx.journal.item(orderId, index) ?? this.adoptRecordedJob(index)
+      if (known) this.sentAny = true
       if (known && ENDED.has(known.state)) {
         this.jobs[index] = { job: known.jobId, state: known.state, ...(known.reason ? { reason: known.reason } : {}) }
         continue // ended before a restart: never sent twice
       }
-      const stopped = known?.state === 'sent' ? null : this.stopReason() // a sent job is followed whatever happens
-      if (stopped) return this.fail(stopped)
+      if (known?.state !== 'sent') { // a sent job is followed whatever happens
+        await this.holdUntilReady()
+        const stopped = this.stopReason()
+        if (stopped) return this.fail(stopped)
+      }
       try {
         await this.printItem(description, spec, receivedAt, index)
       } catch (error) {
+        // The printer went away or stopped while the item was being sent: wait for it, then send
+        // the item again (sendOnce asks the printer first). Only real job failures end the order.
+        if (waitable(error)) { index--; continue }
         this.jobs[index] = { job: ctx.journal.item(orderId, index)?.jobId ?? null, state: 'failed', reason: reasonOf(error) }
         return this.fail(`item ${index + 1}: ${reasonOf(error)}`)
       }
     }
     return null
+  }
+
+  /**
+   * An item this journal does not know but the order's progress does (written by a run with
+   * another journal): completed there means never sent again; sent there means "ask the printer
+   * before sending" (journaled as intent). Null when the progress says nothing of it.
+   */
+  private adoptRecordedJob(index: number): ReturnType<Journal['item']> {
+    const { ctx, orderId } = this
+    const recorded = this.recordedJobs[index]
+    const jobName = `${orderId}-${index}`
+    if (!recorded || recorded.state === 'failed' || recorded.state === 'aborted' || recorded.state === 'canceled') return null
+    if (recorded.state === 'completed') ctx.journal.finish(orderId, index, jobName, recorded.job, 'completed', recorded.reason ?? null, null)
+    else ctx.journal.intend(orderId, index, jobName)
+    return ctx.journal.item(orderId, index)
   }
 
   /** Ends the order: progress `failed` with the reason, journaled, logged, once. */
@@ -206,8 +262,9 @@ class OrderRun {
     const jobName = `${orderId}-${index}`
     const jobId = await sendOnce(ctx, description, spec, receivedAt, index, item, jobName, this.retry)
     this.jobs[index] = { job: jobId, state: 'processing' }
+    this.sentAny = true
     this.setProgress('printing')
-    const status = await followJob(ctx.printer, jobId, { pollMs: 250, timeoutMs: ctx.jobTimeoutMs ?? 15 * 60_000 })
+    const status = await this.follow(jobId)
     const reason = status.reasons.join(', ')
     const entry: HistoryEntry = {
       id: `${ctx.labId}:${jobName}:${jobId}`, order: orderId, item: index, printer: ctx.printer.uri, job: jobId,
@@ -218,21 +275,69 @@ class OrderRun {
     ctx.log(`order ${orderId}: item ${index + 1}/${spec.items.length} job ${jobId} ${status.state}`)
   }
 
-  /** The printer's description once it is running; progress says `held` while it is not. */
-  private async waitForPrinter(): Promise<PrinterDescription> {
+  /**
+   * The printer's description once it is ready, however long that takes: meanwhile the order is
+   * `held` with the reason (or, once a job of it may be at the printer, `printing` with it, since
+   * `held` tells the relay that nothing printable was sent), logged once per new reason. A cancel
+   * or the operator's `skip` ends the wait. True in `held` when the order did wait.
+   */
+  private async waitForPrinter(): Promise<{ description: PrinterDescription; held: boolean }> {
+    const { ctx, orderId } = this
+    let held = false
+    const hold = this.ctx.holdPoll ?? { baseMs: 500, maxMs: 5_000 }
+    const description = await waitUntilReady(ctx.printer, {
+      pollMs: hold.baseMs, maxPollMs: hold.maxMs, signal: ctx.signal, stop: () => this.stopReason(),
+      onWaiting: (why) => {
+        held = true
+        ctx.log(`order ${orderId}: held: printer not ready (${why}); ${HELD_REASON}`)
+        this.setProgress(this.sentAny ? 'printing' : 'held', `${HELD_REASON}: ${why}`)
+      },
+    })
+    if (held) ctx.log(`order ${orderId}: printer ready; resuming`)
+    return { description, held }
+  }
+
+  /** Before the next item: waits while the printer is not ready, then says `printing` again, acknowledged, so a cancel taken meanwhile is seen. */
+  private async holdUntilReady(): Promise<void> {
+    const { held } = await this.waitForPrinter()
+    if (!held) return
+    this.setProgress('printing')
+    await this.acknowledged()
+  }
+
+  /**
+   * Follows a job to its end. A job the printer holds or has stopped (paused, out of paper) is
+   * waited for as long as that lasts: the follow's deadline only ends a job a ready printer does not finish.
+   */
+  private async follow(jobId: string): Promise<JobStatus> {
+    const { ctx } = this
+    let waiting = false
+    for (;;) {
+      try {
+        return await followJob(ctx.printer, jobId, {
+          pollMs: 250, timeoutMs: ctx.jobTimeoutMs ?? 15 * 60_000,
+          onState: (status) => {
+            const stalled = status.state === 'stopped' || status.state === 'held'
+            if (stalled) ctx.log(`order ${this.orderId}: job ${jobId} ${status.state}${status.reasons.length ? ` (${status.reasons.join(', ')})` : ''}; ${HELD_REASON}`)
+            if (stalled) this.setProgress('printing', `${HELD_REASON}: job ${jobId} ${status.state}${status.reasons.length ? ` (${status.reasons.join(', ')})` : ''}`)
+            else if (waiting) this.setProgress('printing')
+            waiting = stalled
+          },
+        })
+      } catch (error) {
+        if (!(error instanceof JobFollowTimeoutError)) throw error
+        const stalled = error.lastState === 'stopped' || error.lastState === 'held' || (await this.printerNotReady()) !== null
+        if (!stalled) throw error
+      }
+    }
+  }
+
+  private async printerNotReady(): Promise<string | null> {
     try {
-      return await withRetry(() => describeRunning(this.ctx.printer), {
-        ...this.retry,
-        signal: this.ctx.signal,
-        onRetry: ({ error, delayMs }) => {
-          const why = (error as Error).message
-          this.ctx.log(`printer not ready (${why}); trying again in ${delayMs} ms`)
-          this.setProgress('held', `waiting for the printer: ${why}`)
-        },
-      })
+      return notReadyReason(await this.ctx.printer.describe())
     } catch (error) {
-      if (this.ctx.signal?.aborted) throw error
-      throw new Error(`printer unavailable: ${reasonOf(error)}`, { cause: error })
+      if (error instanceof PrinterError) return error.message
+      throw error
     }
   }
 
@@ -269,63 +374,20 @@ class OrderRun {
   }
 }
 
-/**
- * Sends the item unless the journal or the printer says it was sent already. Intent is journaled
- * before Print-Job; after a failed or interrupted submit the printer is asked (by job name)
- * before sending again. A job found there that ended without printing (a file printer's sidecar
- * whose JPEG a crash cut off, a job aborted or canceled) is not a print: the item goes again.
- */
-async function sendOnce(
-  ctx: PrintContext, description: PrinterDescription, spec: OrderSpec, receivedAt: string, index: number,
-  item: OrderSpec['items'][number], jobName: string, retry: NonNullable<PrintContext['retry']>,
-): Promise<string> {
-  const known = ctx.journal.item(spec.id, index)
-  if (known?.state === 'sent' && known.jobId) return known.jobId
-  const product = ctx.catalog.products.find((p) => p.id === item.product)!
-  let rendered: Buffer | null = null
-  return withRetry(async () => {
-    if (ctx.journal.item(spec.id, index)?.state === 'intent') {
-      const found = await ctx.printer.findJobs(jobName)
-      const live = liveJob(found)
-      if (live) {
-        ctx.journal.sent(spec.id, index, jobName, live.jobId)
-        ctx.log(`order ${spec.id}: item ${index + 1} was already sent as job ${live.jobId}; following it`)
-        return live.jobId
-      }
-      if (found.length) ctx.log(`order ${spec.id}: item ${index + 1}: job ${found.map((j) => `${j.jobId} ${j.state}`).join(', ')} did not print; sending it again`)
-    }
-    rendered ??= (await renderPrint({
-      image: await ctx.link.photo(item.image), product, dpi: description.resolutionDpi,
-      template: item.template ?? 'plain', templatesDir: ctx.templatesDir,
-      record: { order: spec.id, user: spec.user, receivedAt, front: spec.front, lab: ctx.labId, item: index },
-    })).jpeg
-    ctx.journal.intend(spec.id, index, jobName)
-    try {
-      const { jobId } = await ctx.printer.submit({ name: jobName, document: rendered, format: 'image/jpeg', copies: item.qty, media: product.media })
-      ctx.journal.sent(spec.id, index, jobName, jobId)
-      return jobId
-    } catch (error) {
-      if (error instanceof PrinterRejectedError) ctx.journal.finish(spec.id, index, jobName, null, 'failed', error.message, null)
-      throw error
-    }
-  }, { ...retry, onRetry: ({ error, delayMs }) => ctx.log(`order ${spec.id}: item ${index + 1}: ${(error as Error).message}; trying again in ${delayMs} ms`) })
-}
-
-/** The newest job that printed or may still print; aborted and canceled jobs printed nothing. */
-function liveJob(found: FoundJob[]): FoundJob | null {
-  for (let i = found.length - 1; i >= 0; i--) if (found[i].state !== 'aborted' && found[i].state !== 'canceled') return found[i]
-  return null
-}
-
 /** Why this printer cannot print the order, checked before anything is sent; null when it can. */
 function unsupportedReason(spec: OrderSpec, catalog: Catalog, printer: PrinterDescription): string | null {
   if (!printer.formats.includes('image/jpeg')) return `the printer does not accept JPEG (it takes ${printer.formats.join(', ')})`
   for (const item of spec.items) {
     const product = catalog.products.find((p) => p.id === item.product)
     if (!product) return `unknown product ${item.product}`
-    if (printer.media.length > 0 && !printer.media.includes(product.media)) return `the printer has no ${product.media} media for ${product.name}`
+    if (!printer.media.includes(product.media)) return `the printer has no ${product.media} media for ${product.name}`
   }
   return null
+}
+
+/** A failure that is the printer's state, not the job's: waited out, never counted against the order. */
+function waitable(error: unknown): boolean {
+  return isRetryable(error) || (error instanceof RetriesExhaustedError && isRetryable(error.lastError))
 }
 
 /** A reason for the order's progress from anything thrown, bounded (it is written into the order). */

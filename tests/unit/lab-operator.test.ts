@@ -11,7 +11,7 @@ function run(line: string): { calls: string[]; logged: string[] } {
   const record = (name: string) => (order?: string) => { calls.push(order === undefined ? name : `${name} ${order}`) }
   const actions: OperatorActions = {
     queue: record('queue'), next: record('next'), all: record('all'), print: record('print'), retry: record('retry'),
-    skip: record('skip'), status: record('status'), flush: record('flush'), quit: record('quit'),
+    skip: record('skip'), ready: record('ready'), collected: record('collected'), status: record('status'), flush: record('flush'), quit: record('quit'),
   }
   runOperatorCommand(parseOperatorLine(line), actions, (text) => logged.push(text))
   return { calls, logged }
@@ -25,6 +25,13 @@ test('print, retry and skip pass on the order id, whatever the spaces around it'
   assert.equal(run('print o1').calls, ['print o1'])
   assert.equal(run('  retry   o2  ').calls, ['retry o2'])
   assert.equal(run('skip\to3').calls, ['skip o3'])
+})
+
+test('ready and collected pass on the order id; without one they call nothing and say so', () => {
+  assert.equal(run('ready o4').calls, ['ready o4'])
+  assert.equal(run(' collected  o5 ').calls, ['collected o5'])
+  for (const command of ['ready', 'collected']) assert.equal(run(command), { calls: [], logged: [`${command} needs an order id`] })
+  assert.ok(OPERATOR_HELP.includes('ready <order>') && OPERATOR_HELP.includes('collected <order>'), 'the help lists them')
 })
 
 test('print, retry and skip without an order id call nothing and say what is missing', () => {
