@@ -6,6 +6,7 @@ import { ConfigError } from '../shared/errors.ts'
 import { parseDuration, PeriodError } from '../shared/period.ts'
 import type { Catalog, DiscountRules, Front, LabInfo, Product, Template } from '../shared/schema.ts'
 import { ID_PATTERN } from '../shared/schema.ts'
+import * as media from '../shared/media.ts'
 import { DEFAULT_LIMITS, LIMIT_FLOORS, type Limits } from '../shared/limits.ts'
 
 export { DEFAULT_LIMITS, type Limits }
@@ -91,15 +92,40 @@ export function parseConfig(json: unknown): RelayConfig {
 }
 
 function parseProducts(json: unknown): Product[] {
-  const products = list(json, 'products', (p, at): Product => ({
-    id: id(p.id, `${at}.id`), name: string(p.name, `${at}.name`),
-    widthMm: positive(p.widthMm, `${at}.widthMm`), heightMm: positive(p.heightMm, `${at}.heightMm`),
-    media: string(p.media, `${at}.media`), price: amount(p.price, `${at}.price`),
-  }))
+  const products = list(json, 'products', (p, at): Product => {
+    const product = {
+      id: id(p.id, `${at}.id`), name: string(p.name, `${at}.name`),
+      widthMm: positive(p.widthMm, `${at}.widthMm`), heightMm: positive(p.heightMm, `${at}.heightMm`),
+      media: string(p.media, `${at}.media`), price: amount(p.price, `${at}.price`),
+    }
+    checkMedia(product, at)
+    return product
+  })
   if (products.length === 0) fail('products: at least one product is needed')
   unique(products, 'products')
   return products
 }
+
+/**
+ * The paper a product prints on is its media's PWG 5101.1 self-describing name (the lab sizes the
+ * print file from it, exactly); the millimetres shown to customers must be that paper's, within 1 mm.
+ */
+function checkMedia(product: Pick<Product, 'media' | 'widthMm' | 'heightMm'>, at: string): void {
+  let size: media.MediaSize
+  try {
+    size = media.parse(product.media)
+  } catch (error) {
+    if (error instanceof media.MediaNameError) fail(`${at}.media: ${error.message}`)
+    throw error
+  }
+  const [w, h] = [media.millimetres(size.width), media.millimetres(size.height)].sort((a, b) => a - b)
+  const [pw, ph] = [product.widthMm, product.heightMm].sort((a, b) => a - b)
+  if (Math.abs(w - pw) > 1 || Math.abs(h - ph) > 1) {
+    fail(`${at}.media: ${product.media} is ${round1(w)}x${round1(h)} mm, not the product's ${pw}x${ph} mm`)
+  }
+}
+
+const round1 = (mm: number) => Math.round(mm * 10) / 10
 
 function parseLabs(json: unknown, productIds: Set<string>): LabConfig[] {
   const labs = list(json, 'labs', (l, at): LabConfig => {

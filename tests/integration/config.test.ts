@@ -93,6 +93,14 @@ test('a negative product price is refused, exit 2', async () => {
   await rejected(withConfig((c) => { c.products[0].price = -40 }), /products\[0\]\.price/)
 })
 
+test('a product whose media is not a PWG self-describing size name is refused, naming it, exit 2', async () => {
+  await rejected(withConfig((c) => { c.products[0].media = 'photo-L' }), /products\[0\]\.media/, /photo-L/, /PWG 5101\.1/)
+})
+
+test('a product whose media is another paper than its millimetres is refused, exit 2', async () => {
+  await rejected(withConfig((c) => { c.products[0].media = 'na_5x7_5x7in' }), /products\[0\]\.media: na_5x7_5x7in is 127x177\.8 mm, not the product's 89x127 mm/)
+})
+
 test('a fractional product price is refused: amounts are whole minor units, exit 2', async () => {
   await rejected(withConfig((c) => { c.products[0].price = 40.5 }), /products\[0\]\.price/)
 })

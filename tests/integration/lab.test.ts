@@ -77,7 +77,7 @@ test('an assigned order prints on a real IPP printer: one file per item, print s
   assert.is(files.length, 2, files.join(', '))
   for (const file of files) {
     const meta = await sharp(join(printer.spoolDir, file)).metadata()
-    assert.equal([Math.min(meta.width!, meta.height!), Math.max(meta.width!, meta.height!)], [Math.round(89 / 25.4 * 600), Math.round(127 / 25.4 * 600)])
+    assert.equal([Math.min(meta.width!, meta.height!), Math.max(meta.width!, meta.height!)], [3.5 * 600, 5 * 600], 'L (oe_photo-l_3.5x5in) exactly, at 600 dpi')
     const [tags] = JSON.parse(execFileSync('exiftool', ['-j', '-G', '-api', 'XMPAutoConv=0', join(printer.spoolDir, file)], { encoding: 'utf8' })) as Array<Record<string, unknown>>
     const text = JSON.stringify(tags)
     assert.ok(text.includes(order.orderId), 'order id in the metadata')
