@@ -156,16 +156,19 @@ class OrderRun {
 
   /**
    * The order's end as its document records it (printed, failed, ready, collected: by an earlier
-   * run, maybe of another lab node with another journal), journaled here so it is not taken again;
-   * null when it has not ended, or when the operator's `retry` asks for it once more.
+   * run, maybe of another lab node with another journal), journaled here so it is not taken again.
+   * Null when it has not ended; when the operator's `retry` asks for it once more; and when this
+   * journal recorded that same end itself, since then its items' records say what may go again.
    */
   private endedBefore(): OrderOutcome | null {
     const { ctx, orderId } = this
     const progress = this.order.doc.getMap('progress')
     const status = progress.get('status')
-    if (!ENDED_PROGRESS.has(status) || ctx.journal.orderState(orderId)?.state === 'retry') return null
-    const reason = typeof progress.get('reason') === 'string' ? String(progress.get('reason')) : null
+    if (!ENDED_PROGRESS.has(status)) return null
     const state = status === 'failed' ? 'failed' : 'printed'
+    const mine = ctx.journal.orderState(orderId)?.state
+    if (mine === 'retry' || mine === state) return null
+    const reason = typeof progress.get('reason') === 'string' ? String(progress.get('reason')) : null
     ctx.journal.setOrderState(orderId, state, reason)
     ctx.journal.markReported(orderId, state)
     ctx.log(`order ${orderId}: already ${String(status)} in the order document${reason ? ` (${reason})` : ''}; not printed again (the operator's retry prints it)`)
