@@ -29,7 +29,7 @@ const labIds = Array.from({ length: LABS }, (_, i) => `lab-${i + 1}`)
 
 const CONFIG = {
   currency: 'JPY', timeZone: 'Asia/Tokyo',
-  products: [{ id: 'S', name: 'Sticker 25x38 mm', widthMm: 25, heightMm: 38, media: 'oe_photo-l_3.5x5in', price: 10 }],
+  products: [{ id: 'S', name: 'L 89x127 mm', widthMm: 89, heightMm: 127, media: 'oe_photo-l_3.5x5in', price: 10 }],
   templates: [{ id: 'plain', name: 'No frame' }, { id: 'white-border', name: 'White border' }],
   labs: labIds.map((id) => ({ id, name: id, key: `${id}-secret`, price: {} })),
   fronts: labIds.map((id, i) => ({ id: `store-${i + 1}`, name: `Store ${i + 1}`, lab: id, fee: 0, roles: ['reception'] })),
