@@ -11,7 +11,7 @@ import type { JobStatus, Printer, PrinterDescription } from './printers/printer.
 import { followJob, isRetryable } from './printers/follow.ts'
 import { JobFollowTimeoutError, PrinterError, RetriesExhaustedError } from './printers/errors.ts'
 import { notReadyReason, waitUntilReady } from './printers/readiness.ts'
-import { sendOnce } from './send-once.ts'
+import { receptionOf, sendOnce, type Reception } from './send-once.ts'
 
 export interface PrintContext {
   labId: string
@@ -178,7 +178,7 @@ class OrderRun {
   /** Sends and follows each item not ended before; the order's failure when one stops it, else null. */
   private async printItems(description: PrinterDescription, spec: OrderSpec): Promise<OrderOutcome | null> {
     const { ctx, orderId } = this
-    const receivedAt = readReceipt(this.order.doc)!.receivedAt
+    const reception = receptionOf(readReceipt(this.order.doc)!)
     for (let index = 0; index < spec.items.length; index++) {
       const known = ctx.journal.item(orderId, index) ?? this.adoptRecordedJob(index)
       if (known) this.sentAny = true
@@ -192,7 +192,7 @@ class OrderRun {
         if (stopped) return this.fail(stopped)
       }
       try {
-        await this.printItem(description, spec, receivedAt, index)
+        await this.printItem(description, spec, reception, index)
       } catch (error) {
         // The printer went away or stopped while the item was being sent: wait for it, then send
         // the item again (sendOnce asks the printer first). Only real job failures end the order.
@@ -259,11 +259,11 @@ class OrderRun {
     }
   }
 
-  private async printItem(description: PrinterDescription, spec: OrderSpec, receivedAt: string, index: number): Promise<void> {
+  private async printItem(description: PrinterDescription, spec: OrderSpec, reception: Reception, index: number): Promise<void> {
     const { ctx, orderId } = this
     const item = spec.items[index]
     const jobName = `${orderId}-${index}`
-    const jobId = await sendOnce(ctx, description, spec, receivedAt, index, item, jobName, this.retry)
+    const jobId = await sendOnce(ctx, description, spec, reception, index, item, jobName, this.retry)
     this.jobs[index] = { job: jobId, state: 'processing' }
     this.sentAny = true
     this.setProgress('printing')

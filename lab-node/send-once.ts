@@ -1,11 +1,18 @@
 // Sending one order item to the printer at most once: intent journaled before Print-Job, and
 // after a failed or interrupted submit the printer asked (by job name) before sending again.
-import type { OrderSpec } from '../shared/schema.ts'
+import type { OrderSpec, Receipt } from '../shared/schema.ts'
 import type { FoundJob, PrinterDescription } from './printers/printer.ts'
 import { withRetry } from './printers/follow.ts'
 import { PrinterRejectedError } from './printers/errors.ts'
 import { renderPrint } from './render.ts'
 import type { PrintContext } from './print-order.ts'
+
+/** What the relay's receipt says of the order that the print file's record carries. */
+export interface Reception { receivedAt: string; number?: string }
+
+export function receptionOf(receipt: Receipt): Reception {
+  return { receivedAt: receipt.receivedAt, number: typeof receipt.number === 'string' ? receipt.number : undefined }
+}
 
 /**
  * Sends the item unless the journal or the printer says it was sent already. Intent is journaled
@@ -14,7 +21,7 @@ import type { PrintContext } from './print-order.ts'
  * whose JPEG a crash cut off, a job aborted or canceled) is not a print: the item goes again.
  */
 export async function sendOnce(
-  ctx: PrintContext, description: PrinterDescription, spec: OrderSpec, receivedAt: string, index: number,
+  ctx: PrintContext, description: PrinterDescription, spec: OrderSpec, reception: Reception, index: number,
   item: OrderSpec['items'][number], jobName: string, retry: NonNullable<PrintContext['retry']>,
 ): Promise<string> {
   const known = ctx.journal.item(spec.id, index)
@@ -35,7 +42,7 @@ export async function sendOnce(
     rendered ??= (await renderPrint({
       image: await ctx.link.photo(item.image), product, dpi: description.resolutionDpi,
       template: item.template ?? 'plain', templatesDir: ctx.templatesDir,
-      record: { order: spec.id, user: spec.user, receivedAt, front: spec.front, lab: ctx.labId, item: index },
+      record: { order: spec.id, number: reception.number, user: spec.user, receivedAt: reception.receivedAt, front: spec.front, lab: ctx.labId, item: index },
     })).jpeg
     ctx.journal.intend(spec.id, index, jobName)
     try {

@@ -83,6 +83,8 @@ test('an assigned order prints on a real IPP printer: one file per item, print s
     assert.ok(text.includes(order.orderId), 'order id in the metadata')
     assert.ok(text.includes(order.me.userId), 'user id in the metadata')
     assert.ok(String(tags['EXIF:ImageDescription']).includes(`order=${order.orderId}`), 'EXIF ImageDescription carries the record')
+    const number = order.doc.getMap('receipt').get('number') as string
+    assert.match(String(tags['EXIF:ImageDescription']), `number=${number}`, 'and the order number the customer and the counter see')
   }
 })
 
