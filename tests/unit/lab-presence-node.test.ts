@@ -26,67 +26,54 @@ async function relayStandIn(status = 204): Promise<{ url: string; heard: Heard[]
   return { url: `http://127.0.0.1:${port}`, heard, server }
 }
 
-const close = (server: Server) => new Promise((resolve) => server.close(resolve))
 const target = (url: string) => ({ relayUrl: url, labId: 'lab-1', key: 'lab-1-secret' })
 
-test('the lab reports at once: its interval and each printer state, with its key', async () => {
-  const relay = await relayStandIn()
+/** A stand-in relay, a file printer and a reporter, all closed whatever the test's outcome. */
+async function withReporter(options: { status?: number; intervalMs: number; checkMs?: number; log?: (line: string) => void },
+  run: (relay: { heard: Heard[] }, printer: FilePrinter, dir: string) => Promise<void>): Promise<void> {
+  const relay = await relayStandIn(options.status)
   const dir = tempDir('labsync-presence-node-')
   const printer = new FilePrinter(join(dir, 'out'))
-  const presence = startPresence(target(relay.url), [printer], { intervalMs: 60_000, log: () => {} })
+  const presence = startPresence(target(relay.url), [printer], { intervalMs: options.intervalMs, checkMs: options.checkMs, log: options.log ?? (() => {}) })
+  try {
+    await run(relay, printer, dir)
+  } finally {
+    presence.stop()
+    await printer.close()
+    relay.server.closeAllConnections()
+    await new Promise((resolve) => relay.server.close(resolve))
+    removeDir(dir)
+  }
+}
+
+test('the lab reports at once: its interval and each printer state, with its key', () => withReporter({ intervalMs: 60_000 }, async (relay, printer) => {
   const first = await waitFor(() => relay.heard[0], 'a first report')
   assert.equal(first.report, { intervalMs: 60_000, printers: [{ uri: printer.uri, state: 'idle', reasons: [] }] })
   assert.is(first.auth, 'Bearer lab-1-secret')
-  presence.stop()
-  await printer.close()
-  await close(relay.server)
-  removeDir(dir)
-})
+}))
 
-test('with nothing changing, the lab reports once per interval, not at every check', async () => {
-  const relay = await relayStandIn()
-  const dir = tempDir('labsync-presence-node-')
-  const printer = new FilePrinter(join(dir, 'out'))
-  const presence = startPresence(target(relay.url), [printer], { intervalMs: 300, checkMs: 20, log: () => {} })
+test('with nothing changing, the lab reports once per interval, not at every check', () => withReporter({ intervalMs: 300, checkMs: 20 }, async (relay) => {
   await waitFor(() => relay.heard.length >= 4, 'four reports')
-  presence.stop()
   const gaps = relay.heard.slice(1, 4).map((h, i) => h.at - relay.heard[i].at)
   assert.ok(gaps.every((gap) => gap >= 290), `gaps ${gaps.join(', ')} ms`)
-  await printer.close()
-  await close(relay.server)
-  removeDir(dir)
-})
+}))
 
-test('a printer that changes is reported at the next check, without waiting for the interval', async () => {
-  const relay = await relayStandIn()
-  const dir = tempDir('labsync-presence-node-')
-  const printer = new FilePrinter(join(dir, 'out'))
-  const presence = startPresence(target(relay.url), [printer], { intervalMs: 60_000, checkMs: 20, log: () => {} })
+test('a printer that changes is reported at the next check, without waiting for the interval', () => withReporter({ intervalMs: 60_000, checkMs: 20 }, async (relay, _printer, dir) => {
   await waitFor(() => relay.heard[0], 'a first report')
   // The printer's folder becomes a file: the printer can no longer be asked.
   rmSync(join(dir, 'out'), { recursive: true })
   writeFileSync(join(dir, 'out'), 'not a folder')
   const changed = await waitFor(() => relay.heard[1], 'the change reported', 2_000)
   assert.is(changed.report.printers[0].state, 'unreachable')
-  presence.stop()
-  await printer.close()
-  await close(relay.server)
-  removeDir(dir)
-})
+}))
 
 test('a relay that refuses is told again at the next check, and the failure logged once', async () => {
-  const relay = await relayStandIn(503)
-  const dir = tempDir('labsync-presence-node-')
-  const printer = new FilePrinter(join(dir, 'out'))
   const lines: string[] = []
-  const presence = startPresence(target(relay.url), [printer], { intervalMs: 60_000, checkMs: 20, log: (line) => lines.push(line) })
-  await waitFor(() => relay.heard.length >= 3, 'three tries')
-  presence.stop()
+  await withReporter({ status: 503, intervalMs: 60_000, checkMs: 20, log: (line) => lines.push(line) }, async (relay) => {
+    await waitFor(() => relay.heard.length >= 3, 'three tries')
+  })
   assert.is(lines.length, 1, lines.join('\n'))
   assert.match(lines[0], /HTTP 503/)
-  await printer.close()
-  await close(relay.server)
-  removeDir(dir)
 })
 
 test('the heartbeat is 10 s, or the history interval when shorter', () => {
