@@ -5,7 +5,7 @@
 import { ConfigError } from '../shared/errors.ts'
 import { formatMoney } from '../shared/pricing.ts'
 import type { AuditEntry, HistoryRow, LabStatus, Listing, Page, ReceiptRow } from '../shared/audit.ts'
-import { LISTINGS, PAGE_MAX } from '../shared/audit.ts'
+import { LISTINGS, PAGE_MAX, printerStates } from '../shared/audit.ts'
 import { escapeControls } from '../relay/http/csv.ts'
 import { columns, optionList, parseOptions, synopsis, UsageError, type Option } from '../bin/options.ts'
 
@@ -239,7 +239,8 @@ const TABLES: Record<Listing, Column[]> = {
   labs: [
     column<LabStatus>('Lab', (l) => l.id), column<LabStatus>('Name', (l) => l.name), column<LabStatus>('Queue', (l) => l.queue ?? '?', true),
     column<LabStatus>('Last history', (l) => time(l.lastHistoryAt)), column<LabStatus>('Last printed', (l) => time(l.lastPrintedAt)),
-    column<LabStatus>('Last seen', (l) => time(l.lastSeen)),
+    column<LabStatus>('Last seen', (l) => time(l.lastSeen)), column<LabStatus>('Online', (l) => (l.online ? 'online' : 'offline')),
+    column<LabStatus>('Printers', (l) => printerStates(l.printers)),
   ],
   audit: [
     column<AuditEntry>('At', (a) => time(a.at)), column<AuditEntry>('Admin', (a) => a.admin), column<AuditEntry>('Action', (a) => a.action),

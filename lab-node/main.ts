@@ -12,6 +12,7 @@ import { HistoryReport } from './history.ts'
 import { listenToOperator, OPERATOR_HELP, type OperatorActions } from './operator.ts'
 import { markPickup, type PickupContext } from './pickup.ts'
 import type { LanServer } from './lan/server.ts'
+import { presenceIntervalMs, startPresence } from './presence.ts'
 
 export interface LabArgs {
   relay: string
@@ -46,6 +47,7 @@ export async function runLab(args: LabArgs): Promise<void> {
   const queue = new PrintQueue({ labId: args.lab, auto: args.auto, printer, journal, link, templatesDir: args.templates ?? undefined, log })
   const history = new HistoryReport(link, journal, log)
   history.start(args.historyIntervalSeconds * 1000)
+  const presence = startPresence({ relayUrl: args.relay, labId: args.lab, key: args.key }, [printer], { intervalMs: presenceIntervalMs(args.historyIntervalSeconds), log })
   link.queue.observe(() => queue.queueChanged())
 
   let stopping = false
@@ -54,6 +56,7 @@ export async function runLab(args: LabArgs): Promise<void> {
     stopping = true
     queue.stop()
     history.stop()
+    presence.stop()
     history.flush()
     await history.acknowledged(LAST_HISTORY_ACK_MS)
     operator.close()

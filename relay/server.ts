@@ -26,6 +26,7 @@ import { serveStatic } from './http/static.ts'
 import { addressOf, httpTimeouts, limitConnections } from '../sync-server/http-limits.ts'
 import { HashGate, signInGuard, type SignInGuard } from './http/sign-in-guard.ts'
 import { handleLabApi } from './http/labs.ts'
+import { LabPresences } from './store/lab-presence.ts'
 import { LabKeys } from './store/lab-keys.ts'
 import { loadOrCreateSigningKey } from '../storage/key-file.ts'
 import { createAdmin, queueLengthFromRooms, type Admin } from './http/admin.ts'
@@ -70,8 +71,8 @@ interface RelayParts {
   intake: Intake
   images: Images
   admin: Admin
-  /** When each lab's node last connected or left (epoch ms), for the admin's lab status. */
-  labsSeen: Map<string, number>
+  /** When each lab node was last heard from and its printers' states, for the admin's lab status. */
+  presence: LabPresences
 }
 
 export async function createRelay(options: RelayOptions): Promise<Relay> {
@@ -92,6 +93,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       await parts.docStore.close() // the writer thread, or a relay started inside a test keeps its process alive
       sync.close()
       server.closeAllConnections()
+      parts.presence.flush() // last_seen the write throttle held back
       db.close()
     },
   }
@@ -131,14 +133,14 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
     onOwned: (_sha, user) => void intake.imagesArrived(user),
   })
-  const labsSeen = new Map<string, number>()
+  const presence = new LabPresences(db, now)
   const admin = createAdmin({
     db, config: options.config, auth, now,
-    lastSeen: (lab) => labsSeen.get(lab) ?? null,
+    presence: (lab) => presence.of(lab),
     queueLength: queueLengthFromRooms(rooms),
     reassign: (order, lab) => intake.reassign(order, lab),
   })
-  return { options, now, db, docStore, accounts, signIns, labKeys, auth, rooms, intake, images, admin, labsSeen }
+  return { options, now, db, docStore, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence }
 }
 
 /** The document events order intake and lab reports hang off. */
@@ -182,7 +184,7 @@ async function route(parts: RelayParts, req: IncomingMessage, res: ServerRespons
   }
   if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return parts.images.handle(req, res, url)
   if (path.startsWith('/api/admin/')) return parts.admin.handle(req, res, url)
-  if (path.startsWith('/api/labs/')) return handleLabApi(req, res, url, auth.fromRequest(req, url), { accounts, labKeys: parts.labKeys, now: parts.now })
+  if (path.startsWith('/api/labs/')) return handleLabApi(req, res, url, auth.fromRequest(req, url), { accounts, labKeys: parts.labKeys, now: parts.now, presence: parts.presence })
   if (path.startsWith('/api/')) throw new HttpError(404, `no such endpoint: ${req.method} ${path}`)
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')
   return serveStatic(req, res, parts.options.webDir ?? join(REPO_ROOT, 'dist'), path)
@@ -190,7 +192,7 @@ async function route(parts: RelayParts, req: IncomingMessage, res: ServerRespons
 
 /** The y-websocket endpoint: each accepted socket becomes a Connection; lab nodes' comings and goings are noted. */
 function syncOptions(parts: RelayParts): Parameters<typeof serveSync>[1] {
-  const { options, now, auth, rooms, labsSeen } = parts
+  const { options, now, auth, rooms, presence } = parts
   const limits = options.config.limits
   const maxMessageBytes = options.maxMessageBytes ?? 8 * 1024 * 1024
   return {
@@ -201,8 +203,8 @@ function syncOptions(parts: RelayParts): Parameters<typeof serveSync>[1] {
     accepted: ({ ws, session, room, token }) => {
       if (session.principal.kind === 'lab') {
         const lab = session.principal.labId
-        labsSeen.set(lab, now())
-        ws.on('close', () => labsSeen.set(lab, now()))
+        presence.connection(lab)
+        ws.on('close', () => presence.connection(lab))
       }
       new Connection(ws, session, room, rooms, { maxMessageBytes, now, limits, stillValid: (s: Session) => auth.stillValid(s, token) })
     },

@@ -55,8 +55,12 @@ export interface LabStatus {
   /** When the relay last stored history from this lab, and the latest print time in it. */
   lastHistoryAt: string | null
   lastPrintedAt: string | null
-  /** When the lab's node last connected; null when never seen since the relay started, or not tracked. */
+  /** When the lab's node was last heard from (heartbeat, sync socket opened or closed), kept across relay restarts; null when never. */
   lastSeen: string | null
+  /** Heard from within three of its heartbeat intervals. */
+  online: boolean
+  /** Each printer as the lab node last reported it: `state` idle | processing | stopped | unreachable, IPP printer-state-reasons. */
+  printers: { uri: string; state: string; reasons: string[] }[]
 }
 
 /** One change an admin made, who and when; `detail` says what (and how it ended). */
@@ -98,3 +102,8 @@ export type Listing = (typeof LISTINGS)[number]
 /** Listing page sizes: the default, and the most one JSON page carries. */
 export const PAGE_DEFAULT = 100
 export const PAGE_MAX = 1000
+
+/** A lab's printers on one line, as the CLI table and the CSV show them: `URI state (reason, …); …`. */
+export function printerStates(printers: LabStatus['printers']): string {
+  return printers.map((p) => `${p.uri} ${p.state}${p.reasons.length ? ` (${p.reasons.join(', ')})` : ''}`).join('; ')
+}

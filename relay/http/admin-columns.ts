@@ -1,5 +1,5 @@
 // The CSV columns of each admin listing, in the order they are written (relay/http/csv.ts).
-import type { AuditEntry, HistoryRow, LabStatus, ReceiptRow } from '../../shared/audit.ts'
+import { printerStates, type AuditEntry, type HistoryRow, type LabStatus, type ReceiptRow } from '../../shared/audit.ts'
 import type { Columns } from './csv.ts'
 
 const sumLines = (row: ReceiptRow, kind: string) => row.lines.reduce((sum, line) => sum + (line.kind === kind ? line.amount : 0), 0)
@@ -21,6 +21,7 @@ export const HISTORY_COLUMNS: Columns<HistoryRow> = [
 export const LAB_COLUMNS: Columns<LabStatus> = [
   ['id', (l) => l.id], ['name', (l) => l.name], ['queue', (l) => l.queue], ['lastHistoryAt', (l) => l.lastHistoryAt],
   ['lastPrintedAt', (l) => l.lastPrintedAt], ['lastSeen', (l) => l.lastSeen],
+  ['online', (l) => l.online], ['printers', (l) => printerStates(l.printers)],
 ]
 export const AUDIT_COLUMNS: Columns<AuditEntry> = [
   ['at', (a) => a.at], ['id', (a) => a.id], ['admin', (a) => a.admin], ['action', (a) => a.action], ['detail', (a) => JSON.stringify(a.detail)],

@@ -24,9 +24,11 @@ export function labStatuses(deps: AdminDeps, store: AuditStore): Promise<LabStat
         console.error(`relay: admin: queue of lab ${lab.id} unavailable: ${(error as Error).message}`)
       }
     }
+    const presence = deps.presence?.(lab.id) ?? null
     return {
       id: lab.id, name: lab.name, queue,
-      lastHistoryAt: iso(activity.lastHistoryAt), lastPrintedAt: iso(activity.lastPrintedAt), lastSeen: iso(deps.lastSeen?.(lab.id)),
+      lastHistoryAt: iso(activity.lastHistoryAt), lastPrintedAt: iso(activity.lastPrintedAt),
+      lastSeen: iso(presence?.lastSeen ?? deps.lastSeen?.(lab.id)), online: presence?.online ?? false, printers: presence?.printers ?? [],
     }
   }))
 }

@@ -18,14 +18,17 @@ import { sendListing, startCsv } from './admin-listing.ts'
 import { dailyReport, labStatuses } from './admin-reports.ts'
 import { reassignOrder } from './admin-reassign.ts'
 import { labRoom } from '../room-names.ts'
+import type { LabPresence } from '../store/lab-presence.ts'
 
 export interface AdminDeps {
   db: DB
   config: RelayConfig
   auth: Authenticator
   now: () => number
-  /** When a lab's node last connected (epoch ms), or null. */
+  /** When a lab's node last connected (epoch ms), or null; presence, when given, says more. */
   lastSeen?: (lab: string) => number | null
+  /** Whether a lab node is online now, when it was last heard from, its printers (relay/store/lab-presence.ts). */
+  presence?: (lab: string) => LabPresence | null
   /** Orders in a lab's queue now; see queueLengthFromRooms. */
   queueLength?: (lab: string) => Promise<number> | number
   /** Moves an accepted order to another lab's queue; without it reassignment answers 501. */

@@ -170,11 +170,11 @@ test('the lab status panel: queue from the lab document, last history, last seen
   assert.equal(body.rows, [
     {
       id: 'lab-1', name: 'Central lab', queue: 2,
-      lastHistoryAt: at(MAY_1 + DAY + 10 * 3600_000 + 30_000).toISOString(), lastPrintedAt: at(MAY_1 + DAY + 10 * 3600_000).toISOString(), lastSeen: null,
+      lastHistoryAt: at(MAY_1 + DAY + 10 * 3600_000 + 30_000).toISOString(), lastPrintedAt: at(MAY_1 + DAY + 10 * 3600_000).toISOString(), lastSeen: null, online: false, printers: [],
     },
     {
       id: 'lab-2', name: 'Harbour lab', queue: 0,
-      lastHistoryAt: at(MAY_1 + DAY + 13 * 3600_000 + 60_000).toISOString(), lastPrintedAt: at(MAY_1 + DAY + 13 * 3600_000).toISOString(), lastSeen: at(MAY_1 + 3 * DAY).toISOString(),
+      lastHistoryAt: at(MAY_1 + DAY + 13 * 3600_000 + 60_000).toISOString(), lastPrintedAt: at(MAY_1 + DAY + 13 * 3600_000).toISOString(), lastSeen: at(MAY_1 + 3 * DAY).toISOString(), online: false, printers: [],
     },
   ])
 })

@@ -147,9 +147,9 @@ test('labs as a table', async () => {
   const { code, out } = await run('labs', ...relay())
   assert.is(code, EXIT.ok)
   const lines = out.trimEnd().split('\n')
-  assert.match(lines[0], /^Lab\s+Name\s+Queue\s+Last history\s+Last printed\s+Last seen$/)
-  assert.match(lines[2], /^lab-1\s+Central lab\s+\?\s+2024-05-01T15:00:00Z\s+2024-04-30T15:41:39Z$/)
-  assert.match(lines[3], /^lab-2\s+Harbour lab\s+\?$/)
+  assert.match(lines[0], /^Lab\s+Name\s+Queue\s+Last history\s+Last printed\s+Last seen\s+Online\s+Printers$/)
+  assert.match(lines[2], /^lab-1\s+Central lab\s+\?\s+2024-05-01T15:00:00Z\s+2024-04-30T15:41:39Z\s+offline$/)
+  assert.match(lines[3], /^lab-2\s+Harbour lab\s+\?\s+offline$/)
 })
 
 test('bad arguments are a ConfigError of one line', async () => {

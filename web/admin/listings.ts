@@ -2,7 +2,7 @@
 // a time, and the labs' status. Times are shown in the relay's time zone, money in its currency.
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit'
 import { formatMoney } from '../../shared/pricing.ts'
-import type { HistoryRow, LabStatus, ReceiptRow } from '../../shared/audit.ts'
+import { printerStates, type HistoryRow, type LabStatus, type ReceiptRow } from '../../shared/audit.ts'
 
 const formats = new Map<string, Intl.DateTimeFormat>()
 
@@ -117,6 +117,8 @@ export class LabsPanel extends LitElement {
               <dt>Last history</dt><dd>${formatTime(lab.lastHistoryAt, this.timeZone) || 'never'}</dd>
               <dt>Last printed</dt><dd>${formatTime(lab.lastPrintedAt, this.timeZone) || 'never'}</dd>
               <dt>Last seen</dt><dd>${formatTime(lab.lastSeen, this.timeZone) || 'not seen'}</dd>
+              <dt>Now</dt><dd>${lab.online ? 'online' : 'offline'}</dd>
+              <dt>Printers</dt><dd>${printerStates(lab.printers) || 'none reported'}</dd>
             </dl>
           </li>`)}
       </ul>`
