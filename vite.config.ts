@@ -1,5 +1,6 @@
 // Builds the customer PWA (web/) into dist/, which the relay serves at `/`; the admin page
-// (web/admin/index.html) joins the build as a second entry once it exists.
+// (web/admin/index.html) and the lab's operator console (web/console/index.html, served by the
+// lab node's --console) join the build as further entries once they exist.
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
@@ -12,6 +13,12 @@ const adminHtml = `${webDir}admin/index.html`
 // neither wait for nor depend on the admin page.
 const hasAdmin = existsSync(adminHtml) && process.env.LABSYNC_WEB_ONLY !== '1'
 const ADMIN_SOURCE = `${webDir}admin/`
+const consoleHtml = `${webDir}console/index.html`
+const hasConsole = existsSync(consoleHtml) && process.env.LABSYNC_WEB_ONLY !== '1'
+const CONSOLE_SOURCE = `${webDir}console/`
+/** The pages beside the customer app: each one's own code goes under its folder. */
+const PAGES = { admin: ADMIN_SOURCE, console: CONSOLE_SOURCE } as const
+const pageOf = (name: string): string | undefined => (name === 'admin' || name === 'console' ? name : undefined)
 
 export default defineConfig({
   root: webDir,
@@ -21,15 +28,22 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     rolldownOptions: {
-      input: hasAdmin ? { main: `${webDir}index.html`, admin: adminHtml } : { main: `${webDir}index.html` },
+      input: {
+        main: `${webDir}index.html`,
+        ...(hasAdmin ? { admin: adminHtml } : {}),
+        ...(hasConsole ? { console: consoleHtml } : {}),
+      },
       output: {
-        // The admin page's own code goes under admin/, which the customer's service worker does
-        // not precache: customers never download it.
-        entryFileNames: (chunk) => (chunk.name === 'admin' ? 'admin/assets/[name]-[hash].js' : 'assets/[name]-[hash].js'),
-        chunkFileNames: (chunk) =>
-          chunk.moduleIds.length > 0 && chunk.moduleIds.every((id) => id.startsWith(ADMIN_SOURCE))
-            ? 'admin/assets/[name]-[hash].js'
-            : 'assets/[name]-[hash].js',
+        // The admin page's and the console's own code go under admin/ and console/, which the
+        // customer's service worker does not precache: customers never download them.
+        entryFileNames: (chunk) => {
+          const page = pageOf(chunk.name)
+          return page ? `${page}/assets/[name]-[hash].js` : 'assets/[name]-[hash].js'
+        },
+        chunkFileNames: (chunk) => {
+          const page = Object.entries(PAGES).find(([, source]) => chunk.moduleIds.length > 0 && chunk.moduleIds.every((id) => id.startsWith(source)))?.[0]
+          return page ? `${page}/assets/[name]-[hash].js` : 'assets/[name]-[hash].js'
+        },
       },
     },
   },
@@ -59,10 +73,10 @@ export default defineConfig({
       },
       workbox: {
         globPatterns: ['**/*.{js,css,html,svg,png}'],
-        globIgnores: ['admin/**'],
+        globIgnores: ['admin/**', 'console/**'],
         navigateFallback: '/index.html',
         // The API, the sync socket and the admin page are never answered by the app shell.
-        navigateFallbackDenylist: [/^\/api\//, /^\/sync\//, /^\/admin/, /^\/healthz/],
+        navigateFallbackDenylist: [/^\/api\//, /^\/sync\//, /^\/admin/, /^\/console/, /^\/healthz/],
         cleanupOutdatedCaches: true,
         clientsClaim: false,
         skipWaiting: false,
