@@ -99,7 +99,7 @@ export function consoleBackend(parts: ConsoleParts): ConsoleBackend {
       const printerFor = printerForMedia(descriptions)
       return {
         orders: listed.map((order) => views.view(order, held.has(order), printerFor)),
-        more: waiting.length - listed.length, auto: parts.auto, busy: parts.queue.busy, relayConnected: parts.link.connected,
+        more: waiting.length - listed.length, auto: parts.auto, busy: parts.queue.busy, relayConnected: parts.link.connected, timeZone: timeZone(),
       }
     },
     printers: () => describePrinters(parts.printers),

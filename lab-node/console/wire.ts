@@ -46,6 +46,8 @@ export interface QueueView {
   auto: boolean
   busy: boolean
   relayConnected: boolean
+  /** The catalog's time zone, in which times are shown. */
+  timeZone: string
 }
 
 export interface PrinterView {

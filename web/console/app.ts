@@ -63,7 +63,7 @@ export class ConsoleApp extends LitElement {
             <button type="button" class="primary" @click=${() => void c.printNext()}>Print next</button>
             <button type="button" @click=${() => void c.printAll()}>Print all</button>
           </div>
-          <ls-console-queue .orders=${queue?.orders ?? []} .api=${c.api} .pending=${c.pending} ?auto=${queue?.auto ?? false}></ls-console-queue>
+          <ls-console-queue .orders=${queue?.orders ?? []} .api=${c.api} .pending=${c.pending} ?auto=${queue?.auto ?? false} .timeZone=${queue?.timeZone}></ls-console-queue>
           ${queue?.more ? html`<p class="muted">and ${queue.more} more waiting</p>` : nothing}
         </section>
         <aside>

@@ -51,12 +51,13 @@ export class ConsoleHistory extends LitElement {
     const busy = this.pending.has(order)
     const items = [...new Set(entries.filter((e) => e.item >= 0).map((e) => e.item))].sort((a, b) => a - b)
     const tz = this.history?.timeZone
+    const collected = entries.some((e) => e.status === 'collected')
     return html`<article aria-labelledby="h-${order}">
       <header><h3 id="h-${order}">${label}</h3><span class="muted">${order}</span></header>
       <ul>${entries.map((e) => html`<li>${timeOf(e.at, tz)} · ${this.describe(e)}</li>`)}</ul>
       <div class="actions" role="group" aria-label="Order ${label}">
-        <button ?disabled=${busy} @click=${() => this.fire(order, 'ready', `Ready order ${label}`)} aria-label="Order ${label} ready for pickup">Ready for pickup</button>
-        <button ?disabled=${busy} @click=${() => this.fire(order, 'collected', `Collected order ${label}`)} aria-label="Order ${label} collected">Collected</button>
+        <button ?disabled=${busy || collected} @click=${() => this.fire(order, 'ready', `Ready order ${label}`)} aria-label="Order ${label} ready for pickup">Ready for pickup</button>
+        <button ?disabled=${busy || collected} @click=${() => this.fire(order, 'collected', `Collected order ${label}`)} aria-label="Order ${label} collected">Collected</button>
         <button ?disabled=${busy} aria-expanded=${this.reprinting === order ? 'true' : 'false'} @click=${() => (this.reprinting = this.reprinting === order ? null : order)} aria-label="Reprint order ${label}…">Reprint…</button>
       </div>
       ${this.reprinting === order ? this.reprintForm(order, label, items) : nothing}

@@ -10,11 +10,12 @@ import './thumb.ts'
 export interface OrderActionDetail { order: string; action: OrderAction; label: string }
 
 export class ConsoleQueue extends LitElement {
-  static override properties = { orders: { attribute: false }, api: { attribute: false }, pending: { attribute: false }, auto: { type: Boolean } }
+  static override properties = { orders: { attribute: false }, api: { attribute: false }, pending: { attribute: false }, auto: { type: Boolean }, timeZone: {} }
   declare orders: ConsoleOrder[]
   declare api: ConsoleApi | null
   declare pending: ReadonlySet<string>
   declare auto: boolean
+  declare timeZone: string | undefined
 
   static override styles = css`
     :host { display: block; }
@@ -62,8 +63,8 @@ export class ConsoleQueue extends LitElement {
     const busy = this.pending.has(order.id)
     return html`<tr>
       <th scope="row"><div class="number">${label}</div><div class="muted">${order.id}</div></th>
-      <td>${order.customer.name ?? html`<span class="muted">account</span> ${order.customer.id ?? '…'}`}<div class="muted">${order.front}</div></td>
-      <td>${timeOf(order.receivedAt)}</td>
+      <td>${order.customer.name ?? html`<span class="muted">account</span> <span title=${order.customer.id ?? ''}>${order.customer.id ? `${order.customer.id.slice(0, 8)}…` : '…'}</span>`}<div class="muted">${order.front}</div></td>
+      <td>${timeOf(order.receivedAt, this.timeZone)}</td>
       <td>${order.problem ? html`<span class="muted">${order.problem}</span>` : order.items.length ? html`<ul>${order.items.map((item) => this.item(order, item))}</ul>` : html`<span class="muted">loading…</span>`}</td>
       <td>
         <span class="state ${order.state}">${order.state}</span>${order.held ? html`<span class="onhold">on hold</span>` : nothing}
@@ -82,7 +83,7 @@ export class ConsoleQueue extends LitElement {
     return html`<li>
       <ls-console-thumb .api=${this.api} src=${item.thumbnail} alt="Photo ${item.index + 1} of order ${orderLabel(order)}"></ls-console-thumb>
       <div>
-        <div>${item.productName} <span class="muted">${item.size}</span></div>
+        <div>${item.productName}${item.productName.replace(/x/g, '×').includes(item.size) ? nothing : html` <span class="muted">${item.size}</span>`}</div>
         <div><span class="copies">× ${item.copies}</span> · ${item.templateName}</div>
         <div class="muted">→ ${printerName(item.printer)}${item.job ? ` · job ${item.job.state}` : ''}</div>
       </div>
