@@ -78,6 +78,7 @@ async function labCommand(argv: string[]): Promise<void> {
   if (!Number.isFinite(interval) || interval <= 0) throw new ConfigError(`lab: --history-interval "${String(values['history-interval'])}" is not a number of seconds above 0`)
   const listen = values.listen === undefined ? null : listenAddress(values.listen)
   const tls = values['tls-cert'] !== undefined || values['tls-key'] !== undefined ? tlsFiles(values, listen) : null
+  const operatorConsole = consoleAddress(values.console, values['operator-token'] ?? process.env.LABSYNC_OPERATOR_TOKEN)
   const { runLab } = await import('../lab-node/main.ts')
   return runLab({
     relay, lab: values.lab!, key: values.key!, printer,
@@ -87,14 +88,23 @@ async function labCommand(argv: string[]): Promise<void> {
     auto: Boolean(values.auto),
     listen,
     tls,
+    console: operatorConsole,
   })
 }
 
-/** --listen HOST:PORT (an IPv6 host in brackets). */
-function listenAddress(value: string): { host: string; port: number } {
+/** --console HOST:PORT with the operator token it asks for (--operator-token or LABSYNC_OPERATOR_TOKEN). */
+function consoleAddress(value: string | undefined, token: string | undefined): { host: string; port: number; token: string } | null {
+  if (value === undefined) return null
+  if (!token) throw new ConfigError('lab: --console needs --operator-token T (or LABSYNC_OPERATOR_TOKEN)')
+  if (token.length < 8) throw new ConfigError('lab: the operator token must be at least 8 characters')
+  return { ...listenAddress(value, 'console'), token }
+}
+
+/** --listen (or --console) HOST:PORT (an IPv6 host in brackets). */
+function listenAddress(value: string, option = 'listen'): { host: string; port: number } {
   const match = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(value)
   const port = Number(match?.[2])
-  if (!match || port > 65535) throw new ConfigError(`lab: --listen "${value}" is not HOST:PORT (e.g. 0.0.0.0:8090; port 0 picks a free one)`)
+  if (!match || port > 65535) throw new ConfigError(`lab: --${option} "${value}" is not HOST:PORT (e.g. 0.0.0.0:8090; port 0 picks a free one)`)
   return { host: match[1].replace(/^\[|\]$/g, ''), port }
 }
 

@@ -43,6 +43,8 @@ export const LAB_OPTIONS = [
   { name: 'listen', value: 'H:P', help: 'serve in-store terminals over the LAN on this address; port 0 picks a free one; without it, no in-store server' },
   { name: 'tls-cert', value: 'PEM', help: "the in-store server's certificate for https/wss (with --listen and --tls-key)" },
   { name: 'tls-key', value: 'PEM', help: "the in-store server's private key (with --listen and --tls-cert)" },
+  { name: 'console', value: 'H:P', help: 'serve the operator console (page and /api/) on this address; port 0 picks a free one; needs --operator-token' },
+  { name: 'operator-token', value: 'T', help: 'the token the operator console asks for (at least 8 characters); also LABSYNC_OPERATOR_TOKEN' },
 ] as const satisfies readonly Option[]
 
 export const LAB_HELP = `${synopsis('lab', LAB_OPTIONS)}

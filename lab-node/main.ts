@@ -12,6 +12,7 @@ import { HistoryReport } from './history.ts'
 import { listenToOperator, OPERATOR_HELP, type OperatorActions } from './operator.ts'
 import { markPickup, type PickupContext } from './pickup.ts'
 import type { LanServer } from './lan/server.ts'
+import type { ConsoleParts } from './console/backend.ts'
 import { presenceIntervalMs, startPresence } from './presence.ts'
 
 export interface LabArgs {
@@ -27,6 +28,8 @@ export interface LabArgs {
   listen: { host: string; port: number } | null
   /** PEM certificate and key: the in-store server speaks https/wss. */
   tls?: { cert: string; key: string } | null
+  /** HOST:PORT for the operator console, with its token; null for none. */
+  console?: { host: string; port: number; token: string } | null
 }
 
 /** How long shutdown waits for the relay to acknowledge the last history it was sent. */
@@ -61,12 +64,16 @@ export async function runLab(args: LabArgs): Promise<void> {
     await history.acknowledged(LAST_HISTORY_ACK_MS)
     operator.close()
     await lan?.close()
+    await consoleServer?.close()
     link.close()
     await printer.close()
     journal.close()
     process.exit(0)
   }
   const pickup = { labId: args.lab, link, journal, log }
+  const consoleServer = args.console
+    ? await startConsoleFor(args.console, { labId: args.lab, auto: args.auto, queue, journal, journalFile: join(dataDir, 'lab.sqlite'), printers: [printer], link, flushHistory: () => history.flush(), log })
+    : null
   const operator = listenToOperator(process.stdin, operatorActions(queue, history, printer, link, log, shutdown, pickup), log)
   process.once('SIGINT', shutdown)
   process.once('SIGTERM', shutdown)
@@ -86,6 +93,13 @@ async function startLan(args: LabArgs, listen: NonNullable<LabArgs['listen']>, d
   link.lanPhotoPath = lan.photoPath
   log(`in-store server listening on ${lan.url.replace(/^http/, 'ws')} (terminals sync at /sync/<room>, upload photos at /api/images/ and /api/uploads/)`)
   return lan
+}
+
+async function startConsoleFor(listen: NonNullable<LabArgs['console']>, parts: ConsoleParts) {
+  // Loaded only when asked for, like the in-store server.
+  const { consoleBackend } = await import('./console/backend.ts')
+  const { startConsole } = await import('./console/server.ts')
+  return startConsole({ ...listen, backend: consoleBackend(parts), webDir: resolve(import.meta.dirname, '..', 'dist'), log: parts.log })
 }
 
 function operatorActions(

@@ -92,14 +92,18 @@ export function formatReport(report: SizeReport, budgetKiB: number): string {
 /** Prints the report after the service worker is written; fails the build over the budget. */
 export function reportSizePlugin(options: { budgetKiB: number }): Plugin {
   let config: ResolvedConfig
+  let failed = false
   return {
     name: 'labsync:report-size',
     apply: 'build',
     configResolved(resolved) { config = resolved },
+    // A failed build has nothing to measure: its own error must be the one reported.
+    buildEnd(error) { failed = Boolean(error) },
     closeBundle: {
       order: 'post',
       sequential: true,
       handler() {
+        if (failed) return
         const outDir = resolve(config.root, config.build.outDir)
         const report = measure(outDir)
         config.logger.info(`\n${formatReport(report, options.budgetKiB)}`)

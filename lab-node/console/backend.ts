@@ -11,7 +11,7 @@ import { JournalHistory } from './history-view.ts'
 import { MAX_LISTED, OrderViews } from './order-views.ts'
 import { describePrinters, printerForMedia } from './printers-view.ts'
 import { reprint } from './reprint.ts'
-import type { ActionResult, HistoryView, OrderAction, PrinterView, QueueView } from './wire.ts'
+import type { ActionResult, HistoryView, OrderAction, PrinterView, QueueView } from '../../shared/console-wire.ts'
 
 export interface ConsoleParts {
   labId: string
@@ -53,42 +53,7 @@ export function consoleBackend(parts: ConsoleParts): ConsoleBackend {
   const held = new Set<string>()
   const timeZone = () => parts.link.catalog()?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
 
-  async function pickup(order: string, status: 'ready' | 'collected'): Promise<string> {
-    let said = ''
-    const ctx: PickupContext = { labId: parts.labId, link: parts.link, journal: parts.journal, now, log: (line) => { said = line; parts.log(line) } }
-    // markPickup says why in its log line; the line is passed on to the operator, never read for a decision.
-    if (!(await markPickup(ctx, order, status))) throw conflict(said.replace(/^order \S+: /, '') || `order ${order} was not marked ${status}`)
-    parts.flushHistory()
-    return said.replace(/^order \S+: /, '')
-  }
-
-  const actions: Record<OrderAction, (order: string, body: Record<string, unknown>) => Promise<string>> = {
-    async print(order) {
-      if (held.has(order)) throw conflict(`order ${order} is on hold; release it first`)
-      if (!parts.queue.waiting().includes(order)) throw conflict(`order ${order} is not waiting here (a printed or failed order is printed again with reprint)`)
-      parts.queue.request(order)
-      return parts.queue.busy ? 'asked for; it prints after the order being printed now' : 'asked for; printing'
-    },
-    async hold(order) {
-      if (parts.auto) throw notImplemented('hold is not available in --auto mode: the print queue takes every waiting order by itself')
-      if (!parts.queue.waiting().includes(order)) throw conflict(`order ${order} is not waiting here`)
-      held.add(order)
-      parts.log(`order ${order}: held by the operator`)
-      return 'on hold: print next and print all pass it over'
-    },
-    async release(order) {
-      if (!held.delete(order)) throw conflict(`order ${order} is not on hold`)
-      parts.log(`order ${order}: released by the operator`)
-      return 'released'
-    },
-    async reprint(order, body) {
-      const items = await reprint({ ...parts, now }, order, body)
-      parts.flushHistory()
-      return `reprinting item(s) ${items.map((i) => i + 1).join(', ')}`
-    },
-    ready: (order) => pickup(order, 'ready'),
-    collected: (order) => pickup(order, 'collected'),
-  }
+  const actions = orderActions(parts, held, now)
 
   return {
     async queue() {
@@ -120,5 +85,45 @@ export function consoleBackend(parts: ConsoleParts): ConsoleBackend {
       views.close()
       history.close()
     },
+  }
+}
+
+/** What each operator action does: print, hold, release, reprint, ready, collected. */
+function orderActions(parts: ConsoleParts, held: Set<string>, now: () => Date): Record<OrderAction, (order: string, body: Record<string, unknown>) => Promise<string>> {
+  async function pickup(order: string, status: 'ready' | 'collected'): Promise<string> {
+    let said = ''
+    const ctx: PickupContext = { labId: parts.labId, link: parts.link, journal: parts.journal, now, log: (line) => { said = line; parts.log(line) } }
+    // markPickup says why in its log line; the line is passed on to the operator, never read for a decision.
+    if (!(await markPickup(ctx, order, status))) throw conflict(said.replace(/^order \S+: /, '') || `order ${order} was not marked ${status}`)
+    parts.flushHistory()
+    return said.replace(/^order \S+: /, '')
+  }
+
+  return {
+    async print(order) {
+      if (held.has(order)) throw conflict(`order ${order} is on hold; release it first`)
+      if (!parts.queue.waiting().includes(order)) throw conflict(`order ${order} is not waiting here (a printed or failed order is printed again with reprint)`)
+      parts.queue.request(order)
+      return parts.queue.busy ? 'asked for; it prints after the order being printed now' : 'asked for; printing'
+    },
+    async hold(order) {
+      if (parts.auto) throw notImplemented('hold is not available in --auto mode: the print queue takes every waiting order by itself')
+      if (!parts.queue.waiting().includes(order)) throw conflict(`order ${order} is not waiting here`)
+      held.add(order)
+      parts.log(`order ${order}: held by the operator`)
+      return 'on hold: print next and print all pass it over'
+    },
+    async release(order) {
+      if (!held.delete(order)) throw conflict(`order ${order} is not on hold`)
+      parts.log(`order ${order}: released by the operator`)
+      return 'released'
+    },
+    async reprint(order, body) {
+      const items = await reprint({ ...parts, now }, order, body)
+      parts.flushHistory()
+      return `reprinting item(s) ${items.map((i) => i + 1).join(', ')}`
+    },
+    ready: (order) => pickup(order, 'ready'),
+    collected: (order) => pickup(order, 'collected'),
   }
 }

@@ -3,7 +3,7 @@
 // the console must show the whole day, acknowledged or not).
 import Database from 'better-sqlite3'
 import type { HistoryEntry } from '../../shared/schema.ts'
-import type { HistoryRow, HistoryView } from './wire.ts'
+import type { HistoryRow, HistoryView } from '../../shared/console-wire.ts'
 
 /** The newest journal entries looked at: a lab's day is far below this. */
 const SCAN_LIMIT = 5_000

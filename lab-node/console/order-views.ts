@@ -6,7 +6,7 @@ import { readReceipt, type Catalog, type OrderItem } from '../../shared/schema.t
 import { readOrderSpec } from '../../shared/order-spec.ts'
 import type { Journal } from '../journal.ts'
 import type { OpenOrder, RelayLink } from '../relay-link.ts'
-import type { ConsoleItem, ConsoleOrder } from './wire.ts'
+import type { ConsoleItem, ConsoleOrder } from '../../shared/console-wire.ts'
 
 /** How many waiting orders have their documents open (and are listed) at once. */
 export const MAX_LISTED = 50

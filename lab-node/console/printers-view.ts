@@ -1,7 +1,7 @@
 // The printers as the console shows them: state, reasons and media, each asked afresh (bounded
 // in time: a printer that does not answer is shown as unreachable, it does not stall the page).
 import type { Printer } from '../printers/printer.ts'
-import type { PrinterView } from './wire.ts'
+import type { PrinterView } from '../../shared/console-wire.ts'
 
 const DESCRIBE_TIMEOUT_MS = 3_000
 

@@ -10,7 +10,7 @@ import type { ConsoleBackend } from './backend.ts'
 import { badRequest, ConsoleRefusal, notFound } from './errors.ts'
 import { serveConsolePage } from './static.ts'
 import { Thumbnails } from './thumbnails.ts'
-import { ORDER_ACTIONS, type OrderAction } from './wire.ts'
+import { ORDER_ACTIONS, type OrderAction } from '../../shared/console-wire.ts'
 
 export interface ConsoleOptions {
   host: string

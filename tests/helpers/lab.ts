@@ -29,6 +29,9 @@ export interface LabOptions {
   /** PEM files for the in-store server's https/wss. */
   tlsCert?: string
   tlsKey?: string
+  /** HOST:PORT for `--console` (the operator console), with its `--operator-token`. */
+  console?: string
+  operatorToken?: string
 }
 
 export async function startLab(options: LabOptions): Promise<LabProcess> {
@@ -40,6 +43,8 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
   if (options.tlsCert) args.push('--tls-cert', options.tlsCert)
   if (options.tlsKey) args.push('--tls-key', options.tlsKey)
   if (options.templatesDir) args.push('--templates', options.templatesDir)
+  if (options.console) args.push('--console', options.console)
+  if (options.operatorToken) args.push('--operator-token', options.operatorToken)
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   let output = ''
   child.stdout!.on('data', (c) => (output += c))

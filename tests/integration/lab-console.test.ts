@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import sharp from 'sharp'
 import { waitFor } from '../helpers/relay.ts'
 import { startConsoleStack, type ConsoleStack } from './lab-console-stack.ts'
-import type { HistoryView, QueueView } from '../../lab-node/console/wire.ts'
+import type { HistoryView, QueueView } from '../../shared/console-wire.ts'
 
 let stack: ConsoleStack
 test.before(async () => { stack = await startConsoleStack() })

@@ -1,6 +1,6 @@
 // The lab node's console API as the page calls it (same origin, Bearer operator token). Every
 // refusal becomes a ConsoleApiError with the lab node's sentence to show.
-import type { ActionResult, HistoryView, OrderAction, PrinterView, QueueView, ReprintRequest } from '../../lab-node/console/wire.ts'
+import type { ActionResult, HistoryView, OrderAction, PrinterView, QueueView, ReprintRequest } from '../../shared/console-wire.ts'
 
 /** `status` 0: the lab node could not be reached. */
 export class ConsoleApiError extends Error {

@@ -2,7 +2,7 @@
 // queue live with print, print next, print all, hold and release; the printers; today's history
 // with ready, collected and reprint. State lives in ConsoleController; this element only renders.
 import { LitElement, css, html, nothing } from 'lit'
-import type { ReprintRequest } from '../../lab-node/console/wire.ts'
+import type { ReprintRequest } from '../../shared/console-wire.ts'
 import { ConsoleController } from './console-controller.ts'
 import type { OrderActionDetail } from './queue-table.ts'
 import './queue-table.ts'

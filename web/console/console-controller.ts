@@ -2,7 +2,7 @@
 // the queue, printers and today's history refreshed every 2 s, and the operator's actions with
 // what the lab node answered. Components only render what this holds.
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
-import type { HistoryView, OrderAction, PrinterView, QueueView, ReprintRequest } from '../../lab-node/console/wire.ts'
+import type { HistoryView, OrderAction, PrinterView, QueueView, ReprintRequest } from '../../shared/console-wire.ts'
 import { ConsoleApi, ConsoleApiError } from './api.ts'
 
 const TOKEN_KEY = 'labsync-operator-token'

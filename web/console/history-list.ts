@@ -1,7 +1,7 @@
 // Today's history, one block per order (newest first): what printed, reprints with their reason,
 // ready and collected; buttons for ready, collected and a reprint of chosen items with a reason.
 import { LitElement, css, html, nothing } from 'lit'
-import type { HistoryRow, HistoryView, ReprintRequest } from '../../lab-node/console/wire.ts'
+import type { HistoryRow, HistoryView, ReprintRequest } from '../../shared/console-wire.ts'
 import { printerName, timeOf } from './format.ts'
 import type { OrderActionDetail } from './queue-table.ts'
 

@@ -1,6 +1,6 @@
 // Each printer's state, its reasons (out of paper, door open…) and the media it holds.
 import { LitElement, css, html, nothing } from 'lit'
-import type { PrinterView } from '../../lab-node/console/wire.ts'
+import type { PrinterView } from '../../shared/console-wire.ts'
 import { printerName } from './format.ts'
 
 export class ConsolePrinters extends LitElement {

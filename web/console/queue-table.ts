@@ -2,7 +2,7 @@
 // frame, printer), state and reason, and the order's buttons. Only renders; actions go up as
 // `order-action` events.
 import { LitElement, css, html, nothing } from 'lit'
-import type { ConsoleItem, ConsoleOrder, OrderAction } from '../../lab-node/console/wire.ts'
+import type { ConsoleItem, ConsoleOrder, OrderAction } from '../../shared/console-wire.ts'
 import type { ConsoleApi } from './api.ts'
 import { orderLabel, printerName, timeOf } from './format.ts'
 import './thumb.ts'
