@@ -32,6 +32,8 @@ export class PrintQueue {
   private readonly reports: string[] = []
   /** Queued orders the relay's receipt does not give to this lab (a reassignment in flight): not again until the queue changes. */
   private readonly notOurs = new Set<string>()
+  /** Orders the operator holds back (the console's hold): --auto passes them over. In memory only. */
+  private readonly held = new Set<string>()
   /** The order being printed, and how the operator's `skip` stops it. */
   private current: { order: string; controller: AbortController } | null = null
   private working = false
@@ -56,6 +58,22 @@ export class PrintQueue {
         const state = journal.orderState(order)?.state
         return state !== 'printed' && state !== 'failed' && !this.notOurs.has(order)
       })
+  }
+
+  /** Keeps a waiting order back: --auto takes the next one instead, until release(). */
+  hold(order: string): void {
+    this.held.add(order)
+  }
+
+  /** Lets a held order go; with --auto it may print at once. False when it was not held. */
+  release(order: string): boolean {
+    if (!this.held.delete(order)) return false
+    void this.work()
+    return true
+  }
+
+  isHeld(order: string): boolean {
+    return this.held.has(order)
   }
 
   /** The relay's queue changed: orders that were not ours may be now. */
@@ -122,7 +140,7 @@ export class PrintQueue {
     const { options } = this
     const catalog = options.link.catalog()
     const report = this.reports.shift()
-    const next = report ?? this.requested.shift() ?? (options.auto ? this.waiting()[0] : undefined)
+    const next = report ?? this.requested.shift() ?? (options.auto ? this.waiting().find((order) => !this.held.has(order)) : undefined)
     if (!next || this.stopping) return false
     const putBack = () => (report ? this.reports : this.requested).unshift(next)
     if (!catalog) { options.log('no catalog from the relay yet; waiting'); putBack(); return false }

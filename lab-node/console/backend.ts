@@ -6,7 +6,7 @@ import type { PrintQueue } from '../queue.ts'
 import type { RelayLink } from '../relay-link.ts'
 import type { Printer } from '../printers/printer.ts'
 import { markPickup, type PickupContext } from '../pickup.ts'
-import { conflict, notImplemented } from './errors.ts'
+import { conflict } from './errors.ts'
 import { JournalHistory } from './history-view.ts'
 import { MAX_LISTED, OrderViews } from './order-views.ts'
 import { describePrinters, printerForMedia } from './printers-view.ts'
@@ -15,9 +15,9 @@ import type { ActionResult, HistoryView, OrderAction, PrinterView, QueueView } f
 
 export interface ConsoleParts {
   labId: string
-  /** --auto: the queue takes waiting orders by itself, so hold cannot keep one back. */
+  /** --auto: the queue takes waiting orders by itself (passing over held ones). */
   auto: boolean
-  queue: Pick<PrintQueue, 'waiting' | 'request' | 'retry' | 'busy'>
+  queue: Pick<PrintQueue, 'waiting' | 'request' | 'retry' | 'busy' | 'hold' | 'release' | 'isHeld'>
   journal: Pick<Journal, 'item' | 'orderState' | 'finish' | 'record'>
   /** The journal's SQLite file, read (read-only) for today's history. */
   journalFile: string
@@ -49,21 +49,18 @@ export function consoleBackend(parts: ConsoleParts): ConsoleBackend {
   const now = parts.now ?? (() => new Date())
   const views = new OrderViews(parts.link, parts.journal)
   const history = new JournalHistory(parts.journalFile)
-  /** Orders the operator holds back; kept in memory (a restarted lab node holds nothing). */
-  const held = new Set<string>()
   const timeZone = () => parts.link.catalog()?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone
 
-  const actions = orderActions(parts, held, now)
+  const actions = orderActions(parts, now)
 
   return {
     async queue() {
       const waiting = parts.queue.waiting()
-      for (const order of held) if (!waiting.includes(order)) held.delete(order)
       const listed = waiting.slice(0, MAX_LISTED)
       const [descriptions] = await Promise.all([describePrinters(parts.printers), views.follow(listed, OPEN_WAIT_MS)])
       const printerFor = printerForMedia(descriptions)
       return {
-        orders: listed.map((order) => views.view(order, held.has(order), printerFor)),
+        orders: listed.map((order) => views.view(order, parts.queue.isHeld(order), printerFor)),
         more: waiting.length - listed.length, auto: parts.auto, busy: parts.queue.busy, relayConnected: parts.link.connected, timeZone: timeZone(),
       }
     },
@@ -89,7 +86,7 @@ export function consoleBackend(parts: ConsoleParts): ConsoleBackend {
 }
 
 /** What each operator action does: print, hold, release, reprint, ready, collected. */
-function orderActions(parts: ConsoleParts, held: Set<string>, now: () => Date): Record<OrderAction, (order: string, body: Record<string, unknown>) => Promise<string>> {
+function orderActions(parts: ConsoleParts, now: () => Date): Record<OrderAction, (order: string, body: Record<string, unknown>) => Promise<string>> {
   async function pickup(order: string, status: 'ready' | 'collected'): Promise<string> {
     let said = ''
     const ctx: PickupContext = { labId: parts.labId, link: parts.link, journal: parts.journal, now, log: (line) => { said = line; parts.log(line) } }
@@ -101,20 +98,19 @@ function orderActions(parts: ConsoleParts, held: Set<string>, now: () => Date): 
 
   return {
     async print(order) {
-      if (held.has(order)) throw conflict(`order ${order} is on hold; release it first`)
+      if (parts.queue.isHeld(order)) throw conflict(`order ${order} is on hold; release it first`)
       if (!parts.queue.waiting().includes(order)) throw conflict(`order ${order} is not waiting here (a printed or failed order is printed again with reprint)`)
       parts.queue.request(order)
       return parts.queue.busy ? 'asked for; it prints after the order being printed now' : 'asked for; printing'
     },
     async hold(order) {
-      if (parts.auto) throw notImplemented('hold is not available in --auto mode: the print queue takes every waiting order by itself')
       if (!parts.queue.waiting().includes(order)) throw conflict(`order ${order} is not waiting here`)
-      held.add(order)
+      parts.queue.hold(order)
       parts.log(`order ${order}: held by the operator`)
-      return 'on hold: print next and print all pass it over'
+      return parts.auto ? 'on hold: the queue passes it over until it is released' : 'on hold: print next and print all pass it over'
     },
     async release(order) {
-      if (!held.delete(order)) throw conflict(`order ${order} is not on hold`)
+      if (!parts.queue.release(order)) throw conflict(`order ${order} is not on hold`)
       parts.log(`order ${order}: released by the operator`)
       return 'released'
     },

@@ -11,4 +11,3 @@ export class ConsoleRefusal extends Error {
 export const badRequest = (message: string) => new ConsoleRefusal(400, message)
 export const notFound = (message = 'not found') => new ConsoleRefusal(404, message)
 export const conflict = (message: string) => new ConsoleRefusal(409, message)
-export const notImplemented = (message: string) => new ConsoleRefusal(501, message)

@@ -72,7 +72,7 @@ export class ConsoleQueue extends LitElement {
       </td>
       <td><div class="actions" role="group" aria-label="Order ${label}">
         <button class="primary" ?disabled=${busy || order.held} @click=${() => this.fire(order, 'print', 'Print')} aria-label="Print order ${label}">Print</button>
-        ${this.auto ? nothing : order.held
+        ${order.held
           ? html`<button ?disabled=${busy} @click=${() => this.fire(order, 'release', 'Release')} aria-label="Release order ${label}">Release</button>`
           : html`<button ?disabled=${busy} @click=${() => this.fire(order, 'hold', 'Hold')} aria-label="Hold order ${label}">Hold</button>`}
       </div></td>
