@@ -93,7 +93,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       await parts.docStore.close() // the writer thread, or a relay started inside a test keeps its process alive
       sync.close()
       server.closeAllConnections()
-      parts.presence.flush() // last_seen the write throttle held back
+      parts.presence.close() // last_seen the write throttle held back; nothing heard after
       db.close()
     },
   }

@@ -44,6 +44,7 @@ interface Known { lastSeen: number; intervalMs: number; printers: PrinterPresenc
 export class LabPresences {
   private readonly stmt
   private readonly known = new Map<string, Known>()
+  private closed = false
 
   constructor(db: DB, private readonly now: () => number = Date.now, private readonly writeEveryMs = WRITE_EVERY_MS) {
     this.stmt = {
@@ -77,7 +78,17 @@ export class LabPresences {
     for (const [lab, known] of this.known) if (known.writtenAt < known.lastSeen) this.write(lab, known)
   }
 
+  /**
+   * Flushes, then hears nothing more: sockets closing after the relay's database has closed
+   * (their close events come later) must not write to it.
+   */
+  close(): void {
+    this.flush()
+    this.closed = true
+  }
+
   private heard(lab: string, report: PresenceReport | null, force: boolean): void {
+    if (this.closed) return
     const at = this.now()
     const before = this.load(lab)
     const known: Known = before ?? { lastSeen: at, intervalMs: DEFAULT_INTERVAL_MS, printers: [], writtenAt: -Infinity, writtenPrinters: '[]' }

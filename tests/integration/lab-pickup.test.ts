@@ -55,7 +55,8 @@ test('ready and collected reach the order document and the history; an order not
   lab.command(`ready ${printed.orderId}`)
   await waitFor(() => printed.progress.get('status') === 'ready', 'ready in the order', 10_000)
   assert.equal(printed.progress.get('store'), { id: 'store-1', name: 'Station store' })
-  assert.match(lab.output(), new RegExp(`order ${printed.orderId}: ready at Station store`))
+  // The lab says so once the relay has stored it, which may be after this client sees the change.
+  await lab.waitForOutput(new RegExp(`order ${printed.orderId}: ready at Station store`), 10_000)
   lab.command(`collected ${printed.orderId}`)
   await waitFor(() => printed.progress.get('status') === 'collected', 'collected in the order', 10_000)
   await waitFor(() => historyStatuses(relay, printed.orderId).length === 3, 'three history rows at the relay', 10_000)

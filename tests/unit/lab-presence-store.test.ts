@@ -107,4 +107,18 @@ test('flush writes what the throttle held back', () => {
   removeDir(dir)
 })
 
+test('after close a socket closing late writes nothing (the relay has closed its database by then)', () => {
+  const { dir, open, clock } = setup()
+  const db = open()
+  const presences = new LabPresences(db, () => clock.t)
+  presences.connection('lab-1')
+  clock.t += 1_000
+  presences.connection('lab-1')
+  presences.close()
+  assert.is(stored(db, 'lab-1')?.last_seen, clock.t, 'what the throttle held back was written at close')
+  db.close()
+  presences.connection('lab-1') // threw "The database connection is not open" and took the relay down
+  removeDir(dir)
+})
+
 test.run()
