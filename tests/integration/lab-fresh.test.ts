@@ -6,9 +6,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, readdirSync } from 'node:fs'
-import { writeSpec } from '../../shared/schema.ts'
-import { connect, startRelay, signUp, synced, waitFor, removeDir, makePhoto, uploadPhoto, newOrderId, tempDir, type RelayProcess } from '../helpers/relay.ts'
-import { ONE_LAB_CONFIG, startLab, type LabProcess } from '../helpers/lab.ts'
+import { startRelay, waitFor, removeDir, tempDir, type RelayProcess } from '../helpers/relay.ts'
+import { ONE_LAB_CONFIG, placeOneItemOrder, startLab, type LabProcess } from '../helpers/lab.ts'
 import { startIppPrinter } from '../helpers/ippeveprinter.ts'
 
 const cleanups: Array<() => Promise<void> | void> = []
@@ -31,17 +30,7 @@ async function lab(relay: RelayProcess, printer: string, auto: boolean): Promise
   return node
 }
 
-async function placeOrder(relay: RelayProcess) {
-  const me = await signUp(relay.url)
-  const photo = await uploadPhoto(relay.url, me.token, await makePhoto(31, 320, 240))
-  const orderId = newOrderId()
-  const c = connect(relay, `order/${orderId}`, me.token)
-  cleanups.push(() => c.provider.destroy())
-  await synced(c.provider)
-  writeSpec(c.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image: photo, product: 'L', qty: 1 }] })
-  await waitFor(() => c.doc.getMap('receipt').get('status') === 'accepted', 'the receipt', 10_000)
-  return { orderId, progress: c.doc.getMap('progress') }
-}
+const placeOrder = (relay: RelayProcess) => placeOneItemOrder(relay, 31, (done) => cleanups.push(done))
 
 test('a lab node with an empty --data does not print an order an earlier node failed; the operator\'s retry does', async () => {
   const { relay, prints, files } = await world()

@@ -6,26 +6,15 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
-import { writeSpec } from '../../shared/schema.ts'
-import { connect, startRelay, signUp, synced, waitFor, removeDir, makePhoto, uploadPhoto, newOrderId, tempDir, type RelayProcess } from '../helpers/relay.ts'
-import { ONE_LAB_CONFIG, startLab } from '../helpers/lab.ts'
+import { startRelay, waitFor, removeDir, tempDir, type RelayProcess } from '../helpers/relay.ts'
+import { ONE_LAB_CONFIG, placeOneItemOrder, startLab } from '../helpers/lab.ts'
 
 const cleanups: Array<() => Promise<void> | void> = []
 test.after.each(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-async function placeOrder(relay: RelayProcess) {
-  const me = await signUp(relay.url)
-  const photo = await uploadPhoto(relay.url, me.token, await makePhoto(41, 320, 240))
-  const orderId = newOrderId()
-  const c = connect(relay, `order/${orderId}`, me.token)
-  cleanups.push(() => c.provider.destroy())
-  await synced(c.provider)
-  writeSpec(c.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image: photo, product: 'L', qty: 1 }] })
-  await waitFor(() => c.doc.getMap('receipt').get('status') === 'accepted', 'the receipt', 10_000)
-  return { orderId, progress: c.doc.getMap('progress') }
-}
+const placeOrder = (relay: RelayProcess) => placeOneItemOrder(relay, 41, (done) => cleanups.push(done))
 
 function historyStatuses(relay: RelayProcess, orderId: string): string[] {
   const db = new Database(join(relay.dataDir, 'relay.sqlite'), { readonly: true })
