@@ -19,6 +19,7 @@ const SYSTEM_PACKAGES: Array<{ pkg: string; path: string }> = [
   { pkg: 'cups-ipp-utils', path: '/usr/sbin/ippeveprinter' },
   { pkg: 'dbus', path: '/usr/bin/dbus-daemon' },
   { pkg: 'libimage-exiftool-perl', path: '/usr/bin/exiftool' },
+  { pkg: 'postgresql-15', path: '/usr/lib/postgresql/15/bin/postgres' },
 ]
 
 function ensureSystemPackages(): void {
