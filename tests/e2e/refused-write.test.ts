@@ -73,7 +73,7 @@ test('a change the relay refuses is shown to the customer in words, and the orde
   await inAppDoc(orderId, 'move-store')
   const notice = page.locator('ls-order-page .refusal')
   await notice.waitFor({ timeout: 10_000 })
-  assert.match(await notice.innerText(), /Your last change to this order was not accepted: the order is submitted; its spec can no longer be changed\. The order is shown as the relay has it\./)
+  assert.match(await notice.innerText(), /Your last change to this order was not accepted: the order is submitted; its spec can no longer be changed\. The order is shown as the print service has it\./)
   // The copy on this device is the relay's again, in a new document with a new client id.
   await until(async () => {
     const now = await inAppDoc<{ clientID: number; front: string; state: string } | null>(orderId, 'read')

@@ -138,4 +138,42 @@ test('a new order goes to the home store, else the latest order\'s store, else t
   assert.is(frontForNewOrder(oneStore, [], null), 'station')
 })
 
+test('a received order waiting for photos says so and names them; the received step stays current', () => {
+  const waiting = judge(order({ receipt: { status: 'waiting', missing: [IMAGE] } as Partial<Receipt> }), { held: { relay: true, store: false } })
+  assert.is(waiting.stage, 'waiting-photos')
+  assert.equal(waiting.missing, [IMAGE])
+  assert.is(waiting.steps.relay, 'current')
+  assert.is(waiting.price, null, 'no price until the receipt is accepted')
+  assert.is(waiting.actions.cancel, true)
+  assert.equal(judge(order({ receipt: {} })).missing, [])
+})
+
+test('from the receipt on, the sign follows the lab: the badge and the steps never disagree', () => {
+  const cases = [
+    ['queued', 'received', 'current', 'todo'], ['held', 'held', 'current', 'todo'], ['printing', 'printing', 'current', 'todo'],
+    ['printed', 'printed', 'done', 'todo'], ['failed', 'failed', 'failed', 'todo'], ['ready', 'ready', 'done', 'current'],
+    ['collected', 'collected', 'done', 'done'],
+  ] as const
+  for (const [progress, stage, lab, pickup] of cases) {
+    const standing = judge(order({ receipt: {}, progress }))
+    assert.is(standing.stage, stage, progress)
+    assert.is(standing.steps.relay, 'done', progress)
+    assert.is(standing.steps.lab, lab, progress)
+    assert.is(standing.pickup, pickup, progress)
+  }
+  assert.is(judge(order({ receipt: {} })).stage, 'received')
+})
+
+test('another device that got the order from the service or the store never calls it "on this device only"', () => {
+  // What the second device knows: the service (or the store) holds every change it has.
+  assert.is(judge(order(), { held: { relay: true, store: false } }).stage, 'sent')
+  assert.is(judge(order(), { held: { relay: false, store: true } }).stage, 'sent-store')
+  assert.is(judge(order({ receipt: {}, progress: 'printed' }), { held: NOBODY }).stage, 'printed')
+})
+
+test('no sign or hint speaks of the relay', async () => {
+  const { STAGE_LABEL } = await import('../../web/src/orders/stage.ts')
+  for (const label of Object.values(STAGE_LABEL)) assert.not.match(label, /relay/i)
+})
+
 test.run()

@@ -8,22 +8,37 @@ import { estimate, type Estimate } from './estimate.ts'
 import type { OrderView } from './order-doc.ts'
 
 /**
- * Where an order stands, in the customer's words (the "sign" on every order). `sent` means the
- * relay holds it; `sent-store` that only the home store's lab node does so far; `in-store` that the
- * lab node received the submission (its stamp), which is not yet the relay's receipt.
+ * Where an order stands, in the customer's words (the "sign" on every order, on every device).
+ * `sent` means the print service holds it; `sent-store` that only the home store's lab node does
+ * so far; `in-store` that the lab node received the submission (its stamp), not yet the service's
+ * receipt; `waiting-photos` that the order is received but some photos have not arrived
+ * (receipt `waiting`); from `received` on, the lab's progress says the rest.
  */
-export type Stage = 'draft' | 'device-only' | 'sent' | 'sent-store' | 'in-store' | 'received' | 'rejected' | 'cancelled'
+export type Stage = 'draft' | 'device-only' | 'sent' | 'sent-store' | 'in-store' | 'waiting-photos' | 'received'
+  | 'held' | 'printing' | 'printed' | 'failed' | 'ready' | 'collected' | 'rejected' | 'cancelled'
 
 /** Which servers are known to hold every change this device made to the order. */
 export interface Held { relay: boolean; store: boolean }
 
+/** The receipt's status, read loosely: a relay older or newer than this app may write others. */
+const receiptStatus = (view: OrderView): string | undefined => view.receipt?.status as string | undefined
+
+/** The lab's progress as the sign from the reception on. */
+const PROGRESS_STAGE: Partial<Record<ProgressStatus, Stage>> = {
+  held: 'held', printing: 'printing', printed: 'printed', failed: 'failed', ready: 'ready', collected: 'collected',
+}
+
 export function stageOf(view: OrderView, held: Held): Stage {
   const state = view.spec.state
   if (state === 'cancelled') return 'cancelled'
-  if (view.receipt?.status === 'rejected') return 'rejected'
-  if (view.receipt) return 'received'
+  const receipt = receiptStatus(view)
+  if (receipt === 'rejected') return 'rejected'
+  if (receipt === 'waiting') return 'waiting-photos'
+  if (view.receipt) return (view.progress && PROGRESS_STAGE[view.progress.status]) || 'received'
   if (state !== 'submitted') return 'draft'
   if (view.instore) return 'in-store'
+  // Only this device's own unsent changes make "on this device only": an order that reached this
+  // device from the service or the store is held there by definition.
   return held.relay ? 'sent' : held.store ? 'sent-store' : 'device-only'
 }
 
@@ -31,21 +46,35 @@ export function stageOf(view: OrderView, held: Held): Stage {
 export const heldBy = (link: { relayHasAll: boolean; storeHasAll: boolean } | undefined): Held =>
   ({ relay: link?.relayHasAll ?? false, store: link?.storeHasAll ?? false })
 
+/** The sign's words; "ready" names the pickup store where the views know it (ui/format.ts stageText). */
 export const STAGE_LABEL: Record<Stage, string> = {
   draft: 'Draft',
   'device-only': 'On this device only',
   sent: 'Sent',
   'sent-store': 'Sent to the store',
   'in-store': 'Received in store',
-  received: 'Received by the relay',
+  'waiting-photos': 'Waiting for photos',
+  received: 'Received',
+  held: 'Waiting for a printer',
+  printing: 'Printing',
+  printed: 'Printed',
+  failed: 'Printing problem',
+  ready: 'Ready for pickup',
+  collected: 'Collected',
   rejected: 'Not accepted',
   cancelled: 'Cancelled',
+}
+
+/** The photos (hashes) a waiting order still needs, as the receipt lists them. */
+export function missingPhotos(view: OrderView): string[] {
+  const missing = (view.receipt as { missing?: unknown } | null)?.missing
+  return receiptStatus(view) === 'waiting' && Array.isArray(missing) ? missing.filter((m): m is string => typeof m === 'string') : []
 }
 
 /** A sent order may be cancelled until the relay rejects it or the lab starts printing it. */
 export function mayCancel(view: OrderView): boolean {
   if (view.spec.state !== 'submitted') return false
-  if (view.receipt?.status === 'rejected') return false
+  if (receiptStatus(view) === 'rejected') return false
   // The relay's own rule (shared/schema.ts): once a job went to a printer, or past it, no cancel.
   return !hasStarted(view.progress?.status)
 }
@@ -63,7 +92,7 @@ export const PICKUP_WAIT_MS = 30 * 24 * 3600 * 1000
  */
 export function isSettled(view: OrderView, now: Date): boolean {
   if (view.spec.state === 'cancelled') return true
-  if (view.receipt?.status === 'rejected') return true
+  if (receiptStatus(view) === 'rejected') return true
   const status = view.progress?.status
   if (status === 'collected' || status === 'failed') return true
   const since = Date.parse(view.progress?.updatedAt ?? '')
@@ -73,19 +102,28 @@ export function isSettled(view: OrderView, now: Date): boolean {
 export type StepState = 'done' | 'current' | 'todo' | 'failed'
 
 /**
- * The order's way as the detail view lists it: saved on this device (always done), sent, received
- * by the relay, then printed at the lab (or cancelled, which ends the way as failed).
+ * The order's way as the detail view lists it: sent, received by the print service (`relay`; current
+ * while photos are missing), then printed at the lab (or cancelled, which ends the way as failed).
+ * The pickup that follows is `Standing.pickup`.
  */
 export interface Steps { sent: boolean; relay: StepState; lab: StepState }
 
 export function stepsOf(view: OrderView, stage: Stage): Steps {
   // A cancelled order the relay never received was cancelled before it went out.
   const sent = stage !== 'device-only' && !(stage === 'cancelled' && !view.receipt)
-  const relay: StepState = view.receipt ? (view.receipt.status === 'rejected' ? 'failed' : 'done') : sent ? 'current' : 'todo'
+  const receipt = receiptStatus(view)
+  const relay: StepState = receipt === 'rejected' ? 'failed' : receipt === 'waiting' ? 'current' : view.receipt ? 'done' : sent ? 'current' : 'todo'
   const status = view.progress?.status
   const lab: StepState = stage === 'cancelled' || status === 'failed' ? 'failed'
     : status === 'printed' || status === 'ready' || status === 'collected' ? 'done' : view.progress ? 'current' : 'todo'
   return { sent, relay, lab }
+}
+
+/** The last step: ready at the pickup store, then collected. */
+export function pickupStep(view: OrderView, stage: Stage): StepState {
+  if (stage === 'collected') return 'done'
+  if (stage === 'ready') return 'current'
+  return stage === 'cancelled' || stage === 'rejected' ? 'failed' : 'todo'
 }
 
 /** What the customer can do with the order now; the views show only these buttons. */
@@ -128,6 +166,10 @@ export interface Standing {
   prints: number
   /** The lab's progress, while it means something to the customer (not once the order is cancelled). */
   lab: ProgressStatus | null
+  /** Ready for pickup (current), collected (done). */
+  pickup: StepState
+  /** Photos (hashes) the print service is still waiting for. */
+  missing: string[]
 }
 
 /** What the judgement needs besides the document: who holds it, the catalog, the customer's past orders, the time. */
@@ -154,5 +196,7 @@ export function standingOf(view: OrderView, context: StandingContext): Standing 
     actions: actionsOf(view, problems),
     prints: view.spec.items.reduce((sum, item) => sum + (item.qty > 0 ? item.qty : 0), 0),
     lab: view.progress && view.spec.state !== 'cancelled' ? view.progress.status : null,
+    pickup: pickupStep(view, stage),
+    missing: missingPhotos(view),
   }
 }

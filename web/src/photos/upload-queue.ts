@@ -277,7 +277,7 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
     const backoff = (this.options.backoffMs ?? defaultBackoff)(state.attempts + 1)
     const delay = Math.max(backoff, retryAfter ?? 0)
     const later = status === 507 ? 'full' : 'busy'
-    const server = state.via === 'store' ? 'Your store\'s lab node' : 'The print service'
+    const server = state.via === 'store' ? 'Your store' : 'The print service'
     const error = later === 'full'
       ? `${server} is temporarily out of space for photos; the upload will try again by itself.`
       : `${server} is busy; the upload will try again by itself.`
@@ -310,12 +310,12 @@ function isPermanent(error: unknown): boolean {
 
 /** The server's `{error}` message where there is one, else a plain sentence. */
 function describe(error: unknown, via: UploadVia = 'relay'): string {
-  const server = via === 'store' ? 'the store\'s lab node' : 'the relay'
+  const server = via === 'store' ? 'your store' : 'the print service'
   const body = (error as DetailedError | undefined)?.originalResponse?.getBody?.()
   if (body) {
     try {
       const parsed = JSON.parse(body) as { error?: unknown }
-      if (typeof parsed.error === 'string') return `${server === 'the relay' ? 'The relay' : 'The store\'s lab node'} refused the photo: ${parsed.error}.`
+      if (typeof parsed.error === 'string') return `${via === 'store' ? 'Your store' : 'The print service'} refused the photo: ${parsed.error}.`
     } catch { /* not JSON */ }
   }
   const status = statusOf(error)

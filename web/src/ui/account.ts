@@ -55,7 +55,7 @@ export class Account extends LitElement {
         </section>` : nothing}
       <section class="card stack">
         <h2>Sign out</h2>
-        <p class="muted">Signing out removes your orders and photos from this device. Orders the relay has received stay there; sign in again to see them.</p>
+        <p class="muted">Signing out removes your orders and photos from this device. Orders the print service has received stay there; sign in again to see them.</p>
         ${unsent || pending ? html`
           <p class="notice warn">Not everything has left this device: ${[unsent ? `${plural(unsent, 'order')} not sent` : '', pending ? `${plural(pending, 'photo')} not uploaded` : ''].filter(Boolean).join(' and ')}. Signing out now loses ${unsent + pending === 1 ? 'it' : 'them'}.</p>` : nothing}
         ${this.confirm ? html`
@@ -87,8 +87,8 @@ export class Account extends LitElement {
         </div>
         <p class="muted small">
           ${!front ? 'With a home store that has an in-store link, your phone also talks to the store\'s own lab over the shop\'s Wi-Fi, so ordering there keeps working when its internet is down.'
-            : home.blocked ? `${front.name}'s in-store link cannot be used from this secure page; ordering goes through the relay as usual.`
-            : !home.wsUrl ? `${front.name} has no in-store link; ordering goes through the relay as usual.`
+            : home.blocked ? `${front.name}'s in-store link cannot be used from this secure page; ordering goes over the internet as usual.`
+            : !home.wsUrl ? `${front.name} has no in-store link; ordering goes over the internet as usual.`
             : link === 'connected' ? html`<span data-store-link="connected">In-store link to ${front.name} connected.</span>`
             : `In the store, your phone connects to ${front.name}'s lab over the shop's Wi-Fi by itself.`}
         </p>

@@ -28,7 +28,7 @@ export class LabsyncApp extends LitElement {
       padding: 8px 16px calc(8px); padding-top: max(8px, env(safe-area-inset-top));
     }
     .bar { display: flex; align-items: center; justify-content: space-between; gap: 8px; max-width: 640px; margin: 0 auto; }
-    .brand { font-weight: 800; font-size: 1.1rem; color: #fff; text-decoration: none; display: flex; align-items: center; gap: 8px; min-height: 44px; }
+    .brand { font-weight: 800; font-size: 1.1rem; color: #fff; text-decoration: none; display: flex; align-items: center; gap: 8px; min-height: 2.75rem; }
     .brand img { width: 28px; height: 28px; border-radius: 6px; }
     .connection { font-size: 0.85rem; font-weight: 700; padding: 4px 10px; border-radius: 999px; background: #fff; }
     .connection.online { color: #0b5c53; }
@@ -38,9 +38,9 @@ export class LabsyncApp extends LitElement {
     .connection, .store-link { white-space: nowrap; }
     .store-link { font-size: 0.8rem; font-weight: 700; padding: 3px 8px; border-radius: 999px; color: #fff; border: 1px solid rgba(255, 255, 255, 0.7); }
     .connection.in-store { color: #0b5c53; background: #e3f4f1; }
-    nav { max-width: 640px; margin: 0 auto; display: flex; gap: 4px; }
+    nav { max-width: 640px; margin: 0 auto; display: flex; gap: 4px; flex-wrap: wrap; }
     nav a {
-      color: #fff; text-decoration: none; padding: 10px 12px; min-height: 44px; border-radius: 8px;
+      color: #fff; text-decoration: none; padding: 0.625rem 0.75rem; min-height: 2.75rem; border-radius: 8px; font-size: 1rem;
       font-weight: 600; display: inline-flex; align-items: center;
     }
     nav a[aria-current='page'] { background: rgba(255, 255, 255, 0.18); text-decoration: underline; text-underline-offset: 4px; }
@@ -97,7 +97,7 @@ export class LabsyncApp extends LitElement {
     // With the relay out of reach and the store's lab node there, the store link is the connection.
     const state = relay === 'connecting' && inStore ? 'in-store' : relay
     const text = { offline: 'Offline', connecting: 'Connecting…', online: 'Online', 'in-store': 'In-store link' }[state]
-    const label = state === 'in-store' ? 'Connection: in-store link to your home store; the relay is out of reach' : `Connection: ${text}`
+    const label = state === 'in-store' ? 'Connection: in-store link to your home store; the internet service is out of reach' : `Connection: ${text}`
     return html`<span class="links">
       ${inStore && state === 'online' ? html`<span class="store-link" aria-label="In-store link to your home store" title="Connected to your home store's lab over the shop's Wi-Fi">In store</span>` : nothing}
       <span class="connection ${state}" aria-label=${label} data-store-link=${inStore ? 'connected' : 'none'}>${text}</span>

@@ -108,7 +108,7 @@ export class Compose extends LitElement {
           <p class="muted small discount-note">
             ${estimate.discount
               ? 'The repeat-order discount is included because of your earlier order. '
-              : ''}The relay prices the order when it receives it; the receipt is final.
+              : ''}The price is final once the order is received; the receipt then shows it.
           </p>` : html`<p class="muted">Add photos and choose a store to see the price.</p>`}
       </section>
 

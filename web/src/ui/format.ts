@@ -28,35 +28,32 @@ export function formatDate(iso: string | undefined): string {
 
 export const money = (amount: number, currency: string): string => formatMoney(amount, currency)
 
+/** One sentence under the sign; no server names: the customer knows "the print service" and their store. */
 export const STAGE_HINT: Record<Stage, string> = {
-  draft: 'Saved on this device; not sent yet.',
+  draft: 'Not sent yet.',
   'device-only': 'Saved on this device only. It will be sent as soon as you are online.',
-  sent: 'Sent. Waiting for the relay to receive it.',
-  'sent-store': 'Sent to your home store\'s lab node, which passes it on to the relay.',
-  'in-store': 'Received in store; waiting for the relay.',
-  received: 'Received by the relay.',
-  rejected: 'The relay did not accept this order.',
+  sent: 'Sent. Waiting for the print service to receive it.',
+  'sent-store': 'Sent to your home store, which passes it on to the print service.',
+  'in-store': 'Received in store; the print service confirms it when the store is back online.',
+  'waiting-photos': 'Received. Printing starts once every photo has arrived.',
+  received: 'Received. Waiting for its turn at the lab.',
+  held: 'Received. Waiting for a printer at the lab to be free or fixed.',
+  printing: 'Printing at the lab.',
+  printed: 'Printed. The store tells you when it is ready for pickup.',
+  failed: 'The lab had a problem printing this order; it tries again or the store contacts you.',
+  ready: 'Ready for pickup.',
+  collected: 'Collected. Thank you!',
+  rejected: 'This order was not accepted.',
   cancelled: 'This order is cancelled.',
 }
 
-export function stageBadge(stage: Stage): TemplateResult {
-  return html`<span class="badge ${stage}">${STAGE_LABEL[stage]}</span>`
+/** The sign in words; "Ready for pickup at <store>" where the pickup store is known. */
+export function stageText(stage: Stage, pickupStore?: string): string {
+  return stage === 'ready' && pickupStore ? `Ready for pickup at ${pickupStore}` : STAGE_LABEL[stage]
 }
 
-export const PROGRESS_LABEL: Record<string, string> = {
-  queued: 'Waiting at the lab',
-  printing: 'Printing',
-  held: 'Waiting for a printer',
-  printed: 'Printed',
-  failed: 'Printing failed',
-  ready: 'Ready for pickup',
-  collected: 'Collected',
-}
-
-/** The lab's progress in words; a ready order names the store to collect it from when it is known. */
-export function progressLabel(status: string, pickupStore: string | undefined): string {
-  if (status === 'ready' && pickupStore) return `Ready for pickup at ${pickupStore}`
-  return PROGRESS_LABEL[status] ?? status
+export function stageBadge(stage: Stage, pickupStore?: string): TemplateResult {
+  return html`<span class="badge ${stage}">${stageText(stage, pickupStore)}</span>`
 }
 
 /**
@@ -81,15 +78,31 @@ export function discountLabel(discount: DiscountDecision): string {
   return `Repeat-order discount (your order of ${formatDate(discount.previousReceivedAt)}, within ${describePeriod(discount.within)})`
 }
 
-export function priceLines(lines: PriceLine[], total: number, currency: string, totalLabel: string, discount?: DiscountDecision | null): TemplateResult {
+/**
+ * The photo each print line is for: the pricing writes one print line per item, in the items'
+ * order (shared/pricing.ts), so the n-th print line is the n-th item's photo.
+ */
+export function photoNamesOf(items: Array<{ image: string }>, photos: { get(sha256: string): { name: string } | undefined }): string[] {
+  return items.map((item, index) => photos.get(item.image)?.name ?? `Photo ${index + 1}`)
+}
+
+export function priceLines(lines: PriceLine[], total: number, currency: string, totalLabel: string, discount?: DiscountDecision | null, photoNames?: string[]): TemplateResult {
+  const printLines = lines.filter((line) => line.kind === 'print').length
+  // Only when they line up: a line per item (an item the pricing skipped would shift the names).
+  const names = photoNames && photoNames.length === printLines ? photoNames : null
+  let print = 0
   return html`
     <table class="lines">
       <tbody>
-        ${lines.map((line) => html`
+        ${lines.map((line) => {
+          const name = line.kind === 'print' && names ? names[print++] : null
+          const label = line.kind === 'discount' && discount && line.by !== 'front' ? discountLabel(discount) : line.label
+          return html`
           <tr class=${line.kind}>
-            <td>${line.kind === 'discount' && discount ? discountLabel(discount) : line.label}</td>
+            <td>${name ? html`<span class="photo-name">${name}</span> · ` : ''}${label}</td>
             <td class="amount">${money(line.amount, currency)}</td>
-          </tr>`)}
+          </tr>`
+        })}
         <tr class="total"><td>${totalLabel}</td><td class="amount">${money(total, currency)}</td></tr>
       </tbody>
     </table>`

@@ -82,7 +82,7 @@ export class OrderPage extends LitElement {
     if (!refusal) return nothing
     return html`
       <div class="notice error refusal" role="alert">
-        <p>Your last change to this order was not accepted: ${refusal.reason}. The order is shown as the relay has it.</p>
+        <p>Your last change to this order was not accepted: ${refusal.reason}. The order is shown as the print service has it.</p>
         <button class="link" @click=${() => this.services.workspace.dismissRefusal(room)}>Dismiss</button>
       </div>`
   }

@@ -1,12 +1,12 @@
-// The customer's orders, newest first, each with its sign (draft, on this device only, sent,
-// received), the lab's progress and the total; and the button that starts a new order.
+// The customer's orders, newest first, each with its sign (orders/stage.ts: the same words as the
+// order's own page) and the total; and the button that starts a new order.
 import { LitElement, css, html, nothing } from 'lit'
 import { roomName, type Catalog } from '../../../shared/schema.ts'
 import { OrderListController, type ListedOrder } from '../controllers/order.ts'
 import { navigate } from '../controllers/route.ts'
 import type { Services } from '../controllers/session.ts'
 import { base } from './styles.ts'
-import { formatShort, money, orderTitle, pickupFrontOf, plural, progressLabel, stageBadge } from './format.ts'
+import { formatShort, money, orderTitle, pickupFrontOf, plural, stageBadge } from './format.ts'
 
 export class OrdersList extends LitElement {
   static override properties = {
@@ -27,7 +27,7 @@ export class OrdersList extends LitElement {
     li a:hover .title { text-decoration: underline; }
     .thumbs { display: grid; grid-template-columns: repeat(2, 40px); grid-auto-rows: 40px; gap: 4px; flex: none; }
     .thumbs img, .thumbs span { width: 40px; height: 40px; object-fit: cover; border-radius: 6px; background: #e6eae8; display: block; }
-    .summary { flex: 1; min-width: 0; display: grid; gap: 4px; }
+    .summary { flex: 1; min-width: 0; display: grid; gap: 4px; justify-items: start; }
     .title { font-weight: 700; }
     .empty { text-align: center; padding: 32px 16px; }
     .top { margin-bottom: 16px; }
@@ -70,8 +70,10 @@ export class OrdersList extends LitElement {
     const title = orderTitle(order.spec, order.receipt)
     // The date goes under a numbered title; an unnumbered one already is the date.
     const dated = order.spec.state === 'draft' ? ` · started ${formatShort(order.spec.createdAt)}` : order.receipt?.number ? ` · ${formatShort(order.spec.createdAt)}` : ''
+    // No aria-label: the link's name is its visible text (title, sign, prints, store, price), so a
+    // screen reader hears what a sighted customer sees.
     return html`
-      <a href="/orders/${order.id}" aria-label="${title}, ${plural(prints, 'print')}">
+      <a href="/orders/${order.id}">
         <div class="thumbs" aria-hidden="true">
           ${order.spec.items.slice(0, 4).map((item) => {
             const url = this.services.photos.thumbUrl(item.image)
@@ -80,14 +82,11 @@ export class OrdersList extends LitElement {
         </div>
         <div class="summary">
           <span class="title">${title}</span>
-          <span>${stageBadge(stage)}</span>
+          <span>${stageBadge(stage, this.frontName(pickupFrontOf(order.spec)))}</span>
           <span class="muted small">
             ${plural(prints, 'print')}${store ? html` · ${store}` : nothing}${dated}
           </span>
-          <span class="spread small">
-            <span>${standing.lab ? progressLabel(standing.lab, this.frontName(pickupFrontOf(order.spec))) : ''}</span>
-            ${price ? html`<span><strong>${money(price.total, price.currency)}</strong>${price.estimated ? html` <span class="muted">(estimate)</span>` : nothing}</span>` : nothing}
-          </span>
+          ${price ? html`<span class="small"><strong>${money(price.total, price.currency)}</strong>${price.estimated ? html` <span class="muted">(estimate)</span>` : nothing}</span>` : nothing}
         </div>
       </a>`
   }
