@@ -1,11 +1,13 @@
 // Builds the customer PWA (web/) into dist/, which the relay serves at `/`; the admin page
 // (web/admin/index.html) and the lab's operator console (web/console/index.html, served by the
 // lab node's --console) join the build as further entries once they exist.
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { extname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vite'
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
+import { defineConfig, type Plugin, type ResolvedConfig } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
-import { reportSizePlugin } from './web/report-size.ts'
+import { FIRST_VISIT_BUDGET_KIB, reportSizePlugin } from './web/report-size.ts'
 
 const webDir = fileURLToPath(new URL('./web/', import.meta.url))
 const adminHtml = `${webDir}admin/index.html`
@@ -19,6 +21,66 @@ const CONSOLE_SOURCE = `${webDir}console/`
 /** The pages beside the customer app: each one's own code goes under its folder. */
 const PAGES = { admin: ADMIN_SOURCE, console: CONSOLE_SOURCE } as const
 const pageOf = (name: string): string | undefined => (name === 'admin' || name === 'console' ? name : undefined)
+
+/** Kinds of file worth compressing; images and fonts are compressed already. */
+const COMPRESSIBLE = new Set(['.js', '.css', '.html', '.svg', '.webmanifest', '.json', '.map', '.txt'])
+/** Below this, a compressed copy saves less than the headers it costs. */
+const COMPRESS_FROM_BYTES = 1024
+
+/**
+ * Writes file.br and file.gz beside every compressible file of the build, once it is complete
+ * (after the service worker is written), so that the relay and the lab console send them as they
+ * are (sync-server/static-files.ts) instead of compressing on every request.
+ */
+function precompressPlugin(): Plugin {
+  let config: ResolvedConfig
+  let failed = false
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
+    .flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]))
+  return {
+    name: 'labsync:precompress',
+    apply: 'build',
+    configResolved(resolved) { config = resolved },
+    buildEnd(error) { failed = Boolean(error) },
+    closeBundle: {
+      order: 'post',
+      sequential: true,
+      handler() {
+        if (failed) return
+        for (const file of walk(resolve(config.root, config.build.outDir))) {
+          if (!COMPRESSIBLE.has(extname(file)) || statSync(file).size < COMPRESS_FROM_BYTES) continue
+          const bytes = readFileSync(file)
+          const brotli = brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length } })
+          const gzip = gzipSync(bytes, { level: 9 })
+          if (brotli.length < bytes.length) writeFileSync(`${file}.br`, brotli)
+          if (gzip.length < bytes.length) writeFileSync(`${file}.gz`, gzip)
+        }
+      },
+    },
+  }
+}
+
+/**
+ * vite-plugin-pwa links the customer manifest from every page it builds; the admin page links its
+ * own (web/public/admin/manifest.webmanifest) and the lab console none, so neither installs as
+ * the customer app.
+ */
+function ownManifestPlugin(): Plugin {
+  const CUSTOMER_MANIFEST = /<link rel="manifest" href="\/manifest\.webmanifest"[^>]*>/
+  return {
+    name: 'labsync:own-manifest',
+    apply: 'build',
+    enforce: 'post',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, context) {
+        if (context.filename.startsWith(ADMIN_SOURCE)) return html.replace(CUSTOMER_MANIFEST, '<link rel="manifest" href="/admin/manifest.webmanifest">')
+        if (context.filename.startsWith(CONSOLE_SOURCE)) return html.replace(CUSTOMER_MANIFEST, '')
+        return html
+      },
+    },
+  }
+}
 
 export default defineConfig({
   root: webDir,
@@ -54,6 +116,8 @@ export default defineConfig({
       // globPatterns below already precache the icons.
       includeManifestIcons: false,
       manifest: {
+        // The app's identity for the browser, kept if start_url ever moves.
+        id: '/',
         name: 'labsync prints',
         short_name: 'Prints',
         description: 'Order photo prints from your phone, online or offline.',
@@ -70,10 +134,18 @@ export default defineConfig({
           { src: '/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
           { src: '/icon.svg', sizes: 'any', type: 'image/svg+xml' },
         ],
+        // Shown by the browser's richer install sheet (web/public/screenshots/, the sign-in screen).
+        screenshots: [
+          { src: '/screenshots/phone-390x844.png', sizes: '390x844', type: 'image/png', form_factor: 'narrow', label: 'Create an account or sign in to order prints' },
+          { src: '/screenshots/desktop-1280x800.png', sizes: '1280x800', type: 'image/png', form_factor: 'wide', label: 'Create an account or sign in to order prints' },
+        ],
       },
       workbox: {
-        globPatterns: ['**/*.{js,css,html,svg,png}'],
-        globIgnores: ['admin/**', 'console/**'],
+        // What the app needs to run offline: its scripts, styles, page and the icon it shows. The
+        // PNG icons and screenshots are for installing (the browser fetches them when it needs
+        // them), so a first visit does not download them for the precache.
+        globPatterns: ['**/*.{js,css,html,svg}'],
+        globIgnores: ['admin/**', 'console/**', 'screenshots/**'],
         navigateFallback: '/index.html',
         // The API, the sync socket and the admin page are never answered by the app shell.
         navigateFallbackDenylist: [/^\/api\//, /^\/sync\//, /^\/admin/, /^\/console/, /^\/healthz/],
@@ -82,7 +154,10 @@ export default defineConfig({
         skipWaiting: false,
       },
     }),
-    reportSizePlugin({ budgetKiB: 150 }),
+    ownManifestPlugin(),
+    // Compress first, then measure what a browser receives: the report reads the .br copies.
+    precompressPlugin(),
+    reportSizePlugin({ budgetKiB: FIRST_VISIT_BUDGET_KIB }),
   ],
   preview: { host: '127.0.0.1' },
   server: { host: '127.0.0.1' },

@@ -1,8 +1,9 @@
-// Reports, after a build, how much JavaScript (gzip) a customer's first visit downloads: the page's
-// entry script and what it imports statically, the service worker, and what the service worker
-// precaches during that same visit. Used as a Vite plugin (vite.config.ts) and as a script:
+// Reports, after a build, what a customer's first visit downloads as a browser receives it (the
+// brotli copies the build wrote, which the relay sends): the page, its entry script and static
+// imports, the service worker and everything it precaches during that same visit; and fails the
+// build over the budget. Used as a Vite plugin (vite.config.ts) and as a script:
 //   node --import tsx web/report-size.ts [outDir]
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, posix, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { Plugin, ResolvedConfig } from 'vite'
@@ -14,17 +15,45 @@ export interface SizeReport {
   serviceWorker: FileSize[]
   /** JavaScript the service worker downloads at install that the page did not already load. */
   precachedOnly: FileSize[]
-  /** Everything above: all JavaScript a first visit downloads. */
+  /** Everything above: all JavaScript a first visit downloads, gzip level 9. */
   totalGzip: number
+  /**
+   * Every response of a first visit, as sent (`served`): the HTML, what it links, the scripts, the
+   * service worker and each precache fetch; a precached file the page already loaded counts again
+   * when Workbox refetches it (a revisioned entry bypasses the HTTP cache; a hashed one does not).
+   */
+  firstVisit: FileSize[]
+  /** The sum of firstVisit's served bytes: what the budget limits. */
+  firstVisitBytes: number
 }
 
-export interface FileSize { file: string; bytes: number; gzip: number }
+export interface FileSize {
+  file: string
+  bytes: number
+  gzip: number
+  /** What the relay sends to a browser that accepts brotli: the .br copy when the build wrote one. */
+  served: number
+}
+
+/** The budget for a first visit, compressed as served, service worker fetches included. */
+export const FIRST_VISIT_BUDGET_KIB = 120
 
 const KiB = 1024
 
 function sizeOf(outDir: string, file: string): FileSize {
   const bytes = readFileSync(join(outDir, file))
-  return { file, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length }
+  const brotli = join(outDir, `${file}.br`)
+  const served = existsSync(brotli) ? statSync(brotli).size : bytes.length
+  return { file, bytes: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length, served }
+}
+
+/** Local files the HTML makes a browser fetch at once: scripts, preloads, styles, the manifest, the icon. */
+function linkedFromHtml(html: string): string[] {
+  const refs = [
+    ...[...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1]),
+    ...[...html.matchAll(/<link[^>]+rel="(?:modulepreload|stylesheet|manifest|icon)"[^>]*href="([^"]+)"/g)].map((m) => m[1]),
+  ]
+  return refs.filter((ref) => !/^[a-z]+:/i.test(ref)).map((ref) => outPath('index.html', ref))
 }
 
 /** `/assets/a.js`, `./b.js` or `assets/c.js` relative to `from` (a file in outDir), as an outDir path. */
@@ -57,6 +86,8 @@ export function measure(outDir: string): SizeReport {
 
   const serviceWorker: string[] = []
   const precached: string[] = []
+  const firstVisit = ['index.html', ...linkedFromHtml(html).filter((file) => existsSync(join(outDir, file)))]
+  for (const file of page) if (!firstVisit.includes(file)) firstVisit.push(file)
   if (existsSync(join(outDir, 'sw.js'))) {
     const sw = readFileSync(join(outDir, 'sw.js'), 'utf8')
     serviceWorker.push('sw.js')
@@ -69,22 +100,31 @@ export function measure(outDir: string): SizeReport {
       const file = outPath('sw.js', match[1])
       if (!page.has(file) && !serviceWorker.includes(file) && !precached.includes(file)) precached.push(file)
     }
+    firstVisit.push(...serviceWorker)
+    for (const match of sw.matchAll(/\{\s*url:\s*["']([^"']+)["']\s*,\s*revision:\s*(null|["'][^"']*["'])/g)) {
+      const file = outPath('sw.js', match[1])
+      const revisioned = match[2] !== 'null'
+      if (existsSync(join(outDir, file)) && (revisioned || !firstVisit.includes(file))) firstVisit.push(file)
+    }
   }
   const sizes = (files: Iterable<string>) => [...files].map((file) => sizeOf(outDir, file))
-  const report = { page: sizes(page), serviceWorker: sizes(serviceWorker), precachedOnly: sizes(precached), totalGzip: 0 }
+  const report = { page: sizes(page), serviceWorker: sizes(serviceWorker), precachedOnly: sizes(precached), totalGzip: 0, firstVisit: sizes(firstVisit), firstVisitBytes: 0 }
   report.totalGzip = [...report.page, ...report.serviceWorker, ...report.precachedOnly].reduce((sum, f) => sum + f.gzip, 0)
+  report.firstVisitBytes = report.firstVisit.reduce((sum, f) => sum + f.served, 0)
   return report
 }
 
 const kib = (bytes: number) => `${(bytes / KiB).toFixed(1)} KiB`
-const sum = (files: FileSize[]) => files.reduce((total, f) => total + f.gzip, 0)
+const served = (files: FileSize[]) => files.reduce((total, f) => total + f.served, 0)
+const list = (files: FileSize[]) => files.map((f) => `${f.file} ${kib(f.served)}`).join(', ')
 
 export function formatReport(report: SizeReport, budgetKiB: number): string {
   const lines = [
-    `first visit JavaScript (gzip): ${kib(report.totalGzip)} of a ${budgetKiB} KiB budget`,
-    `  page (entry + static imports): ${kib(sum(report.page))}  ${report.page.map((f) => `${f.file} ${kib(f.gzip)}`).join(', ')}`,
-    `  service worker:                ${kib(sum(report.serviceWorker))}  ${report.serviceWorker.map((f) => `${f.file} ${kib(f.gzip)}`).join(', ')}`,
-    `  precached at install:          ${kib(sum(report.precachedOnly))}  ${report.precachedOnly.map((f) => `${f.file} ${kib(f.gzip)}`).join(', ')}`,
+    `first visit, as a browser receives it (brotli): ${kib(report.firstVisitBytes)} of a ${budgetKiB} KiB budget`,
+    `  page (entry + static imports): ${kib(served(report.page))}  ${list(report.page)}`,
+    `  service worker:                ${kib(served(report.serviceWorker))}  ${list(report.serviceWorker)}`,
+    `  scripts precached at install:  ${kib(served(report.precachedOnly))}  ${list(report.precachedOnly)}`,
+    `  every response:                ${list(report.firstVisit)}`,
   ]
   return lines.join('\n')
 }
@@ -107,8 +147,8 @@ export function reportSizePlugin(options: { budgetKiB: number }): Plugin {
         const outDir = resolve(config.root, config.build.outDir)
         const report = measure(outDir)
         config.logger.info(`\n${formatReport(report, options.budgetKiB)}`)
-        if (report.totalGzip > options.budgetKiB * KiB) {
-          throw new Error(`first visit JavaScript is ${kib(report.totalGzip)} gzip, over the ${options.budgetKiB} KiB budget`)
+        if (report.firstVisitBytes > options.budgetKiB * KiB) {
+          throw new Error(`a first visit receives ${kib(report.firstVisitBytes)} (brotli, as served), over the ${options.budgetKiB} KiB budget`)
         }
       },
     },
@@ -118,6 +158,6 @@ export function reportSizePlugin(options: { budgetKiB: number }): Plugin {
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
   const outDir = resolve(process.argv[2] ?? join(dirname(import.meta.filename), '..', 'dist'))
   const report = measure(outDir)
-  console.log(formatReport(report, 150))
-  process.exitCode = report.totalGzip > 150 * KiB ? 1 : 0
+  console.log(formatReport(report, FIRST_VISIT_BUDGET_KIB))
+  process.exitCode = report.firstVisitBytes > FIRST_VISIT_BUDGET_KIB * KiB ? 1 : 0
 }
