@@ -7,7 +7,7 @@ import { parseDuration, PeriodError } from '../shared/period.ts'
 import type { Catalog, DiscountRules, Front, LabInfo, Product, Template } from '../shared/schema.ts'
 import { ID_PATTERN } from '../shared/schema.ts'
 import * as media from '../shared/media.ts'
-import { DEFAULT_LIMITS, LIMIT_FLOORS, type Limits } from '../shared/limits.ts'
+import { DEFAULT_LIMITS, LIMIT_FLOORS, type CountLimit, type Limits } from '../shared/limits.ts'
 
 export { DEFAULT_LIMITS, type Limits }
 
@@ -134,7 +134,9 @@ function parseLabs(json: unknown, productIds: Set<string>): LabConfig[] {
       if (!productIds.has(product)) fail(`${at}.price: unknown product "${product}"`)
       amount(value, `${at}.price.${product}`)
     }
-    return { id: id(l.id, `${at}.id`), name: string(l.name, `${at}.name`), keyHash: secretHash(secret(l.key, `${at}.key`)), price: price as Record<string, number> }
+    const lab: LabConfig = { id: id(l.id, `${at}.id`), name: string(l.name, `${at}.name`), keyHash: secretHash(secret(l.key, `${at}.key`)), price: price as Record<string, number> }
+    if (l.discounts !== undefined) lab.discounts = parseDiscounts(l.discounts, `${at}.discounts`)
+    return lab
   })
   if (labs.length === 0) fail('labs: at least one lab is needed')
   unique(labs, 'labs')
@@ -153,6 +155,10 @@ function parseFronts(json: unknown, labIds: Set<string>): Front[] {
       if (!/^wss?:\/\/[^/\s]+/.test(lanUrl)) fail(`${at}.lanUrl: "${lanUrl}" is not a ws:// or wss:// URL`)
       front.lanUrl = lanUrl
     }
+    if (f.discounts !== undefined) front.discounts = parseDiscounts(f.discounts, `${at}.discounts`, 'front')
+    for (const key of ['address', 'hours', 'payment'] as const) {
+      if (f[key] !== undefined) front[key] = bounded(f[key], `${at}.${key}`, FRONT_TEXT_MAX)
+    }
     return front
   })
   if (fronts.length === 0) fail('fronts: at least one store is needed')
@@ -160,16 +166,26 @@ function parseFronts(json: unknown, labIds: Set<string>): Front[] {
   return fronts
 }
 
-function parseDiscounts(json: unknown): DiscountRules {
-  const d = object(json ?? { scope: 'user', tiers: [] }, 'discounts')
-  const scope = d.scope ?? 'user'
-  if (scope !== 'user' && scope !== 'front' && scope !== 'lab') fail(`discounts.scope: "${String(scope)}" is not user, front or lab`)
-  const tiers = list(d.tiers ?? [], 'discounts.tiers', (t, at) => {
-    const within = string(t.within, `${at}.within`)
-    try { parseDuration(within) } catch (error) { fail(`${at}.within: ${(error as PeriodError).message}`) }
-    return { within, amount: amount(t.amount, `${at}.amount`) }
+/** Address, hours and how to pay: a few lines a customer reads, never a page. */
+const FRONT_TEXT_MAX = 500
+
+/**
+ * Discount rules: the catalog's and a lab's (`at` = discounts or labs[i].discounts) deduct from the
+ * lab's charge; a store's (`only` = 'front') from its fee, scoped to that store whatever it says.
+ */
+function parseDiscounts(json: unknown, at = 'discounts', only?: 'front'): DiscountRules {
+  const d = object(json ?? { scope: only ?? 'user', tiers: [] }, at)
+  const scope = d.scope ?? only ?? 'user'
+  if (scope !== 'user' && scope !== 'front' && scope !== 'lab') fail(`${at}.scope: "${String(scope)}" is not user, front or lab`)
+  if (only && scope !== only) fail(`${at}.scope: a store's own discount is for its own repeat customers ("${only}"), not "${String(scope)}"`)
+  const tiers = list(d.tiers ?? [], `${at}.tiers`, (t, tat) => {
+    const within = string(t.within, `${tat}.within`)
+    try { parseDuration(within) } catch (error) { fail(`${tat}.within: ${(error as PeriodError).message}`) }
+    return { within, amount: amount(t.amount, `${tat}.amount`) }
   })
-  return { scope, tiers }
+  const rules: DiscountRules = { scope, tiers }
+  if (d.minSubtotal !== undefined) rules.minSubtotal = amount(d.minSubtotal, `${at}.minSubtotal`)
+  return rules
 }
 
 /** One secret must name one principal: a lab key equal to an admin token would make that lab an admin. */
@@ -184,7 +200,11 @@ function parseLimits(json: Json): Limits {
   const limits = { ...DEFAULT_LIMITS }
   for (const [key, value] of Object.entries(json)) {
     if (!(key in DEFAULT_LIMITS)) fail(`limits.${key}: unknown limit (known: ${Object.keys(DEFAULT_LIMITS).join(', ')})`)
-    const name = key as keyof Limits
+    if (key === 'photoWait') {
+      limits.photoWait = duration(value, 'limits.photoWait')
+      continue
+    }
+    const name = key as CountLimit
     const floor = LIMIT_FLOORS[name]
     if (!Number.isSafeInteger(value) || (value as number) < floor) fail(`limits.${key}: expected a whole number, at least ${floor}`)
     limits[name] = value as number
@@ -203,7 +223,7 @@ export function publicCatalog(config: RelayConfig): Catalog {
     timeZone: config.timeZone,
     products: config.products,
     templates: config.templates,
-    labs: config.labs.map(({ id, name, price }) => ({ id, name, price })),
+    labs: config.labs.map(({ id, name, price, discounts }) => (discounts ? { id, name, price, discounts } : { id, name, price })),
     fronts: config.fronts,
     discounts: config.discounts,
   }
@@ -238,6 +258,19 @@ function id(value: unknown, at: string): string {
 function amount(value: unknown, at: string): number {
   if (!Number.isSafeInteger(value) || (value as number) < 0) fail(`${at}: expected a whole amount in minor units, 0 or more`)
   return value as number
+}
+/** An ISO 8601 duration of at least one second (P7D, PT2S): a zero wait would refuse every offline order. */
+function duration(value: unknown, at: string): string {
+  const text = string(value, at)
+  let parsed
+  try { parsed = parseDuration(text) } catch (error) { fail(`${at}: ${(error as PeriodError).message}`) }
+  if (Object.values(parsed).every((part) => part === 0)) fail(`${at}: must be longer than zero`)
+  return text
+}
+function bounded(value: unknown, at: string, max: number): string {
+  const text = string(value, at)
+  if (text.length > max) fail(`${at}: at most ${max} characters`)
+  return text
 }
 function positive(value: unknown, at: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(`${at}: expected a number above 0`)

@@ -87,6 +87,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     db,
     rooms,
     async close() {
+      parts.intake.close()
       server.close()
       await parts.images.close()
       await rooms.close()
@@ -126,6 +127,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   const intake = new Intake({
     rooms, receptions, catalog: publicCatalog(options.config), now, delayMs: options.intakeDelayMs ?? 0, labKeys,
     imageUploaded: (sha, user) => imageStore.isOwner(sha, user),
+    photoWait: limits.photoWait, accountName: (user) => accounts.nameOf(user),
   })
   hookOrders(hooks, intake, new LabReports({ rooms, history: new History(db), receptions, now }))
   const images = lazyImages({

@@ -1,10 +1,11 @@
 // The repeat-order discount decision (SPEC.md "Relay configuration": scope, tiers shortest first, a
 // fixed amount whatever the previous order cost). Pure: the relay feeds it from SQLite, tests directly.
 //
-// Only the most recent eligible previous reception is looked at, so the relay can fetch that single row
-// (`ORDER BY receivedAt DESC, seq DESC LIMIT 1` over inScope/isBefore) and get the same decision as from
-// the whole history. Because month-end clamping and DST make period ends non-monotonic (see period.ts),
-// an older reception can, in rare cases, hold a tier the most recent one misses; by this rule it does not count.
+// A tier holds when ANY eligible previous reception lies within its period, not only the most recent:
+// month-end clamping and DST make period ends non-monotonic (see period.ts), so an older reception can
+// hold a tier the most recent one misses. decide() reads the whole history (the reference); decideFrom()
+// gets the same answer from a bounded read: the most recent reception, then per tier only the receptions
+// received in the narrow band where a window's end can go backwards (spanBounds).
 import { hasStarted, type DiscountDecision, type DiscountRules, type DiscountScope, type DiscountTier } from './schema.ts'
 import { assertTimeZone, compareTiers, isWithin, parseDuration } from './period.ts'
 
@@ -44,7 +45,7 @@ export function isEligible(scope: DiscountScope, previous: PastReception, curren
   return previous.order !== current.order && inScope(scope, previous, current) && isBefore(previous, current)
 }
 
-/** The latest eligible previous reception, or null; the one row the relay needs to fetch. */
+/** The latest eligible previous reception, or null; the first row the relay fetches. */
 export function mostRecentEligible(history: readonly PastReception[], current: CurrentReception, scope: DiscountScope): PastReception | null {
   let latest: PastReception | null = null
   for (const previous of history) {
@@ -59,24 +60,102 @@ export function sortTiers(tiers: readonly DiscountTier[]): DiscountTier[] {
 }
 
 /**
- * The discount for `current`: the first tier, shortest first, whose window holds the most recent
- * eligible previous reception; null for a first order or when no tier holds. Throws PeriodError for a
- * bad `within` or time zone, whether or not there is a previous reception, so bad rules show up at once.
+ * The discount for `current` (the reference, over the whole history): the first tier, shortest first,
+ * within whose period some eligible previous reception was received; the most recent such reception
+ * is cited. Null for a first order or when no tier holds. Throws PeriodError for a bad `within` or
+ * time zone, whether or not there is a previous reception, so bad rules show up at once.
  */
 export function decide(
   history: readonly PastReception[], current: CurrentReception, rules: DiscountRules, timeZone: string,
 ): DiscountDecision | null {
-  assertTimeZone(timeZone)
-  for (const tier of rules.tiers) parseDuration(tier.within)
-  const tiers = sortTiers(rules.tiers)
-  const previous = mostRecentEligible(history, current, rules.scope)
-  if (previous === null) return null
+  const tiers = checkedTiers(rules, timeZone)
+  const eligible = history.filter((previous) => isEligible(rules.scope, previous, current))
   for (const tier of tiers) {
-    if (isWithin(previous.receivedAt, current.receivedAt, tier.within, timeZone)) {
-      return { previousOrder: previous.order, previousReceivedAt: previous.receivedAt.toISOString(), within: tier.within, amount: tier.amount }
+    let cited: PastReception | null = null
+    for (const previous of eligible) {
+      if ((cited === null || isBefore(cited, previous)) && isWithin(previous.receivedAt, current.receivedAt, tier.within, timeZone)) cited = previous
     }
+    if (cited) return decision(cited, tier)
   }
   return null
+}
+
+function checkedTiers(rules: DiscountRules, timeZone: string): DiscountTier[] {
+  assertTimeZone(timeZone)
+  for (const tier of rules.tiers) parseDuration(tier.within)
+  return sortTiers(rules.tiers)
+}
+
+const decision = (previous: PastReception, tier: DiscountTier): DiscountDecision =>
+  ({ previousOrder: previous.order, previousReceivedAt: previous.receivedAt.toISOString(), within: tier.within, amount: tier.amount })
+
+/** How the relay reads the customer's previous receptions in scope, strictly before the current one. */
+export interface PreviousReader {
+  /** The most recent eligible reception, or null (one indexed row). */
+  latest(): PastReception | null
+  /** Eligible receptions received at or after `fromMs`, most recent first (one bounded range of an index). */
+  since(fromMs: number): PastReception[]
+}
+
+const DAY_MS = 86_400_000
+/**
+ * Bounds on how far `start + within` can lie from `start`, whatever the start and zone: a month is 28
+ * to 31 days, a year 365 or 366, and a zone may shift its clock by up to a day (Samoa skipped a whole
+ * day in 2011), so the calendar part gets a two-day margin each way. Times are elapsed exactly.
+ */
+export function spanBounds(within: string): { min: number; max: number } {
+  const d = parseDuration(within)
+  const time = ((d.hours * 60 + d.minutes) * 60 + d.seconds) * 1000
+  const calendar = d.years + d.months + d.weeks + d.days > 0
+  const margin = calendar ? 2 : 0
+  const maxDays = d.years * 366 + d.months * 31 + d.weeks * 7 + d.days + margin
+  const minDays = Math.max(0, d.years * 365 + d.months * 28 + d.weeks * 7 + d.days - margin)
+  return { min: minDays * DAY_MS + time, max: maxDays * DAY_MS + time }
+}
+
+/**
+ * decide() from a bounded read. For each tier: the most recent reception holds it, or else only a
+ * reception received after `current - max span` can (any earlier one ends before `current`), and
+ * since the most recent one did not hold, those all lie in the band [current - max, current - min)
+ * (a few days wide for months): the customer's own orders in that band, never the whole table.
+ */
+export function decideFrom(reader: PreviousReader, current: CurrentReception, rules: DiscountRules, timeZone: string): DiscountDecision | null {
+  const tiers = checkedTiers(rules, timeZone)
+  const latest = reader.latest()
+  if (latest === null || !isEligible(rules.scope, latest, current)) return null
+  for (const tier of tiers) {
+    if (isWithin(latest.receivedAt, current.receivedAt, tier.within, timeZone)) return decision(latest, tier)
+    const from = current.receivedAt.getTime() - spanBounds(tier.within).max
+    if (latest.receivedAt.getTime() < from) continue
+    const holder = reader.since(from).find((previous) =>
+      isEligible(rules.scope, previous, current) && isWithin(previous.receivedAt, current.receivedAt, tier.within, timeZone))
+    if (holder) return decision(holder, tier)
+  }
+  return null
+}
+
+/** A PreviousReader over a history in memory (the app's estimate; tests): the same answers as the relay's tables. */
+export function readerOver(history: readonly PastReception[], scope: DiscountScope, current: CurrentReception): PreviousReader {
+  const eligible = history.filter((previous) => isEligible(scope, previous, current))
+  return {
+    latest: () => mostRecentEligible(eligible, current, scope),
+    since: (fromMs) => eligible.filter((p) => p.receivedAt.getTime() >= fromMs).sort((a, b) => (isBefore(a, b) ? 1 : isBefore(b, a) ? -1 : 0)),
+  }
+}
+
+/** The rules a lab's charge is discounted by: the lab's own where it has them, else the catalog's. */
+export function labRules(catalog: { discounts: DiscountRules }, lab: { discounts?: DiscountRules }): DiscountRules {
+  return lab.discounts ?? catalog.discounts
+}
+
+/** A front's own rules for its fee, always scoped to that front; null when it has none (the fee is always charged). */
+export function frontRules(front: { discounts?: DiscountRules }): DiscountRules | null {
+  return front.discounts ? { ...front.discounts, scope: 'front' } : null
+}
+
+/** Whether a charge is large enough for `rules` to give anything (`minSubtotal`, 0 when absent). */
+export function meetsMinimum(rules: DiscountRules, charge: number): boolean {
+  return charge >= (rules.minSubtotal ?? 0)
 }
 
 // ---------------------------------------------------------------- cancelling a cited order

@@ -39,7 +39,15 @@ export interface Limits {
   requestTimeoutSeconds: number
   /** Seconds a connection may stay silent (no byte either way) before it is closed. */
   idleTimeoutSeconds: number
+  /**
+   * How long a submitted order waits for photos that have not reached the relay (ISO 8601 duration,
+   * from when the relay first saw the submission); then it is refused naming them.
+   */
+  photoWait: string
 }
+
+/** The limits that are whole numbers with a floor (all but the durations). */
+export type CountLimit = Exclude<keyof Limits, 'photoWait'>
 
 const MiB = 1024 * 1024
 
@@ -62,10 +70,11 @@ export const DEFAULT_LIMITS: Limits = {
   headersTimeoutSeconds: 30,
   requestTimeoutSeconds: 600,
   idleTimeoutSeconds: 60,
+  photoWait: 'P7D',
 }
 
 /** The lowest value each limit may be set to: below it the relay could not serve its own app. */
-export const LIMIT_FLOORS: Limits = {
+export const LIMIT_FLOORS: Record<CountLimit, number> = {
   imageBytes: 1024,
   pendingUploadBytes: 1024,
   orderDocBytes: 64 * 1024,

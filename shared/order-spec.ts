@@ -36,16 +36,19 @@ export function readOrderSpec(doc: Y.Doc, orderId: string): OrderSpecReading {
   if (typeof user !== 'string' || !ID_PATTERN.test(user)) problems.push(`The order's customer ${describe(user)} is not a valid account id.`)
   const front = map.get('front')
   if (typeof front !== 'string' || front === '' || front.length > MAX_NAME) problems.push(`Please choose the store that takes the order (${describe(front)} is not a store).`)
+  // Where the customer collects the order; absent (or null, as Yjs clients may write) means the reception store.
+  const pickupFront = map.get('pickupFront')
+  const hasPickup = pickupFront !== undefined && pickupFront !== null
+  if (hasPickup && (typeof pickupFront !== 'string' || pickupFront === '' || pickupFront.length > MAX_NAME)) problems.push(`Please choose the store where you collect the order (${describe(pickupFront)} is not a store).`)
   const createdAt = map.get('createdAt')
   if (!isIsoDate(createdAt)) problems.push(`The order's creation date ${describe(createdAt)} is not a date.`)
   const state = map.get('state')
   if (!STATES.includes(state as OrderState)) problems.push(`The order's state ${describe(state)} is not one of ${STATES.join(', ')}.`)
   const items = readItems(map.get('items'), problems)
   if (problems.length > 0) return { spec: null, problems: capProblems(problems) }
-  return {
-    spec: { id: id as string, user: user as string, front: front as string, createdAt: createdAt as string, state: state as OrderState, items: items! },
-    problems: [],
-  }
+  const spec: OrderSpec = { id: id as string, user: user as string, front: front as string, createdAt: createdAt as string, state: state as OrderState, items: items! }
+  if (hasPickup) spec.pickupFront = pickupFront as string
+  return { spec, problems: [] }
 }
 
 /**

@@ -7,14 +7,25 @@ import type { PublicJwk } from './signing.ts'
 
 export interface Product { id: string; name: string; widthMm: number; heightMm: number; media: string; price: number }
 export interface Template { id: string; name: string; preview?: string }
-/** A lab as the catalog shows it: no key. `price` maps productId → the lab's price. */
-export interface LabInfo { id: string; name: string; price: Record<string, number> }
+/**
+ * A lab as the catalog shows it: no key. `price` maps productId → the lab's price; `discounts`, the
+ * lab's own rules for its charge (else the catalog's `discounts`).
+ */
+export interface LabInfo { id: string; name: string; price: Record<string, number>; discounts?: DiscountRules }
 export type FrontRole = 'reception' | 'delivery'
-export interface Front { id: string; name: string; lab: string; fee: number; roles: FrontRole[]; lanUrl?: string }
+/**
+ * A store. `discounts`: its own rules, which lower only its `fee` (scope: this store); without them the
+ * fee is always charged. `address`, `hours`, `payment`: what a customer reads before going there.
+ */
+export interface Front {
+  id: string; name: string; lab: string; fee: number; roles: FrontRole[]; lanUrl?: string
+  discounts?: DiscountRules; address?: string; hours?: string; payment?: string
+}
 export type DiscountScope = 'user' | 'front' | 'lab'
 /** `within` is an ISO 8601 duration (P7D, P1M, PT12H, P1Y2M…); `amount` in minor units. */
 export interface DiscountTier { within: string; amount: number }
-export interface DiscountRules { scope: DiscountScope; tiers: DiscountTier[] }
+/** `minSubtotal`: a charge (the lab's for lab rules, the fee for a store's) below it gets nothing from these rules. */
+export interface DiscountRules { scope: DiscountScope; tiers: DiscountTier[]; minSubtotal?: number }
 
 export interface Catalog {
   currency: string
@@ -68,14 +79,25 @@ export type OrderState = 'draft' | 'submitted' | 'cancelled'
 /** `crop`: the part of the photo to print (0–1 of its width and height), or "fit" (SPEC.md). */
 export type Crop = 'fit' | { x: number; y: number; w: number; h: number }
 export interface OrderItem { image: string; product: string; qty: number; template?: string; crop?: Crop }
-export interface OrderSpec { id: string; user: string; front: string; createdAt: string; state: OrderState; items: OrderItem[] }
+/** `front` receives the order; `pickupFront` (a store with the `delivery` role) hands it over, `front` when absent. */
+export interface OrderSpec { id: string; user: string; front: string; pickupFront?: string; createdAt: string; state: OrderState; items: OrderItem[] }
 
 export type LineKind = 'print' | 'fee' | 'discount'
-export interface PriceLine { kind: LineKind; label: string; amount: number }
+/** `by` on a discount line: who gave it, the lab (from its charge) or the store (from its fee). */
+export interface PriceLine { kind: LineKind; label: string; amount: number; by?: 'lab' | 'front' }
 export interface DiscountDecision { previousOrder: string; previousReceivedAt: string; within: string; amount: number }
 export interface Receipt {
-  status: 'accepted' | 'rejected'
+  /** `waiting`: submitted, some photos not yet at the relay (`missing`); no price yet. */
+  status: 'waiting' | 'accepted' | 'rejected'
+  /** While waiting: the hashes of the photos the relay does not have yet. */
+  missing?: string[]
   error?: string
+  /** The customer's display name from their account, for the lab's console and the pickup counter. */
+  name?: string
+  /** The store that hands the order over (the reception store unless the order named another). */
+  pickupFront?: string
+  /** The store's own discount on its fee (fronts[].discounts), beside the lab's `discount`; null when none. */
+  frontDiscount?: DiscountDecision | null
   /** The short order number (shared/order-number.ts), unique per store; only an accepted order has one. */
   number?: string
   receivedAt: string
@@ -100,7 +122,8 @@ export function hasStarted(progress: unknown): boolean {
   return typeof progress === 'string' && STARTED_PROGRESS.includes(progress)
 }
 
-export interface QueueEntry { receivedAt: string; front: string }
+/** `pickupFront`: where the lab's "ready" sends the customer, when not `front`. */
+export interface QueueEntry { receivedAt: string; front: string; pickupFront?: string }
 export interface HistoryEntry {
   id: string; order: string; item: number; printer: string; job: number | string
   copies: number; status: string; printedAt: string
@@ -127,6 +150,7 @@ export function writeSpec(doc: Y.Doc, spec: OrderSpec): void {
     map.set('id', spec.id)
     map.set('user', spec.user)
     map.set('front', spec.front)
+    if (spec.pickupFront !== undefined) map.set('pickupFront', spec.pickupFront)
     map.set('createdAt', spec.createdAt)
     map.set('state', spec.state)
     const items = new Y.Array<Y.Map<unknown>>()

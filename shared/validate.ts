@@ -16,6 +16,7 @@ export function validateSubmission(spec: Partial<OrderSpec>, catalog: Catalog, s
   if (spec.user !== submitter) problems.push('This order belongs to another account, so it cannot be sent from this one.')
   problems.push(...itemProblems(spec.items, catalog))
   problems.push(...frontProblems(spec.front, catalog))
+  if (spec.pickupFront !== undefined && spec.pickupFront !== null) problems.push(...pickupProblems(spec.pickupFront, catalog))
   return capProblems(problems)
 }
 
@@ -59,6 +60,19 @@ function frontProblems(frontId: unknown, catalog: Catalog): string[] {
   if (!front.roles.includes('reception')) problems.push(`The store ${front.name} does not take orders; please choose another.`)
   if (!catalog.labs.some((lab) => lab.id === front.lab)) problems.push(`The store ${front.name} has no lab to print its orders at the moment; please choose another.`)
   return problems
+}
+
+/** The store the customer collects at: one that hands orders over (the `delivery` role). */
+function pickupProblems(frontId: unknown, catalog: Catalog): string[] {
+  const front = typeof frontId === 'string' ? catalog.fronts.find((candidate) => candidate.id === frontId) : undefined
+  if (!front) return [`The pickup store ${describe(frontId)} does not exist.`]
+  if (!front.roles.includes('delivery')) return [`The store ${front.name} does not hand orders over; please choose another store to collect at.`]
+  return []
+}
+
+/** The store that hands the order over: the one it names, else the one that received it. */
+export function pickupFrontOf(spec: Pick<OrderSpec, 'front' | 'pickupFront'>): string {
+  return spec.pickupFront ?? spec.front
 }
 
 /** A value the customer sent, quoted briefly enough for a sentence. */

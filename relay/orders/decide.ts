@@ -2,12 +2,11 @@
 // stamp), what the relay knows of it (when it first saw it, the customer's photos, the previous
 // reception) and the catalog, the reception to record: accepted with its lab, store, price and
 // discount, refused with the reason, or not yet (photos still uploading). intake.ts reads and writes.
-import * as discount from '../../shared/discount.ts'
-import type { CurrentReception, PastReception } from '../../shared/discount.ts'
-import { priceOrder } from '../../shared/pricing.ts'
-import { validateSubmission } from '../../shared/validate.ts'
+import { readerOver, type CurrentReception, type PastReception, type PreviousReader } from '../../shared/discount.ts'
+import { quote } from '../../shared/pricing.ts'
+import { pickupFrontOf, validateSubmission } from '../../shared/validate.ts'
 import type { OrderSpecReading } from '../../shared/order-spec.ts'
-import type { Catalog, DiscountDecision, Front, LabInfo, OrderSpec } from '../../shared/schema.ts'
+import type { Catalog, DiscountScope, Front, LabInfo, OrderSpec } from '../../shared/schema.ts'
 import { specDigest, type InStoreStamp } from '../../shared/signing.ts'
 import type { LabKey } from '../store/lab-keys.ts'
 import type { NewReception, StoreStampNote } from '../store/receptions.ts'
@@ -33,19 +32,27 @@ export interface Submission {
   now: Date
   /** When the relay first saw this submission (Receptions.awaitingSince). */
   firstSeen: Date
+  /** firstSeen + limits.photoWait: photos still missing then, the order is refused naming them. */
+  photoDeadline: Date
   /** The sequence number the reception will get (Receptions.nextSeq). */
   seq: number
 }
 
 export type IntakeDecision =
-  /** Photos still uploading (offline customers submit first): wait for them, refuse nothing. */
-  | { kind: 'waiting' }
+  /** Photos still uploading (offline customers submit first): wait for them until the deadline; `missing` in spec order. */
+  | { kind: 'waiting'; missing: string[] }
   | { kind: 'refused'; reception: NewReception }
   /** `images`: the photos the lab may fetch for it, one per item. */
   | { kind: 'accepted'; reception: NewReception; images: string[] }
 
+/** The customer's previous receptions in a discount scope, strictly before `current` (Receptions, or a history in tests). */
+export type PreviousLookup = (scope: DiscountScope, current: CurrentReception) => PreviousReader
+
+/** A PreviousLookup over receptions in memory. */
+export const fromHistory = (history: readonly PastReception[]): PreviousLookup => (scope, current) => readerOver(history, scope, current)
+
 type Admission =
-  | { kind: 'waiting' }
+  | { kind: 'waiting'; missing: string[] }
   | { kind: 'refused'; reception: NewReception }
   | { kind: 'accepted'; current: CurrentReception; spec: OrderSpec; front: Front; lab: LabInfo; storeStamp: StoreStampNote | null }
 
@@ -60,37 +67,42 @@ export function receptionOf(submission: Submission): CurrentReception | null {
 }
 
 /**
- * The decision. `previous` is the customer's latest accepted reception in the discount's scope
- * before receptionOf(submission), or null; one that is not eligible (later, another customer,
- * the order itself) gives no discount.
+ * The decision. `previous` reads the customer's accepted receptions before receptionOf(submission)
+ * in a scope; the lab's rules and the store's own are decided from it (shared/pricing.ts quote).
  */
-export function decide(submission: Submission, previous: PastReception | null): IntakeDecision {
+export function decide(submission: Submission, previous: PreviousLookup): IntakeDecision {
   const admission = admit(submission)
   if (admission.kind !== 'accepted') return admission
   const { current, spec, front, lab, storeStamp } = admission
   const { catalog } = submission
-  const decision = discountOf(current, previous, catalog)
-  const { lines, total } = priceOrder({ items: spec.items, front, lab, products: catalog.products, discount: decision, currency: catalog.currency })
+  const priced = quote({ items: spec.items, front, lab, catalog, current, previous: (scope) => previous(scope, current) })
   return {
     kind: 'accepted',
-    reception: { order: current.order, user: current.user, front: front.id, lab: lab.id, receivedAt: current.receivedAt, status: 'accepted', error: null, lines, total, currency: catalog.currency, discount: decision, storeStamp },
+    reception: {
+      order: current.order, user: current.user, front: front.id, pickupFront: pickupFrontOf(spec), lab: lab.id, receivedAt: current.receivedAt,
+      status: 'accepted', error: null, lines: priced.lines, total: priced.total, currency: catalog.currency,
+      discount: priced.discount, frontDiscount: priced.frontDiscount, storeStamp,
+    },
     images: spec.items.map((item) => item.image),
   }
 }
 
-/** The discount of `current` given its latest previous reception in scope (also when priced again after a cancel). */
-export function discountOf(current: CurrentReception, previous: PastReception | null, catalog: Pick<Catalog, 'discounts' | 'timeZone'>): DiscountDecision | null {
-  return discount.decide(previous ? [previous] : [], current, catalog.discounts, catalog.timeZone)
+/** The photos of `spec` not at the relay yet, each once, in the order the prints name them. */
+function missingPhotos(spec: OrderSpec, uploaded: ReadonlySet<string>): string[] {
+  return [...new Set(spec.items.map((item) => item.image).filter((image) => !uploaded.has(image)))]
 }
 
 function admit(submission: Submission): Admission {
   const { order, user, reading, catalog } = submission
   const spec = reading.spec
   // The shape first (what the lab can print), then the catalog (what we offer).
-  const problems = spec === null ? reading.problems : validateSubmission(spec, catalog, user)
+  const problems = [...(spec === null ? reading.problems : validateSubmission(spec, catalog, user))]
   const front = spec === null ? undefined : catalog.fronts.find((f) => f.id === spec.front)
   const lab = catalog.labs.find((l) => l.id === front?.lab)
-  if (spec !== null && problems.length === 0 && spec.items.some((item) => !submission.uploaded.has(item.image))) return { kind: 'waiting' }
+  const missing = spec !== null && problems.length === 0 ? missingPhotos(spec, submission.uploaded) : []
+  if (missing.length > 0 && submission.now < submission.photoDeadline) return { kind: 'waiting', missing }
+  // Past the deadline: refused, naming the photos that never came (the device that has them may still be found).
+  if (missing.length > 0) problems.push(`${missing.length === 1 ? 'A photo' : `${missing.length} photos`} never reached us: ${missing.join(', ')}. Please send the order again from the device that has ${missing.length === 1 ? 'it' : 'them'}.`)
   // A refused order is dated when it is refused; an accepted one from when the relay first saw it.
   const firstSeen = problems.length === 0 ? submission.firstSeen : submission.now
   // Received in a store while the relay was out of reach: dated by the lab node's signed stamp (stamps.ts).
@@ -107,8 +119,8 @@ function admit(submission: Submission): Admission {
       kind: 'refused',
       reception: {
         // Only strings the relay can store and list: a front written as an object is noted as none.
-        order, user, front: typeof rawFront === 'string' ? rawFront.slice(0, 64) : '', lab: lab?.id ?? '', receivedAt, status: 'rejected',
-        error: problems.join(' ') || 'The order cannot be taken.', lines: [], total: 0, currency: catalog.currency, discount: null, storeStamp,
+        order, user, front: typeof rawFront === 'string' ? rawFront.slice(0, 64) : '', pickupFront: null, lab: lab?.id ?? '', receivedAt, status: 'rejected',
+        error: problems.join(' ') || 'The order cannot be taken.', lines: [], total: 0, currency: catalog.currency, discount: null, frontDiscount: null, storeStamp,
       },
     }
   }

@@ -5,7 +5,8 @@
 // lab. Cancels, reassignment and deliveries after a crash pass here too.
 import type * as Y from 'yjs'
 import { citedRefusal } from '../../shared/discount.ts'
-import { withDiscount } from '../../shared/pricing.ts'
+import { rediscount } from '../../shared/pricing.ts'
+import { addDuration } from '../../shared/period.ts'
 import { readOrderSpec } from '../../shared/order-spec.ts'
 import { HttpError } from '../../shared/errors.ts'
 import { hasStarted, type Catalog, type QueueEntry, type Receipt } from '../../shared/schema.ts'
@@ -13,7 +14,7 @@ import type { Principal, WriteShape } from '../../shared/rights.ts'
 import type { Receptions, Reception, Repricing } from '../store/receptions.ts'
 import type { LabKeys } from '../store/lab-keys.ts'
 import { readStamp } from '../../shared/signing.ts'
-import { decide, discountOf, receptionOf, type Submission } from './decide.ts'
+import { decide, receptionOf, type Submission } from './decide.ts'
 import { labRoom, orderRoom } from '../room-names.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
@@ -29,11 +30,21 @@ export interface IntakeDeps {
   imageUploaded: (sha256: string, user: string) => boolean
   /** Fault injection for tests: wait this long between recording a submission and receiving it. */
   delayMs?: number
+  /** limits.photoWait: how long a submission waits for its photos (ISO 8601, from first sight); P7D when absent. */
+  photoWait?: string
+  /** The customer's display name from their account, for the receipt; null when unknown. */
+  accountName?: (user: string) => string | null
 }
+
+/** setTimeout's longest delay; a later deadline is looked at again then (waiting costs one timer). */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export class Intake {
   /** One intake at a time per order, so two devices submitting together record one reception. */
   private readonly inFlight = new Map<string, Promise<void>>()
+  /** One timer per order waiting for photos, set for its deadline (photoWait after first sight). */
+  private readonly deadlines = new Map<string, NodeJS.Timeout>()
+  private closed = false
 
   constructor(private readonly deps: IntakeDeps) {}
 
@@ -61,6 +72,13 @@ export class Intake {
     if (shape.nextState !== 'cancelled' || !shape.specKeys.has('state') || room.facts().state === 'cancelled') return null
     const started = this.deps.receptions.startedCiting(room.name.orderId)
     return started === null ? null : citedRefusal(started)
+  }
+
+  /** Stops the deadline timers; the deadlines themselves are durable (first sight is stored) and resume() sets them again. */
+  close(): void {
+    this.closed = true
+    for (const timer of this.deadlines.values()) clearTimeout(timer)
+    this.deadlines.clear()
   }
 
   /** The relay's clock for receptions: never before an instant it already gave (Receptions.clock). */
@@ -152,11 +170,12 @@ export class Intake {
     }
     const submission = await this.submission(order)
     if (submission === null) return
-    const { receptions, catalog } = this.deps
-    const current = receptionOf(submission)
-    const decision = decide(submission, current ? receptions.latestInScope(catalog.discounts.scope, current) : null)
-    // Offline customers submit before their photos finish uploading: wait (awaitingSince noted it).
-    if (decision.kind === 'waiting') return
+    const { receptions } = this.deps
+    const decision = decide(submission, (scope, current) => receptions.reader(scope, current))
+    // Offline customers submit before their photos finish uploading: wait (awaitingSince noted it),
+    // and say so on the receipt, with the photos still missing, until the deadline.
+    if (decision.kind === 'waiting') return this.wait(submission, decision.missing)
+    this.clearDeadline(order)
     const { storeStamp } = decision.reception
     if (storeStamp && !storeStamp.used) console.warn(`relay: order ${order}: in-store stamp not used: ${storeStamp.reason}`)
     await this.deliver(receptions.record(decision.reception, decision.kind === 'accepted' ? decision.images : []))
@@ -180,11 +199,12 @@ export class Intake {
     const stamp = labKeys ? read.stamp : null
     const images = read.reading.spec?.items.map((item) => item.image) ?? []
     const now = this.clock()
+    const firstSeen = receptions.awaitingSince(order, user, now)
     return {
       order, user, reading: read.reading, rawFront: read.rawFront, stamp, catalog, now,
       stampKey: stamp && labKeys ? labKeys.get(stamp.key) : null,
       uploaded: new Set(images.filter((sha) => this.deps.imageUploaded(sha, user))),
-      firstSeen: receptions.awaitingSince(order, user, now),
+      firstSeen, photoDeadline: addDuration(firstSeen, this.deps.photoWait ?? 'P7D', catalog.timeZone),
       seq: receptions.nextSeq(),
     }
   }
@@ -198,7 +218,7 @@ export class Intake {
    */
   private async cancel(order: string): Promise<void> {
     const reception = this.deps.receptions.get(order)
-    if (!reception) { this.deps.receptions.stopWaiting(order); return }
+    if (!reception) { this.deps.receptions.stopWaiting(order); this.clearDeadline(order); return }
     if (reception.status !== 'accepted') return
     const repriced = this.deps.receptions.cancel(order, (citing) => this.reprice(citing))
     await this.deliver({ ...reception, status: 'cancelled' })
@@ -208,23 +228,66 @@ export class Intake {
     }
   }
 
-  /** The discount of an order that cited a cancelled one, decided again from the one reception that can give it now. */
+  /** Both discounts of an order that cited a cancelled one, decided again from the receptions that still qualify. */
   private reprice(citing: Reception): Repricing {
     const { catalog, receptions } = this.deps
-    const discount = discountOf(citing, receptions.latestInScope(catalog.discounts.scope, citing), catalog)
-    return { ...withDiscount(citing.lines, discount), discount }
+    const front = catalog.fronts.find((f) => f.id === citing.front)
+    const lab = catalog.labs.find((l) => l.id === citing.lab)
+    // A store or lab since removed from the config: it gives no discount any more, the prints and fee stay.
+    const { lines, total, discount, frontDiscount } = rediscount(citing.lines, {
+      front: front ?? { id: citing.front, name: citing.front, lab: citing.lab, fee: 0, roles: [] },
+      lab: lab ?? { id: citing.lab, name: citing.lab, price: {}, discounts: { scope: 'user', tiers: [] } },
+      catalog, current: citing, previous: (scope) => receptions.reader(scope, citing),
+    })
+    return { lines, total, discount, frontDiscount }
+  }
+
+  /**
+   * The order waits for photos: the receipt says `waiting` with the photos still missing (updated as
+   * they arrive), the admin's listing shows it, and a timer looks again at its deadline.
+   */
+  private async wait(submission: Submission, missing: string[]): Promise<void> {
+    const { order, reading } = submission
+    this.deps.receptions.setMissing(order, missing, reading.spec?.front ?? null)
+    const receipt: Record<string, unknown> = { status: 'waiting', missing, receivedAt: submission.firstSeen.toISOString() }
+    const name = this.deps.accountName?.(submission.user)
+    if (name) receipt.name = name
+    await this.deps.rooms.borrow(orderRoom(order), (room) => room.writeAsRelay((doc) => setChanged(doc.getMap('receipt'), receipt)))
+    this.setDeadline(order, submission.photoDeadline.getTime() - submission.now.getTime())
+  }
+
+  private setDeadline(order: string, inMs: number): void {
+    if (this.closed || this.deadlines.has(order)) return
+    const timer = setTimeout(() => {
+      this.deadlines.delete(order)
+      void this.retry(order)
+    }, Math.min(Math.max(inMs, 0) + 1, MAX_TIMER_MS))
+    timer.unref() // a waiting order never keeps the process alive; resume() sets the timer again
+    this.deadlines.set(order, timer)
+  }
+
+  private clearDeadline(order: string): void {
+    clearTimeout(this.deadlines.get(order))
+    this.deadlines.delete(order)
   }
 
   /** Writes the receipt and the queue entry (or removes it, when cancelled); safe to repeat. */
   private async deliver(reception: Reception): Promise<void> {
     const { rooms } = this.deps
-    const receipt = receiptOf(reception) as unknown as Record<string, unknown>
-    await rooms.borrow(orderRoom(reception.order), (room) => room.writeAsRelay((doc) => setChanged(doc.getMap('receipt'), receipt)))
+    const receipt = receiptOf(reception, this.deps.accountName?.(reception.user) ?? null) as unknown as Record<string, unknown>
+    await rooms.borrow(orderRoom(reception.order), (room) => room.writeAsRelay((doc) => {
+      const map = doc.getMap('receipt')
+      setChanged(map, receipt)
+      // No longer waiting: the list of missing photos goes with the status.
+      if (map.has('missing')) map.delete('missing')
+      // A store's discount taken back (the order it cited was cancelled) leaves none on the receipt.
+      if (!reception.frontDiscount && map.get('frontDiscount')) map.set('frontDiscount', null)
+    }))
     if (reception.status !== 'rejected') {
       await rooms.borrow(labRoom(reception.lab), (room) => room.writeAsRelay((doc) => {
         const queue = doc.getMap<QueueEntry>('queue')
         if (reception.status === 'cancelled') queue.delete(reception.order)
-        else if (!queue.has(reception.order)) queue.set(reception.order, { receivedAt: reception.receivedAt.toISOString(), front: reception.front })
+        else if (!queue.has(reception.order)) queue.set(reception.order, queueEntryOf(reception))
       }))
     }
     this.deps.receptions.markDelivered(reception.order)
@@ -246,7 +309,13 @@ async function retryWhileBusy(work: () => Promise<void>): Promise<void> {
   }
 }
 
-function receiptOf(reception: Reception): Receipt {
+function queueEntryOf(reception: Reception): QueueEntry {
+  const entry: QueueEntry = { receivedAt: reception.receivedAt.toISOString(), front: reception.front }
+  if (reception.pickupFront && reception.pickupFront !== reception.front) entry.pickupFront = reception.pickupFront
+  return entry
+}
+
+function receiptOf(reception: Reception, name: string | null): Receipt {
   const receipt: Receipt = {
     status: reception.status === 'rejected' ? 'rejected' : 'accepted',
     receivedAt: reception.receivedAt.toISOString(),
@@ -258,6 +327,10 @@ function receiptOf(reception: Reception): Receipt {
   }
   if (reception.error) receipt.error = reception.error
   if (reception.number) receipt.number = reception.number
+  if (reception.pickupFront) receipt.pickupFront = reception.pickupFront
+  // Written only when the store has its own discount rules or gave one: receipts of stores without stay as they were.
+  if (reception.frontDiscount) receipt.frontDiscount = reception.frontDiscount
+  if (name) receipt.name = name
   return receipt
 }
 

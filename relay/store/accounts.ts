@@ -52,6 +52,7 @@ export class Accounts {
     this.stmt = {
       insert: db.prepare('INSERT INTO accounts (user_id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
       byEmail: db.prepare<[string], { user_id: string; name: string; password_hash: string }>('SELECT user_id, name, password_hash FROM accounts WHERE email = ?'),
+      nameById: db.prepare<[string], { name: string }>('SELECT name FROM accounts WHERE user_id = ?'),
       insertSession: db.prepare('INSERT INTO sessions (token_hash, user_id, created_at, expires_at, sid) VALUES (?, ?, ?, ?, ?)'),
       session: db.prepare<[string], { user_id: string; expires_at: number }>('SELECT user_id, expires_at FROM sessions WHERE token_hash = ?'),
       deleteSession: db.prepare<[string], { sid: string | null; expires_at: number }>('DELETE FROM sessions WHERE token_hash = ? RETURNING sid, expires_at'),
@@ -96,6 +97,11 @@ export class Accounts {
   }
 
   /** A new bearer token for the user, signed by the relay; only its hash is stored. */
+  /** The display name the customer gave at sign-up (receipts carry it for the lab's counter); null for no such account. */
+  nameOf(userId: string): string | null {
+    return this.stmt.nameById.get(userId)?.name ?? null
+  }
+
   startSession(userId: string): { token: string; expiresAt: number } {
     const now = this.now()
     const expiresAt = now + SESSION_DAYS * 24 * 3600 * 1000

@@ -144,4 +144,14 @@ export const RELAY_MIGRATIONS: Migrations = [
     interval_ms INTEGER NOT NULL DEFAULT 10000,
     printers    TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(printers))
   ) WITHOUT ROWID;`,
+  // 9: two-level discounts, pickup elsewhere, waiting for photos (issue 16). Not released yet.
+  `-- Two-level discounts (issue 16): a store's own discount on its fee is kept beside the lab's (JSON,
+  -- with the order it cites by index, so a cancel finds the orders citing it either way); the store
+  -- the order is collected at; the photos a waiting order still misses, for the admin's listing.
+  ALTER TABLE receptions ADD COLUMN front_discount TEXT CHECK (front_discount IS NULL OR json_valid(front_discount));
+  ALTER TABLE receptions ADD COLUMN front_discount_order TEXT;
+  ALTER TABLE receptions ADD COLUMN pickup_front TEXT;
+  CREATE INDEX receptions_citing_front ON receptions (front_discount_order) WHERE front_discount_order IS NOT NULL;
+  ALTER TABLE waiting_orders ADD COLUMN missing TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(missing));
+  ALTER TABLE waiting_orders ADD COLUMN front TEXT;`,
 ]

@@ -1,13 +1,14 @@
 // The order-intake decision (relay/orders/decide.ts, fed the way intake.ts feeds it) against what
 // intake did before the decision was pulled out of it: the old receive(), kept here verbatim but
-// for the room reads. Random submissions (unreadable specs, unknown stores and products, other
+// for the room reads and the discount, which is now decided from the whole history (any previous
+// order within a period, issue 16) and comes off the print lines only. Random submissions (unreadable specs, unknown stores and products, other
 // accounts' orders, photos missing, in-store stamps good and bad, with and without lab keys) over
 // random histories of receptions, each side on its own SQLite database; the receptions recorded
 // and the orders left waiting must be the same. Seeded.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { decide, receptionOf } from '../../relay/orders/decide.ts'
+import { decide } from '../../relay/orders/decide.ts'
 import { judgeStamp } from '../../relay/orders/stamps.ts'
 import { decide as decideDiscount } from '../../shared/discount.ts'
 import { priceOrder } from '../../shared/pricing.ts'
@@ -142,11 +143,13 @@ function before(input: Input): Outcome {
     }, []))
   }
   const current = { order, user, front: front.id, lab: lab.id, receivedAt, seq: receptions.nextSeq() }
-  const previous = receptions.latestInScope(catalog.discounts.scope, current)
-  const discount = decideDiscount(previous ? [previous] : [], current, catalog.discounts, catalog.timeZone)
+  // The whole accepted history (seq i + 1: the order tables() recorded it in), not one row.
+  const history = input.history.flatMap((h, i) => h.status === 'accepted'
+    ? [{ order: `h${i}`, user: h.user, front: h.front, lab: h.lab, receivedAt: new Date(BASE - h.minutesAgo * MINUTE), seq: i + 1 }] : [])
+  const discount = decideDiscount(history, current, catalog.discounts, catalog.timeZone)
   const { lines, total } = priceOrder({ items: spec.items, front, lab, products: catalog.products, discount, currency: catalog.currency })
   return outcome(receptions.record({
-    order, user, front: front.id, lab: lab.id, receivedAt, status: 'accepted', error: null, lines, total, currency: catalog.currency, discount, storeStamp,
+    order, user, front: front.id, pickupFront: spec.front, lab: lab.id, receivedAt, status: 'accepted', error: null, lines, total, currency: catalog.currency, discount, storeStamp,
   }, spec.items.map((item) => item.image)))
 }
 
@@ -162,10 +165,10 @@ function after(input: Input): Outcome {
     stampKey: stamp && keys ? keys.get(stamp.key) : null,
     uploaded: new Set(images.filter((sha) => input.uploaded.has(sha))),
     firstSeen: receptions.awaitingSince(ORDER, user, now),
+    photoDeadline: new Date(now.getTime() + 7 * 24 * 60 * MINUTE),
     seq: receptions.nextSeq(),
   }
-  const current = receptionOf(submission)
-  const decision = decide(submission, current ? receptions.latestInScope(catalog.discounts.scope, current) : null)
+  const decision = decide(submission, (scope, current) => receptions.reader(scope, current))
   const recorded = decision.kind === 'waiting' ? null : receptions.record(decision.reception, decision.kind === 'accepted' ? decision.images : [])
   return { recorded, waiting: receptions.waitingOrders() }
 }

@@ -2,7 +2,7 @@
 // catalog (JPY, Asia/Tokyo; L at 35 at demo-lab, demo-store's fee 100; P7D 200, P1M 100 off).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { decide, receptionOf, type IntakeDecision, type Submission } from '../../relay/orders/decide.ts'
+import { decide, fromHistory, receptionOf, type IntakeDecision, type Submission } from '../../relay/orders/decide.ts'
 import { DEMO_CONFIG, parseConfig, publicCatalog } from '../../relay/config.ts'
 import { newKeyPair, publicKeyOf, signStamp, specDigest } from '../../shared/signing.ts'
 import type { PastReception } from '../../shared/discount.ts'
@@ -22,12 +22,14 @@ const spec: OrderSpec = {
 function submission(more: Partial<Submission> = {}): Submission {
   return {
     order: 'o2', user: 'alice', reading: { spec, problems: [] }, rawFront: spec.front, stamp: null, stampKey: null,
-    uploaded: new Set([photo(1), photo(2)]), catalog, now: NOW, firstSeen: FIRST_SEEN, seq: 7, ...more,
+    uploaded: new Set([photo(1), photo(2)]), catalog, now: NOW, firstSeen: FIRST_SEEN, photoDeadline: new Date('2026-03-17T02:59:00.000Z'), seq: 7, ...more,
   }
 }
 
 const previous = (receivedAt: string, more: Partial<PastReception> = {}): PastReception =>
   ({ order: 'o1', user: 'alice', front: 'demo-store', lab: 'demo-lab', receivedAt: new Date(receivedAt), seq: 3, ...more })
+
+const NONE = fromHistory([])
 
 function accepted(decision: IntakeDecision) {
   if (decision.kind !== 'accepted') throw new Error(`expected accepted, got ${JSON.stringify(decision)}`)
@@ -39,7 +41,7 @@ function refused(decision: IntakeDecision) {
 }
 
 test('a first order is accepted at its store\'s lab, priced at the lab\'s prices plus the store fee, dated when first seen', () => {
-  const decision = decide(submission(), null)
+  const decision = decide(submission(), NONE)
   const reception = accepted(decision)
   assert.equal({ front: reception.front, lab: reception.lab, status: reception.status, error: reception.error, discount: reception.discount }, {
     front: 'demo-store', lab: 'demo-lab', status: 'accepted', error: null, discount: null,
@@ -52,18 +54,19 @@ test('a first order is accepted at its store\'s lab, priced at the lab\'s prices
 })
 
 test('an order whose photos are not all uploaded waits: nothing is refused or priced', () => {
-  assert.equal(decide(submission({ uploaded: new Set([photo(1)]) }), null), { kind: 'waiting' })
+  assert.equal(decide(submission({ uploaded: new Set([photo(1)]) }), NONE), { kind: 'waiting', missing: [photo(2)] })
   assert.is(receptionOf(submission({ uploaded: new Set() })), null)
 })
 
-test('the discount: a previous order within P7D takes 200 off, within P1M 100, older none', () => {
+test('the discount: a previous order within P7D takes 200 off, within P1M 100, older none; never into the store\'s fee', () => {
+  // Prints 190 and the fee 100: the P7D tier's 200 takes the prints to 0, the store still charges its 100.
   const table: Array<[string, number | null, number]> = [
-    ['2026-03-05T03:00:00.000Z', 200, 90],
+    ['2026-03-05T03:00:00.000Z', 200, 100],
     ['2026-02-20T03:00:00.000Z', 100, 190],
     ['2026-01-20T03:00:00.000Z', null, 290],
   ]
   for (const [at, amount, total] of table) {
-    const reception = accepted(decide(submission(), previous(at)))
+    const reception = accepted(decide(submission(), fromHistory([previous(at)])))
     assert.is(reception.discount?.amount ?? null, amount, at)
     assert.is(reception.total, total, at)
     if (amount !== null) assert.equal(reception.discount?.previousOrder, 'o1', at)
@@ -72,7 +75,7 @@ test('the discount: a previous order within P7D takes 200 off, within P1M 100, o
 
 test('a previous reception that is not eligible gives no discount: later, another customer\'s, or the order itself', () => {
   for (const other of [previous('2026-03-10T03:30:00.000Z'), previous('2026-03-08T03:00:00.000Z', { user: 'bob' }), previous('2026-03-08T03:00:00.000Z', { order: 'o2' })]) {
-    assert.is(accepted(decide(submission(), other)).discount, null, JSON.stringify(other))
+    assert.is(accepted(decide(submission(), fromHistory([other]))).discount, null, JSON.stringify(other))
   }
 })
 
@@ -82,24 +85,24 @@ test('the reception the previous one is looked up by: the store, its lab, the fi
 
 test('a spec that cannot be read is refused with its problems, dated now, the front kept only when it is a string', () => {
   const reading = { spec: null, problems: ['The order has no prints in it.'] }
-  const reception = refused(decide(submission({ reading, rawFront: 'demo-store' }), previous('2026-03-08T03:00:00.000Z')))
+  const reception = refused(decide(submission({ reading, rawFront: 'demo-store' }), fromHistory([previous('2026-03-08T03:00:00.000Z')])))
   assert.equal({ status: reception.status, error: reception.error, front: reception.front, lab: reception.lab, total: reception.total, lines: reception.lines, discount: reception.discount }, {
     status: 'rejected', error: 'The order has no prints in it.', front: 'demo-store', lab: '', total: 0, lines: [], discount: null,
   })
   assert.equal(reception.receivedAt, NOW)
-  assert.is(refused(decide(submission({ reading, rawFront: { evil: true } }), null)).front, '')
-  assert.is(refused(decide(submission({ reading, rawFront: 'x'.repeat(100) }), null)).front.length, 64)
+  assert.is(refused(decide(submission({ reading, rawFront: { evil: true } }), NONE)).front, '')
+  assert.is(refused(decide(submission({ reading, rawFront: 'x'.repeat(100) }), NONE)).front.length, 64)
 })
 
 test('an order the catalog does not offer is refused, whether or not its photos are here', () => {
   const unknown = { ...spec, items: [{ image: photo(1), product: 'A0', qty: 1 }] }
-  const reception = refused(decide(submission({ reading: { spec: unknown, problems: [] }, uploaded: new Set() }), null))
+  const reception = refused(decide(submission({ reading: { spec: unknown, problems: [] }, uploaded: new Set() }), NONE))
   assert.match(reception.error ?? '', /A0/)
   assert.is(reception.lab, 'demo-lab')
 })
 
 test('an order sent from an account that does not own it is refused', () => {
-  assert.match(refused(decide(submission({ user: 'bob', reading: { spec, problems: [] } }), null)).error ?? '', /another account/)
+  assert.match(refused(decide(submission({ user: 'bob', reading: { spec, problems: [] } }), NONE)).error ?? '', /another account/)
 })
 
 const labKey = newKeyPair()
@@ -110,7 +113,7 @@ const stamp = signStamp('o2', 'alice', { lab: 'demo-lab', front: 'demo-store', r
 test('a good in-store stamp dates the reception, and the previous order is the one before the stamp', () => {
   const stamped = submission({ stamp, stampKey: registered })
   assert.equal(receptionOf(stamped)?.receivedAt, new Date(stampedAt))
-  const reception = accepted(decide(stamped, previous('2026-03-02T03:00:00.000Z')))
+  const reception = accepted(decide(stamped, fromHistory([previous('2026-03-02T03:00:00.000Z')])))
   assert.equal(reception.receivedAt, new Date(stampedAt))
   assert.equal(reception.storeStamp, { lab: 'demo-lab', receivedAt: stampedAt, used: true })
   assert.is(reception.discount?.within, 'P7D', 'seven days from the stamp, eight from the first sight')
@@ -119,7 +122,7 @@ test('a good in-store stamp dates the reception, and the previous order is the o
 test('a stamp with no registered key, or another key than the one it names, is noted and not used', () => {
   const other = newKeyPair()
   for (const stampKey of [null, { ...registered, keyId: other.keyId }]) {
-    const reception = accepted(decide(submission({ stamp, stampKey }), null))
+    const reception = accepted(decide(submission({ stamp, stampKey }), NONE))
     assert.equal(reception.receivedAt, FIRST_SEEN)
     assert.is(reception.storeStamp?.used, false)
     assert.match(reception.storeStamp?.reason ?? '', /not registered/)

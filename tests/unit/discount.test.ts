@@ -122,11 +122,12 @@ test('the whole history and its most recent eligible reception alone give the sa
   assert.equal(decide([latest!], now, rules(), TZ), decide(history, now, rules(), TZ))
 })
 
-test('an older reception that would hold a tier the most recent one misses does not count (month-end clamp)', () => {
+test('an older reception that holds a tier the most recent one misses counts, and is the one cited (month-end clamp)', () => {
   // 30 Jan 23:00 + P1M = 28 Feb 23:00, but 31 Jan 10:00 + P1M = 28 Feb 10:00: see period.ts.
   const tiers = [{ within: 'P1M', amount: 100 }]
   const history = [reception('o1', '2026-01-30T23:00:00Z'), reception('o2', '2026-01-31T10:00:00Z')]
-  assert.is(decide(history, current('2026-02-28T12:00:00Z'), { scope: 'user', tiers }, 'UTC'), null)
+  assert.equal(decide(history, current('2026-02-28T12:00:00Z'), { scope: 'user', tiers }, 'UTC'),
+    { previousOrder: 'o1', previousReceivedAt: '2026-01-30T23:00:00.000Z', within: 'P1M', amount: 100 })
 })
 
 test('a bad period in the rules is a PeriodError even for a first order', () => {
@@ -180,12 +181,12 @@ test('the customer may not cancel an order cited by one at the printer, may whil
   assert.is(refuseCancel(ledger('printing'), 'first'), null, 'b cites a, not first')
 })
 
-test('a re-priced receipt: the old discount line replaced, clamped to the prints and fee', () => {
+test('a re-priced receipt: the old discount line replaced, clamped to the prints (the lab\'s charge), never into the fee', () => {
   const lines = [{ kind: 'print' as const, label: 'L × 2', amount: 80 }, { kind: 'fee' as const, label: 'fee', amount: 100 }, { kind: 'discount' as const, label: 'old', amount: -180 }]
   assert.equal(withDiscount(lines, null), { lines: lines.slice(0, 2), total: 180 })
   const again = withDiscount(lines, { previousOrder: 'x', previousReceivedAt: '', within: 'P1M', amount: 100 })
-  assert.is(again.total, 80)
-  assert.equal(again.lines.map((line) => line.amount), [80, 100, -100])
+  assert.is(again.total, 100)
+  assert.equal(again.lines.map((line) => line.amount), [80, 100, -80])
 })
 
 test.run()

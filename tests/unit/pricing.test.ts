@@ -49,22 +49,31 @@ test('a store without a fee gets no fee line', () => {
   assert.is(lines.some((line) => line.kind === 'fee'), false)
 })
 
-test('a discount is a negative line naming its period', () => {
+test('a discount is a negative line naming its period and who gave it', () => {
   const { lines, total } = priceOrder(input({ discount: discount(50) }))
-  assert.equal(lines[2], { kind: 'discount', label: 'Repeat-order discount (previous order within P7D)', amount: -50 })
+  assert.equal(lines[2], { kind: 'discount', by: 'lab', label: 'Repeat-order discount from Central lab (previous order within P7D)', amount: -50 })
   assert.is(total, 120)
 })
 
-test('the discount is applied after the fee: it may use up the fee too', () => {
+test('the lab\'s discount never reaches into the store\'s fee', () => {
   const { total } = priceOrder(input({ discount: discount(150) }))
-  assert.is(total, 20)
+  assert.is(total, 100)
 })
 
-test('a discount larger than the order is clamped: the total is zero and the lines add up to it', () => {
+test('a lab discount larger than the prints is clamped to them: the fee stays and the lines add up', () => {
   const { lines, total } = priceOrder(input({ discount: discount(1000) }))
-  assert.is(total, 0)
-  assert.is(lines[2].amount, -170)
+  assert.is(total, 100)
+  assert.is(lines[2].amount, -70)
   assert.is(sum(lines), total)
+})
+
+test('the store\'s own discount lowers only its fee, never below zero, on its own line', () => {
+  const { lines, total } = priceOrder(input({ frontDiscount: discount(30, 'P1M') }))
+  assert.equal(lines[2], { kind: 'discount', by: 'front', label: 'Repeat-customer discount from Station store on its fee (previous order within P1M)', amount: -30 })
+  assert.is(total, 140)
+  const both = priceOrder(input({ discount: discount(1000), frontDiscount: discount(1000) }))
+  assert.equal(both.lines.map((line) => [line.kind, line.by, line.amount]), [['print', undefined, 70], ['fee', undefined, 100], ['discount', 'lab', -70], ['discount', 'front', -100]])
+  assert.is(both.total, 0)
 })
 
 test('a discount on an order that costs nothing adds no line', () => {

@@ -1,8 +1,8 @@
 // The price a customer can expect before sending: the relay's own pricing (shared/pricing.ts) and
 // discount decision (shared/discount.ts) run on the device, against the customer's own receipts.
-import { decide, sortTiers, type PastReception } from '../../../shared/discount.ts'
+import { readerOver, sortTiers, type PastReception } from '../../../shared/discount.ts'
 import { parseDuration } from '../../../shared/period.ts'
-import { formatMoney, priceOrder, unitPrice } from '../../../shared/pricing.ts'
+import { formatMoney, quote, unitPrice } from '../../../shared/pricing.ts'
 import type { Catalog, DiscountDecision, DiscountRules, OrderItem, PriceLine, Product } from '../../../shared/schema.ts'
 import type { OrderView } from './order-doc.ts'
 
@@ -10,7 +10,10 @@ export interface Estimate {
   lines: PriceLine[]
   total: number
   currency: string
+  /** The lab's discount (off the prints). */
   discount: DiscountDecision | null
+  /** The store's own discount (off its fee); null when it has none or the customer does not qualify. */
+  frontDiscount: DiscountDecision | null
 }
 
 /**
@@ -43,9 +46,10 @@ export function estimate(catalog: Catalog, order: OrderView, history: PastRecept
   if (!front || !lab || items.length === 0) return null
   try {
     const current = { order: order.id, user, front: front.id, lab: lab.id, receivedAt: now, seq: Number.MAX_SAFE_INTEGER }
-    const discount = decide(history.filter((past) => past.user === user), current, catalog.discounts, catalog.timeZone)
-    const { lines, total } = priceOrder({ items, front, lab, products: catalog.products, discount, currency: catalog.currency })
-    return { lines, total, currency: catalog.currency, discount }
+    const own = history.filter((past) => past.user === user)
+    // The relay's own pricing and both discounts, over the customer's receipts instead of its tables.
+    const { lines, total, discount, frontDiscount } = quote({ items, front, lab, catalog, current, previous: (scope) => readerOver(own, scope, current) })
+    return { lines, total, currency: catalog.currency, discount, frontDiscount }
   } catch {
     return null
   }
