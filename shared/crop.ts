@@ -118,3 +118,16 @@ export function zoomCrop(imageW: number, imageH: number, printW: number, printH:
   const top = clamp(centreY - height / 2, 0, imageH - height)
   return toCropBox({ left, top, width, height }, imageW, imageH)
 }
+
+/** The white border template's margin on every side, as a share of the print's short side (lab-node/render.ts). */
+export const WHITE_BORDER_SHARE = 0.03
+
+/**
+ * The part of the print the photo covers, in the print's units: all of it, or inside the white
+ * border. The crop has this area's aspect, so preview and lab pass it to `cropRect` alike.
+ */
+export function photoArea(printW: number, printH: number, template: string | undefined): { width: number; height: number } {
+  if (template !== 'white-border') return { width: printW, height: printH }
+  const border = WHITE_BORDER_SHARE * Math.min(printW, printH)
+  return { width: printW - 2 * border, height: printH - 2 * border }
+}

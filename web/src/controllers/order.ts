@@ -6,12 +6,13 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit'
 import type { Catalog, OrderItem, OrderSpec, Progress, Receipt } from '../../../shared/schema.ts'
 import { frontForNewOrder, newPrints, newestFirst } from '../orders/defaults.ts'
 import { receptionsOf } from '../orders/estimate.ts'
-import { addItems, cancel, readInStore, removeItem, setFront, submit, updateItem, type InStore, type OrderView } from '../orders/order-doc.ts'
+import { addItems, cancel, readInStore, removeItem, setFront, setPickupFront, submit, updateItem, type InStore, type OrderView } from '../orders/order-doc.ts'
 import { heldBy, stageOf, standingOf, type Standing } from '../orders/stage.ts'
 import type { DocLink } from '../sync/doc-link.ts'
 import { ChangesController } from './events.ts'
 import type { Services } from './session.ts'
 import { UploadQueueController } from './upload-queue.ts'
+import type { UploadSummary } from '../photos/upload-queue.ts'
 import { YMapController } from './y-map.ts'
 
 /** What the host knows: the services of the signed-in session, the order, the catalog, the customer. */
@@ -72,14 +73,30 @@ export class OrderController implements ReactiveController {
     if (doc) updateItem(doc, index, image, patch)
   }
 
+  /** Removes the print; a photo no order prints any more stops uploading and leaves the device. */
   removeItem(index: number, image: string): void {
     const doc = this.link?.doc
-    if (doc) removeItem(doc, index, image)
+    if (!doc) return
+    removeItem(doc, index, image)
+    this.release([image])
+  }
+
+  /** Applies one print's size, copies and frame to every print of the draft. */
+  applyToAll(patch: Partial<Pick<OrderItem, 'product' | 'qty' | 'template'>>): void {
+    const doc = this.link?.doc
+    const items = this.view?.spec.items ?? []
+    if (!doc) return
+    doc.transact(() => items.forEach((item, index) => updateItem(doc, index, item.image, patch)))
   }
 
   setFront(front: string): void {
     const doc = this.link?.doc
     if (doc) setFront(doc, front)
+  }
+
+  setPickupFront(front: string): void {
+    const doc = this.link?.doc
+    if (doc) setPickupFront(doc, front)
   }
 
   retryUpload(sha256: string): void {
@@ -100,8 +117,25 @@ export class OrderController implements ReactiveController {
     if (doc && this.standing?.actions.cancel) cancel(doc)
   }
 
+  /** Throws the draft away; its photos that no other order prints stop uploading and leave the device. */
   discard(): void {
-    this.source().services?.workspace.discardDraft(this.source().orderId)
+    const { services, orderId } = this.source()
+    const images = this.view?.spec.items.map((item) => item.image) ?? []
+    services?.workspace.discardDraft(orderId)
+    this.release(images, orderId)
+  }
+
+  /** How far this order's photos have got, for one progress bar. */
+  get uploadSummary(): UploadSummary {
+    return this.uploads.summary(this.view?.spec.items.map((item) => item.image) ?? [])
+  }
+
+  private release(images: string[], except?: string): void {
+    const services = this.source().services
+    if (!services) return
+    for (const image of new Set(images)) {
+      if (!services.workspace.photoInUse(image, except)) void services.photos.forget(image)
+    }
   }
 
   /** A new draft with the same prints and store; its id, or null if the order is not here. */

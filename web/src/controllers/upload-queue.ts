@@ -1,6 +1,6 @@
 // The upload queue as a host sees it: per-photo progress and status, re-rendered as bytes go out.
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
-import type { UploadQueue, UploadState } from '../photos/upload-queue.ts'
+import type { UploadQueue, UploadState, UploadSummary } from '../photos/upload-queue.ts'
 
 export class UploadQueueController implements ReactiveController {
   private queue: UploadQueue | null = null
@@ -24,6 +24,10 @@ export class UploadQueueController implements ReactiveController {
 
   get pending(): number {
     return this.queue?.pending ?? 0
+  }
+
+  summary(photos: Iterable<string>): UploadSummary {
+    return this.queue?.summary(photos) ?? { count: 0, done: 0, sent: 0, total: 0 }
   }
 
   retry(sha256: string): void {

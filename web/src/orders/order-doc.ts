@@ -97,6 +97,14 @@ export function setFront(doc: Y.Doc, front: string): void {
   if (spec.get('front') !== front) spec.set('front', front)
 }
 
+/** The store to collect at (a store with the `delivery` role); '' or the reception store itself means "where ordered". */
+export function setPickupFront(doc: Y.Doc, pickupFront: string): void {
+  const spec = doc.getMap('spec')
+  if (!pickupFront || pickupFront === spec.get('front')) {
+    if (spec.has('pickupFront')) spec.delete('pickupFront')
+  } else if (spec.get('pickupFront') !== pickupFront) spec.set('pickupFront', pickupFront)
+}
+
 export function submit(doc: Y.Doc): void {
   doc.getMap('spec').set('state', 'submitted')
 }

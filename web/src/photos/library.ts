@@ -3,7 +3,7 @@
 // photos added on another device, made once from the relay's copy.
 import { ObservableV2 } from 'lib0/observable'
 import type { Workspace } from '../sync/workspace.ts'
-import { getPhoto, putPhoto } from './photo-store.ts'
+import { deletePhoto, getPhoto, putPhoto } from './photo-store.ts'
 import { preparePhoto, thumbnailFromRelay, UnreadablePhotoError } from './prepare.ts'
 import type { UploadQueue } from './upload-queue.ts'
 
@@ -40,6 +40,20 @@ export class PhotoLibrary extends ObservableV2<{ change: () => void }> {
       }
     }
     return { added, problems }
+  }
+
+  /**
+   * No order uses the photo any more (the caller checked): its upload stops and it leaves the
+   * device and the customer's photo list.
+   */
+  async forget(sha256: string): Promise<void> {
+    this.uploads.cancel(sha256)
+    this.workspace.forgetPhoto(sha256)
+    const url = this.urls.get(sha256)
+    if (url) URL.revokeObjectURL(url)
+    this.urls.delete(sha256)
+    await deletePhoto(sha256)
+    this.emit('change', [])
   }
 
   /** An object URL of the thumbnail, or undefined while it loads (a change event follows). */

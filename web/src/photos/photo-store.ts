@@ -56,6 +56,11 @@ export async function markUploaded(sha256: string): Promise<void> {
   await idb.rtop((await store('readwrite')).put({ ...photo, uploaded: true, original: null }))
 }
 
+/** The customer removed the photo from every order: its original and thumbnail leave the device. */
+export async function deletePhoto(sha256: string): Promise<void> {
+  await idb.rtop((await store('readwrite')).delete(sha256))
+}
+
 /** Closes the connection so that sign-out can delete the database. */
 export async function closePhotoStore(): Promise<void> {
   if (!opened) return

@@ -38,18 +38,33 @@ export async function thumbnail(bitmap: ImageBitmap, size = THUMB_PX): Promise<B
   return new Promise((resolve, reject) => canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new UnreadablePhotoError('thumbnail failed'))), 'image/jpeg', 0.82))
 }
 
-async function decode(blob: Blob, name: string): Promise<ImageBitmap> {
+/** HEIC/HEIF (iPhone photos), by type or, where the browser gives none, by name. */
+export function isHeic(file: { name: string; type: string }): boolean {
+  return /^image\/hei[cf](-sequence)?$/i.test(file.type) || /\.(heic|heif)$/i.test(file.name)
+}
+
+/**
+ * Why a HEIC photo cannot be added here, and what to do. Converting on the device would take a
+ * libheif build of well over a megabyte (no small, well-kept library does it), so the app explains.
+ */
+export const heicAdvice = (name: string): string =>
+  `${name} is a HEIC photo (the iPhone's own format), which this browser cannot open. ` +
+  'Add it as a JPEG instead: on an iPhone, pick it from Photos with this app in Safari (it converts it), ' +
+  'or set Settings › Camera › Formats to "Most Compatible".'
+
+async function decode(blob: Blob, name: string, heic = false): Promise<ImageBitmap> {
   try {
     return await createImageBitmap(blob, { imageOrientation: 'from-image' })
   } catch {
-    throw new UnreadablePhotoError(`${name} cannot be read as a photo on this device.`)
+    throw new UnreadablePhotoError(heic ? heicAdvice(name) : `${name} cannot be read as a photo on this device.`)
   }
 }
 
 export async function preparePhoto(file: File, now: () => Date = () => new Date()): Promise<StoredPhoto> {
   if (file.type && !file.type.startsWith('image/')) throw new UnreadablePhotoError(`${file.name} is not a photo.`)
   const bytes = await file.arrayBuffer()
-  const bitmap = await decode(file, file.name)
+  // Safari decodes HEIC itself; elsewhere the decode fails and the customer is told why.
+  const bitmap = await decode(file, file.name, isHeic(file))
   try {
     return {
       sha256: await sha256Hex(bytes),

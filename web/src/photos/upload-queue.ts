@@ -46,8 +46,20 @@ export interface UploadQueueOptions {
 /** 1 s, 2 s, 4 s … up to 30 s, with ±25 % jitter so that many devices do not retry in step. */
 export const defaultBackoff = (attempt: number): number => Math.min(30_000, 1000 * 2 ** Math.max(0, attempt - 2)) * (0.75 + Math.random() / 2)
 
-/** The upload in flight; `abort` stops it and settles its promise. */
-interface Slot { sha256: string; abort: () => void }
+/**
+ * The upload in flight; `abort` stops it and settles its promise. `discard` also asks the server to
+ * throw away what it has of it (tus termination): the customer does not want the photo sent.
+ */
+interface Slot { sha256: string; abort: (discard?: boolean) => void }
+
+/** Uploads of a set of photos taken together, for one progress bar. */
+export interface UploadSummary {
+  /** Photos in the set this queue knows of (added on this device and not yet forgotten). */
+  count: number
+  done: number
+  sent: number
+  total: number
+}
 
 /** Runs `work` holding a Web Lock across this device's tabs; false when another tab holds it. */
 async function withLock(name: string, work: () => Promise<void>): Promise<boolean> {
@@ -133,6 +145,34 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
       if (state) this.update(state, { status: 'offline' })
     }
     for (const state of this.states.values()) if (state.status === 'waiting') this.update(state, { status: 'offline' })
+  }
+
+  /**
+   * The customer removed the photo: its upload stops at once, what the server has of it is
+   * discarded, and the queue forgets it. Removing it from the device is the library's part.
+   */
+  cancel(sha256: string): void {
+    const slot = this.active
+    if (slot?.sha256 === sha256) {
+      this.active = null
+      slot.abort(true)
+    }
+    if (this.states.delete(sha256)) this.changed()
+    this.pump()
+  }
+
+  /** How far the uploads of `photos` (hashes; repeats count once) have got. */
+  summary(photos: Iterable<string>): UploadSummary {
+    const summary: UploadSummary = { count: 0, done: 0, sent: 0, total: 0 }
+    for (const sha256 of new Set(photos)) {
+      const state = this.states.get(sha256)
+      if (!state) continue
+      summary.count++
+      if (state.status === 'done') summary.done++
+      summary.sent += state.status === 'done' ? state.total : Math.min(state.sent, state.total)
+      summary.total += state.total
+    }
+    return summary
   }
 
   retry(sha256: string): void {
@@ -247,8 +287,8 @@ export class UploadQueue extends ObservableV2<{ change: () => void; uploaded: (s
         onSuccess: () => resolve(),
         onError: reject,
       })
-      slot.abort = () => {
-        void upload.abort(false).catch(() => undefined)
+      slot.abort = (discard = false) => {
+        void upload.abort(discard).catch(() => undefined)
         reject(new Error('aborted'))
       }
       if (this.active !== slot) return slot.abort()

@@ -151,6 +151,17 @@ export class Workspace extends ObservableV2<{ change: () => void; unauthorized: 
     if (!known || (info.uploaded && !known.uploaded)) photos.set(sha256, { ...known, ...info })
   }
 
+  /** The photo is in no order any more: it leaves the customer's photo list. */
+  forgetPhoto(sha256: string): void {
+    const photos = this.photos()
+    if (photos.has(sha256)) photos.delete(sha256)
+  }
+
+  /** Whether any order on this device (`except` aside) has a print of the photo. */
+  photoInUse(sha256: string, except?: string): boolean {
+    return this.orders().some((order) => order.id !== except && order.spec.items.some((item) => item.image === sha256))
+  }
+
   /** A new draft in the customer's orders; returns its id. */
   createDraft(items: OrderItem[] = [], front = ''): string {
     const id = this.deps.newOrderId()

@@ -1,14 +1,22 @@
-// A draft being composed: add photos (picker or drag and drop), choose size, copies and frame per
-// print, pick the store, see the estimate with the repeat discount to expect, and send. Only
-// renders; every change goes out as an event to the order page.
+// A draft being composed: add photos (picker or drag and drop), choose size, copies, frame and crop
+// per print (or for all at once), follow the uploads, pick the store and where to collect, see the
+// estimate with the discounts to expect, and send. Only renders; every change goes out as an event
+// to the order page.
 import { LitElement, css, html, nothing } from 'lit'
 import type { Catalog } from '../../../shared/schema.ts'
 import type { Services } from '../controllers/session.ts'
 import type { OrderView } from '../orders/order-doc.ts'
 import type { Standing } from '../orders/stage.ts'
-import { STAGE_HINT, formatDateTime, money, priceLines, stageBadge } from './format.ts'
+import type { UploadSummary } from '../photos/upload-queue.ts'
+import { STAGE_HINT, formatDateTime, money, photoNamesOf, plural, priceLines, stageBadge } from './format.ts'
+import { storeFacts } from './store-info.ts'
 import { base } from './styles.ts'
 import './photo-row.ts'
+
+/** "3.1 MB": bytes as people read them. */
+function megabytes(bytes: number): string {
+  return bytes < 100_000 ? `${Math.max(0, Math.round(bytes / 1000))} kB` : `${(bytes / 1_000_000).toFixed(1)} MB`
+}
 
 export class Compose extends LitElement {
   static override properties = {
@@ -22,6 +30,8 @@ export class Compose extends LitElement {
     synced: { type: Boolean },
     adding: { type: Boolean },
     notice: { type: String },
+    /** How far the draft's photos have uploaded (controllers/order.ts). */
+    uploadSummary: { attribute: false },
     dragging: { state: true },
     confirmDiscard: { state: true },
   }
@@ -34,6 +44,7 @@ export class Compose extends LitElement {
   synced = false
   adding = false
   notice = ''
+  uploadSummary: UploadSummary = { count: 0, done: 0, sent: 0, total: 0 }
   dragging = false
   confirmDiscard = false
 
@@ -50,6 +61,8 @@ export class Compose extends LitElement {
     .send { display: grid; gap: 8px; }
     ul.problems { margin: 0; padding-left: 20px; }
     .discount-note { margin-top: 8px; }
+    .overall { display: grid; gap: 4px; }
+    .overall progress { width: 100%; height: 0.625rem; accent-color: #0b5c53; }
   `]
 
   override render() {
@@ -57,6 +70,8 @@ export class Compose extends LitElement {
     const { stage, estimate, problems, actions } = this.standing
     const receiving = catalog.fronts.filter((f) => f.roles.includes('reception'))
     const front = catalog.fronts.find((f) => f.id === view.spec.front)
+    // Shown only where it tells the customer something: an empty draft has nothing to fix yet.
+    const showProblems = problems.length > 0 && view.spec.items.length > 0
     return html`
       <div class="spread">
         <h1>New order</h1>
@@ -70,17 +85,18 @@ export class Compose extends LitElement {
           @dragover=${this.onDragOver} @dragleave=${() => { this.dragging = false }} @drop=${this.onDrop}>
           <label class="button primary">
             ${this.adding ? 'Adding photos…' : 'Add photos'}
-            <input class="visually-hidden" type="file" accept="image/*" multiple @change=${this.onPick} ?disabled=${this.adding}>
+            <input class="visually-hidden" type="file" accept="image/*,.heic,.heif" multiple @change=${this.onPick} ?disabled=${this.adding}>
           </label>
           <span class="muted small">or drop them here</span>
         </div>
         ${this.notice ? html`<p class="notice warn" role="alert">${this.notice}</p>` : nothing}
+        ${this.renderOverall()}
         ${view.spec.items.length === 0 ? html`<p class="muted">No photos yet.</p>` : html`
           <ul class="items" aria-label="Prints">
             ${view.spec.items.map((item, index) => html`
               <li>
                 <ls-photo-row
-                  .item=${item} .index=${index} .catalog=${catalog} .front=${view.spec.front ?? ''} editable
+                  .item=${item} .index=${index} .catalog=${catalog} .front=${view.spec.front ?? ''} editable ?many=${view.spec.items.length > 1}
                   .info=${this.services.workspace.photos().get(item.image)}
                   .thumb=${this.services.photos.thumbUrl(item.image)}
                   .upload=${this.services.uploads.state(item.image)}
@@ -99,12 +115,14 @@ export class Compose extends LitElement {
               <option value=${f.id} ?selected=${f.id === front?.id}>${f.name}${f.fee > 0 ? ` (service fee ${money(f.fee, catalog.currency)})` : ''}</option>`)}
           </select>
         </div>
+        ${front ? storeFacts(front, catalog.currency) : nothing}
+        ${this.renderPickup()}
       </section>
 
       <section class="card" aria-labelledby="estimate-heading">
         <h2 id="estimate-heading">Estimate</h2>
         ${estimate ? html`
-          ${priceLines(estimate.lines, estimate.total, estimate.currency, 'Estimated total', estimate.discount)}
+          ${priceLines(estimate.lines, estimate.total, estimate.currency, 'Estimated total', estimate.discount, photoNamesOf(view.spec.items, this.services.workspace.photos()))}
           <p class="muted small discount-note">
             ${estimate.discount
               ? 'The repeat-order discount is included because of your earlier order. '
@@ -113,13 +131,13 @@ export class Compose extends LitElement {
       </section>
 
       <div class="send">
-        ${problems.length > 0 && view.spec.items.length > 0 ? html`
+        ${showProblems ? html`
           <div class="notice warn" id="problems">
             <strong>Before sending:</strong>
             <ul class="problems">${problems.map((p) => html`<li>${p}</li>`)}</ul>
           </div>` : nothing}
         ${this.online ? nothing : html`<p class="notice info">You are offline. You can still send: the order goes out when the connection returns.</p>`}
-        <button class="primary wide" ?disabled=${!actions.send} aria-describedby=${problems.length ? 'problems' : nothing}
+        <button class="primary wide" ?disabled=${!actions.send} aria-describedby=${showProblems ? 'problems' : nothing}
           @click=${() => this.emit('submit-order', {})}>Send order</button>
         ${this.confirmDiscard ? html`
           <div class="row" role="group" aria-label="Discard this draft?">
@@ -129,6 +147,40 @@ export class Compose extends LitElement {
           <button class="link danger" @click=${() => { this.confirmDiscard = true }}>Discard draft</button>`}
       </div>
     `
+  }
+
+  /** All photos of the draft together: how many are up, and how many bytes of how many. */
+  private renderOverall() {
+    const { count, done, sent, total } = this.uploadSummary
+    if (count === 0 || done === count) return nothing
+    return html`
+      <div class="overall">
+        <progress max=${total || 1} .value=${sent} aria-label="Upload of all photos"></progress>
+        <span class="small muted" aria-live="polite">${done} of ${plural(count, 'photo')} uploaded · ${megabytes(sent)} of ${megabytes(total)}</span>
+      </div>`
+  }
+
+  /**
+   * Where to collect the prints, when more than one store hands prints over: the store ordered at
+   * (the default) or another one (`spec.pickupFront`).
+   */
+  private renderPickup() {
+    const { catalog, view } = this
+    const delivering = catalog.fronts.filter((f) => f.roles.includes('delivery'))
+    if (delivering.length < 2 || !view.spec.front) return nothing
+    const chosen = typeof view.spec.pickupFront === 'string' ? view.spec.pickupFront : ''
+    const pickup = catalog.fronts.find((f) => f.id === chosen)
+    const orderedAtDelivers = delivering.some((f) => f.id === view.spec.front)
+    return html`
+      <div class="field">
+        <label for="pickup">Collect the prints at</label>
+        <select id="pickup" @change=${(e: Event) => this.emit('pickup-change', { front: (e.target as HTMLSelectElement).value })}>
+          ${orderedAtDelivers ? html`<option value="" ?selected=${!pickup}>The same store</option>` : nothing}
+          ${delivering.filter((f) => f.id !== view.spec.front).map((f) => html`
+            <option value=${f.id} ?selected=${f.id === pickup?.id}>${f.name}</option>`)}
+        </select>
+      </div>
+      ${pickup ? storeFacts(pickup, catalog.currency, false) : nothing}`
   }
 
   private onPick(event: Event): void {

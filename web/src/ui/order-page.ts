@@ -53,12 +53,14 @@ export class OrderPage extends LitElement {
       }
       return html`${refused}<ls-compose
         .view=${view} .catalog=${this.catalog} .services=${this.services} .standing=${standing}
-        .online=${this.online} .synced=${this.order.synced} .adding=${this.adding} .notice=${this.notice}
+        .online=${this.online} .synced=${this.order.synced} .adding=${this.adding} .notice=${this.notice} .uploadSummary=${this.order.uploadSummary}
         @add-files=${(e: CustomEvent<{ files: File[] }>) => this.addFiles(e.detail.files)}
         @item-change=${(e: CustomEvent<ItemChange>) => this.order.updateItem(e.detail.index, e.detail.image, e.detail.patch)}
         @item-remove=${(e: CustomEvent<ItemChange>) => this.order.removeItem(e.detail.index, e.detail.image)}
         @retry-upload=${(e: CustomEvent<{ sha256: string }>) => this.order.retryUpload(e.detail.sha256)}
         @front-change=${(e: CustomEvent<{ front: string }>) => this.order.setFront(e.detail.front)}
+        @pickup-change=${(e: CustomEvent<{ front: string }>) => this.order.setPickupFront(e.detail.front)}
+        @apply-all=${(e: CustomEvent<{ product: string; qty: number; template?: string }>) => this.order.applyToAll(e.detail)}
         @submit-order=${() => { if (this.order.send()) scrollTo(0, 0) }}
         @discard=${() => { this.order.discard(); navigate('/') }}
       ></ls-compose>`
