@@ -29,7 +29,7 @@ async function post(base: string, path: string, body: object): Promise<{ status:
       body: JSON.stringify(body),
     })
   } catch {
-    throw new AccountError(0, 'The relay cannot be reached. Signing in needs a connection once; please try again when you are online.')
+    throw new AccountError(0, 'The print service cannot be reached. Signing in needs a connection once; please try again when you are online.')
   }
   const json = (await res.json().catch(() => ({}))) as Record<string, unknown>
   return { status: res.status, json }
@@ -37,7 +37,7 @@ async function post(base: string, path: string, body: object): Promise<{ status:
 
 function toSession(json: Record<string, unknown>, email: string, fallbackName: string): Session {
   const answer = json as unknown as SessionAnswer
-  if (typeof answer.userId !== 'string' || typeof answer.token !== 'string') throw new AccountError(502, 'The relay answered with something unexpected.')
+  if (typeof answer.userId !== 'string' || typeof answer.token !== 'string') throw new AccountError(502, 'The print service answered with something unexpected.')
   return {
     userId: answer.userId,
     token: answer.token,

@@ -13,6 +13,7 @@ import './sign-in.ts'
 import './orders-list.ts'
 import './order-page.ts'
 import './prices.ts'
+import './public-prices.ts'
 import './account.ts'
 
 function relayUrls() {
@@ -71,13 +72,14 @@ export class LabsyncApp extends LitElement {
           <a class="brand" href="/"><img src="/icon.svg" alt="">labsync prints</a>
           ${this.renderConnection()}
         </div>
-        ${signedIn ? this.renderNav() : nothing}
+        ${signedIn ? this.renderNav() : this.renderPublicNav()}
       </header>
       <div class="banners" role="status" aria-live="polite">
         ${this.renderBanners()}
       </div>
       <main id="main">
-        ${signedIn ? this.renderRoute(this.route.route) : html`
+        ${signedIn ? this.renderRoute(this.route.route) : this.route.route.name === 'prices' ? html`
+          <ls-public-prices .origin=${location.origin}></ls-public-prices>` : html`
           <ls-sign-in
             .busy=${this.session.busy}
             .error=${this.session.error}
@@ -113,6 +115,16 @@ export class LabsyncApp extends LitElement {
         ${link('/', 'Orders', current === 'orders' || current === 'order')}
         ${link('/prices', 'Prices & stores', current === 'prices')}
         ${link('/account', 'Account', current === 'account')}
+      </nav>`
+  }
+
+  /** Before signing in: the price list is open to everyone. */
+  private renderPublicNav() {
+    const prices = this.route.route.name === 'prices'
+    return html`
+      <nav aria-label="Main">
+        <a href="/" aria-current=${prices ? 'false' : 'page'}>Sign in</a>
+        <a href="/prices" aria-current=${prices ? 'page' : 'false'}>Prices & stores</a>
       </nav>`
   }
 

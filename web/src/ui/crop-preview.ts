@@ -48,6 +48,7 @@ export class CropPreview extends LitElement {
     .area { position: absolute; overflow: hidden; background: #e6eae8; }
     .area.fit { background: #fff; }
     .area img { position: absolute; display: block; max-width: none; user-select: none; -webkit-user-drag: none; pointer-events: none; }
+    .area img.thumb { border-radius: 0; object-fit: fill; background: none; }
     .tools { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
     .tools button { min-height: 2.75rem; padding: 0.375rem 0.75rem; }
     .hint { margin: 6px 0 0; }
@@ -82,7 +83,7 @@ export class CropPreview extends LitElement {
         @pointerdown=${this.editable ? this.onPointerDown : nothing} @pointermove=${this.editable ? this.onPointerMove : nothing}
         @pointerup=${this.editable ? this.onPointerUp : nothing} @pointercancel=${this.editable ? this.onPointerUp : nothing}>
         <div class="area ${fit ? 'fit' : ''}" style=${areaStyle}>
-          ${this.thumb ? html`<img src=${this.thumb} alt="" style=${imgStyle}>` : nothing}
+          ${this.thumb ? html`<img class="thumb" src=${this.thumb} alt="" style=${imgStyle}>` : nothing}
         </div>
       </div>
       ${this.editable ? html`

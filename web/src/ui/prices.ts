@@ -1,9 +1,11 @@
-// The catalog from the `catalog` document: print sizes with their prices at each store, the stores,
-// the frames, and the repeat-order discounts said plainly.
+// The catalog (from the `catalog` document, or before signing up from the public price list):
+// print sizes with their prices at each store, the stores with address, hours and payment, the
+// frames, and the repeat-order discounts said plainly.
 import { LitElement, css, html, nothing } from 'lit'
 import type { Catalog } from '../../../shared/schema.ts'
 import { describeDiscounts, unitPriceAt } from '../orders/estimate.ts'
 import { money } from './format.ts'
+import { storeFacts } from './store-info.ts'
 import { base } from './styles.ts'
 
 export class Prices extends LitElement {
@@ -43,6 +45,7 @@ export class Prices extends LitElement {
             ${front.fee > 0 ? `Service fee ${money(front.fee, catalog.currency)} per order.` : 'No service fee.'}
             ${front.roles.includes('delivery') ? ' Pick up your prints here.' : ''}
           </p>
+          ${storeFacts(front, catalog.currency, false)}
           <table>
             <caption class="visually-hidden">Print prices at ${front.name}</caption>
             <thead><tr><th scope="col">Print size</th><th scope="col" class="amount">Each</th></tr></thead>
@@ -55,11 +58,11 @@ export class Prices extends LitElement {
             </tbody>
           </table>
         </section>`)}
-      <section class="card" aria-labelledby="frames-heading">
+      ${catalog.templates.length ? html`<section class="card" aria-labelledby="frames-heading">
         <h2 id="frames-heading">Frames</h2>
         <ul>${catalog.templates.map((t) => html`<li>${t.name}</li>`)}</ul>
         <p class="muted small">Frames are free.</p>
-      </section>
+      </section>` : nothing}
     `
   }
 }
