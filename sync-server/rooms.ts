@@ -25,12 +25,22 @@ export class Rooms {
       this.cancelUnload(name.name)
       return Promise.resolve(room)
     }
-    if (room) this.loaded.delete(name.name) // a failed room is reloaded from what is stored
+    if (room) {
+      // A failed room is reloaded from what is stored. Destroyed, or its awareness timer would
+      // keep the process alive after everything else has closed.
+      this.loaded.delete(name.name)
+      room.destroy()
+    }
     let pending = this.loading.get(name.name)
     if (!pending) {
       pending = Room.load(name, this.options).then(
         (loadedRoom) => {
           this.loading.delete(name.name)
+          if (this.closed) {
+            // Loaded while the server was closing: close() has already destroyed the others.
+            loadedRoom.destroy()
+            throw new Error('the server is shutting down')
+          }
           this.loaded.set(name.name, loadedRoom)
           return loadedRoom
         },

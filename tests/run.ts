@@ -11,6 +11,9 @@ import { cpus } from 'node:os'
 
 const root = join(import.meta.dirname, '..')
 const FILE_TIMEOUT_MS = Number(process.env.LABSYNC_TEST_FILE_TIMEOUT_MS ?? 240_000)
+/** How long a file may take to exit after uvu printed its summary before it counts as hung. */
+const EXIT_GRACE_MS = 20_000
+const DIAGNOSTICS = join(import.meta.dirname, 'helpers', 'exit-diagnostics.mjs')
 const PARALLEL = Number(process.env.LABSYNC_TEST_JOBS ?? Math.max(1, Math.min(2, cpus().length)))
 
 /** Debian packages the integration and browser tests drive for real. */
@@ -63,22 +66,39 @@ function parseUvu(output: string): { total: number; passed: number; skipped: num
 function runFile(file: string): Promise<FileResult> {
   const started = Date.now()
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', DIAGNOSTICS, '--no-warnings', file], {
       cwd: root,
       env: { ...process.env, NODE_DISABLE_COLORS: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so a timeout kills the servers it started too
     })
     let output = ''
-    child.stdout.on('data', (chunk) => (output += chunk))
-    child.stderr.on('data', (chunk) => (output += chunk))
     let timedOut = false
+    let hungAfterSummary = false
+    const kill = () => {
+      try { process.kill(-child.pid!, 'SIGKILL') } catch { /* already gone */ }
+    }
+    // Once the summary is out, the file has EXIT_GRACE_MS to exit; then it is asked what is still
+    // open (tests/helpers/exit-diagnostics.mjs) and killed.
+    let grace: NodeJS.Timeout | null = null
+    const watchSummary = () => {
+      if (grace !== null || !/^\s*Total:\s+\d+/m.test(output)) return
+      grace = setTimeout(() => {
+        hungAfterSummary = true
+        try { process.kill(child.pid!, 'SIGUSR2') } catch { /* already gone */ }
+        setTimeout(kill, 1000)
+      }, EXIT_GRACE_MS)
+    }
+    child.stdout.on('data', (chunk) => { output += chunk; watchSummary() })
+    child.stderr.on('data', (chunk) => (output += chunk))
     const timer = setTimeout(() => {
       timedOut = true
-      try { process.kill(-child.pid!, 'SIGKILL') } catch { /* already gone */ }
+      kill()
     }, FILE_TIMEOUT_MS)
     child.on('close', (code) => {
       clearTimeout(timer)
+      if (grace !== null) clearTimeout(grace)
+      if (hungAfterSummary) output += `\n(did not exit within ${EXIT_GRACE_MS} ms of its summary; killed)`
       const counts = parseUvu(output)
       const ms = Date.now() - started
       if (timedOut) output += `\n(killed after ${FILE_TIMEOUT_MS} ms)`
@@ -87,7 +107,7 @@ function runFile(file: string): Promise<FileResult> {
         return
       }
       let failed = counts.total - counts.passed - counts.skipped
-      if (failed === 0 && (code !== 0 || timedOut)) failed = 1 // died after its summary, or hung
+      if (failed === 0 && (code !== 0 || timedOut || hungAfterSummary)) failed = 1 // died after its summary, or hung
       resolve({ file, passed: counts.passed, failed, skipped: counts.skipped, output, ms })
     })
   })

@@ -19,13 +19,15 @@ let server: AdminServer
 let customerToken = ''
 const lastSeen = new Map<string, number>()
 let rooms: Rooms | null = null
+let store: SqliteDocStore | null = null
 
 test.before(async () => {
   server = await startAdminServer({
     lastSeen: (lab) => lastSeen.get(lab) ?? null,
     queueLength: (lab) => queueLengthFromRooms(rooms!)(lab),
   })
-  rooms = new Rooms({ store: new SqliteDocStore(server.db), hooks: {}, idleUnloadMs: 60_000, compactAfterUpdates: 500, maxRefusals: 20 })
+  store = new SqliteDocStore(server.db)
+  rooms = new Rooms({ store, hooks: {}, idleUnloadMs: 60_000, compactAfterUpdates: 500, maxRefusals: 20 })
   const account = await server.accounts.create('aiko@example.test', 'correct horse battery', 'Aiko')
   customerToken = server.accounts.startSession(account!.userId).token
   // A small, known world: two customers, two stores, two labs, three days.
@@ -49,6 +51,7 @@ test.before(async () => {
 
 test.after(async () => {
   await rooms?.close()
+  await store?.close() // stops its writer thread before the database it writes is removed
   await server?.close()
 })
 

@@ -123,4 +123,20 @@ test('rooms that unloaded leave nothing of theirs in the store\'s memory, compac
   await rooms.close()
 })
 
+test('a room whose load ends after the server closed is destroyed, not kept (its awareness timer would keep the process alive)', async () => {
+  // A store whose load waits until the test lets it go, so close() runs while the room loads.
+  let letLoad = () => {}
+  const gate = new Promise<void>((resolve) => { letLoad = resolve })
+  class SlowStore extends MemoryDocStore {
+    override async load(doc: string): Promise<Uint8Array[]> { await gate; return super.load(doc) }
+  }
+  const rooms = new Rooms({ store: new SlowStore(), hooks: {}, compactAfterUpdates: 500, maxRefusals: 20, idleUnloadMs: 60_000 })
+  const loading = rooms.get(parseRoom('user/late')!)
+  await rooms.close()
+  letLoad()
+  const outcome = await loading.then(() => 'loaded', (error: Error) => error.message)
+  assert.is(outcome, 'the server is shutting down')
+  assert.is(rooms.size, 0)
+})
+
 test.run()
