@@ -5,7 +5,7 @@
 import { ConfigError } from '../shared/errors.ts'
 import { formatMoney } from '../shared/pricing.ts'
 import type { AuditEntry, HistoryRow, LabStatus, Listing, Page, ReceiptRow } from '../shared/audit.ts'
-import { LISTINGS, PAGE_MAX, printerStates } from '../shared/audit.ts'
+import { itemNumber, LISTINGS, PAGE_MAX, printerStates } from '../shared/audit.ts'
 import { escapeControls } from '../relay/http/csv.ts'
 import { columns, optionList, parseOptions, synopsis, UsageError, type Option } from '../bin/options.ts'
 
@@ -33,7 +33,7 @@ export const OPTIONS = [
   { name: 'front', value: 'ID', help: "only this store's", listings: ORDERS },
   { name: 'number', value: 'N', help: 'only the order(s) with this order number (any case; one per store that gave it, --front to pick)', listings: ORDERS },
   { name: 'email', value: 'E', help: "only the orders of the customer with this e-mail", listings: ORDERS },
-  { name: 'status', value: 'S', help: 'only in this status (receipts: accepted, rejected, cancelled; history: as the printer reported it)', listings: ORDERS },
+  { name: 'status', value: 'S', help: 'only in this status (receipts: accepted, rejected, cancelled, or waiting for photos; history: as the printer reported it)', listings: ORDERS },
   { name: 'since', value: 'ISO', help: 'from this date or date-time on (2024-05-01, 2024-05-01T09:00:00Z; without an offset, in the relay\'s time zone)', listings: ROWS },
   { name: 'until', value: 'ISO', help: 'up to this date or date-time, not included', listings: ROWS },
   { name: 'admin', value: 'NAME', help: "only this admin's changes", listings: ['audit'] },
@@ -221,18 +221,23 @@ const column = <Row>(header: string, cell: (row: Row) => string | number | null 
 
 const time = (iso: string | null) => (iso ? iso.replace(/\.\d{3}Z$/, 'Z') : '')
 
+/** The customer as people know them: name and e-mail, the account id when the account is gone. */
+const customerOf = (r: ReceiptRow) => (r.name || r.email ? `${r.name ?? ''} <${r.email ?? ''}>`.trim() : r.user)
+
 const TABLES: Record<Listing, Column[]> = {
   receipts: [
     column<ReceiptRow>('Received', (r) => time(r.receivedAt)), column<ReceiptRow>('Number', (r) => r.number), column<ReceiptRow>('Order', (r) => r.order),
-    column<ReceiptRow>('User', (r) => r.user), column<ReceiptRow>('Store', (r) => r.front), column<ReceiptRow>('Lab', (r) => r.lab),
+    column<ReceiptRow>('User', (r) => r.user), column<ReceiptRow>('Customer', (r) => customerOf(r)), column<ReceiptRow>('Store', (r) => r.front),
+    column<ReceiptRow>('Pickup', (r) => (r.pickupFront && r.pickupFront !== r.front ? r.pickupFront : '')), column<ReceiptRow>('Lab', (r) => r.lab),
     column<ReceiptRow>('Status', (r) => r.status), column<ReceiptRow>('Total', (r) => formatMoney(r.total, r.currency), true),
-    column<ReceiptRow>('Discount', (r) => (r.discount ? formatMoney(r.discountApplied, r.currency) : ''), true),
+    // A deduction is negative, as on the receipt and the admin page: -¥200.
+    column<ReceiptRow>('Discount', (r) => (r.discountApplied ? formatMoney(-r.discountApplied, r.currency) : ''), true),
     column<ReceiptRow>('Within', (r) => r.discount?.within), column<ReceiptRow>('Previous order', (r) => r.discount?.previousOrder),
     column<ReceiptRow>('Error', (r) => r.error),
   ],
   history: [
     column<HistoryRow>('Printed', (h) => time(h.printedAt)), column<HistoryRow>('Lab', (h) => h.lab), column<HistoryRow>('Order', (h) => h.order),
-    column<HistoryRow>('Item', (h) => h.item, true), column<HistoryRow>('Copies', (h) => h.copies, true), column<HistoryRow>('Status', (h) => h.status),
+    column<HistoryRow>('Item', (h) => itemNumber(h.item), true), column<HistoryRow>('Size', (h) => h.size), column<HistoryRow>('Copies', (h) => h.copies, true), column<HistoryRow>('Status', (h) => h.status),
     column<HistoryRow>('Printer', (h) => h.printer), column<HistoryRow>('Job', (h) => h.job), column<HistoryRow>('User', (h) => h.user),
     column<HistoryRow>('Store', (h) => h.front),
   ],

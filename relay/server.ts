@@ -24,7 +24,8 @@ import type { Images, ImagesDeps } from '../photos/intake.ts'
 import { SqliteImageStore } from '../storage/sqlite/image-store.ts'
 import { serveStatic } from './http/static.ts'
 import { addressOf, httpTimeouts, limitConnections } from '../sync-server/http-limits.ts'
-import { HashGate, signInGuard, type SignInGuard } from './http/sign-in-guard.ts'
+import { AddressWindow, HashGate, signInGuard, type SignInGuard } from './http/sign-in-guard.ts'
+import { priceList, servePrices, type PriceList } from './http/prices.ts'
 import { handleLabApi } from './http/labs.ts'
 import { LabPresences } from './store/lab-presence.ts'
 import { LabKeys } from './store/lab-keys.ts'
@@ -73,6 +74,8 @@ interface RelayParts {
   admin: Admin
   /** When each lab node was last heard from and its printers' states, for the admin's lab status. */
   presence: LabPresences
+  /** GET /api/prices: the public price list, and its own per-address count (limits.signInsPerAddress a minute). */
+  prices: { list: PriceList; window: AddressWindow }
 }
 
 export async function createRelay(options: RelayOptions): Promise<Relay> {
@@ -142,7 +145,8 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     queueLength: queueLengthFromRooms(rooms),
     reassign: (order, lab) => intake.reassign(order, lab),
   })
-  return { options, now, db, docStore, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence }
+  const prices = { list: priceList(publicCatalog(options.config)), window: new AddressWindow(limits.signInsPerAddress, now, 'price list requests') }
+  return { options, now, db, docStore, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence, prices }
 }
 
 /** The document events order intake and lab reports hang off. */
@@ -186,6 +190,7 @@ async function route(parts: RelayParts, req: IncomingMessage, res: ServerRespons
   }
   if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return parts.images.handle(req, res, url)
   if (path.startsWith('/api/admin/')) return parts.admin.handle(req, res, url)
+  if (path === '/api/prices') return servePrices(req, res, parts.prices.list, parts.prices.window)
   if (path.startsWith('/api/labs/')) return handleLabApi(req, res, url, auth.fromRequest(req, url), { accounts, labKeys: parts.labKeys, now: parts.now, presence: parts.presence })
   if (path.startsWith('/api/')) throw new HttpError(404, `no such endpoint: ${req.method} ${path}`)
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')

@@ -4,6 +4,9 @@ import type { DiscountDecision, PriceLine } from './schema.ts'
 
 export type ReceptionStatus = 'accepted' | 'rejected' | 'cancelled'
 export const RECEPTION_STATUSES: readonly ReceptionStatus[] = ['accepted', 'rejected', 'cancelled']
+/** What the receipts listing filters by: a reception's status, or `waiting` (submitted, photos missing, not received yet). */
+export type ReceiptStatus = ReceptionStatus | 'waiting'
+export const RECEIPT_STATUSES: readonly ReceiptStatus[] = [...RECEPTION_STATUSES, 'waiting']
 
 /** A reception with its receipt and discount decision. Times are ISO 8601, amounts minor units. */
 export interface ReceiptRow {
@@ -12,17 +15,27 @@ export interface ReceiptRow {
   /** The short order number, unique per store (shared/order-number.ts); null when rejected, or accepted before numbers. */
   number: string | null
   user: string
+  /** The customer's display name and e-mail from their account; null when the account is gone. */
+  name: string | null
+  email: string | null
+  /** The store that received the order, and the one that hands it over (null: the same, or not known). */
   front: string
+  pickupFront: string | null
   lab: string
+  /** For a waiting order: when the relay first saw the submission. */
   receivedAt: string
-  status: ReceptionStatus
+  status: ReceiptStatus
+  /** For a waiting order: the photos the relay does not have yet. */
+  missing?: string[]
   error: string | null
   lines: PriceLine[]
   total: number
   currency: string
   /** The decision as recorded: which previous order, within which period, the tier's amount. */
   discount: DiscountDecision | null
-  /** What the receipt actually took off (the tier's amount clamped to the subtotal); 0 without a discount. */
+  /** The store's own discount on its fee (fronts[].discounts), null when none. */
+  frontDiscount: DiscountDecision | null
+  /** What the receipt actually took off, both discounts (each clamped to its charge), as a positive amount; 0 without. */
   discountApplied: number
   /**
    * When the order was submitted through a lab node in the store: its signed stamp, and whether
@@ -45,6 +58,8 @@ export interface HistoryRow {
   receivedAt: string
   user: string | null
   front: string | null
+  /** The print size (product name) of that item, as its receipt line has it; null when not known. */
+  size: string | null
 }
 
 export interface LabStatus {
@@ -94,7 +109,15 @@ export interface DailyReport {
 export interface Page<Row> {
   rows: Row[]
   next: string | null
+  /** Receipts only: sums over every row the filter matches (all pages), not only this page's. */
+  totals?: ReceiptTotals
 }
+
+/**
+ * Sums over the receipts a filter matches: accepted orders, what they charged, and the discounts
+ * given, as negative amounts (a deduction is negative everywhere: -200), the lab's and the stores'.
+ */
+export interface ReceiptTotals { orders: number; revenue: number; labDiscount: number; frontDiscount: number }
 
 export const LISTINGS = ['receipts', 'history', 'labs', 'audit'] as const
 export type Listing = (typeof LISTINGS)[number]
@@ -102,6 +125,14 @@ export type Listing = (typeof LISTINGS)[number]
 /** Listing page sizes: the default, and the most one JSON page carries. */
 export const PAGE_DEFAULT = 100
 export const PAGE_MAX = 1000
+
+/** An item as people count it: the first print is 1 (the wire's `item` counts from 0), in the page, CSV and CLI alike. */
+export const itemNumber = (item: number): number => item + 1
+
+/** The sum of a receipt's discount lines given by `by` (lines without `by`, from before stores had discounts, are the lab's): negative or 0. */
+export function discountBy(lines: readonly PriceLine[], by: 'lab' | 'front'): number {
+  return lines.reduce((sum, line) => sum + (line.kind === 'discount' && (line.by ?? 'lab') === by ? line.amount : 0), 0)
+}
 
 /** A lab's printers on one line, as the CLI table and the CSV show them: `URI state (reason, …); …`. */
 export function printerStates(printers: LabStatus['printers']): string {

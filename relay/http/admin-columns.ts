@@ -1,5 +1,5 @@
 // The CSV columns of each admin listing, in the order they are written (relay/http/csv.ts).
-import { printerStates, type AuditEntry, type HistoryRow, type LabStatus, type ReceiptRow } from '../../shared/audit.ts'
+import { discountBy, itemNumber, printerStates, type AuditEntry, type HistoryRow, type LabStatus, type ReceiptRow } from '../../shared/audit.ts'
 import type { Columns } from './csv.ts'
 
 const sumLines = (row: ReceiptRow, kind: string) => row.lines.reduce((sum, line) => sum + (line.kind === kind ? line.amount : 0), 0)
@@ -12,11 +12,18 @@ export const RECEIPT_COLUMNS: Columns<ReceiptRow> = [
   ['discountWithin', (r) => r.discount?.within], ['discountTierAmount', (r) => r.discount?.amount],
   ['discountPreviousOrder', (r) => r.discount?.previousOrder], ['discountPreviousReceivedAt', (r) => r.discount?.previousReceivedAt],
   ['inStoreLab', (r) => r.inStore?.lab], ['inStoreStampedAt', (r) => r.inStore?.stampedAt], ['inStoreStampUsed', (r) => r.inStore ? String(r.inStore.used) : null],
+  // Added by issue 16, after the earlier columns so a sheet reading them by position still works.
+  // Discounts as the receipt shows them: a deduction is negative (-200), the lab's and the store's apart.
+  ['name', (r) => r.name], ['email', (r) => r.email], ['pickupFront', (r) => r.pickupFront ?? (r.status === 'waiting' ? null : r.front)],
+  ['labDiscount', (r) => discountBy(r.lines, 'lab')], ['frontDiscount', (r) => discountBy(r.lines, 'front')],
+  ['frontDiscountWithin', (r) => r.frontDiscount?.within], ['frontDiscountPreviousOrder', (r) => r.frontDiscount?.previousOrder],
+  ['missing', (r) => r.missing?.join(' ')],
 ]
 export const HISTORY_COLUMNS: Columns<HistoryRow> = [
-  ['printedAt', (h) => h.printedAt], ['id', (h) => h.id], ['lab', (h) => h.lab], ['order', (h) => h.order], ['item', (h) => h.item],
+  // `item` counted from 1, as the page and the CLI count prints (the JSON's `item` counts from 0).
+  ['printedAt', (h) => h.printedAt], ['id', (h) => h.id], ['lab', (h) => h.lab], ['order', (h) => h.order], ['item', (h) => itemNumber(h.item)],
   ['copies', (h) => h.copies], ['status', (h) => h.status], ['printer', (h) => h.printer], ['job', (h) => h.job],
-  ['user', (h) => h.user], ['front', (h) => h.front], ['receivedAt', (h) => h.receivedAt],
+  ['user', (h) => h.user], ['front', (h) => h.front], ['receivedAt', (h) => h.receivedAt], ['size', (h) => h.size],
 ]
 export const LAB_COLUMNS: Columns<LabStatus> = [
   ['id', (l) => l.id], ['name', (l) => l.name], ['queue', (l) => l.queue], ['lastHistoryAt', (l) => l.lastHistoryAt],

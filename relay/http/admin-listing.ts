@@ -1,7 +1,7 @@
 // Sends an admin listing: one keyset page as JSON, or every row (up to `limit`) streamed as CSV,
 // read in short statements so the database is never held while the client is slow to take them.
 import type { ServerResponse } from 'node:http'
-import type { Page } from '../../shared/audit.ts'
+import type { Page, ReceiptTotals } from '../../shared/audit.ts'
 import type { Listed, Position } from '../store/audit.ts'
 import { sendJson } from '../../sync-server/respond.ts'
 import { csvHeader, csvRow, type Columns } from './csv.ts'
@@ -13,18 +13,27 @@ const CSV_FLUSH_CHARS = 64 * 1024
 
 export type ReadRows<Row> = (from: Position | null, limit: number) => Listed<Row>
 
-export async function sendListing<Row>(res: ServerResponse, kind: string, query: ListingQuery, read: ReadRows<Row>, columns: Columns<Row>, now: () => number): Promise<void> {
-  if (query.format === 'json') return sendPage(res, kind, query, read)
+/**
+ * `kind` names the CSV file; `cursorKind` (default `kind`) binds the cursor to its listing; `totals`,
+ * when given, are added to each JSON page (sums over the whole filter).
+ */
+export async function sendListing<Row>(
+  res: ServerResponse, kind: string, query: ListingQuery, read: ReadRows<Row>, columns: Columns<Row>, now: () => number,
+  cursorKind = kind, totals?: () => ReceiptTotals,
+): Promise<void> {
+  if (query.format === 'json') return sendPage(res, cursorKind, query, read, totals)
   startCsv(res, kind, now)
   return streamCsv(res, query, read, columns)
 }
 
-function sendPage<Row>(res: ServerResponse, kind: string, query: ListingQuery, read: ReadRows<Row>): void {
+function sendPage<Row>(res: ServerResponse, kind: string, query: ListingQuery, read: ReadRows<Row>, totals?: () => ReceiptTotals): void {
   const listed = read(query.after, query.limit + 1)
   const rows = [...listed.rows]
   const more = rows.length > query.limit
   if (more) rows.length = query.limit
-  sendJson(res, 200, { rows, next: more ? encodeCursor(kind, listed.positionOf(rows[rows.length - 1])) : null } satisfies Page<Row>)
+  const page: Page<Row> = { rows, next: more ? encodeCursor(kind, listed.positionOf(rows[rows.length - 1])) : null }
+  if (totals) page.totals = totals()
+  sendJson(res, 200, page)
 }
 
 async function streamCsv<Row>(res: ServerResponse, query: ListingQuery, read: ReadRows<Row>, columns: Columns<Row>): Promise<void> {

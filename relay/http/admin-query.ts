@@ -101,7 +101,8 @@ function decodeCursor(text: string, kind: string): Position {
     value = null
   }
   const [k, t, key] = Array.isArray(value) && value.length === 3 ? value : []
-  const keyOk = kind === 'history' ? typeof key === 'string' : Number.isSafeInteger(key)
+  // History entries and waiting orders are keyed by their ids; the rest by a number.
+  const keyOk = kind === 'history' || kind === 'waiting' ? typeof key === 'string' : Number.isSafeInteger(key)
   if (k !== kind || !Number.isSafeInteger(t) || !keyOk) throw new BadRequestError(`after: not a cursor of the ${kind} listing`)
   return { t: t as number, k: key as number | string }
 }

@@ -8,8 +8,8 @@ import type { Authenticator } from '../auth.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { AuditStore } from '../store/audit.ts'
 import { HttpError, RightsError } from '../../shared/errors.ts'
-import type { LabStatus, Page, ReceiptRow } from '../../shared/audit.ts'
-import { RECEPTION_STATUSES } from '../../shared/audit.ts'
+import type { LabStatus, Page, ReceiptStatus } from '../../shared/audit.ts'
+import { RECEIPT_STATUSES } from '../../shared/audit.ts'
 import { sendError, sendJson } from '../../sync-server/respond.ts'
 import { csvHeader, csvRow } from './csv.ts'
 import { formatOf, known, listingQuery, type Param } from './admin-query.ts'
@@ -57,12 +57,18 @@ export function createAdmin(deps: AdminDeps): Admin {
   }
   const routes: Record<string, Route> = {
     receipts: get((_req, res, url) => {
-      const query = listingQuery(url, LISTING_PARAMS, timeZone, 'receipts')
-      const status = query.filter.status
-      if (status !== undefined && !RECEPTION_STATUSES.includes(status as ReceiptRow['status'])) {
-        throw new HttpError(400, `status: "${status}" is not one of ${RECEPTION_STATUSES.join(', ')}`)
+      const status = new URLSearchParams(url.search).get('status') || undefined
+      if (status !== undefined && !RECEIPT_STATUSES.includes(status as ReceiptStatus)) {
+        throw new HttpError(400, `status: "${status.slice(0, 40)}" is not one of ${RECEIPT_STATUSES.join(', ')}`)
       }
-      return sendListing(res, 'receipts', query, (from, limit) => store.receipts(query.filter, from, limit), RECEIPT_COLUMNS, now)
+      // Waiting orders have no reception yet: they are listed from the orders the relay waits for, with their own cursor.
+      if (status === 'waiting') {
+        const query = listingQuery(url, LISTING_PARAMS, timeZone, 'waiting')
+        const labOf = (front: string) => deps.config.fronts.find((f) => f.id === front)?.lab ?? ''
+        return sendListing(res, 'receipts', query, (from, limit) => store.waiting(query.filter, from, limit, labOf, deps.config.currency), RECEIPT_COLUMNS, now, 'waiting')
+      }
+      const query = listingQuery(url, LISTING_PARAMS, timeZone, 'receipts')
+      return sendListing(res, 'receipts', query, (from, limit) => store.receipts(query.filter, from, limit), RECEIPT_COLUMNS, now, 'receipts', () => store.totals(query.filter))
     }),
     history: get((_req, res, url) => {
       const query = listingQuery(url, LISTING_PARAMS, timeZone, 'history')

@@ -17,10 +17,10 @@ const MAX_ENTRIES = 100_000
 /** Hashes waiting for a slot, per slot; past it sign-ins answer 503 at once instead of queueing. */
 const QUEUE_PER_SLOT = 16
 
-/** Attempts per address in fixed one-minute windows. */
-class AddressWindow {
+/** Attempts per address in fixed one-minute windows (sign-ins; the public price list counts its own). */
+export class AddressWindow {
   private readonly seen = new Map<string, { start: number; count: number }>()
-  constructor(private readonly perMinute: number, private readonly now: () => number) {}
+  constructor(private readonly perMinute: number, private readonly now: () => number, private readonly what = 'sign-in attempts') {}
 
   /** Counts an attempt; 429 with Retry-After once the address has used its minute. */
   take(address: string): void {
@@ -33,7 +33,7 @@ class AddressWindow {
       this.prune(now)
     }
     if (entry.count >= this.perMinute) {
-      throw new HttpError(429, 'too many sign-in attempts from this address; try again in a minute', (entry.start + MINUTE - now) / 1000)
+      throw new HttpError(429, `too many ${this.what} from this address; try again in a minute`, (entry.start + MINUTE - now) / 1000)
     }
     entry.count++
   }

@@ -3,8 +3,8 @@
 // (admin_audit), the one table here this module writes.
 import type { DB } from '../../storage/sqlite/database.ts'
 import type { StoreStampNote } from './receptions.ts'
-import type { AuditEntry, HistoryRow, ReceiptRow, ReceptionStatus } from '../../shared/audit.ts'
-import type { PriceLine } from '../../shared/schema.ts'
+import type { AuditEntry, HistoryRow, ReceiptRow, ReceiptTotals, ReceptionStatus } from '../../shared/audit.ts'
+import type { DiscountDecision, PriceLine } from '../../shared/schema.ts'
 
 /** Filters every listing understands; times are epoch milliseconds, `since` inclusive, `until` exclusive. */
 export interface AuditFilter {
@@ -53,13 +53,16 @@ const HISTORY: Table = {
   },
 }
 const ADMIN_AUDIT: Table = { name: 'admin_audit', time: 'at', key: 'id', filters: { admin: 'admin', action: 'action' } }
+/** Orders waiting for photos, by first sight (the receipts listing's `status=waiting`). */
+const WAITING: Table = { name: 'waiting_orders', time: 'first_seen', key: 'order_id', filters: { user: 'user_id', front: 'front', email: BY_EMAIL } }
 
 interface ReceptionRecord {
   seq: number; order_id: string; number: string | null; user_id: string; front: string; lab: string; received_at: number
   status: ReceptionStatus; error: string | null; lines: string; total: number; currency: string
   discount_order: string | null; discount_received_at: number | null; discount_within: string | null; discount_amount: number | null
-  store_stamp: string | null
+  store_stamp: string | null; front_discount: string | null; pickup_front: string | null
 }
+interface WaitingRecord { order_id: string; user_id: string; front: string | null; first_seen: number; missing: string }
 interface HistoryRecord {
   id: string; lab: string; order_id: string; item: number; printer: string; job: string; copies: number
   status: string; printed_at: number; received_at: number; user_id: string | null; front: string | null
@@ -68,17 +71,36 @@ interface AuditRecord { id: number; at: number; admin: string; action: string; d
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
-function receiptRow(r: ReceptionRecord): ReceiptRow {
+/** The customer's name and e-mail by user id, looked up once per listing. */
+type CustomerOf = (user: string) => { name: string | null; email: string | null }
+
+function receiptRow(r: ReceptionRecord, customer: CustomerOf): ReceiptRow {
   const lines = JSON.parse(r.lines) as PriceLine[]
   return {
-    seq: r.seq, order: r.order_id, number: r.number, user: r.user_id, front: r.front, lab: r.lab, receivedAt: iso(r.received_at),
-    status: r.status, error: r.error, lines, total: r.total, currency: r.currency,
+    seq: r.seq, order: r.order_id, number: r.number, user: r.user_id, ...customer(r.user_id), front: r.front, pickupFront: r.pickup_front,
+    lab: r.lab, receivedAt: iso(r.received_at), status: r.status, error: r.error, lines, total: r.total, currency: r.currency,
     discount: r.discount_order === null ? null : {
       previousOrder: r.discount_order, previousReceivedAt: iso(r.discount_received_at!), within: r.discount_within!, amount: r.discount_amount!,
     },
+    frontDiscount: r.front_discount === null ? null : JSON.parse(r.front_discount) as DiscountDecision,
     discountApplied: -lines.reduce((sum, line) => sum + (line.kind === 'discount' ? line.amount : 0), 0),
     inStore: inStoreOf(r.store_stamp),
   }
+}
+
+/** A waiting order as a receipts row: no number, price or lab decision yet, the photos it misses. */
+function waitingRow(w: WaitingRecord, customer: CustomerOf, labOf: (front: string) => string, currency: string): ReceiptRow {
+  return {
+    seq: 0, order: w.order_id, number: null, user: w.user_id, ...customer(w.user_id), front: w.front ?? '', pickupFront: null,
+    lab: w.front ? labOf(w.front) : '', receivedAt: iso(w.first_seen), status: 'waiting', missing: JSON.parse(w.missing) as string[],
+    error: null, lines: [], total: 0, currency, discount: null, frontDiscount: null, discountApplied: 0, inStore: null,
+  }
+}
+
+/** The print size of each item of an order, from its receipt's print lines (one per item, in item order). */
+function sizesOf(linesJson: string | null): string[] {
+  if (linesJson === null) return []
+  return (JSON.parse(linesJson) as PriceLine[]).filter((line) => line.kind === 'print').map((line) => line.label.replace(/ × \d+$/, ''))
 }
 
 function inStoreOf(json: string | null): ReceiptRow['inStore'] {
@@ -87,9 +109,9 @@ function inStoreOf(json: string | null): ReceiptRow['inStore'] {
   return { lab: note.lab, stampedAt: note.receivedAt, used: note.used, ...(note.reason ? { reason: note.reason } : {}) }
 }
 
-const historyRow = (h: HistoryRecord): HistoryRow => ({
+const historyRow = (h: HistoryRecord, sizes: (order: string) => string[]): HistoryRow => ({
   id: h.id, lab: h.lab, order: h.order_id, item: h.item, printer: h.printer, job: h.job, copies: h.copies, status: h.status,
-  printedAt: iso(h.printed_at), receivedAt: iso(h.received_at), user: h.user_id, front: h.front,
+  printedAt: iso(h.printed_at), receivedAt: iso(h.received_at), user: h.user_id, front: h.front, size: sizes(h.order_id)[h.item] ?? null,
 })
 
 const auditEntry = (a: AuditRecord): AuditEntry => ({ id: a.id, at: iso(a.at), admin: a.admin, action: a.action, detail: JSON.parse(a.detail) as Record<string, unknown> })
@@ -113,21 +135,68 @@ export class AuditStore {
       lastHistory: db.prepare<[string], { at: number | null }>('SELECT max(received_at) AS at FROM history WHERE lab = ?'),
       lastPrinted: db.prepare<[string], { at: number | null }>('SELECT max(printed_at) AS at FROM history WHERE lab = ?'),
       reception: db.prepare<[string], { lab: string; status: ReceptionStatus }>('SELECT lab, status FROM receptions WHERE order_id = ?'),
+      customer: db.prepare<[string], { name: string; email: string }>('SELECT name, email FROM accounts WHERE user_id = ?'),
+      lines: db.prepare<[string], { lines: string }>('SELECT lines FROM receptions WHERE order_id = ?'),
     }
   }
 
-  /**
-   * Receptions matching `filter` after `from`, at most `limit`. The rows are read lazily: the
-   * connection is busy until the iteration ends, so consume them without awaiting in between.
-   */
+  /** Receptions matching `filter` after `from`, at most `limit`. */
   receipts(filter: AuditFilter, from: Position | null, limit: number): Listed<ReceiptRow> {
     const rows = this.select<ReceptionRecord>(RECEPTIONS, filter, from, limit)
-    return { rows: map(rows, receiptRow), positionOf: (row) => ({ t: Date.parse(row.receivedAt), k: row.seq }) }
+    const customer = this.customers()
+    return { rows: map(rows, (row) => receiptRow(row, customer)), positionOf: (row) => ({ t: Date.parse(row.receivedAt), k: row.seq }) }
+  }
+
+  /** Orders waiting for photos matching `filter` (user, front, email, since/until on first sight), oldest first. */
+  waiting(filter: AuditFilter, from: Position | null, limit: number, labOf: (front: string) => string, currency: string): Listed<ReceiptRow> {
+    const rows = this.select<WaitingRecord>(WAITING, filter, from, limit)
+    const customer = this.customers()
+    return { rows: map(rows, (row) => waitingRow(row, customer, labOf, currency)), positionOf: (row) => ({ t: Date.parse(row.receivedAt), k: row.order }) }
+  }
+
+  /**
+   * Sums over every reception `filter` matches (not one page): accepted orders, their totals, and
+   * the discounts by who gave them. Reads each matching row once, by the same indexes as the listing.
+   */
+  totals(filter: AuditFilter): ReceiptTotals {
+    const { clauses, params } = equalities(RECEPTIONS, filter, '', ['status'])
+    if (filter.since !== undefined) { clauses.push('received_at >= ?'); params.push(filter.since) }
+    if (filter.until !== undefined) { clauses.push('received_at < ?'); params.push(filter.until) }
+    // Only accepted orders earn or give anything; a status filter other than accepted sums nothing.
+    clauses.push("status = 'accepted'")
+    if (filter.status !== undefined && filter.status !== 'accepted') clauses.push('0')
+    const row = this.prepared<{ orders: number; revenue: number | null; lab: number | null; front: number | null }>(
+      `SELECT count(*) AS orders, sum(total) AS revenue,
+         sum((SELECT sum(l.value ->> 'amount') FROM json_each(lines) l WHERE l.value ->> 'kind' = 'discount' AND coalesce(l.value ->> 'by', 'lab') = 'lab')) AS lab,
+         sum((SELECT sum(l.value ->> 'amount') FROM json_each(lines) l WHERE l.value ->> 'kind' = 'discount' AND l.value ->> 'by' = 'front')) AS front
+       FROM receptions WHERE ${clauses.join(' AND ')}`).all(...params)[0]
+    return { orders: row.orders, revenue: row.revenue ?? 0, labDiscount: row.lab ?? 0, frontDiscount: row.front ?? 0 }
   }
 
   history(filter: AuditFilter, from: Position | null, limit: number): Listed<HistoryRow> {
     const rows = this.select<HistoryRecord>(HISTORY, filter, from, limit)
-    return { rows: map(rows, historyRow), positionOf: (row) => ({ t: Date.parse(row.printedAt), k: row.id }) }
+    // One reception read per order on the page, not per print (an order's prints come together).
+    const cache = new Map<string, string[]>()
+    const sizes = (order: string) => {
+      let found = cache.get(order)
+      if (!found) cache.set(order, (found = sizesOf(this.stmt.lines.get(order)?.lines ?? null)))
+      return found
+    }
+    return { rows: map(rows, (row) => historyRow(row, sizes)), positionOf: (row) => ({ t: Date.parse(row.printedAt), k: row.id }) }
+  }
+
+  /** A customer lookup for one listing: each account read once, by its primary key. */
+  private customers(): CustomerOf {
+    const cache = new Map<string, { name: string | null; email: string | null }>()
+    return (user) => {
+      let found = cache.get(user)
+      if (!found) {
+        const row = this.stmt.customer.get(user)
+        found = { name: row?.name ?? null, email: row?.email ?? null }
+        if (cache.size < 10_000) cache.set(user, found)
+      }
+      return found
+    }
   }
 
   auditLog(filter: AuditFilter, from: Position | null, limit: number): Listed<AuditEntry> {
@@ -230,6 +299,11 @@ function equalities(table: Table, filter: AuditFilter, alias = '', skip: Array<k
   return { clauses, params, sql: clauses.map((c) => ` AND ${c}`).join('') }
 }
 
-function* map<A, B>(rows: Iterable<A>, shape: (row: A) => B): Generator<B> {
-  for (const row of rows) yield shape(row)
+/**
+ * The rows shaped for the wire. Read to the end first: shaping looks up accounts and receipts,
+ * and the connection runs no other statement while one is iterating (at most a page, or the
+ * CSV's read of 1000 rows, is held).
+ */
+function map<A, B>(rows: Iterable<A>, shape: (row: A) => B): B[] {
+  return Array.from(rows).map(shape)
 }

@@ -68,7 +68,11 @@ async function submitOrder(relay: RelayProcess, who: { userId: string; token: st
   return { orderId, doc, provider }
 }
 
-const receiptOf = (doc: Y.Doc) => waitFor(() => (doc.getMap('receipt').get('status') ? doc.getMap('receipt').toJSON() as Receipt : null), 'the receipt', 10_000)
+/** The relay's final word on an order: accepted or rejected (not `waiting` for photos). */
+const receiptOf = (doc: Y.Doc) => waitFor(() => {
+  const status = doc.getMap('receipt').get('status')
+  return status && status !== 'waiting' ? doc.getMap('receipt').toJSON() as Receipt : null
+}, 'the receipt', 10_000)
 
 function receptionRows(relay: RelayProcess, order?: string): Array<Record<string, unknown>> {
   const db = new Database(join(relay.dataDir, 'relay.sqlite'), { readonly: true })
@@ -112,7 +116,7 @@ test('repeats get the shortest tier that holds the previous order, then none out
   const second = await submitOrder(relay, me)
   const r2 = await receiptOf(second.doc)
   assert.equal(r2.discount, { previousOrder: first.orderId, previousReceivedAt: r2.discount!.previousReceivedAt, within: 'P7D', amount: 200 })
-  assert.is(r2.total, 0, '70 + 100 - 200 is clamped: the total never goes below zero')
+  assert.is(r2.total, 100, '70 - 70 + 100: the lab\'s 200 is clamped to its prints; the store\'s fee is never discounted by it')
   assert.is(r2.lines.reduce((sum, line) => sum + line.amount, 0), r2.total, 'the lines add up to the total')
   await relay.stop()
   destroyClients()
@@ -248,12 +252,14 @@ test('an order whose photos are not uploaded yet waits, and is received when the
     const later = await makePhoto(4242)
     const { sha256Hex } = await import('../helpers/relay.ts')
     const { doc } = await submitOrder(relay, me, { items: [{ image: sha256Hex(later), product: 'L', qty: 1 }] })
-    await new Promise((r) => setTimeout(r, 500))
-    assert.is(doc.getMap('receipt').size, 0, 'no receipt while the photo is missing')
+    await waitFor(() => doc.getMap('receipt').get('status') === 'waiting', 'the waiting receipt')
+    assert.equal(doc.getMap('receipt').get('missing'), [sha256Hex(later)], 'the receipt names the photo still missing')
+    assert.is(doc.getMap('receipt').get('total'), undefined, 'no price while waiting')
     await uploadPhoto(relay.url, me.token, later)
     const receipt = await receiptOf(doc)
     assert.is(receipt.status, 'accepted')
     assert.is(receipt.receivedAt.slice(0, 16), '2026-06-01T09:00', 'received when first submitted')
+    assert.is(receipt.missing, undefined, 'nothing missing any more')
   } finally { await relay.stop() }
 })
 
@@ -326,7 +332,7 @@ test('a cancelled order gives no discount: the order that cited it is priced aga
     const real = await submitOrder(relay, me, { items: [{ image: me.photo, product: 'KG', qty: 1 }] })
     const before = await receiptOf(real.doc)
     assert.is(before.discount?.previousOrder, throwaway.orderId)
-    assert.is(before.total, 0, '60 + 100 - 200, clamped')
+    assert.is(before.total, 100, '60 - 60 + 100: clamped to the prints, the fee stays')
     throwaway.doc.getMap('spec').set('state', 'cancelled')
     await waitFor(() => real.doc.getMap('receipt').get('discount') === null, 'the second order priced again')
     assert.is(real.doc.getMap('receipt').get('total'), 160)
