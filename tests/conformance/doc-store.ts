@@ -57,9 +57,13 @@ const listed = (updates: Uint8Array[]) => updates.map((update) => [...update])
 type It = (title: string, body: Body) => void
 type Body = (open: () => Promise<DocStore>, close: (store: DocStore) => Promise<void>) => Promise<void>
 
-/** Registers and runs the suite `DocStore: <name>`; every test gets fresh storage from setup(). */
-export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUnderTest>): void {
+/**
+ * Registers and runs the suite `DocStore: <name>`; every test gets fresh storage from setup().
+ * `after` runs once the suite is done (a database server the storages live on is stopped there).
+ */
+export function runDocStoreTests(name: string, setup: () => Promise<DocStorageUnderTest>, after?: () => Promise<void>): void {
   const test = suite(`DocStore: ${name}`)
+  if (after) test.after(after)
   const it = (title: string, body: Body) => test(title, async () => {
     const storage = await setup()
     const open = new Set<DocStore>()

@@ -1,0 +1,155 @@
+// The PostgreSQL DocStore: one update log table shared by every relay, written by group commit
+// (one transaction for whatever this relay appended meanwhile), compacted under an advisory lock.
+import pg from 'pg'
+import type { DocStore } from '../doc-store.ts'
+import { SeenRows } from '../seen-rows.ts'
+import { LOCK_CLASS, migrate, type PgMigrations } from './migrate.ts'
+import { planBatch, type Write } from './doc-batch.ts'
+
+/** The documents' schema steps (see PgMigrations: append, never edit). */
+export const DOC_MIGRATIONS: PgMigrations = {
+  component: 'docs',
+  steps: [
+    `CREATE TABLE doc_updates (
+       id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+       doc  text NOT NULL,
+       data bytea NOT NULL
+     );
+     CREATE INDEX doc_updates_by_doc ON doc_updates (doc, id);`,
+  ],
+}
+
+interface PendingWrite extends Write {
+  resolve: () => void
+  reject: (error: Error) => void
+}
+
+export interface PgDocStoreOptions {
+  /** Connections for load(); the writes use one more, one batch at a time. */
+  readers?: number
+}
+
+/**
+ * Every append is acknowledged only after the COMMIT that stored it: appends made while one
+ * transaction is in flight wait for it and go into the next, so one relay pays one round of
+ * commits for many writers (group commit). Writes resolve in the order they were made [DS2].
+ */
+export class PgDocStore implements DocStore {
+  private pending: PendingWrite[] = []
+  private scheduled = false
+  private committing = false
+  /** Another relay on the same database may write the same documents. */
+  private readonly seen = new SeenRows()
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /** Connects and brings the schema up to date (several relays may open at once). */
+  static async open(connectionString: string, options: PgDocStoreOptions = {}): Promise<PgDocStore> {
+    const pool = new pg.Pool({ connectionString, max: (options.readers ?? 4) + 1 })
+    // An idle client's error (the server restarted) must not crash the relay: the next query fails instead.
+    pool.on('error', () => {})
+    try {
+      await migrate(pool, DOC_MIGRATIONS)
+    } catch (error) {
+      await pool.end()
+      throw error
+    }
+    return new PgDocStore(pool)
+  }
+
+  async load(doc: string): Promise<Uint8Array[]> {
+    const { rows } = await this.pool.query<{ id: string; data: Buffer }>('SELECT id, data FROM doc_updates WHERE doc = $1 ORDER BY id', [doc])
+    this.seen.add(doc, rows.map((row) => Number(row.id)))
+    return rows.map((row) => new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength))
+  }
+
+  append(doc: string, update: Uint8Array): Promise<void> {
+    return this.enqueue(doc, update, false)
+  }
+
+  compact(doc: string, snapshot: Uint8Array): Promise<void> {
+    return this.enqueue(doc, snapshot, true)
+  }
+
+  release(doc: string): void {
+    this.seen.forget(doc)
+  }
+
+  flush(): Promise<void> {
+    return this.pending.length === 0 && !this.committing ? Promise.resolve() : this.enqueue(null, EMPTY, false)
+  }
+
+  /** Stores what is pending, then closes every connection. */
+  async close(): Promise<void> {
+    await this.flush()
+    await this.pool.end()
+  }
+
+  private enqueue(doc: string | null, data: Uint8Array, snapshot: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ doc, data, snapshot, resolve, reject })
+      this.schedule()
+    })
+  }
+
+  /**
+   * At the end of this event-loop turn, or when the commit in flight ends. Never inside append():
+   * what the caller does right after it must not be overtaken by the commit.
+   */
+  private schedule(): void {
+    if (this.scheduled || this.committing) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      void this.commit()
+    })
+  }
+
+  private async commit(): Promise<void> {
+    if (this.committing || this.pending.length === 0) return
+    const batch = this.pending
+    this.pending = []
+    this.committing = true
+    let failure: Error | null = null
+    try {
+      const writes = batch.filter((write) => write.doc !== null)
+      if (writes.length > 0) await this.store(writes)
+    } catch (error) {
+      failure = error as Error
+    }
+    this.committing = false
+    for (const write of batch) failure ? write.reject(failure) : write.resolve()
+    if (this.pending.length > 0) this.schedule()
+  }
+
+  /**
+   * One transaction. The advisory locks of the compacted documents are taken first, in one
+   * order, so two relays compacting the same documents wait for each other instead of
+   * deadlocking. Rows this store learns of are remembered only once the COMMIT succeeded.
+   */
+  private async store(writes: Write[]): Promise<void> {
+    const client = await this.pool.connect()
+    let broken: Error | undefined
+    try {
+      await client.query('BEGIN')
+      const compacted = [...new Set(writes.filter((write) => write.snapshot).map((write) => write.doc!))]
+      if (compacted.length > 0) {
+        await client.query(
+          `SELECT pg_advisory_xact_lock($1, k) FROM (SELECT DISTINCT hashtext(d) AS k FROM unnest($2::text[]) AS d ORDER BY k) AS locks`,
+          [LOCK_CLASS.doc, compacted])
+      }
+      const remember = await planBatch(writes, this.seen, (sql, params) => client.query(sql, params))
+      await client.query('COMMIT')
+      remember()
+    } catch (error) {
+      broken = error as Error
+      await client.query('ROLLBACK').catch(() => {})
+      throw error
+    } finally {
+      // A connection that failed mid-transaction is not reused: its state is unknown.
+      client.release(broken)
+    }
+  }
+}
+
+const EMPTY = new Uint8Array(0)

@@ -1,0 +1,140 @@
+// A real PostgreSQL 15 for one test file: initdb into a temporary directory as the postgres user,
+// the server as this process's child on a free loopback port, stopped when the test ends or exits.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { chownSync, mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+
+const BIN = '/usr/lib/postgresql/15/bin'
+
+export interface PostgresServer {
+  readonly port: number
+  /** A connection string for `database` on this server. */
+  url(database?: string): string
+  /** Creates a fresh, empty database and returns its connection string. */
+  createDatabase(name: string): Promise<string>
+  /**
+   * Creates an empty schema in the default database and returns a connection string whose
+   * sessions use it: a fresh storage per test, at a tenth of a database's cost.
+   */
+  createSchema(name: string): Promise<string>
+  /** Fast shutdown (SIGINT), SIGKILL if it is not down within `graceMs`; removes the directory. */
+  stop(graceMs?: number): Promise<void>
+  /** The postmaster's pid, for tests that kill it themselves. */
+  readonly pid: number
+}
+
+export class PostgresUnavailable extends Error {}
+
+/** A port nothing listens on now (the kernel's choice); never PostgreSQL's 5432. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim())
+  const uid = id('-u'), gid = id('-g')
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid === 0) throw new PostgresUnavailable('no postgres user: is postgresql-15 installed?')
+  return { uid, gid }
+}
+
+/**
+ * Starts a server. `settings` are passed as `-c name=value` (e.g. `{ fsync: 'off' }` for a test
+ * that measures nothing). The server is this process's child, in its process group, so the test
+ * runner's kill of a hung file's group takes it too; its own children call setsid() but leave
+ * when they see the postmaster gone.
+ */
+export async function startPostgres(settings: Record<string, string> = {}): Promise<PostgresServer> {
+  const { uid, gid } = postgresUser()
+  const dir = mkdtempSync(join(tmpdir(), 'labsync-pg-'))
+  chownSync(dir, uid, gid)
+  const data = join(dir, 'pg')
+  const init = spawnSync(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'], { uid, gid, encoding: 'utf8' })
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true })
+    throw new PostgresUnavailable(`initdb failed (${init.status}): ${init.stderr}`)
+  }
+  const port = await freePort()
+  const args = ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1']
+  for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`)
+  // Spawned with the postgres user's ids rather than through runuser: the child is the
+  // postmaster itself, so our signals reach it without an intermediary forwarding them.
+  const child = spawn(`${BIN}/postgres`, args, { uid, gid, stdio: ['ignore', 'ignore', 'pipe'], cwd: dir })
+  const killOnExit = () => { try { child.kill('SIGKILL') } catch { /* gone */ } }
+  process.on('exit', killOnExit)
+  try {
+    await ready(child)
+  } catch (error) {
+    child.kill('SIGKILL')
+    process.off('exit', killOnExit)
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
+  const url = (database = 'postgres') => `postgresql://postgres@127.0.0.1:${port}/${database}`
+  return {
+    port,
+    pid: child.pid!,
+    url,
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: url() })
+      await client.connect()
+      try {
+        await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`)
+      } finally {
+        await client.end()
+      }
+      return url(name)
+    },
+    async createSchema(name) {
+      const client = new pg.Client({ connectionString: url() })
+      await client.connect()
+      try {
+        await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(name)}`)
+      } finally {
+        await client.end()
+      }
+      return `${url()}?options=${encodeURIComponent(`-c search_path=${name}`)}`
+    },
+    async stop(graceMs = 5000) {
+      await stopChild(child, graceMs)
+      process.off('exit', killOnExit)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Resolves when the server logs that it accepts connections; rejects if it exits first. */
+function ready(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let log = ''
+    const timer = setTimeout(() => reject(new PostgresUnavailable(`postgres did not start in 30 s:\n${log}`)), 30_000)
+    child.stderr!.setEncoding('utf8')
+    child.stderr!.on('data', (chunk: string) => {
+      if (log.length < 20_000) log += chunk
+      if (log.includes('database system is ready to accept connections')) { clearTimeout(timer); resolve() }
+    })
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      reject(new PostgresUnavailable(`postgres exited (${code ?? signal}) before it was ready:\n${log}`))
+    })
+  })
+}
+
+/** SIGINT is PostgreSQL's fast shutdown (SIGTERM waits for every client to leave). */
+function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+    child.once('exit', () => { clearTimeout(timer); resolve() })
+    child.kill('SIGINT')
+  })
+}
