@@ -1,15 +1,16 @@
-// What every browser test needs: the app built once per file with Vite's build() API, served by
+// What every browser test needs: the app built once per test run with Vite's build() API, served by
 // Vite's preview() with /api and /sync proxied to a real relay, a real Chromium with a phone-sized
 // page, real JPEG photos made with sharp, and screenshots for a person to look at.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { build, createLogger, preview, type PreviewServer } from 'vite'
+import { createLogger, preview, type PreviewServer } from 'vite'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import sharp from 'sharp'
 import { removeDir, startRelay, tempDir, type RelayProcess } from '../helpers/relay.ts'
+import { sharedBuild, type BuildKind } from '../helpers/web-build.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const CONFIG_FILE = join(ROOT, 'vite.config.ts')
@@ -65,11 +66,22 @@ export interface StackOptions {
 
 export type Intercept = (req: IncomingMessage, res: ServerResponse) => boolean
 
-/** Builds the customer app (not the admin page) into a temporary directory; returns it. */
-export async function buildApp(): Promise<string> {
+/**
+ * The customer app (not the admin page) in a temporary folder of the caller's, copied from the
+ * build made once per test run (tests/helpers/web-build.ts): the caller may remove it.
+ */
+export function buildApp(): Promise<string> {
+  return copyOfBuild('customer')
+}
+
+/** The whole web app, the admin page and the lab console included, as buildApp gives it. */
+export function buildAll(): Promise<string> {
+  return copyOfBuild('full')
+}
+
+async function copyOfBuild(kind: BuildKind): Promise<string> {
   const outDir = mkdtempSync(join(tmpdir(), 'labsync-web-'))
-  process.env.LABSYNC_WEB_ONLY = '1'
-  await build({ configFile: CONFIG_FILE, logLevel: 'error', build: { outDir, emptyOutDir: true } })
+  cpSync(await sharedBuild(kind), outDir, { recursive: true })
   return outDir
 }
 
