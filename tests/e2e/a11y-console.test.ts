@@ -1,0 +1,105 @@
+// axe-core on the lab's operator console (`labsync lab … --console`), at 1366×900 and on a phone:
+// signed out, a refused token, the queue with an order and its thumbnails, the printers, today's
+// history after a print with the reprint form open. The page is built with Vite and served by the
+// console in-process on the lab's real parts against a real relay (tests/integration/lab-console-stack.ts).
+import { existsSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { build } from 'vite'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { removeDir, waitFor } from '../helpers/relay.ts'
+import { describe, unexpectedViolations, type KnownViolation } from '../helpers/axe.ts'
+import { OPERATOR_TOKEN, startConsoleStack, type ConsoleStack } from '../integration/lab-console-stack.ts'
+
+const ROOT = join(import.meta.dirname, '..', '..')
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+/** Violations seen and not fixed yet, with the file where each fix belongs. Keep it short. */
+const KNOWN: readonly KnownViolation[] = []
+
+let outDir = ''
+let stack: ConsoleStack
+let browser: Browser
+
+test.before(async () => {
+  try {
+    outDir = mkdtempSync(join(tmpdir(), 'labsync-a11y-console-'))
+    delete process.env.LABSYNC_WEB_ONLY
+    await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } })
+    if (!existsSync(join(outDir, 'console', 'index.html'))) throw new Error('the build has no console/index.html')
+    stack = await startConsoleStack({ webDir: outDir })
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  } catch (error) {
+    console.error('setting up the console a11y test failed:', error) // uvu does not report a failing hook
+    throw error
+  }
+})
+
+test.after(async () => {
+  await browser?.close().catch(() => undefined)
+  await stack?.close()
+  if (outDir) removeDir(outDir)
+})
+
+async function check(page: Page, screen: string): Promise<void> {
+  const unexpected = await unexpectedViolations(page, screen, KNOWN)
+  assert.is(unexpected.length, 0, `${screen}:\n${describe(unexpected)}`)
+}
+
+async function signedIn(viewport: { width: number; height: number }): Promise<Page> {
+  const page = await (await browser.newContext({ viewport, locale: 'en-US' })).newPage()
+  await page.goto(`${stack.console.url}/`)
+  await page.getByLabel('Operator token').fill(OPERATOR_TOKEN)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('heading', { name: 'Printers' }).waitFor({ timeout: 15_000 })
+  return page
+}
+
+test('signed out, and a refused token', async () => {
+  const page = await (await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'en-US' })).newPage()
+  try {
+    await page.goto(`${stack.console.url}/`)
+    await page.getByLabel('Operator token').waitFor()
+    await check(page, 'signed out')
+    await page.getByLabel('Operator token').fill('not-the-token')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('alert').filter({ hasText: 'not the operator token' }).waitFor({ timeout: 10_000 })
+    await check(page, 'refused token')
+  } finally {
+    await page.context().close()
+  }
+})
+
+test('the queue with an order and its thumbnails, the printers; then today\'s history with the reprint form', async () => {
+  const order = await stack.placeOrder(2)
+  const page = await signedIn({ width: 1366, height: 900 })
+  try {
+    await page.getByRole('rowheader', { name: new RegExp(order.number) }).waitFor({ timeout: 15_000 })
+    await page.locator('ls-console-thumb img').nth(1).waitFor({ timeout: 15_000 })
+    await check(page, 'queue')
+    const files = stack.printFiles().length
+    await page.getByRole('button', { name: `Print order ${order.number}` }).click()
+    await waitFor(() => stack.printFiles().length === files + 2, 'two print files', 20_000)
+    await page.locator('ls-console-history article', { hasText: order.number }).waitFor({ timeout: 15_000 })
+    await check(page, 'history')
+    await page.getByRole('button', { name: `Reprint order ${order.number}…` }).click()
+    await page.getByLabel('Reason (recorded in the history)').waitFor()
+    await check(page, 'reprint form')
+  } finally {
+    await page.context().close()
+  }
+})
+
+test('on a phone (390×844), the signed-in console', async () => {
+  const page = await signedIn({ width: 390, height: 844 })
+  try {
+    await check(page, 'phone: signed in')
+  } finally {
+    await page.context().close()
+  }
+})
+
+test.run()
