@@ -10,8 +10,8 @@ import type { ImageMeta, ImageStore } from '../../storage/image-store.ts'
 
 /** One storage (a database and a directory, a memory backing and a directory) stores open on. */
 export interface ImageStorageUnderTest {
-  /** A new store on this storage, as the process that starts next would open it. */
-  open(now: () => number): ImageStore
+  /** A new store on this storage, as the process that starts next would open it (a PostgreSQL one connects first). */
+  open(now: () => number): ImageStore | Promise<ImageStore>
   /** Removes the storage; called once, at the end of the test. */
   teardown(): Promise<void>
 }
@@ -36,15 +36,19 @@ async function stored(store: ImageStore, text: string, owner: string): Promise<s
 }
 
 type It = (title: string, body: Body) => void
-type Body = (open: (now?: () => number) => ImageStore) => Promise<void>
+type Body = (open: (now?: () => number) => Promise<ImageStore>) => Promise<void>
 
-/** Registers and runs the suite `ImageStore: <name>`; every test gets fresh storage from setup(). */
-export function runImageStoreTests(name: string, setup: () => Promise<ImageStorageUnderTest>): void {
+/**
+ * Registers and runs the suite `ImageStore: <name>`; every test gets fresh storage from setup().
+ * `after` runs once the suite is done (a database server the storages live on is stopped there).
+ */
+export function runImageStoreTests(name: string, setup: () => Promise<ImageStorageUnderTest>, after?: () => Promise<void>): void {
   const test = suite(`ImageStore: ${name}`)
+  if (after) test.after(after)
   const it = (title: string, body: Body) => test(title, async () => {
     const storage = await setup()
     try {
-      await body((now = () => AT) => storage.open(now))
+      await body(async (now = () => AT) => storage.open(now))
     } finally {
       await storage.teardown()
     }
@@ -58,14 +62,14 @@ export function runImageStoreTests(name: string, setup: () => Promise<ImageStora
 /** Records and owners [IS1]-[IS4]. */
 function recordRules(it: It): void {
   it('[IS1] a recorded image is there, described as recorded and dated by the store\'s clock', async (open) => {
-    const store = open()
+    const store = await open()
     const sha256 = await stored(store, 'hello', 'u1')
     assert.ok(store.has(sha256))
     assert.equal(store.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
   })
 
   it('[IS2] an image never recorded is not there and has no owner', async (open) => {
-    const store = open()
+    const store = await open()
     const sha256 = 'b'.repeat(64)
     assert.not.ok(store.has(sha256))
     assert.is(store.get(sha256), null)
@@ -73,11 +77,11 @@ function recordRules(it: It): void {
   })
 
   it('[IS3] recording again answers false, keeps the first description and adds the owner', async (open) => {
-    const store = open()
+    const store = await open()
     const { file, sha256 } = received(store, 'hello')
     await store.adopt(file, sha256)
     assert.ok(store.record(sha256, META, 'u1'))
-    const second = open(later)
+    const second = await open(later)
     assert.not.ok(second.record(sha256, { ...META, width: 1 }, 'u2'))
     assert.equal(second.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
     assert.ok(second.isOwner(sha256, 'u2'))
@@ -85,7 +89,7 @@ function recordRules(it: It): void {
   })
 
   it('[IS4] only owners are owners; addOwner makes one more', async (open) => {
-    const store = open()
+    const store = await open()
     const sha256 = await stored(store, 'hello', 'u1')
     assert.not.ok(store.isOwner(sha256, 'u2'))
     store.addOwner(sha256, 'u2')
@@ -98,7 +102,7 @@ function recordRules(it: It): void {
 /** Files and restarts [IS5]-[IS9]. */
 function fileRules(it: It): void {
   it('[IS5] adopt puts the whole file at the image\'s path and the received file is gone', async (open) => {
-    const store = open()
+    const store = await open()
     const { file, sha256, bytes } = received(store, 'hello')
     await store.adopt(file, sha256)
     assert.equal(readFileSync(store.path(sha256)), bytes)
@@ -106,7 +110,7 @@ function fileRules(it: It): void {
   })
 
   it('[IS6] nothing but a sha256 hex digest becomes a path or a record', async (open) => {
-    const store = open()
+    const store = await open()
     for (const bad of ['../../etc/passwd', 'A'.repeat(64), 'a'.repeat(63), '']) {
       assert.throws(() => store.path(bad), undefined, bad)
       assert.throws(() => store.record(bad, META, 'u1'), undefined, bad)
@@ -114,23 +118,23 @@ function fileRules(it: It): void {
   })
 
   it('[IS7] incoming names are fresh and inside the incoming directory', async (open) => {
-    const store = open()
+    const store = await open()
     const names = new Set(Array.from({ length: 100 }, () => store.incomingPath()))
     assert.is(names.size, 100)
     for (const name of names) assert.is(dirname(name), store.incomingDir)
   })
 
   it('[IS8] images, files and owners survive a restart', async (open) => {
-    const sha256 = await stored(open(), 'hello', 'u1')
-    const restarted = open(later)
+    const sha256 = await stored(await open(), 'hello', 'u1')
+    const restarted = await open(later)
     assert.equal(restarted.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
     assert.ok(restarted.isOwner(sha256, 'u1'))
     assert.equal(readFileSync(restarted.path(sha256), 'utf8'), 'hello')
   })
 
   it('[IS9] what a crash left half-received is gone when a store opens', async (open) => {
-    const store = open()
+    const store = await open()
     received(store, 'half a photo')
-    assert.is(readdirSync(open().incomingDir).length, 0)
+    assert.is(readdirSync((await open()).incomingDir).length, 0)
   })
 }
