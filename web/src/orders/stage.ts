@@ -185,7 +185,9 @@ export interface StandingContext {
 export function standingOf(view: OrderView, context: StandingContext): Standing {
   const { catalog } = context
   const stage = stageOf(view, context.held)
-  const estimated = catalog && !view.receipt ? estimate(catalog, view, context.history, context.user, context.now) : null
+  // Until the order is priced (no receipt, or one waiting for photos), the price to expect.
+  const priced = view.receipt && receiptStatus(view) !== 'waiting'
+  const estimated = catalog && !priced ? estimate(catalog, view, context.history, context.user, context.now) : null
   const problems = !catalog ? null : view.spec.state === 'draft' ? validateSubmission(view.spec, catalog, context.user) : []
   return {
     stage,

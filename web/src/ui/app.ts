@@ -10,11 +10,14 @@ import { SessionController } from '../controllers/session.ts'
 import { YMapController } from '../controllers/y-map.ts'
 import { base } from './styles.ts'
 import './sign-in.ts'
-import './orders-list.ts'
-import './order-page.ts'
-import './prices.ts'
-import './public-prices.ts'
-import './account.ts'
+
+/** The signed-in screens, fetched once (signed-in.ts); Lit upgrades their elements when they arrive. */
+let signedInScreens: Promise<unknown> | null = null
+const loadSignedInScreens = () => { signedInScreens ??= import('./signed-in.ts') }
+
+/** The public price list, only when someone not signed in asks for it. */
+let publicPrices: Promise<unknown> | null = null
+const loadPublicPrices = () => { publicPrices ??= import('./public-prices.ts') }
 
 function relayUrls() {
   const httpUrl = location.origin
@@ -66,6 +69,8 @@ export class LabsyncApp extends LitElement {
 
   override render() {
     const signedIn = this.session.session !== null && this.session.services !== null
+    if (signedIn) loadSignedInScreens()
+    else if (this.route.route.name === 'prices') loadPublicPrices()
     return html`
       <header>
         <div class="bar">
