@@ -14,6 +14,17 @@ export interface Option {
   default?: string
   /** Shown outside brackets in the synopsis and marked in the help; the command checks it. */
   required?: boolean
+  /**
+   * May be given more than once (`--printer A --printer B`). The value is then every one given,
+   * joined by a newline (no URI or address holds one), so a caller that reads one value still
+   * gets a string; repeatedValues() splits it.
+   */
+  repeat?: boolean
+}
+
+/** The values of an option with `repeat`, in the order given. */
+export function repeatedValues(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split('\n')
 }
 
 /** The parsed values: a string for an option with a value, true for a flag that is given. */
@@ -59,7 +70,9 @@ export function parseOptions<T extends readonly Option[]>(command: string, argv:
       if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) {
         throw new UsageError(command, `${token.rawName} needs a value (${option.value})`)
       }
-      values[option.name] = token.value
+      if (token.value.includes('\n')) throw new UsageError(command, `${token.rawName} value holds a line break`)
+      const earlier = values[option.name]
+      values[option.name] = option.repeat && typeof earlier === 'string' ? `${earlier}\n${token.value}` : token.value
     }
   }
   return { values: values as Values<T>, positionals, help: false }
@@ -76,7 +89,7 @@ export function synopsis(command: string, table: readonly Option[], before = '',
 /** One line (wrapped) per option: its name and value, what it does, its default; then -h, --help. */
 export function optionList(table: readonly Option[]): string {
   const rows = table.map((o): [string, string] => {
-    const notes = [o.required ? 'required' : '', o.default !== undefined ? `default ${o.default}` : ''].filter(Boolean)
+    const notes = [o.required ? 'required' : '', o.repeat ? 'may be repeated' : '', o.default !== undefined ? `default ${o.default}` : ''].filter(Boolean)
     return [`--${o.name}${o.value ? ` ${o.value}` : ''}`, notes.length ? `${o.help} (${notes.join('; ')})` : o.help]
   })
   rows.push(['-h, --help', 'print this help and exit'])

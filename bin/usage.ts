@@ -35,7 +35,7 @@ export const LAB_OPTIONS = [
   { name: 'relay', value: 'URL', help: "the relay's http:// or https:// URL", required: true },
   { name: 'lab', value: 'ID', help: "this lab's id in the relay's configuration", required: true },
   { name: 'key', value: 'KEY', help: "this lab's key, as in the relay's configuration", required: true },
-  { name: 'printer', value: 'URI', help: 'where to print: ipp://HOST/PATH, ipps://HOST/PATH, or file:DIR to write the print files to a folder', required: true },
+  { name: 'printer', value: 'URI', help: 'where to print: ipp://HOST/PATH, ipps://HOST/PATH, or file:DIR to write the print files to a folder. Given several times, each item goes to the first printer (in the order given) whose media holds its product\'s media. URI#media=M1,M2 states the media the printer holds (PWG names, e.g. ipp://h:631/ipp/print#media=na_index-4x6_4x6in,oe_photo-l_3.5x5in) in place of what it lists; a printer that lists none gets nothing without it', required: true, repeat: true },
   { name: 'data', value: 'DIR', help: "where the lab node keeps its journal (lab.sqlite), fetched photos and the in-store server's database", default: './data/lab' },
   { name: 'templates', value: 'DIR', help: 'full-size frame templates, one <id>.png each; plain and white-border are built in' },
   { name: 'history-interval', value: 'SECONDS', help: 'how often the printing history is sent to the relay', default: '60' },
@@ -52,6 +52,8 @@ export const LAB_HELP = `${synopsis('lab', LAB_OPTIONS)}
 options:
 ${optionList(LAB_OPTIONS)}
 
+Several printers: an item whose media no printer holds waits ("no printer holds M") until one
+does; a printer that is paused or out of paper holds only the items routed to it.
 When ready it prints \`lab ID ready\`.`
 
 /** Each command's help, for `labsync help COMMAND`; admin prints its own. */

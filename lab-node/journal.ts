@@ -37,7 +37,10 @@ export class Journal {
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS history (
         id TEXT PRIMARY KEY, entry TEXT NOT NULL, acknowledged INTEGER NOT NULL DEFAULT 0
-      );`)
+      );
+      CREATE TABLE IF NOT EXISTS reprints (
+        order_id TEXT NOT NULL, item INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (order_id, item)
+      ) WITHOUT ROWID;`)
     // Whether the relay has stored the order's final progress (journals from before had no such column).
     const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(orders)').all()
     // Orders that ended before it existed count as reported: the lab waited for the relay then too.
@@ -56,6 +59,9 @@ export class Journal {
       addHistory: this.db.prepare('INSERT OR IGNORE INTO history (id, entry) VALUES (?, ?)'),
       unacknowledged: this.db.prepare<[], { entry: string }>('SELECT entry FROM history WHERE acknowledged = 0 ORDER BY rowid'),
       acknowledge: this.db.prepare('UPDATE history SET acknowledged = 1 WHERE id = ?'),
+      setReprint: this.db.prepare('INSERT OR REPLACE INTO reprints (order_id, item, reason) VALUES (?, ?, ?)'),
+      reprint: this.db.prepare<[string, number], { reason: string }>('SELECT reason FROM reprints WHERE order_id = ? AND item = ?'),
+      clearReprint: this.db.prepare('DELETE FROM reprints WHERE order_id = ? AND item = ?'),
     }
   }
 
@@ -75,12 +81,23 @@ export class Journal {
     this.stmt.upsertItem.run(order, item, jobName, 'sent', jobId, null, new Date().toISOString())
   }
 
-  /** How the job ended, and its history entry, in one transaction. */
+  /** How the job ended, and its history entry, in one transaction (which uses up a reprint mark: the reprint's job is that entry). */
   finish(order: string, item: number, jobName: string, jobId: string | null, state: ItemState, reason: string | null, entry: HistoryEntry | null): void {
     this.db.transaction(() => {
       this.stmt.upsertItem.run(order, item, jobName, state, jobId, reason, new Date().toISOString())
       if (entry) this.stmt.addHistory.run(entry.id, JSON.stringify(entry))
+      if (entry) this.stmt.clearReprint.run(order, item)
     })()
+  }
+
+  /** The operator asked to reprint these items: their next job's history entry says so, with the reason. */
+  markReprint(order: string, items: readonly number[], reason: string): void {
+    this.db.transaction(() => { for (const item of items) this.stmt.setReprint.run(order, item, reason) })()
+  }
+
+  /** The reason of a reprint asked for this item and not printed yet; null when none was. */
+  reprintReason(order: string, item: number): string | null {
+    return this.stmt.reprint.get(order, item)?.reason ?? null
   }
 
   /** A history entry that is no print job (an order ready at its store, collected), to report like any other. */

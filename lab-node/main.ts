@@ -7,6 +7,8 @@ import { Journal } from './journal.ts'
 import { RelayLink } from './relay-link.ts'
 import { openPrinter } from './printers/open.ts'
 import type { Printer } from './printers/printer.ts'
+import { PrinterFleet } from './printers/fleet.ts'
+import { ConfigError } from '../shared/errors.ts'
 import { PrintQueue } from './queue.ts'
 import { HistoryReport } from './history.ts'
 import { listenToOperator, OPERATOR_HELP, type OperatorActions } from './operator.ts'
@@ -19,6 +21,7 @@ export interface LabArgs {
   relay: string
   lab: string
   key: string
+  /** One --printer value, or several joined by newlines (bin/options.ts repeatedValues), each `URI[#media=M1,M2]`. */
   printer: string
   data: string
   templates: string | null
@@ -41,16 +44,17 @@ export async function runLab(args: LabArgs): Promise<void> {
   const dataDir = resolve(args.data)
   const log: Log = (line) => console.log(`[${new Date().toISOString()}] ${line}`)
   const journal = new Journal(join(dataDir, 'lab.sqlite'))
-  const printer = openPrinter(args.printer)
+  const printers = openPrinters(args.printer)
+  const fleet = new PrinterFleet(printers)
   const link = new RelayLink(args.relay.replace(/\/$/, ''), args.lab, args.key, join(dataDir, 'photos'))
   // The in-store server starts first: the store keeps taking orders while the relay is out of reach.
   const lan = args.listen ? await startLan(args, args.listen, dataDir, link, log) : null
   await link.ready(5_000).catch((error: Error) => log(`relay not reachable yet (${error.message}); working from the journal and waiting`))
 
-  const queue = new PrintQueue({ labId: args.lab, auto: args.auto, printer, journal, link, templatesDir: args.templates ?? undefined, log })
+  const queue = new PrintQueue({ labId: args.lab, auto: args.auto, fleet, journal, link, templatesDir: args.templates ?? undefined, log })
   const history = new HistoryReport(link, journal, log)
   history.start(args.historyIntervalSeconds * 1000)
-  const presence = startPresence({ relayUrl: args.relay, labId: args.lab, key: args.key }, [printer], { intervalMs: presenceIntervalMs(args.historyIntervalSeconds), log })
+  const presence = startPresence({ relayUrl: args.relay, labId: args.lab, key: args.key }, printers, { intervalMs: presenceIntervalMs(args.historyIntervalSeconds), log })
   link.queue.observe(() => queue.queueChanged())
 
   let stopping = false
@@ -66,20 +70,20 @@ export async function runLab(args: LabArgs): Promise<void> {
     await lan?.close()
     await consoleServer?.close()
     link.close()
-    await printer.close()
+    await Promise.all(printers.map((printer) => printer.close()))
     journal.close()
     process.exit(0)
   }
   const pickup = { labId: args.lab, link, journal, log }
   const consoleServer = args.console
-    ? await startConsoleFor(args.console, { labId: args.lab, auto: args.auto, queue, journal, journalFile: join(dataDir, 'lab.sqlite'), printers: [printer], link, flushHistory: () => history.flush(), log })
+    ? await startConsoleFor(args.console, { labId: args.lab, auto: args.auto, queue, journal, journalFile: join(dataDir, 'lab.sqlite'), printers, link, flushHistory: () => history.flush(), log })
     : null
-  const operator = listenToOperator(process.stdin, operatorActions(queue, history, printer, link, log, shutdown, pickup), log)
+  const operator = listenToOperator(process.stdin, operatorActions(queue, history, printers, link, log, shutdown, pickup), log)
   process.once('SIGINT', shutdown)
   process.once('SIGTERM', shutdown)
 
   console.log(`lab ${args.lab} ready`)
-  log(`printer ${printer.uri}; ${args.auto ? 'auto mode: orders print as soon as the printer is free' : OPERATOR_HELP}`)
+  log(`${printers.length === 1 ? 'printer' : 'printers'} ${printers.map((p) => p.uri).join(', ')}; ${args.auto ? 'auto mode: orders print as soon as the printer is free' : OPERATOR_HELP}`)
   log(`queue: ${queue.waiting().length} order(s) waiting`)
   link.onSynced(() => queue.resume())
   history.flush()
@@ -102,8 +106,22 @@ async function startConsoleFor(listen: NonNullable<LabArgs['console']>, parts: C
   return startConsole({ ...listen, backend: consoleBackend(parts), webDir: resolve(import.meta.dirname, '..', 'dist'), log: parts.log })
 }
 
+/** Each --printer value opened; a value that names no printer we can use is a ConfigError (exit 2). */
+function openPrinters(value: string): Printer[] {
+  const values = value.split('\n') // bin/options.ts joins a repeated option's values with newlines
+  if (new Set(values).size < values.length) throw new ConfigError('lab: the same --printer is given twice')
+  return values.map((one) => {
+    try {
+      return openPrinter(one)
+    } catch (error) {
+      if (error instanceof ConfigError) throw error
+      throw new ConfigError(`lab: --printer "${one}": ${(error as Error).message}`)
+    }
+  })
+}
+
 function operatorActions(
-  queue: PrintQueue, history: HistoryReport, printer: Printer, link: RelayLink, log: Log, quit: () => Promise<void>, pickup: PickupContext,
+  queue: PrintQueue, history: HistoryReport, printers: Printer[], link: RelayLink, log: Log, quit: () => Promise<void>, pickup: PickupContext,
 ): OperatorActions {
   return {
     queue: () => log(`queue: ${queue.waiting().join(' ') || '(empty)'}`),
@@ -119,9 +137,14 @@ function operatorActions(
     // Then history.flush() sends the new history entry at once rather than at the next interval.
     ready: (order) => void markPickup(pickup, order, 'ready').then((done) => { if (done) history.flush() }),
     collected: (order) => void markPickup(pickup, order, 'collected').then((done) => { if (done) history.flush() }),
-    status: () => void printer.describe().then(
-      (d) => log(`printer ${printer.uri}: ${d.state}${d.stateReasons.length ? ` (${d.stateReasons.join(', ')})` : ''}; relay ${link.connected ? 'connected' : 'not connected'}; ${queue.busy ? 'printing' : 'idle'}; queue ${queue.waiting().length}`),
-      (error: Error) => log(`printer ${printer.uri}: ${error.message}`)),
+    status: () => {
+      for (const printer of printers) {
+        void printer.describe().then(
+          (d) => log(`printer ${printer.uri}: ${d.state}${d.stateReasons.length ? ` (${d.stateReasons.join(', ')})` : ''}; media ${d.media.join(', ') || '(none)'}`),
+          (error: Error) => log(`printer ${printer.uri}: ${error.message}`))
+      }
+      log(`relay ${link.connected ? 'connected' : 'not connected'}; ${queue.busy ? 'printing' : 'idle'}; queue ${queue.waiting().length}`)
+    },
     flush: () => history.flush(),
     quit: () => void quit(),
   }

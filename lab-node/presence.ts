@@ -7,7 +7,8 @@ import { PrinterError } from './printers/errors.ts'
 /** What the relay is told; relay/http/labs.ts parsePresenceReport checks the same shape. */
 export interface PresenceReport {
   intervalMs: number
-  printers: { uri: string; state: string; reasons: string[] }[]
+  /** `media`: what the printer holds (stated or listed), so the admin sees where each size can go; additive, older relays ignore it. */
+  printers: { uri: string; state: string; reasons: string[]; media?: string[] }[]
 }
 
 export interface PresenceTarget {
@@ -99,7 +100,7 @@ async function describe(printer: Printer): Promise<PresenceReport['printers'][nu
   const uri = withoutCredentials(printer.uri)
   try {
     const d = await withTimeout(printer.describe(), ANSWER_MS, `printer ${uri} did not answer`)
-    return { uri, state: d.state, reasons: d.stateReasons }
+    return { uri, state: d.state, reasons: d.stateReasons, media: d.media.slice(0, 50) }
   } catch (error) {
     return { uri, state: 'unreachable', reasons: [error instanceof PrinterError ? error.name : 'no-answer'] }
   }

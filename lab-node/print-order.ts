@@ -7,15 +7,19 @@ import { readReceipt, type Catalog, type HistoryEntry, type OrderSpec } from '..
 import { readOrderSpec } from '../shared/order-spec.ts'
 import type { Journal, ItemState } from './journal.ts'
 import { RelayRefusedError, RelayUnavailableError, type OpenOrder, type RelayLink } from './relay-link.ts'
-import type { JobStatus, Printer, PrinterDescription } from './printers/printer.ts'
-import { followJob, isRetryable } from './printers/follow.ts'
-import { JobFollowTimeoutError, PrinterError, RetriesExhaustedError } from './printers/errors.ts'
-import { notReadyReason, waitUntilReady } from './printers/readiness.ts'
-import { receptionOf, sendOnce, type Reception } from './send-once.ts'
+import type { Printer, PrinterDescription } from './printers/printer.ts'
+import { isRetryable } from './printers/follow.ts'
+import { RetriesExhaustedError } from './printers/errors.ts'
+import { WaitStoppedError } from './printers/readiness.ts'
+import type { PrinterFleet } from './printers/fleet.ts'
+import { receptionOf, sendOnce } from './send-once.ts'
+import { followToEnd, lanesByMedia, LaneStoppedError, RerouteError, routeOrWait, waitForPrinter, type LaneHost } from './print-lane.ts'
+import { withoutCredentials } from './presence.ts'
 
 export interface PrintContext {
   labId: string
-  printer: Printer
+  /** The lab's printers: each item goes to the first whose media holds its product's media. */
+  fleet: PrinterFleet
   journal: Journal
   /** What printing needs from the relay: the order's document and its photos. */
   link: Pick<RelayLink, 'openOrder' | 'photo'>
@@ -95,8 +99,8 @@ export async function reportOrder(ctx: PrintContext, orderId: string): Promise<v
   }
 }
 
-/** One attempt at one order: its progress as written so far, and each step. */
-class OrderRun {
+/** One attempt at one order: its progress as written so far, and each step; its lanes (print-lane.ts) run side by side. */
+class OrderRun implements LaneHost {
   private readonly jobs: Jobs = {}
   private readonly now: () => Date
   private readonly retry: NonNullable<PrintContext['retry']>
@@ -108,8 +112,17 @@ class OrderRun {
   private relayLost = false
   /** How the order ended here, once it has: marked reported when the relay stores that progress. */
   private ended: 'printed' | 'failed' | null = null
+  /** Why each lane waits (a printer not ready, no printer holding a media, a stalled job). */
+  private readonly waits = new Map<string, string>()
+  /** The order's end once a lane ended it (a job failed, a cancel, a skip). */
+  private failure: OrderOutcome | null = null
+  /** Stops every lane: the operator's skip, or the order's end. */
+  private readonly stop = new AbortController()
+  readonly signal: AbortSignal
+  private printingStored: Promise<void> | null = null
 
-  constructor(private readonly ctx: PrintContext, private readonly orderId: string, private readonly order: OpenOrder) {
+  constructor(readonly ctx: PrintContext, readonly orderId: string, private readonly order: OpenOrder) {
+    this.signal = ctx.signal ? AbortSignal.any([ctx.signal, this.stop.signal]) : this.stop.signal
     this.now = ctx.now ?? (() => new Date())
     this.retry = ctx.retry ?? { attempts: 8, baseMs: 500, maxMs: 15_000 }
     const jobs = order.doc.getMap('progress').get('jobs')
@@ -132,19 +145,21 @@ class OrderRun {
     const stop = this.stopReason()
     if (stop) return this.fail(stop)
     if (spec.state !== 'submitted') return this.fail(`the order is ${spec.state}, not submitted`)
+    const unknown = spec.items.find((item) => !ctx.catalog.products.some((p) => p.id === item.product))
+    if (unknown) return this.fail(`unknown product ${unknown.product}`)
 
-    const { description } = await this.waitForPrinter()
-    const unsupported = unsupportedReason(spec, ctx.catalog, description)
-    if (unsupported) return this.fail(unsupported)
-
-    // `printing` must be stored at the relay before anything is sent: from then on the relay
-    // refuses the customer's cancel, and a cancel it took before has reached us with the answer.
-    ctx.journal.setOrderState(orderId, 'printing')
-    this.setProgress('printing')
-    await this.acknowledged()
-    ctx.log(`order ${orderId}: printing ${spec.items.length} item(s) on ${ctx.printer.uri}`)
-    const stopped = await this.printItems(description, spec)
-    if (stopped) return stopped
+    const pending: number[] = []
+    for (let index = 0; index < spec.items.length; index++) {
+      const known = ctx.journal.item(orderId, index) ?? this.adoptRecordedJob(index)
+      if (known) this.sentAny = true
+      if (known && ENDED.has(known.state)) this.jobs[index] = { job: known.jobId, state: known.state, ...(known.reason ? { reason: known.reason } : {}) }
+      else pending.push(index) // ended before a restart: never sent twice
+    }
+    const lanes = [...lanesByMedia(spec, ctx.catalog, pending)]
+    const results = await Promise.allSettled(lanes.map(([media, indexes]) => this.printLane(spec, media, indexes)))
+    if (this.failure) return this.failure
+    const thrown = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (thrown) throw thrown.reason
     const failed = Object.entries(this.jobs).filter(([, job]) => job.state !== 'completed')
     if (failed.length) return this.fail(`${failed.length} of ${spec.items.length} job(s) did not complete (${failed.map(([i, job]) => `item ${Number(i) + 1} ${job.state}`).join(', ')})`)
     this.setProgress('printed')
@@ -152,6 +167,91 @@ class OrderRun {
     this.ended = 'printed'
     ctx.log(`order ${orderId}: printed`)
     return { status: 'printed' }
+  }
+
+  /**
+   * One printer's items of this order, in that printer's turn: each waits for the printer to be
+   * ready, is sent once and followed to its end. A real job failure ends the order (the other
+   * lanes stop before their next item); a printer that stops or goes away is waited for.
+   */
+  private async printLane(spec: OrderSpec, media: string, indexes: number[]): Promise<void> {
+    const { ctx } = this
+    try {
+      for (;;) {
+        const printer = await routeOrWait(this, media)
+        try {
+          return await ctx.fleet.withTurn(printer, () => this.laneItems(printer, spec, media, indexes), this.signal)
+        } catch (error) {
+          if (!(error instanceof RerouteError)) throw error
+          ctx.log(`order ${this.orderId}: ${error.message}; routing its ${media} items again`)
+          this.waiting(printer.uri, null)
+        }
+      }
+    } catch (error) {
+      if (this.failure && this.signal.aborted) return // stopped because another lane ended the order
+      if (error instanceof WaitStoppedError || error instanceof LaneStoppedError) return void this.stopWith((error as Error).message)
+      if (ctx.signal?.aborted && error === ctx.signal.reason) return void this.stopWith(SKIPPED_REASON)
+      throw error
+    }
+  }
+
+  /** The lane's items not ended yet, one after another on `printer`. */
+  private async laneItems(printer: Printer, spec: OrderSpec, media: string, indexes: number[]): Promise<void> {
+    const { ctx, orderId } = this
+    for (let i = 0; i < indexes.length; i++) {
+      const index = indexes[i]
+      if (this.failure) return
+      const known = ctx.journal.item(orderId, index)
+      if (known && ENDED.has(known.state)) continue // printed before the lane was routed again
+      let description: PrinterDescription | null = null
+      if (known?.state !== 'sent') { // a sent job is followed whatever happens
+        description = await this.readyFor(printer, media)
+        if (this.failure) return
+      }
+      try {
+        await this.printItem(printer, description, spec, index)
+      } catch (error) {
+        if (waitable(error)) { i--; continue } // sendOnce asks the printer first when it goes again
+        this.jobs[index] = { job: ctx.journal.item(orderId, index)?.jobId ?? null, state: 'failed', reason: reasonOf(error) }
+        this.stopWith(`item ${index + 1}: ${reasonOf(error)}`)
+        return
+      }
+    }
+  }
+
+  /** Waits for the printer, checks it takes the item, and has `printing` stored at the relay before the first job goes. */
+  private async readyFor(printer: Printer, media: string): Promise<PrinterDescription | null> {
+    const { held, description } = await waitForPrinter(this, printer, media)
+    const stopped = this.stopReason()
+    if (stopped) { this.stopWith(stopped); return null }
+    const unsupported = unsupportedReason(printer, description)
+    if (unsupported) { this.stopWith(unsupported); return null }
+    // `printing` must be stored at the relay before anything is sent: from then on the relay
+    // refuses the customer's cancel, and a cancel it took before has reached us with the answer.
+    this.printingStored ??= this.storePrinting()
+    await this.printingStored
+    if (held) { this.setProgress('printing'); await this.acknowledged() }
+    return description
+  }
+
+  private async storePrinting(): Promise<void> {
+    this.ctx.journal.setOrderState(this.orderId, 'printing')
+    this.setProgress('printing')
+    await this.acknowledged()
+    this.ctx.log(`order ${this.orderId}: printing on ${this.ctx.fleet.printers.length > 1 ? 'its printers' : this.ctx.fleet.printers[0].uri}`)
+  }
+
+  /** Ends the order once, failed with `reason`; the other lanes stop before their next item. */
+  private stopWith(reason: string): void {
+    this.failure ??= this.fail(reason)
+    this.stop.abort(new LaneStoppedError(reason))
+  }
+
+  /** LaneHost: this lane's reason to wait, or null; the progress says the order's reasons. */
+  waiting(lane: string, why: string | null): void {
+    if (why === null ? !this.waits.delete(lane) : this.waits.get(lane) === why) return
+    if (why !== null) this.waits.set(lane, why)
+    this.setProgress(this.sentAny ? 'printing' : (this.waits.size ? 'held' : 'queued'))
   }
 
   /**
@@ -173,35 +273,6 @@ class OrderRun {
     ctx.journal.markReported(orderId, state)
     ctx.log(`order ${orderId}: already ${String(status)} in the order document${reason ? ` (${reason})` : ''}; not printed again (the operator's retry prints it)`)
     return state === 'failed' ? { status: 'failed', reason: reason ?? 'failed before' } : { status: 'printed' }
-  }
-
-  /** Sends and follows each item not ended before; the order's failure when one stops it, else null. */
-  private async printItems(description: PrinterDescription, spec: OrderSpec): Promise<OrderOutcome | null> {
-    const { ctx, orderId } = this
-    const reception = receptionOf(readReceipt(this.order.doc)!)
-    for (let index = 0; index < spec.items.length; index++) {
-      const known = ctx.journal.item(orderId, index) ?? this.adoptRecordedJob(index)
-      if (known) this.sentAny = true
-      if (known && ENDED.has(known.state)) {
-        this.jobs[index] = { job: known.jobId, state: known.state, ...(known.reason ? { reason: known.reason } : {}) }
-        continue // ended before a restart: never sent twice
-      }
-      if (known?.state !== 'sent') { // a sent job is followed whatever happens
-        await this.holdUntilReady()
-        const stopped = this.stopReason()
-        if (stopped) return this.fail(stopped)
-      }
-      try {
-        await this.printItem(description, spec, reception, index)
-      } catch (error) {
-        // The printer went away or stopped while the item was being sent: wait for it, then send
-        // the item again (sendOnce asks the printer first). Only real job failures end the order.
-        if (waitable(error)) { index--; continue }
-        this.jobs[index] = { job: ctx.journal.item(orderId, index)?.jobId ?? null, state: 'failed', reason: reasonOf(error) }
-        return this.fail(`item ${index + 1}: ${reasonOf(error)}`)
-      }
-    }
-    return null
   }
 
   /**
@@ -259,89 +330,27 @@ class OrderRun {
     }
   }
 
-  private async printItem(description: PrinterDescription, spec: OrderSpec, reception: Reception, index: number): Promise<void> {
+  private async printItem(printer: Printer, description: PrinterDescription | null, spec: OrderSpec, index: number): Promise<void> {
     const { ctx, orderId } = this
     const item = spec.items[index]
     const jobName = `${orderId}-${index}`
-    const jobId = await sendOnce(ctx, description, spec, reception, index, item, jobName, this.retry)
+    const known = ctx.journal.item(orderId, index)
+    const jobId = known?.state === 'sent' && known.jobId ? known.jobId
+      : await sendOnce(ctx, printer, description!, spec, receptionOf(readReceipt(this.order.doc)!), index, item, jobName, this.retry)
     this.jobs[index] = { job: jobId, state: 'processing' }
     this.sentAny = true
     this.setProgress('printing')
-    const status = await this.follow(jobId)
+    const status = await followToEnd(this, printer, jobId, (stalled) => this.waiting(`job ${jobId}`, stalled))
+    this.waiting(`job ${jobId}`, null)
     const reason = status.reasons.join(', ')
-    const entry: HistoryEntry = {
-      id: `${ctx.labId}:${jobName}:${jobId}`, order: orderId, item: index, printer: ctx.printer.uri, job: jobId,
-      copies: item.qty, status: status.state, printedAt: this.now().toISOString(),
+    const reprint = ctx.journal.reprintReason(orderId, index)
+    const entry: HistoryEntry & { reprint?: true; reason?: string } = {
+      id: `${ctx.labId}:${jobName}:${jobId}`, order: orderId, item: index, printer: withoutCredentials(printer.uri), job: jobId,
+      copies: item.qty, status: status.state, printedAt: this.now().toISOString(), ...(reprint !== null ? { reprint: true, reason: reprint } : {}),
     }
     ctx.journal.finish(orderId, index, jobName, jobId, status.state as ItemState, reason || null, entry)
     this.jobs[index] = { job: jobId, state: status.state, ...(reason ? { reason } : {}) }
-    ctx.log(`order ${orderId}: item ${index + 1}/${spec.items.length} job ${jobId} ${status.state}`)
-  }
-
-  /**
-   * The printer's description once it is ready, however long that takes: meanwhile the order is
-   * `held` with the reason (or, once a job of it may be at the printer, `printing` with it, since
-   * `held` tells the relay that nothing printable was sent), logged once per new reason. A cancel
-   * or the operator's `skip` ends the wait. True in `held` when the order did wait.
-   */
-  private async waitForPrinter(): Promise<{ description: PrinterDescription; held: boolean }> {
-    const { ctx, orderId } = this
-    let held = false
-    const hold = this.ctx.holdPoll ?? { baseMs: 500, maxMs: 5_000 }
-    const description = await waitUntilReady(ctx.printer, {
-      pollMs: hold.baseMs, maxPollMs: hold.maxMs, signal: ctx.signal, stop: () => this.stopReason(),
-      onWaiting: (why) => {
-        held = true
-        ctx.log(`order ${orderId}: held: printer not ready (${why}); ${HELD_REASON}`)
-        this.setProgress(this.sentAny ? 'printing' : 'held', `${HELD_REASON}: ${why}`)
-      },
-    })
-    if (held) ctx.log(`order ${orderId}: printer ready; resuming`)
-    return { description, held }
-  }
-
-  /** Before the next item: waits while the printer is not ready, then says `printing` again, acknowledged, so a cancel taken meanwhile is seen. */
-  private async holdUntilReady(): Promise<void> {
-    const { held } = await this.waitForPrinter()
-    if (!held) return
-    this.setProgress('printing')
-    await this.acknowledged()
-  }
-
-  /**
-   * Follows a job to its end. A job the printer holds or has stopped (paused, out of paper) is
-   * waited for as long as that lasts: the follow's deadline only ends a job a ready printer does not finish.
-   */
-  private async follow(jobId: string): Promise<JobStatus> {
-    const { ctx } = this
-    let waiting = false
-    for (;;) {
-      try {
-        return await followJob(ctx.printer, jobId, {
-          pollMs: 250, timeoutMs: ctx.jobTimeoutMs ?? 15 * 60_000,
-          onState: (status) => {
-            const stalled = status.state === 'stopped' || status.state === 'held'
-            if (stalled) ctx.log(`order ${this.orderId}: job ${jobId} ${status.state}${status.reasons.length ? ` (${status.reasons.join(', ')})` : ''}; ${HELD_REASON}`)
-            if (stalled) this.setProgress('printing', `${HELD_REASON}: job ${jobId} ${status.state}${status.reasons.length ? ` (${status.reasons.join(', ')})` : ''}`)
-            else if (waiting) this.setProgress('printing')
-            waiting = stalled
-          },
-        })
-      } catch (error) {
-        if (!(error instanceof JobFollowTimeoutError)) throw error
-        const stalled = error.lastState === 'stopped' || error.lastState === 'held' || (await this.printerNotReady()) !== null
-        if (!stalled) throw error
-      }
-    }
-  }
-
-  private async printerNotReady(): Promise<string | null> {
-    try {
-      return notReadyReason(await this.ctx.printer.describe())
-    } catch (error) {
-      if (error instanceof PrinterError) return error.message
-      throw error
-    }
+    ctx.log(`order ${orderId}: item ${index + 1}/${spec.items.length} job ${jobId} ${status.state} on ${printer.uri}`)
   }
 
   /** Waits until the relay has stored our progress; a refusal or no answer means stop here. */
@@ -357,7 +366,7 @@ class OrderRun {
   }
 
   /** Why no further job may be sent: the customer cancelled, or the operator skipped the order. */
-  private stopReason(): string | null {
+  stopReason(): string | null {
     if (this.ctx.signal?.aborted) return SKIPPED_REASON
     return this.order.doc.getMap('spec').get('state') === 'cancelled' ? CANCELLED_REASON : null
   }
@@ -365,6 +374,7 @@ class OrderRun {
   // One transaction per change of progress: whoever syncs the order never sees a status
   // without its reason, nor a reason left over from an earlier status.
   private setProgress(status: string, reason?: string): void {
+    if (reason === undefined && this.waits.size && status !== 'printed') reason = `${HELD_REASON}: ${[...this.waits.values()].join('; ')}`
     const progress = this.order.doc.getMap('progress')
     this.order.doc.transact(() => {
       progress.set('status', status)
@@ -377,14 +387,10 @@ class OrderRun {
   }
 }
 
-/** Why this printer cannot print the order, checked before anything is sent; null when it can. */
-function unsupportedReason(spec: OrderSpec, catalog: Catalog, printer: PrinterDescription): string | null {
-  if (!printer.formats.includes('image/jpeg')) return `the printer does not accept JPEG (it takes ${printer.formats.join(', ')})`
-  for (const item of spec.items) {
-    const product = catalog.products.find((p) => p.id === item.product)
-    if (!product) return `unknown product ${item.product}`
-    if (!printer.media.includes(product.media)) return `the printer has no ${product.media} media for ${product.name}`
-  }
+/** Why the printer routed to cannot take the item, checked before anything is sent; null when it can. */
+function unsupportedReason(printer: Printer, description: PrinterDescription): string | null {
+  // application/octet-stream: the printer senses the format itself (RFC 8011 5.4.22), JPEG included.
+  if (!description.formats.includes('image/jpeg') && !description.formats.includes('application/octet-stream')) return `the printer ${printer.uri} does not accept JPEG (it takes ${description.formats.join(', ')})`
   return null
 }
 

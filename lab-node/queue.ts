@@ -1,15 +1,16 @@
 // The lab's print loop: which order goes next (a report owed to the relay, the operator's
-// request, or with --auto the oldest waiting), one at a time, and how it waits for the relay.
+// request, or with --auto the oldest waiting), several at once (each printer takes its items in
+// turn, printers/fleet.ts), and how it waits for the relay.
 import type { Journal } from './journal.ts'
 import { RelayUnavailableError, type RelayLink } from './relay-link.ts'
-import type { Printer } from './printers/printer.ts'
+import type { PrinterFleet } from './printers/fleet.ts'
 import { printOrder, reportOrder, SKIPPED_REASON, type PrintContext } from './print-order.ts'
 
 export interface PrintQueueOptions {
   labId: string
   /** Print as soon as the printer is free; otherwise only what the operator asks for. */
   auto: boolean
-  printer: Printer
+  fleet: PrinterFleet
   journal: Journal
   link: Pick<RelayLink, 'queue' | 'catalog' | 'openOrder' | 'photo'>
   templatesDir?: string
@@ -20,9 +21,14 @@ export interface PrintQueueOptions {
 // nothing else would wake the loop: it tries again by itself, backing off to 10 s.
 const RELAY_RETRY_MIN_MS = 1_000
 const RELAY_RETRY_MAX_MS = 10_000
+/**
+ * Orders open at once. An order waiting for its printer's turn sends nothing, so another printer
+ * is not kept idle by an order held on a paused one; the bound keeps open documents few.
+ */
+const MAX_IN_FLIGHT = 8
 
 /**
- * One order at a time, and never the same one again by itself: an order ends printed or failed
+ * Several orders at a time (one printer's items go out in the order the orders were taken), and never the same one again by itself: an order ends printed or failed
  * (journaled), and only the operator's `retry` takes a failed one again. A relay out of reach
  * stops the loop until the queue changes or the link syncs again; the order waits, it has not failed.
  */
@@ -34,9 +40,10 @@ export class PrintQueue {
   private readonly notOurs = new Set<string>()
   /** Orders the operator holds back (the console's hold): --auto passes them over. In memory only. */
   private readonly held = new Set<string>()
-  /** The order being printed, and how the operator's `skip` stops it. */
-  private current: { order: string; controller: AbortController } | null = null
-  private working = false
+  /** The orders being printed or reported, and how the operator's `skip` stops each. */
+  private readonly inFlight = new Map<string, AbortController>()
+  /** Set while the relay is out of reach: no order starts until the retry or a sync. */
+  private waitingForRelay = false
   private stopping = false
   private relayRetryMs = RELAY_RETRY_MIN_MS
   private relayRetry: NodeJS.Timeout | null = null
@@ -45,7 +52,7 @@ export class PrintQueue {
 
   /** Whether an order is being printed or reported right now. */
   get busy(): boolean {
-    return this.working
+    return this.inFlight.size > 0
   }
 
   /** The lab's queued orders not yet ended here, oldest first. */
@@ -68,7 +75,7 @@ export class PrintQueue {
   /** Lets a held order go; with --auto it may print at once. False when it was not held. */
   release(order: string): boolean {
     if (!this.held.delete(order)) return false
-    void this.work()
+    this.wake()
     return true
   }
 
@@ -80,13 +87,13 @@ export class PrintQueue {
   queueChanged(): void {
     this.notOurs.clear()
     this.options.log(`queue: ${this.waiting().length} order(s) waiting`)
-    void this.work()
+    this.wake()
   }
 
   /** The operator asks for these orders, in this order. */
   request(...orders: string[]): void {
     this.requested.push(...orders)
-    void this.work()
+    this.wake()
   }
 
   /** The operator's `retry`: items that ended without printing go again; completed ones never do. */
@@ -102,11 +109,11 @@ export class PrintQueue {
   skip(order: string): void {
     this.options.journal.setOrderState(order, 'failed', SKIPPED_REASON)
     for (let i = this.requested.indexOf(order); i >= 0; i = this.requested.indexOf(order)) this.requested.splice(i, 1)
-    if (this.current?.order === order) this.current.controller.abort(new Error(SKIPPED_REASON))
+    this.inFlight.get(order)?.abort(new Error(SKIPPED_REASON))
     // Then the relay gets what the journal says the order ended as (a job in flight may still finish it).
     if (!this.reports.includes(order)) this.reports.push(order)
     this.options.log(`order ${order}: ${SKIPPED_REASON}`)
-    void this.work()
+    this.wake()
   }
 
   /**
@@ -114,8 +121,9 @@ export class PrintQueue {
    * and the loop, stopped by an outage, goes on (called at start and whenever the link syncs).
    */
   resume(): void {
-    for (const { order } of this.options.journal.unreported()) if (!this.reports.includes(order) && this.current?.order !== order) this.reports.push(order)
-    void this.work()
+    for (const { order } of this.options.journal.unreported()) if (!this.reports.includes(order) && !this.inFlight.has(order)) this.reports.push(order)
+    this.waitingForRelay = false
+    this.work()
   }
 
   /** No order is started after this; one being printed goes on until the process ends. */
@@ -125,48 +133,60 @@ export class PrintQueue {
     this.relayRetry = null
   }
 
-  private async work(): Promise<void> {
-    if (this.working || this.stopping) return
-    this.working = true
-    try {
-      while (await this.step());
-    } finally {
-      this.working = false
+  /** Something outside happened (the queue, the operator): try again even if the relay seemed out of reach. */
+  private wake(): void {
+    this.waitingForRelay = false
+    this.work()
+  }
+
+  /** Starts orders while there are some to take and room for them; each one's end starts the next. */
+  private work(): void {
+    while (!this.stopping && !this.waitingForRelay && this.inFlight.size < MAX_IN_FLIGHT) {
+      const next = this.take()
+      if (!next) return
+      this.inFlight.set(next.order, new AbortController())
+      void this.run(next.order, next.report).finally(() => {
+        this.inFlight.delete(next.order)
+        this.work()
+      })
     }
   }
 
-  /** Prints or reports the next order; false when there is none, or the loop must wait. */
-  private async step(): Promise<boolean> {
+  /** The next order to report or print, not one under way; null when there is none. */
+  private take(): { order: string; report: boolean } | null {
+    const free = (order: string) => !this.inFlight.has(order)
+    const report = this.reports.find(free)
+    if (report !== undefined) { this.reports.splice(this.reports.indexOf(report), 1); return { order: report, report: true } }
+    const requested = this.requested.findIndex(free)
+    if (requested >= 0) return { order: this.requested.splice(requested, 1)[0], report: false }
+    const next = this.options.auto ? this.waiting().find((order) => free(order) && !this.held.has(order)) : undefined
+    return next === undefined ? null : { order: next, report: false }
+  }
+
+  /** Prints or reports one order; an order that must wait for the relay goes back where it came from. */
+  private async run(order: string, report: boolean): Promise<void> {
     const { options } = this
+    const putBack = () => (report ? this.reports : this.requested).unshift(order)
     const catalog = options.link.catalog()
-    const report = this.reports.shift()
-    const next = report ?? this.requested.shift() ?? (options.auto ? this.waiting().find((order) => !this.held.has(order)) : undefined)
-    if (!next || this.stopping) return false
-    const putBack = () => (report ? this.reports : this.requested).unshift(next)
-    if (!catalog) { options.log('no catalog from the relay yet; waiting'); putBack(); return false }
-    const controller = new AbortController()
+    if (!catalog) { options.log('no catalog from the relay yet; waiting'); putBack(); this.waitingForRelay = true; return }
     const ctx: PrintContext = {
-      labId: options.labId, printer: options.printer, journal: options.journal, link: options.link, catalog,
-      templatesDir: options.templatesDir, log: options.log, signal: controller.signal,
+      labId: options.labId, fleet: options.fleet, journal: options.journal, link: options.link, catalog,
+      templatesDir: options.templatesDir, log: options.log, signal: this.inFlight.get(order)!.signal,
     }
-    this.current = { order: next, controller }
     try {
-      if (report) await reportOrder(ctx, next)
-      else await this.print(ctx, next)
-      return true
+      if (report) await reportOrder(ctx, order)
+      else await this.print(ctx, order)
     } catch (error) {
       if (error instanceof RelayUnavailableError) {
-        options.log(`order ${next}: waiting for the relay: ${error.message}`)
+        options.log(`order ${order}: waiting for the relay: ${error.message}`)
         if (report) putBack()
+        this.waitingForRelay = true
         this.retryLater()
-        return false
+        return
       }
       // Not expected (printOrder ends an order's own problems itself), and still never a loop.
-      options.journal.setOrderState(next, 'failed', (error as Error).message)
-      options.log(`order ${next}: failed: ${(error as Error).message}`)
-      return true
-    } finally {
-      this.current = null
+      options.journal.setOrderState(order, 'failed', (error as Error).message)
+      options.log(`order ${order}: failed: ${(error as Error).message}`)
     }
   }
 
@@ -179,7 +199,7 @@ export class PrintQueue {
 
   private retryLater(): void {
     if (this.relayRetry !== null || this.stopping) return
-    this.relayRetry = setTimeout(() => { this.relayRetry = null; void this.work() }, this.relayRetryMs)
+    this.relayRetry = setTimeout(() => { this.relayRetry = null; this.waitingForRelay = false; this.work() }, this.relayRetryMs)
     this.relayRetry.unref()
     this.relayRetryMs = Math.min(this.relayRetryMs * 2, RELAY_RETRY_MAX_MS)
   }

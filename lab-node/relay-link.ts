@@ -111,8 +111,19 @@ export class RelayLink {
     return { doc, close, acknowledged: (ms = 10_000) => acknowledged(provider, ms).then(() => [...refusals]) }
   }
 
+  /** Photos being fetched now: two items (on two printers) or a thumbnail asking for the same one share the fetch and its cache file. */
+  private readonly fetching = new Map<string, Promise<Buffer>>()
+
   /** The photo's bytes, from the local cache, the in-store uploads or the relay; checked against its hash every time. */
-  async photo(sha256: string): Promise<Buffer> {
+  photo(sha256: string): Promise<Buffer> {
+    const running = this.fetching.get(sha256)
+    if (running) return running
+    const fetching = this.fetchPhoto(sha256).finally(() => this.fetching.delete(sha256))
+    this.fetching.set(sha256, fetching)
+    return fetching
+  }
+
+  private async fetchPhoto(sha256: string): Promise<Buffer> {
     const path = join(this.photoDir, sha256)
     for (const local of [path, this.lanPhotoPath?.(sha256)]) {
       const cached = local ? await readFile(local).catch(() => null) : null

@@ -1,7 +1,7 @@
 // Sending one order item to the printer at most once: intent journaled before Print-Job, and
 // after a failed or interrupted submit the printer asked (by job name) before sending again.
 import type { OrderSpec, Receipt } from '../shared/schema.ts'
-import type { FoundJob, PrinterDescription } from './printers/printer.ts'
+import type { FoundJob, Printer, PrinterDescription } from './printers/printer.ts'
 import { withRetry } from './printers/follow.ts'
 import { PrinterRejectedError } from './printers/errors.ts'
 import { renderPrint } from './render.ts'
@@ -21,7 +21,7 @@ export function receptionOf(receipt: Receipt): Reception {
  * whose JPEG a crash cut off, a job aborted or canceled) is not a print: the item goes again.
  */
 export async function sendOnce(
-  ctx: PrintContext, description: PrinterDescription, spec: OrderSpec, reception: Reception, index: number,
+  ctx: PrintContext, printer: Printer, description: PrinterDescription, spec: OrderSpec, reception: Reception, index: number,
   item: OrderSpec['items'][number], jobName: string, retry: NonNullable<PrintContext['retry']>,
 ): Promise<string> {
   const known = ctx.journal.item(spec.id, index)
@@ -30,7 +30,7 @@ export async function sendOnce(
   let rendered: Buffer | null = null
   return withRetry(async () => {
     if (ctx.journal.item(spec.id, index)?.state === 'intent') {
-      const found = await ctx.printer.findJobs(jobName)
+      const found = await printer.findJobs(jobName)
       const live = liveJob(found)
       if (live) {
         ctx.journal.sent(spec.id, index, jobName, live.jobId)
@@ -46,7 +46,7 @@ export async function sendOnce(
     })).jpeg
     ctx.journal.intend(spec.id, index, jobName)
     try {
-      const { jobId } = await ctx.printer.submit({ name: jobName, document: rendered, format: 'image/jpeg', copies: item.qty, media: product.media })
+      const { jobId } = await printer.submit({ name: jobName, document: rendered, format: 'image/jpeg', copies: item.qty, media: product.media })
       ctx.journal.sent(spec.id, index, jobName, jobId)
       return jobId
     } catch (error) {

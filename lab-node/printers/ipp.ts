@@ -92,7 +92,7 @@ export class IppPrinter implements Printer {
         'ipp-attribute-fidelity': true,
         'document-format': job.format,
       },
-      'job-attributes-tag': { copies: job.copies, media: job.media },
+      'job-attributes-tag': job.sendMedia === false ? { copies: job.copies } : { copies: job.copies, media: job.media },
       data: job.document,
     }, this.timeoutMs + Math.ceil(job.document.length / 1024) * PRINT_JOB_MS_PER_KB)
     const jobId = groups(reply['job-attributes-tag'])[0]?.['job-id']

@@ -31,6 +31,12 @@ export interface PrintJob {
   copies: number
   /** A media keyword from describe().media. */
   media: string
+  /**
+   * false: the job carries no media attribute. Set for media the operator stated for a printer
+   * that does not list it itself (a raw queue): such a printer refuses or ignores a media it does
+   * not know, and prints on what it holds.
+   */
+  sendMedia?: boolean
 }
 
 export interface JobStatus { state: JobState; reasons: string[] }

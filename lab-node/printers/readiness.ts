@@ -39,6 +39,8 @@ export interface WaitOptions {
   signal?: AbortSignal
   /** Called with each new reason the printer is not ready for (not again while it stays the same). */
   onWaiting: (why: string) => void
+  /** Called with every description the printer gives; what it throws ends the wait (a lane that finds its media gone re-routes). */
+  onDescribed?: (description: PrinterDescription) => void
   /** Checked on every ask: a non-null answer (a cancel, say) ends the wait with WaitStoppedError. */
   stop?: () => string | null
 }
@@ -63,6 +65,7 @@ export async function waitUntilReady(printer: Printer, options: WaitOptions): Pr
     let why: string
     try {
       const description = await printer.describe()
+      options.onDescribed?.(description)
       const reason = notReadyReason(description)
       if (reason === null) return description
       why = reason

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import http from 'node:http'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,6 +18,12 @@ export interface StartIppPrinterOptions {
   /** A port to reuse (to restart a killed printer at the same URI); default a free one. */
   port?: number
   readyTimeoutMs?: number
+  /**
+   * The media the printer offers (media-supported, -ready, -default), through an attribute file
+   * (`-a`; ippeveprinter then takes no -s/-f). [] makes a printer that lists no media, like a raw
+   * queue. Default: `-s 10,10`'s photo sizes (L, 4x6, 5x7).
+   */
+  media?: string[]
 }
 
 export interface IppPrinterProcess {
@@ -68,7 +74,9 @@ async function startIn(dir: string, port: number, options: StartIppPrinterOption
   process.on('exit', killAll)
   try {
     await firstLine(dbus, 'dbus-daemon')
-    const args = ['-p', String(port), '-r', 'off', '-s', '10,10', '-f', 'image/jpeg,application/pdf,image/pwg-raster,image/urf', '-d', spoolDir, '-k']
+    const args = ['-p', String(port), '-r', 'off', '-d', spoolDir, '-k']
+    if (options.media) args.push('-a', await attributeFile(dir, port, options.media))
+    else args.push('-s', '10,10', '-f', 'image/jpeg,application/pdf,image/pwg-raster,image/urf')
     if (options.command) args.push('-c', options.command)
     args.push(options.name ?? 'Test Photo Printer')
     const printer = spawn(IPPEVEPRINTER, args, {
@@ -98,6 +106,17 @@ async function startIn(dir: string, port: number, options: StartIppPrinterOption
     process.off('exit', killAll)
     throw error
   }
+}
+
+/** An ippeveprinter attribute file (ipptool syntax) offering exactly `media`, and JPEG. */
+async function attributeFile(dir: string, port: number, media: string[]): Promise<string> {
+  const file = join(dir, `attributes-${port}.conf`)
+  const lines = ['ATTR mimeMediaType document-format-supported image/jpeg,application/pdf']
+  if (media.length) {
+    lines.push(`ATTR keyword media-supported ${media.join(',')}`, `ATTR keyword media-ready ${media.join(',')}`, `ATTR keyword media-default ${media[0]}`)
+  }
+  await writeFile(file, lines.join('\n') + '\n')
+  return file
 }
 
 /** A port nobody listens on right now, found by binding 127.0.0.1:0. */

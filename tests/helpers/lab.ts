@@ -20,7 +20,8 @@ export interface LabOptions {
   relayUrl: string
   lab: string
   key: string
-  printer: string
+  /** One --printer URI, or several (one --printer each). */
+  printer: string | string[]
   dataDir?: string
   templatesDir?: string
   historyIntervalSeconds?: number
@@ -37,7 +38,8 @@ export interface LabOptions {
 
 export async function startLab(options: LabOptions): Promise<LabProcess> {
   const dataDir = options.dataDir ?? tempDir('labsync-lab-')
-  const args = [LABSYNC, 'lab', '--relay', options.relayUrl, '--lab', options.lab, '--key', options.key, '--printer', options.printer,
+  const printers = typeof options.printer === 'string' ? [options.printer] : options.printer
+  const args = [LABSYNC, 'lab', '--relay', options.relayUrl, '--lab', options.lab, '--key', options.key, ...printers.flatMap((uri) => ['--printer', uri]),
     '--data', dataDir, '--history-interval', String(options.historyIntervalSeconds ?? 1)]
   if (options.auto) args.push('--auto')
   if (options.listen) args.push('--listen', options.listen)

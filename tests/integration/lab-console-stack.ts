@@ -14,6 +14,7 @@ import { consoleBackend } from '../../lab-node/console/backend.ts'
 import { startConsole, type ConsoleServer } from '../../lab-node/console/server.ts'
 import { connect, makePhoto, newOrderId, removeDir, signUp, startRelay, synced, tempDir, uploadPhoto, waitFor, type RelayProcess } from '../helpers/relay.ts'
 import { ONE_LAB_CONFIG } from '../helpers/lab.ts'
+import { PrinterFleet } from '../../lab-node/printers/fleet.ts'
 
 export const OPERATOR_TOKEN = 'operator-secret-1'
 
@@ -41,7 +42,7 @@ export async function startConsoleStack(options: { webDir?: string; auto?: boole
   const printer = new FilePrinter(prints)
   const link = new RelayLink(relay.url, 'lab-1', 'lab-1-secret', join(data, 'photos'))
   await link.ready(10_000)
-  const queue = new PrintQueue({ labId: 'lab-1', auto: options.auto ?? false, printer, journal, link, log: say })
+  const queue = new PrintQueue({ labId: 'lab-1', auto: options.auto ?? false, fleet: new PrinterFleet([printer]), journal, link, log: say })
   const history = new HistoryReport(link, journal, say)
   link.queue.observe(() => queue.queueChanged())
   link.onSynced(() => queue.resume())

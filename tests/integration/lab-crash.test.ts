@@ -19,6 +19,7 @@ import { FilePrinter } from '../../lab-node/printers/file.ts'
 import { printOrder, type PrintContext } from '../../lab-node/print-order.ts'
 import { connect, startRelay, signUp, synced, waitFor, removeDir, makePhoto, sha256Hex, uploadPhoto, newOrderId, tempDir, type RelayProcess } from '../helpers/relay.ts'
 import { startLab, type LabProcess } from '../helpers/lab.ts'
+import { PrinterFleet } from '../../lab-node/printers/fleet.ts'
 
 const LABS = 4
 /** 104 SIGKILLs in all; LABSYNC_LAB_CRASH_KILLS changes it (each restart costs about 1 s of CPU). */
@@ -176,7 +177,7 @@ test('a job cut between its sidecar and its JPEG is sent again, a completed one 
   const docs = new Map<string, Y.Doc>()
   const lines: string[] = []
   const ctx: PrintContext = {
-    labId: 'lab-1', printer, journal, catalog: CONFIG as unknown as Catalog, log: (line) => lines.push(line), retry: { attempts: 2, baseMs: 10, maxMs: 20 },
+    labId: 'lab-1', fleet: new PrinterFleet([printer]), journal, catalog: CONFIG as unknown as Catalog, log: (line) => lines.push(line), retry: { attempts: 2, baseMs: 10, maxMs: 20 },
     link: { openOrder: async (id) => ({ doc: docs.get(id)!, close() {}, acknowledged: async () => [] }), photo: async () => photo },
   }
   const newOrder = () => {

@@ -22,6 +22,7 @@ import { FilePrinter } from '../../lab-node/printers/file.ts'
 import { printOrder, type PrintContext } from '../../lab-node/print-order.ts'
 import { connect, startRelay, signUp, synced, waitFor, removeDir, makePhoto, sha256Hex, uploadPhoto, newOrderId, tempDir, type RelayProcess } from '../helpers/relay.ts'
 import { startLab, type LabProcess } from '../helpers/lab.ts'
+import { PrinterFleet } from '../../lab-node/printers/fleet.ts'
 
 const PRODUCT = { id: 'L', name: 'L 89x127 mm', widthMm: 89, heightMm: 127, media: 'oe_photo-l_3.5x5in', price: 40 }
 const CATALOG: Catalog = {
@@ -61,7 +62,7 @@ async function bench(): Promise<Bench> {
       return bytes
     },
   }
-  const ctx: PrintContext = { labId: 'lab-1', printer, journal, link, catalog: CATALOG, log: (line) => lines.push(line), retry: { attempts: 2, baseMs: 10, maxMs: 20 } }
+  const ctx: PrintContext = { labId: 'lab-1', fleet: new PrinterFleet([printer]), journal, link, catalog: CATALOG, log: (line) => lines.push(line), retry: { attempts: 2, baseMs: 10, maxMs: 20 } }
   return { ctx, journal, printer, docs, photo, lines, opened }
 }
 

@@ -16,6 +16,7 @@ import { printOrder, type PrintContext } from '../../lab-node/print-order.ts'
 import { connect, startRelay, signUp, synced, waitFor, removeDir, makePhoto, sha256Hex, uploadPhoto, newOrderId, tempDir, type RelayProcess } from '../helpers/relay.ts'
 import { ONE_LAB_CONFIG, startLab } from '../helpers/lab.ts'
 import { startIppPrinter, type IppPrinterProcess } from '../helpers/ippeveprinter.ts'
+import { PrinterFleet } from '../../lab-node/printers/fleet.ts'
 
 const cleanups: Array<() => Promise<void> | void> = []
 test.after.each(async () => {
@@ -98,7 +99,7 @@ test('a printer gone for longer than every retry budget holds the order; restart
   const catalog = { ...ONE_LAB_CONFIG, labs: [{ id: 'lab-1', name: 'Central lab', price: {} }] } as unknown as Catalog
   const lines: string[] = []
   const ctx: PrintContext = {
-    labId: 'lab-1', printer, journal, catalog, log: (line) => lines.push(line),
+    labId: 'lab-1', fleet: new PrinterFleet([printer]), journal, catalog, log: (line) => lines.push(line),
     link: { openOrder: async () => ({ doc, close() {}, acknowledged: async () => [] }), photo: async () => bytes },
     // Two tries 10 ms apart: the old code gave up on the printer after them.
     retry: { attempts: 2, baseMs: 10, maxMs: 20 }, holdPoll: { baseMs: 50, maxMs: 200 },

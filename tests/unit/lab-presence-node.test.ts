@@ -48,7 +48,8 @@ async function withReporter(options: { status?: number; intervalMs: number; chec
 
 test('the lab reports at once: its interval and each printer state, with its key', () => withReporter({ intervalMs: 60_000 }, async (relay, printer) => {
   const first = await waitFor(() => relay.heard[0], 'a first report')
-  assert.equal(first.report, { intervalMs: 60_000, printers: [{ uri: printer.uri, state: 'idle', reasons: [] }] })
+  // media (what the printer holds, issue 15 point 3) is additive: the same uri, state and reasons as before.
+  assert.equal(first.report, { intervalMs: 60_000, printers: [{ uri: printer.uri, state: 'idle', reasons: [], media: (await printer.describe()).media }] })
   assert.is(first.auth, 'Bearer lab-1-secret')
 }))
 

@@ -10,6 +10,7 @@ import { FilePrinter } from '../../lab-node/printers/file.ts'
 import { PrintQueue } from '../../lab-node/queue.ts'
 import type { RelayLink } from '../../lab-node/relay-link.ts'
 import { removeDir, tempDir } from '../helpers/relay.ts'
+import { PrinterFleet } from '../../lab-node/printers/fleet.ts'
 
 function queueOf(orders: string[]) {
   const dir = tempDir('labsync-queue-hold-')
@@ -20,7 +21,7 @@ function queueOf(orders: string[]) {
   const journal = new Journal(join(dir, 'lab.sqlite'))
   const printer = new FilePrinter(join(dir, 'prints'))
   const link = { queue: relayQueue, catalog: () => null, openOrder: () => { throw new Error('no order is opened without a catalog') }, photo: () => { throw new Error('no photo') } } as unknown as RelayLink
-  const queue = new PrintQueue({ labId: 'lab-1', auto: true, printer, journal, link, log: (line) => lines.push(line) })
+  const queue = new PrintQueue({ labId: 'lab-1', auto: true, fleet: new PrinterFleet([printer]), journal, link, log: (line) => lines.push(line) })
   const done = async () => { queue.stop(); await printer.close(); journal.close(); removeDir(dir) }
   return { queue, lines, done }
 }
