@@ -2,12 +2,12 @@
 // (web/admin/index.html) and the lab's operator console (web/console/index.html, served by the
 // lab node's --console) join the build as further entries once they exist.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { extname, join, resolve } from 'node:path'
+import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib'
-import { defineConfig, type Plugin, type ResolvedConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
-import { FIRST_VISIT_BUDGET_KIB, reportSizePlugin } from './web/report-size.ts'
+import { afterBuildPlugin, FIRST_VISIT_BUDGET_KIB, reportSizePlugin } from './web/report-size.ts'
 
 const webDir = fileURLToPath(new URL('./web/', import.meta.url))
 const adminHtml = `${webDir}admin/index.html`
@@ -33,31 +33,18 @@ const COMPRESS_FROM_BYTES = 1024
  * are (sync-server/static-files.ts) instead of compressing on every request.
  */
 function precompressPlugin(): Plugin {
-  let config: ResolvedConfig
-  let failed = false
   const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
     .flatMap((entry) => (entry.isDirectory() ? walk(join(dir, entry.name)) : [join(dir, entry.name)]))
-  return {
-    name: 'labsync:precompress',
-    apply: 'build',
-    configResolved(resolved) { config = resolved },
-    buildEnd(error) { failed = Boolean(error) },
-    closeBundle: {
-      order: 'post',
-      sequential: true,
-      handler() {
-        if (failed) return
-        for (const file of walk(resolve(config.root, config.build.outDir))) {
-          if (!COMPRESSIBLE.has(extname(file)) || statSync(file).size < COMPRESS_FROM_BYTES) continue
-          const bytes = readFileSync(file)
-          const brotli = brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length } })
-          const gzip = gzipSync(bytes, { level: 9 })
-          if (brotli.length < bytes.length) writeFileSync(`${file}.br`, brotli)
-          if (gzip.length < bytes.length) writeFileSync(`${file}.gz`, gzip)
-        }
-      },
-    },
-  }
+  return afterBuildPlugin('labsync:precompress', (outDir) => {
+    for (const file of walk(outDir)) {
+      if (!COMPRESSIBLE.has(extname(file)) || statSync(file).size < COMPRESS_FROM_BYTES) continue
+      const bytes = readFileSync(file)
+      const brotli = brotliCompressSync(bytes, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length } })
+      const gzip = gzipSync(bytes, { level: 9 })
+      if (brotli.length < bytes.length) writeFileSync(`${file}.br`, brotli)
+      if (gzip.length < bytes.length) writeFileSync(`${file}.gz`, gzip)
+    }
+  })
 }
 
 /**

@@ -129,30 +129,37 @@ export function formatReport(report: SizeReport, budgetKiB: number): string {
   return lines.join('\n')
 }
 
-/** Prints the report after the service worker is written; fails the build over the budget. */
-export function reportSizePlugin(options: { budgetKiB: number }): Plugin {
+/**
+ * A Vite plugin that runs `step` on the finished build (after the service worker is written),
+ * in the order the plugins are listed; a failed build is left alone, its own error is the one reported.
+ */
+export function afterBuildPlugin(name: string, step: (outDir: string, config: ResolvedConfig) => void): Plugin {
   let config: ResolvedConfig
   let failed = false
   return {
-    name: 'labsync:report-size',
+    name,
     apply: 'build',
     configResolved(resolved) { config = resolved },
-    // A failed build has nothing to measure: its own error must be the one reported.
     buildEnd(error) { failed = Boolean(error) },
     closeBundle: {
       order: 'post',
       sequential: true,
       handler() {
-        if (failed) return
-        const outDir = resolve(config.root, config.build.outDir)
-        const report = measure(outDir)
-        config.logger.info(`\n${formatReport(report, options.budgetKiB)}`)
-        if (report.firstVisitBytes > options.budgetKiB * KiB) {
-          throw new Error(`a first visit receives ${kib(report.firstVisitBytes)} (brotli, as served), over the ${options.budgetKiB} KiB budget`)
-        }
+        if (!failed) step(resolve(config.root, config.build.outDir), config)
       },
     },
   }
+}
+
+/** Prints the report after the service worker is written; fails the build over the budget. */
+export function reportSizePlugin(options: { budgetKiB: number }): Plugin {
+  return afterBuildPlugin('labsync:report-size', (outDir, config) => {
+    const report = measure(outDir)
+    config.logger.info(`\n${formatReport(report, options.budgetKiB)}`)
+    if (report.firstVisitBytes > options.budgetKiB * KiB) {
+      throw new Error(`a first visit receives ${kib(report.firstVisitBytes)} (brotli, as served), over the ${options.budgetKiB} KiB budget`)
+    }
+  })
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {

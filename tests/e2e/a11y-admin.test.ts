@@ -12,7 +12,7 @@ import { build } from 'vite'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { ADMIN_TOKEN, historyEntry, reception, startAdminServer, type AdminServer } from '../helpers/admin.ts'
 import { removeDir } from '../helpers/relay.ts'
-import { describe, unexpectedViolations, type KnownViolation } from '../helpers/axe.ts'
+import { assertNoViolations, type KnownViolation } from '../helpers/axe.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -63,11 +63,6 @@ test.after(async () => {
   if (outDir) removeDir(outDir)
 })
 
-async function check(page: Page, screen: string): Promise<void> {
-  const unexpected = await unexpectedViolations(page, screen, KNOWN)
-  assert.is(unexpected.length, 0, `${screen}:\n${describe(unexpected)}`)
-}
-
 async function openAdmin(viewport: { width: number; height: number }): Promise<Page> {
   const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'Asia/Tokyo' })
   const page = await context.newPage()
@@ -80,19 +75,19 @@ for (const viewport of VIEWPORTS) {
   test(`${viewport.name} ${viewport.width}×${viewport.height}: signed out, a refused token, receipts and printing history`, async () => {
     const page = await openAdmin(viewport)
     try {
-      await check(page, `${viewport.name}: signed out`)
+      await assertNoViolations(page, `${viewport.name}: signed out`, KNOWN)
       await page.getByLabel('Admin token').fill('not-a-token')
       await page.getByRole('button', { name: 'Sign in' }).click()
       await page.getByRole('alert').waitFor()
-      await check(page, `${viewport.name}: refused token`)
+      await assertNoViolations(page, `${viewport.name}: refused token`, KNOWN)
       await page.getByLabel('Admin token').fill(ADMIN_TOKEN)
       await page.getByRole('button', { name: 'Sign in' }).click()
       await page.locator('ls-admin-receipts tbody tr').first().waitFor()
       await page.locator('ls-admin-bar-chart').first().waitFor()
-      await check(page, `${viewport.name}: receipts`)
+      await assertNoViolations(page, `${viewport.name}: receipts`, KNOWN)
       await page.getByRole('button', { name: 'Printing history' }).click()
       await page.locator('ls-admin-history tbody tr').first().waitFor()
-      await check(page, `${viewport.name}: printing history`)
+      await assertNoViolations(page, `${viewport.name}: printing history`, KNOWN)
     } finally {
       await page.context().close()
     }

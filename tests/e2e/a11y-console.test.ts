@@ -6,11 +6,10 @@ import { existsSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
-import * as assert from 'uvu/assert'
 import { build } from 'vite'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { removeDir, waitFor } from '../helpers/relay.ts'
-import { describe, unexpectedViolations, type KnownViolation } from '../helpers/axe.ts'
+import { assertNoViolations, type KnownViolation } from '../helpers/axe.ts'
 import { OPERATOR_TOKEN, startConsoleStack, type ConsoleStack } from '../integration/lab-console-stack.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -44,11 +43,6 @@ test.after(async () => {
   if (outDir) removeDir(outDir)
 })
 
-async function check(page: Page, screen: string): Promise<void> {
-  const unexpected = await unexpectedViolations(page, screen, KNOWN)
-  assert.is(unexpected.length, 0, `${screen}:\n${describe(unexpected)}`)
-}
-
 async function signedIn(viewport: { width: number; height: number }): Promise<Page> {
   const page = await (await browser.newContext({ viewport, locale: 'en-US' })).newPage()
   await page.goto(`${stack.console.url}/`)
@@ -63,11 +57,11 @@ test('signed out, and a refused token', async () => {
   try {
     await page.goto(`${stack.console.url}/`)
     await page.getByLabel('Operator token').waitFor()
-    await check(page, 'signed out')
+    await assertNoViolations(page, 'signed out', KNOWN)
     await page.getByLabel('Operator token').fill('not-the-token')
     await page.getByRole('button', { name: 'Sign in' }).click()
     await page.getByRole('alert').filter({ hasText: 'not the operator token' }).waitFor({ timeout: 10_000 })
-    await check(page, 'refused token')
+    await assertNoViolations(page, 'refused token', KNOWN)
   } finally {
     await page.context().close()
   }
@@ -79,15 +73,15 @@ test('the queue with an order and its thumbnails, the printers; then today\'s hi
   try {
     await page.getByRole('rowheader', { name: new RegExp(order.number) }).waitFor({ timeout: 15_000 })
     await page.locator('ls-console-thumb img').nth(1).waitFor({ timeout: 15_000 })
-    await check(page, 'queue')
+    await assertNoViolations(page, 'queue', KNOWN)
     const files = stack.printFiles().length
     await page.getByRole('button', { name: `Print order ${order.number}` }).click()
     await waitFor(() => stack.printFiles().length === files + 2, 'two print files', 20_000)
     await page.locator('ls-console-history article', { hasText: order.number }).waitFor({ timeout: 15_000 })
-    await check(page, 'history')
+    await assertNoViolations(page, 'history', KNOWN)
     await page.getByRole('button', { name: `Reprint order ${order.number}…` }).click()
     await page.getByLabel('Reason (recorded in the history)').waitFor()
-    await check(page, 'reprint form')
+    await assertNoViolations(page, 'reprint form', KNOWN)
   } finally {
     await page.context().close()
   }
@@ -96,7 +90,7 @@ test('the queue with an order and its thumbnails, the printers; then today\'s hi
 test('on a phone (390×844), the signed-in console', async () => {
   const page = await signedIn({ width: 390, height: 844 })
   try {
-    await check(page, 'phone: signed in')
+    await assertNoViolations(page, 'phone: signed in', KNOWN)
   } finally {
     await page.context().close()
   }

@@ -3,10 +3,9 @@
 // account, and offline. No serious or critical violation may appear that is not in KNOWN below
 // (each one routed to the file where its fix belongs, and printed on every run).
 import { test } from 'uvu'
-import * as assert from 'uvu/assert'
 import type { BrowserContext, Page } from 'playwright-core'
 import { connect, synced } from '../helpers/relay.ts'
-import { describe, unexpectedViolations, type KnownViolation } from '../helpers/axe.ts'
+import { assertNoViolations, type KnownViolation } from '../helpers/axe.ts'
 import { LAB_KEY, makeScene, photoFiles, removeDir, serviceWorkerReady, signUpInApp, startStack, until, type Stack } from './harness.ts'
 
 /** Violations seen and not fixed yet, with the file where each fix belongs. Keep it short. */
@@ -38,10 +37,7 @@ test.after(async () => {
   if (photosDir) removeDir(photosDir)
 })
 
-async function check(screen: string): Promise<void> {
-  const unexpected = await unexpectedViolations(page, screen, KNOWN)
-  assert.is(unexpected.length, 0, `${screen}:\n${describe(unexpected)}`)
-}
+const check = (screen: string) => assertNoViolations(page, screen, KNOWN)
 
 test('sign up and sign in', async () => {
   await page.goto(stack.appUrl)

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { Page } from 'playwright-core'
+import * as assert from 'uvu/assert'
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
@@ -76,4 +77,10 @@ export async function unexpectedViolations(page: Page, screen: string, known: re
 /** For assertion messages: one line per violation. */
 export function describe(violations: readonly Violation[]): string {
   return violations.map((v) => `${v.rule} on ${v.target}`).join('\n')
+}
+
+/** Fails the test on any serious or critical violation on `screen` that is not in `known`. */
+export async function assertNoViolations(page: Page, screen: string, known: readonly KnownViolation[]): Promise<void> {
+  const unexpected = await unexpectedViolations(page, screen, known)
+  assert.is(unexpected.length, 0, `${screen}:\n${describe(unexpected)}`)
 }
