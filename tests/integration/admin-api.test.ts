@@ -107,7 +107,7 @@ test('every filter narrows history: lab, user, front, status, since, until', asy
   assert.equal(body.rows[0], {
     id: 'lab-2:b1-0:1', lab: 'lab-2', order: 'b1', item: 0, printer: 'ipp://127.0.0.1:8631/ipp/print', job: '1', copies: 4, status: 'completed',
     printedAt: at(MAY_1 + DAY + 13 * 3600_000).toISOString(), receivedAt: at(MAY_1 + DAY + 13 * 3600_000 + 60_000).toISOString(),
-    user: 'user-b', front: 'harbour',
+    user: 'user-b', front: 'harbour', size: 'L 89x127 mm',
   })
 })
 

@@ -51,15 +51,17 @@ test('receipts as a table: aligned columns, money in the currency, discounts sho
   assert.equal(err, [])
   const lines = out.trimEnd().split('\n')
   assert.is(lines.length, 2 + 3)
-  assert.match(lines[0], /^Received\s+Number\s+Order\s+User\s+Store\s+Lab\s+Status\s+Total\s+Discount\s+Within\s+Previous order\s+Error$/)
+  assert.match(lines[0], /^Received\s+Number\s+Order\s+User\s+Customer\s+Store\s+Pickup\s+Lab\s+Status\s+Total\s+Discount\s+Within\s+Previous order\s+Error$/)
   assert.match(lines[1], /^-+( {2}-+)+$/)
   // Every column starts where its header starts.
   const starts = [...lines[1].matchAll(/-+/g)].map((m) => m.index)
   for (const line of lines.slice(2)) {
     for (const start of starts.slice(1)) if (start! < line.length) assert.is(line[start! - 1], ' ', `column at ${start} in ${JSON.stringify(line)}`)
   }
-  assert.match(lines[3], /a2 .* accepted\s+¥0\s+¥170\s+P7D\s+a1/)
-  assert.match(lines[2], /^2024-04-30T15:00:00Z\s+C222\s+a1\s+user-a\s+station\s+lab-1\s+accepted\s+¥170\s*$/)
+  // A deduction reads as on the receipt and the admin page: negative (issue 16).
+  assert.match(lines[3], /a2 .* accepted\s+¥0\s+-¥170\s+P7D\s+a1/)
+  // No account behind user-a in this database: the customer column falls back to the id.
+  assert.match(lines[2], /^2024-04-30T15:00:00Z\s+C222\s+a1\s+user-a\s+user-a\s+station\s+lab-1\s+accepted\s+¥170\s*$/)
 })
 
 test('history as a table follows paging to the end, names with control characters escaped', async () => {
@@ -69,7 +71,8 @@ test('history as a table follows paging to the end, names with control character
   assert.is(lines.length, 2 + HISTORY_ROWS)
   assert.match(lines[2], /evil\\n\\x1b\[31mred/)
   assert.not.match(out, /\u001b/)
-  assert.match(lines.at(-1)!, /^2024-04-30T15:41:39Z\s+lab-1\s+a1\s+2499\s+2\s+completed\s/)
+  // Items counted from 1, as on the admin page and in the CSV (the wire's item 2499 is the 2500th print).
+  assert.match(lines.at(-1)!, /^2024-04-30T15:41:39Z\s+lab-1\s+a1\s+2500\s+2\s+completed\s/) // no size: a1 has one print line, not 2500
 })
 
 test('--limit stops after that many rows, across pages', async () => {
