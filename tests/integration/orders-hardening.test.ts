@@ -216,7 +216,7 @@ test('cancelling order A re-prices order B that cited it: B pays in full', async
   t.clock.ms += 3_600_000
   const b = await submit(t, me)
   assert.is(b.receipt.discount?.previousOrder, a.orderId)
-  assert.is(b.receipt.total, 0, '80 + 100 - 300, clamped')
+  assert.is(b.receipt.total, 100, '80 - 80 + 100: the lab\'s 300 clamped to its prints, the fee charged (issue 16)')
   a.doc.getMap('spec').set('state', 'cancelled')
   await waitFor(() => b.doc.getMap('receipt').get('discount') === null, 'B priced again without A')
   const repriced = b.doc.getMap('receipt').toJSON() as Receipt
@@ -239,7 +239,7 @@ test('the re-priced order keeps a discount from another order that still qualifi
   assert.is(b.receipt.discount?.previousOrder, a.orderId)
   a.doc.getMap('spec').set('state', 'cancelled')
   await waitFor(() => (b.doc.getMap('receipt').get('discount') as Receipt['discount'])?.previousOrder === first.orderId, 'B citing the first order')
-  assert.is((b.doc.getMap('receipt').get('total')), 0)
+  assert.is((b.doc.getMap('receipt').get('total')), 100, 'the prints discounted again, the fee charged')
 })
 
 test('the customer cannot cancel an order cited by an order already printing', async () => {
