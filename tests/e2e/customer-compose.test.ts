@@ -139,10 +139,10 @@ test('"Use these choices for all photos" copies size, copies and frame to every 
 
 test('low-resolution advice names a size that prints sharp, or says none does', async () => {
   const row = page.locator('ls-photo-row').nth(1)
-  // 640×480 on a postcard (~106 dpi): no size in the list is sharp enough; never "a smaller size helps".
+  // 640×480 on a postcard (~106 dpi): no size in the list reaches 150 dpi, L comes closest; never "a smaller size helps".
   const note = row.getByRole('note')
   await note.waitFor()
-  assert.match(await note.innerText(), /No size in the list prints it sharper/)
+  assert.match(await note.innerText(), /No size in the list prints it sharp; L 89×127 mm comes closest \(about 128 dpi\)/)
   assert.not.match(await note.innerText(), /smaller size helps/)
   await screenshot(page, 'customer-05-low-resolution', false)
 })

@@ -1,7 +1,7 @@
 // The price list before signing up: the relay's public `GET /api/prices` (currency, products, fronts
-// with fee, roles, address, hours and payment, discounts), read into the catalog shape the prices
-// page already renders. No account, no documents.
-import type { Catalog, DiscountRules, Front, Product } from '../../../shared/schema.ts'
+// with fee, roles, address, hours, payment and their lab's prices, discounts), read into the catalog
+// shape the prices page already renders. No account, no documents.
+import type { Catalog, DiscountRules, Front, LabInfo, Product } from '../../../shared/schema.ts'
 
 /** The price list could not be fetched or read; `status` 0 means no answer at all. */
 export class PriceListError extends Error {
@@ -24,14 +24,20 @@ const isProduct = (p: unknown): p is Product => {
     && typeof x.widthMm === 'number' && typeof x.heightMm === 'number'
 }
 
+/** The list names no labs: each store's prices stand in as a lab of its own. */
+const labOf = (frontId: string) => `prices-of-${frontId}`
+
+type ListedFront = Partial<Front> & { labPrices?: unknown }
+
 /** A front as the list gives it; the id falls back to the name (the list is for reading only). */
 function readFront(value: unknown): Front | null {
-  const x = value as Partial<Front> | null
+  const x = value as ListedFront | null
   if (!x || typeof x.name !== 'string') return null
+  const id = typeof x.id === 'string' ? x.id : x.name
   return {
-    id: typeof x.id === 'string' ? x.id : x.name,
+    id,
     name: x.name,
-    lab: typeof x.lab === 'string' ? x.lab : '',
+    lab: labOf(id),
     fee: typeof x.fee === 'number' ? x.fee : 0,
     roles: Array.isArray(x.roles) ? x.roles.filter((r) => r === 'reception' || r === 'delivery') : ['reception'],
     ...(typeof x.address === 'string' ? { address: x.address } : {}),
@@ -40,16 +46,29 @@ function readFront(value: unknown): Front | null {
   }
 }
 
-/** The public price list as a catalog without labs, frames or keys. */
+/** A store's lab prices (`labPrices`: productId → price), where the list gives them. */
+function readLab(value: unknown): LabInfo | null {
+  const x = value as ListedFront | null
+  if (!x || typeof x.name !== 'string') return null
+  const price: Record<string, number> = {}
+  if (x.labPrices && typeof x.labPrices === 'object') {
+    for (const [product, amount] of Object.entries(x.labPrices)) if (typeof amount === 'number') price[product] = amount
+  }
+  const id = typeof x.id === 'string' ? x.id : x.name
+  return { id: labOf(id), name: x.name, price }
+}
+
+/** The public price list as a catalog without frames or keys. */
 export function readPriceList(json: PriceAnswer): Catalog {
   const discounts = json.discounts as Partial<DiscountRules> | undefined
+  const fronts = Array.isArray(json.fronts) ? json.fronts : []
   return {
     currency: typeof json.currency === 'string' ? json.currency : 'JPY',
     timeZone: 'UTC',
     products: Array.isArray(json.products) ? json.products.filter(isProduct) : [],
     templates: [],
-    labs: [],
-    fronts: Array.isArray(json.fronts) ? json.fronts.map(readFront).filter((f): f is Front => f !== null) : [],
+    labs: fronts.map(readLab).filter((l): l is LabInfo => l !== null),
+    fronts: fronts.map(readFront).filter((f): f is Front => f !== null),
     discounts: { scope: discounts?.scope ?? 'user', tiers: Array.isArray(discounts?.tiers) ? discounts.tiers : [] },
   } as Catalog
 }

@@ -119,12 +119,14 @@ export class PhotoRow extends LitElement {
     const info = this.info
     const dpi = product && info?.width ? printDpi(info, product) : null
     if (dpi === null || dpi >= MIN_DPI) return nothing
-    const sharper = this.catalog.products
-      .filter((p) => p.id !== product!.id && printDpi(info!, p) >= MIN_DPI)
-      .sort((a, b) => b.widthMm * b.heightMm - a.widthMm * a.heightMm)[0]
+    const others = this.catalog.products.filter((p) => p.id !== product!.id)
+    // The largest size that prints it sharp; else the one that comes closest.
+    const sharp = others.filter((p) => printDpi(info!, p) >= MIN_DPI).sort((a, b) => b.widthMm * b.heightMm - a.widthMm * a.heightMm)[0]
+    const closer = others.filter((p) => printDpi(info!, p) > dpi).sort((a, b) => printDpi(info!, b) - printDpi(info!, a))[0]
     const advice = !this.editable ? ''
-      : sharper ? `${MIN_DPI} dpi or more is best: ${sharper.name} would print it sharp.`
-      : `No size in the list prints it sharper${this.catalog.products.some((p) => printDpi(info!, p) > dpi) ? ' enough' : ''}; it will print, a little soft. A photo with more pixels would look better.`
+      : sharp ? `${MIN_DPI} dpi or more is best: ${sharp.name} would print it sharp.`
+      : closer ? `No size in the list prints it sharp; ${closer.name} comes closest (about ${printDpi(info!, closer)} dpi).`
+      : 'No size in the list prints it sharper; it will print, a little soft. A photo with more pixels would look better.'
     return html`
       <p class="notice warn" role="note">
         Low resolution for ${product!.name}: about ${dpi} dpi (${info!.width}×${info!.height} pixels), so the print may look blurry.
