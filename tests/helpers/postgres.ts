@@ -1,7 +1,7 @@
 // A real PostgreSQL 15 for one test file: initdb into a temporary directory as the postgres user,
 // the server as this process's child on a free loopback port, stopped when the test ends or exits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chownSync, mkdtempSync, rmSync } from 'node:fs'
+import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,7 +55,8 @@ function postgresUser(): { uid: number; gid: number } {
  */
 export async function startPostgres(settings: Record<string, string> = {}): Promise<PostgresServer> {
   const { uid, gid } = postgresUser()
-  const dir = mkdtempSync(join(tmpdir(), 'labsync-pg-'))
+  removeAbandoned()
+  const dir = mkdtempSync(join(tmpdir(), PREFIX))
   chownSync(dir, uid, gid)
   const data = join(dir, 'pg')
   const init = spawnSync(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'], { uid, gid, encoding: 'utf8' })
@@ -69,7 +70,10 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
   // Spawned with the postgres user's ids rather than through runuser: the child is the
   // postmaster itself, so our signals reach it without an intermediary forwarding them.
   const child = spawn(`${BIN}/postgres`, args, { uid, gid, stdio: ['ignore', 'ignore', 'pipe'], cwd: dir })
-  const killOnExit = () => { try { child.kill('SIGKILL') } catch { /* gone */ } }
+  const killOnExit = () => {
+    try { child.kill('SIGKILL') } catch { /* gone */ }
+    rmSync(dir, { recursive: true, force: true, maxRetries: 3 })
+  }
   process.on('exit', killOnExit)
   try {
     await ready(child)
@@ -109,6 +113,36 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
       process.off('exit', killOnExit)
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+const PREFIX = 'labsync-pg-'
+
+/**
+ * Directories of servers whose test process was SIGKILLed (the runner's timeout): nothing could
+ * remove them then. A directory is abandoned when the postmaster it names is gone, or when it
+ * names none and is over ten minutes old (an initdb that never finished).
+ */
+function removeAbandoned(): void {
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith(PREFIX)) continue
+    const dir = join(tmpdir(), name)
+    try {
+      const pid = Number(readFileSync(join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0])
+      if (isAlive(pid)) continue
+    } catch {
+      if (Date.now() - statSync(dir).mtimeMs < 10 * 60_000) continue
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
