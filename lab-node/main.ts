@@ -10,6 +10,7 @@ import type { Printer } from './printers/printer.ts'
 import { PrinterFleet } from './printers/fleet.ts'
 import { ConfigError } from '../shared/errors.ts'
 import { PrintQueue } from './queue.ts'
+import { holdsFile } from './holds.ts'
 import { HistoryReport } from './history.ts'
 import { listenToOperator, OPERATOR_HELP, type OperatorActions } from './operator.ts'
 import { markPickup, type PickupContext } from './pickup.ts'
@@ -51,7 +52,7 @@ export async function runLab(args: LabArgs): Promise<void> {
   const lan = args.listen ? await startLan(args, args.listen, dataDir, link, log) : null
   await link.ready(5_000).catch((error: Error) => log(`relay not reachable yet (${error.message}); working from the journal and waiting`))
 
-  const queue = new PrintQueue({ labId: args.lab, auto: args.auto, fleet, journal, link, templatesDir: args.templates ?? undefined, log })
+  const queue = new PrintQueue({ labId: args.lab, auto: args.auto, fleet, journal, holds: holdsFile(dataDir), link, templatesDir: args.templates ?? undefined, log })
   const history = new HistoryReport(link, journal, log)
   history.start(args.historyIntervalSeconds * 1000)
   const presence = startPresence({ relayUrl: args.relay, labId: args.lab, key: args.key }, printers, { intervalMs: presenceIntervalMs(args.historyIntervalSeconds), log })

@@ -5,6 +5,7 @@ import type { Journal } from './journal.ts'
 import { RelayUnavailableError, type RelayLink } from './relay-link.ts'
 import type { PrinterFleet } from './printers/fleet.ts'
 import { printOrder, reportOrder, SKIPPED_REASON, type PrintContext } from './print-order.ts'
+import type { HoldStore } from './holds.ts'
 
 export interface PrintQueueOptions {
   labId: string
@@ -15,6 +16,8 @@ export interface PrintQueueOptions {
   link: Pick<RelayLink, 'queue' | 'catalog' | 'openOrder' | 'photo'>
   templatesDir?: string
   log: (line: string) => void
+  /** Where the operator's holds are kept across restarts; without it they last as long as the process. */
+  holds?: HoldStore
 }
 
 // A relay that answered too slowly (busy, not gone) does not reconnect the lab's link, so
@@ -38,8 +41,8 @@ export class PrintQueue {
   private readonly reports: string[] = []
   /** Queued orders the relay's receipt does not give to this lab (a reassignment in flight): not again until the queue changes. */
   private readonly notOurs = new Set<string>()
-  /** Orders the operator holds back (the console's hold): --auto passes them over. In memory only. */
-  private readonly held = new Set<string>()
+  /** Orders the operator holds back (the console's hold): --auto passes them over. Kept in options.holds. */
+  private readonly held: Set<string>
   /** The orders being printed or reported, and how the operator's `skip` stops each. */
   private readonly inFlight = new Map<string, AbortController>()
   /** Set while the relay is out of reach: no order starts until the retry or a sync. */
@@ -48,7 +51,9 @@ export class PrintQueue {
   private relayRetryMs = RELAY_RETRY_MIN_MS
   private relayRetry: NodeJS.Timeout | null = null
 
-  constructor(private readonly options: PrintQueueOptions) {}
+  constructor(private readonly options: PrintQueueOptions) {
+    this.held = new Set(options.holds?.load() ?? [])
+  }
 
   /** Whether an order is being printed or reported right now. */
   get busy(): boolean {
@@ -69,18 +74,26 @@ export class PrintQueue {
 
   /** Keeps a waiting order back: --auto takes the next one instead, until release(). */
   hold(order: string): void {
+    if (this.held.has(order)) return
     this.held.add(order)
+    this.saveHolds()
   }
 
   /** Lets a held order go; with --auto it may print at once. False when it was not held. */
   release(order: string): boolean {
     if (!this.held.delete(order)) return false
+    this.saveHolds()
     this.wake()
     return true
   }
 
   isHeld(order: string): boolean {
     return this.held.has(order)
+  }
+
+  /** The holds, durable before the operator is told (a throw here reaches the console as a 500, the hold not confirmed). */
+  private saveHolds(): void {
+    this.options.holds?.save([...this.held])
   }
 
   /** The relay's queue changed: orders that were not ours may be now. */

@@ -70,6 +70,8 @@ export interface HistoryRow {
   /** completed, aborted, canceled, failed, ready, collected, reprint. */
   status: string
   at: string
+  /** The reprint entry itself, or a job the operator's reprint sent (its entry says so to the relay too). */
+  reprint: boolean
   /** A reprint's reason. */
   reason: string | null
   /** A reprint's items (indexes). */

@@ -1,5 +1,8 @@
 // The operator token: compared in constant time (as hashes, so the length says nothing either),
-// and a client that keeps guessing is told to wait.
+// and a client that keeps guessing is told to wait. It comes as `Authorization: Bearer <token>`
+// (the page's API calls, scripts) or HTTP Basic with the token as password and any user name (a
+// browser opening the page: it cannot send a Bearer header on navigation, and it sends the Basic
+// credentials it was given with every later request to the console, API calls included).
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { ConsoleRefusal } from './errors.ts'
@@ -21,18 +24,28 @@ export class OperatorAuth {
     this.expected = digest(token)
   }
 
-  /** Throws 401 (or 429 after too many wrong tokens) unless the request carries the token as `Authorization: Bearer`. */
+  /** Throws 401 (or 429 after too many wrong tokens) unless the request carries the token (Bearer, or Basic's password). */
   check(req: IncomingMessage): void {
     const address = req.socket.remoteAddress ?? ''
     const failed = this.failures.get(address)
     if (failed && this.now() - failed.since > WINDOW_MS) this.failures.delete(address)
     const recent = this.failures.get(address)
     if (recent && recent.count >= MAX_FAILURES) throw new ConsoleRefusal(429, 'too many wrong tokens; wait a minute')
-    const header = req.headers.authorization ?? ''
-    const given = /^Bearer (.{1,512})$/.exec(header)?.[1]
+    const given = tokenOf(req.headers.authorization ?? '')
     if (given !== undefined && timingSafeEqual(digest(given), this.expected)) return
     if (this.failures.size >= MAX_TRACKED) this.failures.clear()
     this.failures.set(address, { count: (recent?.count ?? 0) + 1, since: recent?.since ?? this.now() })
-    throw new ConsoleRefusal(401, given === undefined ? 'the operator token is required (Authorization: Bearer)' : 'wrong operator token')
+    throw new ConsoleRefusal(401, given === undefined ? 'the operator token is required (Authorization: Bearer, or Basic with the token as password)' : 'wrong operator token')
   }
+}
+
+/** The token an Authorization header carries: Bearer's, or the password of Basic (`user:token`, base64); undefined when none. */
+function tokenOf(header: string): string | undefined {
+  const bearer = /^Bearer (.{1,512})$/.exec(header)?.[1]
+  if (bearer !== undefined) return bearer
+  const basic = /^Basic ([A-Za-z0-9+/=]{1,1024})$/i.exec(header)?.[1]
+  if (basic === undefined) return undefined
+  const pair = Buffer.from(basic, 'base64').toString('utf8')
+  const colon = pair.indexOf(':')
+  return colon >= 0 && colon < pair.length - 1 ? pair.slice(colon + 1) : undefined
 }

@@ -18,7 +18,7 @@ export interface ConsoleParts {
   /** --auto: the queue takes waiting orders by itself (passing over held ones). */
   auto: boolean
   queue: Pick<PrintQueue, 'waiting' | 'request' | 'retry' | 'busy' | 'hold' | 'release' | 'isHeld'>
-  journal: Pick<Journal, 'item' | 'orderState' | 'finish' | 'record'>
+  journal: Pick<Journal, 'item' | 'orderState' | 'finish' | 'record' | 'markReprint'>
   /** The journal's SQLite file, read (read-only) for today's history. */
   journalFile: string
   printers: Printer[]

@@ -8,8 +8,12 @@ import type { HistoryRow, HistoryView } from '../../shared/console-wire.ts'
 /** The newest journal entries looked at: a lab's day is far below this. */
 const SCAN_LIMIT = 5_000
 
-/** A history entry as the console records a reprint: the shape the relay takes, plus what the operator said. */
-export type ReprintEntry = HistoryEntry & { reason: string; items: number[] }
+/**
+ * A history entry as the console records a reprint: the shape the relay takes (no copies: never
+ * charged), plus `reprint: true`, what the operator said and the items. The reprinted jobs' own
+ * entries carry `reprint: true` and the reason too (print-order.ts).
+ */
+export type ReprintEntry = HistoryEntry & { reprint: true; reason: string; items: number[] }
 
 export class JournalHistory {
   private readonly db: Database.Database
@@ -30,7 +34,7 @@ export class JournalHistory {
       rows.push({
         id: String(e.id), order: e.order, number: numberOf(e.order), item: Number(e.item), printer: String(e.printer ?? ''),
         job: String(e.job ?? ''), copies: Number(e.copies ?? 0), status: String(e.status), at: e.printedAt,
-        reason: typeof e.reason === 'string' ? e.reason : null, items: Array.isArray(e.items) ? e.items.map(Number) : null,
+        reprint: e.reprint === true || e.status === 'reprint', reason: typeof e.reason === 'string' ? e.reason : null, items: Array.isArray(e.items) ? e.items.map(Number) : null,
       })
     }
     rows.sort((a, b) => b.at.localeCompare(a.at))

@@ -17,7 +17,7 @@ export const MAX_REASON = 200
 
 export interface ReprintContext {
   labId: string
-  journal: Pick<Journal, 'item' | 'orderState' | 'finish' | 'record'>
+  journal: Pick<Journal, 'item' | 'orderState' | 'finish' | 'record' | 'markReprint'>
   queue: Pick<PrintQueue, 'retry'>
   link: Pick<RelayLink, 'openOrder'>
   log: (line: string) => void
@@ -64,9 +64,11 @@ export async function reprint(ctx: ReprintContext, orderId: string, request: { i
       const known = ctx.journal.item(orderId, index)
       ctx.journal.finish(orderId, index, jobName(index), known?.jobId ?? null, 'failed', `reprint: ${reason}`, null)
     }
+    // Each reprinted job's own history entry then says `reprint: true` with this reason.
+    ctx.journal.markReprint(orderId, items, reason)
     const entry: ReprintEntry = {
       id: `${ctx.labId}:${orderId}:reprint:${now}`, order: orderId, item: -1, printer: '', job: '', copies: 0,
-      status: 'reprint', printedAt: now, reason, items,
+      status: 'reprint', printedAt: now, reprint: true, reason, items,
     }
     ctx.journal.record(entry)
     ctx.log(`order ${orderId}: reprint of item(s) ${items.map((i) => i + 1).join(', ')} asked by the operator: ${reason}`)

@@ -1,6 +1,7 @@
 // The lab operator console (`labsync lab … --console HOST:PORT`): the page for the lab's staff
-// and the small JSON API behind it, operator token required for every /api/ call. Routes and
-// limits here; what each call does is the backend's (backend.ts).
+// and the small JSON API behind it, operator token required for everything, the page and its
+// files included (auth.ts: Bearer, or HTTP Basic for a browser). Routes and limits here; what
+// each call does is the backend's (backend.ts).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
@@ -47,7 +48,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const webDir = resolve(options.webDir)
   const server = createServer((req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value)
-    route(req, res).catch((error: unknown) => answerError(res, error, options.log))
+    route(req, res).catch((error: unknown) => answerError(res, error, options.log, !(req.url ?? '/').startsWith('/api/')))
   })
   server.requestTimeout = 30_000
   server.headersTimeout = 10_000
@@ -55,11 +56,11 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://console')
     const path = url.pathname
+    auth.check(req)
     if (!path.startsWith('/api/')) {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new ConsoleRefusal(405, 'only GET here')
       return serveConsolePage(req, res, webDir, path)
     }
-    auth.check(req)
     const { backend } = options
     if (req.method === 'GET') {
       if (path === '/api/queue') return json(res, 200, await backend.queue())
@@ -142,13 +143,17 @@ function image(res: ServerResponse, bytes: Buffer): void {
   res.end(bytes)
 }
 
-/** Every error answer in one place: a refusal with its status, anything else 500 (logged, without the request's headers). */
-function answerError(res: ServerResponse, error: unknown, log: (line: string) => void): void {
+/**
+ * Every error answer in one place: a refusal with its status, anything else 500 (logged, without
+ * the request's headers). A 401 for the page asks a browser for Basic credentials (it prompts);
+ * one for the API names Bearer, so a page whose token went stale shows its own sign-in instead.
+ */
+function answerError(res: ServerResponse, error: unknown, log: (line: string) => void, page: boolean): void {
   const refusal = error instanceof ConsoleRefusal ? error : null
   if (!refusal) log(`console: ${(error as Error)?.stack ?? String(error)}`)
   if (res.headersSent) return void res.destroy()
   const status = refusal?.status ?? 500
-  if (status === 401) res.setHeader('www-authenticate', 'Bearer realm="labsync lab console"')
+  if (status === 401) res.setHeader('www-authenticate', page ? 'Basic realm="labsync lab console"' : 'Bearer realm="labsync lab console"')
   if (status === 429) res.setHeader('retry-after', '60')
   json(res, status, { error: refusal?.message ?? 'the console failed; see the lab node\'s log' })
 }

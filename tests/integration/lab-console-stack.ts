@@ -27,7 +27,8 @@ export interface ConsoleStack {
   placeOrder(items?: number): Promise<{ orderId: string; number: string; progress: Y.Map<unknown> }>
   /** The print files the folder printer holds. */
   printFiles(): string[]
-  api(path: string, init?: RequestInit & { token?: string | null }): Promise<Response>
+  /** A request to the console with the operator token as Bearer (`token`: another; null: none; `basic`: as HTTP Basic's password instead). */
+  api(path: string, init?: RequestInit & { token?: string | null; basic?: boolean }): Promise<Response>
   close(): Promise<void>
 }
 
@@ -72,7 +73,7 @@ export async function startConsoleStack(options: { webDir?: string; auto?: boole
     api(path, init = {}) {
       const token = init.token === undefined ? OPERATOR_TOKEN : init.token
       const headers = new Headers(init.headers)
-      if (token !== null) headers.set('authorization', `Bearer ${token}`)
+      if (token !== null) headers.set('authorization', init.basic ? `Basic ${Buffer.from(`operator:${token}`).toString('base64')}` : `Bearer ${token}`)
       return fetch(`${server.url}${path}`, { ...init, headers })
     },
     async close() {

@@ -104,6 +104,9 @@ test('reprint sends only the chosen items again, with its reason in the history,
   assert.equal(reprint!.items, [1])
   assert.is(reprint!.copies, 0, 'a reprint entry adds no charged prints')
   assert.is(rows.filter((r) => r.status === 'completed').length, 3)
+  // The reprinted job's own entry, as the lab reports it to the relay, says it is a reprint and why.
+  const jobs = rows.filter((r) => r.status === 'completed').map((r) => ({ item: r.item, reprint: r.reprint, reason: r.reason }))
+  assert.equal(jobs.filter((j) => j.reprint), [{ item: 1, reprint: true, reason: 'smudged corner' }], JSON.stringify(jobs))
   // Nothing prints again by itself.
   await new Promise((resolve) => setTimeout(resolve, 1_500))
   assert.is(stack.printFiles().length, files + 1)
@@ -116,8 +119,24 @@ test('bounded input: a bad order id is 400, an unknown action 404, a large body 
   assert.is((await stack.api('/api/queue', { method: 'DELETE' })).status, 404)
 })
 
+test('the page needs the operator token too: without it 401 with a Basic challenge (a browser asks); Basic or Bearer with the token opens it', async () => {
+  for (const path of ['/', '/index.html', '/console/x.js', '/assets/x.js']) {
+    const res = await stack.api(path, { token: null })
+    assert.is(res.status, 401, `${path} without a token`)
+    assert.is(res.headers.get('www-authenticate'), 'Basic realm="labsync lab console"')
+    assert.match(((await res.json()) as { error: string }).error, /operator token/)
+  }
+  assert.is((await stack.api('/', { token: 'operator-secret-2', basic: true })).status, 401, 'a wrong token as Basic password')
+  assert.is((await stack.api('/', { basic: true })).status, 503, 'the token as Basic password: the page (not built here)')
+  assert.is((await stack.api('/', {})).status, 503, 'the token as Bearer')
+  const api = await stack.api('/api/printers', { basic: true })
+  assert.is(api.status, 200, 'the API takes Basic as well (the browser sends it with the page\'s calls)')
+  assert.is((await stack.api('/api/printers', { token: null })).headers.get('www-authenticate'), 'Bearer realm="labsync lab console"', 'the API does not make a browser prompt')
+  assert.not.match(stack.log.join('\n'), /operator-secret/, 'the token is never logged')
+})
+
 test('the page answers 503 with how to build it when the web build is missing', async () => {
-  const res = await stack.api('/', { token: null })
+  const res = await stack.api('/', {})
   assert.is(res.status, 503)
   assert.match(await res.text(), /npm run build/)
 })

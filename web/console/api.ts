@@ -1,5 +1,6 @@
-// The lab node's console API as the page calls it (same origin, Bearer operator token). Every
-// refusal becomes a ConsoleApiError with the lab node's sentence to show.
+// The lab node's console API as the page calls it (same origin: the Bearer operator token typed
+// into the page, or none, and the browser sends the Basic credentials it opened the page with).
+// Every refusal becomes a ConsoleApiError with the lab node's sentence to show.
 import type { ActionResult, HistoryView, OrderAction, PrinterView, QueueView, ReprintRequest } from '../../shared/console-wire.ts'
 
 /** `status` 0: the lab node could not be reached. */
@@ -11,7 +12,8 @@ export class ConsoleApiError extends Error {
 }
 
 export class ConsoleApi {
-  constructor(private readonly token: string, private readonly base = location.origin) {}
+  /** `token` null: no Authorization header of ours; the browser's Basic credentials for this origin go instead. */
+  constructor(private readonly token: string | null, private readonly base = location.origin) {}
 
   queue(signal?: AbortSignal): Promise<QueueView> {
     return this.json('/api/queue', { signal })
@@ -42,7 +44,7 @@ export class ConsoleApi {
 
   private async request(path: string, init: RequestInit): Promise<Response> {
     const headers = new Headers(init.headers)
-    headers.set('authorization', `Bearer ${this.token}`)
+    if (this.token !== null) headers.set('authorization', `Bearer ${this.token}`)
     let res: Response
     try {
       res = await fetch(new URL(path, this.base), { ...init, headers, cache: 'no-store' })

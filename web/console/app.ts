@@ -42,14 +42,14 @@ export class ConsoleApp extends LitElement {
 
   override render() {
     const c = this.console
-    if (!c.token) return this.renderSignIn()
+    if (!c.api) return this.renderSignIn()
     const queue = c.queue
     return html`
       <header><div class="bar">
         <h1>Lab console</h1>
         <span class="status" role="status">${queue ? `${queue.orders.length + queue.more} waiting · ${queue.busy ? 'printing' : 'idle'} · relay ${queue.relayConnected ? 'connected' : 'not connected'}${queue.auto ? ' · auto mode' : ''}` : 'Loading…'}</span>
         <span class="spacer"></span>
-        <button type="button" @click=${() => c.signOut()}>Sign out</button>
+        ${c.token ? html`<button type="button" @click=${() => c.signOut()}>Sign out</button>` : nothing}
       </div></header>
       <main @order-action=${(event: CustomEvent<OrderActionDetail & { body?: ReprintRequest }>) => void c.act(event.detail.order, event.detail.action, event.detail.label, event.detail.body)}>
         <div aria-live="polite" style="grid-column: 1 / -1; display: grid; gap: 8px">

@@ -1,4 +1,5 @@
-// The console's state for the page: the operator token (sessionStorage, so it goes with the tab),
+// The console's state for the page: the operator token (the browser's Basic credentials the page
+// was opened with, else one typed in, kept in sessionStorage so it goes with the tab),
 // the queue, printers and today's history refreshed every 2 s, and the operator's actions with
 // what the lab node answered. Components only render what this holds.
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
@@ -9,8 +10,10 @@ const TOKEN_KEY = 'labsync-operator-token'
 export const REFRESH_MS = 2_000
 
 export class ConsoleController implements ReactiveController {
+  /** The token typed into the page; null when the browser's Basic credentials are used (or none work). */
   token: string | null = sessionStorage.getItem(TOKEN_KEY)
-  api: ConsoleApi | null = this.token ? new ConsoleApi(this.token) : null
+  /** Null until some credentials work: the page shows its sign-in form. */
+  api: ConsoleApi | null = new ConsoleApi(this.token)
   queue: QueueView | null = null
   printers: PrinterView[] = []
   history: HistoryView | null = null
@@ -52,10 +55,11 @@ export class ConsoleController implements ReactiveController {
     await this.refresh()
   }
 
-  signOut(): void {
+  /** Forgets the typed token (the browser keeps Basic credentials until it closes); `stale`: the lab node refused it. */
+  signOut(stale = false): void {
     sessionStorage.removeItem(TOKEN_KEY)
     this.stop()
-    Object.assign(this, { token: null, api: null, queue: null, printers: [], history: null, error: null, notice: null })
+    Object.assign(this, { token: null, api: null, queue: null, printers: [], history: null, error: stale ? 'The operator token was refused; sign in again.' : null, notice: null })
     this.host.requestUpdate()
   }
 
@@ -71,7 +75,7 @@ export class ConsoleController implements ReactiveController {
       Object.assign(this, { queue, printers, history, error: null })
     } catch (error) {
       if (controller.signal.aborted) return
-      if (error instanceof ConsoleApiError && error.status === 401) return this.signOut()
+      if (error instanceof ConsoleApiError && error.status === 401) return this.signOut(this.token !== null)
       this.error = (error as Error).message
     }
     if (this.refreshing !== controller) return
