@@ -22,6 +22,8 @@ const CONFIG = parseConfig({
   fronts: [{ id: 'store', name: 'Store', lab: 'lab-1', fee: 0, roles: ['reception', 'delivery'] }],
 })
 
+const OPERATOR_TOKEN = 'operator-token-1'
+
 /** A script that compresses well, as a real bundle does. */
 const SCRIPT = Buffer.from(Array.from({ length: 400 }, (_, i) => `export const value${i} = ${i} * 2;\n`).join(''))
 const HTML = Buffer.from(`<!doctype html><title>app</title>${'<p>hello</p>'.repeat(200)}`)
@@ -60,7 +62,7 @@ test.before(async () => {
   relay = await createRelay({ config: CONFIG, dataDir, host: '127.0.0.1', port: 0, webDir })
   base = relay.url
   const backend = { close: () => undefined } as unknown as ConsoleBackend
-  lab = await startConsole({ host: '127.0.0.1', port: 0, token: 'operator-token-1', backend, webDir, log: () => undefined })
+  lab = await startConsole({ host: '127.0.0.1', port: 0, token: OPERATOR_TOKEN, backend, webDir, log: () => undefined })
 })
 
 test.after(async () => {
@@ -174,18 +176,19 @@ test('paths outside the build are refused, encoded or not', async () => {
 })
 
 test('the lab console sends its page and scripts compressed the same way, and nothing of the customer app', async () => {
-  const page = await get(lab.url, '/', { 'accept-encoding': 'gzip, br' })
+  const operator = { authorization: `Bearer ${OPERATOR_TOKEN}` }
+  const page = await get(lab.url, '/', { 'accept-encoding': 'gzip, br', ...operator })
   assert.is(page.status, 200)
   assert.is(page.headers['content-encoding'], 'br')
   assert.is(page.headers['cache-control'], 'no-cache')
   assert.equal(decoded(page), HTML)
-  const script = await get(lab.url, '/console/assets/console-Zz9.js', { 'accept-encoding': 'gzip' })
+  const script = await get(lab.url, '/console/assets/console-Zz9.js', { 'accept-encoding': 'gzip', ...operator })
   assert.is(script.headers['content-encoding'], 'gzip')
   assert.is(script.headers.vary, 'Accept-Encoding')
   assert.is(script.headers['cache-control'], 'public, max-age=31536000, immutable')
   assert.equal(decoded(script), SCRIPT)
-  assert.is((await get(lab.url, '/sw.js', { 'accept-encoding': 'br' })).status, 404)
-  assert.is((await get(lab.url, '/console/%2e%2e/%2e%2e/secret.txt')).status, 404)
+  assert.is((await get(lab.url, '/sw.js', { 'accept-encoding': 'br', ...operator })).status, 404)
+  assert.is((await get(lab.url, '/console/..%2f..%2f..%2fsecret.txt', operator)).status, 404)
 })
 
 test('chooseEncoding: br over gzip over identity, q=0 and *;q=0 refuse, identity unless refused', () => {
