@@ -7,7 +7,7 @@ import { AuditController, PAGE_SIZE, type Filters, type View } from './audit-con
 import { PALETTE, type Series } from './bar-chart.ts'
 import './bar-chart.ts'
 import './filters.ts'
-import './listings.ts'
+import { totalsLine } from './listings.ts'
 
 export class AdminApp extends LitElement {
   static override properties = {}
@@ -74,6 +74,8 @@ export class AdminApp extends LitElement {
             <span class="spacer"></span>
             <button type="button" class="primary" @click=${() => audit.download()}>Download CSV</button>
           </div>
+          ${view === 'receipts' && audit.receipts?.totals
+            ? html`<p class="muted" data-totals aria-live="polite">For these filters: ${totalsLine(audit.receipts.totals, audit.daily?.currency)}</p>` : nothing}
           ${view === 'receipts'
             ? html`<ls-admin-receipts .rows=${(audit.receipts?.rows ?? []) as ReceiptRow[]} .timeZone=${timeZone}></ls-admin-receipts>`
             : html`<ls-admin-history .rows=${(audit.history?.rows ?? []) as HistoryRow[]} .timeZone=${timeZone}></ls-admin-history>`}

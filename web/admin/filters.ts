@@ -5,7 +5,7 @@ import type { LabStatus } from '../../shared/audit.ts'
 import { NO_FILTERS, type Filters, type View } from './audit-controller.ts'
 
 const STATUSES: Record<View, string[]> = {
-  receipts: ['accepted', 'rejected', 'cancelled'],
+  receipts: ['accepted', 'rejected', 'cancelled', 'waiting'],
   history: ['completed', 'aborted', 'canceled'],
 }
 

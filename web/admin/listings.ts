@@ -2,7 +2,8 @@
 // a time, and the labs' status. Times are shown in the relay's time zone, money in its currency.
 import { LitElement, css, html, nothing, type TemplateResult } from 'lit'
 import { formatMoney } from '../../shared/pricing.ts'
-import { printerStates, type HistoryRow, type LabStatus, type ReceiptRow } from '../../shared/audit.ts'
+import { discountBy, itemNumber, printerStates, type HistoryRow, type LabStatus, type ReceiptRow, type ReceiptTotals } from '../../shared/audit.ts'
+import type { DiscountDecision } from '../../shared/schema.ts'
 
 const formats = new Map<string, Intl.DateTimeFormat>()
 
@@ -29,6 +30,7 @@ const tableStyles = css`
   .number { font-weight: 700; letter-spacing: 0.08em; font-variant-numeric: tabular-nums; }
   .status.rejected, .status.cancelled, .status.aborted, .status.canceled { color: #9b1c1c; }
   .status.accepted, .status.completed { color: #0b5c53; }
+  .status.waiting { color: #7a4b00; }
   .muted { color: #4a5553; }
   .empty { padding: 16px 8px; color: #4a5553; }
 `
@@ -55,16 +57,37 @@ export class ReceiptsTable extends LitElement {
           <td>${formatTime(r.receivedAt, this.timeZone)}</td>
           <td class="number">${r.number ?? ''}</td>
           <td><code>${r.order}</code></td>
-          <td><code>${r.user}</code></td>
-          <td>${r.front}</td>
+          <td class="wrap">${customer(r)}</td>
+          <td>${r.front}${r.pickupFront && r.pickupFront !== r.front ? html`<br><span class="muted">pickup at ${r.pickupFront}</span>` : nothing}</td>
           <td>${r.lab}</td>
-          <td class="wrap"><span class="status ${r.status}">${r.status}</span>${r.error ? html` <span class="muted">${r.error}</span>` : nothing}</td>
-          <td class="num">${formatMoney(r.total, r.currency)}</td>
-          <td class="num">${r.discount ? formatMoney(-r.discountApplied, r.currency) : ''}</td>
-          <td class="wrap">${r.discount ? html`Within ${r.discount.within} of <code>${r.discount.previousOrder}</code>
-            (${formatTime(r.discount.previousReceivedAt, this.timeZone)}); tier ${formatMoney(r.discount.amount, r.currency)}` : html`<span class="muted">none</span>`}</td>
+          <td class="wrap"><span class="status ${r.status}">${r.status}</span>${r.error ? html` <span class="muted">${r.error}</span>` : nothing}${
+            r.missing?.length ? html` <span class="muted">waiting for ${r.missing.length} photo${r.missing.length === 1 ? '' : 's'}: ${r.missing.map((sha) => html`<code>${sha.slice(0, 12)}…</code> `)}</span>` : nothing}</td>
+          <td class="num">${r.status === 'waiting' ? '' : formatMoney(r.total, r.currency)}</td>
+          <td class="num">${r.discountApplied ? formatMoney(-r.discountApplied, r.currency) : ''}</td>
+          <td class="wrap">${r.discount || r.frontDiscount ? html`${this.decision('Lab', r.discount, discountBy(r.lines, 'lab'), r.currency)}${
+            this.decision('Store', r.frontDiscount, discountBy(r.lines, 'front'), r.currency)}` : html`<span class="muted">none</span>`}</td>
         </tr>`), 'Receipts')
   }
+
+  /** One discount decision: who gave it, within which period of which order, the tier and what it took off (negative). */
+  private decision(who: string, d: DiscountDecision | null | undefined, taken: number, currency: string) {
+    if (!d) return nothing
+    return html`<div>${who}: within ${d.within} of <code>${d.previousOrder}</code> (${formatTime(d.previousReceivedAt, this.timeZone)});
+      tier ${formatMoney(d.amount, currency)}, taken ${formatMoney(taken, currency)}</div>`
+  }
+}
+
+/** The customer as people know them: name and e-mail; the account id only when the account is gone. */
+function customer(r: ReceiptRow) {
+  if (!r.name && !r.email) return html`<code>${r.user}</code>`
+  return html`${r.name ?? ''}<br><span class="muted">${r.email ?? ''}</span>`
+}
+
+/** The sums of the filtered period under the receipts: orders, revenue, discounts (negative, who gave them). */
+export function totalsLine(totals: ReceiptTotals | undefined, currency: string | undefined): string {
+  if (!totals || !currency) return ''
+  const money = (amount: number) => formatMoney(amount, currency)
+  return `${totals.orders} accepted order${totals.orders === 1 ? '' : 's'} · revenue ${money(totals.revenue)} · lab discounts ${money(totals.labDiscount)} · store discounts ${money(totals.frontDiscount)}`
 }
 
 export class HistoryTable extends LitElement {
@@ -74,13 +97,14 @@ export class HistoryTable extends LitElement {
   static override styles = tableStyles
 
   override render() {
-    return table([['Printed'], ['Lab'], ['Order'], ['Item', true], ['Copies', true], ['Status'], ['Printer'], ['Job'], ['Customer'], ['Store']],
+    return table([['Printed'], ['Lab'], ['Order'], ['Item', true], ['Size'], ['Copies', true], ['Status'], ['Printer'], ['Job'], ['Customer'], ['Store']],
       this.rows.map((h) => html`
         <tr data-entry=${h.id}>
           <td>${formatTime(h.printedAt, this.timeZone)}</td>
           <td>${h.lab}</td>
           <td><code>${h.order}</code></td>
-          <td class="num">${h.item + 1}</td>
+          <td class="num">${itemNumber(h.item)}</td>
+          <td>${h.size ?? ''}</td>
           <td class="num">${h.copies}</td>
           <td><span class="status ${h.status}">${h.status}</span></td>
           <td class="wrap">${h.printer}</td>
