@@ -96,6 +96,9 @@ test('signed in: labs with their queue, charts of the last 30 days, the first pa
   assert.is(await lab1.locator('.queue').textContent(), '3')
   await page.locator('ls-admin-receipts tbody tr').first().waitFor()
   assert.is(await page.locator('ls-admin-receipts tbody tr').count(), 50)
+  // The period's totals (all pages), and a deduction shown negative as on the receipt (issue 16).
+  assert.match(await page.locator('[data-totals]').textContent() ?? '', /120 accepted orders · revenue ¥[\d,]+ · lab discounts -¥[\d,]+ · store discounts ¥0/)
+  assert.match(await page.locator('ls-admin-receipts tbody tr[data-order="order-001"] td.num').nth(1).textContent() ?? '', /^-¥170$/)
   // Prints per lab, orders and discounts: bars drawn, one tooltip per day.
   const charts = page.locator('ls-admin-bar-chart')
   assert.is(await charts.count(), 3)
