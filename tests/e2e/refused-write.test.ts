@@ -65,7 +65,7 @@ test('an order sent from the app is received by the relay', async () => {
   await page.locator('[data-upload=done]').waitFor({ timeout: 15_000 })
   await page.getByLabel('Where you pick up the prints').selectOption('station')
   await page.getByRole('button', { name: 'Send order' }).click()
-  await page.locator('.badge', { hasText: 'Received by the relay' }).waitFor({ timeout: 15_000 })
+  await page.locator('.badge', { hasText: /^Received$/ }).waitFor({ timeout: 15_000 })
   clientBefore = (await inAppDoc<{ clientID: number }>(orderId, 'read')).clientID
 })
 
@@ -80,7 +80,7 @@ test('a change the relay refuses is shown to the customer in words, and the orde
     return now !== null && now.clientID !== clientBefore && now.front === 'station' && now.state === 'submitted'
   }, 'the order reset to the relay\'s copy')
   await page.getByText('Store: Station store').waitFor()
-  await page.locator('.badge', { hasText: 'Received by the relay' }).waitFor()
+  await page.locator('.badge', { hasText: /^Received$/ }).waitFor()
   await screenshot(page, 'refused-01-notice')
 })
 
@@ -137,7 +137,7 @@ test('a change made offline to an order the customer sent from another device me
   const notice = page.locator('ls-order-page .refusal')
   await notice.waitFor({ timeout: 15_000 })
   assert.match(await notice.innerText(), /not accepted: the order is submitted; its spec can no longer be changed/)
-  await page.locator('.badge', { hasText: 'Received by the relay' }).waitFor()
+  await page.locator('.badge', { hasText: /^Received$/ }).waitFor()
   assert.match(await page.locator('ls-order-detail table.lines').innerText(), /L 89×127 mm × 1\s/)
   await screenshot(page, 'refused-02-offline-edit')
 

@@ -82,7 +82,7 @@ test('an upload cut by going offline resumes from the relay\'s offset and comple
   assert.ok(resumed[0].offset >= sentBeforeCut, 'nothing the relay already had was sent again')
   assert.is(creations.length, creationsBefore, 'no new upload was created: the old one was continued')
 
-  await page.locator('.badge', { hasText: 'Received by the relay' }).waitFor({ timeout: 20_000 })
+  await page.locator('.badge', { hasText: /^Received$/ }).waitFor({ timeout: 20_000 })
   const token = await page.evaluate(() => (JSON.parse(localStorage.getItem('labsync.session')!) as { token: string }).token)
   const res = await fetch(`${stack.relay.url}/api/images/${sha256}`, { headers: { authorization: `Bearer ${token}` } })
   assert.is(res.status, 200)
