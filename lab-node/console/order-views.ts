@@ -21,6 +21,8 @@ interface Entry { opening: Promise<void>; order: OpenOrder | null; problem: stri
 export interface OrderFacts {
   number: string | null
   user: string | null
+  /** receipt.name, the customer's display name, when the relay writes one (else the console shows the account id). */
+  customerName: string | null
   items: OrderItem[]
   progress: { status: string | null; reason: string | null; jobs: Record<string, { state?: string; reason?: string }> }
   problem: string | null
@@ -61,7 +63,7 @@ export class OrderViews {
 
   facts(id: string): OrderFacts {
     const entry = this.open.get(id)
-    if (!entry?.order) return { number: this.numbers.get(id) ?? null, user: null, items: [], progress: { status: null, reason: null, jobs: {} }, problem: entry?.problem ?? null }
+    if (!entry?.order) return { number: this.numbers.get(id) ?? null, user: null, customerName: null, items: [], progress: { status: null, reason: null, jobs: {} }, problem: entry?.problem ?? null }
     return factsOf(entry.order.doc, id, this.numbers)
   }
 
@@ -72,7 +74,7 @@ export class OrderViews {
     const facts = this.facts(id)
     const mine = this.journal.orderState(id)
     return {
-      id, number: facts.number, customer: { id: facts.user, name: null },
+      id, number: facts.number, customer: { id: facts.user, name: facts.customerName },
       receivedAt: queued?.receivedAt ?? '', front: frontName(catalog, queued?.front ?? ''),
       state: mine?.state ?? facts.progress.status ?? 'queued',
       reason: mine?.reason ?? facts.progress.reason, held,
@@ -125,10 +127,17 @@ function factsOf(doc: Y.Doc, id: string, numbers: Map<string, string>): OrderFac
   const text = (value: unknown) => (typeof value === 'string' ? value : null)
   const jobs = progress.get('jobs')
   return {
-    number, user: reading.spec?.user ?? text(doc.getMap('spec').get('user')), items: reading.spec?.items ?? [],
+    number, user: reading.spec?.user ?? text(doc.getMap('spec').get('user')), customerName: displayName(doc.getMap('receipt').get('name')), items: reading.spec?.items ?? [],
     progress: { status: text(progress.get('status')), reason: text(progress.get('reason')), jobs: typeof jobs === 'object' && jobs !== null ? { ...(jobs as OrderFacts['progress']['jobs']) } : {} },
     problem: reading.spec ? null : reading.problems.join(' '),
   }
+}
+
+/** A display name fit to show: text, trimmed, bounded; null otherwise. */
+function displayName(value: unknown): string | null {
+  if (typeof value !== 'string' || !value.trim()) return null
+  const name = value.trim()
+  return name.length > 80 ? `${name.slice(0, 80)}…` : name
 }
 
 function frontName(catalog: Catalog | null, id: string): string {

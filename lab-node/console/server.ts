@@ -48,7 +48,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleServ
   const webDir = resolve(options.webDir)
   const server = createServer((req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value)
-    route(req, res).catch((error: unknown) => answerError(res, error, options.log, !(req.url ?? '/').startsWith('/api/')))
+    route(req, res).catch((error: unknown) => answerError(res, error, options.log, /^Bearer /i.test(req.headers.authorization ?? '') ? 'Bearer' : 'Basic'))
   })
   server.requestTimeout = 30_000
   server.headersTimeout = 10_000
@@ -145,15 +145,16 @@ function image(res: ServerResponse, bytes: Buffer): void {
 
 /**
  * Every error answer in one place: a refusal with its status, anything else 500 (logged, without
- * the request's headers). A 401 for the page asks a browser for Basic credentials (it prompts);
- * one for the API names Bearer, so a page whose token went stale shows its own sign-in instead.
+ * the request's headers). A 401 names the scheme the request tried: Basic when it sent none or
+ * Basic (a browser then asks, or sends what it was given for the page), Bearer when it sent a
+ * Bearer token (the page's own sign-in then asks again, with no browser prompt).
  */
-function answerError(res: ServerResponse, error: unknown, log: (line: string) => void, page: boolean): void {
+function answerError(res: ServerResponse, error: unknown, log: (line: string) => void, scheme: 'Basic' | 'Bearer'): void {
   const refusal = error instanceof ConsoleRefusal ? error : null
   if (!refusal) log(`console: ${(error as Error)?.stack ?? String(error)}`)
   if (res.headersSent) return void res.destroy()
   const status = refusal?.status ?? 500
-  if (status === 401) res.setHeader('www-authenticate', page ? 'Basic realm="labsync lab console"' : 'Bearer realm="labsync lab console"')
+  if (status === 401) res.setHeader('www-authenticate', `${scheme} realm="labsync lab console"`)
   if (status === 429) res.setHeader('retry-after', '60')
   json(res, status, { error: refusal?.message ?? 'the console failed; see the lab node\'s log' })
 }

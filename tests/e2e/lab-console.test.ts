@@ -1,5 +1,6 @@
-// A lab operator in a real Chromium on the console (`labsync lab … --console`): a wrong token is
-// refused, the operator token signs in, the queue shows the order's number and thumbnails, Print
+// A lab operator in a real Chromium on the console (`labsync lab … --console`): the page itself
+// needs the operator token (HTTP Basic: a browser asks; no or a wrong token is 401), with it the
+// queue shows the order's number and thumbnails (at 1280×800 and on a 390×844 phone), Print
 // prints it through a folder printer, and the order then shows in today's history where it is
 // marked ready. The page is built with Vite's build(); the console runs in-process on the lab's
 // real parts against a real relay. Screenshots go to tests/.artifacts/screenshots/.
@@ -9,7 +10,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { build } from 'vite'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { removeDir, waitFor } from '../helpers/relay.ts'
 import { OPERATOR_TOKEN, startConsoleStack, type ConsoleStack } from '../integration/lab-console-stack.ts'
 
@@ -32,7 +33,8 @@ test.before(async () => {
     stack = await startConsoleStack({ webDir: outDir })
     mkdirSync(SCREENSHOTS, { recursive: true })
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'en-US' })
+    // What a browser is given once the operator typed the token into its password prompt (any user name).
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', httpCredentials: { username: 'operator', password: OPERATOR_TOKEN } })
     page = await context.newPage()
   } catch (error) {
     console.error('setting up the console page test failed:', error) // uvu does not report a failing hook
@@ -46,15 +48,31 @@ test.after(async () => {
   if (outDir) removeDir(outDir)
 })
 
-test('a wrong token is refused; the operator token signs in and the queue shows the order with its thumbnails', async () => {
+/**
+ * Whether a fresh browser context sending `password` as Basic's (null: no credentials) is refused
+ * the page: Chromium under Playwright ends such a navigation with ERR_INVALID_AUTH_CREDENTIALS
+ * (its prompt is answered "cancel") rather than showing the 401 page.
+ */
+async function refused(password: string | null): Promise<boolean> {
+  let context: BrowserContext | null = null
+  try {
+    context = await browser.newContext(password === null ? {} : { extraHTTPHeaders: { authorization: `Basic ${Buffer.from(`operator:${password}`).toString('base64')}` } })
+    const page = await context.newPage()
+    const outcome = await page.goto(`${stack.console.url}/`).then((res) => res?.status(), (error: Error) => error.message)
+    return (outcome === 401 || /ERR_INVALID_AUTH_CREDENTIALS/.test(String(outcome))) && (await page.locator('ls-console-app').count()) === 0
+  } finally {
+    await context?.close()
+  }
+}
+
+test('without the operator token, or with a wrong one, the page is 401; with it the queue shows the order with its thumbnails', async () => {
+  assert.ok(await refused(null), 'no credentials')
+  assert.ok(await refused('not-the-token'), 'a wrong token')
   const order = await stack.placeOrder(2)
-  await page.goto(`${stack.console.url}/`)
-  await page.getByLabel('Operator token').fill('not-the-token')
-  await page.getByRole('button', { name: 'Sign in' }).click()
-  await page.getByRole('alert').filter({ hasText: 'not the operator token' }).waitFor({ timeout: 10_000 })
-  await page.getByLabel('Operator token').fill(OPERATOR_TOKEN)
-  await page.getByRole('button', { name: 'Sign in' }).click()
+  const opened = await page.goto(`${stack.console.url}/`)
+  assert.is(opened?.status(), 200)
   await page.getByRole('rowheader', { name: new RegExp(order.number) }).waitFor({ timeout: 15_000 })
+  assert.is(await page.getByLabel('Operator token').count(), 0, 'no second sign-in in the page')
   await page.locator('ls-console-thumb img').nth(1).waitFor({ timeout: 15_000 })
   const row = page.getByRole('row', { name: new RegExp(order.number) })
   assert.match(await row.innerText(), /× 2/)
@@ -63,6 +81,9 @@ test('a wrong token is refused; the operator token signs in and the queue shows 
   await page.getByRole('heading', { name: 'Printers' }).waitFor()
   assert.match(await page.locator('ls-console-printers article').innerText(), /idle/)
   await page.screenshot({ path: join(SCREENSHOTS, 'lab-console-queue.png'), fullPage: true })
+  await page.setViewportSize({ width: 390, height: 844 })
+  await page.screenshot({ path: join(SCREENSHOTS, 'lab-console-queue-phone.png'), fullPage: true })
+  await page.setViewportSize({ width: 1280, height: 800 })
 })
 
 test('Print prints the order; it leaves the queue and shows in today\'s history, where it is marked ready', async () => {
@@ -82,6 +103,9 @@ test('Print prints the order; it leaves the queue and shows in today\'s history,
   await today.getByText(/reprint of item\(s\) 1, 2: colour cast/).waitFor({ timeout: 15_000 })
   await waitFor(() => stack.printFiles().length === files + 4, 'the two items printed again', 20_000)
   await page.screenshot({ path: join(SCREENSHOTS, 'lab-console-reprint.png'), fullPage: true })
+  await page.setViewportSize({ width: 390, height: 844 })
+  await page.screenshot({ path: join(SCREENSHOTS, 'lab-console-reprint-phone.png'), fullPage: true })
+  await page.setViewportSize({ width: 1280, height: 800 })
 })
 
 test.run()

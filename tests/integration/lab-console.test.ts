@@ -131,7 +131,8 @@ test('the page needs the operator token too: without it 401 with a Basic challen
   assert.is((await stack.api('/', {})).status, 503, 'the token as Bearer')
   const api = await stack.api('/api/printers', { basic: true })
   assert.is(api.status, 200, 'the API takes Basic as well (the browser sends it with the page\'s calls)')
-  assert.is((await stack.api('/api/printers', { token: null })).headers.get('www-authenticate'), 'Bearer realm="labsync lab console"', 'the API does not make a browser prompt')
+  assert.is((await stack.api('/api/printers', { token: 'operator-secret-2' })).headers.get('www-authenticate'), 'Bearer realm="labsync lab console"', 'a wrong Bearer token: no browser prompt, the page signs in again')
+  assert.is((await stack.api('/api/printers', { token: null })).headers.get('www-authenticate'), 'Basic realm="labsync lab console"', 'no credentials: a browser sends the Basic ones it opened the page with')
   assert.not.match(stack.log.join('\n'), /operator-secret/, 'the token is never logged')
 })
 

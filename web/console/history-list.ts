@@ -67,7 +67,8 @@ export class ConsoleHistory extends LitElement {
   private describe(e: HistoryRow) {
     if (e.status === 'reprint') return html`<span class="reprint">reprint of item(s) ${(e.items ?? []).map((i) => i + 1).join(', ')}: ${e.reason ?? ''}</span>`
     if (e.item < 0) return e.status
-    return `item ${e.item + 1} ${e.status}, ${e.copies} cop${e.copies === 1 ? 'y' : 'ies'} on ${printerName(e.printer)} (job ${e.job})`
+    const job = `item ${e.item + 1} ${e.status}, ${e.copies} cop${e.copies === 1 ? 'y' : 'ies'} on ${printerName(e.printer)} (job ${e.job})`
+    return e.reprint ? html`${job} <span class="reprint">reprint</span>` : job
   }
 
   private reprintForm(order: string, label: string, items: number[]) {
