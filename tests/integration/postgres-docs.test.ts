@@ -18,15 +18,15 @@ const PER_ROUND = 25
 
 /**
  * A relay's writes, in short: per round, PER_ROUND appends at once (one group commit), each
- * acknowledged on stdout once its promise resolved; then a compaction with everything it has
+ * acknowledged on stdout once its promise resolved; then (when compacting) a compaction with everything it has
  * loaded and appended, and every third round a fresh load, so its compactions also fold
  * updates the other process appended and it read.
  */
-async function writer(url: string, name: string): Promise<void> {
+async function writer(url: string, name: string, rounds: number, compacting: boolean): Promise<void> {
   const store = await PgDocStore.open(url)
   const doc = new Y.Doc()
   for (const update of await store.load(DOC)) Y.applyUpdate(doc, update)
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     const appends = Array.from({ length: PER_ROUND }, (_, i) => {
       const key = `${name}-${round}-${i}`
       const before = Y.encodeStateVector(doc)
@@ -35,45 +35,101 @@ async function writer(url: string, name: string): Promise<void> {
     })
     await Promise.all(appends)
     if (round % 3 === 2) for (const update of await store.load(DOC)) Y.applyUpdate(doc, update)
-    await store.compact(DOC, Y.encodeStateAsUpdate(doc))
+    if (compacting) await store.compact(DOC, Y.encodeStateAsUpdate(doc))
   }
   await store.close()
 }
 
 if (process.argv[2] === 'writer') {
-  await writer(process.argv[3], process.argv[4])
+  await writer(process.argv[3], process.argv[4], Number(process.argv[5]), process.argv[6] === 'compacting')
 } else {
   let server: PostgresServer
 
-  test.before(async () => { server = await startPostgres() })
+  test.before(async () => { server = await startPostgres({ client_connection_check_interval: '50ms' }) })
   test.after(async () => { await server.stop() })
 
-  /** Starts a writer process; resolves with the keys it acknowledged once it exited cleanly. */
-  function runWriter(url: string, name: string): Promise<string[]> {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'writer', url, name], { stdio: ['ignore', 'pipe', 'inherit'] })
-    const acked: string[] = []
-    createInterface({ input: child.stdout! }).on('line', (line) => { if (line.startsWith('ack ')) acked.push(line.slice(4)) })
-    return new Promise((resolve, reject) => {
-      child.once('exit', (code) => code === 0 ? resolve(acked) : reject(new Error(`writer ${name} exited with ${code}`)))
-    })
+  interface Writer {
+    /** The keys acknowledged so far, in order. */
+    readonly acked: string[]
+    /** Resolves once the process ended and all it wrote was read; rejects unless it exited 0 or was SIGKILLed. */
+    readonly done: Promise<string[]>
+    kill(): void
   }
 
-  test('two processes appending to and compacting one document lose no acknowledged update', async () => {
-    const url = await server.createDatabase('two_writers')
-    const [first, second] = await Promise.all([runWriter(url, 'a'), runWriter(url, 'b')])
-    assert.is(first.length + second.length, 2 * ROUNDS * PER_ROUND)
+  /** Starts a writer process; its acknowledgements are collected as they come. */
+  function startWriter(url: string, name: string, rounds = ROUNDS, compacting = true): Writer {
+    const args = ['--import', 'tsx', fileURLToPath(import.meta.url), 'writer', url, name, String(rounds), compacting ? 'compacting' : 'appending']
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
+    const acked: string[] = []
+    createInterface({ input: child.stdout! }).on('line', (line) => { if (line.startsWith('ack ')) acked.push(line.slice(4)) })
+    const done = new Promise<string[]>((resolve, reject) => {
+      // 'close', not 'exit': every acknowledgement written to the pipe has been read by then.
+      child.once('close', (code, signal) => {
+        if (code === 0 || signal === 'SIGKILL') resolve(acked)
+        else reject(new Error(`writer ${name} exited with ${code ?? signal}`))
+      })
+    })
+    return { acked, done, kill: () => child.kill('SIGKILL') }
+  }
+
+  /** Polls `check` every 20 ms until it holds; fails after 30 s. */
+  async function until(what: string, check: () => Promise<boolean> | boolean): Promise<void> {
+    for (const deadline = Date.now() + 30_000; !(await check());) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+
+  /** The keys of `acked` that the stored document does not have. */
+  async function missingFrom(url: string, acked: string[]): Promise<{ missing: string[]; rows: number }> {
     const store = await PgDocStore.open(url)
     try {
       const updates = await store.load(DOC)
       const doc = new Y.Doc()
       for (const update of updates) Y.applyUpdate(doc, update)
       const stored = doc.getMap('m')
-      const missing = [...first, ...second].filter((key) => !stored.has(key))
-      assert.equal(missing, [], `${missing.length} acknowledged updates are gone`)
-      // The compactions did run: far fewer rows than appends are left.
-      assert.ok(updates.length < ROUNDS * PER_ROUND / 4, `${updates.length} rows left`)
+      return { missing: acked.filter((key) => !stored.has(key)), rows: updates.length }
     } finally {
       await store.close()
+    }
+  }
+
+  test('two processes appending to and compacting one document lose no acknowledged update', async () => {
+    const url = await server.createDatabase('two_writers')
+    const [first, second] = await Promise.all([startWriter(url, 'a').done, startWriter(url, 'b').done])
+    assert.is(first.length + second.length, 2 * ROUNDS * PER_ROUND)
+    const { missing, rows } = await missingFrom(url, [...first, ...second])
+    assert.equal(missing, [], `${missing.length} acknowledged updates are gone`)
+    // The compactions did run: far fewer rows than appends are left.
+    assert.ok(rows < ROUNDS * PER_ROUND / 4, `${rows} rows left`)
+  })
+
+  test('a writer SIGKILLed while its commit waits lost none of the updates it acknowledged', async () => {
+    const url = await server.createDatabase('killed_writer')
+    // Appends only, so the commit held below is always one that acknowledges updates.
+    const writer = startWriter(url, 'k', 100_000, false)
+    await until('the writer acknowledged 100 updates', () => writer.acked.length >= 100)
+    // Hold its next commit: a lock its INSERT waits for. An acknowledgement made before COMMIT
+    // (the bug this test exists for) is on the pipe by now, and its update is never stored.
+    const blocker = new pg.Client({ connectionString: url })
+    await blocker.connect()
+    const waiting = async () => (await blocker.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+       WHERE c.relname = 'doc_updates' AND NOT l.granted`)).rows[0].n
+    try {
+      await blocker.query('BEGIN')
+      await blocker.query('LOCK TABLE doc_updates IN SHARE MODE')
+      await until('the writer\'s commit waits for the lock', async () => (await waiting()) > 0)
+      writer.kill()
+      const acked = await writer.done
+      // The server notices the client is gone (client_connection_check_interval) and cancels
+      // the waiting INSERT: released now, it would have been stored after all.
+      await until('the killed writer\'s statement is cancelled', async () => (await waiting()) === 0)
+      await blocker.query('ROLLBACK')
+      const { missing } = await missingFrom(url, acked)
+      assert.equal(missing, [], `${missing.length} acknowledged updates are gone`)
+    } finally {
+      await blocker.end()
     }
   })
 
