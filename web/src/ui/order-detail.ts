@@ -6,7 +6,7 @@ import type { Catalog, Front } from '../../../shared/schema.ts'
 import type { Services } from '../controllers/session.ts'
 import type { OrderView } from '../orders/order-doc.ts'
 import type { Standing, StepState } from '../orders/stage.ts'
-import { STAGE_HINT, formatDateTime, orderTitle, photoNamesOf, pickupFrontOf, plural, priceLines, stageBadge } from './format.ts'
+import { STAGE_HINT, formatDateTime, orderTitle, photoNamesOf, pickupFrontOf, plural, priceLines, stageBadge, stageText } from './format.ts'
 import { storeCard } from './store-info.ts'
 import { base } from './styles.ts'
 import './photo-row.ts'
@@ -61,7 +61,8 @@ export class OrderDetail extends LitElement {
         ${stageBadge(stage, pickup?.name)}
       </div>
       <p class="muted small" role="status">Started ${formatDateTime(view.spec.createdAt)}. ${stage === 'in-store' && view.instore
-        ? `Received in store ${formatDateTime(view.instore.receivedAt)}; the print service confirms it when the store is back online.` : STAGE_HINT[stage]}</p>
+        ? `Received in store ${formatDateTime(view.instore.receivedAt)}; the print service confirms it when the store is back online.`
+        : stage === 'ready' && pickup ? `${stageText(stage, pickup.name)}.` : STAGE_HINT[stage]}</p>
       ${this.renderMissing()}
       ${this.denials.length ? html`<p class="notice error" role="alert">A change to this order was not accepted: ${this.denials[this.denials.length - 1]}</p>` : nothing}
       ${this.storeDenials.length && !view.receipt ? html`<p class="notice error" role="alert">Your store refused a change to this order: ${this.storeDenials[this.storeDenials.length - 1]}</p>` : nothing}
