@@ -56,20 +56,7 @@ export function createAdmin(deps: AdminDeps): Admin {
     return route(req, res, url)
   }
   const routes: Record<string, Route> = {
-    receipts: get((_req, res, url) => {
-      const status = new URLSearchParams(url.search).get('status') || undefined
-      if (status !== undefined && !RECEIPT_STATUSES.includes(status as ReceiptStatus)) {
-        throw new HttpError(400, `status: "${status.slice(0, 40)}" is not one of ${RECEIPT_STATUSES.join(', ')}`)
-      }
-      // Waiting orders have no reception yet: they are listed from the orders the relay waits for, with their own cursor.
-      if (status === 'waiting') {
-        const query = listingQuery(url, LISTING_PARAMS, timeZone, 'waiting')
-        const labOf = (front: string) => deps.config.fronts.find((f) => f.id === front)?.lab ?? ''
-        return sendListing(res, 'receipts', query, (from, limit) => store.waiting(query.filter, from, limit, labOf, deps.config.currency), RECEIPT_COLUMNS, now, 'waiting')
-      }
-      const query = listingQuery(url, LISTING_PARAMS, timeZone, 'receipts')
-      return sendListing(res, 'receipts', query, (from, limit) => store.receipts(query.filter, from, limit), RECEIPT_COLUMNS, now, 'receipts', () => store.totals(query.filter))
-    }),
+    receipts: get((_req, res, url) => sendReceipts(res, url, deps, store)),
     history: get((_req, res, url) => {
       const query = listingQuery(url, LISTING_PARAMS, timeZone, 'history')
       return sendListing(res, 'history', query, (from, limit) => store.history(query.filter, from, limit), HISTORY_COLUMNS, now)
@@ -110,6 +97,25 @@ export function createAdmin(deps: AdminDeps): Admin {
       }
     },
   }
+}
+
+/**
+ * GET /api/admin/receipts: receptions with the totals of the whole filter, or with `status=waiting`
+ * the orders waiting for photos (no reception yet: listed from what the relay waits for, with their own cursor).
+ */
+function sendReceipts(res: ServerResponse, url: URL, deps: AdminDeps, store: AuditStore): Promise<void> {
+  const { config, now } = deps
+  const status = url.searchParams.get('status') || undefined
+  if (status !== undefined && !RECEIPT_STATUSES.includes(status as ReceiptStatus)) {
+    throw new HttpError(400, `status: "${status.slice(0, 40)}" is not one of ${RECEIPT_STATUSES.join(', ')}`)
+  }
+  if (status === 'waiting') {
+    const query = listingQuery(url, LISTING_PARAMS, config.timeZone, 'waiting')
+    const labOf = (front: string) => config.fronts.find((f) => f.id === front)?.lab ?? ''
+    return sendListing(res, 'receipts', query, (from, limit) => store.waiting(query.filter, from, limit, labOf, config.currency), RECEIPT_COLUMNS, now, 'waiting')
+  }
+  const query = listingQuery(url, LISTING_PARAMS, config.timeZone, 'receipts')
+  return sendListing(res, 'receipts', query, (from, limit) => store.receipts(query.filter, from, limit), RECEIPT_COLUMNS, now, 'receipts', () => store.totals(query.filter))
 }
 
 /** The admin behind the request's bearer token: 401 without a valid token, 403 for anyone else. */

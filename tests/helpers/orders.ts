@@ -2,7 +2,7 @@
 // customer with an uploaded photo, an order written and submitted, the relay's receipt awaited.
 import * as Y from 'yjs'
 import { writeSpec, type OrderItem, type OrderSpec, type Receipt } from '../../shared/schema.ts'
-import { connect, makePhoto, newOrderId, signUp, synced, uploadPhoto, waitFor, type RelayProcess } from './relay.ts'
+import { connect, makePhoto, newOrderId, removeDir, signUp, startRelay, synced, tempDir, uploadPhoto, waitFor, type RelayProcess } from './relay.ts'
 
 export interface Customer { userId: string; token: string; email: string; photo: string }
 
@@ -49,4 +49,43 @@ export function finalReceipt(doc: Y.Doc, timeoutMs = 10_000): Promise<Receipt> {
     const status = doc.getMap('receipt').get('status')
     return status && status !== 'waiting' ? doc.getMap('receipt').toJSON() as Receipt : null
   }, 'the final receipt', timeoutMs)
+}
+
+/**
+ * The relays, clients and data folders of one test file: `start` a relay (in a new folder, or
+ * again in one), `down` one (its clients first; SIGKILL with `kill`), `closeEach` after each test,
+ * `removeDirs` at the end. A failed test still leaves nothing running.
+ */
+export class Testbed {
+  readonly opened: Closer[] = []
+  private readonly relays: RelayProcess[] = []
+  private readonly dirs: string[] = []
+
+  async start(config: object, options: { dataDir?: string; env?: Record<string, string> } = {}): Promise<RelayProcess> {
+    const dir = options.dataDir ?? this.newDir()
+    const relay = await startRelay({ config, dataDir: dir, env: options.env })
+    this.relays.push(relay)
+    return relay
+  }
+
+  newDir(): string {
+    const dir = tempDir()
+    this.dirs.push(dir)
+    return dir
+  }
+
+  async down(relay: RelayProcess, how: 'stop' | 'kill' = 'stop'): Promise<void> {
+    for (const p of this.opened.splice(0)) p.destroy()
+    await (how === 'kill' ? relay.kill() : relay.stop())
+    this.relays.splice(this.relays.indexOf(relay), 1)
+  }
+
+  async closeEach(): Promise<void> {
+    for (const p of this.opened.splice(0)) p.destroy()
+    for (const relay of this.relays.splice(0)) await relay.kill()
+  }
+
+  removeDirs(): void {
+    for (const dir of this.dirs.splice(0)) removeDir(dir)
+  }
 }

@@ -4,8 +4,8 @@
 // another store; and the public price list.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { connect, removeDir, startRelay, tempDir, waitFor, type RelayProcess } from '../helpers/relay.ts'
-import { customer, finalReceipt, submitOrder, type Closer, type Customer } from '../helpers/orders.ts'
+import { connect, waitFor, type RelayProcess } from '../helpers/relay.ts'
+import { customer, finalReceipt, submitOrder, Testbed, type Customer } from '../helpers/orders.ts'
 
 const CONFIG = {
   currency: 'JPY', timeZone: 'UTC',
@@ -22,28 +22,13 @@ const CONFIG = {
   admins: [{ name: 'root', token: 'admin-secret' }],
 }
 
-const dirs: string[] = []
-const opened: Closer[] = []
-const relays: RelayProcess[] = []
-test.after.each(async () => {
-  for (const p of opened.splice(0)) p.destroy()
-  for (const relay of relays.splice(0)) await relay.kill()
-})
-test.after(() => { for (const d of dirs) removeDir(d) })
+const bed = new Testbed()
+const opened = bed.opened
+test.after.each(() => bed.closeEach())
+test.after(() => bed.removeDirs())
 
-async function relayAt(clock: string, dataDir?: string): Promise<RelayProcess> {
-  const dir = dataDir ?? tempDir()
-  if (!dataDir) dirs.push(dir)
-  const relay = await startRelay({ config: CONFIG, dataDir: dir, env: { LABSYNC_TEST_CLOCK: clock } })
-  relays.push(relay)
-  return relay
-}
-
-async function stop(relay: RelayProcess): Promise<void> {
-  for (const p of opened.splice(0)) p.destroy()
-  await relay.stop()
-  relays.splice(relays.indexOf(relay), 1)
-}
+const relayAt = (clock: string, dataDir?: string) => bed.start(CONFIG, { dataDir, env: { LABSYNC_TEST_CLOCK: clock } })
+const stop = (relay: RelayProcess) => bed.down(relay)
 
 const shape = (lines: Array<{ kind: string; amount: number; by?: string }>) => lines.map((l) => [l.kind, l.by ?? null, l.amount])
 
@@ -108,7 +93,7 @@ test('pickup at another store: carried on the receipt and the lab\'s queue entry
 
 test('the older-order case: an order whose month window ends later than the most recent one\'s still gives the tier', async () => {
   // 30 Jan 23:00 + P1M = 28 Feb 23:00; 31 Jan 10:00 + P1M = 28 Feb 10:00 (month-end clamping keeps the time of day).
-  const dir = tempDir(); dirs.push(dir)
+  const dir = bed.newDir()
   let relay = await relayAt('2026-01-30T23:00:00Z', dir)
   const me = await customer(relay)
   const older = await order(relay, me)

@@ -4,8 +4,8 @@
 // too (the deadline counts from the first sight the relay stored). Admins list waiting orders.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { connect, makePhoto, removeDir, sha256Hex, startRelay, tempDir, uploadPhoto, waitFor, type RelayProcess } from '../helpers/relay.ts'
-import { customer, finalReceipt, receiptWith, submitOrder, type Closer } from '../helpers/orders.ts'
+import { connect, makePhoto, sha256Hex, uploadPhoto, waitFor, type RelayProcess } from '../helpers/relay.ts'
+import { customer, finalReceipt, receiptWith, submitOrder, Testbed } from '../helpers/orders.ts'
 
 const config = (photoWait: string) => ({
   currency: 'JPY', timeZone: 'Asia/Tokyo',
@@ -16,22 +16,12 @@ const config = (photoWait: string) => ({
   limits: { photoWait },
 })
 
-const dirs: string[] = []
-const opened: Closer[] = []
-const relays: RelayProcess[] = []
-test.after.each(async () => {
-  for (const p of opened.splice(0)) p.destroy()
-  for (const relay of relays.splice(0)) await relay.kill()
-})
-test.after(() => { for (const d of dirs) removeDir(d) })
+const bed = new Testbed()
+const opened = bed.opened
+test.after.each(() => bed.closeEach())
+test.after(() => bed.removeDirs())
 
-async function relayWith(photoWait: string, dataDir?: string): Promise<RelayProcess> {
-  const dir = dataDir ?? tempDir()
-  if (!dataDir) dirs.push(dir)
-  const relay = await startRelay({ config: config(photoWait), dataDir: dir })
-  relays.push(relay)
-  return relay
-}
+const relayWith = (photoWait: string, dataDir?: string) => bed.start(config(photoWait), { dataDir })
 
 async function adminReceipts(relay: RelayProcess, query: string): Promise<{ status: number; body: any }> {
   const res = await fetch(`${relay.url}/api/admin/receipts?${query}`, { headers: { authorization: 'Bearer admin-secret' } })
@@ -71,16 +61,14 @@ test('the missing list shrinks as photos arrive; when all are there the order is
 })
 
 test('the deadline survives a relay restart: it counts from the first sight the relay stored', async () => {
-  const dir = tempDir(); dirs.push(dir)
+  const dir = bed.newDir()
   let relay = await relayWith('PT3S', dir)
   const me = await customer(relay)
   const never = sha256Hex(await makePhoto(777004))
   const { orderId, doc } = await submitOrder(relay, me, opened, { items: [{ image: never, product: 'L', qty: 1 }] })
   await receiptWith(doc, 'waiting')
-  for (const p of opened.splice(0)) p.destroy()
   const killedAt = Date.now()
-  await relay.kill() // SIGKILL: no timer, no clean shutdown
-  relays.splice(relays.indexOf(relay), 1)
+  await bed.down(relay, 'kill') // SIGKILL: no timer, no clean shutdown
   // Down past the deadline: the time to test is the relay's, there is nothing to wait on instead.
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, 3_500 - (Date.now() - killedAt))))
   relay = await relayWith('PT3S', dir)
