@@ -58,6 +58,14 @@ test('an order whose photos are not all uploaded waits: nothing is refused or pr
   assert.is(receptionOf(submission({ uploaded: new Set() })), null)
 })
 
+test('photos still missing at the deadline (first sight + photoWait): refused, naming them', () => {
+  const late = refused(decide(submission({ uploaded: new Set([photo(1)]), now: new Date('2026-03-17T02:59:00.000Z') }), NONE))
+  assert.is(late.status, 'rejected')
+  assert.match(late.error ?? '', photo(2))
+  assert.not.match(late.error ?? '', photo(1))
+  assert.equal(decide(submission({ uploaded: new Set([photo(1)]), now: new Date('2026-03-17T02:58:59.999Z') }), NONE), { kind: 'waiting', missing: [photo(2)] })
+})
+
 test('the discount: a previous order within P7D takes 200 off, within P1M 100, older none; never into the store\'s fee', () => {
   // Prints 190 and the fee 100: the P7D tier's 200 takes the prints to 0, the store still charges its 100.
   const table: Array<[string, number | null, number]> = [

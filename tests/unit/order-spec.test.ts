@@ -116,4 +116,13 @@ test('spec itself written as another Yjs type is refused, not thrown', () => {
   assert.ok(readOrderSpec(doc, 'o1').problems.length > 0)
 })
 
+test('pickupFront reads back when given, is left out when absent or null, and must be a store id (issue 16)', () => {
+  const reading = readOrderSpec(docOf(good({ pickupFront: 'store-2' })), 'o1')
+  assert.is(reading.spec?.pickupFront, 'store-2')
+  assert.not.ok('pickupFront' in readOrderSpec(docOf(good()), 'o1').spec!)
+  assert.not.ok('pickupFront' in readOrderSpec(docOf(good(), (map) => map.set('pickupFront', null)), 'o1').spec!)
+  assert.ok(mentions(problemsOf(docOf(good(), (map) => map.set('pickupFront', 42))), 'where you collect'))
+  assert.ok(mentions(problemsOf(docOf(good(), (map) => map.set('pickupFront', 'x'.repeat(65)))), 'where you collect'))
+})
+
 test.run()

@@ -109,4 +109,10 @@ test('an order wrong in every print lists a few problems and how many more', () 
   assert.match(list[10], /290 more problems/)
 })
 
+test('an order may be collected at another store that hands orders over (issue 16)', () => {
+  assert.equal(problems({ pickupFront: 'pickup-only' }), [])
+  assert.ok(mentions(problems({ pickupFront: 'orphan' }), 'does not hand orders over'))
+  assert.ok(mentions(problems({ pickupFront: 'nowhere' }), 'pickup store "nowhere" does not exist'))
+})
+
 test.run()
