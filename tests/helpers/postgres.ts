@@ -2,10 +2,10 @@
 // the server as this process's child on a free loopback port, stopped when the test ends or exits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
+import { freePort } from './ippeveprinter.ts'
 
 const BIN = '/usr/lib/postgresql/15/bin'
 
@@ -27,18 +27,6 @@ export interface PostgresServer {
 }
 
 export class PostgresUnavailable extends Error {}
-
-/** A port nothing listens on now (the kernel's choice); never PostgreSQL's 5432. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function postgresUser(): { uid: number; gid: number } {
   const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim())
@@ -89,23 +77,11 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     pid: child.pid!,
     url,
     async createDatabase(name) {
-      const client = new pg.Client({ connectionString: url() })
-      await client.connect()
-      try {
-        await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`)
-      } finally {
-        await client.end()
-      }
+      await asAdmin(url(), `CREATE DATABASE ${pg.escapeIdentifier(name)}`)
       return url(name)
     },
     async createSchema(name) {
-      const client = new pg.Client({ connectionString: url() })
-      await client.connect()
-      try {
-        await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(name)}`)
-      } finally {
-        await client.end()
-      }
+      await asAdmin(url(), `CREATE SCHEMA ${pg.escapeIdentifier(name)}`)
       return `${url()}?options=${encodeURIComponent(`-c search_path=${name}`)}`
     },
     async stop(graceMs = 5000) {
@@ -113,6 +89,17 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
       process.off('exit', killOnExit)
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** One statement on its own connection (CREATE DATABASE cannot run in a pool's transaction). */
+async function asAdmin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
   }
 }
 
