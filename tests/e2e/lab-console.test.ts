@@ -48,6 +48,14 @@ test.after(async () => {
   if (outDir) removeDir(outDir)
 })
 
+/** Polls an async check (waitFor takes only synchronous ones) until it is true; fails naming `what` after `timeoutMs`. */
+async function until(check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await check());) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
 /**
  * Whether a fresh browser context sending `password` as Basic's (null: no credentials) is refused
  * the page: Chromium under Playwright ends such a navigation with ERR_INVALID_AUTH_CREDENTIALS
@@ -93,7 +101,7 @@ test('Print prints the order; it leaves the queue and shows in today\'s history,
   await waitFor(() => stack.printFiles().length === files + 2, 'two print files', 20_000)
   const today = page.locator('ls-console-history article', { hasText: number })
   await today.waitFor({ timeout: 15_000 })
-  await waitFor(async () => !(await page.getByRole('row', { name: new RegExp(number) }).count()), 'the order out of the queue', 10_000)
+  await until(async () => !(await page.getByRole('row', { name: new RegExp(number) }).count()), 'the order out of the queue', 10_000)
   await page.getByRole('button', { name: `Order ${number} ready for pickup` }).click()
   await today.getByText(/ · ready$/).waitFor({ timeout: 15_000 })
   await page.getByRole('button', { name: `Reprint order ${number}…` }).click()
@@ -102,6 +110,8 @@ test('Print prints the order; it leaves the queue and shows in today\'s history,
   await page.getByRole('button', { name: 'Reprint', exact: true }).click()
   await today.getByText(/reprint of item\(s\) 1, 2: colour cast/).waitFor({ timeout: 15_000 })
   await waitFor(() => stack.printFiles().length === files + 4, 'the two items printed again', 20_000)
+  // The reprint, and each job it sent, are marked as such in today's history.
+  await until(async () => (await today.locator('.reprint').count()) === 3, 'the reprint and its two jobs marked in the history', 15_000)
   await page.screenshot({ path: join(SCREENSHOTS, 'lab-console-reprint.png'), fullPage: true })
   await page.setViewportSize({ width: 390, height: 844 })
   await page.screenshot({ path: join(SCREENSHOTS, 'lab-console-reprint-phone.png'), fullPage: true })

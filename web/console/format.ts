@@ -18,5 +18,10 @@ export function printerName(uri: string | null): string {
   }
 }
 
+/** A PWG self-describing media name as staff read it: its size (`na_index-4x6_4x6in` → `4x6in`). */
+export function mediaSize(media: string): string {
+  return /_(\d+(?:\.\d+)?x\d+(?:\.\d+)?(?:in|mm))$/.exec(media)?.[1] ?? media
+}
+
 /** The order number, or its id when the number is not known yet. */
 export const orderLabel = (order: { id: string; number: string | null }) => order.number ?? order.id

@@ -38,6 +38,18 @@ export class ConsoleQueue extends LitElement {
     button:disabled { opacity: 0.5; cursor: not-allowed; }
     :focus-visible { outline: 3px solid #1f6feb; outline-offset: 2px; }
     .empty { padding: 24px; text-align: center; background: #fff; border: 1px dashed #b9c2bf; border-radius: 10px; }
+    td.items { min-width: 240px; }
+    /* A phone or a narrow window: each order is a card (the table would run off the screen). */
+    @media (max-width: 720px) {
+      table, tbody, tr, th, td { display: block; }
+      thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+      tr { border-bottom: 6px solid #f6f7f5; }
+      th, td { border-bottom: none; padding: 6px 12px; }
+      td.items { min-width: 0; }
+      caption { display: block; padding: 6px 0 0; }
+      td[data-label]::before { content: attr(data-label); display: block; color: #4a5553; font-size: 0.8rem; font-weight: 600; }
+      .actions { padding-bottom: 6px; }
+    }
   `
 
   constructor() {
@@ -63,10 +75,10 @@ export class ConsoleQueue extends LitElement {
     const busy = this.pending.has(order.id)
     return html`<tr>
       <th scope="row"><div class="number">${label}</div><div class="muted">${order.id}</div></th>
-      <td>${order.customer.name ?? html`<span class="muted">account</span> <span title=${order.customer.id ?? ''}>${order.customer.id ? `${order.customer.id.slice(0, 8)}…` : '…'}</span>`}<div class="muted">${order.front}</div></td>
-      <td>${timeOf(order.receivedAt, this.timeZone)}</td>
-      <td>${order.problem ? html`<span class="muted">${order.problem}</span>` : order.items.length ? html`<ul>${order.items.map((item) => this.item(order, item))}</ul>` : html`<span class="muted">loading…</span>`}</td>
-      <td>
+      <td data-label="Customer">${order.customer.name ?? html`<span class="muted">account</span> <span title=${order.customer.id ?? ''}>${order.customer.id ? `${order.customer.id.slice(0, 8)}…` : '…'}</span>`}<div class="muted">${order.front}</div></td>
+      <td data-label="Received">${timeOf(order.receivedAt, this.timeZone)}</td>
+      <td class="items" data-label="Items">${order.problem ? html`<span class="muted">${order.problem}</span>` : order.items.length ? html`<ul>${order.items.map((item) => this.item(order, item))}</ul>` : html`<span class="muted">loading…</span>`}</td>
+      <td data-label="State">
         <span class="state ${order.state}">${order.state}</span>${order.held ? html`<span class="onhold">on hold</span>` : nothing}
         ${order.reason ? html`<div class="muted">${order.reason}</div>` : nothing}
       </td>
