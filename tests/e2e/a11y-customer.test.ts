@@ -9,11 +9,7 @@ import { assertNoViolations, type KnownViolation } from '../helpers/axe.ts'
 import { LAB_KEY, makeScene, photoFiles, removeDir, serviceWorkerReady, signUpInApp, startStack, until, type Stack } from './harness.ts'
 
 /** Violations seen and not fixed yet, with the file where each fix belongs. Keep it short. */
-const KNOWN: readonly KnownViolation[] = [
-  // The link's aria-label ("Order of Dec 6, 4:01 AM, 6 prints") hides its visible status, store and price.
-  { screen: 'orders, offline', rule: 'label-content-name-mismatch', element: 'ls-orders >> a[href', file: 'web/src/ui/orders-list.ts' },
-  { screen: 'orders, one order', rule: 'label-content-name-mismatch', element: 'ls-orders >> a[href', file: 'web/src/ui/orders-list.ts' },
-]
+const KNOWN: readonly KnownViolation[] = []
 
 let stack: Stack
 let context: BrowserContext
