@@ -62,7 +62,7 @@ async function order(relay: RelayProcess, who: Customer, front: string, items?: 
   await synced(provider)
   writeSpec(doc, { id: orderId, user: who.userId, front, createdAt: new Date().toISOString(), state: 'draft', items: items ?? [{ image: who.photo, product: 'L', qty: 1 }] })
   doc.getMap('spec').set('state', 'submitted')
-  const receipt = await waitFor(() => (doc.getMap('receipt').get('status') ? doc.getMap('receipt').toJSON() as Receipt : null), `the receipt of ${orderId}`, 10_000)
+  const receipt = await waitFor(() => { const status = doc.getMap('receipt').get('status'); return status && status !== 'waiting' ? doc.getMap('receipt').toJSON() as Receipt : null }, `the receipt of ${orderId}`, 10_000)
   return { orderId, receipt }
 }
 
