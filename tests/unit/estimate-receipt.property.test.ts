@@ -30,11 +30,11 @@ const catalogArb: fc.Arbitrary<Catalog> = fc.record({
   f1: fc.option(rulesArb(['front']), { nil: undefined }),
   f3: fc.option(rulesArb(['front']), { nil: undefined }),
   zone: fc.constantFrom('Asia/Tokyo', 'Europe/Berlin', 'UTC'),
-}).map(({ discounts, labB, f1, f3, zone }) => ({
+}).map(({ discounts, labB, f1, f3, zone }): Catalog => ({
   currency: 'JPY', timeZone: zone,
   products: [{ id: 'L', name: 'L', widthMm: 89, heightMm: 127, media: 'm', price: 40 }, { id: '2L', name: '2L', widthMm: 127, heightMm: 178, media: 'm', price: 120 }],
   templates: [{ id: 'plain', name: 'No frame' }],
-  labs: [{ id: 'lab-a', name: 'A', price: { L: 35 } }, { id: 'lab-b', name: 'B', price: {}, ...(labB ? { discounts: labB } : {}) }],
+  labs: [{ id: 'lab-a', name: 'A', price: { L: 35 } }, { id: 'lab-b', name: 'B', price: {} as Record<string, number>, ...(labB ? { discounts: labB } : {}) }],
   fronts: [
     { id: 'f1', name: 'One', lab: 'lab-a', fee: 100, roles: ['reception', 'delivery'], ...(f1 ? { discounts: f1 } : {}) },
     { id: 'f2', name: 'Two', lab: 'lab-a', fee: 0, roles: ['reception', 'delivery'] },
