@@ -222,15 +222,15 @@ export class AuditStore {
     prints: Array<{ day: string; lab: string; prints: number }>
   } {
     const ranges = JSON.stringify(days.map(({ day, start, end }) => [day, start, end]))
-    // A receipt's discount line is the tier's amount clamped to the subtotal (pricing.ts): with a
-    // total above zero it is the whole amount, so only receipts brought to zero need their lines read.
+    // What the receipts took off is in their discount lines (each clamped to its own charge, the lab's
+    // and the store's: pricing.ts), read only for receipts that had a discount decided.
     // Days outside (CROSS JOIN keeps that order), each a range search on received_at; the unary +
     // keeps the planner off the discount's partial indexes (user first), which it would scan whole.
     const r = equalities(RECEPTIONS, filter, 'r', ['status'])
     const orders = this.prepared<{ day: string; orders: number; discounted: number; discount_amount: number }>(
-      `SELECT d.value ->> 0 AS day, count(*) AS orders, count(r.discount_order) AS discounted,
-         coalesce(sum(CASE WHEN r.discount_order IS NULL THEN 0 WHEN r.total > 0 THEN r.discount_amount
-           ELSE (SELECT -sum(l.value ->> 'amount') FROM json_each(r.lines) l WHERE l.value ->> 'kind' = 'discount') END), 0) AS discount_amount
+      `SELECT d.value ->> 0 AS day, count(*) AS orders, count(coalesce(r.discount_order, r.front_discount_order)) AS discounted,
+         coalesce(sum(CASE WHEN r.discount_order IS NULL AND r.front_discount_order IS NULL THEN 0
+           ELSE (SELECT -coalesce(sum(l.value ->> 'amount'), 0) FROM json_each(r.lines) l WHERE l.value ->> 'kind' = 'discount') END), 0) AS discount_amount
        FROM json_each(?) d CROSS JOIN receptions r ON r.received_at >= d.value ->> 1 AND r.received_at < d.value ->> 2
        WHERE +r.status = 'accepted'${r.sql} GROUP BY d.key ORDER BY d.key`).all(ranges, ...r.params)
     // One indexed sum per lab and day (history_prints covers it) rather than grouping every print

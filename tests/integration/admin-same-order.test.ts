@@ -4,7 +4,7 @@
 // items from 1 with each print's size, and discounts negative in the CSV as on the receipt.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { HistoryRow, Page, ReceiptRow } from '../../shared/audit.ts'
+import type { DailyReport, HistoryRow, Page, ReceiptRow } from '../../shared/audit.ts'
 import { parseCsv } from '../helpers/csv.ts'
 import { ADMIN_TOKEN, get, historyEntry, json, reception, startAdminServer, type AdminServer } from '../helpers/admin.ts'
 
@@ -54,6 +54,11 @@ test('totals cover the whole filtered period, not one page; discounts negative, 
   assert.equal(day.body.totals, { orders: 2, revenue: 240, labDiscount: -70, frontDiscount: -30 })
   const rejected = await json<Page<ReceiptRow>>(server.url, '/api/admin/receipts?status=rejected')
   assert.equal(rejected.body.totals, { orders: 0, revenue: 0, labDiscount: 0, frontDiscount: 0 })
+})
+
+test('the daily figures count what the receipts took off, both discounts (not a tier\'s amount)', async () => {
+  const { body } = await json<DailyReport>(server.url, '/api/admin/daily?since=2024-05-01&until=2024-05-03')
+  assert.equal(body.days.map((d) => [d.day, d.orders, d.discounted, d.discountAmount]), [['2024-05-01', 2, 1, 100], ['2024-05-02', 1, 0, 0]])
 })
 
 test('CSV: items counted from 1 with their print size; discounts negative as on the receipt; both stores', async () => {
