@@ -4,8 +4,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { OrderSpec } from '../shared/schema.ts'
 import type { Printer, PrinterDescription, JobStatus } from './printers/printer.ts'
-import { followJob } from './printers/follow.ts'
-import { JobFollowTimeoutError, PrinterError } from './printers/errors.ts'
+import { followJob, isRetryable } from './printers/follow.ts'
+import { JobFollowTimeoutError, PrinterError, RetriesExhaustedError } from './printers/errors.ts'
 import { notReadyReason, waitUntilReady } from './printers/readiness.ts'
 import type { PrintContext } from './print-order.ts'
 import { HELD_REASON } from './print-order.ts'
@@ -118,6 +118,18 @@ export function lanesByMedia(spec: OrderSpec, catalog: PrintContext['catalog'], 
     lanes.set(media, [...(lanes.get(media) ?? []), index])
   }
   return lanes
+}
+
+/** Why the printer routed to cannot take the item, checked before anything is sent; null when it can. */
+export function unsupportedReason(printer: Printer, description: PrinterDescription): string | null {
+  // application/octet-stream: the printer senses the format itself (RFC 8011 5.4.22), JPEG included.
+  if (!description.formats.includes('image/jpeg') && !description.formats.includes('application/octet-stream')) return `the printer ${printer.uri} does not accept JPEG (it takes ${description.formats.join(', ')})`
+  return null
+}
+
+/** A failure that is the printer's state, not the job's: waited out, never counted against the order. */
+export function waitable(error: unknown): boolean {
+  return isRetryable(error) || (error instanceof RetriesExhaustedError && isRetryable(error.lastError))
 }
 
 /** The printer a lane waited at answered without the lane's media: the lane is routed again. */

@@ -8,12 +8,10 @@ import { readOrderSpec } from '../shared/order-spec.ts'
 import type { Journal, ItemState } from './journal.ts'
 import { RelayRefusedError, RelayUnavailableError, type OpenOrder, type RelayLink } from './relay-link.ts'
 import type { Printer, PrinterDescription } from './printers/printer.ts'
-import { isRetryable } from './printers/follow.ts'
-import { RetriesExhaustedError } from './printers/errors.ts'
 import { WaitStoppedError } from './printers/readiness.ts'
 import type { PrinterFleet } from './printers/fleet.ts'
 import { receptionOf, sendOnce } from './send-once.ts'
-import { followToEnd, lanesByMedia, LaneStoppedError, RerouteError, routeOrWait, waitForPrinter, type LaneHost } from './print-lane.ts'
+import { followToEnd, lanesByMedia, LaneStoppedError, RerouteError, routeOrWait, unsupportedReason, waitable, waitForPrinter, type LaneHost } from './print-lane.ts'
 import { withoutCredentials } from './presence.ts'
 
 export interface PrintContext {
@@ -251,7 +249,9 @@ class OrderRun implements LaneHost {
   waiting(lane: string, why: string | null): void {
     if (why === null ? !this.waits.delete(lane) : this.waits.get(lane) === why) return
     if (why !== null) this.waits.set(lane, why)
-    this.setProgress(this.sentAny ? 'printing' : (this.waits.size ? 'held' : 'queued'))
+    // The last wait over before anything was sent: the lane's next step stores `printing` itself.
+    if (!this.sentAny && this.waits.size === 0) return
+    this.setProgress(this.sentAny ? 'printing' : 'held')
   }
 
   /**
@@ -385,18 +385,6 @@ class OrderRun implements LaneHost {
     })
     this.wroteProgress = true
   }
-}
-
-/** Why the printer routed to cannot take the item, checked before anything is sent; null when it can. */
-function unsupportedReason(printer: Printer, description: PrinterDescription): string | null {
-  // application/octet-stream: the printer senses the format itself (RFC 8011 5.4.22), JPEG included.
-  if (!description.formats.includes('image/jpeg') && !description.formats.includes('application/octet-stream')) return `the printer ${printer.uri} does not accept JPEG (it takes ${description.formats.join(', ')})`
-  return null
-}
-
-/** A failure that is the printer's state, not the job's: waited out, never counted against the order. */
-function waitable(error: unknown): boolean {
-  return isRetryable(error) || (error instanceof RetriesExhaustedError && isRetryable(error.lastError))
 }
 
 /** A reason for the order's progress from anything thrown, bounded (it is written into the order). */

@@ -14,13 +14,13 @@ const SUFFIX = /#media=([^#]*)$/
 export function parsePrinterArg(value: string): PrinterArg {
   const match = SUFFIX.exec(value)
   if (!match) {
-    if (value.includes('#')) throw new ConfigError(`--printer "${value}": the only suffix is #media=M1,M2 (PWG media names)`)
+    if (value.includes('#')) throw new ConfigError(`lab: --printer "${value}": the only suffix is #media=M1,M2 (PWG media names)`)
     return { uri: value, statedMedia: null }
   }
   const names = match[1].split(',').map((name) => name.trim()).filter(Boolean)
-  if (names.length === 0) throw new ConfigError(`--printer "${value}": #media= names no media`)
+  if (names.length === 0) throw new ConfigError(`lab: --printer "${value}": #media= names no media`)
   for (const name of names) {
-    if (!media.isSelfDescribing(name)) throw new ConfigError(`--printer "${value}": "${name}" is not a PWG 5101.1 media name such as na_index-4x6_4x6in`)
+    if (!media.isSelfDescribing(name)) throw new ConfigError(`lab: --printer "${value}": "${name}" is not a PWG 5101.1 media name such as na_index-4x6_4x6in`)
   }
   return { uri: value.slice(0, match.index), statedMedia: [...new Set(names)] }
 }
