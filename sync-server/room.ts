@@ -10,6 +10,9 @@ import { Close, type CloseEvent } from '../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 import { documentFull, documentLimit } from './quota.ts'
 import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from './protocol.ts'
+import type { Fanout } from './fanout/fanout.ts'
+import { Outbox } from './outbox.ts'
+import { StoredLog } from './stored-log.ts'
 
 /** A customer's write this small may take their document an eighth past its limit (see Room.fits). */
 const SMALL_WRITE_BYTES = 1024
@@ -21,6 +24,11 @@ const SMALL_WRITE_BYTES = 1024
 export const SERVER_ORIGIN = Symbol('server')
 /** The name the relay's code knows SERVER_ORIGIN by. */
 export const RELAY_ORIGIN: typeof SERVER_ORIGIN = SERVER_ORIGIN
+/**
+ * Updates another relay stored in the shared DocStore carry this origin: sent to this room's
+ * peers, never stored or published again.
+ */
+export const FANOUT_ORIGIN = Symbol('fanout')
 
 /** What a room needs from a socket; connection.ts implements it. */
 export interface Peer {
@@ -55,6 +63,8 @@ export interface RoomOptions {
   refuseWrite?: typeof refuseWrite
   /** Per-document byte limits (the server's `limits`); none when not given. */
   limits?: Pick<Limits, 'orderDocBytes' | 'userDocBytes'>
+  /** Other relays on the same DocStore: each stored update is published once durable. */
+  fanout?: Fanout
 }
 
 export class Room {
@@ -62,14 +72,12 @@ export class Room {
   readonly awareness: awarenessProtocol.Awareness
   readonly peers = new Set<Peer>()
   private scratch: Y.Doc | null = null
-  private writesMade = 0
-  private writesDone = 0
-  private outbox: Array<{ after: number; peer: Peer | null; message: Uint8Array }> = []
-  private durableWaiters: Array<{ after: number; resolve: () => void; reject: (error: Error) => void }> = []
-  private updatesSinceSnapshot: number
-  /** Bytes this document takes in storage: its log (and snapshot), as stored. */
-  private storedBytes: number
-  /** writesMade when the document's compacted size was last measured (see fits). */
+  private readonly outbox = new Outbox<Peer>((peer, message) => {
+    if (peer === null) for (const p of this.peers) p.send(message)
+    else if (this.peers.has(peer)) peer.send(message)
+  })
+  private readonly log: StoredLog
+  /** outbox.made when the document's compacted size was last measured (see fits). */
   private sizeMeasuredAt = -1
   private refusals = new WeakMap<Peer, number>()
   private failed = false
@@ -84,8 +92,12 @@ export class Room {
     // A guid given up front: Yjs otherwise draws a random one, a sixth of the cost of a new room.
     this.doc = new Y.Doc({ guid: name.name })
     this.doc.transact(() => { for (const update of stored) Y.applyUpdate(this.doc, update) })
-    this.updatesSinceSnapshot = stored.length
-    this.storedBytes = stored.reduce((sum, update) => sum + update.length, 0)
+    this.log = new StoredLog({
+      store: options.store, doc: name.name, compactAfterUpdates: options.compactAfterUpdates,
+      snapshot: () => Y.encodeStateAsUpdate(this.doc),
+      apply: (updates) => this.applyStored(updates, false),
+      fail: (error) => this.fail(error),
+    }, stored)
     this.awareness = new awarenessProtocol.Awareness(this.doc)
     this.awareness.setLocalState(null) // the server itself is not a participant
     // Stored and broadcast per transaction. No lasting 'update' listener: Yjs would re-encode
@@ -96,6 +108,7 @@ export class Room {
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
       this.factsCache = null
       if (this.encodingByYjs > 0 || !changedBy(transaction)) return
+      if (transaction.origin === FANOUT_ORIGIN) return this.sendStored(transaction)
       const applying = this.applying
       const update = applying !== null && applying.peer === transaction.origin
         ? applying.update
@@ -161,7 +174,7 @@ export class Room {
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return
     // Customers' documents have a size limit, checked before anything is decoded; the server's own and labs' writes do not.
     if (peer.principal.kind === 'user' && !this.fits(update.length)) {
-      return this.refuse(peer, documentFull(this.name, this.storedBytes, update.length, documentLimit(this.name, this.options.limits)))
+      return this.refuse(peer, documentFull(this.name, this.log.bytes, update.length, documentLimit(this.name, this.options.limits)))
     }
     const facts = this.facts()
     // Most writes are judged from the update's structure alone; the rest on the scratch copy.
@@ -227,8 +240,24 @@ export class Room {
   /** Resolves once every write made so far is durable. */
   whenDurable(): Promise<void> {
     if (this.failed) return Promise.reject(new Error(`${this.name.name} could not be stored`))
-    if (this.writesDone >= this.writesMade) return Promise.resolve()
-    return new Promise((resolve, reject) => this.durableWaiters.push({ after: this.writesMade, resolve, reject }))
+    return this.outbox.whenDurable()
+  }
+
+  /**
+   * Updates another relay stored (through the fan-out, or re-read by catchUp): applied under
+   * FANOUT_ORIGIN, sent to this room's peers at once (they are durable already), not stored again.
+   */
+  applyStored(updates: Uint8Array[], live = true): void {
+    if (updates.length === 0 || this.failed) return
+    this.scratch = null // it lacks these now
+    this.doc.transact(() => { for (const update of updates) Y.applyUpdate(this.doc, update, FANOUT_ORIGIN) }, FANOUT_ORIGIN)
+    if (live) for (const update of updates) this.log.storedElsewhere(update)
+    if (this.name.kind === 'order') this.dropPeersWhoMayNotRead()
+  }
+
+  /** Re-reads the document from the store and applies what this copy lacks: after a gap in the fan-out. */
+  catchUp(): Promise<void> {
+    return this.failed ? Promise.resolve() : this.log.catchUp()
   }
 
   receiveAwareness(peer: Peer, update: Uint8Array): void {
@@ -243,22 +272,14 @@ export class Room {
   }
 
   get idle(): boolean {
-    return this.peers.size === 0 && this.writesDone >= this.writesMade
+    return this.peers.size === 0 && this.outbox.settled && !this.log.busy
   }
 
   get isFailed(): boolean { return this.failed }
 
   /** Frees the document. Only for an idle room; compacts a long log first. */
   unload(): void {
-    const store = this.options.store
-    const release = () => store.release(this.name.name)
-    if (this.updatesSinceSnapshot > 1) {
-      // A failed compaction loses nothing: the update log it would have replaced is still there.
-      // The store forgets the document's rows only once its compaction has used them.
-      store.compact(this.name.name, Y.encodeStateAsUpdate(this.doc)).catch(() => {}).finally(release)
-    } else {
-      release()
-    }
+    this.log.unload()
     this.destroy()
   }
 
@@ -283,27 +304,26 @@ export class Room {
 
   /** Sends to one peer, after every write made so far is durable. */
   private send(peer: Peer, message: Uint8Array): void {
-    if (this.writesDone >= this.writesMade && this.outbox.length === 0) peer.send(message)
-    else this.outbox.push({ after: this.writesMade, peer, message })
+    this.outbox.send(peer, message)
   }
 
   private persist(update: Uint8Array, origin: unknown): void {
-    const writeNumber = ++this.writesMade
-    const message = updateMessage(update)
-    this.outbox.push({ after: writeNumber, peer: null, message })
+    const writeNumber = this.outbox.write(updateMessage(update))
     this.options.store.append(this.name.name, update).then(
-      () => this.durable(writeNumber, origin),
+      () => {
+        // Published where the echo is released: another relay's peers see only what is durable.
+        this.options.fanout?.publish(this.name.name, update)
+        this.durable(writeNumber, origin)
+      },
       (error: Error) => this.fail(error),
     )
-    this.storedBytes += update.length
-    if (++this.updatesSinceSnapshot >= this.options.compactAfterUpdates) this.compact(Y.encodeStateAsUpdate(this.doc))
+    this.log.appended(update)
   }
 
-  /** Replaces the stored log with `snapshot`, all of the document as it is now. */
-  private compact(snapshot: Uint8Array): void {
-    this.updatesSinceSnapshot = 1
-    this.storedBytes = snapshot.length
-    this.options.store.compact(this.name.name, snapshot).catch((error: Error) => this.fail(error))
+  /** A transaction that applied updates other relays stored: its peers get what it changed. */
+  private sendStored(transaction: Y.Transaction): void {
+    const message = updateMessage(Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(transaction.beforeState)))
+    for (const peer of this.peers) peer.send(message)
   }
 
   /**
@@ -315,23 +335,17 @@ export class Room {
    */
   private fits(bytes: number): boolean {
     const limit = documentLimit(this.name, this.options.limits) * (bytes <= SMALL_WRITE_BYTES ? 1.125 : 1)
-    if (this.storedBytes + bytes <= limit) return true
-    if (this.sizeMeasuredAt === this.writesMade) return false
-    this.sizeMeasuredAt = this.writesMade
+    if (this.log.bytes + bytes <= limit) return true
+    if (this.sizeMeasuredAt === this.outbox.made) return false
+    this.sizeMeasuredAt = this.outbox.made
     const snapshot = Y.encodeStateAsUpdate(this.doc)
     if (snapshot.length + bytes > limit) return false
-    this.compact(snapshot)
+    this.log.compact(snapshot)
     return true
   }
 
   private durable(writeNumber: number, origin: unknown): void {
-    this.writesDone = writeNumber
-    while (this.outbox.length > 0 && this.outbox[0].after <= writeNumber) {
-      const { peer, message } = this.outbox.shift()!
-      if (peer === null) for (const p of this.peers) p.send(message)
-      else if (this.peers.has(peer)) peer.send(message)
-    }
-    while (this.durableWaiters.length > 0 && this.durableWaiters[0].after <= writeNumber) this.durableWaiters.shift()!.resolve()
+    this.outbox.durable(writeNumber)
     const writer = origin === SERVER_ORIGIN ? SERVER_ORIGIN : isPeer(origin) ? origin.principal : null
     if (writer !== null) this.options.hooks.onChange?.(this, writer)
   }
@@ -345,8 +359,7 @@ export class Room {
     this.failed = true
     console.error(`relay: storing ${this.name.name} failed, dropping it from memory: ${error.message}`)
     for (const peer of [...this.peers]) peer.close(Close.LoadFailed)
-    this.outbox = []
-    for (const waiter of this.durableWaiters.splice(0)) waiter.reject(error)
+    this.outbox.fail(error)
   }
 
   private refuse(peer: Peer, reason: string): void {

@@ -1,8 +1,10 @@
 // The registry of loaded rooms: loads each document once however many sockets ask at the same
-// time, hands out rooms only once loaded, and unloads rooms that have been idle a while.
+// time, hands out rooms only once loaded, and unloads rooms that have been idle a while. With a
+// fan-out, each room is subscribed before it loads and re-read after every gap.
 import type { Room as RoomName } from '../shared/schema.ts'
 import { Close } from '../shared/errors.ts'
 import { Room, type RoomOptions } from './room.ts'
+import type { Unsubscribe } from './fanout/fanout.ts'
 
 export interface RoomsOptions extends RoomOptions {
   /** Unload a room this long after its last peer left and its last write was stored. */
@@ -14,8 +16,16 @@ export class Rooms {
   private readonly loading = new Map<string, Promise<Room>>()
   private readonly unloadTimers = new Map<string, NodeJS.Timeout>()
   private closed = false
+  /** Fan-out subscriptions, kept from before a room loads until it unloads. */
+  private readonly subscriptions = new Map<string, Unsubscribe>()
+  /** Updates other relays published while their room was loading, applied once it has. */
+  private readonly inbox = new Map<string, Uint8Array[]>()
+  /** Gaps in the fan-out so far: a room whose load spanned one is re-read. */
+  private gaps = 0
 
-  constructor(private readonly options: RoomsOptions) {}
+  constructor(private readonly options: RoomsOptions) {
+    options.fanout?.onGap((room) => this.catchUp(room))
+  }
 
   /** The loaded room; loads it first if needed. Rejects (and remembers nothing) when loading fails. */
   get(name: RoomName): Promise<Room> {
@@ -33,15 +43,9 @@ export class Rooms {
     }
     let pending = this.loading.get(name.name)
     if (!pending) {
-      pending = Room.load(name, this.options).then(
+      pending = this.load(name).then(
         (loadedRoom) => {
           this.loading.delete(name.name)
-          if (this.closed) {
-            // Loaded while the server was closing: close() has already destroyed the others.
-            loadedRoom.destroy()
-            throw new Error('the server is shutting down')
-          }
-          this.loaded.set(name.name, loadedRoom)
           return loadedRoom
         },
         (error: Error) => {
@@ -89,6 +93,60 @@ export class Rooms {
     await this.options.store.flush()
     for (const room of this.loaded.values()) room.destroy()
     this.loaded.clear()
+    for (const name of [...this.subscriptions.keys()]) this.unsubscribe(name)
+  }
+
+  /**
+   * Subscribes (when there is a fan-out), then loads: an update stored after the load read the
+   * store is published after the subscription, so it reaches the inbox. Until the room is in
+   * `loaded` (set here, in the same turn it is filled) updates wait in the inbox.
+   */
+  private async load(name: RoomName): Promise<Room> {
+    const fanout = this.options.fanout
+    const gapsBefore = this.gaps
+    const inbox: Uint8Array[] = []
+    this.inbox.set(name.name, inbox)
+    try {
+      if (fanout && !this.subscriptions.has(name.name)) {
+        this.subscriptions.set(name.name, await fanout.subscribe(name.name, (update) => this.deliver(name.name, update)))
+      }
+      const room = await Room.load(name, this.options)
+      if (this.closed) {
+        // Loaded while the server was closing: close() has already destroyed the others.
+        room.destroy()
+        throw new Error('the server is shutting down')
+      }
+      room.applyStored(inbox)
+      this.loaded.set(name.name, room)
+      if (this.gaps !== gapsBefore) void room.catchUp()
+      return room
+    } catch (error) {
+      this.unsubscribe(name.name)
+      throw error
+    } finally {
+      this.inbox.delete(name.name)
+    }
+  }
+
+  /** An update another relay stored: to the loaded room, or its inbox while it loads. */
+  private deliver(name: string, update: Uint8Array): void {
+    const inbox = this.inbox.get(name)
+    if (inbox) return void inbox.push(update)
+    const room = this.loaded.get(name)
+    if (room && !room.isFailed) room.applyStored([update])
+  }
+
+  /** After a gap (of `name`, or of every room when null), loaded rooms re-read the store. */
+  private catchUp(name: string | null): void {
+    this.gaps++
+    for (const room of this.loaded.values()) {
+      if ((name === null || room.name.name === name) && !room.isFailed) void room.catchUp()
+    }
+  }
+
+  private unsubscribe(name: string): void {
+    this.subscriptions.get(name)?.()
+    this.subscriptions.delete(name)
   }
 
   private tryUnload(room: Room): void {
@@ -99,6 +157,7 @@ export class Rooms {
       return
     }
     this.loaded.delete(room.name.name)
+    this.unsubscribe(room.name.name)
     room.unload()
   }
 
