@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
-import { FLOOR, killAll, SYSTEMS, type SystemName } from './lib/proc.ts'
+import { FLOOR, killAll, SYSTEMS, usePlacement, type SystemName } from './lib/proc.ts'
+import { allowedCpus, describe, hasTaskset, parseCpuList, pinRunning, planPlacement, type Placement } from './lib/placement.ts'
 import { table, writeResult } from './lib/report.ts'
 import { Workers } from './lib/workers.ts'
 import { scratch, type Workload } from './workloads/context.ts'
@@ -24,11 +25,11 @@ async function main(): Promise<void> {
   let values
   try {
     values = parseArgs({
-      options: { quick: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' }, systems: { type: 'string' }, rounds: { type: 'string' } },
+      options: { quick: { type: 'boolean' }, unpinned: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' }, systems: { type: 'string' }, rounds: { type: 'string' } },
       strict: true,
     }).values
   } catch (error) {
-    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--only NAME[,NAME]] [--systems NAME[,NAME]] [--rounds N] [--cpu-prof DIR])`)
+    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--unpinned] [--only NAME[,NAME]] [--systems NAME[,NAME]] [--rounds N] [--cpu-prof DIR])`)
     process.exit(2)
   }
   if (values['cpu-prof']) process.env.LABSYNC_BENCH_CPU_PROF = resolve(values['cpu-prof'])
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
   const quick = Boolean(values.quick)
   const started = performance.now()
   const log = (message: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${message}`)
+  const placement = place(Boolean(values.unpinned))
+  log(`placement: ${describe(placement)}`)
   const space = scratch()
   process.once('exit', space.cleanup) // also when the run dies half-way
   const workers = await Workers.start(Math.max(2, availableParallelism()))
@@ -75,8 +78,8 @@ async function main(): Promise<void> {
       try {
         await workers.revive()
         const result = await WORKLOADS[name]({ quick, systems, floor, rounds, workers, log, tempDir: space.tempDir })
-        const file = writeResult(result)
-        tables.push(table(result))
+        const file = writeResult({ ...result, placement })
+        tables.push(table({ ...result, placement }))
         log(`${name}: done, ${file}`)
       } catch (error) {
         failed++
@@ -91,6 +94,18 @@ async function main(): Promise<void> {
   console.log(`\n${tables.join('\n\n')}\n`)
   log(`${names.length - failed - skipped.length} workload(s) done, ${failed} failed, ${skipped.length} skipped (${quick ? 'quick' : 'full'} run)`)
   if (failed) process.exitCode = 1
+}
+
+/**
+ * Servers on one CPU, load workers and this process on the others (bench/lib/placement.ts), set
+ * before any process starts. Without taskset or a second CPU the run goes on unpinned, and says so.
+ */
+function place(unpinned: boolean): Placement {
+  const placement = planPlacement({ unpinned, taskset: hasTaskset(), allowed: parseCpuList(allowedCpus()) })
+  // This process only samples /proc and hands out jobs, but it must not take the server's CPU.
+  if (placement.load !== null) pinRunning(process.pid, placement.load)
+  usePlacement(placement)
+  return placement
 }
 
 await main()

@@ -1,5 +1,6 @@
 // What the load workers do with their clients: customers writing orders, sockets held open,
-// bursts before a crash and the count after it, submissions to receipt, and a lab's pull.
+// bursts before a crash and the count after it, submissions to receipt, and a lab's pull (the
+// fixed-rate writers are in drive-rate.ts).
 // Runs inside a worker process, never in the server's.
 import * as Y from 'yjs'
 import { writeSpec, type OrderItem } from '../../shared/schema.ts'
@@ -25,11 +26,11 @@ export async function pool<T, R>(items: T[], limit: number, work: (item: T, inde
   return results
 }
 
-function items(count: number, seed: number, photo?: string): OrderItem[] {
+export function items(count: number, seed: number, photo?: string): OrderItem[] {
   return Array.from({ length: count }, (_, i) => ({ image: photo ?? FAKE_IMAGE(seed * 1000 + i), product: 'L', qty: 1 }))
 }
 
-async function untilSynced(client: Client, timeoutMs = 30_000): Promise<number> {
+export async function untilSynced(client: Client, timeoutMs = 30_000): Promise<number> {
   const started = performance.now()
   let timer: NodeJS.Timeout | undefined
   await Promise.race([client.synced, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('sync timed out')), timeoutMs) })])
@@ -294,66 +295,4 @@ export async function labPull(job: LabPullJob) {
   for (const client of clients) client.destroy()
   lab.destroy()
   return { ms, queueMs, queued: queued.length, complete, errors, orderBytes, labBytes: lab.bytes().in, rawBytes, docBytes }
-}
-
-// ---------------------------------------------------------------- fixed rate (latency at a given load)
-
-export interface RateJob {
-  system: SystemName
-  wsUrl: string
-  customers: Account[]
-  prefix: string
-  /** Writes per second this worker offers, spread evenly over its clients. */
-  rate: number
-  seconds: number
-}
-
-/**
- * Every client opens its own order, then writes on a fixed schedule (open loop): write k of a
- * client is due at start + offset + k x period. Latency runs from when the write was due, so a
- * server that falls behind is charged for the writes it delayed (no coordinated omission).
- */
-export async function fixedRate(job: RateJob): Promise<{ latencies: number[]; writes: number; late: number; errors: string[] }> {
-  const errors: string[] = []
-  const clients = await pool(job.customers, 64, async (account, c) => {
-    const id = `${job.prefix}c${c}`
-    const client = openClient(job.system, job.wsUrl, `order/${id}`, account.token)
-    try {
-      await untilSynced(client)
-      writeSpec(client.doc, { id, user: account.userId, front: 'demo-store', createdAt: new Date().toISOString(), state: 'draft', items: items(1, c) })
-      await client.echoed()
-      return client
-    } catch (error) {
-      errors.push((error as Error).message)
-      client.destroy()
-      return null
-    }
-  })
-  const live = clients.filter((c): c is Client => c !== null)
-  const period = (live.length / job.rate) * 1000
-  const latencies: number[] = []
-  let late = 0
-  const start = performance.now() + 200
-  const until = start + job.seconds * 1000
-  await Promise.all(live.map(async (client, c) => {
-    const qty = (client.doc.getMap('spec').get('items') as Y.Array<Y.Map<unknown>>).get(0)
-    for (let due = start + (c / live.length) * period; due < until; due += period) {
-      const wait = due - performance.now()
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
-      else late++
-      try {
-        // A timer can fire up to a millisecond before it is due (libuv counts whole ms from the
-        // start of the loop turn): a write sent early is timed from when it was sent.
-        const from = Math.min(due, performance.now())
-        qty.set('qty', 2 + (latencies.length % 7))
-        await client.echoed(20_000)
-        latencies.push(performance.now() - from)
-      } catch (error) {
-        errors.push((error as Error).message)
-        return
-      }
-    }
-  }))
-  for (const client of live) client.destroy()
-  return { latencies, writes: latencies.length, late, errors }
 }

@@ -6,6 +6,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEMO_CONFIG } from '../../relay/config.ts'
+import { checkPinned, onCpus, UNPINNED, type Placement } from './placement.ts'
 
 export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server' | 'floor'
 /** The servers compared in every workload. */
@@ -49,6 +50,13 @@ export interface ServerProcess {
 }
 
 const live = new Set<ChildProcess>()
+
+// One placement for the whole run, set by bench/run.ts before it starts anything, so that every
+// workload's servers and workers are placed alike without each having to remember it. Anything
+// else (tests) starts processes unpinned.
+let placement: Placement = UNPINNED
+export function usePlacement(chosen: Placement): void { placement = chosen }
+export function currentPlacement(): Placement { return placement }
 
 /** Every child this run started, killed by its own pid when the run ends however it ends. */
 export function track(child: ChildProcess): void {
@@ -114,7 +122,8 @@ function benchConfigFile(): string {
 export async function startServer(system: SystemName, given: StartOptions): Promise<ServerProcess> {
   const options = system === 'labsync' && !given.configFile ? { ...given, configFile: benchConfigFile() } : given
   const startedAt = performance.now()
-  const child = spawn(process.execPath, commandFor(system, options), {
+  const run = onCpus(placement.server, process.execPath, commandFor(system, options))
+  const child = spawn(run.command, run.args, {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env },
   })
   track(child)
@@ -133,6 +142,9 @@ export async function startServer(system: SystemName, given: StartOptions): Prom
     child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${system} exited (${code ?? signal}) before listening:\n${output}`)) })
   })
   const port = Number(new URL(url).port)
+  if (placement.server !== null) {
+    try { checkPinned(child.pid!, placement.server, system) } catch (error) { child.kill('SIGKILL'); throw error }
+  }
   const stillRunning = () => child.exitCode === null && child.signalCode === null
   return {
     system, url, wsUrl: url.replace(/^http/, 'ws'), pid: child.pid!, dataDir: options.dataDir, startedAt,
@@ -151,9 +163,12 @@ export async function startServer(system: SystemName, given: StartOptions): Prom
   }
 }
 
-/** A forked TypeScript helper process (the load-generating workers). */
+/** A forked TypeScript helper process (the load-generating workers), on the load CPUs when pinned. */
 export function forkTs(file: string, args: string[] = []): ChildProcess {
-  const child = fork(file, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // fork runs `execPath ...execArgv file ...args` with the IPC channel inherited: with taskset as
+  // execPath, taskset execs node on the load CPUs and node finds its channel as usual.
+  const node = onCpus(placement.load, process.execPath, ['--import', 'tsx'])
+  const child = fork(file, args, { execPath: node.command, execArgv: node.args, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   track(child)
   return child
 }
@@ -184,6 +199,11 @@ export interface ProcSample {
   peakRssBytes: number
   /** user + system CPU time so far, seconds. */
   cpuSeconds: number
+  /**
+   * Time the main thread (the event loop) was ready to run but waiting for a CPU, seconds
+   * (/proc/<pid>/schedstat): what a busy host, not the process, cost it.
+   */
+  waitSeconds: number
 }
 
 export function sampleProc(pid: number): ProcSample {
@@ -194,7 +214,15 @@ export function sampleProc(pid: number): ProcSample {
   const stime = Number(fields[12])
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024
-  return { at: performance.now(), rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuSeconds: (utime + stime) / ticksPerSecond() }
+  return { at: performance.now(), rssBytes: kb('VmRSS'), peakRssBytes: kb('VmHWM'), cpuSeconds: (utime + stime) / ticksPerSecond(), waitSeconds: runQueueWait(pid) }
+}
+
+function runQueueWait(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9
+  } catch {
+    return NaN // a kernel without schedstats
+  }
 }
 
 /** Samples a process every `everyMs` until stopped; reports peak RSS and CPU used in between. */
@@ -211,7 +239,9 @@ export function watchProc(pid: number, everyMs = 200) {
       peakRss = Math.max(peakRss, last.rssBytes)
       const wallSeconds = (last.at - first.at) / 1000
       const cpuSeconds = last.cpuSeconds - first.cpuSeconds
-      return { peakRssBytes: peakRss, rssBytes: last.rssBytes, cpuSeconds, wallSeconds, cpuPercent: wallSeconds > 0 ? (100 * cpuSeconds) / wallSeconds : 0 }
+      const waitSeconds = last.waitSeconds - first.waitSeconds
+      const share = (seconds: number) => (wallSeconds > 0 ? (100 * seconds) / wallSeconds : 0)
+      return { peakRssBytes: peakRss, rssBytes: last.rssBytes, cpuSeconds, wallSeconds, cpuPercent: share(cpuSeconds), waitPercent: share(waitSeconds) }
     },
   }
 }

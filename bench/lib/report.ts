@@ -3,12 +3,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { round } from './stats.ts'
+import { describe, type Placement } from './placement.ts'
 
 export type Metrics = Record<string, number>
 export interface Result {
   workload: string
   systems: Record<string, Metrics>
   ratios: Record<string, Metrics>
+  /** Where the servers and the load ran (bench/run.ts fills it in for every workload). */
+  placement?: Placement
+  /** Lines printed under the table: what the numbers mean in this run. */
+  notes?: string[]
+  /** Anything else worth keeping in the JSON (the rate workload's steps, the fsync probe). */
+  details?: Record<string, unknown>
 }
 
 const RESULTS = join(import.meta.dirname, '..', 'results')
@@ -45,6 +52,9 @@ export function writeResult(result: Result): string {
     workload: result.workload,
     systems: Object.fromEntries(Object.entries(result.systems).map(([s, m]) => [s, roundAll(m)])),
     ratios: result.ratios,
+    ...(result.placement && { placement: result.placement }),
+    ...(result.notes && { notes: result.notes }),
+    ...(result.details && { details: result.details }),
   }
   const file = join(RESULTS, `${result.workload}.json`)
   writeFileSync(file, JSON.stringify(rounded, null, 2) + '\n')
@@ -71,5 +81,6 @@ export function table(result: Result): string {
   const rows = [['', ...columns], ...metrics.map((m) => [m, ...columns.map((c) => cell(c, m))])]
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
   const line = (r: string[]) => r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join('  ')
-  return [`== ${result.workload}`, line(rows[0]), ...rows.slice(1).map(line)].join('\n')
+  const placement = result.placement ? [`placement: ${describe(result.placement)}`] : []
+  return [`== ${result.workload}`, line(rows[0]), ...rows.slice(1).map(line), ...(result.notes ?? []), ...placement].join('\n')
 }

@@ -1,7 +1,8 @@
 // The parent's side of the load workers: forks them once per run and sends them jobs.
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { forkTs } from './proc.ts'
+import { currentPlacement, forkTs } from './proc.ts'
+import { checkPinned } from './placement.ts'
 
 export class Workers {
   private next = 0
@@ -72,7 +73,14 @@ function spawnWorker(): Promise<ChildProcess> {
   const child = forkTs(join(import.meta.dirname, '..', 'workers', 'load.ts'))
   return new Promise<ChildProcess>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('worker did not start in 30 s')), 30_000)
-    child.once('message', () => { clearTimeout(timer); resolve(child) })
+    child.once('message', () => {
+      clearTimeout(timer)
+      const { load } = currentPlacement()
+      try {
+        if (load !== null) checkPinned(child.pid!, load, 'a load worker')
+        resolve(child)
+      } catch (error) { child.kill('SIGKILL'); reject(error) }
+    })
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`worker exited ${code} at start`)) })
   })
 }

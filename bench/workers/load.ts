@@ -2,6 +2,7 @@
 // (lib/drive.ts) and answers with measurements. Never part of a server's process.
 import type { Client } from '../lib/clients.ts'
 import * as drive from '../lib/drive.ts'
+import * as driveRate from '../lib/drive-rate.ts'
 
 type Job = { id: number; kind: string; [key: string]: any }
 
@@ -9,6 +10,7 @@ type Job = { id: number; kind: string; [key: string]: any }
 process.setMaxListeners(0)
 
 const held = new Map<string, { close(): void }>()
+const rateClients = new Map<string, Client[]>()
 const prepared = new Map<string, Awaited<ReturnType<typeof drive.prepareCustomers>>>()
 
 function keep(key: string, clients: Client[]): void {
@@ -39,15 +41,22 @@ async function handle(job: Job): Promise<unknown> {
       keep(job.key, clients)
       return { acked, errors }
     }
+    case 'rate-open': {
+      const { clients, errors } = await driveRate.openRateClients(job.job)
+      keep(job.key, clients)
+      rateClients.set(job.key, clients)
+      return { opened: clients.length, errors }
+    }
+    case 'rate-step':
+      return driveRate.runAtRate(rateClients.get(job.key) ?? [], job.rate, job.seconds)
     case 'release': {
       held.get(job.key)?.close()
       held.delete(job.key)
+      rateClients.delete(job.key)
       return { released: true }
     }
     case 'count':
       return drive.countSurvivors(job.system, job.wsUrl, job.rooms)
-    case 'rate':
-      return drive.fixedRate(job.job)
     case 'submit':
       return drive.submitOrders(job.job)
     case 'labpull':

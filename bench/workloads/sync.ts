@@ -6,7 +6,7 @@
 import { dirBytes, FLOOR, startServer, watchProc, type SystemName } from '../lib/proc.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
-import { percentile, median, MiB } from '../lib/stats.ts'
+import { percentile, median, mean, MiB } from '../lib/stats.ts'
 import { loadavg } from 'node:os'
 import { peerRatios, type Metrics } from '../lib/report.ts'
 import { shares } from '../lib/workers.ts'
@@ -65,7 +65,8 @@ async function runSystem(ctx: Context, system: SystemName, count: number, orders
     const clientWatches = ctx.workers.children.map((child) => watchProc(child.pid!))
     const results = await ctx.workers.all<SyncResult>('sync-run', () => ({ key }), 300_000)
     const usage = watch.stop()
-    const clientCpuPercent = clientWatches.reduce((sum, w) => sum + w.stop().cpuPercent, 0)
+    const clientUsage = clientWatches.map((w) => w.stop())
+    const clientCpuPercent = clientUsage.reduce((sum, u) => sum + u.cpuPercent, 0)
     const liveDb = dirBytes(dataDir)
     await server.stop()
     const writes = results.reduce((a, r) => a + r.writes, 0)
@@ -89,6 +90,10 @@ async function runSystem(ctx: Context, system: SystemName, count: number, orders
       cpuPercent: usage.cpuPercent,
       cpuSecondsPer1kWrites: (usage.cpuSeconds / Math.max(1, writes)) * 1000,
       clientCpuPercent,
+      // Shares of the run each event loop was ready but had no CPU: high means the host, not the
+      // server, set the pace (the load workers' averaged over them).
+      serverWaitPercent: usage.waitPercent,
+      clientWaitPercent: mean(clientUsage.map((u) => u.waitPercent)),
       dbMiB: dirBytes(dataDir) / MiB,
       dbMiBWhileRunning: liveDb / MiB,
       errors: errors.length,

@@ -1,0 +1,92 @@
+// What the `rate` workload's steps add up to: ratios between systems (sustainable rate, p99 and
+// CPU per write at the highest rate both sustain), the issue's targets, and lines to read them by.
+import type { FsyncDistribution } from './fsync-probe.ts'
+import { peerRatios, type Metrics } from './report.ts'
+import { ACHIEVED_MIN, commonRate, P99_LIMIT_MS, sustained, type StepOutcome } from './rate-steps.ts'
+import { round } from './stats.ts'
+
+/** One step as measured: the outcome the limit search judges, and what shows who was the limit. */
+export interface StepRecord extends StepOutcome {
+  p50Ms: number
+  cpuSecondsPer1kWrites: number
+  serverCpuPercent: number
+  /** Share of the step the server's event loop was ready but waiting for a CPU. */
+  serverWaitPercent: number
+  /** The load workers' CPU, summed, and their wait for a CPU, averaged. */
+  loadCpuPercent: number
+  loadWaitPercent: number
+  /** Writes sent after they were due (the client was still waiting), and never sent (past the grace period). */
+  late: number
+  dropped: number
+}
+
+export interface SystemRun { metrics: Metrics; steps: StepRecord[]; light: StepRecord; fsync?: FsyncDistribution }
+
+/** The issue's rate targets (issue 19). */
+export const TARGETS = { sustainableVsHocuspocus: 2, p99AtCommonVsHocuspocus: 0.5, lightP99OverFsyncP99Ms: 2, cpuPer1kWritesVsHocuspocus: 1 }
+
+const PER_STEP = /^(p50Ms|p99Ms|cpuSecondsPer1kWrites)@\d+$/
+
+/**
+ * labsync ÷ each other system for every per-step metric both have and the sustainable rate, plus,
+ * at `commonRatePerSec` (the highest rate both sustained; a rate, not a ratio), `p99Ms@common` and
+ * `cpuSecondsPer1kWrites@common`. And `labsync/target`, each measured ÷ target so that at or
+ * below 1 meets it (the sustainable rate inverted: 2 x Hocuspocus's ÷ labsync's).
+ */
+export function rateRatios(runs: Record<string, SystemRun>, lightPerSec: number): Record<string, Metrics> {
+  const ours = runs.labsync
+  if (!ours) return {}
+  const systems = Object.fromEntries(Object.entries(runs).map(([name, run]) => [name, run.metrics]))
+  const keys = [...Object.keys(ours.metrics).filter((k) => PER_STEP.test(k)), 'sustainablePerSec']
+  const ratios = peerRatios(systems, keys)
+  for (const [peer, theirs] of Object.entries(runs)) {
+    if (peer === 'labsync') continue
+    const common = commonRate(ours.steps, theirs.steps)
+    if (common === null) continue
+    const r = ratios[`labsync/${peer}`]
+    r.commonRatePerSec = common
+    r['p99Ms@common'] = round(ours.metrics[`p99Ms@${common}`] / theirs.metrics[`p99Ms@${common}`])
+    r['cpuSecondsPer1kWrites@common'] = round(ours.metrics[`cpuSecondsPer1kWrites@${common}`] / theirs.metrics[`cpuSecondsPer1kWrites@${common}`])
+  }
+  const target: Metrics = {}
+  const hocus = ratios['labsync/hocuspocus']
+  if (runs.hocuspocus && ours.metrics.sustainablePerSec > 0) {
+    target['2xHocuspocusPerSec/sustainablePerSec'] = round((TARGETS.sustainableVsHocuspocus * runs.hocuspocus.metrics.sustainablePerSec) / ours.metrics.sustainablePerSec)
+  }
+  if (hocus?.['p99Ms@common'] !== undefined) {
+    target['p99Ms@common'] = round(hocus['p99Ms@common'] / TARGETS.p99AtCommonVsHocuspocus)
+    target['cpuSecondsPer1kWrites@common'] = round(hocus['cpuSecondsPer1kWrites@common'] / TARGETS.cpuPer1kWritesVsHocuspocus)
+  }
+  if (ours.fsync) target[`p99Ms@${lightPerSec}`] = round(ours.light.p99Ms / (ours.fsync.p99Ms + TARGETS.lightP99OverFsyncP99Ms))
+  return { ...ratios, 'labsync/target': target }
+}
+
+const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n))
+
+/** One line per system with its steps, then the fsync beside labsync's light p99, then the floor's meaning. */
+export function rateNotes(runs: Record<string, SystemRun>, lightPerSec: number): string[] {
+  const notes = [`steps (sustained: p99 <= ${P99_LIMIT_MS} ms and achieved >= ${ACHIEVED_MIN * 100}% of offered, no errors; `
+    + `"waited": share of the step the process's event loop was ready to run but had no CPU):`]
+  for (const [name, run] of Object.entries(runs)) {
+    notes.push(`  ${name}: sustains ${run.metrics.sustainablePerSec}/s`)
+    for (const s of [run.light, ...run.steps]) {
+      notes.push(`    ${String(s.offeredPerSec).padStart(6)}/s ${sustained(s) ? 'ok' : 'NO'}  p99 ${fixed(s.p99Ms).padStart(7)} ms  achieved ${String(Math.round(s.achievedPerSec)).padStart(6)}/s  `
+        + `server CPU ${fixed(s.serverCpuPercent, 0).padStart(3)}% (waited ${fixed(s.serverWaitPercent, 0)}%)  load CPU ${fixed(s.loadCpuPercent, 0).padStart(3)}% (waited ${fixed(s.loadWaitPercent, 0)}%)`
+        + (s === run.light ? '  (light step)' : ''))
+    }
+  }
+  const ours = runs.labsync
+  if (ours?.fsync) {
+    const f = ours.fsync
+    notes.push(`disk: fdatasync of a 100-byte append p50 ${fixed(f.p50Ms, 2)} ms, p99 ${fixed(f.p99Ms, 2)} ms (${f.records} records); `
+      + `labsync at ${lightPerSec}/s: p50 ${fixed(ours.metrics[`p50Ms@${lightPerSec}`], 2)} ms, p99 ${fixed(ours.light.p99Ms, 2)} ms `
+      + `(target <= fsync p99 + ${TARGETS.lightP99OverFsyncP99Ms} ms = ${fixed(f.p99Ms + TARGETS.lightP99OverFsyncP99Ms, 2)} ms)`)
+  }
+  const floor = runs.floor
+  if (floor) {
+    const bounded = Object.entries(runs).filter(([name, run]) => name !== 'floor' && run.metrics.sustainablePerSec >= floor.metrics.sustainablePerSec).map(([name]) => name)
+    notes.push(`floor sustains ${floor.metrics.sustainablePerSec}/s: the load workers' own limit`
+      + (bounded.length ? `; ${bounded.join(', ')} reached it, so their rate is bounded by the load, not measured` : ''))
+  }
+  return notes
+}
