@@ -9,7 +9,11 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
 import { openClient, echoedClockIn } from '../../bench/lib/clients.ts'
-import { startServer, type ServerProcess } from '../../bench/lib/proc.ts'
+import { forkTs, startServer, usePlacement, type ServerProcess } from '../../bench/lib/proc.ts'
+import { allowedCpus, hasTaskset, parseCpuList, UNPINNED } from '../../bench/lib/placement.ts'
+import { openRateClients, runAtRate } from '../../bench/lib/drive-rate.ts'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
 import { writeSpec } from '../../shared/schema.ts'
 import { newOrderId, removeDir, signUp, startRelay, tempDir, type RelayProcess } from '../helpers/relay.ts'
 
@@ -92,6 +96,47 @@ test('the floor answers sync step 1 with an empty step 2 and ignores awareness',
   assert.is(decoding.readVarUint(decoder), 0, 'a sync message')
   assert.is(syncProtocol.readSyncMessage(decoder, encoding.createEncoder(), doc, null), syncProtocol.messageYjsSyncStep2)
   assert.is(doc.share.size, 0, 'nothing in it')
+})
+
+test('rate steps against the floor: the offered writes are all sent on time and echoed, and the step says when it ran', async () => {
+  const customers = Array.from({ length: 20 }, (_, i) => ({ userId: `u${i}`, token: 'any' }))
+  const { clients, errors } = await openRateClients({ system: 'floor', wsUrl: floor.wsUrl, customers, prefix: `rate${Date.now()}` })
+  try {
+    assert.equal(errors, [])
+    assert.is(clients.length, 20)
+    const step = await runAtRate(clients, 200, 1)
+    assert.equal(step.errors, [])
+    assert.ok(Math.abs(step.due - 200) <= 20, `${step.due} writes due at 200/s for 1 s`)
+    assert.is(step.latencies.length, step.due, 'every due write sent and echoed')
+    assert.is(step.dropped, 0)
+    const seconds = (step.endedAt - step.startedAt) / 1000
+    assert.ok(seconds >= 0.95 && seconds < 1.5, `the step took ${seconds} s`)
+  } finally {
+    for (const client of clients) client.destroy()
+  }
+})
+
+test('with a pinned placement, servers start on the server CPU and forked workers on the load CPUs', async () => {
+  const allowed = parseCpuList(allowedCpus())
+  if (!hasTaskset() || allowed.length < 2 || availableParallelism() < 2) {
+    console.log('  (skipped: needs taskset and two CPUs)')
+    return
+  }
+  usePlacement({ pinned: true, server: String(allowed[0]), load: allowed.slice(1).join(',') })
+  const dir = tempDir('labsync-floor-pinned-')
+  let pinned: ServerProcess | undefined
+  const worker = forkTs(join(import.meta.dirname, '..', '..', 'bench', 'workers', 'load.ts'))
+  try {
+    pinned = await startServer('floor', { dataDir: dir })
+    assert.is(allowedCpus(pinned.pid), String(allowed[0]))
+    await new Promise((resolve) => worker.once('message', resolve)) // the worker says it is ready
+    assert.equal(parseCpuList(allowedCpus(worker.pid!)), allowed.slice(1))
+  } finally {
+    usePlacement(UNPINNED)
+    worker.kill('SIGKILL')
+    await pinned?.kill()
+    removeDir(dir)
+  }
 })
 
 test.run()
