@@ -32,7 +32,7 @@ export function parseCpuList(list: string): number[] {
  * The placement for a run. `allowed` are the CPUs this process may use (its own affinity, which a
  * container may already narrow): the first takes the servers, the rest the load.
  */
-export function planPlacement(options: { unpinned: boolean; taskset: boolean; allowed: number[] }): Placement {
+export function planPlacement(options: { unpinned: boolean; taskset: boolean; allowed: readonly number[] }): Placement {
   const off = (reason: string): Placement => ({ pinned: false, server: null, load: null, reason })
   if (options.unpinned) return off('--unpinned')
   if (!options.taskset) return off('taskset (util-linux) is not installed')
