@@ -23,6 +23,7 @@ let context: BrowserContext
 let page: Page
 let photosDir = ''
 let orderId = ''
+let account = { email: '', password: '' }
 const cleanups: Array<() => void> = []
 
 test.before(async () => {
@@ -64,7 +65,7 @@ async function labCopy(): Promise<Y.Doc> {
 }
 
 test('ordered at one store, collected at another: both stores shown, then "Ready for pickup at" the other', async () => {
-  await signUpInApp(page, stack.appUrl)
+  account = await signUpInApp(page, stack.appUrl)
   const files = photoFiles([{ name: 'harbour.jpg', bytes: await makeScene(11, 2400, 1600) }])
   photosDir = files.dir
   await page.getByRole('button', { name: 'New order' }).click()
@@ -96,6 +97,26 @@ test('ordered at one store, collected at another: both stores shown, then "Ready
   const link = page.locator(`a[href="/orders/${orderId}"]`)
   await link.waitFor()
   assert.match(await link.innerText(), /Ready for pickup at Mall store/)
+})
+
+test('another device shows the same sign and steps, and never claims the order was saved on it', async () => {
+  const laptop = await stack.phone()
+  const other = await laptop.newPage()
+  await other.goto(stack.appUrl)
+  await other.getByRole('button', { name: 'I have an account' }).click()
+  await other.getByLabel('Email').fill(account.email)
+  await other.getByLabel('Password').fill(account.password)
+  await other.getByRole('button', { name: 'Sign in' }).click()
+  const link = other.locator(`a[href="/orders/${orderId}"]`)
+  await link.waitFor()
+  assert.match(await link.innerText(), /Ready for pickup at Mall store/)
+  await link.click()
+  await other.locator('.badge', { hasText: 'Ready for pickup at Mall store' }).waitFor()
+  await other.locator('ls-order-detail li.current', { hasText: 'Pickup at Mall store' }).waitFor()
+  const text = await other.locator('ls-order-detail').innerText()
+  assert.not.match(text, /on this device/i)
+  assert.not.match(text, /relay/i)
+  await screenshot(other, 'customer-stores-04-other-device')
 })
 
 test.run()
