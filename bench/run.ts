@@ -15,11 +15,15 @@ import { labpull } from './workloads/labpull.ts'
 import { memory } from './workloads/memory.ts'
 import { coldstart } from './workloads/coldstart.ts'
 import { rate } from './workloads/rate.ts'
+import { pgAppend } from './workloads/pg-append.ts'
 
 /** Past this, a quick run starts no further workload (the slowest takes about 30 s on a busy host). */
 const QUICK_BUDGET_MS = 85_000
 
 const WORKLOADS: Record<string, Workload> = { sync, rate, loss, pipeline, labpull, coldstart, memory }
+/** Run only when named with --only: they need something this host may not have (pg: PostgreSQL 15). */
+const OPTIONAL: Record<string, Workload> = { pg: pgAppend }
+const ALL: Record<string, Workload> = { ...WORKLOADS, ...OPTIONAL }
 
 async function main(): Promise<void> {
   let values
@@ -35,8 +39,8 @@ async function main(): Promise<void> {
   if (values['cpu-prof']) process.env.LABSYNC_BENCH_CPU_PROF = resolve(values['cpu-prof'])
   const only = (values.only ?? []).flatMap((v) => v.split(','))
   for (const name of only) {
-    if (!WORKLOADS[name]) {
-      console.error(`bench: unknown workload "${name}" (${Object.keys(WORKLOADS).join(', ')})`)
+    if (!ALL[name]) {
+      console.error(`bench: unknown workload "${name}" (${Object.keys(WORKLOADS).join(', ')}; optional: ${Object.keys(OPTIONAL).join(', ')})`)
       process.exit(2)
     }
   }
@@ -77,7 +81,7 @@ async function main(): Promise<void> {
       log(`${name}: starting`)
       try {
         await workers.revive()
-        const result = await WORKLOADS[name]({ quick, systems, floor, rounds, workers, log, tempDir: space.tempDir })
+        const result = await ALL[name]({ quick, systems, floor, rounds, workers, log, tempDir: space.tempDir })
         const file = writeResult({ ...result, placement })
         tables.push(table({ ...result, placement }))
         log(`${name}: done, ${file}`)
