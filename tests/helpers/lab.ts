@@ -1,6 +1,6 @@
 // Starts a real lab node process (`bin/labsync lab`) for integration tests.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeSpec } from '../../shared/schema.ts'
+import { writeSpec, type OrderItem } from '../../shared/schema.ts'
 import { LABSYNC, connect, makePhoto, newOrderId, signUp, synced, tempDir, uploadPhoto, waitFor, type RelayProcess } from './relay.ts'
 
 export interface LabProcess {
@@ -99,18 +99,24 @@ export const ONE_LAB_CONFIG = {
   admins: [{ name: 'root', token: 'admin-secret' }],
 }
 
+/** A new customer's submitted order of one L print: placeOrder with one item. */
+export function placeOneItemOrder(relay: RelayProcess, photoSeed: number, cleanup: (done: () => void) => void) {
+  return placeOrder(relay, [{ product: 'L', qty: 1 }], photoSeed, cleanup)
+}
+
 /**
- * A new customer's submitted order of one L print, written by a stock client, once the relay has
- * accepted it; `cleanup` gets the client's teardown. Its progress map is live.
+ * A new customer's submitted order of `items` (each of one photo made from `photoSeed`), written
+ * by a stock client, once the relay has accepted it; `cleanup` gets the client's teardown. Its
+ * progress map is live.
  */
-export async function placeOneItemOrder(relay: RelayProcess, photoSeed: number, cleanup: (done: () => void) => void) {
+export async function placeOrder(relay: RelayProcess, items: Array<Omit<OrderItem, 'image'>>, photoSeed: number, cleanup: (done: () => void) => void) {
   const me = await signUp(relay.url)
   const photo = await uploadPhoto(relay.url, me.token, await makePhoto(photoSeed, 320, 240))
   const orderId = newOrderId()
   const c = connect(relay, `order/${orderId}`, me.token)
   cleanup(() => c.provider.destroy())
   await synced(c.provider)
-  writeSpec(c.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: [{ image: photo, product: 'L', qty: 1 }] })
+  writeSpec(c.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: items.map((item) => ({ ...item, image: photo })) })
   await waitFor(() => c.doc.getMap('receipt').get('status') === 'accepted', 'the receipt', 10_000)
   return { orderId, progress: c.doc.getMap('progress') }
 }

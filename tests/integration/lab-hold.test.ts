@@ -13,8 +13,8 @@ import { writeSpec, type Catalog, type OrderItem } from '../../shared/schema.ts'
 import { Journal } from '../../lab-node/journal.ts'
 import { IppPrinter } from '../../lab-node/printers/ipp.ts'
 import { printOrder, type PrintContext } from '../../lab-node/print-order.ts'
-import { connect, startRelay, signUp, synced, waitFor, removeDir, makePhoto, sha256Hex, uploadPhoto, newOrderId, tempDir, type RelayProcess } from '../helpers/relay.ts'
-import { ONE_LAB_CONFIG, startLab } from '../helpers/lab.ts'
+import { startRelay, waitFor, removeDir, makePhoto, sha256Hex, newOrderId, tempDir, type RelayProcess } from '../helpers/relay.ts'
+import { ONE_LAB_CONFIG, placeOrder as placeOrderAt, startLab } from '../helpers/lab.ts'
 import { startIppPrinter, type IppPrinterProcess } from '../helpers/ippeveprinter.ts'
 import { PrinterFleet } from '../../lab-node/printers/fleet.ts'
 
@@ -22,6 +22,9 @@ const cleanups: Array<() => Promise<void> | void> = []
 test.after.each(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
+
+/** An order of `items` (photo seed 21), its client closed after the test. */
+const placeOrder = (relay: RelayProcess, items: Array<Omit<OrderItem, 'image'>>) => placeOrderAt(relay, items, 21, (done) => cleanups.push(done))
 
 const spooled = (printer: IppPrinterProcess) => readdirSync(printer.spoolDir).filter((f) => f.endsWith('.jpg')).sort()
 
@@ -36,18 +39,6 @@ async function setPaper(printer: IppPrinterProcess, level: number): Promise<void
   }
   const res = await fetch(`${base}?${query}`)
   assert.is(res.status, 200, `ippeveprinter's media form answered ${res.status}`)
-}
-
-async function placeOrder(relay: RelayProcess, items: Array<Omit<OrderItem, 'image'>>) {
-  const me = await signUp(relay.url)
-  const photo = await uploadPhoto(relay.url, me.token, await makePhoto(21, 320, 240))
-  const orderId = newOrderId()
-  const c = connect(relay, `order/${orderId}`, me.token)
-  cleanups.push(() => c.provider.destroy())
-  await synced(c.provider)
-  writeSpec(c.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: items.map((item) => ({ ...item, image: photo })) })
-  await waitFor(() => c.doc.getMap('receipt').get('status') === 'accepted', 'the receipt', 10_000)
-  return { orderId, progress: c.doc.getMap('progress') }
 }
 
 test('a printer that runs out of paper between orders holds the next one ("waiting for printer"); with paper back it prints each item once', async () => {

@@ -6,9 +6,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, readdirSync } from 'node:fs'
-import { writeSpec, type OrderItem } from '../../shared/schema.ts'
-import { connect, startRelay, signUp, synced, waitFor, removeDir, makePhoto, uploadPhoto, newOrderId, type RelayProcess } from '../helpers/relay.ts'
-import { ONE_LAB_CONFIG, startLab } from '../helpers/lab.ts'
+import type { OrderItem } from '../../shared/schema.ts'
+import { startRelay, waitFor, removeDir, type RelayProcess } from '../helpers/relay.ts'
+import { ONE_LAB_CONFIG, placeOrder as placeOrderAt, startLab } from '../helpers/lab.ts'
 import { startIppPrinter, type IppPrinterProcess } from '../helpers/ippeveprinter.ts'
 
 const L = 'oe_photo-l_3.5x5in'
@@ -26,6 +26,9 @@ test.after.each(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
+/** An order of `items` (photos from `seed`), its client closed after the test. */
+const placeOrder = (relay: RelayProcess, items: Array<Omit<OrderItem, 'image'>>, seed: number) => placeOrderAt(relay, items, seed, (done) => cleanups.push(done))
+
 /** The job names a printer spooled (`<order>-<item>`), sorted. */
 const spooled = (printer: IppPrinterProcess) =>
   (existsSync(printer.spoolDir) ? readdirSync(printer.spoolDir) : []).filter((f) => f.endsWith('.jpg')).map((f) => f.replace(/^\d+-/, '').replace(/\.jpg$/, '')).sort()
@@ -36,18 +39,6 @@ async function startRelayAndPrinters(media: string[][]) {
   const printers = await Promise.all(media.map((m) => startIppPrinter({ command: '/bin/true', media: m })))
   for (const printer of printers) cleanups.push(() => printer.stop())
   return { relay, printers }
-}
-
-async function placeOrder(relay: RelayProcess, items: Array<Omit<OrderItem, 'image'>>, seed: number) {
-  const me = await signUp(relay.url)
-  const photo = await uploadPhoto(relay.url, me.token, await makePhoto(seed, 320, 240))
-  const orderId = newOrderId()
-  const c = connect(relay, `order/${orderId}`, me.token)
-  cleanups.push(() => c.provider.destroy())
-  await synced(c.provider)
-  writeSpec(c.doc, { id: orderId, user: me.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'submitted', items: items.map((item) => ({ ...item, image: photo })) })
-  await waitFor(() => c.doc.getMap('receipt').get('status') === 'accepted', 'the receipt', 10_000)
-  return { orderId, progress: c.doc.getMap('progress') }
 }
 
 async function relayHistory(relay: RelayProcess): Promise<Array<{ order: string; item: number; printer: string; status: string }>> {
