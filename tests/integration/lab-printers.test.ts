@@ -47,11 +47,15 @@ async function relayHistory(relay: RelayProcess): Promise<Array<{ order: string;
   return ((await res.json()) as { rows: Array<{ order: string; item: number; printer: string; status: string }> }).rows
 }
 
-test('an order of a 4x6 and an L print prints each on the printer that holds its media; the history names that printer', async () => {
+test('the console lists both printers with their media; an order of a 4x6 and an L print prints each on the printer that holds its media; the history names that printer', async () => {
   const { relay, printers: [postcard, l] } = await startRelayAndPrinters([[POSTCARD], [L]])
-  const lab = await startLab({ relayUrl: relay.url, lab: 'lab-1', key: 'lab-1-secret', printer: [postcard.uri, l.uri], auto: true })
+  const lab = await startLab({ relayUrl: relay.url, lab: 'lab-1', key: 'lab-1-secret', printer: [postcard.uri, l.uri], auto: true, console: '127.0.0.1:0', operatorToken: 'operator-secret-1' })
   cleanups.push(() => lab.kill())
   labs.push(lab)
+  const [, consoleUrl] = await lab.waitForOutput(/operator console at (http:\/\/\S+?)\/? /)
+  const listed = await fetch(`${consoleUrl}/api/printers`, { headers: { authorization: 'Bearer operator-secret-1' } })
+  const { printers } = (await listed.json()) as { printers: Array<{ uri: string; state: string; media: string[] }> }
+  assert.equal(printers.map((p) => [p.uri, p.state, p.media]), [[postcard.uri, 'idle', [POSTCARD]], [l.uri, 'idle', [L]]], 'the console lists every printer with its state and media')
 
   const order = await placeOrder(relay, [{ product: '4x6', qty: 1 }, { product: 'L', qty: 2 }], 31)
   await waitFor(() => order.progress.get('status') === 'printed', 'the order printed', 20_000)
