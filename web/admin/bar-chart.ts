@@ -1,5 +1,7 @@
 // A small stacked bar chart per day as inline SVG (no chart library): one bar per day, one coloured
 // part per series, a few gridlines, and each day's values in a tooltip (<title>) and the legend.
+// It takes the same room with or without figures (loading, nothing in the period), so the page
+// around it does not move when they arrive.
 import { LitElement, css, html, nothing, svg } from 'lit'
 
 export interface Series { name: string; color: string; values: number[] }
@@ -25,30 +27,40 @@ export class BarChart extends LitElement {
     days: { attribute: false },
     series: { attribute: false },
     format: { attribute: false },
+    loading: { type: Boolean },
   }
 
   heading = ''
   days: string[] = []
   series: Series[] = []
   format: (value: number) => string = (value) => value.toLocaleString()
+  /** The figures are on their way: the chart's room, with "Loading…" in it. */
+  loading = false
 
   static override styles = css`
     :host { display: block; }
     figure { margin: 0; }
-    figcaption { font-weight: 700; margin-bottom: 4px; }
-    svg { width: 100%; height: auto; display: block; }
+    figcaption { font-weight: 700; margin-bottom: 0.25rem; }
+    .plot { aspect-ratio: ${W} / ${H}; }
+    svg { width: 100%; height: 100%; display: block; }
     .grid { stroke: #d9dedc; stroke-width: 1; }
     .axis { fill: #4a5553; font-size: 11px; font-variant-numeric: tabular-nums; }
-    .legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 0.85rem; margin-top: 4px; }
-    .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 5px; vertical-align: -1px; }
-    .empty { color: #4a5553; font-size: 0.9rem; padding: 24px 0; }
+    /* One line kept whether or not there is a legend (one series has none): the charts side by
+       side keep one height. More labs than fit on a line do make it grow. */
+    .legend, .no-legend { font-size: 0.85rem; line-height: 1.45; margin-top: 0.25rem; min-height: 1.45em; }
+    .legend { display: flex; flex-wrap: wrap; gap: 0.25rem 0.875rem; }
+    .swatch { display: inline-block; width: 0.625rem; height: 0.625rem; border-radius: 2px; margin-right: 0.3rem; vertical-align: -1px; }
+    .empty { color: #4a5553; font-size: 0.9rem; margin: 0; height: 100%; display: grid; place-items: center; }
   `
 
   override render() {
     const totals = this.days.map((_, day) => this.series.reduce((sum, s) => sum + (s.values[day] ?? 0), 0))
     const grand = totals.reduce((a, b) => a + b, 0)
     const caption = html`<figcaption>${this.heading}</figcaption>`
-    if (this.days.length === 0 || grand === 0) return html`<figure>${caption}<p class="empty">Nothing in this period.</p></figure>`
+    if (this.loading || this.days.length === 0 || grand === 0) {
+      const message = this.loading ? 'Loading…' : 'Nothing in this period.'
+      return html`<figure>${caption}<div class="plot"><p class="empty">${message}</p></div><div class="no-legend"></div></figure>`
+    }
     const top = niceCeiling(Math.max(...totals))
     const plotW = W - M.left - M.right
     const plotH = H - M.top - M.bottom
@@ -60,7 +72,7 @@ export class BarChart extends LitElement {
     return html`
       <figure>
         ${caption}
-        <svg viewBox="0 0 ${W} ${H}" role="img" aria-label=${summary}>
+        <div class="plot"><svg viewBox="0 0 ${W} ${H}" role="img" aria-label=${summary}>
           ${[0, 0.5, 1].filter((f) => Number.isInteger(top * f)).map((f) => svg`
             <line class="grid" x1=${M.left} x2=${W - M.right} y1=${y(top * f)} y2=${y(top * f)}></line>
             <text class="axis" x=${M.left - 6} y=${y(top * f) + 4} text-anchor="end">${this.format(top * f)}</text>`)}
@@ -82,8 +94,10 @@ export class BarChart extends LitElement {
                 ${i % labelEvery === 0 ? svg`<text class="axis" x=${M.left + i * band + band / 2} y=${H - 6} text-anchor="middle">${day.slice(5)}</text>` : nothing}
               </g>`
           })}
-        </svg>
-        ${this.series.length > 1 ? html`<div class="legend">${this.series.map((s) => html`<span><span class="swatch" style="background:${s.color}"></span>${s.name}</span>`)}</div>` : nothing}
+        </svg></div>
+        ${this.series.length > 1
+          ? html`<div class="legend">${this.series.map((s) => html`<span><span class="swatch" style="background:${s.color}"></span>${s.name}</span>`)}</div>`
+          : html`<div class="no-legend"></div>`}
       </figure>`
   }
 }

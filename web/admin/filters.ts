@@ -22,11 +22,11 @@ export class FilterForm extends LitElement {
 
   static override styles = css`
     :host { display: block; }
-    form { display: flex; flex-wrap: wrap; gap: 10px; align-items: end; }
-    .field { display: grid; gap: 2px; }
+    form { display: flex; flex-wrap: wrap; gap: 0.625rem; align-items: end; }
+    .field { display: grid; gap: 0.125rem; }
     label { font-size: 0.8rem; font-weight: 700; color: #33403e; }
-    input, select { font: inherit; font-weight: 400; padding: 4px 8px; height: 36px; box-sizing: border-box; border: 1px solid #7a8583; border-radius: 6px; background: #fff; min-width: 9rem; }
-    button { font: inherit; font-weight: 600; min-height: 36px; padding: 6px 14px; border-radius: 6px; border: 1px solid #0b5c53; background: #fff; color: #0b5c53; cursor: pointer; }
+    input, select { font: inherit; font-weight: 400; padding: 0.25rem 0.5rem; height: 2.25rem; box-sizing: border-box; border: 1px solid #7a8583; border-radius: 0.375rem; background: #fff; min-width: 9rem; }
+    button { font: inherit; font-weight: 600; min-height: 2.25rem; padding: 0.375rem 0.875rem; border-radius: 0.375rem; border: 1px solid #0b5c53; background: #fff; color: #0b5c53; cursor: pointer; }
     button.primary { background: #0b5c53; color: #fff; }
     :focus-visible { outline: 3px solid #1f6feb; outline-offset: 1px; }
   `

@@ -19,9 +19,14 @@ export function formatTime(iso: string | null, timeZone: string | undefined): st
 }
 
 const tableStyles = css`
-  :host { display: block; overflow-x: auto; }
+  /* min-width 0: as a grid item the host would otherwise grow to the table's width and widen the page. */
+  :host { display: block; min-width: 0; }
+  /* A wide table scrolls sideways inside its own region (on a phone it is far wider than the
+     screen): the region takes keyboard focus and has a name, so arrow keys can scroll it. */
+  .scroll { overflow-x: auto; border-radius: 0.25rem; }
+  .scroll:focus-visible { outline: 3px solid #1f6feb; outline-offset: 2px; }
   table { width: 100%; border-collapse: collapse; font-size: 0.9rem; background: #fff; }
-  th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e3e7e6; white-space: nowrap; vertical-align: top; }
+  th, td { text-align: left; padding: 0.375rem 0.5rem; border-bottom: 1px solid #e3e7e6; white-space: nowrap; vertical-align: top; }
   th { position: sticky; top: 0; background: #eef1f0; font-weight: 700; }
   td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
   td.wrap { white-space: normal; max-width: 28ch; overflow-wrap: anywhere; }
@@ -32,27 +37,32 @@ const tableStyles = css`
   .status.accepted, .status.completed { color: #0b5c53; }
   .status.waiting { color: #7a4b00; }
   .muted { color: #4a5553; }
-  .empty { padding: 16px 8px; color: #4a5553; }
+  .empty { padding: 1rem 0.5rem; margin: 0; color: #4a5553; }
 `
 
-function table(headers: Array<[string, boolean?]>, rows: TemplateResult[], label: string): TemplateResult {
+/** `rows` null: the page's data is still on its way. */
+function table(headers: Array<[string, boolean?]>, rows: TemplateResult[] | null, label: string): TemplateResult {
+  if (rows === null) return html`<p class="empty" role="status">Loading…</p>`
   if (rows.length === 0) return html`<p class="empty">No rows match these filters.</p>`
   return html`
-    <table aria-label=${label}>
-      <thead><tr>${headers.map(([header, numeric]) => html`<th scope="col" class=${numeric ? 'num' : ''}>${header}</th>`)}</tr></thead>
-      <tbody>${rows}</tbody>
-    </table>`
+    <div class="scroll" role="region" tabindex="0" aria-label="${label} table">
+      <table aria-label=${label}>
+        <thead><tr>${headers.map(([header, numeric]) => html`<th scope="col" class=${numeric ? 'num' : ''}>${header}</th>`)}</tr></thead>
+        <tbody>${rows}</tbody>
+      </table>
+    </div>`
 }
 
 export class ReceiptsTable extends LitElement {
   static override properties = { rows: { attribute: false }, timeZone: { type: String } }
-  rows: ReceiptRow[] = []
+  /** null until the first page arrives. */
+  rows: ReceiptRow[] | null = null
   timeZone: string | undefined
   static override styles = tableStyles
 
   override render() {
     return table([['Received'], ['Number'], ['Order'], ['Customer'], ['Store'], ['Lab'], ['Status'], ['Total', true], ['Discount', true], ['Discount decision']],
-      this.rows.map((r) => html`
+      this.rows && this.rows.map((r) => html`
         <tr data-order=${r.order}>
           <td>${formatTime(r.receivedAt, this.timeZone)}</td>
           <td class="number">${r.number ?? ''}</td>
@@ -92,13 +102,14 @@ export function totalsLine(totals: ReceiptTotals | undefined, currency: string |
 
 export class HistoryTable extends LitElement {
   static override properties = { rows: { attribute: false }, timeZone: { type: String } }
-  rows: HistoryRow[] = []
+  /** null until the first page arrives. */
+  rows: HistoryRow[] | null = null
   timeZone: string | undefined
   static override styles = tableStyles
 
   override render() {
     return table([['Printed'], ['Lab'], ['Order'], ['Item', true], ['Size'], ['Copies', true], ['Status'], ['Printer'], ['Job'], ['Customer'], ['Store']],
-      this.rows.map((h) => html`
+      this.rows && this.rows.map((h) => html`
         <tr data-entry=${h.id}>
           <td>${formatTime(h.printedAt, this.timeZone)}</td>
           <td>${h.lab}</td>
@@ -121,10 +132,11 @@ export class LabsPanel extends LitElement {
   timeZone: string | undefined
   static override styles = css`
     :host { display: block; }
-    ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); }
-    li { background: #fff; border: 1px solid #d9dedc; border-radius: 10px; padding: 10px 12px; }
-    h3 { margin: 0 0 4px; font-size: 1rem; }
-    dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 2px 10px; font-size: 0.85rem; }
+    ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.625rem; grid-template-columns: repeat(auto-fill, minmax(min(14.5rem, 100%), 1fr)); }
+    li { background: #fff; border: 1px solid #d9dedc; border-radius: 0.625rem; padding: 0.625rem 0.75rem; }
+    h3 { margin: 0 0 0.25rem; font-size: 1rem; }
+    h3 span { font-weight: 400; color: #4a5553; }
+    dl { margin: 0; display: grid; grid-template-columns: auto 1fr; gap: 0.125rem 0.625rem; font-size: 0.85rem; }
     dt { color: #4a5553; }
     dd { margin: 0; font-variant-numeric: tabular-nums; }
     .queue { font-size: 1.4rem; font-weight: 800; }
@@ -135,7 +147,7 @@ export class LabsPanel extends LitElement {
       <ul aria-label="Labs">
         ${this.labs.map((lab) => html`
           <li data-lab=${lab.id}>
-            <h3>${lab.name} <span style="font-weight:400;color:#4a5553">${lab.id}</span></h3>
+            <h3>${lab.name} <span>${lab.id}</span></h3>
             <dl>
               <dt>Queue</dt><dd class="queue">${lab.queue ?? '–'}</dd>
               <dt>Last history</dt><dd>${formatTime(lab.lastHistoryAt, this.timeZone) || 'never'}</dd>
