@@ -41,7 +41,7 @@ export function rateRatios(runs: Record<string, SystemRun>, lightPerSec: number)
   const ratios = peerRatios(systems, keys)
   for (const [peer, theirs] of Object.entries(runs)) {
     if (peer === 'labsync') continue
-    const common = commonRate(ours.steps, theirs.steps)
+    const common = commonRate([ours.light, ...ours.steps], [theirs.light, ...theirs.steps])
     if (common === null) continue
     const r = ratios[`labsync/${peer}`]
     r.commonRatePerSec = common

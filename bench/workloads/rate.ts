@@ -2,9 +2,9 @@
 // the load up. The sync workload is a closed loop (each client waits for its echo before its next
 // write), where latency is mostly queueing in the load workers. Here the load is fixed per step
 // instead: N clients, each on its own order, write on a schedule adding up to R writes/s (open
-// loop, latency counted from when each write was due). One light step, then R from 1,000/s
-// doubling (bisected near the knee) until the p99 passes 50 ms or the server falls behind; the
-// highest rate sustained is the system's sustainable rate. For labsync, the disk's own fsync
+// loop, latency counted from when each write was due). An unmeasured warm-up, one light step,
+// then R from 1,000/s doubling (bisected near the knee) until the p99 passes 50 ms or the server
+// falls behind; the highest rate sustained is the system's sustainable rate. For labsync, the disk's own fsync
 // distribution is measured beside the light step: the floor under an fsync-before-ack server.
 import { loadavg } from 'node:os'
 import { dirname } from 'node:path'
@@ -21,12 +21,12 @@ import type { Account } from '../lib/drive.ts'
 import type { RateStepResult } from '../lib/drive-rate.ts'
 import { runTag, type Context } from './context.ts'
 
-interface Preset { clients: number; seconds: number; lightPerSec: number; plan: StepPlan; fsyncRecords: number }
+interface Preset { clients: number; seconds: number; warmUpSeconds: number; lightPerSec: number; plan: StepPlan; fsyncRecords: number }
 
 export async function rate(ctx: Context): Promise<Result> {
   const preset: Preset = ctx.quick
-    ? { clients: 200, seconds: 3, lightPerSec: 200, plan: { startPerSec: 1_000, maxPerSec: 16_000, refinements: 1 }, fsyncRecords: 300 }
-    : { clients: 500, seconds: 8, lightPerSec: 300, plan: { startPerSec: 1_000, maxPerSec: 64_000, refinements: 2 }, fsyncRecords: 1_000 }
+    ? { clients: 200, seconds: 3, warmUpSeconds: 1, lightPerSec: 200, plan: { startPerSec: 1_000, maxPerSec: 16_000, refinements: 1 }, fsyncRecords: 300 }
+    : { clients: 500, seconds: 8, warmUpSeconds: 3, lightPerSec: 300, plan: { startPerSec: 1_000, maxPerSec: 64_000, refinements: 2 }, fsyncRecords: 1_000 }
   ctx.log(`rate: ${preset.clients} clients, ${preset.seconds} s per step: ${preset.lightPerSec}/s, then from ${preset.plan.startPerSec}/s doubling until p99 > 50 ms or behind`)
   // The floor only in the full run: a quick run has no time to spare for a reference.
   const order = ctx.floor && !ctx.quick ? [...ctx.systems, FLOOR] : ctx.systems
@@ -62,6 +62,9 @@ async function runSystem(ctx: Context, system: SystemName, preset: Preset): Prom
     if (openErrors.length) ctx.log(`rate ${system}: ${openErrors.length} clients failed to open, first: ${openErrors[0]}`)
     const counts = opened.map((o) => o.opened)
     const metrics: Metrics = { clients: counts.reduce((a, b) => a + b, 0) }
+    // Unmeasured: the first seconds after 500 connections ran each system's first (light) step
+    // slowest, with code still cold and the connections' garbage still to collect.
+    await ctx.workers.all<RateStepResult>('rate-step', (i) => ({ key, rate: (preset.lightPerSec * counts[i]) / metrics.clients, seconds: preset.warmUpSeconds }), 120_000)
     // The probe right before the light step, next to the data dir: the same disk, the same minute.
     let fsync: FsyncDistribution | undefined
     if (system === 'labsync') {
@@ -74,7 +77,8 @@ async function runSystem(ctx: Context, system: SystemName, preset: Preset): Prom
     for (let level = nextRate(steps, preset.plan); level !== null; level = nextRate(steps, preset.plan)) {
       steps.push(await step(ctx, system, server, key, counts, level, preset.seconds, metrics))
     }
-    metrics.sustainablePerSec = sustainableRate(steps)
+    // The light step counts too: a system that sustains nothing above it still sustains that.
+    metrics.sustainablePerSec = sustainableRate([light, ...steps])
     metrics.steps = steps.length
     metrics.hostLoadAvg1m = loadavg()[0]
     ctx.log(`rate ${system}: sustains ${metrics.sustainablePerSec}/s (load average ${metrics.hostLoadAvg1m.toFixed(2)})`)

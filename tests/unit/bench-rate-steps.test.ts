@@ -71,4 +71,13 @@ test('ratios: sustainable rates, p99 and CPU per write at the highest common rat
   assert.is(target['p99Ms@300'], 1.25, '5 ms against a 2 ms fsync p99 + 2 ms')
 })
 
+test('the light step counts: a peer that sustains only it has its rate in common with labsync', () => {
+  const labsync = run([record(ok(1_000, 4), 2, 0.1)], record(ok(300, 5), 3, 0.2), 2)
+  const hocuspocus = run([record(slow(1_000), 2, 0.2), record(slow(500), 3, 0.2)], record(ok(300, 10), 2, 0.4))
+  const peer = rateRatios({ labsync, hocuspocus }, 300)['labsync/hocuspocus']
+  assert.is(peer.commonRatePerSec, 300)
+  assert.is(peer['p99Ms@common'], 0.5)
+  assert.is(peer['cpuSecondsPer1kWrites@common'], 0.5)
+})
+
 test.run()
