@@ -3,8 +3,9 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
-import type { Metadata, OutputInfo, SharpOptions } from 'sharp'
+import type { Metadata, OutputInfo, Sharp, SharpOptions } from 'sharp'
 import * as media from '../shared/media.ts'
+import { cropRect, type Crop } from '../shared/crop.ts'
 
 /** The order record every print file carries (SPEC "Print files"). */
 export interface PrintRecord {
@@ -27,6 +28,8 @@ export interface RenderInput {
   dpi: number
   /** `plain`, `white-border`, or the id of a full-size frame `<templatesDir>/<id>.png`. */
   template: string
+  /** The item's crop (SPEC: a box of the photo, or "fit"); without one, the centred fill. */
+  crop?: Crop
   templatesDir?: string
   record: PrintRecord
   /** Photos with more pixels are refused as decompression bombs; default 200 MP. */
@@ -94,14 +97,9 @@ export async function renderPrint(input: RenderInput): Promise<RenderedPrint> {
   const template = await loadTemplate(input.template, input.templatesDir, widthPx, heightPx)
 
   const pipeline = sharp(input.image, options).flatten({ background: '#ffffff' }) // transparency prints as paper
-  if (template.kind === 'border') {
-    const border = Math.round(BORDER_SHARE * Math.min(widthPx, heightPx))
-    pipeline
-      .resize(widthPx - 2 * border, heightPx - 2 * border, { fit: 'cover', position: 'centre' })
-      .extend({ top: border, bottom: border, left: border, right: border, background: '#ffffff' })
-  } else {
-    pipeline.resize(widthPx, heightPx, { fit: 'cover', position: 'centre' })
-  }
+  const border = template.kind === 'border' ? Math.round(BORDER_SHARE * Math.min(widthPx, heightPx)) : 0
+  placePhoto(pipeline, photo, widthPx - 2 * border, heightPx - 2 * border, input.crop)
+  if (border > 0) pipeline.extend({ top: border, bottom: border, left: border, right: border, background: '#ffffff' })
   if (template.kind === 'frame') pipeline.composite([{ input: template.png }])
   pipeline
     .withIccProfile('srgb')
@@ -121,6 +119,22 @@ export async function renderPrint(input: RenderInput): Promise<RenderedPrint> {
     throw new Error(`rendered ${out.info.width}x${out.info.height} px instead of ${widthPx}x${heightPx}`)
   }
   return { jpeg: withJfifDensity(out.data, dpi), widthPx, heightPx }
+}
+
+/**
+ * Fills a `width`×`height` area with the part of the photo the customer chose, as their preview
+ * showed it (shared/crop.ts): the centred fill by default, their crop box, or with "fit" the whole
+ * photo on white bands. The box is already the area's aspect to a pixel; 'cover' absorbs that pixel.
+ */
+function placePhoto(pipeline: Sharp, photo: { width: number; height: number }, width: number, height: number, crop: Crop | undefined): void {
+  if (crop === 'fit') {
+    pipeline.resize(width, height, { fit: 'contain', background: '#ffffff' })
+    return
+  }
+  const part = cropRect(photo.width, photo.height, width, height, crop)
+  pipeline
+    .extract({ left: part.left, top: part.top, width: part.width, height: part.height })
+    .resize(width, height, { fit: 'cover', position: 'centre' })
 }
 
 /**

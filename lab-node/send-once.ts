@@ -41,7 +41,7 @@ export async function sendOnce(
     }
     rendered ??= (await renderPrint({
       image: await ctx.link.photo(item.image), product, dpi: description.resolutionDpi,
-      template: item.template ?? 'plain', templatesDir: ctx.templatesDir,
+      template: item.template ?? 'plain', crop: item.crop, templatesDir: ctx.templatesDir,
       record: { order: spec.id, number: reception.number, user: spec.user, receivedAt: reception.receivedAt, front: spec.front, lab: ctx.labId, item: index },
     })).jpeg
     ctx.journal.intend(spec.id, index, jobName)

@@ -146,6 +146,37 @@ test('a photo with EXIF orientation 6 is turned upright before it is cropped', a
   assert.is((await sharp(out.jpeg).metadata()).orientation ?? 1, 1)
 })
 
+test('a crop box prints the part of the photo the customer chose, not the centre', async () => {
+  // A 3:1 photo, red with a blue left end (250 px) that the centred fill cuts off entirely: the
+  // customer's box over the left end prints it.
+  const photo = await solid(1200, 400, '#f00').composite([{ input: await solid(250, 400, '#00f').png().toBuffer(), left: 0, top: 0 }]).jpeg().toBuffer()
+  const centred = await render(photo)
+  assert.ok(near(await pixel(centred.jpeg, 2, 525), RED), 'without a crop no blue is left')
+  const left = await render(photo, { crop: { x: 0, y: 0, w: 0.47, h: 1 } })
+  assert.equal([left.widthPx, left.heightPx], [1500, 1051])
+  assert.ok(near(await pixel(left.jpeg, 200, 525), BLUE), `left part is ${await pixel(left.jpeg, 200, 525)}`)
+  assert.ok(near(await pixel(left.jpeg, 1400, 525), RED), `right part is ${await pixel(left.jpeg, 1400, 525)}`)
+})
+
+test('"fit" prints the whole photo on white bands, and a crop applies to the upright photo', async () => {
+  // A 3:1 red photo fitted on a 1500x1051 print: white above and below, red across the middle.
+  const wide = await solid(1200, 400, '#f00').jpeg().toBuffer()
+  const fit = await render(wide, { crop: 'fit' })
+  assert.equal([fit.widthPx, fit.heightPx], [1500, 1051])
+  assert.ok(near(await pixel(fit.jpeg, 750, 20), WHITE, 8), 'band above')
+  assert.ok(near(await pixel(fit.jpeg, 750, 1030), WHITE, 8), 'band below')
+  assert.ok(near(await pixel(fit.jpeg, 750, 525), RED), 'the photo in the middle')
+  assert.ok(near(await pixel(fit.jpeg, 5, 525), RED), 'the whole width is the photo')
+  // Stored landscape (red top half, blue bottom), orientation 6 shows it portrait: blue left, red right.
+  // A box over the upright photo's right part prints red only.
+  const stored = await solid(900, 600, '#00f').composite([{ input: await solid(900, 300, '#f00').png().toBuffer(), left: 0, top: 0 }])
+    .jpeg().withMetadata({ orientation: 6 }).toBuffer()
+  const right = await render(stored, { crop: { x: 0.55, y: 0.2, w: 0.45, h: 0.43 } })
+  assert.equal([right.widthPx, right.heightPx], [1051, 1500])
+  assert.ok(near(await pixel(right.jpeg, 100, 750), RED), `left of the print is ${await pixel(right.jpeg, 100, 750)}`)
+  assert.ok(near(await pixel(right.jpeg, 950, 750), RED), `right of the print is ${await pixel(right.jpeg, 950, 750)}`)
+})
+
 test('white-border leaves white edges about 3% of the short side wide around the photo', async () => {
   const out = await render(await solid(600, 900, '#123').jpeg().toBuffer(), { template: 'white-border' })
   assert.equal([out.widthPx, out.heightPx], [1051, 1500])
