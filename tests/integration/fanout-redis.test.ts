@@ -1,0 +1,186 @@
+// Fan-out between relays for real: two Rooms registries (two relays' sync cores) on one PgDocStore
+// schema of a real PostgreSQL 15 and one real Redis 7. A write on A reaches B's clients, is stored
+// once, is seen on B only once durable; Redis restarted mid-writes loses nothing acknowledged and
+// both converge; a room loading while updates flow misses none of them.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import pg from 'pg'
+import * as Y from 'yjs'
+import { PgDocStore } from '../../storage/postgres/doc-store.ts'
+import type { DocStore } from '../../storage/doc-store.ts'
+import { Rooms } from '../../sync-server/rooms.ts'
+import type { Peer, Room } from '../../sync-server/room.ts'
+import { RedisFanout } from '../../sync-server/fanout/redis.ts'
+import { readMessage } from '../../sync-server/protocol.ts'
+import type { Room as RoomName } from '../../shared/schema.ts'
+import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
+import { startRedis, type RedisServer } from '../helpers/redis.ts'
+
+let postgres: PostgresServer
+let redis: RedisServer
+let schemas = 0
+
+test.before(async () => {
+  postgres = await startPostgres({ fsync: 'off' })
+  redis = await startRedis()
+})
+test.after(async () => {
+  await redis.stop()
+  await postgres.stop()
+})
+
+/** A DocStore that holds load() answers at a gate: a slow read, to widen the window a test needs. */
+class GatedStore implements DocStore {
+  private gate: Promise<void> | null = null
+  private open = () => {}
+  constructor(readonly inner: PgDocStore) {}
+  holdLoads(): () => void {
+    this.gate = new Promise((resolve) => { this.open = resolve })
+    return () => { this.gate = null; this.open() }
+  }
+  async load(doc: string) {
+    const rows = await this.inner.load(doc)
+    if (this.gate) await this.gate
+    return rows
+  }
+  append(doc: string, update: Uint8Array) { return this.inner.append(doc, update) }
+  compact(doc: string, snapshot: Uint8Array) { return this.inner.compact(doc, snapshot) }
+  flush() { return this.inner.flush() }
+  release(doc: string) { this.inner.release(doc) }
+}
+
+interface Relay { rooms: Rooms; store: GatedStore; fanout: RedisFanout; close(): Promise<void> }
+
+async function openRelay(url: string): Promise<Relay> {
+  const store = new GatedStore(await PgDocStore.open(url))
+  const fanout = await RedisFanout.open(redis.url)
+  const rooms = new Rooms({ store, fanout, hooks: {}, compactAfterUpdates: 100_000, maxRefusals: 20, idleUnloadMs: 60_000 })
+  return {
+    rooms, store, fanout,
+    async close() { await rooms.close(); await fanout.close(); await store.inner.close() },
+  }
+}
+
+/** Two relays on a fresh schema. */
+async function cluster() {
+  const url = await postgres.createSchema(`fanout_${++schemas}`)
+  const [a, b] = [await openRelay(url), await openRelay(url)]
+  return {
+    url, a, b,
+    async rowsOf(doc: string): Promise<number> {
+      const client = new pg.Client({ connectionString: url })
+      await client.connect()
+      try {
+        const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM doc_updates WHERE doc = $1', [doc])
+        return Number(rows[0].n)
+      } finally { await client.end() }
+    },
+    async close() { await a.close(); await b.close() },
+  }
+}
+
+/** Resolves once some session waits on a lock (A's INSERT behind the test's LOCK TABLE). */
+async function waitForLockWaiter(client: pg.Client): Promise<void> {
+  for (;;) {
+    const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'`)
+    if (Number(rows[0].n) > 0) return
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+const userRoom = (id: string): RoomName => ({ kind: 'user', name: `user/${id}`, userId: id })
+
+/** A customer's device at room level: a Y.Doc fed by what the room sends it. */
+class Client implements Peer {
+  readonly principal
+  readonly awarenessIds = new Set<number>()
+  readonly doc = new Y.Doc()
+  room!: Room
+  private waiters: Array<() => void> = []
+  constructor(userId: string) { this.principal = { kind: 'user' as const, userId } }
+
+  send(frame: Uint8Array): void {
+    const message = readMessage(frame)
+    if (message.kind === 'sync-step2' || message.kind === 'sync-update') Y.applyUpdate(this.doc, message.update, 'relay')
+    for (const wake of this.waiters.splice(0)) wake()
+  }
+  close(): void {}
+
+  async join(rooms: Rooms, name: RoomName): Promise<this> {
+    this.room = await rooms.get(name)
+    this.room.join(this)
+    this.room.answerStep1(this, Y.encodeStateVector(this.doc))
+    return this
+  }
+
+  /** Sets `key` and resolves once the relay acknowledged it (durable: the echo goes out then). */
+  write(key: string, value: number): Promise<void> {
+    const before = Y.encodeStateVector(this.doc)
+    this.doc.getMap('m').set(key, value)
+    this.room.receiveUpdate(this, Y.encodeStateAsUpdate(this.doc, before))
+    return this.room.whenDurable()
+  }
+
+  keys(): Set<string> { return new Set(this.doc.getMap('m').keys()) }
+
+  /** Resolves once every key is here; rejects after `ms` (a bound on failure, not a sleep). */
+  async waitForKeys(keys: Iterable<string>, ms = 5_000): Promise<void> {
+    const wanted = [...keys]
+    const deadline = Date.now() + ms
+    while (!wanted.every((key) => this.doc.getMap('m').has(key))) {
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`missing ${wanted.filter((k) => !this.doc.getMap('m').has(k)).length} of ${wanted.length} keys`)
+      await new Promise<void>((resolve) => { const t = setTimeout(resolve, left); this.waiters.push(() => { clearTimeout(t); resolve() }) })
+    }
+  }
+}
+
+test('a write a client makes on relay A reaches a client on relay B, and is stored once', async () => {
+  const c = await cluster()
+  try {
+    const onA = await new Client('u1').join(c.a.rooms, userRoom('u1'))
+    const onB = await new Client('u1').join(c.b.rooms, userRoom('u1'))
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`)
+    for (const [i, key] of keys.entries()) await onA.write(key, i)
+    await onB.waitForKeys(keys)
+    await c.a.store.flush(); await c.b.store.flush()
+    assert.is(await c.rowsOf('user/u1'), keys.length, 'one row per write: relay B stored none of what it received')
+    await onB.write('fromB', 1)
+    await onA.waitForKeys(['fromB'])
+    assert.is(await c.rowsOf('user/u1'), keys.length + 1)
+  } finally {
+    await c.close()
+  }
+})
+
+test('a client on relay B sees a write only once PostgreSQL has it', async () => {
+  const c = await cluster()
+  try {
+    const onA = await new Client('u2').join(c.a.rooms, userRoom('u2'))
+    const onB = await new Client('u2').join(c.b.rooms, userRoom('u2'))
+    let heard = () => {}
+    const probe = new Promise<void>((resolve) => { heard = resolve })
+    await c.b.fanout.on('probe', () => heard())
+    // A's commit is held: the row is not in PostgreSQL until the transaction holding the lock ends.
+    const locker = new pg.Client({ connectionString: c.url })
+    await locker.connect()
+    await locker.query('BEGIN; LOCK TABLE doc_updates IN EXCLUSIVE MODE')
+    let written: Promise<void>
+    try {
+      written = onA.write('held', 1)
+      await waitForLockWaiter(locker)
+      c.a.fanout.broadcast('probe', 'after the write') // Redis keeps one sender's order: B hears this after any publish before it
+      await probe
+      assert.not.ok(onB.keys().has('held'), 'B saw a write PostgreSQL has not committed')
+      assert.is(await c.rowsOf('user/u2'), 0, 'and PostgreSQL has not committed it')
+    } finally {
+      await locker.query('COMMIT')
+      await locker.end()
+    }
+    await written
+    await onB.waitForKeys(['held'])
+  } finally {
+    await c.close()
+  }
+})
+test.run()
