@@ -107,6 +107,30 @@ test('"Fit whole photo" stores "fit" and shows white bands; Reset goes back to t
   await screenshot(page, 'customer-03-fit')
   await row.getByRole('button', { name: 'Reset crop of portrait.jpg' }).click()
   await until(async () => !('crop' in ((await itemsAtRelay())[0] ?? {})), 'no crop key: the default fill')
+})
+
+test('dragging the photo with the mouse moves the crop the other way', async () => {
+  const row = page.locator('ls-photo-row').nth(0)
+  const editor = row.getByRole('group', { name: /Print of portrait\.jpg: drag/ })
+  // In the middle of the screen, clear of the sticky header.
+  await editor.evaluate((el) => el.scrollIntoView({ block: 'center' }))
+  const box = (await editor.boundingBox())!
+  const fill = cropRect(1500, 2000, 102, 152)
+  // Pulling the photo to the left shows more of its right side.
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+  await page.mouse.down()
+  await page.mouse.move(box.x + box.width / 2 - 40, box.y + box.height / 2, { steps: 5 })
+  await page.mouse.up()
+  let crop: unknown
+  await until(async () => {
+    crop = (await itemsAtRelay())[0]?.crop
+    return isCrop(crop) && crop !== 'fit'
+  }, 'the dragged crop at the relay')
+  const rect = cropRect(1500, 2000, 102, 152, crop as { x: number; y: number; w: number; h: number })
+  assert.ok(rect.left > fill.left, JSON.stringify({ rect, fill }))
+  assert.ok(Math.abs(rect.width - fill.width) <= 1, 'a drag does not zoom (to a pixel of rounding)')
+  await row.getByRole('button', { name: 'Reset crop of portrait.jpg' }).click()
+  await until(async () => !('crop' in ((await itemsAtRelay())[0] ?? {})), 'back to the default fill')
   await row.getByRole('button', { name: 'Done cropping portrait.jpg' }).click()
 })
 
