@@ -1,18 +1,16 @@
 // An admin in a real Chromium on /admin/: refused with a wrong token, signs in with the admin
 // token, sees the labs' status and the charts, pages through receipts, filters by lab, switches
-// to printing history, downloads the CSV, stays signed in on reload and signs out. The app is built
-// with Vite's build() and served with the admin API in-process (the relay does not route
-// /api/admin/ yet). Skipped when there is no vite.config.ts to build with.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// to printing history, downloads the CSV, stays signed in on reload and signs out. The app is the
+// test run's shared full build (harness.buildAll), served with the admin API in-process.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { build } from 'vite'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { ADMIN_TOKEN, LAB_KEYS, historyEntry, reception, startAdminServer, type AdminServer } from '../helpers/admin.ts'
 import { removeDir } from '../helpers/relay.ts'
 import { parseCsv } from '../helpers/csv.ts'
+import { buildAll } from './harness.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const SCREENSHOTS = join(ROOT, 'tests', '.artifacts', 'screenshots')
@@ -21,11 +19,9 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 const DAY = 86_400_000
 const RECEPTIONS = 120
 
-/** The whole web app, the admin page included (the PWA's harness builds the customer app alone). */
+/** The whole web app, the admin page included: a copy of the run's shared build, ours to remove. */
 async function buildWithAdmin(): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'labsync-admin-web-'))
-  delete process.env.LABSYNC_WEB_ONLY
-  await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', build: { outDir: dir, emptyOutDir: true } })
+  const dir = await buildAll()
   if (!existsSync(join(dir, 'admin', 'index.html'))) throw new Error('the build has no admin/index.html')
   return dir
 }
