@@ -54,10 +54,10 @@ class GatedStore implements DocStore {
 
 interface Relay { rooms: Rooms; store: GatedStore; fanout: RedisFanout; close(): Promise<void> }
 
-async function openRelay(url: string): Promise<Relay> {
+async function openRelay(url: string, compactAfterUpdates = 100_000): Promise<Relay> {
   const store = new GatedStore(await PgDocStore.open(url))
   const fanout = await RedisFanout.open(redis.url)
-  const rooms = new Rooms({ store, fanout, hooks: {}, compactAfterUpdates: 100_000, maxRefusals: 20, idleUnloadMs: 60_000 })
+  const rooms = new Rooms({ store, fanout, hooks: {}, compactAfterUpdates, maxRefusals: 20, idleUnloadMs: 60_000 })
   return {
     rooms, store, fanout,
     async close() { await rooms.close(); await fanout.close(); await store.inner.close() },
@@ -65,9 +65,9 @@ async function openRelay(url: string): Promise<Relay> {
 }
 
 /** Two relays on a fresh schema. */
-async function cluster() {
+async function cluster(compactAfterUpdatesOnA?: number) {
   const url = await postgres.createSchema(`fanout_${++schemas}`)
-  const [a, b] = [await openRelay(url), await openRelay(url)]
+  const [a, b] = [await openRelay(url, compactAfterUpdatesOnA), await openRelay(url)]
   return {
     url, a, b,
     async rowsOf(doc: string): Promise<number> {
@@ -252,6 +252,43 @@ test('a broadcast (a sign-out) on relay A reaches relay B, never A itself', asyn
     await answer // B heard sid-1 and answered; A would have heard its own first (Redis sends in order)
     assert.equal(heardOnB, ['sid-1'])
     assert.equal(heardOnA, ['answer'])
+  } finally {
+    await c.close()
+  }
+})
+
+test('a re-read after a gap never runs beside a compaction: nothing the snapshot lacks is deleted', async () => {
+  const c = await cluster(1) // A compacts after every write
+  try {
+    const onA = await new Client('u6').join(c.a.rooms, userRoom('u6'))
+    const onB = await new Client('u6').join(c.b.rooms, userRoom('u6'))
+    await redis.kill()
+    await onB.write('X', 1) // stored; A never hears of it until the gap is over
+    const gapOnA = new Promise<void>((resolve) => c.a.fanout.onGap(() => resolve()))
+    const locker = new pg.Client({ connectionString: c.url })
+    await locker.connect()
+    await locker.query('BEGIN; LOCK TABLE doc_updates IN EXCLUSIVE MODE')
+    let written: Promise<void>
+    try {
+      written = onA.write('Y', 1) // its append and its compaction (a snapshot without X) wait on the lock
+      await waitForLockWaiter(locker)
+      await redis.start()
+      await gapOnA // A's rooms were told to re-read (callbacks run in the order registered)
+      // A re-read beside the compaction would read X now (reads pass the lock) and apply it: bounded
+      // wait for that hazard, which the room must put off until the compaction is done.
+      await onA.waitForKeys(['X'], 500).catch(() => {})
+    } finally {
+      await locker.query('COMMIT')
+      await locker.end()
+    }
+    await written
+    await onA.waitForKeys(['X'])
+    await c.a.store.flush()
+    const reader = await PgDocStore.open(c.url)
+    const stored = new Y.Doc()
+    for (const update of await reader.load('user/u6')) Y.applyUpdate(stored, update)
+    await reader.close()
+    assert.equal(stored.getMap('m').toJSON(), { X: 1, Y: 1 }, 'X, which A\'s snapshot lacked, is still stored')
   } finally {
     await c.close()
   }
