@@ -17,6 +17,11 @@ export interface Filters { lab: string; user: string; front: string; status: str
 
 export const NO_FILTERS: Filters = { lab: '', user: '', front: '', status: '', number: '', email: '', since: '', until: '' }
 const TOKEN_KEY = 'labsync.admin-token'
+/**
+ * The labs as last read, kept beside the token: a reload shows them at once while they are read
+ * again, instead of an empty panel that grows when they arrive and pushes the page down.
+ */
+const LABS_KEY = 'labsync.admin-labs'
 export const PAGE_SIZE = 50
 
 /** The day after `YYYY-MM-DD`: the relay's `until` excludes its day, the form's includes it. */
@@ -38,6 +43,16 @@ export function queryOf(filters: Filters, listing: boolean): Query {
 const isRefusal = (error: unknown): boolean => error instanceof AdminApiError && (error.status === 401 || error.status === 403)
 
 const isAbort = (error: unknown): boolean => error instanceof DOMException && error.name === 'AbortError'
+
+/** The labs kept by the last page in this tab, or none (nothing kept, or not readable). */
+function lastLabs(): LabStatus[] {
+  try {
+    const labs: unknown = JSON.parse(sessionStorage.getItem(LABS_KEY) ?? '[]')
+    return Array.isArray(labs) ? (labs as LabStatus[]) : []
+  } catch {
+    return []
+  }
+}
 
 type Listing = { view: 'receipts'; page: Page<ReceiptRow> } | { view: 'history'; page: Page<HistoryRow> }
 
@@ -75,7 +90,7 @@ export class AuditController implements ReactiveController {
     this.overview = new Task(host, {
       args: () => [this.token, this.filters] as const,
       task: ([token, filters], { signal }) => token ? this.loadOverview(token, filters, signal) : initialState,
-      onComplete: ({ labs, daily }) => { this.labs = labs; this.daily = daily },
+      onComplete: ({ labs, daily }) => { this.keepLabs(labs); this.daily = daily },
       onError: (error) => this.fail(error),
     })
     this.signInCheck = new Task(host, {
@@ -84,7 +99,7 @@ export class AuditController implements ReactiveController {
       onComplete: ({ token, labs }) => {
         sessionStorage.setItem(TOKEN_KEY, token)
         this.token = token
-        this.labs = labs
+        this.keepLabs(labs)
       },
     })
     this.csv = new Task(host, {
@@ -97,6 +112,7 @@ export class AuditController implements ReactiveController {
   hostConnected(): void {
     // The tasks see the token on the host's next update and load the page.
     this.token = sessionStorage.getItem(TOKEN_KEY)
+    if (this.token) this.labs = lastLabs()
   }
 
   hostDisconnected(): void {
@@ -130,6 +146,7 @@ export class AuditController implements ReactiveController {
 
   signOut(message = ''): void {
     sessionStorage.removeItem(TOKEN_KEY)
+    sessionStorage.removeItem(LABS_KEY)
     // Without a token the tasks go back to their initial state, dropping any answer still on its way.
     Object.assign(this, { token: null, receipts: null, history: null, labs: [], daily: null, error: '', signedOutBecause: message })
     this.cursors = [null]
@@ -197,6 +214,11 @@ export class AuditController implements ReactiveController {
     link.click()
     link.remove()
     setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  }
+
+  private keepLabs(labs: LabStatus[]): void {
+    this.labs = labs
+    sessionStorage.setItem(LABS_KEY, JSON.stringify(labs))
   }
 
   /** A refused token signs the page out; any other failure is shown until the next request. */
