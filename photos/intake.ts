@@ -24,7 +24,7 @@ export interface ImagesDeps {
   auth: { fromRequest(req: IncomingMessage, url: URL): Session | null }
   now: () => number
   /** Whether a lab may read an image: one of its assigned orders uses it. */
-  labMayRead?: (labId: string, sha256: string) => boolean
+  labMayRead?: (labId: string, sha256: string) => boolean | Promise<boolean>
   /** Unfinished tus uploads untouched this long are deleted; STALE_UPLOAD_MS (a day) unless given. */
   staleUploadMs?: number
   /** A customer now owns this image (new or not): orders waiting for it may go ahead. */
@@ -74,19 +74,19 @@ export function createImages(deps: ImagesDeps): Images {
 function accepting(store: ImageStore, onOwned: ImagesDeps['onOwned']): Accept {
   return async (file, claimed, actual, bytes, owner) => {
     if (actual !== claimed) throw new HttpError(400, `the body's sha256 is ${actual}, not ${claimed}`)
-    const existing = store.get(claimed)
+    const existing = await store.get(claimed)
     if (existing) {
       // Identical bytes were verified when first stored; holding them is what makes an owner.
-      store.addOwner(claimed, owner)
+      await store.addOwner(claimed, owner)
       await rm(file, { force: true })
       onOwned?.(claimed, owner)
       return { image: existing, created: false }
     }
     const meta = await probeImage(file, bytes)
     await store.adopt(file, claimed)
-    const created = store.record(claimed, meta, owner)
+    const created = await store.record(claimed, meta, owner)
     onOwned?.(claimed, owner)
-    return { image: store.get(claimed)!, created }
+    return { image: (await store.get(claimed))!, created }
   }
 }
 
@@ -125,8 +125,8 @@ async function getImage(intake: PhotoIntake, req: IncomingMessage, res: ServerRe
   const session = intake.deps.auth.fromRequest(req, url)
   if (!session) throw new HttpError(401, 'not signed in')
   // Unknown and forbidden answer alike, so nobody can probe for the hashes of others' photos.
-  const image = SHA256_HEX.test(sha256) ? store.get(sha256) : null
-  if (!image || !mayRead(intake, session.principal, sha256)) throw new HttpError(404, 'no such image')
+  const image = SHA256_HEX.test(sha256) ? await store.get(sha256) : null
+  if (!image || !await mayRead(intake, session.principal, sha256)) throw new HttpError(404, 'no such image')
   const etag = `"${image.sha256}"`
   const headers = {
     'content-type': IMAGE_TYPES[image.format],
@@ -138,7 +138,9 @@ async function getImage(intake: PhotoIntake, req: IncomingMessage, res: ServerRe
     res.writeHead(304, headers)
     return void res.end()
   }
-  const file = await open(store.path(sha256), 'r') // before any header, so a failure is still an error answer
+  // Only now, for a reader with the right to it: a relay that did not receive the photo fetches
+  // its copy. Opened before any header, so a failure is still an error answer.
+  const file = await open(await store.localPath(sha256), 'r')
   res.writeHead(200, { ...headers, 'content-length': image.bytes })
   if (req.method === 'HEAD') {
     await file.close()
@@ -148,7 +150,7 @@ async function getImage(intake: PhotoIntake, req: IncomingMessage, res: ServerRe
   await pipeline(file.createReadStream(), res).catch(() => res.destroy())
 }
 
-function mayRead(intake: PhotoIntake, who: Principal, sha256: string): boolean {
+async function mayRead(intake: PhotoIntake, who: Principal, sha256: string): Promise<boolean> {
   switch (who.kind) {
     case 'admin': return true
     case 'user': return intake.store.isOwner(sha256, who.userId)

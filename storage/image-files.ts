@@ -3,9 +3,9 @@
 // What every ImageStore that keeps its files on this machine shares (SQLite's, memory's).
 import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises'
-import { mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { SHA256_HEX } from './image-store.ts'
+import { ImageMissingError, SHA256_HEX } from './image-store.ts'
 
 export class ImageFiles {
   /** Same filesystem as the images, so a rename from here is atomic. */
@@ -21,6 +21,17 @@ export class ImageFiles {
   path(sha256: string): string {
     assertSha(sha256)
     return join(this.root, sha256.slice(0, 2), sha256)
+  }
+
+  /** path(sha256) when the file is there (adopt() placed it); ImageMissingError when not. */
+  localPath(sha256: string): Promise<string> {
+    try {
+      const path = this.path(sha256)
+      if (!existsSync(path)) throw new ImageMissingError(`no file of image ${sha256} on this machine`)
+      return Promise.resolve(path)
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   incomingPath(): string {

@@ -26,8 +26,8 @@ export interface IntakeDeps {
   now: () => number
   /** The keys lab nodes sign in-store stamps with; without them stamps are ignored. */
   labKeys?: LabKeys
-  /** Whether `user` has uploaded the image (and so may use it in an order). */
-  imageUploaded: (sha256: string, user: string) => boolean
+  /** Whether `user` has uploaded the image (and so may use it in an order): the ImageStore's answer, asynchronous. */
+  imageUploaded: (sha256: string, user: string) => boolean | Promise<boolean>
   /** Fault injection for tests: wait this long between recording a submission and receiving it. */
   delayMs?: number
   /** limits.photoWait: how long a submission waits for its photos (ISO 8601, from first sight); P7D when absent. */
@@ -198,12 +198,15 @@ export class Intake {
     // Without lab keys stamps are not checked: as if the order carried none.
     const stamp = labKeys ? read.stamp : null
     const images = read.reading.spec?.items.map((item) => item.image) ?? []
+    // Asked before the clock is read and the sequence number taken, so no await falls between
+    // those and the reception recorded with them.
+    const owned = await Promise.all(images.map((sha) => this.deps.imageUploaded(sha, user)))
     const now = this.clock()
     const firstSeen = receptions.awaitingSince(order, user, now)
     return {
       order, user, reading: read.reading, rawFront: read.rawFront, stamp, catalog, now,
       stampKey: stamp && labKeys ? labKeys.get(stamp.key) : null,
-      uploaded: new Set(images.filter((sha) => this.deps.imageUploaded(sha, user))),
+      uploaded: new Set(images.filter((_, i) => owned[i])),
       firstSeen, photoDeadline: addDuration(firstSeen, this.deps.photoWait ?? 'P7D', catalog.timeZone),
       seq: receptions.nextSeq(),
     }

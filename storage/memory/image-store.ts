@@ -23,24 +23,33 @@ export class MemoryImageStore implements ImageStore {
     return this.files.path(sha256)
   }
 
+  localPath(sha256: string): Promise<string> {
+    return this.files.localPath(sha256)
+  }
+
   incomingPath(): string {
     return this.files.incomingPath()
   }
 
-  has(sha256: string): boolean {
+  // Answered before the promise is returned, as SQLite's store does.
+  async has(sha256: string): Promise<boolean> {
     return this.storage.images.has(sha256)
   }
 
-  get(sha256: string): StoredImage | null {
+  async get(sha256: string): Promise<StoredImage | null> {
     const image = this.storage.images.get(sha256)
     return image ? { ...image } : null
   }
 
-  isOwner(sha256: string, userId: string): boolean {
+  async isOwner(sha256: string, userId: string): Promise<boolean> {
     return this.storage.owners.get(sha256)?.has(userId) ?? false
   }
 
-  addOwner(sha256: string, userId: string): void {
+  async addOwner(sha256: string, userId: string): Promise<void> {
+    this.own(sha256, userId)
+  }
+
+  private own(sha256: string, userId: string): void {
     let owners = this.storage.owners.get(sha256)
     if (!owners) this.storage.owners.set(sha256, owners = new Set())
     owners.add(userId)
@@ -50,14 +59,14 @@ export class MemoryImageStore implements ImageStore {
     return this.files.adopt(file, sha256)
   }
 
-  record(sha256: string, meta: ImageMeta, ownerUserId: string): boolean {
+  async record(sha256: string, meta: ImageMeta, ownerUserId: string): Promise<boolean> {
     assertSha(sha256)
     const isNew = !this.storage.images.has(sha256)
     if (isNew) {
       const { bytes, width, height, format } = meta
       this.storage.images.set(sha256, { sha256, bytes, width, height, format, createdAt: new Date(this.now()).toISOString() })
     }
-    this.addOwner(sha256, ownerUserId)
+    this.own(sha256, ownerUserId)
     return isNew
   }
 }

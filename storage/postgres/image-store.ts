@@ -6,8 +6,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { DEFAULT_LIMITS } from '../../shared/limits.ts'
 import { ImageFiles, assertSha } from '../image-files.ts'
-import type { ImageFormat, ImageMeta, ImageStore, StoredImage } from '../image-store.ts'
-import { BlockingQuery } from './blocking-query.ts'
+import { ImageMissingError, type ImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../image-store.ts'
 import { migrate, type PgMigrations } from './migrate.ts'
 
 /** The images' schema steps (see PgMigrations: append, never edit). */
@@ -44,6 +43,8 @@ export interface PgImageStoreOptions {
   /** The largest photo stored, as the intake's limits.imageBytes. */
   maxBytes?: number
   now?: () => number
+  /** Connections to PostgreSQL; 4 unless given (each statement touches a row or two). */
+  connections?: number
 }
 
 interface ImageRow { sha256: string; bytes: number; width: number; height: number; format: string; created_at: string }
@@ -53,8 +54,10 @@ export class PgImageStore implements ImageStore {
   private readonly files: ImageFiles
   private readonly maxBytes: number
   private readonly now: () => number
+  /** Copies being fetched from PostgreSQL, so readers of one photo at once fetch it once. */
+  private readonly fetching = new Map<string, Promise<boolean>>()
 
-  private constructor(private readonly pool: pg.Pool, private readonly query: BlockingQuery, dataDir: string, options: PgImageStoreOptions) {
+  private constructor(private readonly pool: pg.Pool, dataDir: string, options: PgImageStoreOptions) {
     this.files = new ImageFiles(join(dataDir, 'images'))
     this.incomingDir = this.files.incomingDir
     this.maxBytes = options.maxBytes ?? DEFAULT_LIMITS.imageBytes
@@ -63,42 +66,50 @@ export class PgImageStore implements ImageStore {
 
   /** Connects, brings the schema up to date; `dataDir` holds this relay's files (images/). */
   static async open(connectionString: string, dataDir: string, options: PgImageStoreOptions = {}): Promise<PgImageStore> {
-    const pool = new pg.Pool({ connectionString, max: 2 })
+    // A database that does not answer fails a statement within 10 s rather than queueing it for
+    // ever; a statement waiting on a lock another relay holds is waited for.
+    const pool = new pg.Pool({ connectionString, max: options.connections ?? 4, connectionTimeoutMillis: 10_000 })
     pool.on('error', () => {}) // an idle connection's error fails the next query instead
     try {
       await migrate(pool, IMAGE_MIGRATIONS)
-      return new PgImageStore(pool, await BlockingQuery.open(connectionString), dataDir, options)
+      return new PgImageStore(pool, dataDir, options)
     } catch (error) {
       await pool.end()
       throw error
     }
   }
 
-  /** This relay's copy: present after adopt() here, or after materialize() of a photo another relay received. */
+  /** This relay's copy: present after adopt() here, or once localPath() fetched a photo another relay received. */
   path(sha256: string): string {
     return this.files.path(sha256)
+  }
+
+  async localPath(sha256: string): Promise<string> {
+    if (!await this.materialize(sha256)) throw new ImageMissingError(`no bytes of image ${sha256} in PostgreSQL`)
+    return this.path(sha256)
   }
 
   incomingPath(): string {
     return this.files.incomingPath()
   }
 
-  has(sha256: string): boolean {
-    return this.get(sha256) !== null
+  async has(sha256: string): Promise<boolean> {
+    return await this.get(sha256) !== null
   }
 
-  get(sha256: string): StoredImage | null {
-    const [row] = this.query.rows<ImageRow>('SELECT sha256, bytes, width, height, format, created_at FROM images WHERE sha256 = $1', [sha256])
+  async get(sha256: string): Promise<StoredImage | null> {
+    const { rows: [row] } = await this.pool.query<ImageRow>('SELECT sha256, bytes, width, height, format, created_at FROM images WHERE sha256 = $1', [sha256])
     if (!row) return null
     return { sha256: row.sha256, bytes: row.bytes, width: row.width, height: row.height, format: row.format as ImageFormat, createdAt: row.created_at }
   }
 
-  isOwner(sha256: string, userId: string): boolean {
-    return this.query.rows('SELECT 1 FROM image_owners WHERE sha256 = $1 AND user_id = $2', [sha256, userId]).length > 0
+  async isOwner(sha256: string, userId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM image_owners WHERE sha256 = $1 AND user_id = $2', [sha256, userId])
+    return (rowCount ?? 0) > 0
   }
 
-  addOwner(sha256: string, userId: string): void {
-    this.query.rows('INSERT INTO image_owners (sha256, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sha256, userId])
+  async addOwner(sha256: string, userId: string): Promise<void> {
+    await this.pool.query('INSERT INTO image_owners (sha256, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sha256, userId])
   }
 
   /**
@@ -117,9 +128,9 @@ export class PgImageStore implements ImageStore {
   }
 
   /** One statement, so the image row and its owner are stored together or not at all. */
-  record(sha256: string, meta: ImageMeta, ownerUserId: string): boolean {
+  async record(sha256: string, meta: ImageMeta, ownerUserId: string): Promise<boolean> {
     assertSha(sha256)
-    const [row] = this.query.rows<{ inserted: number }>(
+    const { rows: [row] } = await this.pool.query<{ inserted: number }>(
       `WITH image AS (
          INSERT INTO images (sha256, bytes, width, height, format, created_at) VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT DO NOTHING RETURNING 1),
@@ -131,11 +142,19 @@ export class PgImageStore implements ImageStore {
 
   /**
    * Places this relay's copy of a photo another relay received, from PostgreSQL; false when
-   * the bytes are not there. What a caller on this relay awaits before reading path() (the
-   * ImageStore interface has no asynchronous read yet).
+   * the bytes are not there. localPath() is this, for readers of the ImageStore interface.
    */
   async materialize(sha256: string): Promise<boolean> {
     if (existsSync(this.path(sha256))) return true
+    let fetched = this.fetching.get(sha256)
+    if (!fetched) {
+      fetched = this.fetch(sha256).finally(() => this.fetching.delete(sha256))
+      this.fetching.set(sha256, fetched)
+    }
+    return fetched
+  }
+
+  private async fetch(sha256: string): Promise<boolean> {
     const { rows } = await this.pool.query<{ data: Buffer }>('SELECT data FROM image_bytes WHERE sha256 = $1', [sha256])
     if (rows.length === 0) return false
     const staged = this.files.incomingPath()
@@ -145,7 +164,6 @@ export class PgImageStore implements ImageStore {
   }
 
   async close(): Promise<void> {
-    await this.query.close()
     await this.pool.end()
   }
 }

@@ -50,25 +50,31 @@ export class SqliteImageStore implements ImageStore {
     return this.files.path(sha256)
   }
 
+  localPath(sha256: string): Promise<string> {
+    return this.files.localPath(sha256)
+  }
+
   incomingPath(): string {
     return this.files.incomingPath()
   }
 
-  has(sha256: string): boolean {
+  // Each answer is computed before the promise is returned (an async function runs up to its first
+  // await): the embedded store behaves exactly as when these were synchronous.
+  async has(sha256: string): Promise<boolean> {
     return this.stmt.get.get(sha256) !== undefined
   }
 
-  get(sha256: string): StoredImage | null {
+  async get(sha256: string): Promise<StoredImage | null> {
     const row = this.stmt.get.get(sha256)
     if (!row) return null
     return { sha256: row.sha256, bytes: row.bytes, width: row.width, height: row.height, format: row.format as ImageFormat, createdAt: row.created_at }
   }
 
-  isOwner(sha256: string, userId: string): boolean {
+  async isOwner(sha256: string, userId: string): Promise<boolean> {
     return this.stmt.isOwner.get(sha256, userId) !== undefined
   }
 
-  addOwner(sha256: string, userId: string): void {
+  async addOwner(sha256: string, userId: string): Promise<void> {
     this.stmt.addOwner.run(sha256, userId)
   }
 
@@ -78,7 +84,7 @@ export class SqliteImageStore implements ImageStore {
   }
 
   /** The image row and its owner in one transaction. */
-  record(sha256: string, meta: ImageMeta, ownerUserId: string): boolean {
+  async record(sha256: string, meta: ImageMeta, ownerUserId: string): Promise<boolean> {
     assertSha(sha256)
     return this.db.transaction(() => {
       const inserted = this.stmt.insert.run(sha256, meta.bytes, meta.width, meta.height, meta.format, new Date(this.now()).toISOString()).changes > 0

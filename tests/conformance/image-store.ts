@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import type { ImageMeta, ImageStore } from '../../storage/image-store.ts'
+import { ImageMissingError, type ImageMeta, type ImageStore } from '../../storage/image-store.ts'
 
 /** One storage (a database and a directory, a memory backing and a directory) stores open on. */
 export interface ImageStorageUnderTest {
@@ -31,8 +31,14 @@ function received(store: ImageStore, text: string): { file: string; sha256: stri
 async function stored(store: ImageStore, text: string, owner: string): Promise<string> {
   const { file, sha256 } = received(store, text)
   await store.adopt(file, sha256)
-  store.record(sha256, META, owner)
+  await store.record(sha256, META, owner)
   return sha256
+}
+
+/** Fails unless `promise` rejects with an instance of `type`. */
+async function assertRejects(promise: Promise<unknown>, type: new (...args: never[]) => Error, message?: string): Promise<void> {
+  const outcome = await promise.then(() => null, (error: unknown) => error)
+  assert.instance(outcome, type, message)
 }
 
 type It = (title: string, body: Body) => void
@@ -64,38 +70,38 @@ function recordRules(it: It): void {
   it('[IS1] a recorded image is there, described as recorded and dated by the store\'s clock', async (open) => {
     const store = await open()
     const sha256 = await stored(store, 'hello', 'u1')
-    assert.ok(store.has(sha256))
-    assert.equal(store.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
+    assert.ok(await store.has(sha256))
+    assert.equal(await store.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
   })
 
   it('[IS2] an image never recorded is not there and has no owner', async (open) => {
     const store = await open()
     const sha256 = 'b'.repeat(64)
-    assert.not.ok(store.has(sha256))
-    assert.is(store.get(sha256), null)
-    assert.not.ok(store.isOwner(sha256, 'u1'))
+    assert.not.ok(await store.has(sha256))
+    assert.is(await store.get(sha256), null)
+    assert.not.ok(await store.isOwner(sha256, 'u1'))
   })
 
   it('[IS3] recording again answers false, keeps the first description and adds the owner', async (open) => {
     const store = await open()
     const { file, sha256 } = received(store, 'hello')
     await store.adopt(file, sha256)
-    assert.ok(store.record(sha256, META, 'u1'))
+    assert.ok(await store.record(sha256, META, 'u1'))
     const second = await open(later)
-    assert.not.ok(second.record(sha256, { ...META, width: 1 }, 'u2'))
-    assert.equal(second.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
-    assert.ok(second.isOwner(sha256, 'u2'))
-    assert.ok(second.isOwner(sha256, 'u1'))
+    assert.not.ok(await second.record(sha256, { ...META, width: 1 }, 'u2'))
+    assert.equal(await second.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
+    assert.ok(await second.isOwner(sha256, 'u2'))
+    assert.ok(await second.isOwner(sha256, 'u1'))
   })
 
   it('[IS4] only owners are owners; addOwner makes one more', async (open) => {
     const store = await open()
     const sha256 = await stored(store, 'hello', 'u1')
-    assert.not.ok(store.isOwner(sha256, 'u2'))
-    store.addOwner(sha256, 'u2')
-    assert.ok(store.isOwner(sha256, 'u2'))
-    assert.not.ok(store.isOwner(sha256, 'u3'))
-    assert.not.ok(store.isOwner('c'.repeat(64), 'u1'))
+    assert.not.ok(await store.isOwner(sha256, 'u2'))
+    await store.addOwner(sha256, 'u2')
+    assert.ok(await store.isOwner(sha256, 'u2'))
+    assert.not.ok(await store.isOwner(sha256, 'u3'))
+    assert.not.ok(await store.isOwner('c'.repeat(64), 'u1'))
   })
 }
 
@@ -106,14 +112,21 @@ function fileRules(it: It): void {
     const { file, sha256, bytes } = received(store, 'hello')
     await store.adopt(file, sha256)
     assert.equal(readFileSync(store.path(sha256)), bytes)
+    assert.is(await store.localPath(sha256), store.path(sha256))
     assert.not.ok(existsSync(file))
+  })
+
+  it('[IS5] localPath refuses an image whose bytes the store does not hold', async (open) => {
+    const store = await open()
+    await assertRejects(store.localPath('d'.repeat(64)), ImageMissingError)
   })
 
   it('[IS6] nothing but a sha256 hex digest becomes a path or a record', async (open) => {
     const store = await open()
     for (const bad of ['../../etc/passwd', 'A'.repeat(64), 'a'.repeat(63), '']) {
       assert.throws(() => store.path(bad), undefined, bad)
-      assert.throws(() => store.record(bad, META, 'u1'), undefined, bad)
+      await assertRejects(store.localPath(bad), Error, bad)
+      await assertRejects(store.record(bad, META, 'u1'), Error, bad)
     }
   })
 
@@ -127,9 +140,9 @@ function fileRules(it: It): void {
   it('[IS8] images, files and owners survive a restart', async (open) => {
     const sha256 = await stored(await open(), 'hello', 'u1')
     const restarted = await open(later)
-    assert.equal(restarted.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
-    assert.ok(restarted.isOwner(sha256, 'u1'))
-    assert.equal(readFileSync(restarted.path(sha256), 'utf8'), 'hello')
+    assert.equal(await restarted.get(sha256), { sha256, ...META, createdAt: new Date(AT).toISOString() })
+    assert.ok(await restarted.isOwner(sha256, 'u1'))
+    assert.equal(readFileSync(await restarted.localPath(sha256), 'utf8'), 'hello')
   })
 
   it('[IS9] what a crash left half-received is gone when a store opens', async (open) => {
