@@ -78,7 +78,34 @@ async function cluster(compactAfterUpdatesOnA?: number) {
         return Number(rows[0].n)
       } finally { await client.end() }
     },
+    /** The map `m` of `doc` as a fresh reader finds it in PostgreSQL. */
+    async storedMap(doc: string): Promise<Record<string, unknown>> {
+      const reader = await PgDocStore.open(url)
+      const stored = new Y.Doc()
+      for (const update of await reader.load(doc)) Y.applyUpdate(stored, update)
+      await reader.close()
+      return stored.getMap('m').toJSON()
+    },
     async close() { await a.close(); await b.close() },
+  }
+}
+
+/**
+ * Runs `body` while doc_updates is locked against writes (reads pass): `hold` starts the write to
+ * hold and returns once it waits on the lock. Returns what `hold` started, to await after.
+ */
+async function whileWritesHeld<T>(url: string, hold: () => T, body: () => Promise<void>): Promise<T> {
+  const locker = new pg.Client({ connectionString: url })
+  await locker.connect()
+  await locker.query('BEGIN; LOCK TABLE doc_updates IN EXCLUSIVE MODE')
+  try {
+    const held = hold()
+    await waitForLockWaiter(locker)
+    await body()
+    return held
+  } finally {
+    await locker.query('COMMIT')
+    await locker.end()
   }
 }
 
@@ -165,21 +192,12 @@ test('a client on relay B sees a write only once PostgreSQL has it', async () =>
     const probe = new Promise<void>((resolve) => { heard = resolve })
     await c.b.fanout.on('probe', () => heard())
     // A's commit is held: the row is not in PostgreSQL until the transaction holding the lock ends.
-    const locker = new pg.Client({ connectionString: c.url })
-    await locker.connect()
-    await locker.query('BEGIN; LOCK TABLE doc_updates IN EXCLUSIVE MODE')
-    let written: Promise<void>
-    try {
-      written = onA.write('held', 1)
-      await waitForLockWaiter(locker)
+    const written = await whileWritesHeld(c.url, () => onA.write('held', 1), async () => {
       c.a.fanout.broadcast('probe', 'after the write') // Redis keeps one sender's order: B hears this after any publish before it
       await probe
       assert.not.ok(onB.keys().has('held'), 'B saw a write PostgreSQL has not committed')
       assert.is(await c.rowsOf('user/u2'), 0, 'and PostgreSQL has not committed it')
-    } finally {
-      await locker.query('COMMIT')
-      await locker.end()
-    }
+    })
     await written
     await onB.waitForKeys(['held'])
   } finally {
@@ -210,11 +228,8 @@ test('Redis killed and restarted mid-writes: nothing acknowledged is lost and bo
     await redis.start()
     acked.push(...await writeFromEach(clients, 'after', 15))
     for (const client of clients) await client.waitForKeys(acked)
-    const reader = await PgDocStore.open(c.url)
-    const stored = new Y.Doc()
-    for (const update of await reader.load('user/u3')) Y.applyUpdate(stored, update)
-    await reader.close()
-    assert.equal(acked.filter((key) => !stored.getMap('m').has(key)), [], 'every acknowledged write is in PostgreSQL')
+    const stored = await c.storedMap('user/u3')
+    assert.equal(acked.filter((key) => !(key in stored)), [], 'every acknowledged write is in PostgreSQL')
     assert.is(await c.rowsOf('user/u3'), acked.length, 'and stored once')
   } finally {
     await c.close()
@@ -265,30 +280,18 @@ test('a re-read after a gap never runs beside a compaction: nothing the snapshot
     await redis.kill()
     await onB.write('X', 1) // stored; A never hears of it until the gap is over
     const gapOnA = new Promise<void>((resolve) => c.a.fanout.onGap(() => resolve()))
-    const locker = new pg.Client({ connectionString: c.url })
-    await locker.connect()
-    await locker.query('BEGIN; LOCK TABLE doc_updates IN EXCLUSIVE MODE')
-    let written: Promise<void>
-    try {
-      written = onA.write('Y', 1) // its append and its compaction (a snapshot without X) wait on the lock
-      await waitForLockWaiter(locker)
+    // Y's append and its compaction (a snapshot without X) wait on the lock.
+    const written = await whileWritesHeld(c.url, () => onA.write('Y', 1), async () => {
       await redis.start()
       await gapOnA // A's rooms were told to re-read (callbacks run in the order registered)
       // A re-read beside the compaction would read X now (reads pass the lock) and apply it: bounded
       // wait for that hazard, which the room must put off until the compaction is done.
       await onA.waitForKeys(['X'], 500).catch(() => {})
-    } finally {
-      await locker.query('COMMIT')
-      await locker.end()
-    }
+    })
     await written
     await onA.waitForKeys(['X'])
     await c.a.store.flush()
-    const reader = await PgDocStore.open(c.url)
-    const stored = new Y.Doc()
-    for (const update of await reader.load('user/u6')) Y.applyUpdate(stored, update)
-    await reader.close()
-    assert.equal(stored.getMap('m').toJSON(), { X: 1, Y: 1 }, 'X, which A\'s snapshot lacked, is still stored')
+    assert.equal(await c.storedMap('user/u6'), { X: 1, Y: 1 }, 'X, which A\'s snapshot lacked, is still stored')
   } finally {
     await c.close()
   }
