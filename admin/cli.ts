@@ -43,7 +43,7 @@ export const OPTIONS = [
 const WHAT: Record<Listing, string> = {
   receipts: 'receptions with their receipts and discount decisions',
   history: 'the printing history the labs reported',
-  labs: 'each lab: its queue, last history and last print, when it was last seen',
+  labs: 'each lab: its queue, last history and last print, when it was last seen, its printers and the media each holds',
   audit: 'what admins changed, who and when',
 }
 
@@ -240,17 +240,25 @@ const TABLES: Record<Listing, Column[]> = {
     column<HistoryRow>('Item', (h) => itemNumber(h.item), true), column<HistoryRow>('Size', (h) => h.size), column<HistoryRow>('Copies', (h) => h.copies, true), column<HistoryRow>('Status', (h) => h.status),
     column<HistoryRow>('Printer', (h) => h.printer), column<HistoryRow>('Job', (h) => h.job), column<HistoryRow>('User', (h) => h.user),
     column<HistoryRow>('Store', (h) => h.front),
+    // A print the operator asked for again is never charged again: said so, with their reason.
+    column<HistoryRow>('Reprint', (h) => (h.reprint ? `reprint${h.reason ? `: ${h.reason}` : ''}` : '')),
   ],
   labs: [
     column<LabStatus>('Lab', (l) => l.id), column<LabStatus>('Name', (l) => l.name), column<LabStatus>('Queue', (l) => l.queue ?? '?', true),
     column<LabStatus>('Last history', (l) => time(l.lastHistoryAt)), column<LabStatus>('Last printed', (l) => time(l.lastPrintedAt)),
     column<LabStatus>('Last seen', (l) => time(l.lastSeen)), column<LabStatus>('Online', (l) => (l.online ? 'online' : 'offline')),
-    column<LabStatus>('Printers', (l) => printerStates(l.printers)),
+    column<LabStatus>('Printers', (l) => printersWithMedia(l.printers)),
   ],
   audit: [
     column<AuditEntry>('At', (a) => time(a.at)), column<AuditEntry>('Admin', (a) => a.admin), column<AuditEntry>('Action', (a) => a.action),
     column<AuditEntry>('Detail', (a) => JSON.stringify(a.detail)),
   ],
+}
+
+/** Each printer's state, then the media it holds in brackets: `URI idle [na_index-4x6_4x6in oe_photo-l_3.5x5in]; …`. */
+function printersWithMedia(printers: LabStatus['printers']): string {
+  // `media` may be missing from a relay older than the field.
+  return printers.map((p) => `${printerStates([p])}${p.media?.length ? ` [${p.media.join(' ')}]` : ''}`).join('; ')
 }
 
 /**

@@ -3,13 +3,13 @@
 // whether the lab is online now, when it was last seen and each printer's state.
 import type { Printer } from './printers/printer.ts'
 import { PrinterError } from './printers/errors.ts'
+import { boundedMedia, type PresenceReport, type PrinterPresence } from '../shared/presence.ts'
 
-/** What the relay is told; relay/http/labs.ts parsePresenceReport checks the same shape. */
-export interface PresenceReport {
-  intervalMs: number
-  /** `media`: what the printer holds (stated or listed), so the admin sees where each size can go; additive, older relays ignore it. */
-  printers: { uri: string; state: string; reasons: string[]; media?: string[] }[]
-}
+/**
+ * What the relay is told: one shape with the relay's check (shared/presence.ts). `media` is what each
+ * printer holds (stated or listed), so the admin sees where each size can go; older relays ignore it.
+ */
+export type { PresenceReport }
 
 export interface PresenceTarget {
   relayUrl: string
@@ -96,11 +96,11 @@ export function startPresence(target: PresenceTarget, printers: Printer[], optio
 }
 
 /** A printer's state as reported; one that cannot be asked is `unreachable` with the error's class as reason. */
-async function describe(printer: Printer): Promise<PresenceReport['printers'][number]> {
+async function describe(printer: Printer): Promise<PrinterPresence> {
   const uri = withoutCredentials(printer.uri)
   try {
     const d = await withTimeout(printer.describe(), ANSWER_MS, `printer ${uri} did not answer`)
-    return { uri, state: d.state, reasons: d.stateReasons, media: d.media.slice(0, 50) }
+    return { uri, state: d.state, reasons: d.stateReasons, media: boundedMedia(d.media) }
   } catch (error) {
     return { uri, state: 'unreachable', reasons: [error instanceof PrinterError ? error.name : 'no-answer'] }
   }

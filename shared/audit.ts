@@ -60,7 +60,16 @@ export interface HistoryRow {
   front: string | null
   /** The print size (product name) of that item, as its receipt line has it; null when not known. */
   size: string | null
+  /**
+   * A print the lab's operator asked for again (never charged again), and what they said; false and
+   * null for the order's own prints. Optional: listings from relays before issue 15 lack them.
+   */
+  reprint?: boolean
+  reason?: string | null
 }
+
+/** The longest reprint reason the relay keeps (the lab's console takes no longer); longer ones are cut. */
+export const MAX_REPRINT_REASON = 200
 
 export interface LabStatus {
   id: string
@@ -74,8 +83,11 @@ export interface LabStatus {
   lastSeen: string | null
   /** Heard from within three of its heartbeat intervals. */
   online: boolean
-  /** Each printer as the lab node last reported it: `state` idle | processing | stopped | unreachable, IPP printer-state-reasons. */
-  printers: { uri: string; state: string; reasons: string[] }[]
+  /**
+   * Each printer as the lab node last reported it: `state` idle | processing | stopped | unreachable,
+   * IPP printer-state-reasons, and the media it holds (PWG 5101.1 names; [] when the lab did not say).
+   */
+  printers: { uri: string; state: string; reasons: string[]; media: string[] }[]
 }
 
 /** One change an admin made, who and when; `detail` says what (and how it ended). */
@@ -95,8 +107,13 @@ export interface DayTotals {
   /** Receptions that got a discount, and the sum the receipts took off. */
   discounted: number
   discountAmount: number
-  /** Copies printed to completion, per lab. */
+  /**
+   * Copies printed to completion, per lab: paper through the printer, so an operator's reprint counts
+   * here too (the day's orders and discounts come from receipts only, which a reprint never touches).
+   */
   prints: Record<string, number>
+  /** Of those, the copies that were reprints, per lab; absent on a day without any. */
+  reprints?: Record<string, number>
 }
 
 export interface DailyReport {
@@ -135,6 +152,11 @@ export function discountBy(lines: readonly PriceLine[], by: 'lab' | 'front'): nu
 }
 
 /** A lab's printers on one line, as the CLI table and the CSV show them: `URI state (reason, …); …`. */
-export function printerStates(printers: LabStatus['printers']): string {
+export function printerStates(printers: ReadonlyArray<Pick<LabStatus['printers'][number], 'uri' | 'state' | 'reasons'>>): string {
   return printers.map((p) => `${p.uri} ${p.state}${p.reasons.length ? ` (${p.reasons.join(', ')})` : ''}`).join('; ')
+}
+
+/** The media each printer holds on one line, as the CSV's `media` column has it: `URI: name name; …` (printers without media left out). */
+export function printerMedia(printers: LabStatus['printers']): string {
+  return printers.filter((p) => p.media.length).map((p) => `${p.uri}: ${p.media.join(' ')}`).join('; ')
 }

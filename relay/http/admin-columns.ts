@@ -1,5 +1,5 @@
 // The CSV columns of each admin listing, in the order they are written (relay/http/csv.ts).
-import { discountBy, itemNumber, printerStates, type AuditEntry, type HistoryRow, type LabStatus, type ReceiptRow } from '../../shared/audit.ts'
+import { discountBy, itemNumber, printerMedia, printerStates, type AuditEntry, type HistoryRow, type LabStatus, type ReceiptRow } from '../../shared/audit.ts'
 import type { Columns } from './csv.ts'
 
 const sumLines = (row: ReceiptRow, kind: string) => row.lines.reduce((sum, line) => sum + (line.kind === kind ? line.amount : 0), 0)
@@ -24,11 +24,15 @@ export const HISTORY_COLUMNS: Columns<HistoryRow> = [
   ['printedAt', (h) => h.printedAt], ['id', (h) => h.id], ['lab', (h) => h.lab], ['order', (h) => h.order], ['item', (h) => itemNumber(h.item)],
   ['copies', (h) => h.copies], ['status', (h) => h.status], ['printer', (h) => h.printer], ['job', (h) => h.job],
   ['user', (h) => h.user], ['front', (h) => h.front], ['receivedAt', (h) => h.receivedAt], ['size', (h) => h.size],
+  // Added with reprints (issue 15), after the earlier columns: true for a print the operator asked for again, and why.
+  ['reprint', (h) => h.reprint], ['reason', (h) => h.reason],
 ]
 export const LAB_COLUMNS: Columns<LabStatus> = [
   ['id', (l) => l.id], ['name', (l) => l.name], ['queue', (l) => l.queue], ['lastHistoryAt', (l) => l.lastHistoryAt],
   ['lastPrintedAt', (l) => l.lastPrintedAt], ['lastSeen', (l) => l.lastSeen],
   ['online', (l) => l.online], ['printers', (l) => printerStates(l.printers)],
+  // Added with printers' media (issue 15), after the earlier columns: `URI: name name; …`.
+  ['media', (l) => printerMedia(l.printers)],
 ]
 export const AUDIT_COLUMNS: Columns<AuditEntry> = [
   ['at', (a) => a.at], ['id', (a) => a.id], ['admin', (a) => a.admin], ['action', (a) => a.action], ['detail', (a) => JSON.stringify(a.detail)],

@@ -1,10 +1,12 @@
-// The admin's overviews: each lab's status (queue, last history, last connection) and daily totals
-// (orders, discounts, prints per lab) for charts, days counted in the relay's time zone.
+// The admin's overviews: each lab's status (queue, last history, last connection, printers and their
+// media) and daily totals (orders, discounts, prints and reprints per lab) for charts, days counted
+// in the relay's time zone.
 import { HttpError } from '../../shared/errors.ts'
 import { addDuration } from '../../shared/period.ts'
-import type { DailyReport, LabStatus } from '../../shared/audit.ts'
+import type { DailyReport, DayTotals, LabStatus } from '../../shared/audit.ts'
 import type { AuditFilter, AuditStore } from '../store/audit.ts'
 import type { AdminDeps } from './admin.ts'
+import { reprintsPerDay } from '../store/history.ts'
 import { dayOf, daysBetween, known, parseInstant } from './admin-query.ts'
 
 const DAILY_DEFAULT_DAYS = 30
@@ -28,7 +30,9 @@ export function labStatuses(deps: AdminDeps, store: AuditStore): Promise<LabStat
     return {
       id: lab.id, name: lab.name, queue,
       lastHistoryAt: iso(activity.lastHistoryAt), lastPrintedAt: iso(activity.lastPrintedAt),
-      lastSeen: iso(presence?.lastSeen ?? deps.lastSeen?.(lab.id)), online: presence?.online ?? false, printers: presence?.printers ?? [],
+      lastSeen: iso(presence?.lastSeen ?? deps.lastSeen?.(lab.id)), online: presence?.online ?? false,
+      // A lab node older than the media field said none: an empty list, so every row has the same shape.
+      printers: (presence?.printers ?? []).map((p) => ({ uri: p.uri, state: p.state, reasons: p.reasons, media: p.media ?? [] })),
     }
   }))
 }
@@ -47,9 +51,12 @@ export function dailyReport(url: URL, deps: AdminDeps, store: AuditStore): Daily
   if (until <= since) throw new HttpError(400, 'until must be later than since')
   const filter: AuditFilter = Object.fromEntries(['lab', 'user', 'front'].flatMap((name) => (params.get(name) ? [[name, params.get(name)!]] : [])))
   const days = daysBetween(since, until, timeZone, DAILY_MAX_DAYS)
-  const totals = store.daily(filter, days, filter.lab ? [filter.lab] : config.labs.map((lab) => lab.id))
-  const byDay = new Map(days.map(({ day }) => [day, { day, orders: 0, discounted: 0, discountAmount: 0, prints: {} as Record<string, number> }]))
+  const labs = filter.lab ? [filter.lab] : config.labs.map((lab) => lab.id)
+  const totals = store.daily(filter, days, labs)
+  const byDay = new Map(days.map(({ day }): [string, DayTotals] => [day, { day, orders: 0, discounted: 0, discountAmount: 0, prints: {} }]))
   for (const o of totals.orders) Object.assign(byDay.get(o.day)!, { orders: o.orders, discounted: o.discounted, discountAmount: o.discount_amount })
   for (const p of totals.prints) byDay.get(p.day)!.prints[p.lab] = p.prints
+  // Reprints are in `prints` (paper printed) and told apart here; no receipt figure ever counts them.
+  for (const r of reprintsPerDay(deps.db, filter, days, labs)) (byDay.get(r.day)!.reprints ??= {})[r.lab] = r.reprints
   return { timeZone, currency: config.currency, days: [...byDay.values()] }
 }

@@ -2,13 +2,15 @@
 //   GET  /api/labs/revocations?after=SEQ  sign-outs since SEQ, for checking tokens offline in a store,
 //                                         with the relay's clock so the lab node can measure its own skew
 //   POST /api/labs/keys {publicKey: JWK}  registers the Ed25519 key the lab node signs in-store stamps with
-//   POST /api/labs/presence {intervalMs, printers: [{uri, state, reasons}]}
-//                                         the lab node's heartbeat with its printers' states (204)
+//   POST /api/labs/presence {intervalMs, printers: [{uri, state, reasons, media?}]}
+//                                         the lab node's heartbeat with its printers' states and the
+//                                         media each holds (204); shape and bounds: shared/presence.ts
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError } from '../../shared/errors.ts'
 import type { Accounts } from '../store/accounts.ts'
 import type { LabKeys } from '../store/lab-keys.ts'
-import type { LabPresences, PresenceReport, PrinterPresence } from '../store/lab-presence.ts'
+import type { LabPresences } from '../store/lab-presence.ts'
+import { parsePresenceReport } from '../../shared/presence.ts'
 import type { Session } from '../../sync-server/connection.ts'
 import { readJson, sendJson } from '../../sync-server/respond.ts'
 
@@ -21,11 +23,6 @@ export interface LabApiDeps {
 }
 
 const PAGE = 1_000
-/** Bounds on a heartbeat, so one lab cannot make the relay keep (and list) anything large. */
-const MAX_PRINTERS = 32
-const MAX_REASONS = 16
-const MAX_TEXT = 200
-const INTERVAL_MS = { min: 100, max: 3_600_000 }
 
 export async function handleLabApi(req: IncomingMessage, res: ServerResponse, url: URL, session: Session | null, deps: LabApiDeps): Promise<void> {
   if (!session) throw new HttpError(401, 'a lab key is needed')
@@ -52,22 +49,5 @@ export async function handleLabApi(req: IncomingMessage, res: ServerResponse, ur
   throw new HttpError(404, `no such endpoint: ${req.method} ${url.pathname}`)
 }
 
-/** A heartbeat's body, checked and copied field by field; anything else is a 400 naming the field. */
-export function parsePresenceReport(body: Record<string, unknown>): PresenceReport {
-  const { intervalMs, printers } = body
-  if (!Number.isInteger(intervalMs) || (intervalMs as number) < INTERVAL_MS.min || (intervalMs as number) > INTERVAL_MS.max) {
-    throw new HttpError(400, `intervalMs must be an integer from ${INTERVAL_MS.min} to ${INTERVAL_MS.max}`)
-  }
-  if (!Array.isArray(printers) || printers.length > MAX_PRINTERS) throw new HttpError(400, `printers must be an array of at most ${MAX_PRINTERS}`)
-  return { intervalMs: intervalMs as number, printers: printers.map(parsePrinter) }
-}
-
-function parsePrinter(value: unknown): PrinterPresence {
-  const p = value as Record<string, unknown>
-  const text = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= MAX_TEXT
-  if (typeof p !== 'object' || p === null || !text(p.uri) || !text(p.state)) throw new HttpError(400, `each printer needs uri and state (text up to ${MAX_TEXT} characters)`)
-  if (!Array.isArray(p.reasons) || p.reasons.length > MAX_REASONS || !p.reasons.every(text)) {
-    throw new HttpError(400, `a printer's reasons must be an array of at most ${MAX_REASONS} texts`)
-  }
-  return { uri: p.uri as string, state: p.state as string, reasons: [...p.reasons as string[]] }
-}
+/** A heartbeat's body, checked by the shape both sides share (shared/presence.ts); a 400 naming the field otherwise. */
+export { parsePresenceReport }

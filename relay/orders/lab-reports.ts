@@ -1,10 +1,10 @@
-// What lab nodes report back: history entries pushed into `lab/<id>` (stored once, then removed
-// from the document, which tells the lab they are durable here), and an order's progress (kept
+// What lab nodes report back: history entries pushed into `lab/<id>` (stored once, a reprint kept
+// as such with its reason, then removed from the document, which tells the lab they are durable here), and an order's progress (kept
 // with its reception for the cancel rule; a printed order leaves the lab's queue).
 import type { HistoryEntry, QueueEntry } from '../../shared/schema.ts'
 import { labRoom } from '../room-names.ts'
 import type { Principal } from '../../shared/rights.ts'
-import type { History } from '../store/history.ts'
+import type { History, ReportedEntry } from '../store/history.ts'
 import type { Receptions } from '../store/receptions.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
@@ -72,7 +72,11 @@ export class LabReports {
   }
 }
 
-function isHistoryEntry(value: unknown): value is HistoryEntry {
+/**
+ * The fields every entry needs. The additive ones (`reprint`, `reason`) never make an entry malformed:
+ * History keeps a reprint only when it says `reprint: true`, and a reason only as text, cut to its bound.
+ */
+function isHistoryEntry(value: unknown): value is ReportedEntry {
   const e = value as Record<string, unknown>
   return typeof e === 'object' && e !== null && typeof e.id === 'string' && e.id.length <= 200 &&
     typeof e.order === 'string' && Number.isInteger(e.item) && typeof e.printer === 'string' &&

@@ -1,23 +1,11 @@
 // When each lab node was last heard from (heartbeat, sync socket opened or closed), the
-// heartbeat interval it keeps and its printers' states: in memory for "online now", in
+// heartbeat interval it keeps and its printers' states and media: in memory for "online now", in
 // lab_presence so a restarted relay still knows when a lab was last seen.
 import type { DB } from '../../storage/sqlite/database.ts'
+import type { PresenceReport, PrinterPresence } from '../../shared/presence.ts'
 
-/** One printer as the lab node last described it (Printer.describe()). */
-export interface PrinterPresence {
-  uri: string
-  /** idle | processing | stopped, as IPP says. */
-  state: string
-  /** printer-state-reasons without `none`, e.g. `media-empty-error`. */
-  reasons: string[]
-}
-
-/** What a lab node says in a heartbeat. */
-export interface PresenceReport {
-  /** How often it reports; the relay calls it offline after MISSED_BEATS of these without a word. */
-  intervalMs: number
-  printers: PrinterPresence[]
-}
+/** The heartbeat's shape is shared with the lab node (shared/presence.ts); re-exported for the relay's readers. */
+export type { PresenceReport, PrinterPresence }
 
 export interface LabPresence {
   lastSeen: number

@@ -154,4 +154,12 @@ export const RELAY_MIGRATIONS: Migrations = [
   CREATE INDEX receptions_citing_front ON receptions (front_discount_order) WHERE front_discount_order IS NOT NULL;
   ALTER TABLE waiting_orders ADD COLUMN missing TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(missing));
   ALTER TABLE waiting_orders ADD COLUMN front TEXT;`,
+  // 10: reprints in the history (issue 15). Not released yet: its text may still change until it is.
+  `-- Reprints (issue 15): a print the lab's operator asked for again is kept as such, with the reason
+  -- they gave (bounded as the relay cuts it, shared/audit.ts MAX_REPRINT_REASON), so the audit tells
+  -- paper printed again from an order's own prints; a partial index holds only the reprints, for the
+  -- daily figure and the listing's reprint filter.
+  ALTER TABLE history ADD COLUMN reprint INTEGER NOT NULL DEFAULT 0 CHECK (reprint IN (0, 1));
+  ALTER TABLE history ADD COLUMN reason TEXT CHECK (reason IS NULL OR length(reason) <= 200);
+  CREATE INDEX history_reprints ON history (lab, printed_at) WHERE reprint = 1;`,
 ]
