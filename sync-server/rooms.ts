@@ -133,7 +133,14 @@ export class Rooms {
     const inbox = this.inbox.get(name)
     if (inbox) return void inbox.push(update)
     const room = this.loaded.get(name)
-    if (room && !room.isFailed) room.applyStored([update])
+    if (!room || room.isFailed) return
+    try {
+      room.applyStored([update])
+    } catch (error) {
+      // Bytes Yjs cannot read (not from a relay of ours?): the store is the authority, read it.
+      console.error(`relay: ${name}: an update from another relay could not be applied (${(error as Error).message}); re-reading it`)
+      void room.catchUp()
+    }
   }
 
   /** After a gap (of `name`, or of every room when null), loaded rooms re-read the store. */

@@ -23,6 +23,8 @@ export interface RedisFanoutOptions {
  */
 export class RedisFanout implements Fanout {
   private readonly handlers = new Map<string, Set<(body: Buffer, kind: Kind) => void>>()
+  /** Each channel's SUBSCRIBE, which every listener of the channel waits for. */
+  private readonly subscribed = new Map<string, Promise<void>>()
   private readonly gapCallbacks: Array<(room: string | null) => void> = []
   /** Rooms whose updates could not be published; announced as resyncs when Redis is back. */
   private readonly unannounced = new Set<string>()
@@ -111,13 +113,16 @@ export class RedisFanout implements Fanout {
    */
   private async listen(channel: string, handler: (body: Buffer, kind: Kind) => void): Promise<Unsubscribe> {
     let set = this.handlers.get(channel)
-    const first = !set
-    if (!set) this.handlers.set(channel, set = new Set())
+    if (!set) {
+      this.handlers.set(channel, set = new Set())
+      this.subscribed.set(channel, this.sub.subscribe(channel).then(() => {}, () => {}))
+    }
     set.add(handler)
-    if (first) await this.sub.subscribe(channel).catch(() => {})
+    await this.subscribed.get(channel)
     return () => {
       if (!set.delete(handler) || set.size > 0 || this.handlers.get(channel) !== set) return
       this.handlers.delete(channel)
+      this.subscribed.delete(channel)
       if (!this.closed) this.sub.unsubscribe(channel).catch(() => {})
     }
   }
