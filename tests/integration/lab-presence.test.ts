@@ -1,17 +1,24 @@
 // Lab presence (issue 15 point 7), with real processes: the admin's labs listing shows a running
-// lab online with a recent last seen and its printer's state; a lab killed turns offline after
-// three heartbeat intervals; a restarted relay still knows when the lab was last seen.
+// lab online with a recent last seen, its printer's state and the media it holds (JSON, CSV and
+// `labsync admin labs`); a lab killed turns offline after three heartbeat intervals; a restarted
+// relay still knows when the lab was last seen; a heartbeat over the shared bounds is refused.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { resolve } from 'node:path'
 import { removeDir, startRelay, tempDir, type RelayProcess } from '../helpers/relay.ts'
 import { startLab, type LabProcess } from '../helpers/lab.ts'
 import { ADMIN_TOKEN, CONFIG, LAB_KEYS } from '../helpers/admin.ts'
+import { FilePrinter } from '../../lab-node/printers/file.ts'
+import { runAdmin } from '../../admin/cli.ts'
+import { MAX_MEDIA } from '../../shared/presence.ts'
 
 /** The lab node runs with --history-interval 1, so it beats every second and is offline 3 s after its last word. */
 const INTERVAL_S = 1
 
-interface LabRow { id: string; online: boolean; lastSeen: string | null; printers: { uri: string; state: string; reasons: string[] }[] }
+interface LabRow { id: string; online: boolean; lastSeen: string | null; printers: { uri: string; state: string; reasons: string[]; media: string[] }[] }
+
+/** What a file printer in `dir` lists, as the lab node asks it. */
+const mediaOf = async (dir: string) => (await new FilePrinter(dir).describe()).media
 
 async function labRows(relay: RelayProcess): Promise<Map<string, LabRow>> {
   const res = await fetch(`${relay.url}/api/admin/labs`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
@@ -54,11 +61,39 @@ test('a running lab is online, seen within its interval, with its printer idle; 
   assert.is(row.online, true)
   const age = Date.now() - Date.parse(row.lastSeen!)
   assert.ok(age >= 0 && age <= 3 * INTERVAL_S * 1000, `last seen ${age} ms ago`)
-  assert.equal(row.printers, [{ uri: `file:${resolve(prints)}`, state: 'idle', reasons: [] }])
+  assert.equal(row.printers, [{ uri: `file:${resolve(prints)}`, state: 'idle', reasons: [], media: await mediaOf(prints) }])
   const lab2 = (await labRows(relay)).get('lab-2')!
   assert.is(lab2.online, false)
   assert.is(lab2.lastSeen, null)
   assert.equal(lab2.printers, [])
+}))
+
+test('the media each printer holds reaches the admin: the labs CSV and `labsync admin labs` show it', () => withLab(async (relay, _lab, prints) => {
+  const media = await mediaOf(prints)
+  assert.ok(media.length >= 2, 'the file printer lists sizes')
+  await waitFor(async () => (await labRows(relay)).get('lab-1')!.printers[0]?.media.length, 'lab-1 reporting its media', 10_000)
+  const csv = await (await fetch(`${relay.url}/api/admin/labs?format=csv`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).text()
+  const [header, lab1] = csv.split('\r\n')
+  assert.match(header, /,printers,media$/)
+  assert.ok(lab1.endsWith(`,file:${resolve(prints)}: ${media.join(' ')}`), lab1)
+  let out = ''
+  const code = await runAdmin(['labs', '--relay', relay.url, '--token', ADMIN_TOKEN], { out: (text) => { out += String(text) }, err: () => {} })
+  assert.is(code, 0)
+  const line = out.split('\n').find((l) => l.startsWith('lab-1'))!
+  assert.ok(line.endsWith(`file:${resolve(prints)} idle [${media.join(' ')}]`), line)
+}))
+
+test('a heartbeat over the shared bounds is refused naming media, and the lab\'s last report stands', () => withLab(async (relay, _lab, prints) => {
+  await waitFor(async () => (await labRows(relay)).get('lab-1')!.printers[0]?.media.length, 'lab-1 reporting its media', 10_000)
+  const beat = (media: string[]) => fetch(`${relay.url}/api/labs/presence`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${LAB_KEYS['lab-1']}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ intervalMs: 60_000, printers: [{ uri: 'file:/elsewhere', state: 'idle', reasons: [], media }] }),
+  })
+  const refused = await beat(Array.from({ length: MAX_MEDIA + 1 }, (_, i) => `custom_${i}_1x1in`))
+  assert.is(refused.status, 400)
+  assert.match(((await refused.json()) as { error: string }).error, /media/)
+  assert.equal((await labRows(relay)).get('lab-1')!.printers.map((p) => p.uri), [`file:${resolve(prints)}`])
 }))
 
 test('a lab killed turns offline after three heartbeat intervals, its last seen kept', () => withLab(async (relay, lab) => {

@@ -80,6 +80,23 @@ test('a printer changing state is written at once', () => {
   removeDir(dir)
 })
 
+test('each printer\'s media is kept across a reopen, and a change of media is written at once', () => {
+  const { dir, open, clock } = setup()
+  let db = open()
+  const presences = new LabPresences(db, () => clock.t, 5_000)
+  const holding = { ...PRINTER, media: ['na_index-4x6_4x6in', 'oe_photo-l_3.5x5in'] }
+  presences.heartbeat('lab-1', { intervalMs: 1_000, printers: [holding] })
+  clock.t += 100
+  const refilled = { ...PRINTER, media: ['na_5x7_5x7in'] }
+  presences.heartbeat('lab-1', { intervalMs: 1_000, printers: [refilled] })
+  assert.is(stored(db, 'lab-1')!.printers, JSON.stringify([refilled]), 'written within the throttle: the media changed')
+  db.close()
+  db = open()
+  assert.equal(new LabPresences(db, () => clock.t).of('lab-1')!.printers, [refilled])
+  db.close()
+  removeDir(dir)
+})
+
 test('the sync socket opening or closing is written at once and keeps the known interval and printers', () => {
   const { dir, open, clock } = setup()
   const db = open()
