@@ -33,7 +33,7 @@ test('over https, a home store at a ws:// address is not tried, and the Account 
   await signUpInApp(page, stack.appUrl)
   await page.getByRole('link', { name: 'Account' }).click()
   await page.getByLabel('The store you usually order from').selectOption('station')
-  await page.getByText('Station store\'s in-store link cannot be used from this secure page; ordering goes through the relay as usual.').waitFor()
+  await page.getByText('Station store\'s in-store link cannot be used from this secure page; ordering goes over the internet as usual.').waitFor()
   await page.reload()
   await page.getByText('Station store\'s in-store link cannot be used from this secure page').waitFor()
   // Long enough for several attempts, had the app made any.
