@@ -54,10 +54,12 @@ class GatedStore implements DocStore {
 
 interface Relay { rooms: Rooms; store: GatedStore; fanout: RedisFanout; close(): Promise<void> }
 
-async function openRelay(url: string, compactAfterUpdates = 100_000): Promise<Relay> {
+interface RelaySettings { compactAfterUpdates?: number; idleUnloadMs?: number }
+
+async function openRelay(url: string, { compactAfterUpdates = 100_000, idleUnloadMs = 60_000 }: RelaySettings = {}): Promise<Relay> {
   const store = new GatedStore(await PgDocStore.open(url))
   const fanout = await RedisFanout.open(redis.url)
-  const rooms = new Rooms({ store, fanout, hooks: {}, compactAfterUpdates, maxRefusals: 20, idleUnloadMs: 60_000 })
+  const rooms = new Rooms({ store, fanout, hooks: {}, compactAfterUpdates, maxRefusals: 20, idleUnloadMs })
   return {
     rooms, store, fanout,
     async close() { await rooms.close(); await fanout.close(); await store.inner.close() },
@@ -65,9 +67,9 @@ async function openRelay(url: string, compactAfterUpdates = 100_000): Promise<Re
 }
 
 /** Two relays on a fresh schema. */
-async function cluster(compactAfterUpdatesOnA?: number) {
+async function cluster(onA: RelaySettings = {}, onB: RelaySettings = {}) {
   const url = await postgres.createSchema(`fanout_${++schemas}`)
-  const [a, b] = [await openRelay(url, compactAfterUpdatesOnA), await openRelay(url)]
+  const [a, b] = [await openRelay(url, onA), await openRelay(url, onB)]
   return {
     url, a, b,
     async rowsOf(doc: string): Promise<number> {
@@ -273,7 +275,7 @@ test('a broadcast (a sign-out) on relay A reaches relay B, never A itself', asyn
 })
 
 test('a re-read after a gap never runs beside a compaction: nothing the snapshot lacks is deleted', async () => {
-  const c = await cluster(1) // A compacts after every write
+  const c = await cluster({ compactAfterUpdates: 1 }) // A compacts after every write
   try {
     const onA = await new Client('u6').join(c.a.rooms, userRoom('u6'))
     const onB = await new Client('u6').join(c.b.rooms, userRoom('u6'))
@@ -292,6 +294,27 @@ test('a re-read after a gap never runs beside a compaction: nothing the snapshot
     await onA.waitForKeys(['X'])
     await c.a.store.flush()
     assert.equal(await c.storedMap('user/u6'), { X: 1, Y: 1 }, 'X, which A\'s snapshot lacked, is still stored')
+  } finally {
+    await c.close()
+  }
+})
+
+test('a room unloaded and loaded again at once on relay B still hears relay A', async () => {
+  const c = await cluster({}, { idleUnloadMs: 1 })
+  try {
+    const onA = await new Client('u7').join(c.a.rooms, userRoom('u7'))
+    const first = await new Client('u7').join(c.b.rooms, userRoom('u7'))
+    first.room.leave(first)
+    c.b.rooms.released(first.room)
+    while (c.b.rooms.size > 0) await new Promise((resolve) => setTimeout(resolve, 1)) // the unload's timer
+    const again = await new Client('u7').join(c.b.rooms, userRoom('u7')) // Hocuspocus lost this one: hocuspocus#971
+    const acked = await writeFromEach([onA], 'after-reload', 5)
+    await again.waitForKeys(acked)
+    // An unsubscribe of the unloaded room landing late (Hocuspocus delays it: disconnectDelay) would
+    // leave the reloaded room deaf from then on: give one the time to land, then write again.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    acked.push(...await writeFromEach([onA], 'later', 5))
+    await again.waitForKeys(acked)
   } finally {
     await c.close()
   }
