@@ -23,6 +23,7 @@ const SYSTEM_PACKAGES: Array<{ pkg: string; path: string }> = [
   { pkg: 'dbus', path: '/usr/bin/dbus-daemon' },
   { pkg: 'libimage-exiftool-perl', path: '/usr/bin/exiftool' },
   { pkg: 'postgresql-15', path: '/usr/lib/postgresql/15/bin/postgres' },
+  { pkg: 'redis-server', path: '/usr/bin/redis-server' },
 ]
 
 function ensureSystemPackages(): void {
