@@ -65,7 +65,7 @@ export class AdminApp extends LitElement {
         ${audit.error ? html`<p class="notice error" role="alert">${audit.error}</p>` : nothing}
         <section aria-labelledby="labs-heading">
           <h2 id="labs-heading">Labs</h2>
-          <ls-admin-labs .labs=${audit.labs} .timeZone=${timeZone}></ls-admin-labs>
+          <ls-admin-labs .labs=${audit.labs} .timeZone=${timeZone} ?loading=${!audit.daily}></ls-admin-labs>
         </section>
         <section class="card">
           <ls-admin-filters .filters=${audit.filters} .labs=${audit.labs} .view=${view}

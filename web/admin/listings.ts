@@ -126,10 +126,21 @@ export class HistoryTable extends LitElement {
   }
 }
 
+/**
+ * What a lab's card holds, to draw an invisible one of the same size while the labs are read for
+ * the first time (a tab signed in before the page kept them): the page below does not move when
+ * they arrive, as long as they fit in the card's row.
+ */
+function placeholderLab(now: string): LabStatus {
+  return { id: 'lab', name: 'Loading labs', queue: 0, lastHistoryAt: now, lastPrintedAt: now, lastSeen: now, online: false, printers: [] }
+}
+
 export class LabsPanel extends LitElement {
-  static override properties = { labs: { attribute: false }, timeZone: { type: String } }
+  static override properties = { labs: { attribute: false }, timeZone: { type: String }, loading: { type: Boolean } }
   labs: LabStatus[] = []
   timeZone: string | undefined
+  /** The labs are being read: with none known yet, one invisible card keeps their room. */
+  loading = false
   static override styles = css`
     :host { display: block; }
     ul { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.625rem; grid-template-columns: repeat(auto-fill, minmax(min(14.5rem, 100%), 1fr)); }
@@ -140,13 +151,16 @@ export class LabsPanel extends LitElement {
     dt { color: #4a5553; }
     dd { margin: 0; font-variant-numeric: tabular-nums; }
     .queue { font-size: 1.4rem; font-weight: 800; }
+    li.placeholder > * { visibility: hidden; }
   `
 
   override render() {
+    const placeholder = this.labs.length === 0 && this.loading
+    const labs = placeholder ? [placeholderLab(new Date().toISOString())] : this.labs
     return html`
-      <ul aria-label="Labs">
-        ${this.labs.map((lab) => html`
-          <li data-lab=${lab.id}>
+      <ul aria-label="Labs" aria-busy=${placeholder ? 'true' : 'false'}>
+        ${labs.map((lab) => html`
+          <li data-lab=${placeholder ? nothing : lab.id} class=${placeholder ? 'placeholder' : ''} aria-hidden=${placeholder ? 'true' : nothing}>
             <h3>${lab.name} <span>${lab.id}</span></h3>
             <dl>
               <dt>Queue</dt><dd class="queue">${lab.queue ?? '–'}</dd>
