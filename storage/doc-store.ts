@@ -25,7 +25,8 @@ export interface DocStore {
    * (Y.encodeStateAsUpdate of the document they were applied to). Nothing else is removed: an
    * update another instance appended meanwhile [DS4, DS9], an update appended after this call
    * [DS6] and other documents [DS11] stay. Atomic and, once resolved, durable [DS7]: a crash
-   * leaves either the folded updates or the snapshot, never neither.
+   * leaves either the folded updates or the snapshot, never neither. A load() made after this
+   * call, before it resolved, adds nothing to what it folds [DS14].
    */
   compact(doc: string, snapshot: Uint8Array): Promise<void>
   /** Resolves once every write made before the call is durable [DS10]. */

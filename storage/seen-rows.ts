@@ -4,6 +4,37 @@
 
 export class SeenRows {
   private readonly byDoc = new Map<string, Set<number>>()
+  /** Compactions of each document called and not yet settled. */
+  private readonly compacting = new Map<string, number>()
+  /** Rows load() returned while a compaction of their document was pending [DS14]. */
+  private readonly loadedMeanwhile = new Map<string, number[]>()
+
+  /**
+   * Rows load() returned. While a compaction of `doc` is pending they are kept apart: its
+   * snapshot was made before they were read and may lack them, so it must not fold them [DS14].
+   */
+  loaded(doc: string, ids: number[]): void {
+    if (!this.compacting.has(doc)) return this.add(doc, ids)
+    const waiting = this.loadedMeanwhile.get(doc)
+    if (waiting) waiting.push(...ids)
+    else this.loadedMeanwhile.set(doc, [...ids])
+  }
+
+  /** compact() was called for `doc`: what it folds is fixed until `settled`. */
+  compactionCalled(doc: string): void {
+    this.compacting.set(doc, (this.compacting.get(doc) ?? 0) + 1)
+  }
+
+  /** A compaction of `doc` resolved or failed; the last one lets rows loaded meanwhile count. */
+  compactionSettled(doc: string): void {
+    const left = (this.compacting.get(doc) ?? 1) - 1
+    if (left > 0) return void this.compacting.set(doc, left)
+    this.compacting.delete(doc)
+    const waiting = this.loadedMeanwhile.get(doc)
+    this.loadedMeanwhile.delete(doc)
+    // Rows a compaction deleted meanwhile may be among them: deleting them again removes nothing.
+    if (waiting) this.add(doc, waiting)
+  }
 
   add(doc: string, ids: Iterable<number>): void {
     let seen = this.byDoc.get(doc)
@@ -26,6 +57,7 @@ export class SeenRows {
   /** Nothing more is known of `doc`'s rows: its next compaction folds only what is seen after. */
   forget(doc: string): void {
     this.byDoc.delete(doc)
+    this.loadedMeanwhile.delete(doc)
   }
 
   /** Documents with rows remembered (for tests of forgetting). */

@@ -59,7 +59,7 @@ export class PgDocStore implements DocStore {
 
   async load(doc: string): Promise<Uint8Array[]> {
     const { rows } = await this.pool.query<{ id: string; data: Buffer }>('SELECT id, data FROM doc_updates WHERE doc = $1 ORDER BY id', [doc])
-    this.seen.add(doc, rows.map((row) => Number(row.id)))
+    this.seen.loaded(doc, rows.map((row) => Number(row.id)))
     return rows.map((row) => new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength))
   }
 
@@ -68,7 +68,11 @@ export class PgDocStore implements DocStore {
   }
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    return this.enqueue(doc, snapshot, true)
+    this.seen.compactionCalled(doc)
+    const settled = () => this.seen.compactionSettled(doc)
+    const done = this.enqueue(doc, snapshot, true)
+    done.then(settled, settled)
+    return done
   }
 
   release(doc: string): void {

@@ -76,7 +76,7 @@ export class SqliteDocStore implements DocStore {
 
   async load(doc: string): Promise<Uint8Array[]> {
     const rows = this.loadRows.all(doc)
-    this.seen.add(doc, rows.map((row) => row.id))
+    this.seen.loaded(doc, rows.map((row) => row.id))
     return rows.map((row) => new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength))
   }
 
@@ -85,7 +85,11 @@ export class SqliteDocStore implements DocStore {
   }
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    return this.enqueue(doc, snapshot, true)
+    this.seen.compactionCalled(doc)
+    const settled = () => this.seen.compactionSettled(doc)
+    const done = this.enqueue(doc, snapshot, true)
+    done.then(settled, settled)
+    return done
   }
 
   release(doc: string): void {

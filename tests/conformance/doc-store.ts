@@ -197,6 +197,20 @@ function compactionRules(it: It): void {
     assert.equal(contentOf(await store.load('d')), { a: 1, b: 2, c: 3 })
   })
 
+  it('[DS14] a load() made after compact() was called adds nothing to what that compaction folds', async (open) => {
+    // A relay that re-reads a document while its compaction waits to commit (fan-out after a gap)
+    // must not have the compaction delete an update the snapshot lacks.
+    const first = await open()
+    const second = await open()
+    const mine = updateSetting('a', 1)
+    await first.append('d', mine)
+    await second.append('d', updateSetting('other', 2)) // not in first's snapshot below
+    const compacted = first.compact('d', snapshotOf([mine]))
+    const reread = first.load('d')
+    await Promise.all([compacted, reread])
+    assert.equal(contentOf(await (await open()).load('d')), { a: 1, other: 2 })
+  })
+
   it('[DS12] compaction folds this instance\'s appends made before it even if they had not resolved', async (open) => {
     const store = await open()
     const updates = [updateSetting('a', 1), updateSetting('b', 2)]
