@@ -61,10 +61,10 @@ export interface HistoryRow {
   /** The print size (product name) of that item, as its receipt line has it; null when not known. */
   size: string | null
   /**
-   * A print the lab's operator asked for again (never charged again), and what they said; false and
-   * null for the order's own prints. Optional: listings from relays before issue 15 lack them.
+   * Only on a print the lab's operator asked for again (never charged again): `reprint: true` and what
+   * they said (null when the lab sent no reason). The orders' own prints carry neither field.
    */
-  reprint?: boolean
+  reprint?: true
   reason?: string | null
 }
 

@@ -24,8 +24,9 @@ export const HISTORY_COLUMNS: Columns<HistoryRow> = [
   ['printedAt', (h) => h.printedAt], ['id', (h) => h.id], ['lab', (h) => h.lab], ['order', (h) => h.order], ['item', (h) => itemNumber(h.item)],
   ['copies', (h) => h.copies], ['status', (h) => h.status], ['printer', (h) => h.printer], ['job', (h) => h.job],
   ['user', (h) => h.user], ['front', (h) => h.front], ['receivedAt', (h) => h.receivedAt], ['size', (h) => h.size],
-  // Added with reprints (issue 15), after the earlier columns: true for a print the operator asked for again, and why.
-  ['reprint', (h) => h.reprint], ['reason', (h) => h.reason],
+  // Added with reprints (issue 15), after the earlier columns: `true` for a print the operator asked
+  // for again, and why; both empty for the orders' own prints.
+  ['reprint', (h) => (h.reprint ? true : null)], ['reason', (h) => h.reason],
 ]
 export const LAB_COLUMNS: Columns<LabStatus> = [
   ['id', (l) => l.id], ['name', (l) => l.name], ['queue', (l) => l.queue], ['lastHistoryAt', (l) => l.lastHistoryAt],

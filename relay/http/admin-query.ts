@@ -8,7 +8,13 @@ import type { AuditFilter, Position } from '../store/audit.ts'
 import { normalizeEmail } from '../store/accounts.ts'
 import * as orderNumber from '../../shared/order-number.ts'
 
-export type Param = keyof AuditFilter | 'limit' | 'after' | 'format'
+export type Param = keyof AuditFilter | 'limit' | 'after' | 'format' | 'reprint'
+
+/**
+ * The history listing's `reprint=true|false` (only reprints, or only the orders' own prints), as the
+ * stored column has it (1 or 0). The history table filters by it once relay/store/audit.ts lists it.
+ */
+export type ReprintFilter = { reprint?: 0 | 1 }
 
 export interface ListingQuery {
   filter: AuditFilter
@@ -33,6 +39,8 @@ export function listingQuery(url: URL, allowed: readonly Param[], timeZone: stri
   }
   const number = orderNumberOf(params.get('number'))
   if (number) filter.number = number
+  const reprint = reprintOf(params.get('reprint'))
+  if (reprint !== undefined) (filter as AuditFilter & ReprintFilter).reprint = reprint
   const email = params.get('email')
   if (email && email.length > MAX_VALUE) throw new BadRequestError(`email: longer than ${MAX_VALUE} characters`)
   if (email) filter.email = normalizeEmail(email) // as accounts store it: Ann@Example.com finds ann@example.com
@@ -66,6 +74,14 @@ function orderNumberOf(text: string | undefined): string | undefined {
     if (error instanceof orderNumber.OrderNumberError) throw new BadRequestError(`number: ${error.message}`)
     throw error
   }
+}
+
+/** `reprint=true|false` as 1 or 0; empty filters nothing; anything else is a 400. */
+function reprintOf(text: string | undefined): 0 | 1 | undefined {
+  if (!text) return undefined
+  if (text === 'true') return 1
+  if (text === 'false') return 0
+  throw new BadRequestError(`reprint: "${text.slice(0, 40)}" is neither true nor false`)
 }
 
 /** `format=json|csv`, json when absent. */
