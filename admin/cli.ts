@@ -34,6 +34,7 @@ export const OPTIONS = [
   { name: 'number', value: 'N', help: 'only the order(s) with this order number (any case; one per store that gave it, --front to pick)', listings: ORDERS },
   { name: 'email', value: 'E', help: "only the orders of the customer with this e-mail", listings: ORDERS },
   { name: 'status', value: 'S', help: 'only in this status (receipts: accepted, rejected, cancelled, or waiting for photos; history: as the printer reported it)', listings: ORDERS },
+  { name: 'reprint', value: 'true|false', help: "only the reprints the labs' operators asked for (true), or only the orders' own prints (false)", listings: ['history'] },
   { name: 'since', value: 'ISO', help: 'from this date or date-time on (2024-05-01, 2024-05-01T09:00:00Z; without an offset, in the relay\'s time zone)', listings: ROWS },
   { name: 'until', value: 'ISO', help: 'up to this date or date-time, not included', listings: ROWS },
   { name: 'admin', value: 'NAME', help: "only this admin's changes", listings: ['audit'] },

@@ -8,13 +8,7 @@ import type { AuditFilter, Position } from '../store/audit.ts'
 import { normalizeEmail } from '../store/accounts.ts'
 import * as orderNumber from '../../shared/order-number.ts'
 
-export type Param = keyof AuditFilter | 'limit' | 'after' | 'format' | 'reprint'
-
-/**
- * The history listing's `reprint=true|false` (only reprints, or only the orders' own prints), as the
- * stored column has it (1 or 0). The history table filters by it once relay/store/audit.ts lists it.
- */
-export type ReprintFilter = { reprint?: 0 | 1 }
+export type Param = keyof AuditFilter | 'limit' | 'after' | 'format'
 
 export interface ListingQuery {
   filter: AuditFilter
@@ -40,7 +34,7 @@ export function listingQuery(url: URL, allowed: readonly Param[], timeZone: stri
   const number = orderNumberOf(params.get('number'))
   if (number) filter.number = number
   const reprint = reprintOf(params.get('reprint'))
-  if (reprint !== undefined) (filter as AuditFilter & ReprintFilter).reprint = reprint
+  if (reprint !== undefined) filter.reprint = reprint
   const email = params.get('email')
   if (email && email.length > MAX_VALUE) throw new BadRequestError(`email: longer than ${MAX_VALUE} characters`)
   if (email) filter.email = normalizeEmail(email) // as accounts store it: Ann@Example.com finds ann@example.com

@@ -42,6 +42,8 @@ export interface Admin {
 
 const PREFIX = '/api/admin/'
 const LISTING_PARAMS: Param[] = ['lab', 'user', 'front', 'status', 'number', 'email', 'since', 'until', 'limit', 'after', 'format']
+/** History also filters by reprint=true|false. */
+const HISTORY_PARAMS: Param[] = [...LISTING_PARAMS, 'reprint']
 const AUDIT_PARAMS: Param[] = ['admin', 'action', 'since', 'until', 'limit', 'after', 'format']
 const REASSIGN = /^orders\/([^/]+)\/reassign$/
 
@@ -58,7 +60,7 @@ export function createAdmin(deps: AdminDeps): Admin {
   const routes: Record<string, Route> = {
     receipts: get((_req, res, url) => sendReceipts(res, url, deps, store)),
     history: get((_req, res, url) => {
-      const query = listingQuery(url, LISTING_PARAMS, timeZone, 'history')
+      const query = listingQuery(url, HISTORY_PARAMS, timeZone, 'history')
       return sendListing(res, 'history', query, (from, limit) => store.history(query.filter, from, limit), HISTORY_COLUMNS, now)
     }),
     audit: get((_req, res, url) => {

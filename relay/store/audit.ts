@@ -18,6 +18,8 @@ export interface AuditFilter {
   number?: string
   /** A customer's e-mail, normalized as accounts store it. */
   email?: string
+  /** History only: 1 for the reprints the labs' operators asked for, 0 for the orders' own prints. */
+  reprint?: 0 | 1
   since?: number
   until?: number
 }
@@ -47,7 +49,7 @@ const RECEPTIONS: Table = {
 const HISTORY: Table = {
   name: 'history', time: 'printed_at', key: 'id',
   filters: {
-    lab: 'lab', user: 'user_id', front: 'front', status: 'status', email: BY_EMAIL,
+    lab: 'lab', user: 'user_id', front: 'front', status: 'status', email: BY_EMAIL, reprint: 'reprint',
     // The prints of the orders with that number (one per store that gave it), by receptions_by_number.
     number: { column: 'order_id', condition: '{column} IN (SELECT order_id FROM receptions WHERE number = ?)' },
   },
@@ -66,6 +68,7 @@ interface WaitingRecord { order_id: string; user_id: string; front: string | nul
 interface HistoryRecord {
   id: string; lab: string; order_id: string; item: number; printer: string; job: string; copies: number
   status: string; printed_at: number; received_at: number; user_id: string | null; front: string | null
+  reprint: number; reason: string | null
 }
 interface AuditRecord { id: number; at: number; admin: string; action: string; detail: string }
 
@@ -112,6 +115,8 @@ function inStoreOf(json: string | null): ReceiptRow['inStore'] {
 const historyRow = (h: HistoryRecord, sizes: (order: string) => string[]): HistoryRow => ({
   id: h.id, lab: h.lab, order: h.order_id, item: h.item, printer: h.printer, job: h.job, copies: h.copies, status: h.status,
   printedAt: iso(h.printed_at), receivedAt: iso(h.received_at), user: h.user_id, front: h.front, size: sizes(h.order_id)[h.item] ?? null,
+  // Only a reprint says so (with its reason); the orders' own prints keep the shape they had.
+  ...(h.reprint === 1 ? { reprint: true as const, reason: h.reason } : {}),
 })
 
 const auditEntry = (a: AuditRecord): AuditEntry => ({ id: a.id, at: iso(a.at), admin: a.admin, action: a.action, detail: JSON.parse(a.detail) as Record<string, unknown> })

@@ -10,6 +10,8 @@ import { connect, removeDir, startRelay, synced, waitFor, type RelayProcess } fr
 import { ONE_LAB_CONFIG, placeOrder } from '../helpers/lab.ts'
 import { MAX_REPRINT_REASON, type DailyReport, type Page, type ReceiptRow } from '../../shared/audit.ts'
 import { dayOf } from '../../relay/http/admin-query.ts'
+import { runAdmin } from '../../admin/cli.ts'
+import type { HistoryRow } from '../../shared/audit.ts'
 
 const ADMIN = ONE_LAB_CONFIG.admins[0].token
 const LAB_KEY = ONE_LAB_CONFIG.labs[0].key
@@ -87,6 +89,33 @@ test('a reprint is kept as such with its reason, counted as paper printed, and n
   const after = await admin<Page<ReceiptRow>>('/api/admin/receipts')
   assert.equal(after.totals, before.totals, 'a reprint charges nothing again')
   assert.equal(after.rows, before.rows)
+})
+
+test('the history listing says which prints were reprints and why: JSON, the reprint filter, CSV and the CLI', async () => {
+  const all = await admin<Page<HistoryRow>>('/api/admin/history')
+  const marks = all.rows.map((row) => [row.status, row.copies, row.reprint ?? false, row.reason ?? null])
+  assert.equal(marks, [['completed', 2, false, null], ['reprint', 0, true, 'smudged'], ['completed', 2, true, all.rows[2].reason], ['aborted', 1, false, null]])
+  assert.is(all.rows[2].reason!.length, MAX_REPRINT_REASON)
+  assert.not.ok('reprint' in all.rows[0], 'an order\'s own print keeps the shape it had')
+  const reprints = await admin<Page<HistoryRow>>('/api/admin/history?reprint=true')
+  assert.equal(reprints.rows.map((row) => row.id), [all.rows[1].id, all.rows[2].id])
+  const own = await admin<Page<HistoryRow>>('/api/admin/history?reprint=false')
+  assert.equal(own.rows.map((row) => row.id), [all.rows[0].id, all.rows[3].id])
+  const refused = await fetch(`${relay.url}/api/admin/history?reprint=maybe`, { headers: { authorization: `Bearer ${ADMIN}` } })
+  assert.is(refused.status, 400)
+
+  const csv = (await (await fetch(`${relay.url}/api/admin/history?format=csv`, { headers: { authorization: `Bearer ${ADMIN}` } })).text()).split('\r\n')
+  assert.match(csv[0], /,size,reprint,reason$/)
+  assert.ok(csv[1].endsWith(',,'), csv[1])
+  assert.ok(csv[2].endsWith(',true,smudged'), csv[2])
+
+  let out = ''
+  const code = await runAdmin(['history', '--relay', relay.url, '--token', ADMIN, '--reprint', 'true'], { out: (text) => { out += String(text) }, err: () => {} })
+  assert.is(code, 0)
+  const lines = out.trimEnd().split('\n')
+  assert.match(lines[0], /\sReprint$/)
+  assert.is(lines.length, 2 + 2)
+  assert.ok(lines[2].endsWith('reprint: smudged'), lines[2])
 })
 
 test('a day without reprints has no reprints field; a store filter narrows them too', async () => {
