@@ -17,7 +17,7 @@ export class AdminApp extends LitElement {
   static override styles = css`
     :host { display: block; min-height: 100vh; }
     header { background: #0b3d38; color: #fff; }
-    .bar { max-width: 80rem; margin: 0 auto; padding: 0.625rem 1.25rem; display: flex; gap: 16px; align-items: center; justify-content: space-between; flex-wrap: wrap; }
+    .bar { max-width: 80rem; margin: 0 auto; padding: 0.625rem 1.25rem; display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap; }
     h1 { font-size: 1.2rem; margin: 0; }
     h2 { font-size: 1.05rem; margin: 0 0 0.5rem; }
     main { max-width: 80rem; margin: 0 auto; padding: 1rem 1.25rem 3rem; display: grid; gap: 1.25rem; }
@@ -41,7 +41,7 @@ export class AdminApp extends LitElement {
     main.sign-in { max-width: 26.25rem; margin: 10vh auto 0; padding: 0 1rem; display: block; }
     form.sign-in { display: grid; gap: 0.625rem; }
     form.sign-in h1 { color: #0b3d38; }
-    form.sign-in input { font: inherit; padding: 0.5rem 0.625rem; min-height: 2.5rem; border: 1px solid #7a8583; border-radius: 0.375rem; }
+    form.sign-in input { font: inherit; box-sizing: border-box; padding: 0.5rem 0.625rem; min-height: 2.75rem; border: 1px solid #7a8583; border-radius: 0.375rem; }
     label { font-weight: 700; }
   `
 
