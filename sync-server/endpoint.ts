@@ -2,6 +2,8 @@
 // server: `/sync/<room>` upgrades are accepted (any other path gets a 404), watched by the
 // heartbeat, and refused with a close code when the token or the room name is missing or wrong.
 // Refusals travel as close codes, not HTTP statuses: stock y-websocket stops retrying on 44xx.
+// `/sync-mux` carries many rooms on one socket (mux-socket.ts); each of its rooms is handed to
+// `accepted` as a socket of its own, so whoever serves sync serves both alike.
 // Each customer's sockets are counted and their messages charged here (quota.ts), in one place.
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -13,6 +15,10 @@ import type { Session } from './connection.ts'
 import { startHeartbeat } from './heartbeat.ts'
 import type { Limits } from '../shared/limits.ts'
 import { Quotas } from './quota.ts'
+import { MuxSocket } from './mux-socket.ts'
+
+/** The path of the multiplexed endpoint (`?token=` or a bearer header, as `/sync/<room>`). */
+export const MUX_PATH = '/sync-mux'
 
 export interface SyncSocket {
   ws: WebSocket
@@ -26,7 +32,7 @@ export interface SyncEndpointOptions {
   maxMessageBytes: number
   heartbeatMs?: number
   /** Sockets and message rates per customer (relay config `limits`); none when not given. */
-  limits?: Pick<Limits, 'socketsPerCustomer' | 'writesPerSecond' | 'writeBytesPerSecond'>
+  limits?: Pick<Limits, 'socketsPerCustomer' | 'writesPerSecond' | 'writeBytesPerSecond'> & Partial<Pick<Limits, 'socketBufferBytes'>>
   authenticate(token: string | null): Session | null
   /** A reason to turn every socket away for now (checked first), or null. */
   unavailable?(): CloseEvent | null
@@ -40,18 +46,27 @@ export function serveSync(server: Server, options: SyncEndpointOptions): { close
   const quotas = options.limits ? new Quotas(options.limits) : null
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://sync')
-    if (!url.pathname.startsWith('/sync/')) {
+    const mux = url.pathname === MUX_PATH
+    if (!mux && !url.pathname.startsWith('/sync/')) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
       return
     }
     const token = bearerToken(req, url)
     const session = options.authenticate(token)
-    const room = syncRoomOf(url)
+    const room = mux ? null : syncRoomOf(url)
     wss.handleUpgrade(req, socket, head, (ws) => {
       heartbeat.watch(ws)
-      const refusal = options.unavailable?.() ?? (!session ? Close.Unauthorized : !room ? Close.Forbidden : null)
+      const refusal = options.unavailable?.() ?? (!session ? Close.Unauthorized : !mux && !room ? Close.Forbidden : null)
       if (refusal) return ws.close(refusal.code, refusal.reason)
       if (quotas && !admit(quotas, ws, session!)) return
+      if (mux) {
+        new MuxSocket(ws, {
+          session: session!, token: token!, quotas, socketBufferBytes: options.limits?.socketBufferBytes,
+          unavailable: () => options.unavailable?.() ?? null,
+          accepted: (channel) => options.accepted(channel),
+        })
+        return
+      }
       options.accepted({ ws, session: session!, room: room!, token: token! })
     })
   })

@@ -1,0 +1,147 @@
+// A client of the multiplexed sync endpoint (`/sync-mux`, frames in sync-server/mux-frames.ts):
+// one WebSocket per server and token for all of the app's documents, as Hocuspocus's
+// HocuspocusProviderWebsocket, reconnecting with y-websocket's backoff. MuxRoom (mux-room.ts)
+// syncs one document over it.
+import { isFinalClose } from '../../../shared/errors.ts'
+import { leaveFrame, readMuxFrame, type MuxFrame } from '../../../sync-server/mux-frames.ts'
+
+export type MuxStatus = 'offline' | 'connecting' | 'connected'
+
+/** What the connection needs of a room on it (MuxRoom). */
+export interface MuxMember {
+  readonly name: string
+  /** The socket is open: join and send sync step 1. */
+  opened(): void
+  /** The socket went: the room is no longer joined (it is joined again once the socket reopens). */
+  socketClosed(): void
+  /** A frame from the server for this room. */
+  receive(frame: Exclude<MuxFrame, { kind: 'join' | 'leave' }>): void
+}
+
+export interface MuxOptions {
+  /** A WebSocket class (tests in Node pass ws's); the browser's by default. */
+  WebSocketPolyfill?: typeof WebSocket
+  /** Longest wait between attempts, as y-websocket's `maxBackoffTime`. */
+  maxBackoffTime?: number
+}
+
+/** Waits before the `failures`-th attempt, doubling from 200 ms as y-websocket does. */
+export function backoffMs(failures: number, maxBackoffTime: number): number {
+  return Math.min(2 ** failures * 100, maxBackoffTime)
+}
+
+export class MuxConnection {
+  status: MuxStatus = 'offline'
+  private ws: WebSocket | null = null
+  private readonly members = new Map<string, MuxMember>()
+  /** Closed sockets since the last one a room synced on (reset by synced()). */
+  private failures = 0
+  private retry: ReturnType<typeof setTimeout> | null = null
+  /** Set once the server closed the socket with a 44xx: nothing is tried again. */
+  finalClose: { code: number; reason: string } | null = null
+
+  constructor(readonly url: string, private readonly token: string, readonly options: MuxOptions = {}, private readonly onEmpty: () => void = () => {}) {}
+
+  /** Adds a room; it joins now if the socket is open, else once it opens. */
+  attach(member: MuxMember): void {
+    this.members.set(member.name, member)
+    if (this.status === 'connected') member.opened()
+    else this.connect()
+  }
+
+  /** Removes a room (telling the server it left); the socket closes with the last one. */
+  detach(member: MuxMember): void {
+    if (this.members.get(member.name) !== member) return
+    this.members.delete(member.name)
+    if (this.status === 'connected') this.send(leaveFrame(member.name))
+    if (this.members.size === 0) this.close()
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.status === 'connected' && this.ws?.readyState === 1) this.ws.send(frame as Uint8Array<ArrayBuffer>)
+  }
+
+  /** A room synced on this socket: it did useful work, so the backoff starts again from the beginning. */
+  synced(): void {
+    this.failures = 0
+  }
+
+  /** Tries now instead of at the end of the backoff (the device came back online). */
+  reconnectNow(): void {
+    if (this.status === 'connected' || this.finalClose) return
+    this.drop()
+    this.connect()
+  }
+
+  private connect(): void {
+    if (this.ws || this.members.size === 0 || this.finalClose) return
+    if (this.retry) { clearTimeout(this.retry); this.retry = null }
+    const Socket = this.options.WebSocketPolyfill ?? WebSocket
+    const ws = new Socket(`${this.url}?token=${encodeURIComponent(this.token)}`)
+    ws.binaryType = 'arraybuffer'
+    this.ws = ws
+    this.status = 'connecting'
+    ws.onopen = () => {
+      if (this.ws !== ws) return
+      this.status = 'connected'
+      for (const member of [...this.members.values()]) member.opened()
+    }
+    ws.onmessage = (event: MessageEvent) => {
+      if (this.ws === ws) this.onFrame(new Uint8Array(event.data as ArrayBuffer))
+    }
+    ws.onerror = () => {}
+    ws.onclose = (event: CloseEvent) => {
+      if (this.ws !== ws) return
+      this.drop()
+      if (isFinalClose(event.code)) this.finalClose = { code: event.code, reason: event.reason }
+      for (const member of [...this.members.values()]) {
+        if (this.finalClose) member.receive({ kind: 'closed', room: member.name, joinId: -1, ...this.finalClose })
+      }
+      if (!this.finalClose && this.members.size > 0) {
+        this.retry = setTimeout(() => { this.retry = null; this.connect() }, backoffMs(++this.failures, this.options.maxBackoffTime ?? 2500))
+      }
+    }
+  }
+
+  private onFrame(bytes: Uint8Array): void {
+    let frame: MuxFrame
+    try {
+      frame = readMuxFrame(bytes, 'server')
+    } catch {
+      return // not a frame this client reads: the server closes with a code when it means something
+    }
+    if (frame.kind === 'join' || frame.kind === 'leave') return
+    this.members.get(frame.room)?.receive(frame)
+  }
+
+  /** Forgets the socket (closing it) and tells every room. */
+  private drop(): void {
+    const ws = this.ws
+    if (!ws) return
+    this.ws = null
+    ws.onopen = ws.onmessage = ws.onclose = null
+    ws.close()
+    this.status = 'offline'
+    for (const member of [...this.members.values()]) member.socketClosed()
+  }
+
+  private close(): void {
+    if (this.retry) { clearTimeout(this.retry); this.retry = null }
+    this.drop()
+    this.onEmpty()
+  }
+}
+
+const shared = new Map<string, MuxConnection>()
+
+/** The app's one connection to `url` as `token`, shared by every room; dropped with its last room. */
+export function sharedConnection(url: string, token: string, options: MuxOptions = {}): MuxConnection {
+  const key = `${url}\n${token}`
+  let connection = shared.get(key)
+  if (!connection || connection.finalClose) {
+    const made: MuxConnection = new MuxConnection(url, token, options, () => { if (shared.get(key) === made) shared.delete(key) })
+    connection = made
+    shared.set(key, connection)
+  }
+  return connection
+}
