@@ -2,17 +2,15 @@
 // the queue with an order and its thumbnails, the printers, today's history after a print with the
 // reprint form open. (Without the token there is no page to check: the browser asks for it.) The page is built with Vite and served by the
 // console in-process on the lab's real parts against a real relay (tests/integration/lab-console-stack.ts).
-import { existsSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'uvu'
-import { build } from 'vite'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { removeDir, waitFor } from '../helpers/relay.ts'
+import { buildAll } from './harness.ts'
 import { assertNoViolations, type KnownViolation } from '../helpers/axe.ts'
 import { OPERATOR_TOKEN, startConsoleStack, type ConsoleStack } from '../integration/lab-console-stack.ts'
 
-const ROOT = join(import.meta.dirname, '..', '..')
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
@@ -28,9 +26,7 @@ let browser: Browser
 
 test.before(async () => {
   try {
-    outDir = mkdtempSync(join(tmpdir(), 'labsync-a11y-console-'))
-    delete process.env.LABSYNC_WEB_ONLY
-    await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } })
+    outDir = await buildAll() // the test run's shared build, copied for this file
     if (!existsSync(join(outDir, 'console', 'index.html'))) throw new Error('the build has no console/index.html')
     stack = await startConsoleStack({ webDir: outDir })
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })

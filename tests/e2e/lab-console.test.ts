@@ -2,16 +2,15 @@
 // needs the operator token (HTTP Basic: a browser asks; no or a wrong token is 401), with it the
 // queue shows the order's number and thumbnails (at 1280×800 and on a 390×844 phone), Print
 // prints it through a folder printer, and the order then shows in today's history where it is
-// marked ready. The page is built with Vite's build(); the console runs in-process on the lab's
+// marked ready. The page is the test run's shared Vite build; the console runs in-process on the lab's
 // real parts against a real relay. Screenshots go to tests/.artifacts/screenshots/.
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { build } from 'vite'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { removeDir, waitFor } from '../helpers/relay.ts'
+import { buildAll } from './harness.ts'
 import { OPERATOR_TOKEN, startConsoleStack, type ConsoleStack } from '../integration/lab-console-stack.ts'
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -26,9 +25,7 @@ let page: Page
 
 test.before(async () => {
   try {
-    outDir = mkdtempSync(join(tmpdir(), 'labsync-console-web-'))
-    delete process.env.LABSYNC_WEB_ONLY
-    await build({ configFile: join(ROOT, 'vite.config.ts'), logLevel: 'error', build: { outDir, emptyOutDir: true } })
+    outDir = await buildAll() // the test run's shared build, copied for this file
     if (!existsSync(join(outDir, 'console', 'index.html'))) throw new Error('the build has no console/index.html')
     stack = await startConsoleStack({ webDir: outDir })
     mkdirSync(SCREENSHOTS, { recursive: true })
