@@ -66,10 +66,12 @@ export class MuxConnection {
     this.failures = 0
   }
 
-  /** Tries now instead of at the end of the backoff (the device came back online). */
+  /**
+   * Tries now instead of at the end of the backoff (the device came back online). Every room asks
+   * at once; an attempt already under way is left to finish.
+   */
   reconnectNow(): void {
-    if (this.status === 'connected' || this.finalClose) return
-    this.drop()
+    if (this.status !== 'offline' || this.finalClose) return
     this.connect()
   }
 

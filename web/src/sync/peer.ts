@@ -1,7 +1,8 @@
-// One server a document on this device syncs with — the relay, or the home store's lab node over
-// the shop's LAN — through a stock y-websocket provider, and what that server is known to hold: its
-// sync step 1 carries its whole state vector, its step 2 and echoes carry writes it has stored.
-// That knowledge, kept in localStorage, is how the app tells "on this device only" from "sent".
+// One server a document on this device syncs with — the relay, over the app's one multiplexed
+// socket (mux-room.ts), or the home store's lab node over the shop's LAN, through a stock
+// y-websocket provider — and what that server is known to hold: its sync step 1 carries its whole
+// state vector, its step 2 and echoes carry writes it has stored. That knowledge, kept in
+// localStorage, is how the app tells "on this device only" from "sent".
 import * as Y from 'yjs'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
@@ -9,6 +10,8 @@ import { ObservableV2 } from 'lib0/observable'
 import * as syncProtocol from 'y-protocols/sync'
 import * as authProtocol from 'y-protocols/auth'
 import { WebsocketProvider } from 'y-websocket'
+import { sharedConnection } from './mux-client.ts'
+import { MuxRoom } from './mux-room.ts'
 
 export type LinkStatus = 'offline' | 'connecting' | 'connected'
 
@@ -38,6 +41,17 @@ export interface PeerOptions {
   receiveOnly?: boolean
 }
 
+/** What a peer syncs through: a stock provider, or a room on the app's one socket to the relay. */
+interface Link {
+  readonly status: LinkStatus
+  readonly synced: boolean
+  reconnectNow(): void
+  destroy(): void
+}
+
+/** The relay's multiplexed endpoint (sync-server/endpoint.ts MUX_PATH). */
+const MUX_PATH = '/sync-mux'
+
 type MessageHandler = (encoder: encoding.Encoder, decoder: decoding.Decoder, provider: WebsocketProvider, emitSynced: boolean, type: number) => void
 
 /** Refusals kept per peer, for the customer's eyes (the latest is the one shown). */
@@ -47,7 +61,7 @@ const MAX_DENIALS = 10
 const OPTIONAL_BACKOFF_MS = 15_000
 
 export class Peer extends ObservableV2<PeerEvents> {
-  provider: WebsocketProvider | null = null
+  private link: Link | null = null
   /** Writes the server refused, in its words. */
   readonly denials: string[] = []
   closedWith: { code: number; reason: string } | null = null
@@ -60,66 +74,29 @@ export class Peer extends ObservableV2<PeerEvents> {
 
   /** Starts syncing (idempotent; not after a permanent close). */
   start(): void {
-    if (this.provider || this.closedWith) return
-    const { wsUrl, token, optional, receiveOnly } = this.options
-    const provider = new WebsocketProvider(`${wsUrl}/sync`, this.room, this.doc, {
-      params: { token },
-      ...(optional ? { maxBackoffTime: OPTIONAL_BACKOFF_MS, disableBc: true, shouldReconnect: () => true } : {}),
-    })
-    if (optional) passOnChanges(provider, receiveOnly ? () => false : (origin) => !(origin instanceof WebsocketProvider))
-    const handlers = provider.messageHandlers as unknown as MessageHandler[]
-    const sync = handlers[0]
-    handlers[0] = (encoder, decoder, p, fromSocket, type) => {
-      // BroadcastChannel messages from other tabs come through here too; only the socket speaks for the server.
-      if (fromSocket) this.noteServerMessage(decoding.clone(decoder))
-      // Receive-only: the answer to the server's sync step 1 (what it lacks) is not sent.
-      sync(receiveOnly ? encoding.createEncoder() : encoder, decoder, p, fromSocket, type)
-    }
-    handlers[2] = (_encoder, decoder) => {
-      authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => {
-        // Also for the console, as a stock provider does: a refusal is a fact for whoever debugs the app.
-        console.warn(`labsync: ${this.options.wsUrl} refused a write to ${this.room}: ${reason}`)
-        // Bounded: a peer refused on every reconnection must not grow this for as long as the page lives.
-        if (this.denials.push(reason) > MAX_DENIALS) this.denials.shift()
-        this.emit('refused', [reason])
-        this.emit('change', [])
-      })
-    }
-    provider.on('status', () => this.emit('change', []))
-    provider.on('sync', () => this.emit('change', []))
-    provider.on('closed', (event) => {
-      this.closedWith = event
-      this.emit('closed', [event])
-      this.emit('change', [])
-    })
-    this.provider = provider
+    if (this.link || this.closedWith) return
+    this.link = this.options.optional ? this.stockLink() : this.muxLink()
   }
 
-  /** Connect now instead of at the end of the provider's backoff, which grows while unreachable. */
+  /** Connect now instead of at the end of the backoff, which grows while unreachable. */
   reconnectNow(): void {
-    const provider = this.provider
-    if (!provider || provider.wsconnected) return
-    provider.disconnect()
-    provider.connect()
+    this.link?.reconnectNow()
   }
 
   /** Stops syncing; what the server was known to hold is kept. */
   stop(): void {
-    if (!this.provider) return
-    this.provider.awareness.destroy()
-    this.provider.destroy()
-    this.provider = null
+    if (!this.link) return
+    this.link.destroy()
+    this.link = null
     this.emit('change', [])
   }
 
   get status(): LinkStatus {
-    if (!this.provider) return 'offline'
-    if (this.provider.wsconnected) return 'connected'
-    return this.provider.wsconnecting ? 'connecting' : 'offline'
+    return this.link?.status ?? 'offline'
   }
 
   get synced(): boolean {
-    return this.provider?.synced ?? false
+    return this.link?.synced ?? false
   }
 
   /** Whether the server has stored every change this device knows of. */
@@ -144,6 +121,76 @@ export class Peer extends ObservableV2<PeerEvents> {
   forget(): void {
     this.destroy()
     localStorage.removeItem(this.options.markKey)
+  }
+
+  /** The relay: this document as one room on the app's shared socket. */
+  private muxLink(): Link {
+    const { wsUrl, token, receiveOnly } = this.options
+    const connection = sharedConnection(wsUrl + MUX_PATH, token)
+    const room = new MuxRoom(this.room, this.doc, connection, { receiveOnly })
+    room.on('server-sync', (decoder) => this.noteServerMessage(decoder))
+    room.on('refused', (reason) => this.refused(reason))
+    room.on('status', () => this.emit('change', []))
+    room.on('closed', (event) => this.closedFor(event))
+    room.start()
+    return {
+      get status() { return room.status },
+      get synced() { return room.synced },
+      reconnectNow: () => connection.reconnectNow(),
+      destroy: () => room.destroy(),
+    }
+  }
+
+  /** The in-store link: a stock y-websocket provider on `/sync/<room>`. */
+  private stockLink(): Link {
+    const { wsUrl, token, optional, receiveOnly } = this.options
+    const provider = new WebsocketProvider(`${wsUrl}/sync`, this.room, this.doc, {
+      params: { token },
+      ...(optional ? { maxBackoffTime: OPTIONAL_BACKOFF_MS, disableBc: true, shouldReconnect: () => true } : {}),
+    })
+    if (optional) passOnChanges(provider, receiveOnly ? () => false : (origin) => !(origin instanceof WebsocketProvider))
+    const handlers = provider.messageHandlers as unknown as MessageHandler[]
+    const sync = handlers[0]
+    handlers[0] = (encoder, decoder, p, fromSocket, type) => {
+      // BroadcastChannel messages from other tabs come through here too; only the socket speaks for the server.
+      if (fromSocket) this.noteServerMessage(decoding.clone(decoder))
+      // Receive-only: the answer to the server's sync step 1 (what it lacks) is not sent.
+      sync(receiveOnly ? encoding.createEncoder() : encoder, decoder, p, fromSocket, type)
+    }
+    handlers[2] = (_encoder, decoder) => {
+      authProtocol.readAuthMessage(decoder, this.doc, (_doc, reason) => this.refused(reason))
+    }
+    provider.on('status', () => this.emit('change', []))
+    provider.on('sync', () => this.emit('change', []))
+    provider.on('closed', (event) => this.closedFor(event))
+    return {
+      get status() { return provider.wsconnected ? 'connected' : provider.wsconnecting ? 'connecting' : 'offline' },
+      get synced() { return provider.synced },
+      reconnectNow() {
+        if (provider.wsconnected) return
+        provider.disconnect()
+        provider.connect()
+      },
+      destroy() {
+        provider.awareness.destroy()
+        provider.destroy()
+      },
+    }
+  }
+
+  private refused(reason: string): void {
+    // Also for the console, as a stock provider does: a refusal is a fact for whoever debugs the app.
+    console.warn(`labsync: ${this.options.wsUrl} refused a write to ${this.room}: ${reason}`)
+    // Bounded: a peer refused on every reconnection must not grow this for as long as the page lives.
+    if (this.denials.push(reason) > MAX_DENIALS) this.denials.shift()
+    this.emit('refused', [reason])
+    this.emit('change', [])
+  }
+
+  private closedFor(event: { code: number; reason: string }): void {
+    this.closedWith = event
+    this.emit('closed', [event])
+    this.emit('change', [])
   }
 
   /**
