@@ -58,7 +58,16 @@ async function relayCommand(argv: string[]): Promise<void> {
     data: values.data ?? './data',
     config: values.config ?? null,
     fresh: Boolean(values.fresh),
+    signingKey: fromFlagOrEnv(values['signing-key'], 'signing-key', 'LABSYNC_SIGNING_KEY', (file, from) => ({ file, from })),
+    trustProxy: fromFlagOrEnv(values['trust-proxy'], 'trust-proxy', 'LABSYNC_TRUST_PROXY', (value, from) => ({ value, from })),
   })
+}
+
+/** A relay option given as a flag or, failing that, by its environment variable; `from` names which. */
+function fromFlagOrEnv<T>(flag: string | undefined, name: string, env: string, make: (value: string, from: string) => T): T | null {
+  if (flag !== undefined) return make(flag, `--${name}`)
+  const value = process.env[env]
+  return value ? make(value, env) : null
 }
 
 async function labCommand(argv: string[]): Promise<void> {

@@ -20,6 +20,8 @@ export const RELAY_OPTIONS = [
   { name: 'data', value: 'DIR', help: 'where relay.sqlite, the signing key and photos live', default: './data' },
   { name: 'config', value: 'FILE', help: "the relay's JSON configuration; without it, the demo catalog" },
   { name: 'fresh', help: 'start although relay.sqlite is missing or empty in a data dir a relay used before (signing key, photos): begins with an empty database and restores nothing' },
+  { name: 'signing-key', value: 'FILE', help: 'sign and check session tokens with this Ed25519 private key (PEM, mode 0600) instead of the one made under --data, so that every relay of a cluster accepts the others\' tokens; also LABSYNC_SIGNING_KEY' },
+  { name: 'trust-proxy', value: 'CIDR[,CIDR]', help: 'take the client\'s address from X-Forwarded-For (its right-most untrusted hop) when the connection comes from these addresses, for logs and per-address limits; from anyone else the header is ignored; also LABSYNC_TRUST_PROXY' },
 ] as const satisfies readonly Option[]
 
 export const RELAY_HELP = `${synopsis('relay', RELAY_OPTIONS)}

@@ -5,15 +5,24 @@ import { ConfigError } from '../shared/errors.ts'
 import { DEMO_CONFIG, loadConfigFile, parseConfig } from './config.ts'
 import { createRelay } from './server.ts'
 import { clearCleanMarker, preflight, writeCleanMarker } from './store/preflight.ts'
+import { loadSigningKeyFile } from '../storage/key-file.ts'
+import { parseTrustedProxies } from './http/client-address.ts'
 
 export interface RelayArgs {
   host: string; port: number; data: string; config: string | null
   /** Start on a missing or empty database although the data dir shows a relay ran there. */
   fresh: boolean
+  /** --signing-key FILE (or LABSYNC_SIGNING_KEY), and which of the two named it, for errors. */
+  signingKey?: { file: string; from: string } | null
+  /** --trust-proxy CIDR[,CIDR] (or LABSYNC_TRUST_PROXY), and which of the two named it. */
+  trustProxy?: { value: string; from: string } | null
 }
 
 export async function runRelay(args: RelayArgs): Promise<void> {
   const config = args.config ? loadConfigFile(args.config) : parseConfig(DEMO_CONFIG)
+  // Refused (exit 2) before the data dir is touched: a relay of a cluster must not start on a key of its own.
+  const signingKey = args.signingKey ? loadSigningKeyFile(args.signingKey.file, args.signingKey.from) : undefined
+  const trustProxy = args.trustProxy ? parseTrustedProxies(args.trustProxy.value, args.trustProxy.from) : null
   if (!args.config) console.log('relay: no --config given, serving the demo catalog (admin token "demo-admin-token", lab key "demo-lab-key")')
   const dataDir = resolve(args.data)
   // Before anything opens the database for writing: a lost or damaged one is refused (exit 2).
@@ -30,6 +39,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
       now: testClock(),
       intakeDelayMs: envNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
       heartbeatMs: envNumber('LABSYNC_HEARTBEAT_MS'),
+      signingKey, trustProxy,
     })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code

@@ -18,12 +18,12 @@ import { Receptions } from './store/receptions.ts'
 import { Intake } from './orders/intake.ts'
 import { LabReports } from './orders/lab-reports.ts'
 import { History } from './store/history.ts'
-import { listen, sendError, sendJson } from '../sync-server/respond.ts'
+import { listen, sendError } from '../sync-server/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import type { Images, ImagesDeps } from '../photos/intake.ts'
 import { SqliteImageStore } from '../storage/sqlite/image-store.ts'
 import { serveStatic } from './http/static.ts'
-import { addressOf, httpTimeouts, limitConnections } from '../sync-server/http-limits.ts'
+import { httpTimeouts, limitConnections } from '../sync-server/http-limits.ts'
 import { AddressWindow, HashGate, signInGuard, type SignInGuard } from './http/sign-in-guard.ts'
 import { priceList, servePrices, type PriceList } from './http/prices.ts'
 import { handleLabApi } from './http/labs.ts'
@@ -31,6 +31,9 @@ import { LabPresences } from './store/lab-presence.ts'
 import { LabKeys } from './store/lab-keys.ts'
 import { loadOrCreateSigningKey } from '../storage/key-file.ts'
 import { createAdmin, queueLengthFromRooms, type Admin } from './http/admin.ts'
+import type { KeyPair } from '../shared/signing.ts'
+import { clientAddressOf, type ClientAddress, type TrustedProxies } from './http/client-address.ts'
+import { serveHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
 
 export interface RelayOptions {
   config: RelayConfig
@@ -47,6 +50,10 @@ export interface RelayOptions {
   intakeDelayMs?: number
   /** Sync sockets that do not answer a ping within this long are cut (default 30 s). */
   heartbeatMs?: number
+  /** One key for every relay of a cluster (--signing-key); without it, one made under dataDir. */
+  signingKey?: KeyPair
+  /** Peers whose X-Forwarded-For gives the client's address (--trust-proxy); without them, the TCP peer. */
+  trustProxy?: TrustedProxies | null
 }
 
 export interface Relay {
@@ -76,11 +83,15 @@ interface RelayParts {
   presence: LabPresences
   /** GET /api/prices: the public price list, and its own per-address count (limits.signInsPerAddress a minute). */
   prices: { list: PriceList; window: AddressWindow }
+  /** The client's address for limits and logs: the TCP peer, or what a trusted proxy says. */
+  clientAddress: ClientAddress
+  /** What /healthz checks: the store usable. */
+  health: HealthCheck
 }
 
 export async function createRelay(options: RelayOptions): Promise<Relay> {
   const parts = await openParts(options)
-  const server = httpServer(options.config.limits, (req, res) => route(parts, req, res))
+  const server = httpServer(options.config.limits, parts.clientAddress, (req, res) => route(parts, req, res))
   const sync = serveSync(server, syncOptions(parts))
   const authority = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1')
   parts.intake.resume().catch((error: Error) => console.error(`relay: resuming order intake failed: ${error.message}`))
@@ -108,7 +119,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   const now = options.now ?? Date.now
   const db = openDatabase(join(options.dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
   const docStore = new SqliteDocStore(db)
-  const signingKey = loadOrCreateSigningKey(options.dataDir)
+  const signingKey = options.signingKey ?? loadOrCreateSigningKey(options.dataDir)
   const limits = options.config.limits
   const hashGate = new HashGate(limits.passwordHashConcurrency)
   const accounts = new Accounts(db, now, signingKey, { hashing: (work) => hashGate.run(work) })
@@ -146,7 +157,9 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     reassign: (order, lab) => intake.reassign(order, lab),
   })
   const prices = { list: priceList(publicCatalog(options.config)), window: new AddressWindow(limits.signInsPerAddress, now, 'price list requests') }
-  return { options, now, db, docStore, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence, prices }
+  const clientAddress = clientAddressOf(options.trustProxy ?? null)
+  const health = sqliteHealth(db, options.dataDir)
+  return { options, now, db, docStore, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence, prices, clientAddress, health }
 }
 
 /** The document events order intake and lab reports hang off. */
@@ -164,9 +177,9 @@ function hookOrders(hooks: RoomHooks, intake: Intake, labReports: LabReports): v
 }
 
 /** The HTTP server with the relay's timeouts and connection caps; errors answered by sendError. */
-function httpServer(limits: Limits, route: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
+function httpServer(limits: Limits, clientAddress: ClientAddress, route: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
   const server = createServer({ ...httpTimeouts(limits), maxHeaderSize: 16 * 1024 }, (req, res) => {
-    logIfAborted(req, res)
+    logIfAborted(req, res, clientAddress)
     route(req, res).catch((error) => sendError(res, error))
   })
   limitConnections(server, limits, 'relay', (line) => console.error(line))
@@ -177,12 +190,9 @@ async function route(parts: RelayParts, req: IncomingMessage, res: ServerRespons
   const { accounts, signIns, auth } = parts
   const url = new URL(req.url ?? '/', 'http://relay')
   const path = url.pathname
-  if (path === '/healthz') {
-    parts.db.prepare('SELECT 1').get()
-    return sendJson(res, 200, { ok: true, rooms: parts.rooms.size })
-  }
-  if (path === '/api/accounts' && req.method === 'POST') return signUp(req, res, accounts, signIns)
-  if (path === '/api/sessions' && req.method === 'POST') return signIn(req, res, accounts, signIns)
+  if (path === '/healthz') return serveHealth(res, parts.health, { rooms: parts.rooms.size })
+  if (path === '/api/accounts' && req.method === 'POST') return signUp(req, res, accounts, signIns, parts.clientAddress)
+  if (path === '/api/sessions' && req.method === 'POST') return signIn(req, res, accounts, signIns, parts.clientAddress)
   if (path === '/api/sessions' && req.method === 'DELETE') {
     const session = auth.fromRequest(req, url)
     if (!session || session.principal.kind !== 'user') throw new HttpError(401, 'not signed in')
@@ -190,7 +200,7 @@ async function route(parts: RelayParts, req: IncomingMessage, res: ServerRespons
   }
   if (path.startsWith('/api/images/') || path === '/api/uploads' || path.startsWith('/api/uploads/')) return parts.images.handle(req, res, url)
   if (path.startsWith('/api/admin/')) return parts.admin.handle(req, res, url)
-  if (path === '/api/prices') return servePrices(req, res, parts.prices.list, parts.prices.window)
+  if (path === '/api/prices') return servePrices(req, res, parts.prices.list, parts.prices.window, parts.clientAddress)
   if (path.startsWith('/api/labs/')) return handleLabApi(req, res, url, auth.fromRequest(req, url), { accounts, labKeys: parts.labKeys, now: parts.now, presence: parts.presence })
   if (path.startsWith('/api/')) throw new HttpError(404, `no such endpoint: ${req.method} ${path}`)
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')
@@ -222,12 +232,12 @@ function syncOptions(parts: RelayParts): Parameters<typeof serveSync>[1] {
  * One line for a request whose connection closed before its answer was complete: the client went
  * away, or a timeout cut it. (Its query is left out: it may hold a token.)
  */
-function logIfAborted(req: IncomingMessage, res: ServerResponse): void {
+function logIfAborted(req: IncomingMessage, res: ServerResponse, clientAddress: ClientAddress): void {
   res.once('close', () => {
     if (res.writableFinished) return
     const path = (req.url ?? '/').split('?')[0].slice(0, 200)
     const body = req.complete ? 'after its body' : 'before the end of its body'
-    console.error(`relay: ${req.method} ${path} from ${addressOf(req.socket)} ended ${body}, unanswered: client gone or timed out`)
+    console.error(`relay: ${req.method} ${path} from ${clientAddress(req)} ended ${body}, unanswered: client gone or timed out`)
   })
 }
 

@@ -7,11 +7,15 @@ import { normalizeEmail, type Accounts } from '../store/accounts.ts'
 import { addressOf } from '../../sync-server/http-limits.ts'
 import { readJson, requireString, sendJson } from '../../sync-server/respond.ts'
 import type { SignInGuard } from './sign-in-guard.ts'
+import type { ClientAddress } from './client-address.ts'
+
+/** Without trusted proxies the client is the TCP peer. */
+const peerAddress: ClientAddress = (req) => addressOf(req.socket)
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
 
-export async function signUp(req: IncomingMessage, res: ServerResponse, accounts: Accounts, guard: SignInGuard): Promise<void> {
-  guard.attempt(addressOf(req.socket))
+export async function signUp(req: IncomingMessage, res: ServerResponse, accounts: Accounts, guard: SignInGuard, clientAddress = peerAddress): Promise<void> {
+  guard.attempt(clientAddress(req))
   const body = await readJson(req)
   const email = requireString(body, 'email', 254)
   const password = requireString(body, 'password', 1024)
@@ -24,8 +28,8 @@ export async function signUp(req: IncomingMessage, res: ServerResponse, accounts
   sendJson(res, 201, { userId: account.userId, token, name: account.name, expiresAt: new Date(expiresAt).toISOString() })
 }
 
-export async function signIn(req: IncomingMessage, res: ServerResponse, accounts: Accounts, guard: SignInGuard): Promise<void> {
-  guard.attempt(addressOf(req.socket))
+export async function signIn(req: IncomingMessage, res: ServerResponse, accounts: Accounts, guard: SignInGuard, clientAddress = peerAddress): Promise<void> {
+  guard.attempt(clientAddress(req))
   const body = await readJson(req)
   const email = requireString(body, 'email', 254)
   const password = requireString(body, 'password', 1024)

@@ -7,6 +7,7 @@ import type { Catalog, DiscountRules } from '../../shared/schema.ts'
 import { addressOf } from '../../sync-server/http-limits.ts'
 import { sendJson } from '../../sync-server/respond.ts'
 import type { AddressWindow } from './sign-in-guard.ts'
+import type { ClientAddress } from './client-address.ts'
 
 /** What GET /api/prices answers. */
 export interface PriceList {
@@ -45,11 +46,11 @@ export function priceList(catalog: Catalog): PriceList {
 }
 
 /** Answers GET (and HEAD) /api/prices; 429 with Retry-After past the address's minute. */
-export function servePrices(req: IncomingMessage, res: ServerResponse, list: PriceList, window: AddressWindow): void {
+export function servePrices(req: IncomingMessage, res: ServerResponse, list: PriceList, window: AddressWindow, clientAddress: ClientAddress = (r) => addressOf(r.socket)): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('allow', 'GET, HEAD')
     throw new HttpError(405, `${req.method} is not allowed here; use GET`)
   }
-  window.take(addressOf(req.socket))
+  window.take(clientAddress(req))
   sendJson(res, 200, list)
 }
