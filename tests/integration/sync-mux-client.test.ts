@@ -1,0 +1,89 @@
+// The app's client of the multiplexed endpoint (web/src/sync/mux-client.ts, mux-room.ts) in Node
+// against a real relay process: many documents over one socket, a refused room stopping alone,
+// and reconnection after the relay restarts, with what was written offline sent then.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as Y from 'yjs'
+import WebSocket from 'ws'
+import { Close } from '../../shared/errors.ts'
+import { MuxConnection } from '../../web/src/sync/mux-client.ts'
+import { MuxRoom } from '../../web/src/sync/mux-room.ts'
+import { connect, removeDir, signUp, startRelay, synced, waitFor, type RelayProcess } from '../helpers/relay.ts'
+
+let relay: RelayProcess
+const rooms: MuxRoom[] = []
+test.before(async () => { relay = await startRelay() })
+test.after.each(() => { for (const room of rooms.splice(0)) room.destroy() })
+test.after(async () => {
+  await relay.kill()
+  removeDir(relay.dataDir)
+})
+
+const Polyfill = WebSocket as unknown as typeof globalThis.WebSocket
+
+function room(name: string, connection: MuxConnection, doc = new Y.Doc()): MuxRoom {
+  const made = new MuxRoom(name, doc, connection)
+  rooms.push(made)
+  made.start()
+  return made
+}
+
+test('the catalog, a user document and a forbidden one on one socket: the forbidden one stops with 4403, the others sync', async () => {
+  const me = await signUp(relay.url)
+  const other = await signUp(relay.url)
+  const opened: string[] = []
+  class Counting extends WebSocket { constructor(url: string) { super(url); opened.push(url) } }
+  const connection = new MuxConnection(`${relay.wsUrl}/sync-mux`, me.token, { WebSocketPolyfill: Counting as unknown as typeof globalThis.WebSocket })
+  const catalog = room('catalog', connection)
+  const mine = room(`user/${me.userId}`, connection)
+  const theirs = room(`user/${other.userId}`, connection)
+  const closed: Array<{ code: number }> = []
+  theirs.on('closed', (event) => closed.push(event))
+  await waitFor(() => catalog.synced && mine.synced && closed.length > 0, 'two rooms synced, one closed')
+  assert.is(closed[0].code, Close.Forbidden.code)
+  assert.is(theirs.status, 'offline')
+  assert.ok(catalog.doc.getMap('catalog').get('products'))
+  assert.is(opened.length, 1)
+  // A change made here reaches a stock client of the same document.
+  mine.doc.getMap('profile').set('homeFront', 'demo-store')
+  const reader = connect(relay, `user/${me.userId}`, me.token)
+  try {
+    await synced(reader.provider)
+    await waitFor(() => reader.doc.getMap('profile').get('homeFront') === 'demo-store', 'the stock client to see it')
+  } finally {
+    reader.provider.destroy()
+  }
+})
+
+test('after the relay restarts, the socket comes back by itself and sends what was written meanwhile', async () => {
+  const me = await signUp(relay.url)
+  const connection = new MuxConnection(`${relay.wsUrl}/sync-mux`, me.token, { WebSocketPolyfill: Polyfill, maxBackoffTime: 200 })
+  const mine = room(`user/${me.userId}`, connection)
+  await waitFor(() => mine.synced, 'sync')
+  await relay.stop()
+  await waitFor(() => mine.status !== 'connected', 'the room to notice')
+  mine.doc.getMap('profile').set('homeFront', 'offline-edit')
+  relay = await relay.restart()
+  await waitFor(() => mine.synced, 'sync again', 10_000)
+  const reader = connect(relay, `user/${me.userId}`, me.token)
+  try {
+    await synced(reader.provider)
+    await waitFor(() => reader.doc.getMap('profile').get('homeFront') === 'offline-edit', 'the offline edit at the relay')
+  } finally {
+    reader.provider.destroy()
+  }
+})
+
+test('the socket closes with its last room, and a room left is no longer fed', async () => {
+  const me = await signUp(relay.url)
+  const connection = new MuxConnection(`${relay.wsUrl}/sync-mux`, me.token, { WebSocketPolyfill: Polyfill })
+  const a = room(`user/${me.userId}`, connection)
+  const b = room('catalog', connection)
+  await waitFor(() => a.synced && b.synced, 'both synced')
+  b.stop()
+  assert.is(connection.status, 'connected')
+  a.stop()
+  assert.is(connection.status, 'offline')
+})
+
+test.run()
