@@ -8,6 +8,7 @@ import { DEMO_CONFIG } from '../../relay/config.ts'
 import { Close } from '../../shared/errors.ts'
 import { writeSpec } from '../../shared/schema.ts'
 import { messageFrame } from '../../sync-server/mux-frames.ts'
+import { MAX_ROOMS_PER_SOCKET } from '../../sync-server/mux-socket.ts'
 import { newOrderId, removeDir, signUp, startRelay, waitFor, type RelayProcess } from '../helpers/relay.ts'
 import { openMux, settled, type RawMux } from './sync-mux-raw.ts'
 
@@ -94,6 +95,14 @@ test('each room beyond the first counts as a socket of the customer: over the li
   socket.join(`order/${orders[4]}`)
   assert.is((await settled(socket, `order/${orders[4]}`)).closed, null)
   await socket.write(`order/${orders[1]}`, (doc) => draft(doc, orders[1], me.userId))
+})
+
+test(`a socket holds at most ${MAX_ROOMS_PER_SOCKET} rooms, whoever holds it (an admin here, whom no customer quota counts)`, async () => {
+  const socket = await mux('demo-admin-token')
+  const names = Array.from({ length: MAX_ROOMS_PER_SOCKET + 1 }, () => `order/${newOrderId()}`)
+  for (const name of names) socket.join(name)
+  for (const name of names.slice(0, -1)) assert.is((await settled(socket, name)).closed, null, name)
+  assert.equal((await settled(socket, names.at(-1)!)).closed, Close.TooManySockets)
 })
 
 test('a frame that is not a mux frame closes the socket with 4400; a bad message inside one closes only its room', async () => {
