@@ -233,9 +233,15 @@ test('a streamed body without Content-Length is cut off with 413 once it passes 
       res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body, sent }))
     })
     req.on('error', (error) => { if (!answered) reject(error) })
+    // A slow sender: the relay answers while the body is still coming. The last chunk waits up to
+    // 10 s for that answer, so a busy machine cannot make the whole body arrive first.
+    let holdingSince = 0
     const pump = () => {
-      // A slow sender: the relay answers while the body is still coming.
       if (answered || sent >= big.length) return void req.end()
+      if (sent + 16_384 >= big.length) {
+        holdingSince ||= Date.now()
+        if (Date.now() - holdingSince < 10_000) return void setTimeout(pump, 20)
+      }
       req.write(big.subarray(sent, sent + 16_384))
       sent += 16_384
       setTimeout(pump, 2)
