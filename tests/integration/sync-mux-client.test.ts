@@ -28,6 +28,17 @@ function room(name: string, connection: MuxConnection, doc = new Y.Doc()): MuxRo
   return made
 }
 
+/** Waits until a stock client of the customer's document at the relay reads `homeFront` there. */
+async function relayHas(me: { userId: string; token: string }, homeFront: string): Promise<void> {
+  const reader = connect(relay, `user/${me.userId}`, me.token)
+  try {
+    await synced(reader.provider)
+    await waitFor(() => reader.doc.getMap('profile').get('homeFront') === homeFront, `homeFront ${homeFront} at the relay`)
+  } finally {
+    reader.provider.destroy()
+  }
+}
+
 test('the catalog, a user document and a forbidden one on one socket: the forbidden one stops with 4403, the others sync', async () => {
   const me = await signUp(relay.url)
   const other = await signUp(relay.url)
@@ -46,13 +57,7 @@ test('the catalog, a user document and a forbidden one on one socket: the forbid
   assert.is(opened.length, 1)
   // A change made here reaches a stock client of the same document.
   mine.doc.getMap('profile').set('homeFront', 'demo-store')
-  const reader = connect(relay, `user/${me.userId}`, me.token)
-  try {
-    await synced(reader.provider)
-    await waitFor(() => reader.doc.getMap('profile').get('homeFront') === 'demo-store', 'the stock client to see it')
-  } finally {
-    reader.provider.destroy()
-  }
+  await relayHas(me, 'demo-store')
 })
 
 test('after the relay restarts, the socket comes back by itself and sends what was written meanwhile', async () => {
@@ -65,13 +70,7 @@ test('after the relay restarts, the socket comes back by itself and sends what w
   mine.doc.getMap('profile').set('homeFront', 'offline-edit')
   relay = await relay.restart()
   await waitFor(() => mine.synced, 'sync again', 10_000)
-  const reader = connect(relay, `user/${me.userId}`, me.token)
-  try {
-    await synced(reader.provider)
-    await waitFor(() => reader.doc.getMap('profile').get('homeFront') === 'offline-edit', 'the offline edit at the relay')
-  } finally {
-    reader.provider.destroy()
-  }
+  await relayHas(me, 'offline-edit')
 })
 
 test('the socket closes with its last room, and a room left is no longer fed', async () => {
