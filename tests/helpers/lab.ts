@@ -80,10 +80,17 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
       await exited
     },
   }
-  await lab.waitForOutput(new RegExp(`lab ${options.lab} ready`))
-  if (options.listen) {
-    const [, scheme, address] = await lab.waitForOutput(/in-store server listening on (wss?):\/\/(\S+)/)
-    lab.lanUrl = `${scheme === 'wss' ? 'https' : 'http'}://${address}`
+  try {
+    // Ends at the line; the long limit is for a loaded machine, where starting Node takes a while.
+    await lab.waitForOutput(new RegExp(`lab ${options.lab} ready`), 60_000)
+    if (options.listen) {
+      const [, scheme, address] = await lab.waitForOutput(/in-store server listening on (wss?):\/\/(\S+)/)
+      lab.lanUrl = `${scheme === 'wss' ? 'https' : 'http'}://${address}`
+    }
+  } catch (error) {
+    // The caller never gets the process to clean up: kill it here, or it keeps the test file alive.
+    await lab.kill()
+    throw error
   }
   return lab
 }
