@@ -44,7 +44,9 @@ export async function startRelay(options: { config?: object; dataDir?: string; p
   child.stdout!.on('data', (c) => (output += c))
   child.stderr!.on('data', (c) => (output += c))
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`relay did not start in 20 s:\n${output}`)), 20_000)
+    // Ends at the line; the long limit is for a loaded machine. A relay that never listens is
+    // killed, or it would keep the test file alive.
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`relay did not start in 60 s:\n${output}`)) }, 60_000)
     const check = () => {
       const match = /relay listening on (http:\/\/\S+)/.exec(output)
       if (match) { clearTimeout(timer); resolve(match[1]) }
