@@ -17,16 +17,14 @@ export interface SharedSocket {
 }
 
 export class RoomChannel extends WebSocket {
-  private state: number = WebSocket.OPEN
+  /** OPEN until closed; read through readyState (below). */
+  state: number = WebSocket.OPEN
 
-  constructor(readonly roomName: string, readonly joinId: number, private readonly shared: SharedSocket) {
+  constructor(readonly roomName: string, readonly joinId: number, readonly shared: SharedSocket) {
     // ws builds its server-side sockets this way (address null, then a TCP socket set); this one
     // never gets a TCP socket: every method that would touch it is replaced below. (The cast: the
     // types offer no overload with null and options, which ws reads.)
     super(null as unknown as string, undefined, {})
-    // Instance properties over ws's prototype getters, which read its TCP socket.
-    Object.defineProperty(this, 'readyState', { get: () => this.state })
-    Object.defineProperty(this, 'bufferedAmount', { get: () => this.shared.bufferedAmount })
   }
 
   /** A y-websocket message from the client for this room. */
@@ -71,3 +69,8 @@ export class RoomChannel extends WebSocket {
     this.emit('close', code, Buffer.from(reason))
   }
 }
+
+// Over ws's getters, which read its TCP socket. On the prototype, once: set on each instance,
+// they turned every channel's properties into a dictionary, 3 KiB a room.
+Object.defineProperty(RoomChannel.prototype, 'readyState', { get(this: RoomChannel) { return this.state } })
+Object.defineProperty(RoomChannel.prototype, 'bufferedAmount', { get(this: RoomChannel) { return this.shared.bufferedAmount } })

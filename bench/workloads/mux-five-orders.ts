@@ -9,9 +9,10 @@ import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import { tmpdir } from 'node:os'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { sampleProc, sleep, startServer } from '../lib/proc.ts'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { basename, join } from 'node:path'
+import { BENCH_LIMITS, sampleProc, sleep, startServer } from '../lib/proc.ts'
+import { DEMO_CONFIG } from '../../relay/config.ts'
 import { connectInspector, inspectorUrl, type Inspector } from '../lib/inspector.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { KiB, percentile } from '../lib/stats.ts'
@@ -121,10 +122,16 @@ async function main(): Promise<void> {
   const concurrent = Number(process.argv[3] ?? 10)
   const dataDir = mkdtempSync(join(tmpdir(), 'labsync-mux-bench-'))
   // Rooms stay loaded between phases: the documents cost the same in both, the sockets differ.
-  const server = await startServer('labsync', { dataDir, nodeArgs: ['--inspect=127.0.0.1:0'], env: { LABSYNC_ROOM_IDLE_MS: String(3_600_000) } })
+  // The bench's limits, and sign-ups from one address as fast as the customers are made.
+  const configFile = join(dataDir, '..', `${basename(dataDir)}.json`)
+  writeFileSync(configFile, JSON.stringify({ ...DEMO_CONFIG, limits: { ...DEMO_CONFIG.limits, ...BENCH_LIMITS, signInsPerAddress: 1_000_000 } }))
+  const server = await startServer('labsync', { dataDir, configFile, nodeArgs: ['--inspect=127.0.0.1:0'], env: { LABSYNC_ROOM_IDLE_MS: String(3_600_000) } })
   const inspector = await connectInspector(inspectorUrl(server.output())!)
   try {
-    const customers: Customer[] = (await accounts(server.url, count)).map((account, c) => ({
+    const made: Array<{ userId: string; token: string }> = []
+    // In small batches: the relay turns away sign-ups beyond a few hashing at once.
+    while (made.length < count) made.push(...await accounts(server.url, Math.min(4, count - made.length)))
+    const customers: Customer[] = made.map((account, c) => ({
       ...account,
       rooms: [`user/${account.userId}`, ...Array.from({ length: ORDERS }, (_, o) => `order/mux${process.pid}c${c}o${o}`)],
     }))
@@ -142,6 +149,7 @@ async function main(): Promise<void> {
     inspector.close()
     await server.stop()
     rmSync(dataDir, { recursive: true, force: true })
+    rmSync(configFile, { force: true })
   }
 }
 
