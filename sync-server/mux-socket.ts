@@ -114,7 +114,7 @@ export class MuxSocket implements SharedSocket {
   private onGone(): void {
     if (this.gone) return
     this.gone = true
+    // Each channel's close gives its count back (closed()).
     for (const channel of [...this.channels.values()]) channel.terminate()
-    for (const unit of this.extraUnits.splice(0)) this.options.quotas?.release(this.options.session.principal, unit)
   }
 }

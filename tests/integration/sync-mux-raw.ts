@@ -32,8 +32,9 @@ export interface RawMux {
 
 let joins = 0
 
-export async function openMux(wsUrl: string, token: string): Promise<RawMux> {
-  const ws = new WebSocket(`${wsUrl}/sync-mux?token=${encodeURIComponent(token)}`)
+/** `autoPong: false` makes a client that answers no ping (a phone gone from the network). */
+export async function openMux(wsUrl: string, token: string, options: { autoPong?: boolean } = {}): Promise<RawMux> {
+  const ws = new WebSocket(`${wsUrl}/sync-mux?token=${encodeURIComponent(token)}`, { autoPong: options.autoPong ?? true })
   const rooms = new Map<string, RawRoom>()
   const socketClosed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))
   ws.on('message', (data: Buffer) => {
