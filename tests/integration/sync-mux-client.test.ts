@@ -4,7 +4,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Y from 'yjs'
-import WebSocket from 'ws'
+import WebSocket, { WebSocketServer } from 'ws'
+import type { AddressInfo } from 'node:net'
 import { Close } from '../../shared/errors.ts'
 import { MuxConnection } from '../../web/src/sync/mux-client.ts'
 import { MuxRoom } from '../../web/src/sync/mux-room.ts'
@@ -71,6 +72,33 @@ test('after the relay restarts, the socket comes back by itself and sends what w
   relay = await relay.restart()
   await waitFor(() => mine.synced, 'sync again', 10_000)
   await relayHas(me, 'offline-edit')
+})
+
+test('a socket that brings nothing for the silence allowed is opened again; the relay, asked, keeps one alive', async () => {
+  const silent = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  let accepted = 0
+  silent.on('connection', () => { accepted++ })
+  await new Promise((resolve) => silent.once('listening', resolve))
+  const me = await signUp(relay.url)
+  const opened: string[] = []
+  class Counting extends WebSocket { constructor(url: string) { super(url); opened.push(url) } }
+  const options = { WebSocketPolyfill: Counting as unknown as typeof globalThis.WebSocket, silenceMs: 300, maxBackoffTime: 100 }
+  try {
+    const dead = new MuxConnection(`ws://127.0.0.1:${(silent.address() as AddressInfo).port}/sync-mux`, me.token, options)
+    const deadRoom = room(`user/${me.userId}`, dead)
+    await waitFor(() => accepted >= 3, 'two reconnections to the silent server', 5_000)
+    deadRoom.destroy()
+    const live = new MuxConnection(`${relay.wsUrl}/sync-mux`, me.token, options)
+    const mine = room(`user/${me.userId}`, live)
+    await waitFor(() => mine.synced, 'sync')
+    const before = opened.length
+    await new Promise((resolve) => setTimeout(resolve, 1_500))
+    assert.is(opened.length, before, 'no reconnection to the relay, which answers')
+    assert.is(live.status, 'connected')
+  } finally {
+    for (const room of rooms.splice(0)) room.destroy()
+    silent.close()
+  }
 })
 
 test('the socket closes with its last room, and a room left is no longer fed', async () => {

@@ -3,7 +3,8 @@
 // HocuspocusProviderWebsocket, reconnecting with y-websocket's backoff. MuxRoom (mux-room.ts)
 // syncs one document over it.
 import { isFinalClose } from '../../../shared/errors.ts'
-import { leaveFrame, readMuxFrame, type MuxFrame } from '../../../sync-server/mux-frames.ts'
+import { leaveFrame, messageFrame, readMuxFrame, type MuxFrame } from '../../../sync-server/mux-frames.ts'
+import { MESSAGE_QUERY_AWARENESS } from '../../../sync-server/protocol.ts'
 
 export type MuxStatus = 'offline' | 'connecting' | 'connected'
 
@@ -23,7 +24,14 @@ export interface MuxOptions {
   WebSocketPolyfill?: typeof WebSocket
   /** Longest wait between attempts, as y-websocket's `maxBackoffTime`. */
   maxBackoffTime?: number
+  /**
+   * A socket that brought nothing for this long is taken for dead and opened again (y-websocket's
+   * `messageReconnectTimeout`): a phone's half-open TCP connection may otherwise look open for minutes.
+   */
+  silenceMs?: number
 }
+
+const SILENCE_MS = 30_000
 
 /** Waits before the `failures`-th attempt, doubling from 200 ms as y-websocket does. */
 export function backoffMs(failures: number, maxBackoffTime: number): number {
@@ -37,6 +45,8 @@ export class MuxConnection {
   /** Closed sockets since the last one a room synced on (reset by synced()). */
   private failures = 0
   private retry: ReturnType<typeof setTimeout> | null = null
+  private watchdog: ReturnType<typeof setInterval> | null = null
+  private lastHeard = 0
   /** Set once the server closed the socket with a 44xx: nothing is tried again. */
   finalClose: { code: number; reason: string } | null = null
 
@@ -86,23 +96,31 @@ export class MuxConnection {
     ws.onopen = () => {
       if (this.ws !== ws) return
       this.status = 'connected'
+      this.watch()
       for (const member of [...this.members.values()]) member.opened()
     }
     ws.onmessage = (event: MessageEvent) => {
-      if (this.ws === ws) this.onFrame(new Uint8Array(event.data as ArrayBuffer))
+      if (this.ws !== ws) return
+      this.lastHeard = Date.now()
+      this.onFrame(new Uint8Array(event.data as ArrayBuffer))
     }
     ws.onerror = () => {}
     ws.onclose = (event: CloseEvent) => {
       if (this.ws !== ws) return
       this.drop()
-      if (isFinalClose(event.code)) this.finalClose = { code: event.code, reason: event.reason }
-      for (const member of [...this.members.values()]) {
-        if (this.finalClose) member.receive({ kind: 'closed', room: member.name, joinId: -1, ...this.finalClose })
-      }
-      if (!this.finalClose && this.members.size > 0) {
-        this.retry = setTimeout(() => { this.retry = null; this.connect() }, backoffMs(++this.failures, this.options.maxBackoffTime ?? 2500))
-      }
+      this.retryLater(event.code, event.reason)
     }
+  }
+
+  /** After the socket closed: stop for good on 44xx (telling every room), else try again after the backoff. */
+  private retryLater(code: number, reason: string): void {
+    if (isFinalClose(code)) {
+      const finalClose = this.finalClose = { code, reason }
+      for (const member of [...this.members.values()]) member.receive({ kind: 'closed', room: member.name, joinId: -1, ...finalClose })
+      return
+    }
+    if (this.members.size === 0) return
+    this.retry = setTimeout(() => { this.retry = null; this.connect() }, backoffMs(++this.failures, this.options.maxBackoffTime ?? 2500))
   }
 
   private onFrame(bytes: Uint8Array): void {
@@ -116,8 +134,27 @@ export class MuxConnection {
     this.members.get(frame.room)?.receive(frame)
   }
 
+  /**
+   * While open, asks the server something every third of the silence allowed (an awareness query
+   * for one of its rooms, which it always answers) and drops the socket when nothing came back.
+   */
+  private watch(): void {
+    const silenceMs = this.options.silenceMs ?? SILENCE_MS
+    this.lastHeard = Date.now()
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastHeard > silenceMs) {
+        this.drop()
+        this.retryLater(1006, 'silent')
+        return
+      }
+      const asked = [...this.members.keys()].find((name) => name !== 'catalog') // the catalog answers no query
+      if (asked && Date.now() - this.lastHeard > silenceMs / 3) this.send(messageFrame(asked, new Uint8Array([MESSAGE_QUERY_AWARENESS])))
+    }, silenceMs / 6)
+  }
+
   /** Forgets the socket (closing it) and tells every room. */
   private drop(): void {
+    if (this.watchdog) { clearInterval(this.watchdog); this.watchdog = null }
     const ws = this.ws
     if (!ws) return
     this.ws = null
