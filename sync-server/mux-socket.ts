@@ -45,8 +45,8 @@ export class MuxSocket implements SharedSocket {
   send(frame: Uint8Array): void {
     if (this.gone || this.ws.readyState !== this.ws.OPEN) return
     this.ws.send(frame)
-    // Every room shares this buffer: a reader that does not take it is cut, all its rooms with it
-    // (each room's Connection logs it too, as it would on its own socket).
+    // Every room shares this buffer: a reader that does not take it is cut, all its rooms with it,
+    // as Connection cuts a one-room socket (a room's own close would only queue behind the bytes).
     const limit = this.options.socketBufferBytes ?? Infinity
     if (this.ws.bufferedAmount > limit) this.ws.terminate()
   }
