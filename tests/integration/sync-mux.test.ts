@@ -66,6 +66,21 @@ test('a write outside the rights is refused in its room only, which stays open',
   await socket.write(`user/${me.userId}`, (doc) => doc.getMap('profile').set('homeFront', 'demo-store'))
 })
 
+test('a write past the order\'s size limit is refused in that room, as on /sync/<room>', async () => {
+  const me = await signUp(relay.url)
+  const socket = await mux(me.token)
+  const orderId = newOrderId()
+  const order = socket.join(`order/${orderId}`)
+  socket.join(`user/${me.userId}`)
+  await settled(socket, `order/${orderId}`)
+  await socket.write(`order/${orderId}`, (doc) => draft(doc, orderId, me.userId))
+  order.doc.getMap('spec').set('front', 'x'.repeat(300 * 1024)) // orderDocBytes: 256 KiB
+  await waitFor(() => order.denials.length > 0, 'the refusal')
+  assert.match(order.denials[0], /this order is full/)
+  await settled(socket, `user/${me.userId}`)
+  await socket.write(`user/${me.userId}`, (doc) => doc.getMap('profile').set('homeFront', 'demo-store'))
+})
+
 test('another customer on their own socket sees a write only once it is stored, as on /sync/<room>', async () => {
   const me = await signUp(relay.url)
   const writer = await mux(me.token)
