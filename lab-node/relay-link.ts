@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import type { Catalog, HistoryEntry, QueueEntry } from '../shared/schema.ts'
 import { roomName } from '../shared/schema.ts'
 import { isFinalClose } from '../shared/errors.ts'
-import { MESSAGE_AUTH, MESSAGE_SYNC, step1Message } from '../sync-server/protocol.ts'
+import { MESSAGE_AUTH, MESSAGE_SYNC, step1Message } from '../shared/sync-protocol.ts'
 
 export interface OpenOrder {
   doc: Y.Doc

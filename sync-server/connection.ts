@@ -5,7 +5,7 @@ import type { Principal } from '../shared/rights.ts'
 import type { Room as RoomName } from '../shared/schema.ts'
 import { Close, type CloseEvent } from '../shared/errors.ts'
 import type { Peer, Room } from './room.ts'
-import { readMessage } from './protocol.ts'
+import { readMessage } from '../shared/sync-protocol.ts'
 import type { Rooms } from './rooms.ts'
 import type { Limits } from '../shared/limits.ts'
 

@@ -4,7 +4,7 @@
 // sends goes out on the shared socket prefixed with the room's name; its close is a per-room
 // "closed" frame that leaves the other rooms alone.
 import { WebSocket } from 'ws'
-import { closedFrame, messageFrame } from './mux-frames.ts'
+import { closedFrame, messageFrame } from '../shared/mux-frames.ts'
 
 /** What a channel needs of the socket it shares. */
 export interface SharedSocket {

@@ -9,7 +9,7 @@ import { parseRoom } from '../shared/schema.ts'
 import type { Session } from './connection.ts'
 import type { SyncSocket } from './endpoint.ts'
 import { RoomChannel, type SharedSocket } from './mux-channel.ts'
-import { closedFrame, MalformedFrameError, readMuxFrame } from './mux-frames.ts'
+import { closedFrame, MalformedFrameError, readMuxFrame } from '../shared/mux-frames.ts'
 import type { Pausable, Quotas } from './quota.ts'
 
 /** Rooms one socket may hold at once: the app holds the catalog, the user and its open orders. */

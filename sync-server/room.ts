@@ -9,7 +9,7 @@ import { mayRead, readOrderFacts, refuseWrite, NO_ORDER_FACTS, type OrderFacts, 
 import { Close, type CloseEvent } from '../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 import { documentFull, documentLimit } from './quota.ts'
-import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from './protocol.ts'
+import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from '../shared/sync-protocol.ts'
 import type { Fanout } from './fanout/fanout.ts'
 import { Outbox } from './outbox.ts'
 import { StoredLog } from './stored-log.ts'

@@ -16,8 +16,8 @@ import { DEMO_CONFIG } from '../../relay/config.ts'
 import { connectInspector, inspectorUrl, type Inspector } from '../lib/inspector.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { KiB, percentile } from '../lib/stats.ts'
-import { MESSAGE_SYNC, readMessage, updateMessage } from '../../sync-server/protocol.ts'
-import { joinFrame, messageFrame, readMuxFrame } from '../../sync-server/mux-frames.ts'
+import { MESSAGE_SYNC, readMessage, updateMessage } from '../../shared/sync-protocol.ts'
+import { joinFrame, messageFrame, readMuxFrame } from '../../shared/mux-frames.ts'
 import { writeSpec } from '../../shared/schema.ts'
 
 const ORDERS = 5

@@ -16,7 +16,7 @@ import type { Room as RoomName } from '../../shared/schema.ts'
 import type { Principal } from '../../shared/rights.ts'
 import { isFinalClose, type CloseEvent } from '../../shared/errors.ts'
 import type { Peer, Room } from '../../sync-server/room.ts'
-import { permissionDeniedReason, readMessage, step1Message, step2Message, updateMessage } from '../../sync-server/protocol.ts'
+import { permissionDeniedReason, readMessage, step1Message, step2Message, updateMessage } from '../../shared/sync-protocol.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 
 export interface UpstreamOptions {

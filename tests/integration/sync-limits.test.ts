@@ -14,7 +14,7 @@ import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
 import * as syncProtocol from 'y-protocols/sync'
 import { DEMO_CONFIG } from '../../relay/config.ts'
-import { MESSAGE_AUTH, MESSAGE_SYNC, updateMessage } from '../../sync-server/protocol.ts'
+import { MESSAGE_AUTH, MESSAGE_SYNC, updateMessage } from '../../shared/sync-protocol.ts'
 import { Close } from '../../shared/errors.ts'
 import { writeSpec } from '../../shared/schema.ts'
 import {

@@ -4,7 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
-import { MESSAGE_SYNC, updateMessage } from '../../sync-server/protocol.ts'
+import { MESSAGE_SYNC, updateMessage } from '../../shared/sync-protocol.ts'
 
 test('updateMessage is what encoding + syncProtocol.writeUpdate write, whatever the length', () => {
   for (const length of [0, 1, 127, 128, 200, 16_383, 16_384, 70_000, 2_097_152]) {

@@ -1,11 +1,11 @@
 // A raw client of the multiplexed endpoint for tests: one ws socket, frames read with
-// sync-server/mux-frames.ts, each room's messages, echoes, refusals and closes kept apart.
+// shared/mux-frames.ts, each room's messages, echoes, refusals and closes kept apart.
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as encoding from 'lib0/encoding'
 import * as syncProtocol from 'y-protocols/sync'
-import { MESSAGE_SYNC, permissionDeniedReason, readMessage, updateMessage } from '../../sync-server/protocol.ts'
-import { joinFrame, leaveFrame, messageFrame, readMuxFrame } from '../../sync-server/mux-frames.ts'
+import { MESSAGE_SYNC, permissionDeniedReason, readMessage, updateMessage } from '../../shared/sync-protocol.ts'
+import { joinFrame, leaveFrame, messageFrame, readMuxFrame } from '../../shared/mux-frames.ts'
 import { waitFor } from '../helpers/relay.ts'
 
 export interface RawRoom {

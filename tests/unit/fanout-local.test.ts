@@ -8,7 +8,7 @@ import { MemoryDocStorage, MemoryDocStore } from '../../storage/memory/doc-store
 import { LocalFanout, LocalHub, type Fanout } from '../../sync-server/fanout/fanout.ts'
 import { Rooms } from '../../sync-server/rooms.ts'
 import type { Peer } from '../../sync-server/room.ts'
-import { readMessage } from '../../sync-server/protocol.ts'
+import { readMessage } from '../../shared/sync-protocol.ts'
 
 const ROOM = { kind: 'user', name: 'user/u1', userId: 'u1' } as const
 

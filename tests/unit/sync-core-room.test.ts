@@ -1,6 +1,6 @@
 // The sync core without a socket (as tldraw's TLSyncRoom is tested): a Room on the in-memory
 // document store, driven by fake peers that speak the y-websocket messages of
-// sync-server/protocol.ts, each with its own Y.Doc. What the Room promises: peers converge, and a
+// shared/sync-protocol.ts, each with its own Y.Doc. What the Room promises: peers converge, and a
 // write the rights table refuses is neither applied, stored, nor sent on; its writer is told why.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -11,7 +11,7 @@ import type { Principal } from '../../shared/rights.ts'
 import { MemoryDocStorage, MemoryDocStore } from '../../storage/memory/doc-store.ts'
 import { Room, type Peer } from '../../sync-server/room.ts'
 import { Rooms } from '../../sync-server/rooms.ts'
-import { permissionDeniedReason, readMessage } from '../../sync-server/protocol.ts'
+import { permissionDeniedReason, readMessage } from '../../shared/sync-protocol.ts'
 
 /** A device: its own copy, synced with the room only through messages. */
 class FakePeer implements Peer {

@@ -1,10 +1,10 @@
-// The multiplexed endpoint's frame layout (sync-server/mux-frames.ts): each kind read back as
+// The multiplexed endpoint's frame layout (shared/mux-frames.ts): each kind read back as
 // written, a y-websocket message carried byte for byte, and every malformed frame a typed error.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as encoding from 'lib0/encoding'
-import { closedFrame, joinFrame, leaveFrame, MalformedFrameError, MAX_ROOM_NAME_LENGTH, messageFrame, MUX_CLOSE, MUX_JOIN, readMuxFrame } from '../../sync-server/mux-frames.ts'
-import { updateMessage } from '../../sync-server/protocol.ts'
+import { closedFrame, joinFrame, leaveFrame, MalformedFrameError, MAX_ROOM_NAME_LENGTH, messageFrame, MUX_CLOSE, MUX_JOIN, readMuxFrame } from '../../shared/mux-frames.ts'
+import { updateMessage } from '../../shared/sync-protocol.ts'
 
 test('a message frame is the room name as a varString, then the y-websocket message unchanged', () => {
   const body = updateMessage(new Uint8Array([1, 2, 3]))

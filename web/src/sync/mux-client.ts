@@ -1,10 +1,10 @@
-// A client of the multiplexed sync endpoint (`/sync-mux`, frames in sync-server/mux-frames.ts):
+// A client of the multiplexed sync endpoint (`/sync-mux`, frames in shared/mux-frames.ts):
 // one WebSocket per server and token for all of the app's documents, as Hocuspocus's
 // HocuspocusProviderWebsocket, reconnecting with y-websocket's backoff. MuxRoom (mux-room.ts)
 // syncs one document over it.
 import { isFinalClose } from '../../../shared/errors.ts'
-import { leaveFrame, messageFrame, readMuxFrame, type MuxFrame } from '../../../sync-server/mux-frames.ts'
-import { MESSAGE_QUERY_AWARENESS } from '../../../sync-server/protocol.ts'
+import { leaveFrame, messageFrame, readMuxFrame, type MuxFrame } from '../../../shared/mux-frames.ts'
+import { MESSAGE_QUERY_AWARENESS } from '../../../shared/sync-protocol.ts'
 
 export type MuxStatus = 'offline' | 'connecting' | 'connected'
 

@@ -11,8 +11,8 @@ import { ObservableV2 } from 'lib0/observable'
 import * as syncProtocol from 'y-protocols/sync'
 import * as authProtocol from 'y-protocols/auth'
 import { isFinalClose } from '../../../shared/errors.ts'
-import { MESSAGE_AUTH, MESSAGE_SYNC, updateMessage } from '../../../sync-server/protocol.ts'
-import { joinFrame, messageFrame, type MuxFrame } from '../../../sync-server/mux-frames.ts'
+import { MESSAGE_AUTH, MESSAGE_SYNC, updateMessage } from '../../../shared/sync-protocol.ts'
+import { joinFrame, messageFrame, type MuxFrame } from '../../../shared/mux-frames.ts'
 import { backoffMs, type MuxConnection, type MuxMember, type MuxStatus } from './mux-client.ts'
 
 export interface MuxRoomEvents {
