@@ -91,7 +91,7 @@ interface RelayParts {
 
 export async function createRelay(options: RelayOptions): Promise<Relay> {
   const parts = await openParts(options)
-  const server = httpServer(options.config.limits, parts.clientAddress, (req, res) => route(parts, req, res))
+  const server = httpServer(options.config.limits, parts.clientAddress, options.trustProxy ?? null, (req, res) => route(parts, req, res))
   const sync = serveSync(server, syncOptions(parts))
   const authority = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1')
   parts.intake.resume().catch((error: Error) => console.error(`relay: resuming order intake failed: ${error.message}`))
@@ -177,12 +177,13 @@ function hookOrders(hooks: RoomHooks, intake: Intake, labReports: LabReports): v
 }
 
 /** The HTTP server with the relay's timeouts and connection caps; errors answered by sendError. */
-function httpServer(limits: Limits, clientAddress: ClientAddress, route: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
+function httpServer(limits: Limits, clientAddress: ClientAddress, trusted: TrustedProxies | null, route: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
   const server = createServer({ ...httpTimeouts(limits), maxHeaderSize: 16 * 1024 }, (req, res) => {
     logIfAborted(req, res, clientAddress)
     route(req, res).catch((error) => sendError(res, error))
   })
-  limitConnections(server, limits, 'relay', (line) => console.error(line))
+  // A trusted balancer carries many clients' connections: it is not held to one address's cap.
+  limitConnections(server, limits, 'relay', (line) => console.error(line), undefined, trusted ? (address) => trusted.has(address) : undefined)
   return server
 }
 

@@ -56,7 +56,18 @@ export interface ConnectionCaps {
  * would pass `perAddress` or `total`: an over-cap connection costs one accept and one close, never
  * a request parsed or a body read. Refusals are logged at most once a minute, in one line.
  */
-export function capConnections(server: Server, caps: { perAddress: number; total: number; name?: string }, log: (line: string) => void, now: () => number = Date.now): ConnectionCaps {
+export interface Caps {
+  perAddress: number
+  total: number
+  name?: string
+  /**
+   * Addresses the per-address cap does not apply to: a trusted balancer in front (relay
+   * `--trust-proxy`) carries many clients' connections, and caps them per client itself.
+   */
+  exempt?: (address: string) => boolean
+}
+
+export function capConnections(server: Server, caps: Caps, log: (line: string) => void, now: () => number = Date.now): ConnectionCaps {
   const byAddress = new Map<string, number>()
   let open = 0
   let refused = 0
@@ -75,7 +86,7 @@ export function capConnections(server: Server, caps: { perAddress: number; total
   server.on('connection', (socket: Socket) => {
     const address = addressOf(socket)
     const fromAddress = byAddress.get(address) ?? 0
-    if (open >= caps.total || fromAddress >= caps.perAddress) {
+    if (open >= caps.total || (fromAddress >= caps.perAddress && !caps.exempt?.(address))) {
       noteRefusal(address, open >= caps.total ? `${caps.total} open in all` : `${caps.perAddress} open from this address`)
       socket.destroy()
       return
@@ -100,7 +111,7 @@ export function capConnections(server: Server, caps: { perAddress: number; total
  * after idleTimeoutSeconds, and the connection caps (lowered to fit the open-file limit, which is
  * logged). `name` starts each log line. What the server holds open now, and has refused.
  */
-export function limitConnections(server: Server, limits: Limits, name: string, log: (line: string) => void, fdLimit = openFileLimit()): ConnectionCaps {
+export function limitConnections(server: Server, limits: Limits, name: string, log: (line: string) => void, fdLimit = openFileLimit(), exempt?: (address: string) => boolean): ConnectionCaps {
   // A connection silent this long (no byte either way) is destroyed; sync sockets are exempt
   // (ws clears the timeout on upgrade) and watched by the heartbeat instead.
   server.setTimeout(limits.idleTimeoutSeconds * 1000)
@@ -109,7 +120,7 @@ export function limitConnections(server: Server, limits: Limits, name: string, l
   if (total < limits.connections) {
     log(`${name}: at most ${total} connections at once, not limits.connections ${limits.connections}: the open-file limit (ulimit -n) is ${fdLimit}`)
   }
-  return capConnections(server, { perAddress: Math.min(limits.connectionsPerAddress, total), total, name }, log)
+  return capConnections(server, { perAddress: Math.min(limits.connectionsPerAddress, total), total, name, exempt }, log)
 }
 
 /** The client's address; an IPv4 client of a dual-stack socket counts as its IPv4 address. */

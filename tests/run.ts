@@ -24,6 +24,8 @@ const SYSTEM_PACKAGES: Array<{ pkg: string; path: string }> = [
   { pkg: 'libimage-exiftool-perl', path: '/usr/bin/exiftool' },
   { pkg: 'postgresql-15', path: '/usr/lib/postgresql/15/bin/postgres' },
   { pkg: 'redis-server', path: '/usr/bin/redis-server' },
+  { pkg: 'haproxy', path: '/usr/sbin/haproxy' },
+  { pkg: 'openssl', path: '/usr/bin/openssl' },
 ]
 
 function ensureSystemPackages(): void {
@@ -108,6 +110,11 @@ function runFile(file: string): Promise<FileResult> {
         return
       }
       let failed = counts.total - counts.passed - counts.skipped
+      // uvu swallows an error thrown in test.before and reports 0 of 0: a file that ran no test failed.
+      if (counts.total === 0) {
+        failed = 1
+        output += '\n(no test ran: did its set-up fail?)'
+      }
       if (failed === 0 && (code !== 0 || timedOut || hungAfterSummary)) failed = 1 // died after its summary, or hung
       resolve({ file, passed: counts.passed, failed, skipped: counts.skipped, output, ms })
     })

@@ -138,6 +138,24 @@ test('connections over connectionsPerAddress are cut at once (a sync socket coun
   provider.destroy()
 })
 
+test('a trusted balancer (--trust-proxy) is not held to connectionsPerAddress; the total cap still holds', async () => {
+  const relay = await startRelay({
+    config: { ...DEMO_CONFIG, limits: { ...DEMO_CONFIG.limits, ...TIGHT } },
+    env: { LABSYNC_TRUST_PROXY: '127.0.0.1/32' },
+  })
+  try {
+    const held = await Promise.all(Array.from({ length: 12 }, () => raw(relay))) // over 8 from one address
+    await sleep(300) // the relay has counted them
+    assert.ok(held.every((conn) => !conn.isClosed()), 'every connection from the balancer is open')
+    const more = await Promise.all(Array.from({ length: 5 }, () => raw(relay))) // 17: over the total of 16
+    await within(Promise.race(more.map((conn) => conn.closed)), 2_000, 'a connection over the total cap was cut')
+    for (const conn of [...held, ...more]) conn.socket.destroy()
+  } finally {
+    await relay.stop()
+    removeDir(relay.dataDir)
+  }
+})
+
 test('under a low open-file limit the total cap is lowered below it, logged once, and enforced', async () => {
   const dataDir = tempDir()
   const child = spawn('prlimit', ['--nofile=300:300', process.execPath, LABSYNC, 'relay', '--host', '127.0.0.1', '--port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
