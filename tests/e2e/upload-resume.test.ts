@@ -71,8 +71,9 @@ test('an upload cut by going offline resumes from the relay\'s offset and comple
 
   const creationsBefore = creations.length
   await context.setOffline(false)
-  // The relay has the order but waits for the photo before receiving it.
-  await page.locator('.badge', { hasText: 'Sent' }).waitFor()
+  // The relay has the order but waits for the photo before receiving it: the badge says "Sent" until
+  // the relay's waiting receipt arrives, then "Waiting for photos" (issue 16), often too soon to see the first.
+  await page.locator('.badge', { hasText: /^(Sent|Waiting for photos)$/ }).waitFor()
   await page.getByText(/Waiting for 1 photo to finish uploading/).waitFor()
   await screenshot(page, '12-sent-waiting-for-photo', false)
   await page.getByText('Uploaded', { exact: true }).waitFor({ timeout: 30_000 })
