@@ -1,11 +1,11 @@
 // Which stored rows of each document one DocStore instance has seen (loaded or written): exactly
 // what its next compaction of that document may remove, so an update another instance appended
-// meanwhile is never lost. Shared by the memory and the SQLite store.
+// meanwhile is never lost. Shared by the memory, SQLite and PostgreSQL stores.
 
 export class SeenRows {
   private readonly byDoc = new Map<string, Set<number>>()
   /** Compactions of each document called and not yet settled. */
-  private readonly compacting = new Map<string, number>()
+  private readonly pendingCompactions = new Map<string, number>()
   /** Rows load() returned while a compaction of their document was pending [DS14]. */
   private readonly loadedMeanwhile = new Map<string, number[]>()
 
@@ -14,22 +14,29 @@ export class SeenRows {
    * snapshot was made before they were read and may lack them, so it must not fold them [DS14].
    */
   loaded(doc: string, ids: number[]): void {
-    if (!this.compacting.has(doc)) return this.add(doc, ids)
-    const waiting = this.loadedMeanwhile.get(doc)
-    if (waiting) waiting.push(...ids)
-    else this.loadedMeanwhile.set(doc, [...ids])
+    if (!this.pendingCompactions.has(doc)) return this.add(doc, ids)
+    const waiting = this.loadedMeanwhile.get(doc) ?? []
+    for (const id of ids) waiting.push(id)
+    this.loadedMeanwhile.set(doc, waiting)
   }
 
-  /** compact() was called for `doc`: what it folds is fixed until `settled`. */
-  compactionCalled(doc: string): void {
-    this.compacting.set(doc, (this.compacting.get(doc) ?? 0) + 1)
+  /**
+   * Runs a compaction of `doc` (the store's enqueue): what it folds is fixed from this call until
+   * it settles, whatever load() returns meanwhile [DS14].
+   */
+  compacting<T>(doc: string, compaction: () => Promise<T>): Promise<T> {
+    this.pendingCompactions.set(doc, (this.pendingCompactions.get(doc) ?? 0) + 1)
+    const done = compaction()
+    const settled = () => this.compactionSettled(doc)
+    done.then(settled, settled)
+    return done
   }
 
   /** A compaction of `doc` resolved or failed; the last one lets rows loaded meanwhile count. */
-  compactionSettled(doc: string): void {
-    const left = (this.compacting.get(doc) ?? 1) - 1
-    if (left > 0) return void this.compacting.set(doc, left)
-    this.compacting.delete(doc)
+  private compactionSettled(doc: string): void {
+    const left = (this.pendingCompactions.get(doc) ?? 1) - 1
+    if (left > 0) return void this.pendingCompactions.set(doc, left)
+    this.pendingCompactions.delete(doc)
     const waiting = this.loadedMeanwhile.get(doc)
     this.loadedMeanwhile.delete(doc)
     // Rows a compaction deleted meanwhile may be among them: deleting them again removes nothing.

@@ -68,11 +68,7 @@ export class PgDocStore implements DocStore {
   }
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    this.seen.compactionCalled(doc)
-    const settled = () => this.seen.compactionSettled(doc)
-    const done = this.enqueue(doc, snapshot, true)
-    done.then(settled, settled)
-    return done
+    return this.seen.compacting(doc, () => this.enqueue(doc, snapshot, true))
   }
 
   release(doc: string): void {

@@ -85,11 +85,7 @@ export class SqliteDocStore implements DocStore {
   }
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    this.seen.compactionCalled(doc)
-    const settled = () => this.seen.compactionSettled(doc)
-    const done = this.enqueue(doc, snapshot, true)
-    done.then(settled, settled)
-    return done
+    return this.seen.compacting(doc, () => this.enqueue(doc, snapshot, true))
   }
 
   release(doc: string): void {
