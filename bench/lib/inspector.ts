@@ -2,6 +2,7 @@
 // with --inspect=127.0.0.1:0), so memory is measured on live objects rather than on garbage that
 // happens not to be collected yet. Works the same for every system without touching its code.
 import WebSocket from 'ws'
+import { sampleProc, sleep } from './proc.ts'
 
 export interface Inspector {
   collectGarbage(): Promise<void>
@@ -38,4 +39,15 @@ export async function connectInspector(url: string): Promise<Inspector> {
     },
     close: () => socket.close(),
   }
+}
+
+/** RSS and V8 heap in use after a forced full GC, RSS averaged over a few samples. */
+export async function memoryAfterGc(pid: number, inspector: Inspector): Promise<{ rss: number; heap: number }> {
+  await sleep(500) // let sockets finish their handshakes and timers settle
+  await inspector.collectGarbage()
+  await inspector.collectGarbage()
+  const heap = await inspector.heapUsed()
+  let rss = 0
+  for (let i = 0; i < 5; i++) { rss += sampleProc(pid).rssBytes; await sleep(50) }
+  return { rss: rss / 5, heap }
 }

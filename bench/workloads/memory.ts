@@ -4,8 +4,8 @@
 // delta / C; per loaded small order document = delta / D minus one connection. labsync also
 // loads D stored orders for reading only (no write), which shows what a write adds. Each server
 // runs with --inspect on 127.0.0.1, and a full GC is forced before every sample, for every system.
-import { sampleProc, sleep, startServer, type SystemName } from '../lib/proc.ts'
-import { connectInspector, inspectorUrl, type Inspector } from '../lib/inspector.ts'
+import { startServer, type SystemName } from '../lib/proc.ts'
+import { connectInspector, inspectorUrl, memoryAfterGc } from '../lib/inspector.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
 import { KiB } from '../lib/stats.ts'
@@ -46,7 +46,7 @@ async function runSystem(ctx: Context, system: SystemName, connections: number, 
   const url = inspectorUrl(server.output())
   if (!url) throw new Error(`${system} printed no inspector URL`)
   const inspector = await connectInspector(url)
-  const measure = () => measured(server.pid, inspector)
+  const measure = () => memoryAfterGc(server.pid, inspector)
   const tag = runTag()
   const keys: string[] = []
   const hold = async (name: string, rooms: HoldRoom[]) => {
@@ -100,13 +100,3 @@ async function runSystem(ctx: Context, system: SystemName, connections: number, 
   }
 }
 
-/** RSS and V8 heap in use after a forced full GC, RSS averaged over a few samples. */
-async function measured(pid: number, inspector: Inspector): Promise<{ rss: number; heap: number }> {
-  await sleep(500) // let sockets finish their handshakes and timers settle
-  await inspector.collectGarbage()
-  await inspector.collectGarbage()
-  const heap = await inspector.heapUsed()
-  let rss = 0
-  for (let i = 0; i < 5; i++) { rss += sampleProc(pid).rssBytes; await sleep(50) }
-  return { rss: rss / 5, heap }
-}

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { BENCH_LIMITS, sampleProc, sleep, startServer } from '../lib/proc.ts'
 import { DEMO_CONFIG } from '../../relay/config.ts'
-import { connectInspector, inspectorUrl, type Inspector } from '../lib/inspector.ts'
+import { connectInspector, inspectorUrl, memoryAfterGc, type Inspector } from '../lib/inspector.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { KiB, percentile } from '../lib/stats.ts'
 import { MESSAGE_SYNC, readMessage, updateMessage } from '../../shared/sync-protocol.ts'
@@ -80,18 +80,8 @@ async function seed(wsUrl: string, customer: Customer): Promise<void> {
   ws.close()
 }
 
-async function measured(pid: number, inspector: Inspector): Promise<{ rss: number; heap: number }> {
-  await sleep(500)
-  await inspector.collectGarbage()
-  await inspector.collectGarbage()
-  const heap = await inspector.heapUsed()
-  let rss = 0
-  for (let i = 0; i < 5; i++) { rss += sampleProc(pid).rssBytes; await sleep(50) }
-  return { rss: rss / 5, heap }
-}
-
 async function phase(wsUrl: string, pid: number, inspector: Inspector, customers: Customer[], mode: Mode, concurrent: number) {
-  const before = await measured(pid, inspector)
+  const before = await memoryAfterGc(pid, inspector)
   const cpuBefore = sampleProc(pid).cpuSeconds
   const held: WebSocket[] = []
   const latencies: number[] = []
@@ -103,7 +93,7 @@ async function phase(wsUrl: string, pid: number, inspector: Inspector, customers
     }))
   }
   const cpu = sampleProc(pid).cpuSeconds - cpuBefore
-  const after = await measured(pid, inspector)
+  const after = await memoryAfterGc(pid, inspector)
   for (const ws of held) ws.close()
   await sleep(1_000)
   const n = customers.length
