@@ -4,11 +4,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEMO_CONFIG, parseConfig } from '../../relay/config.ts'
 import { createRelay } from '../../relay/server.ts'
 import { HEALTH_RETRY_SECONDS } from '../../relay/http/health.ts'
+import { fillFilesystem } from '../helpers/full-disk.ts'
 import { removeDir, startRelay, tempDir } from '../helpers/relay.ts'
 
 async function health(url: string): Promise<{ status: number; retryAfter: string | null; body: Record<string, unknown> }> {
@@ -46,7 +47,7 @@ test('a full disk under the data dir answers 503, and 200 again once there is ro
   const filler = join(mountPoint, 'filler')
   try {
     assert.is((await health(relay.url)).status, 200)
-    fill(filler)
+    fillFilesystem(filler)
     const full = await health(relay.url)
     assert.is(full.status, 503)
     assert.ok(Number(full.retryAfter) >= 1)
@@ -60,21 +61,5 @@ test('a full disk under the data dir answers 503, and 200 again once there is ro
     removeDir(mountPoint)
   }
 })
-
-/** Writes the file until the filesystem is full to the last byte. */
-function fill(file: string): void {
-  const fd = openSync(file, 'w')
-  try {
-    for (const size of [1024 * 1024, 4096, 1]) {
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(size, 1))
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error
-      }
-    }
-  } finally {
-    closeSync(fd)
-  }
-}
 
 test.run()

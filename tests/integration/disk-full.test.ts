@@ -5,9 +5,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
+import { fillFilesystem } from '../helpers/full-disk.ts'
 import { makePhoto, removeDir, sha256Hex, signUp, startRelay, tempDir, type RelayProcess } from '../helpers/relay.ts'
 
 const PASSWORD = 'correct horse battery'
@@ -40,22 +41,6 @@ test.after(async () => {
   execFileSync('umount', [mountPoint])
   removeDir(mountPoint)
 })
-
-/** Writes the filler file until the filesystem is full to the last byte. */
-function fill(): void {
-  const fd = openSync(filler, 'w')
-  try {
-    for (const size of [1024 * 1024, 4096, 1]) {
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(size, 1))
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error
-      }
-    }
-  } finally {
-    closeSync(fd)
-  }
-}
 
 const bearer = () => ({ authorization: `Bearer ${customer.token}` })
 const tusHeaders = () => ({ ...bearer(), 'tus-resumable': '1.0.0' })
@@ -93,7 +78,7 @@ function imageRecorded(hash: string): boolean {
 
 test('a photo PUT on a full disk answers 507 with Retry-After and leaves no file and no row; with room again it is stored', async () => {
   const photo = await makePhoto(1, 1200, 900)
-  fill()
+  fillFilesystem(filler)
   const answer = await put(photo)
   assert.is(answer.status, 507, JSON.stringify(answer.json))
   assert.match(answer.json.error, /storage is full/)
@@ -107,7 +92,7 @@ test('a photo PUT on a full disk answers 507 with Retry-After and leaves no file
 })
 
 test('tus on a full disk: a creation and a PATCH answer 507 with Retry-After, a failed creation leaves no files; with room the upload resumes', async () => {
-  fill()
+  fillFilesystem(filler)
   const before = readdirSync(join(relay.dataDir, 'uploads')).sort()
   const created = await tusCreate(await makePhoto(3))
   assert.is(created.status, 507)
@@ -131,7 +116,7 @@ test('tus on a full disk: a creation and a PATCH answer 507 with Retry-After, a 
 })
 
 test('sign-in and sign-up on a full database answer 503 with Retry-After; with room again they succeed', async () => {
-  fill()
+  fillFilesystem(filler)
   const signIn = await postJson('/api/sessions', { email: customer.email, password: PASSWORD })
   assert.is(signIn.status, 503, JSON.stringify(signIn.json))
   assert.match(signIn.json.error, /storage is full/)
