@@ -84,15 +84,17 @@ function runFile(file: string): Promise<FileResult> {
     // Once the summary is out, the file has EXIT_GRACE_MS to exit; then it is asked what is still
     // open (tests/helpers/exit-diagnostics.mjs) and killed.
     let grace: NodeJS.Timeout | null = null
-    const watchSummary = () => {
-      if (grace !== null || !/^\s*Total:\s+\d+/m.test(output)) return
+    const watchSummary = (chunk: string) => {
+      // Only the new chunk and the line it may continue: the whole output again would be quadratic.
+      const recent = output.slice(output.lastIndexOf('\n', output.length - chunk.length - 1) + 1)
+      if (grace !== null || !/^\s*Total:\s+\d+/m.test(recent)) return
       grace = setTimeout(() => {
         hungAfterSummary = true
         try { process.kill(child.pid!, 'SIGUSR2') } catch { /* already gone */ }
         setTimeout(kill, 1000)
       }, EXIT_GRACE_MS)
     }
-    child.stdout.on('data', (chunk) => { output += chunk; watchSummary() })
+    child.stdout.on('data', (chunk) => { output += chunk; watchSummary(String(chunk)) })
     child.stderr.on('data', (chunk) => (output += chunk))
     const timer = setTimeout(() => {
       timedOut = true
