@@ -4,9 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path'
 import { HttpError } from '../shared/errors.ts'
 import { publicCatalog, type Limits, type RelayConfig } from './config.ts'
-import { openDatabase, type DB } from '../storage/sqlite/database.ts'
-import { RELAY_MIGRATIONS } from './store/migrations.ts'
-import { SqliteDocStore } from '../storage/sqlite/doc-store.ts'
+import type { DB } from '../storage/sqlite/database.ts'
+import { openStores, type ClusterOptions, type RelayStores } from './stores.ts'
 import { Accounts } from './store/accounts.ts'
 import { Authenticator, bearerToken } from './auth.ts'
 import { Rooms } from '../sync-server/rooms.ts'
@@ -21,7 +20,6 @@ import { History } from './store/history.ts'
 import { listen, sendError } from '../sync-server/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import type { Images, ImagesDeps } from '../photos/intake.ts'
-import { SqliteImageStore } from '../storage/sqlite/image-store.ts'
 import { serveStatic } from './http/static.ts'
 import { httpTimeouts, limitConnections } from '../sync-server/http-limits.ts'
 import { AddressWindow, HashGate, signInGuard, type SignInGuard } from './http/sign-in-guard.ts'
@@ -33,7 +31,7 @@ import { loadOrCreateSigningKey } from '../storage/key-file.ts'
 import { createAdmin, queueLengthFromRooms, type Admin } from './http/admin.ts'
 import type { KeyPair } from '../shared/signing.ts'
 import { clientAddressOf, type ClientAddress, type TrustedProxies } from './http/client-address.ts'
-import { serveHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
+import { serveHealth, type HealthCheck } from './http/health.ts'
 
 export interface RelayOptions {
   config: RelayConfig
@@ -54,6 +52,8 @@ export interface RelayOptions {
   signingKey?: KeyPair
   /** Peers whose X-Forwarded-For gives the client's address (--trust-proxy); without them, the TCP peer. */
   trustProxy?: TrustedProxies | null
+  /** Cluster mode (--store, --fanout, --images): PostgreSQL and Redis shared with other relays. */
+  cluster?: ClusterOptions | null
 }
 
 export interface Relay {
@@ -70,7 +70,7 @@ interface RelayParts {
   options: RelayOptions
   now: () => number
   db: DB
-  docStore: SqliteDocStore
+  stores: RelayStores
   accounts: Accounts
   signIns: SignInGuard
   labKeys: LabKeys
@@ -105,11 +105,10 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       server.close()
       await parts.images.close()
       await rooms.close()
-      await parts.docStore.close() // the writer thread, or a relay started inside a test keeps its process alive
       sync.close()
       server.closeAllConnections()
       parts.presence.close() // last_seen the write throttle held back; nothing heard after
-      db.close()
+      await parts.stores.close()
     },
   }
 }
@@ -117,10 +116,10 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
 /** The database, accounts, rooms (with the catalog published), order intake, photos and admin API. */
 async function openParts(options: RelayOptions): Promise<RelayParts> {
   const now = options.now ?? Date.now
-  const db = openDatabase(join(options.dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
-  const docStore = new SqliteDocStore(db)
-  const signingKey = options.signingKey ?? loadOrCreateSigningKey(options.dataDir)
   const limits = options.config.limits
+  const stores = await openStores({ dataDir: options.dataDir, now, imageBytes: limits.imageBytes, cluster: options.cluster })
+  const { db, docStore, imageStore } = stores
+  const signingKey = options.signingKey ?? loadOrCreateSigningKey(options.dataDir)
   const hashGate = new HashGate(limits.passwordHashConcurrency)
   const accounts = new Accounts(db, now, signingKey, { hashing: (work) => hashGate.run(work) })
   const signIns = signInGuard(limits, now)
@@ -129,6 +128,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   const hooks: RoomHooks = {}
   const rooms = new Rooms({
     store: docStore,
+    fanout: stores.fanout,
     hooks,
     idleUnloadMs: options.idleUnloadMs ?? 30_000,
     compactAfterUpdates: options.compactAfterUpdates ?? 500,
@@ -137,7 +137,6 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   })
   await publishCatalog(rooms, options.config, signingKey.publicJwk)
   const receptions = new Receptions(db)
-  const imageStore = new SqliteImageStore(db, options.dataDir, now)
   const intake = new Intake({
     rooms, receptions, catalog: publicCatalog(options.config), now, delayMs: options.intakeDelayMs ?? 0, labKeys,
     imageUploaded: (sha, user) => imageStore.isOwner(sha, user),
@@ -158,8 +157,8 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   })
   const prices = { list: priceList(publicCatalog(options.config)), window: new AddressWindow(limits.signInsPerAddress, now, 'price list requests') }
   const clientAddress = clientAddressOf(options.trustProxy ?? null)
-  const health = sqliteHealth(db, options.dataDir)
-  return { options, now, db, docStore, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence, prices, clientAddress, health }
+  const health = stores.health
+  return { options, now, db, stores, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence, prices, clientAddress, health }
 }
 
 /** The document events order intake and lab reports hang off. */
