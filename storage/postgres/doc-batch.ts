@@ -1,14 +1,7 @@
 // The statements of one group commit of the PostgreSQL DocStore: consecutive appends as one
 // multi-row INSERT, each compaction as its snapshot's INSERT and the DELETE of exactly the rows it folds.
 import type { SeenRows } from '../seen-rows.ts'
-
-export interface Write {
-  /** null for a flush, which only waits for the writes before it. */
-  doc: string | null
-  data: Uint8Array
-  /** A compaction's snapshot: removes the rows it folds (see DocStore.compact). */
-  snapshot: boolean
-}
+import type { QueuedWrite as Write } from '../group-commit.ts'
 
 type Query = (sql: string, params: unknown[]) => Promise<{ rows: Array<{ id: string }> }>
 
@@ -28,7 +21,7 @@ export async function planBatch(writes: Write[], seen: SeenRows, query: Query): 
   const effects: Array<(seen: SeenRows) => void> = []
   for (let i = 0; i < writes.length;) {
     if (writes[i].snapshot) {
-      const doc = writes[i].doc!
+      const doc = writes[i].doc
       const folds = [...rowsOf(doc)]
       const id = await insertSnapshot(query, doc, writes[i].data, folds)
       known.set(doc, new Set([id]))
@@ -41,8 +34,8 @@ export async function planBatch(writes: Write[], seen: SeenRows, query: Query): 
     const appends = writes.slice(i, end)
     const ids = await insertUpdates(query, appends)
     appends.forEach(({ doc }, n) => {
-      rowsOf(doc!).add(ids[n])
-      effects.push((s) => s.add(doc!, [ids[n]]))
+      rowsOf(doc).add(ids[n])
+      effects.push((s) => s.add(doc, [ids[n]]))
     })
     i = end
   }

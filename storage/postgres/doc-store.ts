@@ -4,7 +4,8 @@ import pg from 'pg'
 import type { DocStore } from '../doc-store.ts'
 import { SeenRows } from '../seen-rows.ts'
 import { LOCK_CLASS, migrate, type PgMigrations } from './migrate.ts'
-import { planBatch, type Write } from './doc-batch.ts'
+import { planBatch } from './doc-batch.ts'
+import { GroupCommit, type QueuedWrite } from '../group-commit.ts'
 
 /** The documents' schema steps (see PgMigrations: append, never edit). */
 export const DOC_MIGRATIONS: PgMigrations = {
@@ -19,11 +20,6 @@ export const DOC_MIGRATIONS: PgMigrations = {
   ],
 }
 
-interface PendingWrite extends Write {
-  resolve: () => void
-  reject: (error: Error) => void
-}
-
 export interface PgDocStoreOptions {
   /** Connections for load(); the writes use one more, one batch at a time. */
   readers?: number
@@ -35,9 +31,7 @@ export interface PgDocStoreOptions {
  * commits for many writers (group commit). Writes resolve in the order they were made [DS2].
  */
 export class PgDocStore implements DocStore {
-  private pending: PendingWrite[] = []
-  private scheduled = false
-  private committing = false
+  private readonly queue = new GroupCommit({ commit: (writes) => this.store(writes) })
   /** Another relay on the same database may write the same documents. */
   private readonly seen = new SeenRows()
 
@@ -64,11 +58,11 @@ export class PgDocStore implements DocStore {
   }
 
   append(doc: string, update: Uint8Array): Promise<void> {
-    return this.enqueue(doc, update, false)
+    return this.queue.add({ doc, data: update, snapshot: false })
   }
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    return this.seen.compacting(doc, () => this.enqueue(doc, snapshot, true))
+    return this.seen.compacting(doc, () => this.queue.add({ doc, data: snapshot, snapshot: true }))
   }
 
   release(doc: string): void {
@@ -76,7 +70,7 @@ export class PgDocStore implements DocStore {
   }
 
   flush(): Promise<void> {
-    return this.pending.length === 0 && !this.committing ? Promise.resolve() : this.enqueue(null, EMPTY, false)
+    return this.queue.flush()
   }
 
   /** Stores what is pending, then closes every connection. */
@@ -85,52 +79,15 @@ export class PgDocStore implements DocStore {
     await this.pool.end()
   }
 
-  private enqueue(doc: string | null, data: Uint8Array, snapshot: boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ doc, data, snapshot, resolve, reject })
-      this.schedule()
-    })
-  }
-
-  /**
-   * At the end of this event-loop turn, or when the commit in flight ends. Never inside append():
-   * what the caller does right after it must not be overtaken by the commit.
-   */
-  private schedule(): void {
-    if (this.scheduled || this.committing) return
-    this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      void this.commit()
-    })
-  }
-
-  private async commit(): Promise<void> {
-    if (this.committing || this.pending.length === 0) return
-    const batch = this.pending
-    this.pending = []
-    this.committing = true
-    let failure: Error | null = null
-    try {
-      const writes = batch.filter((write) => write.doc !== null)
-      if (writes.length > 0) await this.store(writes)
-    } catch (error) {
-      failure = error as Error
-    }
-    this.committing = false
-    for (const write of batch) failure ? write.reject(failure) : write.resolve()
-    if (this.pending.length > 0) this.schedule()
-  }
-
   /**
    * One transaction. The advisory locks of the compacted documents are taken first, in one
    * order, so two relays compacting the same documents wait for each other instead of
    * deadlocking. Rows this store learns of are remembered only once the COMMIT succeeded.
    */
-  private async store(writes: Write[]): Promise<void> {
+  private async store(writes: QueuedWrite[]): Promise<void> {
     const client = await this.pool.connect()
     let broken: Error | undefined
-    const compacted = [...new Set(writes.filter((write) => write.snapshot).map((write) => write.doc!))]
+    const compacted = [...new Set(writes.filter((write) => write.snapshot).map((write) => write.doc))]
     // Appends only are one INSERT, a transaction by itself: two round trips fewer per commit.
     const transaction = compacted.length > 0
     try {
@@ -154,4 +111,3 @@ export class PgDocStore implements DocStore {
   }
 }
 
-const EMPTY = new Uint8Array(0)

@@ -5,6 +5,7 @@ import type { DocStore } from '../doc-store.ts'
 import { SeenRows } from '../seen-rows.ts'
 import type { DB, Migrations } from './database.ts'
 import { SNAPSHOT, batchWriter, type DocBatch } from './doc-batch.js'
+import { GroupCommit, type QueuedWrite } from '../group-commit.ts'
 
 export type { DocStore }
 
@@ -24,16 +25,6 @@ export const DOC_TABLES = `CREATE TABLE doc_updates (
 /** A database of documents only: the store's own list (tests, tools). */
 export const DOC_STORE_MIGRATIONS: Migrations = [DOC_TABLES]
 
-interface PendingWrite {
-  /** null for a flush, which only waits for the writes before it. */
-  doc: string | null
-  data: Uint8Array
-  /** A compaction's snapshot: removes the rows it folds (see DocStore.compact). */
-  snapshot: boolean
-  resolve: () => void
-  reject: (error: Error) => void
-}
-
 export interface SqliteDocStoreOptions {
   /**
    * Where commits run. 'worker' (the default for a database file): a worker thread with its own
@@ -49,11 +40,7 @@ export interface SqliteDocStoreOptions {
  * That is what makes "durable before acknowledged" affordable.
  */
 export class SqliteDocStore implements DocStore {
-  private pending: PendingWrite[] = []
-  private flushScheduled = false
-  /** A commit of BATCH_NOW writes is queued for when the current frame's code is done. */
-  private commitSoon = false
-  private committing = false
+  private readonly queue: GroupCommit
   private writer: DocWriter | null = null
   /** Another store (another process) on the same file may write the same documents. */
   private readonly seen = new SeenRows()
@@ -63,6 +50,7 @@ export class SqliteDocStore implements DocStore {
   constructor(private readonly db: DB, options: SqliteDocStoreOptions = {}) {
     this.loadRows = db.prepare<[string], { id: number; data: Buffer }>('SELECT id, data FROM doc_updates WHERE doc = ? ORDER BY id')
     this.commitHere = batchWriter(db)
+    this.queue = new GroupCommit({ commit: (writes) => this.commit(writes), soon: (pending) => this.commitSoon(pending) })
     if ((options.commitOn ?? (db.memory ? 'caller' : 'worker')) === 'worker') {
       if (db.memory) throw new Error('an in-memory database cannot be shared with a writer thread')
       this.writer = new DocWriter(db.name, () => { this.writer = null })
@@ -81,11 +69,11 @@ export class SqliteDocStore implements DocStore {
   }
 
   append(doc: string, update: Uint8Array): Promise<void> {
-    return this.enqueue(doc, update, false)
+    return this.queue.add({ doc, data: update, snapshot: false })
   }
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    return this.seen.compacting(doc, () => this.enqueue(doc, snapshot, true))
+    return this.seen.compacting(doc, () => this.queue.add({ doc, data: snapshot, snapshot: true }))
   }
 
   release(doc: string): void {
@@ -93,7 +81,7 @@ export class SqliteDocStore implements DocStore {
   }
 
   flush(): Promise<void> {
-    return this.pending.length === 0 && !this.committing ? Promise.resolve() : this.enqueue(null, EMPTY, false)
+    return this.queue.flush()
   }
 
   /**
@@ -107,76 +95,38 @@ export class SqliteDocStore implements DocStore {
     await writer?.stop()
   }
 
-  private enqueue(doc: string | null, data: Uint8Array, snapshot: boolean): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ doc, data, snapshot, resolve, reject })
-      this.schedule()
-    })
-  }
-
   /**
-   * At the end of this event-loop turn, unless a commit is in flight: then when it ends. On the
-   * writer thread, a turn that has gathered BATCH_NOW writes commits them as soon as the code
-   * handling the current frame is done, and a commit the thread has finished is noticed at the
-   * next write instead of at the thread's answer: when a thousand sockets have data the turn is
-   * long, and both would otherwise wait for its end. Never inside the append itself: what the
-   * caller does right after it (a lab node marks the document as not yet passed on, in SQLite)
-   * must not be overtaken by the commit.
+   * On the writer thread, a turn that has gathered BATCH_NOW writes commits them as soon as the
+   * code handling the current frame is done, and a commit the thread has finished is noticed at
+   * the next write instead of at the thread's answer: when a thousand sockets have data the turn
+   * is long, and both would otherwise wait for its end.
    */
-  private schedule(): void {
-    if (this.writer !== null) {
-      this.writer.poll()
-      if (!this.committing && !this.commitSoon && this.writer.ready && this.pending.length >= BATCH_NOW) {
-        this.commitSoon = true
-        queueMicrotask(() => {
-          this.commitSoon = false
-          void this.commit()
-        })
-        return
-      }
-    }
-    if (this.flushScheduled || this.committing) return
-    this.flushScheduled = true
-    setImmediate(() => {
-      this.flushScheduled = false
-      void this.commit()
-    })
+  private commitSoon(pending: number): boolean {
+    if (this.writer === null) return false
+    this.writer.poll()
+    return this.writer.ready && pending >= BATCH_NOW
   }
 
-  private async commit(): Promise<void> {
-    if (this.committing || this.pending.length === 0) return
-    const batch = this.pending
-    this.pending = []
-    this.committing = true
-    let failure: Error | null = null
-    try {
-      const writes = batch.filter((write) => write.doc !== null)
-      if (writes.length > 0) {
-        const packed = packBatch(writes, this.seen)
-        const { folds, ids } = packed // the rest is handed over to the writer thread
-        if (this.writer?.ready) await this.writer.commit(packed)
-        else this.commitHere(packed)
-        this.remember(writes, folds, ids)
-      }
-    } catch (error) {
-      failure = error as Error
-    }
-    this.committing = false
-    for (const write of batch) failure ? write.reject(failure) : write.resolve()
-    if (this.pending.length > 0) this.schedule()
+  /** One group commit (storage/group-commit.ts): on the writer thread when it is up, else here. */
+  private async commit(writes: QueuedWrite[]): Promise<void> {
+    const packed = packBatch(writes, this.seen)
+    const { folds, ids } = packed // the rest is handed over to the writer thread
+    if (this.writer?.ready) await this.writer.commit(packed)
+    else this.commitHere(packed)
+    this.remember(writes, folds, ids)
   }
 
   /** What a committed batch stored and removed, as doc-batch.js did it. */
-  private remember(writes: PendingWrite[], folds: number[][], ids: Float64Array): void {
+  private remember(writes: QueuedWrite[], folds: number[][], ids: Float64Array): void {
     const written = new Map<string, number[]>()
     writes.forEach(({ doc, snapshot }, i) => {
-      const mine = written.get(doc!) ?? []
+      const mine = written.get(doc) ?? []
       if (snapshot) {
-        this.seen.folded(doc!, [...folds[i], ...mine], ids[i])
-        written.set(doc!, [ids[i]])
+        this.seen.folded(doc, [...folds[i], ...mine], ids[i])
+        written.set(doc, [ids[i]])
       } else {
-        this.seen.add(doc!, [ids[i]])
-        written.set(doc!, [...mine, ids[i]])
+        this.seen.add(doc, [ids[i]])
+        written.set(doc, [...mine, ids[i]])
       }
     })
   }
@@ -186,7 +136,7 @@ export class SqliteDocStore implements DocStore {
  * One batch as doc-batch.js takes it. A snapshot folds what this store had seen of its document
  * when the batch is made: every earlier batch is settled and remembered by then.
  */
-function packBatch(writes: PendingWrite[], seen: SeenRows): DocBatch {
+function packBatch(writes: QueuedWrite[], seen: SeenRows): DocBatch {
   const docs: string[] = []
   const kinds = new Uint8Array(writes.length)
   const ends = new Uint32Array(writes.length)
@@ -196,9 +146,9 @@ function packBatch(writes: PendingWrite[], seen: SeenRows): DocBatch {
   const bytes = new Uint8Array(size)
   let at = 0
   writes.forEach((write, i) => {
-    docs.push(write.doc!)
+    docs.push(write.doc)
     kinds[i] = write.snapshot ? SNAPSHOT : 0
-    folds.push(write.snapshot ? seen.of(write.doc!) : [])
+    folds.push(write.snapshot ? seen.of(write.doc) : [])
     bytes.set(write.data, at)
     at += write.data.byteLength
     ends[i] = at
@@ -208,7 +158,6 @@ function packBatch(writes: PendingWrite[], seen: SeenRows): DocBatch {
   return { docs, kinds, ends, bytes, folds, ids }
 }
 
-const EMPTY = new Uint8Array(0)
 /** Writes gathered in one event-loop turn that start a commit without waiting for the turn to end. */
 const BATCH_NOW = 16
 
