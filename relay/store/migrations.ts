@@ -176,10 +176,16 @@ export const RELAY_MIGRATIONS: Migrations = [
   `-- Discounts applied as columns (issue 18): what the lab's and the store's discount lines of a receipt
   -- took off (positive, 0 for none; a line without \`by\` is the lab's), so the receipts' totals and
   -- the daily figures sum columns instead of opening every matching receipt's lines. Kept by triggers
-  -- on every write of \`lines\` (a reception recorded, an order repriced), whoever writes it.
+  -- on every write of \`lines\` (a reception recorded, an order repriced), whoever writes it. The sums
+  -- (totals, and the daily report's orders with the decisions they count) read only accepted
+  -- receptions, by covering indexes for the usual filters (none, a period, a lab, a store): a narrow
+  -- index range instead of every matching row of the table (20 ms instead of 1-2 s at 200,000).
   ALTER TABLE receptions ADD COLUMN lab_discount_amount INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE receptions ADD COLUMN front_discount_amount INTEGER NOT NULL DEFAULT 0;
   ${discountColumnsUpdate('receptions')}
+  CREATE INDEX receptions_totals ON receptions (received_at, total, lab_discount_amount, front_discount_amount, discount_order, front_discount_order) WHERE status = 'accepted';
+  CREATE INDEX receptions_totals_by_lab ON receptions (lab, received_at, total, lab_discount_amount, front_discount_amount, discount_order, front_discount_order) WHERE status = 'accepted';
+  CREATE INDEX receptions_totals_by_front ON receptions (front, received_at, total, lab_discount_amount, front_discount_amount, discount_order, front_discount_order) WHERE status = 'accepted';
   CREATE TRIGGER receptions_discounts_recorded AFTER INSERT ON receptions BEGIN
     ${discountColumnsUpdate('receptions', 'seq = NEW.seq')}
   END;

@@ -5,6 +5,9 @@ import type { AuditFilter, DailyFigures, DayRange } from '../audit-store.ts'
 import { equalities, HISTORY, RECEPTIONS, SqlAuditStore, type Condition } from '../audit-sql.ts'
 import { migrate, type PgMigrations } from './migrate.ts'
 
+/** What the receipts' sums read; part of the step below's text, never changed once released. */
+const TOTALS = 'total, lab_discount_amount, front_discount_amount, discount_order, front_discount_order'
+
 /**
  * The audit's own steps over the relay schema (RELAY_PG_MIGRATIONS, which must have run): what each
  * receipt's discounts took off, as columns kept by a trigger on every write of `lines` (as SQLite's
@@ -28,7 +31,11 @@ export const AUDIT_PG_MIGRATIONS: PgMigrations = {
      CREATE TRIGGER receptions_discount_amounts BEFORE INSERT OR UPDATE OF lines ON receptions
        FOR EACH ROW EXECUTE FUNCTION receptions_discount_amounts();
      UPDATE receptions SET lines = lines;
-     ALTER TABLE receptions ALTER COLUMN front_discount_amount SET NOT NULL;`,
+     ALTER TABLE receptions ALTER COLUMN front_discount_amount SET NOT NULL;
+     -- Totals and the daily orders read accepted receptions by index only (as SQLite's step 11).
+     CREATE INDEX receptions_totals ON receptions (received_at) INCLUDE (${TOTALS}) WHERE status = 'accepted';
+     CREATE INDEX receptions_totals_by_lab ON receptions (lab, received_at) INCLUDE (${TOTALS}) WHERE status = 'accepted';
+     CREATE INDEX receptions_totals_by_front ON receptions (front, received_at) INCLUDE (${TOTALS}) WHERE status = 'accepted';`,
   ],
 }
 

@@ -26,15 +26,15 @@ export class SqliteAuditStore extends SqlAuditStore {
     const ranges = JSON.stringify(days.map(({ day, start, end }) => [day, start, end]))
     // What the receipts took off: both discount columns (each clamped to its own charge, the lab's
     // and the store's: pricing.ts), counted only for receipts that had a discount decided.
-    // Days outside (CROSS JOIN keeps that order), each a range search on received_at; the unary +
-    // keeps the planner off the discount's partial indexes (user first), which it would scan whole.
+    // Days outside (CROSS JOIN keeps that order), each a range search on received_at in one of the
+    // covering receptions_totals indexes (migration 11), or a customer's receptions_by_user.
     const r = equalities(RECEPTIONS, filter, 'r', ['status'])
     const orders = this.rows<DailyFigures['orders'][number]>(
       `SELECT d.value ->> 0 AS day, count(*) AS orders, count(coalesce(r.discount_order, r.front_discount_order)) AS discounted,
          coalesce(sum(CASE WHEN r.discount_order IS NULL AND r.front_discount_order IS NULL THEN 0
            ELSE r.lab_discount_amount + r.front_discount_amount END), 0) AS discount_amount
        FROM json_each(?) d CROSS JOIN receptions r ON r.received_at >= d.value ->> 1 AND r.received_at < d.value ->> 2
-       WHERE +r.status = 'accepted'${r.sql} GROUP BY d.key ORDER BY d.key`, [ranges, ...r.params])
+       WHERE r.status = 'accepted'${r.sql} GROUP BY d.key ORDER BY d.key`, [ranges, ...r.params])
     // One indexed sum per lab and day (history_prints covers it) rather than grouping every print
     // of the period in a temporary B-tree: ~20 times faster over 30 days of ten busy labs.
     const h = equalities(HISTORY, filter, 'h', ['status', 'lab', 'reprint', 'number', 'email'])
