@@ -29,6 +29,7 @@ import { LabPresences } from './store/lab-presence.ts'
 import { LabKeys } from './store/lab-keys.ts'
 import { loadOrCreateSigningKey } from '../storage/key-file.ts'
 import { createAdmin, queueLengthFromRooms, type Admin } from './http/admin.ts'
+import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
 import type { KeyPair } from '../shared/signing.ts'
 import { clientAddressOf, type ClientAddress, type TrustedProxies } from './http/client-address.ts'
 import { serveHealth, type HealthCheck } from './http/health.ts'
@@ -150,7 +151,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   })
   const presence = new LabPresences(db, now)
   const admin = createAdmin({
-    db, config: options.config, auth, now,
+    audit: new SqliteAuditStore(db), config: options.config, auth, now,
     presence: (lab) => presence.of(lab),
     queueLength: queueLengthFromRooms(rooms),
     reassign: (order, lab) => intake.reassign(order, lab),

@@ -4,7 +4,7 @@
 import { BadRequestError } from '../../shared/errors.ts'
 import { PAGE_DEFAULT, PAGE_MAX } from '../../shared/audit.ts'
 import { addDuration, offsetAt } from '../../shared/period.ts'
-import type { AuditFilter, Position } from '../store/audit.ts'
+import type { AuditFilter, Position } from '../../storage/audit-store.ts'
 import { normalizeEmail } from '../store/accounts.ts'
 import * as orderNumber from '../../shared/order-number.ts'
 

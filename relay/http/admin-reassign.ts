@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { HttpError } from '../../shared/errors.ts'
 import { ID_PATTERN } from '../../shared/schema.ts'
-import type { AuditStore } from '../store/audit.ts'
+import type { AuditStore } from '../../storage/audit-store.ts'
 import { readJson, requireString, sendJson } from '../../sync-server/respond.ts'
 import type { AdminDeps } from './admin.ts'
 
@@ -13,18 +13,18 @@ export async function reassignOrder(req: IncomingMessage, res: ServerResponse, a
   if (!ID_PATTERN.test(order)) throw new HttpError(404, 'no such order')
   const lab = requireString(await readJson(req), 'lab', 64)
   if (!deps.config.labs.some((l) => l.id === lab)) throw new HttpError(400, `lab: "${lab}" is not a lab of this relay`)
-  const reception = store.reception(order)
+  const reception = await store.reception(order)
   if (!reception) throw new HttpError(404, `no order ${order} has been received`)
   if (reception.status !== 'accepted') throw new HttpError(409, `order ${order} is ${reception.status}; only accepted orders move`)
   if (reception.lab === lab) throw new HttpError(409, `order ${order} is already assigned to ${lab}`)
   const detail = { order, from: reception.lab, to: lab }
-  const id = store.logChange(deps.now(), admin, 'order.reassign', { ...detail, outcome: 'pending' })
+  const id = await store.logChange(deps.now(), admin, 'order.reassign', { ...detail, outcome: 'pending' })
   try {
     await deps.reassign(order, lab)
   } catch (error) {
-    store.settle(id, { ...detail, outcome: 'failed', error: (error as Error).message })
+    await store.settle(id, { ...detail, outcome: 'failed', error: (error as Error).message })
     throw error
   }
-  store.settle(id, { ...detail, outcome: 'done' })
+  await store.settle(id, { ...detail, outcome: 'done' })
   sendJson(res, 200, { order, lab, previousLab: reception.lab, audit: id })
 }

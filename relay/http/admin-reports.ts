@@ -4,9 +4,8 @@
 import { HttpError } from '../../shared/errors.ts'
 import { addDuration } from '../../shared/period.ts'
 import type { DailyReport, DayTotals, LabStatus } from '../../shared/audit.ts'
-import type { AuditFilter, AuditStore } from '../store/audit.ts'
+import type { AuditFilter, AuditStore } from '../../storage/audit-store.ts'
 import type { AdminDeps } from './admin.ts'
-import { reprintsPerDay } from '../store/history.ts'
 import { dayOf, daysBetween, known, parseInstant } from './admin-query.ts'
 
 const DAILY_DEFAULT_DAYS = 30
@@ -16,7 +15,7 @@ const iso = (ms: number | null | undefined) => (ms === null || ms === undefined 
 
 export function labStatuses(deps: AdminDeps, store: AuditStore): Promise<LabStatus[]> {
   return Promise.all(deps.config.labs.map(async (lab): Promise<LabStatus> => {
-    const activity = store.labActivity(lab.id)
+    const activity = await store.labActivity(lab.id)
     let queue: number | null = null
     if (deps.queueLength) {
       try {
@@ -38,7 +37,7 @@ export function labStatuses(deps: AdminDeps, store: AuditStore): Promise<LabStat
 }
 
 /** GET /api/admin/daily: the last 30 days unless since/until say otherwise, at most 400. */
-export function dailyReport(url: URL, deps: AdminDeps, store: AuditStore): DailyReport {
+export async function dailyReport(url: URL, deps: AdminDeps, store: AuditStore): Promise<DailyReport> {
   const { config, now } = deps
   const timeZone = config.timeZone
   const params = known(url, ['lab', 'user', 'front', 'since', 'until'])
@@ -52,11 +51,11 @@ export function dailyReport(url: URL, deps: AdminDeps, store: AuditStore): Daily
   const filter: AuditFilter = Object.fromEntries(['lab', 'user', 'front'].flatMap((name) => (params.get(name) ? [[name, params.get(name)!]] : [])))
   const days = daysBetween(since, until, timeZone, DAILY_MAX_DAYS)
   const labs = filter.lab ? [filter.lab] : config.labs.map((lab) => lab.id)
-  const totals = store.daily(filter, days, labs)
+  const totals = await store.daily(filter, days, labs)
   const byDay = new Map(days.map(({ day }): [string, DayTotals] => [day, { day, orders: 0, discounted: 0, discountAmount: 0, prints: {} }]))
   for (const o of totals.orders) Object.assign(byDay.get(o.day)!, { orders: o.orders, discounted: o.discounted, discountAmount: o.discount_amount })
   for (const p of totals.prints) byDay.get(p.day)!.prints[p.lab] = p.prints
   // Reprints are in `prints` (paper printed) and told apart here; no receipt figure ever counts them.
-  for (const r of reprintsPerDay(deps.db, filter, days, labs)) (byDay.get(r.day)!.reprints ??= {})[r.lab] = r.reprints
+  for (const r of totals.reprints) (byDay.get(r.day)!.reprints ??= {})[r.lab] = r.reprints
   return { timeZone, currency: config.currency, days: [...byDay.values()] }
 }

@@ -2,11 +2,10 @@
 // filter, in keyset pages as JSON or streamed as CSV; lab status; daily totals for charts; order
 // reassignment, logged in admin_audit before it is attempted. Admin tokens only (Bearer header).
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { DB } from '../../storage/sqlite/database.ts'
 import type { RelayConfig } from '../config.ts'
 import type { Authenticator } from '../auth.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
-import { AuditStore } from '../store/audit.ts'
+import type { AuditStore } from '../../storage/audit-store.ts'
 import { HttpError, RightsError } from '../../shared/errors.ts'
 import type { LabStatus, Page, ReceiptStatus } from '../../shared/audit.ts'
 import { RECEIPT_STATUSES } from '../../shared/audit.ts'
@@ -21,7 +20,8 @@ import { labRoom } from '../room-names.ts'
 import type { LabPresence } from '../store/lab-presence.ts'
 
 export interface AdminDeps {
-  db: DB
+  /** What the admin reads and logs: the relay's SQLite database, or the cluster's PostgreSQL. */
+  audit: AuditStore
   config: RelayConfig
   auth: Authenticator
   now: () => number
@@ -50,7 +50,7 @@ const REASSIGN = /^orders\/([^/]+)\/reassign$/
 type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void
 
 export function createAdmin(deps: AdminDeps): Admin {
-  const store = new AuditStore(deps.db)
+  const store = deps.audit
   const { now } = deps
   const timeZone = deps.config.timeZone
   const get = (route: Route): Route => (req, res, url) => {
@@ -74,7 +74,7 @@ export function createAdmin(deps: AdminDeps): Admin {
       startCsv(res, 'labs', now)
       res.end(csvHeader(LAB_COLUMNS) + labs.map((lab) => csvRow(LAB_COLUMNS, lab)).join(''))
     }),
-    daily: get((_req, res, url) => sendJson(res, 200, dailyReport(url, deps, store))),
+    daily: get(async (_req, res, url) => sendJson(res, 200, await dailyReport(url, deps, store))),
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -102,7 +102,7 @@ export function createAdmin(deps: AdminDeps): Admin {
 }
 
 /**
- * GET /api/admin/receipts: receptions with the totals of the whole filter, or with `status=waiting`
+ * GET /api/admin/receipts: receptions, the first page with the totals of the whole filter, or with `status=waiting`
  * the orders waiting for photos (no reception yet: listed from what the relay waits for, with their own cursor).
  */
 function sendReceipts(res: ServerResponse, url: URL, deps: AdminDeps, store: AuditStore): Promise<void> {

@@ -41,20 +41,3 @@ export class History {
     }).immediate()
   }
 }
-
-/** Per-day reprint filters: the history columns the daily report narrows by. */
-export interface ReprintFilter { user?: string; front?: string }
-
-/**
- * Copies reprinted to completion per lab of `labs` and day ([start, end) in epoch ms): the part of
- * each day's prints that the operator asked for again. By history_reprints, which holds only reprints.
- */
-export function reprintsPerDay(db: DB, filter: ReprintFilter, days: Array<{ day: string; start: number; end: number }>, labs: string[]): Array<{ day: string; lab: string; reprints: number }> {
-  const narrow = (['user', 'front'] as const).filter((name) => filter[name] !== undefined)
-  const extra = narrow.map((name) => ` AND h.${name === 'user' ? 'user_id' : 'front'} = ?`).join('')
-  const rows = db.prepare(`SELECT d.value ->> 0 AS day, l.value AS lab, (SELECT coalesce(sum(h.copies), 0) FROM history h WHERE h.lab = l.value
-      AND h.reprint = 1 AND h.status = 'completed' AND h.printed_at >= d.value ->> 1 AND h.printed_at < d.value ->> 2${extra}) AS reprints
-    FROM json_each(?) d, json_each(?) l ORDER BY d.key, l.key`)
-    .all(...narrow.map((name) => filter[name]!), JSON.stringify(days.map(({ day, start, end }) => [day, start, end])), JSON.stringify(labs)) as Array<{ day: string; lab: string; reprints: number }>
-  return rows.filter((row) => row.reprints > 0)
-}

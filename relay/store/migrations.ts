@@ -22,6 +22,16 @@ const ACCOUNT_TABLES = `CREATE TABLE accounts (
    ) WITHOUT ROWID;
    CREATE INDEX sessions_by_user ON sessions (user_id);`
 
+/**
+ * Step 11's UPDATE setting both discount columns of the rows `where` selects (all without) from
+ * their receipt's lines. Part of that step's text: never change it once the step is released.
+ */
+function discountColumnsUpdate(table: string, where?: string): string {
+  const applied = (by: string) => `coalesce((SELECT -sum(l.value ->> 'amount') FROM json_each(${table}.lines) l
+      WHERE l.value ->> 'kind' = 'discount' AND coalesce(l.value ->> 'by', 'lab') = '${by}'), 0)`
+  return `UPDATE ${table} SET lab_discount_amount = ${applied('lab')}, front_discount_amount = ${applied('front')}${where ? ` WHERE ${where}` : ''};`
+}
+
 export const RELAY_MIGRATIONS: Migrations = [
   // 1: documents, accounts, images. The indentation between them is as released (the text of
   // each CREATE is what sqlite_master keeps).
@@ -162,4 +172,24 @@ export const RELAY_MIGRATIONS: Migrations = [
   ALTER TABLE history ADD COLUMN reprint INTEGER NOT NULL DEFAULT 0 CHECK (reprint IN (0, 1));
   ALTER TABLE history ADD COLUMN reason TEXT CHECK (reason IS NULL OR length(reason) <= 200);
   CREATE INDEX history_reprints ON history (lab, printed_at) WHERE reprint = 1;`,
+  // 11: discount amounts as columns (issue 18). Not released yet: its text may still change until it is.
+  `-- Discounts applied as columns (issue 18): what the lab's and the store's discount lines of a receipt
+  -- took off (positive, 0 for none; a line without \`by\` is the lab's), so the receipts' totals and
+  -- the daily figures sum columns instead of opening every matching receipt's lines. Kept by triggers
+  -- on every write of \`lines\` (a reception recorded, an order repriced), whoever writes it. The sums
+  -- (totals, and the daily report's orders with the decisions they count) read only accepted
+  -- receptions, by covering indexes for the usual filters (none, a period, a lab, a store): a narrow
+  -- index range instead of every matching row of the table (20 ms instead of 1-2 s at 200,000).
+  ALTER TABLE receptions ADD COLUMN lab_discount_amount INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE receptions ADD COLUMN front_discount_amount INTEGER NOT NULL DEFAULT 0;
+  ${discountColumnsUpdate('receptions')}
+  CREATE INDEX receptions_totals ON receptions (received_at, total, lab_discount_amount, front_discount_amount, discount_order, front_discount_order) WHERE status = 'accepted';
+  CREATE INDEX receptions_totals_by_lab ON receptions (lab, received_at, total, lab_discount_amount, front_discount_amount, discount_order, front_discount_order) WHERE status = 'accepted';
+  CREATE INDEX receptions_totals_by_front ON receptions (front, received_at, total, lab_discount_amount, front_discount_amount, discount_order, front_discount_order) WHERE status = 'accepted';
+  CREATE TRIGGER receptions_discounts_recorded AFTER INSERT ON receptions BEGIN
+    ${discountColumnsUpdate('receptions', 'seq = NEW.seq')}
+  END;
+  CREATE TRIGGER receptions_discounts_repriced AFTER UPDATE OF lines ON receptions BEGIN
+    ${discountColumnsUpdate('receptions', 'seq = NEW.seq')}
+  END;`,
 ]

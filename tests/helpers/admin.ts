@@ -11,6 +11,7 @@ import { Authenticator } from '../../relay/auth.ts'
 import { Receptions, type NewReception } from '../../relay/store/receptions.ts'
 import { History } from '../../relay/store/history.ts'
 import { createAdmin, type AdminDeps } from '../../relay/http/admin.ts'
+import { SqliteAuditStore } from '../../storage/sqlite/audit-store.ts'
 import { serveStatic } from '../../relay/http/static.ts'
 import type { HistoryEntry } from '../../shared/schema.ts'
 import { removeDir, tempDir } from './relay.ts'
@@ -56,7 +57,7 @@ export async function startAdminServer(extra: Partial<Pick<AdminDeps, 'lastSeen'
   const config = parseConfig(CONFIG)
   const now = deps.now ?? Date.now
   const accounts = new Accounts(db, now)
-  const admin = createAdmin({ db, config, auth: new Authenticator(config, accounts, now), now, ...deps })
+  const admin = createAdmin({ audit: new SqliteAuditStore(db), config, auth: new Authenticator(config, accounts, now), now, ...deps })
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://relay')
     if (url.pathname.startsWith('/api/admin/')) return void admin.handle(req, res, url)
