@@ -117,6 +117,8 @@ test('paging: next and previous walk the receipts without repeats', async () => 
   await page.waitForFunction(() => !document.querySelector('ls-admin-app')!.shadowRoot!.querySelector('main[aria-busy="true"]'))
   const third = await orders()
   assert.is(third.length, RECEPTIONS - 100)
+  // The relay sends the totals with the first page only; they are the filter's, so they stay.
+  assert.match(await page.locator('[data-totals]').textContent() ?? '', /^For these filters: 120 accepted orders/)
   assert.ok(await page.getByRole('button', { name: 'Next' }).isDisabled())
   assert.is(new Set([...first, ...second, ...third]).size, RECEPTIONS)
   await page.getByRole('button', { name: 'Previous' }).click()

@@ -84,7 +84,12 @@ export class AuditController implements ReactiveController {
     this.listing = new Task(host, {
       args: () => [this.token, this.view, this.filters, this.cursors[this.cursors.length - 1]] as const,
       task: ([token, view, filters, after], { signal }) => token ? this.loadPage(token, view, filters, after, signal) : initialState,
-      onComplete: (listing) => { if (listing.view === 'receipts') this.receipts = listing.page; else this.history = listing.page },
+      onComplete: (listing) => {
+        // The relay sends the filter's totals with its first page only: later pages keep them (a
+        // change of filters starts again at a first page, which brings its own).
+        if (listing.view === 'receipts') this.receipts = { ...listing.page, totals: listing.page.totals ?? this.receipts?.totals }
+        else this.history = listing.page
+      },
       onError: (error) => this.fail(error),
     })
     this.overview = new Task(host, {
