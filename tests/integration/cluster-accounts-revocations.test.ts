@@ -49,6 +49,33 @@ async function signedIn(accounts: Accounts): Promise<string> {
   return (await accounts.startSession(account!.userId)).token
 }
 
+test('a sign-out on A reaches B\'s list by broadcast well within 1 s', async () => {
+  const url = await postgres.createSchema(`revocations_${++schemas}`)
+  const a = await relay(url, HOUR, Date.now)
+  const b = await relay(url, HOUR, Date.now) // no periodic check to speak of: only the broadcast can tell B
+  try {
+    const delays: number[] = []
+    for (let i = 0; i < 20; i++) {
+      const token = await signedIn(a.accounts)
+      const { sid } = b.sessions.session(token, tokenHash(token))!
+      const heard = new Promise<number>((resolve, reject) => {
+        b.sessions.onEnd(sid!, () => resolve(performance.now()))
+        setTimeout(() => reject(new Error('B did not hear of the sign-out within 2 s')), 2_000).unref()
+      })
+      await a.accounts.endSession(token)
+      const committed = performance.now()
+      delays.push(Math.max(0, await heard - committed))
+      assert.is(b.holds(token), false)
+    }
+    delays.sort((x, y) => x - y)
+    console.log(`sign-out broadcast, A's commit to B's list: median ${delays[10].toFixed(1)} ms, max ${delays[19].toFixed(1)} ms (20 sign-outs)`)
+    assert.ok(delays[19] < 1_000)
+  } finally {
+    await a.close()
+    await b.close()
+  }
+})
+
 test('a sign-out committed but never broadcast is refused after the next periodic check', async () => {
   const url = await postgres.createSchema(`revocations_${++schemas}`)
   const a = await relay(url, HOUR, Date.now)
