@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util'
 import { openDatabase } from '../storage/sqlite/database.ts'
 import { RELAY_MIGRATIONS } from '../relay/store/migrations.ts'
 import { parseConfig } from '../relay/config.ts'
-import { Accounts } from '../relay/store/accounts.ts'
+import { sqliteAccounts } from '../relay/store/accounts.ts'
 import { Authenticator } from '../relay/auth.ts'
 import { createAdmin } from '../relay/http/admin.ts'
 import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
@@ -76,7 +76,7 @@ const fillMs = performance.now() - started
 console.log(`filled ${ROWS.toLocaleString('en')} history rows and ${RECEPTIONS.toLocaleString('en')} receptions (${LABS} labs, ${DAYS} days) in ${(fillMs / 1000).toFixed(1)} s`)
 
 const now = () => START + DAYS * DAY_MS
-const admin = createAdmin({ audit: new SqliteAuditStore(db), config, auth: new Authenticator(config, new Accounts(db, now), now), now })
+const admin = createAdmin({ audit: new SqliteAuditStore(db), config, auth: new Authenticator(config, sqliteAccounts(db, now), now), now })
 const server = createServer((req, res) => void admin.handle(req, res, new URL(req.url ?? '/', 'http://relay')))
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

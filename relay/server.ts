@@ -2,7 +2,7 @@
 // to one SQLite database. createRelay() is what `bin/labsync relay` and the tests start.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { HttpError } from '../shared/errors.ts'
+import { Close, HttpError } from '../shared/errors.ts'
 import { publicCatalog, type Limits, type RelayConfig } from './config.ts'
 import type { DB } from '../storage/sqlite/database.ts'
 import { openStores, type ClusterOptions, type RelayStores } from './stores.ts'
@@ -109,6 +109,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       sync.close()
       server.closeAllConnections()
       parts.presence.close() // last_seen the write throttle held back; nothing heard after
+      await parts.accounts.sessions.close()
       await parts.stores.close()
     },
   }
@@ -122,7 +123,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   const { db, docStore, imageStore } = stores
   const signingKey = options.signingKey ?? loadOrCreateSigningKey(options.dataDir)
   const hashGate = new HashGate(limits.passwordHashConcurrency)
-  const accounts = new Accounts(db, now, signingKey, { hashing: (work) => hashGate.run(work) })
+  const accounts = new Accounts(stores.accounts, await stores.openSessions(signingKey), now, signingKey, { hashing: (work) => hashGate.run(work) })
   const signIns = signInGuard(limits, now)
   const labKeys = new LabKeys(db, now)
   const auth = new Authenticator(options.config, accounts, now)
@@ -224,7 +225,8 @@ function syncOptions(parts: RelayParts): Parameters<typeof serveSync>[1] {
         presence.connection(lab)
         ws.on('close', () => presence.connection(lab))
       }
-      new Connection(ws, session, room, rooms, { maxMessageBytes, now, limits, stillValid: (s: Session) => auth.stillValid(s, token) })
+      const connection = new Connection(ws, session, room, rooms, { maxMessageBytes, now, limits, stillValid: (s: Session) => auth.stillValid(s, token) })
+      ws.on('close', auth.onSignOut(session, () => connection.close(Close.Unauthorized))) // signed out anywhere: closed now
     },
   }
 }

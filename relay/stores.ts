@@ -15,6 +15,12 @@ import { openRelayPool } from '../storage/postgres/relay-schema.ts'
 import type { Fanout } from '../sync-server/fanout/fanout.ts'
 import { RedisFanout } from '../sync-server/fanout/redis.ts'
 import { sqliteHealth, type HealthCheck } from './http/health.ts'
+import type { AccountStore } from './store/account-store.ts'
+import { SqliteAccountStore, SqliteSessions } from './store/sqlite-accounts.ts'
+import { PgAccountStore } from '../storage/postgres/accounts.ts'
+import type { SessionCheck } from './store/session-check.ts'
+import { RevokedSessions } from './store/revoked-sessions.ts'
+import { publicKeyOf, type KeyPair } from '../shared/signing.ts'
 
 /** Cluster mode: every relay of the cluster is started with the same three. */
 export interface ClusterOptions {
@@ -44,6 +50,12 @@ export interface RelayStores {
   fanout: Fanout | undefined
   /** What /healthz checks: the store usable. */
   health: HealthCheck
+  accounts: AccountStore
+  /**
+   * How tokens are checked: against SQLite's sessions (one machine), or by the cluster key's
+   * signature and the sign-outs every relay broadcasts (a cluster). Close it before the stores.
+   */
+  openSessions(signingKey: KeyPair): Promise<SessionCheck>
   close(): Promise<void>
 }
 
@@ -55,8 +67,10 @@ export async function openStores(options: StoresOptions): Promise<RelayStores> {
 function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
   const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
   const docStore = new SqliteDocStore(db)
+  const accounts = new SqliteAccountStore(db)
   return {
-    db, pool: null, docStore, fanout: undefined,
+    db, pool: null, docStore, fanout: undefined, accounts,
+    openSessions: async () => new SqliteSessions(accounts, now),
     imageStore: new SqliteImageStore(db, dataDir, now),
     health: sqliteHealth(db, dataDir),
     async close() {
@@ -86,7 +100,9 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     opened.push(() => fanout.close())
     const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
     opened.push(async () => { db.close() })
-    return { db, pool, docStore, imageStore, fanout, health: sqliteHealth(db, dataDir), close: closeAll }
+    const accounts = new PgAccountStore(pool)
+    const openSessions = (signingKey: KeyPair) => RevokedSessions.start({ store: accounts, fanout, publicKey: publicKeyOf(signingKey.publicJwk)!, now })
+    return { db, pool, docStore, imageStore, fanout, accounts, openSessions, health: sqliteHealth(db, dataDir), close: closeAll }
   } catch (error) {
     await closeAll()
     throw error

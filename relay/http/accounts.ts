@@ -24,7 +24,7 @@ export async function signUp(req: IncomingMessage, res: ServerResponse, accounts
   if (password.length < 8) throw new BadRequestError('password needs at least 8 characters')
   const account = await accounts.create(email, password, name)
   if (!account) throw new HttpError(409, 'an account with this email exists')
-  const { token, expiresAt } = accounts.startSession(account.userId)
+  const { token, expiresAt } = await accounts.startSession(account.userId)
   sendJson(res, 201, { userId: account.userId, token, name: account.name, expiresAt: new Date(expiresAt).toISOString() })
 }
 
@@ -35,11 +35,11 @@ export async function signIn(req: IncomingMessage, res: ServerResponse, accounts
   const password = requireString(body, 'password', 1024)
   const account = await guard.signIn(normalizeEmail(email), () => accounts.verify(email, password))
   if (!account) throw new HttpError(401, 'wrong email or password')
-  const { token, expiresAt } = accounts.startSession(account.userId)
+  const { token, expiresAt } = await accounts.startSession(account.userId)
   sendJson(res, 200, { userId: account.userId, token, name: account.name, expiresAt: new Date(expiresAt).toISOString() })
 }
 
-export function signOut(res: ServerResponse, accounts: Accounts, token: string): void {
-  accounts.endSession(token)
+export async function signOut(res: ServerResponse, accounts: Accounts, token: string): Promise<void> {
+  await accounts.endSession(token)
   sendJson(res, 200, { signedOut: true })
 }

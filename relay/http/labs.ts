@@ -31,7 +31,7 @@ export async function handleLabApi(req: IncomingMessage, res: ServerResponse, ur
   if (url.pathname === '/api/labs/revocations' && req.method === 'GET') {
     const after = url.searchParams.get('after') ?? '0'
     if (!/^\d{1,15}$/.test(after)) throw new HttpError(400, 'after must be a revocation sequence number')
-    const { revocations, last } = deps.accounts.revocationsAfter(Number(after), PAGE)
+    const { revocations, last } = await deps.accounts.revocationsAfter(Number(after), PAGE)
     return sendJson(res, 200, { now: deps.now(), last, more: revocations.length === PAGE, revoked: revocations.map(({ sid, expiresAt }) => ({ sid, expiresAt })) })
   }
   if (url.pathname === '/api/labs/keys' && req.method === 'POST') {

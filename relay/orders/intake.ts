@@ -33,7 +33,7 @@ export interface IntakeDeps {
   /** limits.photoWait: how long a submission waits for its photos (ISO 8601, from first sight); P7D when absent. */
   photoWait?: string
   /** The customer's display name from their account, for the receipt; null when unknown. */
-  accountName?: (user: string) => string | null
+  accountName?: (user: string) => string | null | Promise<string | null>
 }
 
 /** setTimeout's longest delay; a later deadline is looked at again then (waiting costs one timer). */
@@ -253,7 +253,7 @@ export class Intake {
     const { order, reading } = submission
     this.deps.receptions.setMissing(order, missing, reading.spec?.front ?? null)
     const receipt: Record<string, unknown> = { status: 'waiting', missing, receivedAt: submission.firstSeen.toISOString() }
-    const name = this.deps.accountName?.(submission.user)
+    const name = await this.deps.accountName?.(submission.user)
     if (name) receipt.name = name
     await this.deps.rooms.borrow(orderRoom(order), (room) => room.writeAsRelay((doc) => setChanged(doc.getMap('receipt'), receipt)))
     this.setDeadline(order, submission.photoDeadline.getTime() - submission.now.getTime())
@@ -277,7 +277,7 @@ export class Intake {
   /** Writes the receipt and the queue entry (or removes it, when cancelled); safe to repeat. */
   private async deliver(reception: Reception): Promise<void> {
     const { rooms } = this.deps
-    const receipt = receiptOf(reception, this.deps.accountName?.(reception.user) ?? null) as unknown as Record<string, unknown>
+    const receipt = receiptOf(reception, (await this.deps.accountName?.(reception.user)) ?? null) as unknown as Record<string, unknown>
     await rooms.borrow(orderRoom(reception.order), (room) => room.writeAsRelay((doc) => {
       const map = doc.getMap('receipt')
       setChanged(map, receipt)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
 import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { parseConfig, type RelayConfig } from '../../relay/config.ts'
-import { Accounts } from '../../relay/store/accounts.ts'
+import { sqliteAccounts, type Accounts } from '../../relay/store/accounts.ts'
 import { Authenticator } from '../../relay/auth.ts'
 import { Receptions, type NewReception } from '../../relay/store/receptions.ts'
 import { History } from '../../relay/store/history.ts'
@@ -56,7 +56,7 @@ export async function startAdminServer(extra: Partial<Pick<AdminDeps, 'lastSeen'
   const db = openDatabase(join(dir, 'relay.sqlite'), RELAY_MIGRATIONS)
   const config = parseConfig(CONFIG)
   const now = deps.now ?? Date.now
-  const accounts = new Accounts(db, now)
+  const accounts = sqliteAccounts(db, now)
   const admin = createAdmin({ audit: new SqliteAuditStore(db), config, auth: new Authenticator(config, accounts, now), now, ...deps })
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://relay')

@@ -29,7 +29,7 @@ test.before(async () => {
   store = new SqliteDocStore(server.db)
   rooms = new Rooms({ store, hooks: {}, idleUnloadMs: 60_000, compactAfterUpdates: 500, maxRefusals: 20 })
   const account = await server.accounts.create('aiko@example.test', 'correct horse battery', 'Aiko')
-  customerToken = server.accounts.startSession(account!.userId).token
+  customerToken = (await server.accounts.startSession(account!.userId)).token
   // A small, known world: two customers, two stores, two labs, three days.
   const r = server.receptions
   r.record(reception({ order: 'a1', user: 'user-a', front: 'station', lab: 'lab-1', receivedAt: at(MAY_1 + 10 * 3600_000) }), [])

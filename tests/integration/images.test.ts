@@ -14,7 +14,7 @@ import Database from 'better-sqlite3'
 import { DEMO_CONFIG, parseConfig } from '../../relay/config.ts'
 import { openDatabase } from '../../storage/sqlite/database.ts'
 import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
-import { Accounts } from '../../relay/store/accounts.ts'
+import { sqliteAccounts, type Accounts } from '../../relay/store/accounts.ts'
 import { Authenticator } from '../../relay/auth.ts'
 import { createImages, type Images, type ImagesDeps } from '../../photos/intake.ts'
 import { SqliteImageStore } from '../../storage/sqlite/image-store.ts'
@@ -498,7 +498,7 @@ async function standalone(deps: Partial<ImagesDeps>, run: (url: string, parts: {
   const dataDir = mkdtempSync(join(tmpdir(), 'labsync-images-alone-'))
   const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
   const config = parseConfig(DEMO_CONFIG)
-  const accounts = new Accounts(db)
+  const accounts = sqliteAccounts(db)
   mkdirSync(join(dataDir, 'uploads'))
   for (const [name, content] of Object.entries(seededUploads)) writeFileSync(join(dataDir, 'uploads', name), content)
   const images = createImages({ store: new SqliteImageStore(db, dataDir), dataDir, limits: config.limits, auth: new Authenticator(config, accounts), now: Date.now, ...deps })
@@ -523,7 +523,7 @@ test('a lab reads an image exactly when labMayRead says one of its orders uses i
   const labMayRead = (labId: string, hash: string) => labId === 'demo-lab' && allowed.has(hash)
   await standalone({ labMayRead }, async (url, { accounts }) => {
     const me = await accounts.create('lab-test@example.test', 'correct horse battery', 'Customer')
-    const { token } = accounts.startSession(me!.userId)
+    const { token } = await accounts.startSession(me!.userId)
     const bytes = await photo(60, 40)
     const hash = sha(bytes)
     assert.is((await call(`${url}/api/images/${hash}`, { method: 'PUT', headers: bearer(token), body: bytes })).status, 201)
