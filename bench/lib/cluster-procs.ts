@@ -27,13 +27,14 @@ export interface ClusterProcess {
 }
 
 /**
- * `node ARGS…` (or `command ARGS…`) on the servers' CPU, resolved once it prints "listening on
- * http://…". Every child is tracked, so the run's end kills whatever is left.
+ * `command ARGS…`, resolved once it prints "listening on http://…", then moved (every thread)
+ * onto the servers' CPU: five processes loading the relay's modules on one CPU made the start
+ * the longest part of the run, and the start is not measured. Threads started later inherit
+ * the CPU. Every child is tracked, so the run's end kills whatever is left.
  */
 export async function startProcess(name: string, command: string, args: string[], timeoutMs = 60_000): Promise<ClusterProcess> {
   const { server: cpus } = currentPlacement()
-  const run = onCpus(cpus, command, args)
-  const child = spawn(run.command, run.args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   track(child)
   let output = ''
   const keep = (chunk: Buffer) => { if (output.length < 100_000) output += chunk }
@@ -50,7 +51,10 @@ export async function startProcess(name: string, command: string, args: string[]
     child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? signal}) before listening:\n${output}`)) })
   })
   if (cpus !== null) {
-    try { checkPinned(child.pid!, cpus, name) } catch (error) { child.kill('SIGKILL'); throw error }
+    try {
+      pinRunning(child.pid!, cpus)
+      checkPinned(child.pid!, cpus, name)
+    } catch (error) { child.kill('SIGKILL'); throw error }
   }
   const running = () => child.exitCode === null && child.signalCode === null
   return {
@@ -119,6 +123,11 @@ export async function startBalancer(dir: string, servers: ClusterProcess[]): Pro
     async kill() { if (running()) child.kill('SIGKILL'); await exited },
     async stop() { if (running()) child.kill('SIGTERM'); await exited },
   }
+}
+
+/** How often haproxy has taken a server out so far (its health check failed twice in a row). */
+export function markedDown(balancer: ClusterProcess): number {
+  return balancer.output().match(/Server relays\/\S+ is DOWN/g)?.length ?? 0
 }
 
 function replaceOnce(text: string, pattern: RegExp, replacement: string): string {

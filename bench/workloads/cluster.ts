@@ -10,19 +10,29 @@ import { median, percentile, round } from '../lib/stats.ts'
 import type { Metrics, Result } from '../lib/report.ts'
 import { shares } from '../lib/workers.ts'
 import type { Account, BurstRoom, SyncResult } from '../lib/drive.ts'
-import { cpuMeter, startBalancer, type ClusterProcess } from '../lib/cluster-procs.ts'
+import { cpuMeter, markedDown, startBalancer, type ClusterProcess } from '../lib/cluster-procs.ts'
 import { startClusterSystems, RELAYS, type ClusterSystems } from '../lib/cluster-setup.ts'
 import { runTag, type Context } from './context.ts'
 
 /** One system at one size behind its own balancer: `labsync×2` is two relays. */
 interface Target { label: string; system: SystemName; servers: ClusterProcess[]; balancer: ClusterProcess; people: Account[] }
 
-interface Sizes { customers: number; orders: number; items: number; rounds: number; lossRooms: number; lossWrites: number }
+export interface ClusterSizes {
+  /** Sync: customers at once (one socket each), orders each, items per order, rounds per target. */
+  customers: number; orders: number; items: number; rounds: number
+  /** Loss: rooms, and writes after each room's first. */
+  lossRooms: number; lossWrites: number
+}
 
 export async function cluster(ctx: Context): Promise<Result> {
-  const sizes: Sizes = ctx.quick
+  const sizes: ClusterSizes = ctx.quick
     ? { customers: 200, orders: 3, items: 5, rounds: ctx.rounds ?? 1, lossRooms: 20, lossWrites: 50 }
     : { customers: 1_000, orders: 3, items: 5, rounds: ctx.rounds ?? 2, lossRooms: 50, lossWrites: 100 }
+  return runCluster(ctx, sizes)
+}
+
+/** The workload at any size (tests/integration/bench-cluster.test.ts runs it tiny). */
+export async function runCluster(ctx: Context, sizes: ClusterSizes): Promise<Result> {
   ctx.log(`cluster: ${sizes.customers} customers x ${sizes.orders} orders x (1 + ${sizes.items}) writes, ${sizes.rounds} round(s); loss ${sizes.lossRooms} rooms x (1 + ${sizes.lossWrites})`)
   const dir = ctx.tempDir('cluster')
   const systems = await startClusterSystems(dir, 8, ctx.log)
@@ -65,7 +75,7 @@ async function targetsOf(ctx: Context, systems: ClusterSystems, balance: (server
 }
 
 /** Rounds, each starting with the next target, after an unmeasured pass per kind of client. */
-async function syncRounds(ctx: Context, systems: ClusterSystems, targets: Target[], sizes: Sizes): Promise<Record<string, Metrics[]>> {
+async function syncRounds(ctx: Context, systems: ClusterSystems, targets: Target[], sizes: ClusterSizes): Promise<Record<string, Metrics[]>> {
   for (const kind of ['labsync', 'hocuspocus']) {
     const warm = targets.filter((t) => t.system === kind).at(-1)
     if (warm) await measureSync(ctx, systems, warm, { ...sizes, customers: Math.min(sizes.customers, 100), orders: 1 }, 'warm-up')
@@ -80,7 +90,7 @@ async function syncRounds(ctx: Context, systems: ClusterSystems, targets: Target
   return runs
 }
 
-async function measureSync(ctx: Context, systems: ClusterSystems, target: Target, sizes: Sizes, label = ''): Promise<Metrics> {
+async function measureSync(ctx: Context, systems: ClusterSystems, target: Target, sizes: ClusterSizes, label = ''): Promise<Metrics> {
   const tag = runTag()
   const customers = Array.from({ length: sizes.customers }, (_, i) => target.people[i % target.people.length])
   const parts = shares(customers, ctx.workers.size)
@@ -93,8 +103,10 @@ async function measureSync(ctx: Context, systems: ClusterSystems, target: Target
   const meter = cpuMeter({
     ...Object.fromEntries(target.servers.map((s) => [s.name, s.pid])), postgres: postgres.pid, redis: redis.pid, haproxy: target.balancer.pid,
   })
+  const downsBefore = markedDown(target.balancer)
   const results = await ctx.workers.all<SyncResult>('sync-run', () => ({ key }), 300_000)
   const cpu = meter.read()
+  const downs = markedDown(target.balancer) - downsBefore
   const writes = results.reduce((a, r) => a + r.writes, 0)
   const seconds = (Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt))) / 1000
   const latencies = results.flatMap((r) => r.latencies)
@@ -117,6 +129,8 @@ async function measureSync(ctx: Context, systems: ClusterSystems, target: Target
     balancerCpuSecondsPer1kWrites: per1k(cpu.haproxy),
     serverCpuPercent: (100 * (instances + cpu.postgres + cpu.redis)) / seconds,
     errors: errors.length,
+    // haproxy's check (a 1 s timeout) failed twice: it cut that instance's sockets, and its clients reconnected.
+    balancerMarkedDown: downs,
     hostLoadAvg1m: load1, hostLoadAvg5m: load5, hostLoadAvg15m: load15,
   }
   if (errors.length) ctx.log(`cluster ${target.label}${label && ` ${label}`}: ${errors.length} errors, first: ${errors[0]}`)
@@ -132,7 +146,7 @@ async function measureSync(ctx: Context, systems: ClusterSystems, target: Target
  * whole document again, which a customer who left cannot). Fresh clients count what survived
  * through a second balancer in front of the same instances. Echoed but gone = lost.
  */
-async function measureLoss(ctx: Context, target: Target, balance: (servers: ClusterProcess[]) => Promise<ClusterProcess>, sizes: Sizes): Promise<Metrics> {
+async function measureLoss(ctx: Context, target: Target, balance: (servers: ClusterProcess[]) => Promise<ClusterProcess>, sizes: ClusterSizes): Promise<Metrics> {
   const [writersLb, countersLb] = await Promise.all([balance(target.servers), balance(target.servers)])
   const tag = runTag()
   const key = `cluster-loss-${target.label}-${tag}`
@@ -162,7 +176,7 @@ async function measureLoss(ctx: Context, target: Target, balance: (servers: Clus
 }
 
 /** Scaling, ratios to Hocuspocus, targets and notes. */
-function summarize(measured: Record<string, Metrics>, sizes: Sizes, runs: Record<string, Metrics[]>): Result {
+function summarize(measured: Record<string, Metrics>, sizes: ClusterSizes, runs: Record<string, Metrics[]>): Result {
   const one = measured['labsync×1']
   for (let n = 2; n <= RELAYS; n++) {
     const at = measured[`labsync×${n}`]
