@@ -1,6 +1,7 @@
 // The `cluster` workload's systems, started once per run: PostgreSQL, Redis, three labsync relays
 // in cluster mode and two Hocuspocus instances with extension-redis, each a process on the
 // servers' CPU, and the customer accounts every relay accepts.
+import pg from 'pg'
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEMO_CONFIG } from '../../relay/config.ts'
@@ -13,6 +14,11 @@ import { untilSynced, type Account } from './drive.ts'
 import { startProcess, startServices, type ClusterProcess } from './cluster-procs.ts'
 
 const SERVERS = join(import.meta.dirname, '..', 'servers')
+/**
+ * What Hocuspocus's documentation gives for extension-database: one row per document, its whole
+ * state, replaced at every store (servers/hocuspocus-cluster.ts).
+ */
+const HOCUSPOCUS_TABLE = 'CREATE TABLE hocuspocus_documents (name text PRIMARY KEY, data bytea NOT NULL)'
 export const RELAYS = 3
 export const HOCUSPOCUS_INSTANCES = 2
 
@@ -36,6 +42,7 @@ export async function startClusterSystems(dir: string, customers: number, log: (
   try {
     const labsyncDb = await services.postgres.createDatabase('labsync')
     const hocuspocusDb = await services.postgres.createDatabase('hocuspocus')
+    await oneStatement(hocuspocusDb, HOCUSPOCUS_TABLE)
     const relayDirs = Array.from({ length: RELAYS }, (_, i) => join(dir, `relay${i + 1}`))
     const startRelay = relayStarter(dir, labsyncDb, services.redis.url)
     const people = await seedAccounts(relayDirs, startRelay, customers)
@@ -103,5 +110,15 @@ async function checkTokensEverywhere(relays: ClusterProcess[], people: Account[]
     } finally {
       client.destroy()
     }
+  }
+}
+
+async function oneStatement(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
   }
 }

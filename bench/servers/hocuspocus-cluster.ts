@@ -16,10 +16,9 @@ if (!name) {
   process.exit(2)
 }
 
+// The table (HOCUSPOCUS_TABLE in bench/lib/cluster-setup.ts) is made before the instances start:
+// two CREATE TABLE IF NOT EXISTS at once can both try to create it.
 const pool = new pg.Pool({ connectionString: store, max: 4 })
-// The table Hocuspocus's own documentation gives for extension-database: one row per document,
-// its whole state, replaced at every store.
-await pool.query('CREATE TABLE IF NOT EXISTS hocuspocus_documents (name text PRIMARY KEY, data bytea NOT NULL)')
 const redis = new URL(fanout)
 
 const server = new Server({

@@ -12,7 +12,7 @@ import { runCluster } from '../../bench/workloads/cluster.ts'
 test('labsync on 1, 2 and 3 relays and Hocuspocus on 2 are each measured through haproxy, and no write labsync echoed is lost to a SIGKILL', async () => {
   const space = scratch()
   const workers = await Workers.start(2)
-  const sizes = { customers: 6, orders: 2, items: 2, rounds: 1, lossRooms: 4, lossWrites: 5 }
+  const sizes = { customers: 6, orders: 2, items: 2, rounds: 1, syncBudgetMs: 60_000, lossRooms: 4, lossWrites: 5 }
   try {
     const result = await runCluster({ quick: true, systems: ['labsync', 'hocuspocus'], floor: false, workers, log: () => {}, tempDir: space.tempDir }, sizes)
     for (const label of ['labsync×1', 'labsync×2', 'labsync×3', 'hocuspocus×2']) {
