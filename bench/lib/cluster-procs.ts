@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkPinned, onCpus, pinRunning } from './placement.ts'
 import { currentPlacement, freePort, track } from './proc.ts'
-import { startPostgres, type PostgresServer } from '../../tests/helpers/postgres.ts'
+import { PostgresUnavailable, startPostgres, type PostgresServer } from '../../tests/helpers/postgres.ts'
 import { startRedis, type RedisServer } from '../../tests/helpers/redis.ts'
 import { haproxyConfig, HAPROXY_CFG } from '../../tests/helpers/haproxy.ts'
 
@@ -73,7 +73,7 @@ export async function startProcess(name: string, command: string, args: string[]
 /** PostgreSQL 15 (fsync on: durability is what is compared) and Redis 7, on the servers' CPU. */
 export async function startServices(): Promise<{ postgres: PostgresServer; redis: RedisServer; stop(): Promise<void> }> {
   // Three relays' pools and two Hocuspocus instances' pools at once pass the default 100.
-  const postgres = await startPostgres({ max_connections: '300' })
+  const postgres = await startPostgresRetrying({ max_connections: '300' })
   let redis: RedisServer
   try {
     redis = await startRedis()
@@ -93,18 +93,36 @@ export async function startServices(): Promise<{ postgres: PostgresServer; redis
 }
 
 /**
+ * On this shared host another run's cleanup of abandoned server directories has removed one
+ * while initdb was filling it (initdb: "could not seek to end of file"): one more try.
+ */
+async function startPostgresRetrying(settings: Record<string, string>): Promise<PostgresServer> {
+  try {
+    return await startPostgres(settings)
+  } catch (error) {
+    if (!(error instanceof PostgresUnavailable)) throw error
+    return startPostgres(settings)
+  }
+}
+
+/**
  * haproxy in front of `servers`, configured by the shipped deploy/haproxy.cfg (its routing:
  * /sync/<room> pinned by path with consistent hashing, the rest round-robin, /healthz checks each
- * second) with two bench changes: plain HTTP (the load clients would otherwise spend their CPU on
- * TLS, for every system alike) and a per-client connection cap above the run's sockets (every
- * load worker connects from 127.0.0.1, as BENCH_LIMITS says for the relay's own cap).
+ * second) with three bench changes: plain HTTP (the load clients would otherwise spend their CPU
+ * on TLS, for every system alike); a per-client connection cap above the run's sockets (every
+ * load worker connects from 127.0.0.1, as BENCH_LIMITS says for the relay's own cap); and a 5 s
+ * check timeout instead of the 1 s interval haproxy uses when none is set: on this shared host a
+ * busy server's event loop stalls past 1 s, haproxy took relays out up to 9 times in one figure
+ * and cut all their sockets, and the figures measured the reconnections. A SIGKILLed server
+ * refuses connections at once, which fails a check whatever its timeout.
  */
 export async function startBalancer(dir: string, servers: ClusterProcess[]): Promise<ClusterProcess> {
   const port = await freePort()
   const relays = servers.map((s, i) => ({ name: `relay${i + 1}`, address: s.address }))
   const shipped = haproxyConfig(readFileSync(HAPROXY_CFG, 'utf8'), `127.0.0.1:${port}`, '/unused.pem', relays)
   const plain = replaceOnce(shipped, /bind (\S+) ssl crt \S+ alpn http\/1\.1/, 'bind $1')
-  const config = replaceOnce(plain, /sc0_conn_cur gt \d+/, 'sc0_conn_cur gt 100000')
+  const uncapped = replaceOnce(plain, /sc0_conn_cur gt \d+/, 'sc0_conn_cur gt 100000')
+  const config = replaceOnce(uncapped, /^(\s*)(default-server inter 1s)/m, '$1timeout check 5s\n$1$2')
   const file = join(dir, `haproxy-${port}.cfg`)
   writeFileSync(file, `${config}\n`)
   // haproxy prints no "listening" line: a tiny wrapper would hide its pid, so poll its port instead.

@@ -18,7 +18,8 @@ if (!name) {
 
 // The table (HOCUSPOCUS_TABLE in bench/lib/cluster-setup.ts) is made before the instances start:
 // two CREATE TABLE IF NOT EXISTS at once can both try to create it.
-const pool = new pg.Pool({ connectionString: store, max: 4 })
+// pg's default pool (10 connections): loads queue behind the debounced stores, each its own commit.
+const pool = new pg.Pool({ connectionString: store })
 const redis = new URL(fanout)
 
 const server = new Server({
