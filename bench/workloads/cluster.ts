@@ -4,9 +4,9 @@
 // instance of each is SIGKILLed. Writes/s, p99, CPU per 1,000 writes of every server process
 // (relays or instances, PostgreSQL, Redis; haproxy apart), scaling efficiency, acknowledged loss.
 import { loadavg } from 'node:os'
-import type { SystemName } from '../lib/proc.ts'
+import { sampleProc, type SystemName } from '../lib/proc.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
-import { median, percentile, round } from '../lib/stats.ts'
+import { mean, median, percentile, round } from '../lib/stats.ts'
 import type { Metrics, Result } from '../lib/report.ts'
 import { shares } from '../lib/workers.ts'
 import type { Account, BurstRoom, SyncResult } from '../lib/drive.ts'
@@ -115,8 +115,10 @@ async function measureSync(ctx: Context, systems: ClusterSystems, target: Target
     ...Object.fromEntries(target.servers.map((s) => [s.name, s.pid])), postgres: postgres.pid, redis: redis.pid, haproxy: target.balancer.pid,
   })
   const downsBefore = markedDown(target.balancer)
+  const waitedBefore = target.servers.map((s) => sampleProc(s.pid).waitSeconds)
   const results = await ctx.workers.all<SyncResult>('sync-run', () => ({ key }), 300_000)
   const cpu = meter.read()
+  const waited = target.servers.map((s, i) => sampleProc(s.pid).waitSeconds - waitedBefore[i])
   const downs = markedDown(target.balancer) - downsBefore
   const writes = results.reduce((a, r) => a + r.writes, 0)
   const seconds = (Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt))) / 1000
@@ -139,6 +141,9 @@ async function measureSync(ctx: Context, systems: ClusterSystems, target: Target
     redisCpuSecondsPer1kWrites: per1k(cpu.redis),
     balancerCpuSecondsPer1kWrites: per1k(cpu.haproxy),
     serverCpuPercent: (100 * (instances + cpu.postgres + cpu.redis)) / seconds,
+    // Share of the run each relay's or instance's event loop was ready but had no CPU (averaged):
+    // high means the host, not the server, set the pace (as in `sync`).
+    serverWaitPercent: mean(waited.map((w) => (100 * w) / seconds)),
     errors: errors.length,
     // haproxy's check (a 1 s timeout) failed twice: it cut that instance's sockets, and its clients reconnected.
     balancerMarkedDown: downs,
