@@ -16,28 +16,33 @@ import { memory } from './workloads/memory.ts'
 import { coldstart } from './workloads/coldstart.ts'
 import { rate } from './workloads/rate.ts'
 import { pgAppend } from './workloads/pg-append.ts'
+import { cluster } from './workloads/cluster.ts'
 
 /** Past this, a quick run starts no further workload (the slowest takes about 30 s on a busy host). */
 const QUICK_BUDGET_MS = 85_000
 
 const WORKLOADS: Record<string, Workload> = { sync, rate, loss, pipeline, labpull, coldstart, memory }
-/** Run only when named with --only: they need something this host may not have (pg: PostgreSQL 15). */
-const OPTIONAL: Record<string, Workload> = { pg: pgAppend }
+/**
+ * Run only when named with --only: they need something this host may not have (pg: PostgreSQL 15;
+ * cluster: PostgreSQL 15, Redis 7 and haproxy). `--cluster` is `--only cluster`.
+ */
+const OPTIONAL: Record<string, Workload> = { pg: pgAppend, cluster }
 const ALL: Record<string, Workload> = { ...WORKLOADS, ...OPTIONAL }
 
 async function main(): Promise<void> {
   let values
   try {
     values = parseArgs({
-      options: { quick: { type: 'boolean' }, unpinned: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' }, systems: { type: 'string' }, rounds: { type: 'string' } },
+      options: { quick: { type: 'boolean' }, unpinned: { type: 'boolean' }, cluster: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' }, systems: { type: 'string' }, rounds: { type: 'string' } },
       strict: true,
     }).values
   } catch (error) {
-    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--unpinned] [--only NAME[,NAME]] [--systems NAME[,NAME]] [--rounds N] [--cpu-prof DIR])`)
+    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--unpinned] [--cluster] [--only NAME[,NAME]] [--systems NAME[,NAME]] [--rounds N] [--cpu-prof DIR])`)
     process.exit(2)
   }
   if (values['cpu-prof']) process.env.LABSYNC_BENCH_CPU_PROF = resolve(values['cpu-prof'])
   const only = (values.only ?? []).flatMap((v) => v.split(','))
+  if (values.cluster && !only.includes('cluster')) only.push('cluster')
   for (const name of only) {
     if (!ALL[name]) {
       console.error(`bench: unknown workload "${name}" (${Object.keys(WORKLOADS).join(', ')}; optional: ${Object.keys(OPTIONAL).join(', ')})`)

@@ -1,0 +1,124 @@
+// The `cluster` workload's systems, started once per run: PostgreSQL, Redis, three labsync relays
+// in cluster mode and two Hocuspocus instances with extension-redis, each a process on the
+// servers' CPU, and the customer accounts every relay accepts.
+import pg from 'pg'
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { DEMO_CONFIG } from '../../relay/config.ts'
+import { newKeyPair, privateKeyPem } from '../../shared/signing.ts'
+import { roomName } from '../../shared/schema.ts'
+import { BENCH_LIMITS } from './proc.ts'
+import { accounts } from './relay-api.ts'
+import { openClient } from './clients.ts'
+import { untilSynced, type Account } from './drive.ts'
+import { startProcess, startServices, type ClusterProcess } from './cluster-procs.ts'
+
+const SERVERS = join(import.meta.dirname, '..', 'servers')
+/**
+ * What Hocuspocus's documentation gives for extension-database: one row per document, its whole
+ * state, replaced at every store (servers/hocuspocus-cluster.ts).
+ */
+const HOCUSPOCUS_TABLE = 'CREATE TABLE hocuspocus_documents (name text PRIMARY KEY, data bytea NOT NULL)'
+export const RELAYS = 3
+export const HOCUSPOCUS_INSTANCES = 2
+
+export interface ClusterSystems {
+  services: Awaited<ReturnType<typeof startServices>>
+  relays: ClusterProcess[]
+  hocuspocus: ClusterProcess[]
+  /** Customers whose tokens every relay accepted (checked on each relay directly). */
+  people: Account[]
+  close(): Promise<void>
+}
+
+/** Everything the workload measures, running; close() stops it all (what is already dead included). */
+export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void): Promise<ClusterSystems> {
+  const services = await startServices()
+  const running: ClusterProcess[] = []
+  const close = async () => {
+    await Promise.allSettled(running.map((p) => p.stop()))
+    await services.stop()
+  }
+  try {
+    const labsyncDb = await services.postgres.createDatabase('labsync')
+    const hocuspocusDb = await services.postgres.createDatabase('hocuspocus')
+    await oneStatement(hocuspocusDb, HOCUSPOCUS_TABLE)
+    const relayDirs = Array.from({ length: RELAYS }, (_, i) => join(dir, `relay${i + 1}`))
+    const startRelay = relayStarter(dir, labsyncDb, services.redis.url)
+    const people = await seedAccounts(relayDirs, startRelay, customers)
+    const relays = await Promise.all(relayDirs.map((d, i) => startRelay(`relay${i + 1}`, d)))
+    running.push(...relays)
+    const hocuspocus = await Promise.all(Array.from({ length: HOCUSPOCUS_INSTANCES }, (_, i) =>
+      startProcess(`hocuspocus${i + 1}`, process.execPath, ['--import', 'tsx', join(SERVERS, 'hocuspocus-cluster.ts'), '0', hocuspocusDb, services.redis.url, `hocuspocus${i + 1}`])))
+    running.push(...hocuspocus)
+    await checkTokensEverywhere(relays, people)
+    log(`cluster: PostgreSQL on ${services.postgres.port}, Redis on ${services.redis.port}, ${relays.length} relays, ${hocuspocus.length} Hocuspocus instances, ${people.length} accounts`)
+    return { services, relays, hocuspocus, people, close }
+  } catch (error) {
+    await close()
+    throw error
+  }
+}
+
+/** Starts relay NAME on DIR, all with one signing key and config, in cluster mode on the shared store. */
+function relayStarter(dir: string, store: string, fanout: string) {
+  const keyFile = join(dir, 'signing-key.pem')
+  writeFileSync(keyFile, privateKeyPem(newKeyPair()), { mode: 0o600 })
+  const configFile = join(dir, 'relay.json')
+  writeFileSync(configFile, JSON.stringify({ ...DEMO_CONFIG, limits: { ...DEMO_CONFIG.limits, ...BENCH_LIMITS } }))
+  return (name: string, dataDir: string) => {
+    mkdirSync(dataDir, { recursive: true })
+    return startProcess(name, process.execPath, ['--import', 'tsx', join(SERVERS, 'labsync-cluster-relay.ts'), dataDir, '0', store, fanout, keyFile, configFile])
+  }
+}
+
+/**
+ * The load's customers, signed up once on the first relay alone. Until customer sessions are
+ * kept in PostgreSQL a session lives in the SQLite file of the relay that made it, so that file
+ * (stopped cleanly, so it is whole) is copied to the other relays' data dirs before they start.
+ * Once sessions are in PostgreSQL the copy carries nothing they need, and the sign-ups are
+ * already shared: either way checkTokensEverywhere() proves every relay takes every token.
+ */
+async function seedAccounts(relayDirs: string[], startRelay: ReturnType<typeof relayStarter>, count: number): Promise<Account[]> {
+  const seeder = await startRelay('relay1', relayDirs[0])
+  let people: Account[]
+  try {
+    people = await accounts(seeder.url, count)
+  } finally {
+    await seeder.stop()
+  }
+  for (const dir of relayDirs.slice(1)) {
+    mkdirSync(dir, { recursive: true })
+    for (const file of ['relay.sqlite', 'relay.sqlite-wal']) {
+      if (existsSync(join(relayDirs[0], file))) copyFileSync(join(relayDirs[0], file), join(dir, file))
+    }
+  }
+  return people
+}
+
+/**
+ * Each account's token opens its own user room on each relay, connected to directly; one at a
+ * time (a stock provider adds an exit listener to this process while it lives).
+ */
+async function checkTokensEverywhere(relays: ClusterProcess[], people: Account[]): Promise<void> {
+  for (const relay of relays) for (const person of people) {
+    const client = openClient('labsync', relay.url.replace(/^http/, 'ws'), roomName.user(person.userId), person.token)
+    try {
+      await untilSynced(client, 10_000)
+    } catch (error) {
+      throw new Error(`${relay.name} refused ${person.userId}'s token: ${(error as Error).message}`)
+    } finally {
+      client.destroy()
+    }
+  }
+}
+
+async function oneStatement(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
