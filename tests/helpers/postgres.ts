@@ -1,7 +1,7 @@
 // A real PostgreSQL 15 for one test file: initdb into a temporary directory as the postgres user,
 // the server as this process's child on a free loopback port, stopped when the test ends or exits.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -45,6 +45,7 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
   const { uid, gid } = postgresUser()
   removeAbandoned()
   const dir = mkdtempSync(join(tmpdir(), PREFIX))
+  writeFileSync(join(dir, OWNER_FILE), String(process.pid)) // before anything another run's removeAbandoned() could misread
   chownSync(dir, uid, gid)
   const data = join(dir, 'pg')
   const init = spawnSync(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'], { uid, gid, encoding: 'utf8' })
@@ -104,6 +105,8 @@ async function asAdmin(url: string, sql: string): Promise<void> {
 }
 
 const PREFIX = 'labsync-pg-'
+/** The test process that made a server's directory: its pid, written first. */
+const OWNER_FILE = 'owner.pid'
 
 /**
  * Directories of servers whose test process was SIGKILLed (the runner's timeout): nothing could
@@ -114,13 +117,29 @@ function removeAbandoned(): void {
   for (const name of readdirSync(tmpdir())) {
     if (!name.startsWith(PREFIX)) continue
     const dir = join(tmpdir(), name)
-    try {
-      const pid = Number(readFileSync(join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0])
-      if (isAlive(pid)) continue
-    } catch {
-      if (Date.now() - statSync(dir).mtimeMs < 10 * 60_000) continue
-    }
+    // Another test process's server, or one it is still creating (initdb's own bootstrap backend
+    // writes a postmaster.pid and exits again): left alone while the process that made it lives.
+    if (isAlive(pidIn(join(dir, OWNER_FILE))) || isAlive(pidIn(join(dir, 'pg', 'postmaster.pid')))) continue
+    // A directory without an owner file: made by an older helper, or between mkdtemp and the write.
+    if (!existsSync(join(dir, OWNER_FILE)) && Date.now() - mtimeOf(dir) < 10 * 60_000) continue
     rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** The pid on a file's first line; NaN when there is no such file (or it is half-written). */
+function pidIn(file: string): number {
+  try {
+    return Number(readFileSync(file, 'utf8').split('\n')[0])
+  } catch {
+    return Number.NaN
+  }
+}
+
+function mtimeOf(dir: string): number {
+  try {
+    return statSync(dir).mtimeMs
+  } catch {
+    return 0
   }
 }
 
