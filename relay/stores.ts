@@ -15,6 +15,12 @@ import { openRelayPool } from '../storage/postgres/relay-schema.ts'
 import type { Fanout } from '../sync-server/fanout/fanout.ts'
 import { RedisFanout } from '../sync-server/fanout/redis.ts'
 import { sqliteHealth, type HealthCheck } from './http/health.ts'
+import { History, type HistoryStore } from './store/history.ts'
+import { PgHistory } from './store/history-postgres.ts'
+import { LabKeys, SqliteLabKeyRows } from './store/lab-keys.ts'
+import { PgLabKeyRows } from './store/lab-keys-postgres.ts'
+import { LabPresences, SqlitePresenceRows } from './store/lab-presence.ts'
+import { PgPresenceRows } from './store/lab-presence-postgres.ts'
 
 /** Cluster mode: every relay of the cluster is started with the same three. */
 export interface ClusterOptions {
@@ -44,6 +50,12 @@ export interface RelayStores {
   fanout: Fanout | undefined
   /** What /healthz checks: the store usable. */
   health: HealthCheck
+  /** Printing history lab nodes report, once per entry id. */
+  history: HistoryStore
+  /** The keys lab nodes sign in-store stamps with. */
+  labKeys: LabKeys
+  /** When each lab node was last heard from, and its printers. */
+  presence: LabPresences
   close(): Promise<void>
 }
 
@@ -59,6 +71,7 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
     db, pool: null, docStore, fanout: undefined,
     imageStore: new SqliteImageStore(db, dataDir, now),
     health: sqliteHealth(db, dataDir),
+    history: new History(db), labKeys: new LabKeys(new SqliteLabKeyRows(db), now), presence: new LabPresences(new SqlitePresenceRows(db), now),
     async close() {
       await docStore.close() // the writer thread, or a relay started inside a test keeps its process alive
       db.close()
@@ -86,7 +99,10 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     opened.push(() => fanout.close())
     const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
     opened.push(async () => { db.close() })
-    return { db, pool, docStore, imageStore, fanout, health: sqliteHealth(db, dataDir), close: closeAll }
+    return {
+      db, pool, docStore, imageStore, fanout, health: sqliteHealth(db, dataDir), close: closeAll,
+      history: new PgHistory(pool), labKeys: new LabKeys(new PgLabKeyRows(pool), now), presence: new LabPresences(new PgPresenceRows(pool), now),
+    }
   } catch (error) {
     await closeAll()
     throw error
