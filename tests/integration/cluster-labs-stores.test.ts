@@ -11,10 +11,11 @@ import { PgPresenceRows } from '../../relay/store/lab-presence-postgres.ts'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
 import { entry } from '../conformance/history.ts'
 
-let server: PostgresServer
+// Started at the top, not in test.before: uvu reports a failing before hook as 0 of 2 passed and
+// exits 0, which would skip the file silently.
+const server: PostgresServer = await startPostgres({ fsync: 'off' })
 let schemas = 0
-test.before(async () => { server = await startPostgres({ fsync: 'off' }) })
-test.after(async () => { await server?.stop() })
+test.after(async () => { await server.stop() })
 
 /** Two relays' pools on one fresh schema. */
 async function twoRelays(): Promise<[pg.Pool, pg.Pool]> {

@@ -14,11 +14,12 @@ import { startRedis, type RedisServer } from '../helpers/redis.ts'
 import { ADMIN_TOKEN, CONFIG, LAB_KEYS } from '../helpers/admin.ts'
 import { removeDir, tempDir } from '../helpers/relay.ts'
 
-let postgres: PostgresServer
-let redis: RedisServer
+// Started at the top, not in test.before: uvu reports a failing before hook as nothing passed and
+// exits 0, which would skip the file silently.
+const postgres: PostgresServer = await startPostgres({ fsync: 'off' })
+const redis: RedisServer = await startRedis().catch(async (error: Error) => { await postgres.stop(); throw error })
 let schemas = 0
-test.before(async () => { [postgres, redis] = await Promise.all([startPostgres({ fsync: 'off' }), startRedis()]) })
-test.after(async () => { await Promise.all([postgres?.stop(), redis?.stop()]) })
+test.after(async () => { await Promise.all([postgres.stop(), redis.stop()]) })
 
 interface LabRow { id: string; queue: number | null; online: boolean; lastSeen: string | null; printers: Array<{ uri: string; state: string }> }
 
