@@ -82,8 +82,9 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
 /**
  * PostgreSQL and Redis. Opened one after the other, and what was opened is closed again when a
  * later one fails, so a relay refused at start leaves no connection behind.
- * TODO(issue 18): the relay's own tables (accounts, receptions, history, lab keys, presence, audit)
- * still come from the SQLite file under the data dir here; their PostgreSQL stores replace it.
+ * History, lab keys and presence are PostgreSQL's here.
+ * TODO(issue 18): the relay's other tables (accounts, receptions, audit) still come from the SQLite
+ * file under the data dir here; their PostgreSQL stores replace it.
  */
 async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster: ClusterOptions): Promise<RelayStores> {
   const opened: Array<() => Promise<void>> = []

@@ -54,7 +54,7 @@ function answers(it: (title: string, body: Body) => void): void {
   })
 }
 
-/** What is written, and when [LP4]-[LP10]. */
+/** What is written, and when [LP4]-[LP11]. */
 function writes(it: (title: string, body: Body) => void): void {
   it('[LP4] heartbeats write last_seen at most every few seconds; the answer is current all the same', async ({ open, clock }) => {
     const c = await open()
@@ -136,5 +136,14 @@ function writes(it: (title: string, body: Body) => void): void {
     clock.t = START + 2_000
     await c.presenceRows.touch('lab-1', clock.t)
     assert.equal(await c.presenceRow('lab-1'), { last_seen: START + 2_000, interval_ms: 2_000, printers: [stopped] }, 'a touch moves last_seen only')
+  })
+
+  it('[LP11] a heartbeat whose texts hold NUL or a lone surrogate is kept, never refused', async ({ open, clock }) => {
+    const c = await open()
+    const presences = new LabPresences(c.presenceRows, () => clock.t)
+    const odd = { uri: 'ipp://odd\u0000/ipp/print', state: 'idle\uD800', reasons: ['x\u0000y'] }
+    await presences.heartbeat('lab-1', { intervalMs: 1_000, printers: [odd] })
+    assert.is((await c.presenceRow('lab-1'))?.last_seen, START)
+    assert.is((await presences.of('lab-1'))?.online, true)
   })
 }
