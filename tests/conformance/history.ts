@@ -1,12 +1,11 @@
 // The acceptance suite every HistoryStore runs (relay/store/history.ts): each entry stored once per
 // id whatever is resent, through whichever connection (a restarted relay, or another relay of a
 // cluster); customer and store taken from the order's reception; a reprint kept with its reason.
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MAX_REPRINT_REASON } from '../../shared/audit.ts'
 import type { ReportedEntry } from '../../relay/store/history.ts'
 import { pgText } from '../../relay/store/pg-text.ts'
-import type { LabTables, LabTablesConnection, StoredHistory } from './lab-tables.ts'
+import { labSuite, type LabTables, type StoredHistory } from './lab-tables.ts'
 
 const PRINTED = '2026-05-01T09:00:00.000Z'
 const RECEIVED = new Date('2026-05-01T09:05:00.000Z')
@@ -23,19 +22,8 @@ function row(e: ReportedEntry, user: string | null, front: string | null): Store
   }
 }
 
-type Body = (open: () => Promise<LabTablesConnection>) => Promise<void>
-
 export function runHistoryTests(name: string, setup: () => LabTables, after?: () => Promise<void>): void {
-  const test = suite(`HistoryStore: ${name}`)
-  if (after) test.after(after)
-  const it = (title: string, body: Body) => test(title, async () => {
-    const tables = setup()
-    try {
-      await body(() => tables.open())
-    } finally {
-      await tables.teardown()
-    }
-  })
+  const { it, run } = labSuite(`HistoryStore: ${name}`, setup, after)
 
   it('[HS1] new entries are stored and counted, with the customer and store of the order\'s reception', async (open) => {
     const c = await open()
@@ -92,5 +80,5 @@ export function runHistoryTests(name: string, setup: () => LabTables, after?: ()
     hostile.forEach((text, i) => { if (pgText(text) === text) assert.is(rows[i].printer, text) })
   })
 
-  test.run()
+  run()
 }

@@ -1,27 +1,15 @@
 // The acceptance suite LabKeys runs on every LabKeyRows (relay/store/lab-keys.ts): a key belongs to
 // the lab that registered it first, forever; what is not a key is refused; a key registered through
 // one connection (a relay restarted, or in a cluster another relay) is known through every other.
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { keyIdOf, newKeyPair, signToken, verifyToken } from '../../shared/signing.ts'
 import { LabKeys } from '../../relay/store/lab-keys.ts'
-import type { LabTables, LabTablesConnection } from './lab-tables.ts'
+import { labSuite, type LabTables } from './lab-tables.ts'
 
 const AT = Date.parse('2026-05-01T09:00:00.000Z')
 
-type Body = (open: () => Promise<LabTablesConnection>) => Promise<void>
-
 export function runLabKeysTests(name: string, setup: () => LabTables, after?: () => Promise<void>): void {
-  const test = suite(`LabKeys: ${name}`)
-  if (after) test.after(after)
-  const it = (title: string, body: Body) => test(title, async () => {
-    const tables = setup()
-    try {
-      await body(() => tables.open())
-    } finally {
-      await tables.teardown()
-    }
-  })
+  const { it, run } = labSuite(`LabKeys: ${name}`, setup, after)
 
   it('[LK1] a new key is created for its lab, then known; it verifies what the lab signs', async (open) => {
     const keys = new LabKeys((await open()).labKeyRows, () => AT)
@@ -74,5 +62,5 @@ export function runLabKeysTests(name: string, setup: () => LabTables, after?: ()
     assert.equal(key && { lab: key.lab, registeredAt: key.registeredAt }, { lab: 'lab-1', registeredAt: AT })
   })
 
-  test.run()
+  run()
 }

@@ -1,10 +1,9 @@
 // The acceptance suite LabPresences runs on every PresenceRows (relay/store/lab-presence.ts): online
 // within three heartbeat intervals, last seen kept across a reopen (a relay restart), writes
 // throttled but printers' changes and sockets written at once, nothing written after close.
-import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { LabPresences, DEFAULT_INTERVAL_MS } from '../../relay/store/lab-presence.ts'
-import type { LabTables, LabTablesConnection } from './lab-tables.ts'
+import { labSuite, type LabTables, type LabTablesConnection } from './lab-tables.ts'
 
 const PRINTER = { uri: 'file:/tmp/out', state: 'idle', reasons: [] }
 const START = 1_000_000
@@ -12,19 +11,11 @@ const START = 1_000_000
 type Body = (t: { open: () => Promise<LabTablesConnection>; clock: { t: number } }) => Promise<void>
 
 export function runLabPresenceTests(name: string, setup: () => LabTables, after?: () => Promise<void>): void {
-  const test = suite(`LabPresences: ${name}`)
-  if (after) test.after(after)
-  const it = (title: string, body: Body) => test(title, async () => {
-    const tables = setup()
-    try {
-      await body({ open: () => tables.open(), clock: { t: START } })
-    } finally {
-      await tables.teardown()
-    }
-  })
+  const suite = labSuite(`LabPresences: ${name}`, setup, after)
+  const it = (title: string, body: Body) => suite.it(title, (open) => body({ open, clock: { t: START } }))
   answers(it)
   writes(it)
-  test.run()
+  suite.run()
 }
 
 /** What of() answers [LP1]-[LP3]. */

@@ -2,6 +2,7 @@
 // PostgreSQL schema, opened as often as a test likes (a restarted relay, or in PostgreSQL another
 // relay), with raw reads of the rows and a seeded reception, so tests observe what is stored.
 import { join } from 'node:path'
+import { suite } from 'uvu'
 import type pg from 'pg'
 import { openDatabase, type DB } from '../../storage/sqlite/database.ts'
 import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
@@ -40,6 +41,24 @@ export interface LabTablesConnection {
 export interface LabTables {
   open(): Promise<LabTablesConnection>
   teardown(): Promise<void>
+}
+
+/** A test of a lab suite: `open` gives connections to fresh storage, torn down after the test. */
+export type LabTest = (title: string, body: (open: () => Promise<LabTablesConnection>) => Promise<void>) => void
+
+/** A uvu suite whose tests each get fresh storage from `setup`; `after` runs once it is done (a server stopped). */
+export function labSuite(title: string, setup: () => LabTables, after?: () => Promise<void>): { it: LabTest; run: () => void } {
+  const test = suite(title)
+  if (after) test.after(after)
+  const it: LabTest = (name, body) => test(name, async () => {
+    const tables = setup()
+    try {
+      await body(() => tables.open())
+    } finally {
+      await tables.teardown()
+    }
+  })
+  return { it, run: () => test.run() }
 }
 
 const HISTORY_COLUMNS = 'id, lab, order_id, item, printer, job, copies, status, printed_at, received_at, user_id, front, reprint, reason'
