@@ -16,7 +16,6 @@ import { publishCatalog } from './catalog.ts'
 import { Receptions } from './store/receptions.ts'
 import { Intake } from './orders/intake.ts'
 import { LabReports } from './orders/lab-reports.ts'
-import { History } from './store/history.ts'
 import { listen, sendError } from '../sync-server/respond.ts'
 import { signIn, signOut, signUp } from './http/accounts.ts'
 import type { Images, ImagesDeps } from '../photos/intake.ts'
@@ -25,8 +24,8 @@ import { httpTimeouts, limitConnections } from '../sync-server/http-limits.ts'
 import { AddressWindow, HashGate, signInGuard, type SignInGuard } from './http/sign-in-guard.ts'
 import { priceList, servePrices, type PriceList } from './http/prices.ts'
 import { handleLabApi } from './http/labs.ts'
-import { LabPresences } from './store/lab-presence.ts'
-import { LabKeys } from './store/lab-keys.ts'
+import type { LabPresences } from './store/lab-presence.ts'
+import type { LabKeys } from './store/lab-keys.ts'
 import { loadOrCreateSigningKey } from '../storage/key-file.ts'
 import { createAdmin, queueLengthFromRooms, type Admin } from './http/admin.ts'
 import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
@@ -108,7 +107,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       await rooms.close()
       sync.close()
       server.closeAllConnections()
-      parts.presence.close() // last_seen the write throttle held back; nothing heard after
+      // last_seen the write throttle held back; nothing heard after. A store gone by now costs that, not the shutdown.
+      await parts.presence.close().catch((error: Error) => console.error(`relay: writing lab presence at shutdown failed: ${error.message}`))
       await parts.accounts.sessions.close()
       await parts.stores.close()
     },
@@ -125,7 +125,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   const hashGate = new HashGate(limits.passwordHashConcurrency)
   const accounts = new Accounts(stores.accounts, await stores.openSessions(signingKey), now, signingKey, { hashing: (work) => hashGate.run(work) })
   const signIns = signInGuard(limits, now)
-  const labKeys = new LabKeys(db, now)
+  const { labKeys, presence } = stores
   const auth = new Authenticator(options.config, accounts, now)
   const hooks: RoomHooks = {}
   const rooms = new Rooms({
@@ -144,13 +144,12 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     imageUploaded: (sha, user) => imageStore.isOwner(sha, user),
     photoWait: limits.photoWait, accountName: (user) => accounts.nameOf(user),
   })
-  hookOrders(hooks, intake, new LabReports({ rooms, history: new History(db), receptions, now }))
+  hookOrders(hooks, intake, new LabReports({ rooms, history: stores.history, receptions, now }))
   const images = lazyImages({
     store: imageStore, dataDir: options.dataDir, limits, auth, now,
     labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
     onOwned: (_sha, user) => void intake.imagesArrived(user),
   })
-  const presence = new LabPresences(db, now)
   const admin = createAdmin({
     audit: new SqliteAuditStore(db), config: options.config, auth, now,
     presence: (lab) => presence.of(lab),
@@ -222,8 +221,9 @@ function syncOptions(parts: RelayParts): Parameters<typeof serveSync>[1] {
     accepted: ({ ws, session, room, token }) => {
       if (session.principal.kind === 'lab') {
         const lab = session.principal.labId
-        presence.connection(lab)
-        ws.on('close', () => presence.connection(lab))
+        const seen = () => presence.connection(lab).catch((error: Error) => console.error(`relay: noting lab ${lab}'s connection failed: ${error.message}`))
+        void seen()
+        ws.on('close', seen)
       }
       const connection = new Connection(ws, session, room, rooms, { maxMessageBytes, now, limits, stillValid: (s: Session) => auth.stillValid(s, token) })
       ws.on('close', auth.onSignOut(session, () => connection.close(Close.Unauthorized))) // signed out anywhere: closed now

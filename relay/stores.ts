@@ -21,6 +21,12 @@ import { PgAccountStore } from '../storage/postgres/accounts.ts'
 import type { SessionCheck } from './store/session-check.ts'
 import { RevokedSessions } from './store/revoked-sessions.ts'
 import { publicKeyOf, type KeyPair } from '../shared/signing.ts'
+import { History, type HistoryStore } from './store/history.ts'
+import { PgHistory } from './store/history-postgres.ts'
+import { LabKeys, SqliteLabKeyRows } from './store/lab-keys.ts'
+import { PgLabKeyRows } from './store/lab-keys-postgres.ts'
+import { LabPresences, SqlitePresenceRows } from './store/lab-presence.ts'
+import { PgPresenceRows } from './store/lab-presence-postgres.ts'
 
 /** Cluster mode: every relay of the cluster is started with the same three. */
 export interface ClusterOptions {
@@ -56,6 +62,12 @@ export interface RelayStores {
    * signature and the sign-outs every relay broadcasts (a cluster). Close it before the stores.
    */
   openSessions(signingKey: KeyPair): Promise<SessionCheck>
+  /** Printing history lab nodes report, once per entry id. */
+  history: HistoryStore
+  /** The keys lab nodes sign in-store stamps with. */
+  labKeys: LabKeys
+  /** When each lab node was last heard from, and its printers. */
+  presence: LabPresences
   close(): Promise<void>
 }
 
@@ -73,6 +85,7 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
     openSessions: async () => new SqliteSessions(accounts, now),
     imageStore: new SqliteImageStore(db, dataDir, now),
     health: sqliteHealth(db, dataDir),
+    history: new History(db), labKeys: new LabKeys(new SqliteLabKeyRows(db), now), presence: new LabPresences(new SqlitePresenceRows(db), now),
     async close() {
       await docStore.close() // the writer thread, or a relay started inside a test keeps its process alive
       db.close()
@@ -83,8 +96,9 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
 /**
  * PostgreSQL and Redis. Opened one after the other, and what was opened is closed again when a
  * later one fails, so a relay refused at start leaves no connection behind.
- * TODO(issue 18): the relay's own tables (accounts, receptions, history, lab keys, presence, audit)
- * still come from the SQLite file under the data dir here; their PostgreSQL stores replace it.
+ * History, lab keys and presence are PostgreSQL's here.
+ * TODO(issue 18): the relay's other tables (accounts, receptions, audit) still come from the SQLite
+ * file under the data dir here; their PostgreSQL stores replace it.
  */
 async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster: ClusterOptions): Promise<RelayStores> {
   const opened: Array<() => Promise<void>> = []
@@ -102,7 +116,10 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     opened.push(async () => { db.close() })
     const accounts = new PgAccountStore(pool)
     const openSessions = (signingKey: KeyPair) => RevokedSessions.start({ store: accounts, fanout, publicKey: publicKeyOf(signingKey.publicJwk)!, now })
-    return { db, pool, docStore, imageStore, fanout, accounts, openSessions, health: sqliteHealth(db, dataDir), close: closeAll }
+    return {
+      db, pool, docStore, imageStore, fanout, accounts, openSessions, health: sqliteHealth(db, dataDir), close: closeAll,
+      history: new PgHistory(pool), labKeys: new LabKeys(new PgLabKeyRows(pool), now), presence: new LabPresences(new PgPresenceRows(pool), now),
+    }
   } catch (error) {
     await closeAll()
     throw error

@@ -25,7 +25,7 @@ export function labStatuses(deps: AdminDeps, store: AuditStore): Promise<LabStat
         console.error(`relay: admin: queue of lab ${lab.id} unavailable: ${(error as Error).message}`)
       }
     }
-    const presence = deps.presence?.(lab.id) ?? null
+    const presence = (await deps.presence?.(lab.id)) ?? null
     return {
       id: lab.id, name: lab.name, queue,
       lastHistoryAt: iso(activity.lastHistoryAt), lastPrintedAt: iso(activity.lastPrintedAt),

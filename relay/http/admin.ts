@@ -28,7 +28,7 @@ export interface AdminDeps {
   /** When a lab's node last connected (epoch ms), or null; presence, when given, says more. */
   lastSeen?: (lab: string) => number | null
   /** Whether a lab node is online now, when it was last heard from, its printers (relay/store/lab-presence.ts). */
-  presence?: (lab: string) => LabPresence | null
+  presence?: (lab: string) => Promise<LabPresence | null> | LabPresence | null
   /** Orders in a lab's queue now; see queueLengthFromRooms. */
   queueLength?: (lab: string) => Promise<number> | number
   /** Moves an accepted order to another lab's queue; without it reassignment answers 501. */

@@ -36,13 +36,13 @@ export async function handleLabApi(req: IncomingMessage, res: ServerResponse, ur
   }
   if (url.pathname === '/api/labs/keys' && req.method === 'POST') {
     const body = await readJson(req)
-    const { outcome, keyId } = deps.labKeys.register(lab, body.publicKey)
+    const { outcome, keyId } = await deps.labKeys.register(lab, body.publicKey)
     if (outcome === 'invalid') throw new HttpError(400, 'publicKey must be an Ed25519 public key as a JWK {kty: "OKP", crv: "Ed25519", x}')
     if (outcome === 'taken') throw new HttpError(409, 'this key is registered to another lab')
     return sendJson(res, outcome === 'created' ? 201 : 200, { keyId })
   }
   if (url.pathname === '/api/labs/presence' && req.method === 'POST' && deps.presence) {
-    deps.presence.heartbeat(lab, parsePresenceReport(await readJson(req)))
+    await deps.presence.heartbeat(lab, parsePresenceReport(await readJson(req)))
     res.writeHead(204).end()
     return
   }

@@ -201,11 +201,12 @@ export class Intake {
     // Asked before the clock is read and the sequence number taken, so no await falls between
     // those and the reception recorded with them.
     const owned = await Promise.all(images.map((sha) => this.deps.imageUploaded(sha, user)))
+    const stampKey = stamp && labKeys ? await labKeys.get(stamp.key) : null
     const now = this.clock()
     const firstSeen = receptions.awaitingSince(order, user, now)
     return {
       order, user, reading: read.reading, rawFront: read.rawFront, stamp, catalog, now,
-      stampKey: stamp && labKeys ? labKeys.get(stamp.key) : null,
+      stampKey,
       uploaded: new Set(images.filter((_, i) => owned[i])),
       firstSeen, photoDeadline: addDuration(firstSeen, this.deps.photoWait ?? 'P7D', catalog.timeZone),
       seq: receptions.nextSeq(),

@@ -4,13 +4,13 @@
 import type { HistoryEntry, QueueEntry } from '../../shared/schema.ts'
 import { labRoom } from '../room-names.ts'
 import type { Principal } from '../../shared/rights.ts'
-import type { History, ReportedEntry } from '../store/history.ts'
+import type { HistoryStore, ReportedEntry } from '../store/history.ts'
 import type { Receptions } from '../store/receptions.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
 
 export class LabReports {
-  constructor(private readonly deps: { rooms: Rooms; history: History; receptions: Receptions; now: () => number }) {}
+  constructor(private readonly deps: { rooms: Rooms; history: HistoryStore; receptions: Receptions; now: () => number }) {}
 
   onChange(room: Room, origin: Principal | typeof RELAY_ORIGIN): void {
     if (origin === RELAY_ORIGIN) return
@@ -36,12 +36,12 @@ export class LabReports {
    * Keeps progress.status with the reception (only while the order is its lab's), so the intake's
    * beforeWrite can tell, without opening other orders, whether an order citing one is printing.
    */
-  private noteProgress(room: Room): void {
+  private async noteProgress(room: Room): Promise<void> {
     if (room.name.kind !== 'order') return
     const status = room.doc.getMap('progress').get('status')
-    const reception = this.deps.receptions.get(room.name.orderId)
+    const reception = await this.deps.receptions.get(room.name.orderId)
     if (!reception || reception.lab !== room.facts().lab) return
-    this.deps.receptions.setProgress(room.name.orderId, typeof status === 'string' ? status.slice(0, 32) : null)
+    await this.deps.receptions.setProgress(room.name.orderId, typeof status === 'string' ? status.slice(0, 32) : null)
   }
 
   private async ingest(room: Room): Promise<void> {
@@ -52,7 +52,10 @@ export class LabReports {
     const entries = array.toArray()
     const valid = entries.filter(isHistoryEntry)
     if (valid.length < entries.length) console.error(`relay: lab ${lab} sent ${entries.length - valid.length} malformed history entr(y/ies); dropped`)
-    this.deps.history.record(lab, valid.filter((e) => this.deps.receptions.get(e.order)?.lab === lab), new Date(this.deps.now()))
+    const ours = await this.labsOrders(lab, valid)
+    // Stored before the entries leave the document: a crash in between makes the lab's report come
+    // back (on the room's next load), and the entry ids make the second storing a no-op, on any relay.
+    await this.deps.history.record(lab, valid.filter((e) => ours.has(e.order)), new Date(this.deps.now()))
     const stored = new Set(entries)
     await room.writeAsRelay((doc) => {
       const history = doc.getArray<HistoryEntry>('history')
@@ -61,8 +64,15 @@ export class LabReports {
     }).catch((error: Error) => console.error(`relay: acknowledging history of lab ${lab} failed: ${error.message}`))
   }
 
+  /** The orders among `entries` that are `lab`'s by their reception (each order asked once). */
+  private async labsOrders(lab: string, entries: ReportedEntry[]): Promise<Set<string>> {
+    const ours = new Set<string>()
+    for (const order of new Set(entries.map((e) => e.order))) if ((await this.deps.receptions.get(order))?.lab === lab) ours.add(order)
+    return ours
+  }
+
   private async progressed(room: Room, lab: string): Promise<void> {
-    this.noteProgress(room)
+    await this.noteProgress(room)
     if (room.name.kind !== 'order' || room.doc.getMap('progress').get('status') !== 'printed') return
     const order = room.name.orderId
     await this.deps.rooms.borrow(labRoom(lab), (queueRoom) => queueRoom.writeAsRelay((doc) => {
@@ -72,6 +82,9 @@ export class LabReports {
   }
 }
 
+/** item and copies are integer columns in both stores; one beyond them would fail its whole report in PostgreSQL, at every retry. */
+const isInt32 = (value: unknown): boolean => Number.isInteger(value) && Math.abs(value as number) <= 2 ** 31 - 1
+
 /**
  * The fields every entry needs. The additive ones (`reprint`, `reason`) never make an entry malformed:
  * History keeps a reprint only when it says `reprint: true`, and a reason only as text, cut to its bound.
@@ -79,8 +92,8 @@ export class LabReports {
 function isHistoryEntry(value: unknown): value is ReportedEntry {
   const e = value as Record<string, unknown>
   return typeof e === 'object' && e !== null && typeof e.id === 'string' && e.id.length <= 200 &&
-    typeof e.order === 'string' && Number.isInteger(e.item) && typeof e.printer === 'string' &&
-    (typeof e.job === 'string' || typeof e.job === 'number') && Number.isInteger(e.copies) &&
+    typeof e.order === 'string' && isInt32(e.item) && typeof e.printer === 'string' &&
+    (typeof e.job === 'string' || typeof e.job === 'number') && isInt32(e.copies) &&
     typeof e.status === 'string' && typeof e.printedAt === 'string' && !Number.isNaN(Date.parse(e.printedAt))
 }
 

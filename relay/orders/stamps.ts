@@ -23,8 +23,8 @@ export const MAX_STORE_OUTAGE_MS = 7 * 24 * 3600 * 1000
 export interface StampedOrder { order: string; user: string; front: string; lab: string; spec: string }
 
 /** The note to keep with the reception; `at` when the reception is dated by the stamp. */
-export function judgeStamp(stamp: InStoreStamp, order: StampedOrder, firstSeen: Date, keys: Pick<LabKeys, 'get'>): StoreStampNote & { at?: Date } {
-  return judgeStampWith(stamp, order, firstSeen, keys.get(stamp.key))
+export async function judgeStamp(stamp: InStoreStamp, order: StampedOrder, firstSeen: Date, keys: Pick<LabKeys, 'get'>): Promise<StoreStampNote & { at?: Date }> {
+  return judgeStampWith(stamp, order, firstSeen, await keys.get(stamp.key))
 }
 
 /** judgeStamp with the key the stamp names already read (null: none is registered); no I/O. */

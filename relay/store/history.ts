@@ -16,7 +16,32 @@ export function reprintReason(reason: unknown): string | null {
   return Array.from(reason).slice(0, MAX_REPRINT_REASON).join('')
 }
 
-export class History {
+/**
+ * Where reported history is kept. record() stores each entry once per entry id, whatever a lab
+ * resends and whichever relays receive it, at once or later; it resolves once the entries are durable.
+ */
+export interface HistoryStore {
+  /** Stores entries in one transaction; resolves to how many were new. A reason is kept only with a reprint. */
+  record(lab: string, entries: ReportedEntry[], receivedAt: Date): Promise<number>
+}
+
+/** A history row's own columns, as both dialects write them (user and front come from the reception). */
+export interface HistoryRow {
+  id: string; lab: string; order: string; item: number; printer: string; job: string; copies: number
+  status: string; printedAt: number; receivedAt: number; reprint: boolean; reason: string | null
+}
+
+export function historyRow(lab: string, e: ReportedEntry, receivedAt: Date): HistoryRow {
+  const reprint = e.reprint === true
+  return {
+    id: e.id, lab, order: e.order, item: e.item, printer: e.printer, job: String(e.job), copies: e.copies,
+    status: e.status, printedAt: Date.parse(e.printedAt), receivedAt: receivedAt.getTime(),
+    reprint, reason: reprint ? reprintReason(e.reason) : null,
+  }
+}
+
+/** The embedded default: history in the relay's SQLite file (synchronous, so done by the time record() returns). */
+export class History implements HistoryStore {
   private readonly insert
 
   constructor(private readonly db: DB) {
@@ -25,17 +50,12 @@ export class History {
       FROM (SELECT 1) LEFT JOIN receptions r ON r.order_id = @order`)
   }
 
-  /** Stores entries in one transaction; returns how many were new. A reason is kept only with a reprint. */
-  record(lab: string, entries: ReportedEntry[], receivedAt: Date): number {
+  async record(lab: string, entries: ReportedEntry[], receivedAt: Date): Promise<number> {
     return this.db.transaction(() => {
       let added = 0
       for (const e of entries) {
-        const reprint = e.reprint === true
-        added += this.insert.run({
-          id: e.id, lab, order: e.order, item: e.item, printer: e.printer, job: String(e.job), copies: e.copies,
-          status: e.status, printedAt: Date.parse(e.printedAt), receivedAt: receivedAt.getTime(),
-          reprint: reprint ? 1 : 0, reason: reprint ? reprintReason(e.reason) : null,
-        }).changes
+        const row = historyRow(lab, e, receivedAt)
+        added += this.insert.run({ ...row, reprint: row.reprint ? 1 : 0 }).changes
       }
       return added
     }).immediate()

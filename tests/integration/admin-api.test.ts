@@ -335,7 +335,7 @@ test('paging across 10,000 history rows with tied times: every row once, in orde
     const entries = Array.from({ length: 10_000 }, (_, i) => historyEntry({
       id: `e${String((i * 7919) % 10_000).padStart(5, '0')}`, order: 'p', item: i, printedAt: at(MAY_1 + Math.floor(i / 7)).toISOString(),
     }))
-    assert.is(local.history.record('lab-1', entries, at(MAY_1 + DAY)), 10_000)
+    assert.is(await local.history.record('lab-1', entries, at(MAY_1 + DAY)), 10_000)
     const expected = entries
       .map((e) => ({ id: e.id, t: Date.parse(e.printedAt) }))
       .sort((a, b) => a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))

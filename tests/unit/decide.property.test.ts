@@ -19,7 +19,7 @@ import type { Catalog, DiscountScope, OrderSpec } from '../../shared/schema.ts'
 import { openDatabase } from '../../storage/sqlite/database.ts'
 import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
 import { Receptions, type Reception, type StoreStampNote } from '../../relay/store/receptions.ts'
-import { LabKeys } from '../../relay/store/lab-keys.ts'
+import { LabKeys, SqliteLabKeyRows } from '../../relay/store/lab-keys.ts'
 
 const SEED = 20260414
 const NUM_RUNS = 300
@@ -95,15 +95,15 @@ const inputArb: fc.Arbitrary<Input> = fc.record({
 })
 
 /** A relay's tables holding `input`'s history and lab key, with the submission noted by look(). */
-function tables(input: Input): { receptions: Receptions; keys: LabKeys | undefined } {
+async function tables(input: Input): Promise<{ receptions: Receptions; keys: LabKeys | undefined }> {
   const db = openDatabase(':memory:', RELAY_MIGRATIONS)
   const receptions = new Receptions(db)
   input.history.forEach((h, i) => receptions.record({
     order: `h${i}`, user: h.user, front: h.front, lab: h.lab, receivedAt: new Date(BASE - h.minutesAgo * MINUTE), status: h.status,
     error: null, lines: [], total: 0, currency: 'JPY', discount: null, storeStamp: null,
   }, []))
-  const keys = new LabKeys(db, () => BASE)
-  keys.register('lab-a', labKey.publicJwk)
+  const keys = new LabKeys(new SqliteLabKeyRows(db), () => BASE)
+  await keys.register('lab-a', labKey.publicJwk)
   if (input.firstSightAgo !== null) receptions.awaitingSince(ORDER, input.user, new Date(BASE + (input.nowMinutes - input.firstSightAgo) * MINUTE))
   return { receptions, keys: input.withKeys ? keys : undefined }
 }
@@ -111,8 +111,8 @@ function tables(input: Input): { receptions: Receptions; keys: LabKeys | undefin
 type Outcome = { recorded: Reception | null; waiting: string[] }
 
 /** intake.ts's receive() before decide.ts, from the room reads on. */
-function before(input: Input): Outcome {
-  const { receptions, keys } = tables(input)
+async function before(input: Input): Promise<Outcome> {
+  const { receptions, keys } = await tables(input)
   const { catalog, user, reading, rawFront, stamp } = input
   const order = ORDER
   const outcome = (recorded: Reception | null): Outcome => ({ recorded, waiting: receptions.waitingOrders() })
@@ -132,7 +132,7 @@ function before(input: Input): Outcome {
   let storeStamp: StoreStampNote | null = null
   let receivedAt = firstSeen
   if (stamp && spec && front && lab && keys) {
-    const { at, ...note } = judgeStamp(stamp, { order, user, front: front.id, lab: lab.id, spec: specDigest(spec) }, firstSeen, keys)
+    const { at, ...note } = await judgeStamp(stamp, { order, user, front: front.id, lab: lab.id, spec: specDigest(spec) }, firstSeen, keys)
     storeStamp = note
     if (at) receivedAt = at
   }
@@ -154,15 +154,15 @@ function before(input: Input): Outcome {
 }
 
 /** The same through decide(), fed as intake.ts's submission() and receive() feed it. */
-function after(input: Input): Outcome {
-  const { receptions, keys } = tables(input)
+async function after(input: Input): Promise<Outcome> {
+  const { receptions, keys } = await tables(input)
   const { catalog, user } = input
   const now = receptions.clock(new Date(BASE + input.nowMinutes * MINUTE))
   const stamp = keys ? input.stamp : null
   const images = input.reading.spec?.items.map((item) => item.image) ?? []
   const submission = {
     order: ORDER, user, reading: input.reading, rawFront: input.rawFront, stamp, catalog, now,
-    stampKey: stamp && keys ? keys.get(stamp.key) : null,
+    stampKey: stamp && keys ? await keys.get(stamp.key) : null,
     uploaded: new Set(images.filter((sha) => input.uploaded.has(sha))),
     firstSeen: receptions.awaitingSince(ORDER, user, now),
     photoDeadline: new Date(now.getTime() + 7 * 24 * 60 * MINUTE),
@@ -173,11 +173,11 @@ function after(input: Input): Outcome {
   return { recorded, waiting: receptions.waitingOrders() }
 }
 
-test('decide() records what intake recorded before it, and leaves the same orders waiting', () => {
+test('decide() records what intake recorded before it, and leaves the same orders waiting', async () => {
   const seen = { accepted: 0, rejected: 0, waiting: 0, discounted: 0, stamped: 0 }
-  fc.assert(fc.property(inputArb, (input) => {
-    const old = before(input)
-    assert.equal(after(input), old)
+  await fc.assert(fc.asyncProperty(inputArb, async (input) => {
+    const old = await before(input)
+    assert.equal(await after(input), old)
     if (old.recorded === null) seen.waiting++
     else seen[old.recorded.status === 'accepted' ? 'accepted' : 'rejected']++
     if (old.recorded?.discount) seen.discounted++

@@ -7,7 +7,7 @@ import { keyIdOf, newKeyPair, publicKeyOf, readStamp, signStamp, signToken, spec
 import { refuseWrite, refuseWriteInStore, type OrderFacts } from '../../shared/rights.ts'
 import { openDatabase } from '../../storage/sqlite/database.ts'
 import { RELAY_MIGRATIONS } from '../../relay/store/migrations.ts'
-import { LabKeys } from '../../relay/store/lab-keys.ts'
+import { LabKeys, SqliteLabKeyRows } from '../../relay/store/lab-keys.ts'
 import { judgeStamp, MAX_CLOCK_SKEW_MS, MAX_STORE_OUTAGE_MS } from '../../relay/orders/stamps.ts'
 
 const relayKey = newKeyPair()
@@ -72,35 +72,35 @@ test('readStamp takes the six string fields or nothing', () => {
   assert.is(readStamp(new Map(Object.entries({ ...stamp, sig: 'x'.repeat(201) }))), null)
 })
 
-function judge(options: { stamp?: Partial<ReturnType<typeof signStamp>>; firstSeen?: number; register?: 'lab-1' | 'lab-2' | null; order?: Partial<{ order: string; user: string; front: string; lab: string; spec: string }> } = {}) {
-  const keys = new LabKeys(openDatabase(':memory:', RELAY_MIGRATIONS))
-  if (options.register !== null) keys.register(options.register ?? 'lab-1', labKey.publicJwk)
+async function judge(options: { stamp?: Partial<ReturnType<typeof signStamp>>; firstSeen?: number; register?: 'lab-1' | 'lab-2' | null; order?: Partial<{ order: string; user: string; front: string; lab: string; spec: string }> } = {}) {
+  const keys = new LabKeys(new SqliteLabKeyRows(openDatabase(':memory:', RELAY_MIGRATIONS)))
+  if (options.register !== null) await keys.register(options.register ?? 'lab-1', labKey.publicJwk)
   const stamp = { ...signStamp('o1', 'alice', fields, labKey), ...options.stamp }
   const firstSeen = new Date(options.firstSeen ?? Date.parse(stampAt) + 3_600_000)
   return judgeStamp(stamp, { order: 'o1', user: 'alice', front: 'store-1', lab: 'lab-1', spec: specDigest(submittedSpec), ...options.order }, firstSeen, keys)
 }
 
-test('the relay dates a reception by a good stamp, the earlier of it and its first sight', () => {
-  const good = judge()
+test('the relay dates a reception by a good stamp, the earlier of it and its first sight', async () => {
+  const good = await judge()
   assert.is(good.used, true)
   assert.is(good.at?.toISOString(), stampAt)
-  const slightlyAhead = judge({ firstSeen: Date.parse(stampAt) - 30_000 })
+  const slightlyAhead = await judge({ firstSeen: Date.parse(stampAt) - 30_000 })
   assert.is(slightlyAhead.used, true, 'within the clock skew allowed')
   assert.is(slightlyAhead.at?.getTime(), Date.parse(stampAt) - 30_000, 'never later than the relay saw it')
 })
 
-test('the relay refuses stamps from the future, from long ago, from unregistered keys or other labs, or for other orders', () => {
-  const reasons: Array<[string, ReturnType<typeof judge>, RegExp]> = [
-    ['future', judge({ firstSeen: Date.parse(stampAt) - MAX_CLOCK_SKEW_MS - 1_000 }), /clock skew/],
-    ['too old', judge({ firstSeen: Date.parse(stampAt) + MAX_STORE_OUTAGE_MS + 1_000 }), /days before/],
-    ['unregistered key', judge({ register: null }), /not registered for lab lab-1/],
-    ["another lab's key", judge({ register: 'lab-2' }), /not registered for lab lab-1/],
-    ['store belongs to another lab', judge({ order: { lab: 'lab-2' } }), /belongs to lab lab-2/],
-    ['another store', judge({ order: { front: 'store-2' } }), /names store store-1/],
-    ['another order', judge({ order: { order: 'o2' } }), /signature does not match/],
-    ['another customer', judge({ order: { user: 'bob' } }), /signature does not match/],
-    ['edited time', judge({ stamp: { receivedAt: '2026-11-23T09:00:00.000Z' } }), /signature does not match/],
-    ['order changed after stamping', judge({ order: { spec: specDigest({ ...submittedSpec, items: [{ image: 'b'.repeat(64), product: 'L', qty: 2 }] }) } }), /changed after the store stamped it/],
+test('the relay refuses stamps from the future, from long ago, from unregistered keys or other labs, or for other orders', async () => {
+  const reasons: Array<[string, Awaited<ReturnType<typeof judge>>, RegExp]> = [
+    ['future', await judge({ firstSeen: Date.parse(stampAt) - MAX_CLOCK_SKEW_MS - 1_000 }), /clock skew/],
+    ['too old', await judge({ firstSeen: Date.parse(stampAt) + MAX_STORE_OUTAGE_MS + 1_000 }), /days before/],
+    ['unregistered key', await judge({ register: null }), /not registered for lab lab-1/],
+    ["another lab's key", await judge({ register: 'lab-2' }), /not registered for lab lab-1/],
+    ['store belongs to another lab', await judge({ order: { lab: 'lab-2' } }), /belongs to lab lab-2/],
+    ['another store', await judge({ order: { front: 'store-2' } }), /names store store-1/],
+    ['another order', await judge({ order: { order: 'o2' } }), /signature does not match/],
+    ['another customer', await judge({ order: { user: 'bob' } }), /signature does not match/],
+    ['edited time', await judge({ stamp: { receivedAt: '2026-11-23T09:00:00.000Z' } }), /signature does not match/],
+    ['order changed after stamping', await judge({ order: { spec: specDigest({ ...submittedSpec, items: [{ image: 'b'.repeat(64), product: 'L', qty: 2 }] }) } }), /changed after the store stamped it/],
   ]
   for (const [what, outcome, reason] of reasons) {
     assert.is(outcome.used, false, what)
@@ -109,13 +109,13 @@ test('the relay refuses stamps from the future, from long ago, from unregistered
   }
 })
 
-test('a lab key belongs to the lab that registered it first', () => {
-  const keys = new LabKeys(openDatabase(':memory:', RELAY_MIGRATIONS))
-  assert.is(keys.register('lab-1', labKey.publicJwk).outcome, 'created')
-  assert.is(keys.register('lab-1', labKey.publicJwk).outcome, 'known')
-  assert.is(keys.register('lab-2', labKey.publicJwk).outcome, 'taken')
-  assert.is(keys.register('lab-1', { kty: 'OKP', crv: 'Ed25519', x: 'nope' }).outcome, 'invalid')
-  assert.is(keys.get(labKey.keyId)?.lab, 'lab-1')
+test('a lab key belongs to the lab that registered it first', async () => {
+  const keys = new LabKeys(new SqliteLabKeyRows(openDatabase(':memory:', RELAY_MIGRATIONS)))
+  assert.is((await keys.register('lab-1', labKey.publicJwk)).outcome, 'created')
+  assert.is((await keys.register('lab-1', labKey.publicJwk)).outcome, 'known')
+  assert.is((await keys.register('lab-2', labKey.publicJwk)).outcome, 'taken')
+  assert.is((await keys.register('lab-1', { kty: 'OKP', crv: 'Ed25519', x: 'nope' })).outcome, 'invalid')
+  assert.is((await keys.get(labKey.keyId))?.lab, 'lab-1')
 })
 
 const submitted: OrderFacts = { owner: 'alice', lab: null, state: 'submitted', progress: null }
