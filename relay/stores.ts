@@ -14,7 +14,8 @@ import { PgImageStore } from '../storage/postgres/image-store.ts'
 import { openRelayPool } from '../storage/postgres/relay-schema.ts'
 import type { Fanout } from '../sync-server/fanout/fanout.ts'
 import { RedisFanout } from '../sync-server/fanout/redis.ts'
-import { sqliteHealth, type HealthCheck } from './http/health.ts'
+import { allOf, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
+import { redactSecrets } from './cluster-args.ts'
 
 /** Cluster mode: every relay of the cluster is started with the same three. */
 export interface ClusterOptions {
@@ -86,7 +87,11 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     opened.push(() => fanout.close())
     const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
     opened.push(async () => { db.close() })
-    return { db, pool, docStore, imageStore, fanout, health: sqliteHealth(db, dataDir), close: closeAll }
+    const probe = await pgHealth(cluster.store, { now, redact: (text) => redactSecrets(text, [cluster.store]) })
+    opened.push(() => probe.close())
+    // The relay's own tables are still in SQLite under the data dir: its checks stay.
+    const health = allOf(probe.check, sqliteHealth(db, dataDir))
+    return { db, pool, docStore, imageStore, fanout, health, close: closeAll }
   } catch (error) {
     await closeAll()
     throw error
