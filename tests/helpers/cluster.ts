@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import * as Y from 'yjs'
-import { startPostgres, type PostgresServer } from './postgres.ts'
+import { PostgresUnavailable, startPostgres, type PostgresServer } from './postgres.ts'
 import { startRedis, type RedisServer } from './redis.ts'
 import { startHaproxy, type Haproxy } from './haproxy.ts'
 import { removeDir, startRelay, tempDir, type RelayProcess } from './relay.ts'
@@ -44,7 +44,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const keyFile = join(dir, 'signing-key.pem')
   writeFileSync(keyFile, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 })
   // fsync stays on: the tests check what a commit promises.
-  const postgres = await startPostgres()
+  const postgres = await startPostgresRetrying()
   const started: { redis?: RedisServer; proxy?: Haproxy; relays: Array<RelayProcess | null>; dataDirs: string[] } = { relays: [], dataDirs: [] }
   const stop = async () => {
     await started.proxy?.stop()
@@ -88,6 +88,22 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   } catch (error) {
     await stop()
     throw error
+  }
+}
+
+/**
+ * startPostgres, tried up to three times. Another test process's removeAbandoned() (postgres.ts)
+ * may read the postmaster.pid of one of initdb's short-lived backends just as it exits, take the
+ * directory for abandoned and remove it under our initdb; only parallel test runs see it.
+ */
+export async function startPostgresRetrying(settings: Record<string, string> = {}): Promise<PostgresServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPostgres(settings)
+    } catch (error) {
+      if (!(error instanceof PostgresUnavailable) || attempt === 3) throw error
+      console.error(`startPostgres failed (attempt ${attempt}), trying again: ${error.message.split('\n')[0]}`)
+    }
   }
 }
 
