@@ -35,7 +35,10 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   if (!args.config) console.log('relay: no --config given, serving the demo catalog (admin token "demo-admin-token", lab key "demo-lab-key")')
   const dataDir = resolve(args.data)
   // Before anything opens the database for writing: a lost or damaged one is refused (exit 2).
-  const checked = preflight(dataDir, { fresh: args.fresh })
+  // In cluster mode documents are in PostgreSQL: a relay.sqlite with no documents is what every
+  // cluster relay has, not a lost database. (Damage is still refused.)
+  // TODO(issue 18): once the relay's own tables are in PostgreSQL, skip relay.sqlite in cluster mode.
+  const checked = preflight(dataDir, { fresh: args.fresh || cluster !== null })
   if (checked.note) console.log(checked.note)
   if (args.fresh && checked.state === 'existing') console.log('relay: --fresh has no effect: the database holds data, and the relay starts on it')
   clearCleanMarker(dataDir)

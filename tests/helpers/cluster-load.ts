@@ -5,13 +5,16 @@ import * as Y from 'yjs'
 import WebSocket from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as decoding from 'lib0/decoding'
+import * as authProtocol from 'y-protocols/auth'
 import type { HistoryEntry } from '../../shared/schema.ts'
 
 export interface LoadClient {
   doc: Y.Doc
   provider: WebsocketProvider
-  /** Sockets opened so far, each with the relay that answered (X-Labsync-Relay; '' when direct). */
-  sockets: Array<{ openedAt: number; relay: string }>
+  /** Sockets made so far: when, when open (0 until), the relay that answered (X-Labsync-Relay; '' when direct). */
+  sockets: Array<{ madeAt: number; openAt: number; relay: string }>
+  /** Writes the relay refused (permission-denied messages): a client racing its own sync step 2 after a reconnection. */
+  refusals: string[]
   /** Called with every echo of this client's own writes: socket index, arrival time, clock. */
   onEcho: Array<(socket: number, at: number, clock: number) => void>
   /** Called when a socket closes: socket index and time. */
@@ -31,12 +34,13 @@ export function echoedClock(message: Uint8Array, clientId: number): number {
  * Reconnects as stock providers do (100 ms after a drop, backing off to 2.5 s).
  */
 export function labClient(wsBase: string, lab: string, key: string, ca?: string): LoadClient {
-  const client: LoadClient = { doc: new Y.Doc(), provider: null as unknown as WebsocketProvider, sockets: [], onEcho: [], onClose: [] }
+  const client: LoadClient = { doc: new Y.Doc(), provider: null as unknown as WebsocketProvider, sockets: [], refusals: [], onEcho: [], onClose: [] }
   class TrackedSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
       super(address, protocols, ca ? { ca } : {})
       const index = client.sockets.length
-      client.sockets.push({ openedAt: Date.now(), relay: '' })
+      client.sockets.push({ madeAt: Date.now(), openAt: 0, relay: '' })
+      this.on('open', () => { client.sockets[index].openAt = Date.now() })
       this.on('upgrade', (res) => { client.sockets[index].relay = String(res.headers['x-labsync-relay'] ?? '') })
       this.on('message', (data: Buffer) => {
         const clock = echoedClock(new Uint8Array(data), client.doc.clientID)
@@ -48,6 +52,11 @@ export function labClient(wsBase: string, lab: string, key: string, ca?: string)
   client.provider = new WebsocketProvider(`${wsBase}/sync`, `lab/${lab}`, client.doc, {
     params: { token: key }, WebSocketPolyfill: TrackedSocket as unknown as typeof globalThis.WebSocket, disableBc: true,
   })
+  // Kept rather than logged (stock providers console.warn them): see `refusals`.
+  const handlers = (client.provider as unknown as { messageHandlers: Array<(...args: unknown[]) => void> }).messageHandlers
+  handlers[2] = (_encoder, decoder) => {
+    authProtocol.readAuthMessage(decoder as decoding.Decoder, client.doc, (_doc, reason) => client.refusals.push(reason))
+  }
   // A provider does not destroy the Awareness it made, whose interval would keep a test process alive.
   const destroy = client.provider.destroy.bind(client.provider)
   client.provider.destroy = () => { destroy(); client.provider.awareness.destroy() }
