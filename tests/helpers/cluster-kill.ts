@@ -3,7 +3,7 @@
 // saw acknowledged is compared with what PostgreSQL holds.
 //
 // Two kinds of client. A stayer writes every `writeEveryMs`, reconnects through the balancer and
-// must converge. A leaver writes as fast as its writes are echoed and, once its socket drops,
+// must converge. A leaver writes as fast as its writes are echoed (a few in flight) and, once its socket drops,
 // goes away (a device that trusted the acknowledgement): nothing but PostgreSQL then holds its
 // writes, so an acknowledged write the kill lost stays lost. (A stayer resends its whole state
 // on reconnecting, which would hide such a loss.) Each leaver has a lab room of its own, since
@@ -120,14 +120,17 @@ function watchCut(c: Tracked, relay: string): void {
   })
 }
 
-/** Writes its next entry as soon as the previous one is echoed. */
+/** Writes not yet echoed that a leaver keeps in flight. */
+const LEAVER_WINDOW = 8
+
+/** Keeps LEAVER_WINDOW writes in flight: a new one as soon as one is echoed. */
 function leaverLoop(c: Tracked, running: () => boolean): void {
-  const next = () => {
-    if (!running() || c.gone) return
-    c.client.doc.getArray('history').push([historyEntry(`leaver${c.lab}`)])
+  const topUp = () => {
+    // Each push is its own transaction, so its own update and its own echo.
+    while (running() && !c.gone && written(c.client) - c.acked < LEAVER_WINDOW) c.client.doc.getArray('history').push([historyEntry(`leaver${c.lab}`)])
   }
-  c.client.onEcho.push(() => { if (c.acked >= written(c.client)) next() })
-  next()
+  c.client.onEcho.push(topUp)
+  topUp()
 }
 
 function stayerLoop(c: Tracked, running: () => boolean, everyMs: number): void {
