@@ -1,5 +1,5 @@
 // A relay in cluster mode whose PostgreSQL goes away: /healthz answers 503 with Retry-After within
-// about two probe intervals (so the balancer takes the relay out), and a client that writes is
+// about a probe interval (so the balancer takes the relay out), and a client that writes is
 // closed with 4500 "retry later" (y-websocket reconnects), its write never echoed: nothing that
 // was not stored is acknowledged.
 import { test } from 'uvu'
@@ -25,7 +25,7 @@ test.after(async () => {
   removeDir(dir)
 })
 
-test('PostgreSQL gone: /healthz 503 with Retry-After within 3 s, a writer closed with 4500 and its write not echoed', async () => {
+test('PostgreSQL gone: /healthz 503 with Retry-After within 2 s, a writer closed with 4500 and its write not echoed', async () => {
   postgres = await startPostgresRetrying()
   redis = await startRedis()
   const keyFile = join(dir, 'signing-key.pem')
@@ -42,8 +42,10 @@ test('PostgreSQL gone: /healthz 503 with Retry-After within 3 s, a writer closed
     const first = written(client)
     await poll(() => echoed.clock() >= first, 'the first write echoed', 10_000)
 
-    const stoppedAt = Date.now()
+    // Measured from the moment the server is gone: its fast shutdown itself takes seconds on a busy machine.
+    const stopping = Date.now()
     await postgres.stop()
+    const stoppedAt = Date.now()
     const answer = await poll(async () => {
       const answer = await fetch(`${relay!.url}/healthz`)
       return answer.status === 503 ? answer : null
@@ -51,9 +53,9 @@ test('PostgreSQL gone: /healthz 503 with Retry-After within 3 s, a writer closed
     const unhealthyAfter = Date.now() - stoppedAt
     assert.is(answer.headers.get('retry-after'), '5')
     assert.match((await answer.json() as { error: string }).error, /PostgreSQL/)
-    console.log(`PostgreSQL stopped: /healthz answered 503 after ${unhealthyAfter} ms`)
-    // A probe a second, the last answer read: about one interval on a quiet machine (the bound allows a loaded one).
-    assert.ok(unhealthyAfter < 3_000, `503 only after ${unhealthyAfter} ms`)
+    console.log(`PostgreSQL stopped (its shutdown took ${stoppedAt - stopping} ms): /healthz answered 503 ${unhealthyAfter} ms after it was gone`)
+    // A probe a second, the last answer read: at most about one interval.
+    assert.ok(unhealthyAfter < 2_000, `503 only after ${unhealthyAfter} ms`)
 
     const closing = closed(client.provider, 10_000)
     client.doc.getArray('history').push([historyEntry('after')])
