@@ -57,7 +57,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') throw new ConfigError(`port ${args.port} on ${args.host} is in use`)
     if (code === 'EADDRNOTAVAIL') throw new ConfigError(`cannot listen on ${args.host}: no such local address`)
-    if (cluster) refuseUnreachable(error as Error, cluster)
+    if (cluster) refuseClusterStart(error as Error, cluster)
     throw error
   }
   const started = relay
@@ -74,12 +74,13 @@ export async function runRelay(args: RelayArgs): Promise<void> {
 }
 
 /**
- * PostgreSQL or Redis not reachable at start: one line, exit 1 (not 2: the command line is right,
- * the service is not there yet; a supervisor may retry). A driver's message may quote its URL,
- * so the passwords are taken out; the stack, which repeats the message, is not printed.
+ * A cluster relay that cannot start, mostly PostgreSQL or Redis not reachable: one line, exit 1
+ * (not 2: the command line is right, the service is not there yet; a supervisor may retry). A
+ * driver's message may quote its URL, so the passwords are taken out; the stack, which repeats
+ * the message, is not printed.
  */
-function refuseUnreachable(error: Error, cluster: ClusterOptions): never {
-  console.error(`labsync: relay: cluster stores could not be opened: ${redactSecrets(error.message, [cluster.store, cluster.fanout])}`)
+function refuseClusterStart(error: Error, cluster: ClusterOptions): never {
+  console.error(`labsync: relay: could not start in cluster mode: ${redactSecrets(error.message, [cluster.store, cluster.fanout])}`)
   process.exit(1)
 }
 

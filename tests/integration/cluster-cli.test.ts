@@ -103,7 +103,7 @@ test('PostgreSQL unreachable at start: one line, exit 1, the password redacted',
   assert.not.ok(run.listened)
   const lines = run.stderr.trim().split('\n')
   assert.is(lines.length, 1, run.stderr)
-  assert.match(lines[0], /^labsync: relay: cluster stores could not be opened: .*ECONNREFUSED/)
+  assert.match(lines[0], /^labsync: relay: could not start in cluster mode: .*ECONNREFUSED/)
   assert.not.ok((run.stdout + run.stderr).includes(SECRET), 'the password was printed')
   assert.match(run.stdout, /cluster mode: documents and photos in PostgreSQL postgres:\/\/labsync:\*\*\*@127\.0\.0\.1:\d+\/labsync/)
 })
@@ -116,7 +116,7 @@ test('Redis unreachable at start: one line, exit 1, the password redacted', asyn
   assert.is(run.code, 1, run.stderr)
   const lines = run.stderr.trim().split('\n')
   assert.is(lines.length, 1, run.stderr)
-  assert.match(lines[0], /^labsync: relay: cluster stores could not be opened: fan-out: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ is unreachable/)
+  assert.match(lines[0], /^labsync: relay: could not start in cluster mode: fan-out: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ is unreachable/)
   assert.not.ok((run.stdout + run.stderr).includes(SECRET), 'the password was printed')
 })
 
