@@ -14,6 +14,7 @@ import type { PostgresServer } from '../helpers/postgres.ts'
 import { startPostgresRetrying } from '../helpers/cluster.ts'
 import { startRedis, type RedisServer } from '../helpers/redis.ts'
 import { freePort } from '../helpers/ippeveprinter.ts'
+import { redact, redactSecrets } from '../../relay/cluster-args.ts'
 
 const SECRET = 'pa55-Not-To-Be-Printed'
 const dirs: string[] = []
@@ -67,6 +68,16 @@ function refused(run: Run, pattern: RegExp, what: string): void {
   assert.not.ok((run.stdout + run.stderr).includes(SECRET), `${what}: the password was printed`)
   assert.not.ok(existsSync(join(run.dataDir, 'relay-signing-key.pem')) || existsSync(join(run.dataDir, 'relay.sqlite')), `${what}: the data dir was touched`)
 }
+
+test('redact() hides the password of a URL; redactSecrets() every form of it in a driver\'s message', () => {
+  assert.is(redact(`postgres://labsync:${SECRET}@db:5432/labsync`), 'postgres://labsync:***@db:5432/labsync')
+  assert.is(redact(`redis://:${SECRET}@cache:6379`), 'redis://:***@cache:6379')
+  assert.is(redact('postgres://postgres@db/labsync'), 'postgres://postgres@db/labsync', 'a user name alone is no secret')
+  assert.is(redact('not a url'), 'not a url')
+  const encoded = 'p%40ss%2Fword'
+  const message = `connect to postgres://u:${encoded}@db failed; password "p@ss/word" rejected`
+  assert.is(redactSecrets(message, [`postgres://u:${encoded}@db`]), 'connect to postgres://u:***@db failed; password "***" rejected')
+})
 
 const PG = `postgres://labsync:${SECRET}@127.0.0.1:1/labsync`
 const REDIS = `redis://:${SECRET}@127.0.0.1:1`
