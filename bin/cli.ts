@@ -52,6 +52,7 @@ async function relayCommand(argv: string[]): Promise<void> {
   if (help) return console.log(RELAY_HELP)
   if (positionals.length) throw new UsageError('relay', `unexpected argument "${positionals[0]}"`)
   const { runRelay } = await import('../relay/main.ts')
+  const given = (value: string, from: string) => ({ value, from })
   return runRelay({
     host: values.host ?? '127.0.0.1',
     port: port(values.port, 8080),
@@ -59,7 +60,10 @@ async function relayCommand(argv: string[]): Promise<void> {
     config: values.config ?? null,
     fresh: Boolean(values.fresh),
     signingKey: fromFlagOrEnv(values['signing-key'], 'signing-key', 'LABSYNC_SIGNING_KEY', (file, from) => ({ file, from })),
-    trustProxy: fromFlagOrEnv(values['trust-proxy'], 'trust-proxy', 'LABSYNC_TRUST_PROXY', (value, from) => ({ value, from })),
+    trustProxy: fromFlagOrEnv(values['trust-proxy'], 'trust-proxy', 'LABSYNC_TRUST_PROXY', given),
+    store: fromFlagOrEnv(values.store, 'store', 'LABSYNC_STORE', given),
+    fanout: fromFlagOrEnv(values.fanout, 'fanout', 'LABSYNC_FANOUT', given),
+    images: fromFlagOrEnv(values.images, 'images', 'LABSYNC_IMAGES', given),
   })
 }
 

@@ -7,6 +7,8 @@ import { createRelay } from './server.ts'
 import { clearCleanMarker, preflight, writeCleanMarker } from './store/preflight.ts'
 import { loadSigningKeyFile } from '../storage/key-file.ts'
 import { parseTrustedProxies } from './http/client-address.ts'
+import { clusterOptions, redact, redactSecrets, type Given } from './cluster-args.ts'
+import type { ClusterOptions } from './stores.ts'
 
 export interface RelayArgs {
   host: string; port: number; data: string; config: string | null
@@ -16,17 +18,27 @@ export interface RelayArgs {
   signingKey?: { file: string; from: string } | null
   /** --trust-proxy CIDR[,CIDR] (or LABSYNC_TRUST_PROXY), and which of the two named it. */
   trustProxy?: { value: string; from: string } | null
+  /** Cluster mode: --store, --fanout, --images (or LABSYNC_STORE, LABSYNC_FANOUT, LABSYNC_IMAGES). */
+  store?: Given | null
+  fanout?: Given | null
+  images?: Given | null
 }
 
 export async function runRelay(args: RelayArgs): Promise<void> {
   const config = args.config ? loadConfigFile(args.config) : parseConfig(DEMO_CONFIG)
+  const cluster = clusterOptions({ store: args.store, fanout: args.fanout, images: args.images, signingKey: Boolean(args.signingKey) })
+  const echoBeforeCommit = testEchoBeforeCommit()
   // Refused (exit 2) before the data dir is touched: a relay of a cluster must not start on a key of its own.
   const signingKey = args.signingKey ? loadSigningKeyFile(args.signingKey.file, args.signingKey.from) : undefined
   const trustProxy = args.trustProxy ? parseTrustedProxies(args.trustProxy.value, args.trustProxy.from) : null
+  if (cluster) console.log(`relay: cluster mode: documents and photos in PostgreSQL ${redact(cluster.store)}, fan-out through Redis ${redact(cluster.fanout)}`)
   if (!args.config) console.log('relay: no --config given, serving the demo catalog (admin token "demo-admin-token", lab key "demo-lab-key")')
   const dataDir = resolve(args.data)
   // Before anything opens the database for writing: a lost or damaged one is refused (exit 2).
-  const checked = preflight(dataDir, { fresh: args.fresh })
+  // In cluster mode documents are in PostgreSQL: a relay.sqlite with no documents is what every
+  // cluster relay has, not a lost database. (Damage is still refused.)
+  // TODO(issue 18): once the relay's own tables are in PostgreSQL, skip relay.sqlite in cluster mode.
+  const checked = preflight(dataDir, { fresh: args.fresh || cluster !== null })
   if (checked.note) console.log(checked.note)
   if (args.fresh && checked.state === 'existing') console.log('relay: --fresh has no effect: the database holds data, and the relay starts on it')
   clearCleanMarker(dataDir)
@@ -39,12 +51,13 @@ export async function runRelay(args: RelayArgs): Promise<void> {
       now: testClock(),
       intakeDelayMs: envNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
       heartbeatMs: envNumber('LABSYNC_HEARTBEAT_MS'),
-      signingKey, trustProxy,
+      signingKey, trustProxy, cluster, echoBeforeCommit,
     })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') throw new ConfigError(`port ${args.port} on ${args.host} is in use`)
     if (code === 'EADDRNOTAVAIL') throw new ConfigError(`cannot listen on ${args.host}: no such local address`)
+    if (cluster) refuseClusterStart(error as Error, cluster)
     throw error
   }
   const started = relay
@@ -58,6 +71,31 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   console.log(`relay listening on ${relay.url}`)
+}
+
+/**
+ * A cluster relay that cannot start, mostly PostgreSQL or Redis not reachable: one line, exit 1
+ * (not 2: the command line is right, the service is not there yet; a supervisor may retry). A
+ * driver's message may quote its URL, so the passwords are taken out; the stack, which repeats
+ * the message, is not printed.
+ */
+function refuseClusterStart(error: Error, cluster: ClusterOptions): never {
+  console.error(`labsync: relay: could not start in cluster mode: ${redactSecrets(error.message, [cluster.store, cluster.fanout])}`)
+  process.exit(1)
+}
+
+/**
+ * LABSYNC_TEST_ECHO_BEFORE_COMMIT=1 echoes every write before it is stored: it breaks "an echo
+ * means durable" on purpose, for the negative control of the cluster fault tests, and is refused
+ * unless NODE_ENV=test.
+ */
+function testEchoBeforeCommit(): boolean {
+  const value = process.env.LABSYNC_TEST_ECHO_BEFORE_COMMIT
+  if (!value) return false
+  if (value !== '1') throw new ConfigError(`LABSYNC_TEST_ECHO_BEFORE_COMMIT: "${value}" is not 1`)
+  if (process.env.NODE_ENV !== 'test') throw new ConfigError('LABSYNC_TEST_ECHO_BEFORE_COMMIT acknowledges writes before they are stored: a test-only switch, refused unless NODE_ENV=test')
+  console.log('relay: LABSYNC_TEST_ECHO_BEFORE_COMMIT: writes are echoed BEFORE they are stored (test only; an echo no longer means durable)')
+  return true
 }
 
 /** Tuning knobs for operators and tests; unset means the relay's default. */

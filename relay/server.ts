@@ -54,6 +54,8 @@ export interface RelayOptions {
   trustProxy?: TrustedProxies | null
   /** Cluster mode (--store, --fanout, --images): PostgreSQL and Redis shared with other relays. */
   cluster?: ClusterOptions | null
+  /** Test only (LABSYNC_TEST_ECHO_BEFORE_COMMIT): echo writes before they are stored. */
+  echoBeforeCommit?: boolean
 }
 
 export interface Relay {
@@ -136,6 +138,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     compactAfterUpdates: options.compactAfterUpdates ?? 500,
     maxRefusals: 20,
     limits,
+    echoBeforeCommit: options.echoBeforeCommit,
   })
   await publishCatalog(rooms, options.config, signingKey.publicJwk)
   const receptions = new Receptions(db)

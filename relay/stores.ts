@@ -14,7 +14,6 @@ import { PgImageStore } from '../storage/postgres/image-store.ts'
 import { openRelayPool } from '../storage/postgres/relay-schema.ts'
 import type { Fanout } from '../sync-server/fanout/fanout.ts'
 import { RedisFanout } from '../sync-server/fanout/redis.ts'
-import { sqliteHealth, type HealthCheck } from './http/health.ts'
 import type { AccountStore } from './store/account-store.ts'
 import { SqliteAccountStore, SqliteSessions } from './store/sqlite-accounts.ts'
 import { PgAccountStore } from '../storage/postgres/accounts.ts'
@@ -27,6 +26,8 @@ import { LabKeys, SqliteLabKeyRows } from './store/lab-keys.ts'
 import { PgLabKeyRows } from './store/lab-keys-postgres.ts'
 import { LabPresences, SqlitePresenceRows } from './store/lab-presence.ts'
 import { PgPresenceRows } from './store/lab-presence-postgres.ts'
+import { allOf, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
+import { redactSecrets } from './cluster-args.ts'
 
 /** Cluster mode: every relay of the cluster is started with the same three. */
 export interface ClusterOptions {
@@ -116,8 +117,12 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     opened.push(async () => { db.close() })
     const accounts = new PgAccountStore(pool)
     const openSessions = (signingKey: KeyPair) => RevokedSessions.start({ store: accounts, fanout, publicKey: publicKeyOf(signingKey.publicJwk)!, now })
+    const probe = await pgHealth(cluster.store, { now, redact: (text) => redactSecrets(text, [cluster.store]) })
+    opened.push(() => probe.close())
+    // The relay's own tables still partly in SQLite under the data dir (receptions): its checks stay.
+    const health = allOf(probe.check, sqliteHealth(db, dataDir))
     return {
-      db, pool, docStore, imageStore, fanout, accounts, openSessions, health: sqliteHealth(db, dataDir), close: closeAll,
+      db, pool, docStore, imageStore, fanout, accounts, openSessions, health, close: closeAll,
       history: new PgHistory(pool), labKeys: new LabKeys(new PgLabKeyRows(pool), now), presence: new LabPresences(new PgPresenceRows(pool), now),
     }
   } catch (error) {

@@ -65,6 +65,8 @@ export interface RoomOptions {
   limits?: Pick<Limits, 'orderDocBytes' | 'userDocBytes'>
   /** Other relays on the same DocStore: each stored update is published once durable. */
   fanout?: Fanout
+  /** Test only: echo before storing, breaking "an echo means durable" for a negative control. */
+  echoBeforeCommit?: boolean
 }
 
 export class Room {
@@ -309,11 +311,13 @@ export class Room {
 
   private persist(update: Uint8Array, origin: unknown): void {
     const writeNumber = this.outbox.write(updateMessage(update))
+    const early = this.options.echoBeforeCommit === true
+    if (early) this.durable(writeNumber, origin)
     this.options.store.append(this.name.name, update).then(
       () => {
         // Published where the echo is released: another relay's peers see only what is durable.
         this.options.fanout?.publish(this.name.name, update)
-        this.durable(writeNumber, origin)
+        if (!early) this.durable(writeNumber, origin)
       },
       (error: Error) => this.fail(error),
     )

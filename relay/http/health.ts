@@ -1,7 +1,9 @@
 // GET /healthz: 200 {ok: true} when the relay can serve, 503 {error} with Retry-After when its
 // store cannot be used. A balancer (deploy/haproxy.cfg) asks it every second or two, so every
-// check here is cheap: no write, one trivial query and one statfs.
+// check here is cheap: no write, one trivial SQLite query and one statfs; PostgreSQL (cluster
+// mode) is asked by a probe of its own, whose last answer /healthz reads.
 import { statfsSync } from 'node:fs'
+import pg from 'pg'
 import type { ServerResponse } from 'node:http'
 import { sendJson } from '../../sync-server/respond.ts'
 
@@ -44,4 +46,78 @@ export function serveHealth(res: ServerResponse, check: HealthCheck, extra: Reco
   if (problem === null) return sendJson(res, 200, { ok: true, ...extra })
   res.setHeader('retry-after', String(HEALTH_RETRY_SECONDS))
   sendJson(res, 503, { error: `the relay cannot serve: ${problem}` })
+}
+
+/** A PostgreSQL probe's answers, read by /healthz; close() stops it. */
+export interface PgProbe {
+  check: HealthCheck
+  close(): Promise<void>
+}
+
+export interface PgProbeOptions {
+  /** How often the probe asks (default 1 s, the balancer's check interval). */
+  intervalMs?: number
+  /** How long one answer may take, connecting included, before it counts as none (default 1 s). */
+  timeoutMs?: number
+  now?: () => number
+  /** Takes passwords out of a driver's message (see relay/cluster-args.ts redactSecrets). */
+  redact?: (text: string) => string
+}
+
+/**
+ * PostgreSQL reachable, as a probe on its own connection last saw it: `SELECT 1` every interval,
+ * one at a time, each bounded by the timeout. /healthz reads the last answer and never queries
+ * itself: a balancer's checks, or anyone's, hold no connection and wait on nothing. An answer
+ * older than three intervals (a probe that hangs past its timeout) counts as none.
+ * Resolves after the first answer, so a relay's first /healthz tells the truth.
+ */
+export async function pgHealth(connectionString: string, options: PgProbeOptions = {}): Promise<PgProbe> {
+  const intervalMs = options.intervalMs ?? 1000
+  const timeoutMs = options.timeoutMs ?? 1000
+  const now = options.now ?? Date.now
+  const redactText = options.redact ?? ((text: string) => text)
+  // Its own pool of one: the stores' pools may be busy with a long batch, which is not unhealthy.
+  const pool = new pg.Pool({ connectionString, max: 1, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, idleTimeoutMillis: 0 })
+  pool.on('error', () => {}) // an idle connection cut (PostgreSQL restarted): the next probe fails instead
+  let last = { at: now(), problem: null as string | null }
+  let closed = false
+  const probe = async () => {
+    try {
+      await pool.query('SELECT 1')
+      last = { at: now(), problem: null }
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+      last = { at: now(), problem: `PostgreSQL does not answer (${redactText(String(reason))})` }
+    }
+  }
+  await probe()
+  let timer: NodeJS.Timeout | null = null
+  const loop = async () => {
+    await probe()
+    if (!closed) timer = setTimeout(loop, intervalMs).unref()
+  }
+  timer = setTimeout(loop, intervalMs).unref()
+  return {
+    check: () => {
+      const age = now() - last.at
+      if (age > 3 * intervalMs) return `PostgreSQL has not answered for ${Math.round(age / 1000)} s`
+      return last.problem
+    },
+    async close() {
+      closed = true
+      if (timer) clearTimeout(timer)
+      await pool.end()
+    },
+  }
+}
+
+/** The first problem of several checks, in order; null when all are fine. */
+export function allOf(...checks: HealthCheck[]): HealthCheck {
+  return () => {
+    for (const check of checks) {
+      const problem = check()
+      if (problem !== null) return problem
+    }
+    return null
+  }
 }

@@ -1,0 +1,155 @@
+// Cluster mode from the command line: `labsync relay --store … --fanout … --images postgres
+// --signing-key FILE` (or LABSYNC_STORE, LABSYNC_FANOUT, LABSYNC_IMAGES) starts a relay on
+// PostgreSQL and Redis; a missing part is refused with one line naming it, exit 2, before the data
+// dir is touched; no password in a URL is ever printed; PostgreSQL unreachable at start is one
+// line, exit 1.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawn } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { LABSYNC, removeDir, tempDir } from '../helpers/relay.ts'
+import type { PostgresServer } from '../helpers/postgres.ts'
+import { startPostgresRetrying } from '../helpers/cluster.ts'
+import { startRedis, type RedisServer } from '../helpers/redis.ts'
+import { freePort } from '../helpers/ippeveprinter.ts'
+import { redact, redactSecrets } from '../../relay/cluster-args.ts'
+
+const SECRET = 'pa55-Not-To-Be-Printed'
+const dirs: string[] = []
+let postgres: PostgresServer | null = null
+let redis: RedisServer | null = null
+test.after(async () => {
+  await redis?.stop()
+  await postgres?.stop()
+  dirs.forEach(removeDir)
+})
+
+function newDir(): string {
+  const dir = tempDir('labsync-cluster-cli-')
+  dirs.push(dir)
+  return dir
+}
+
+function keyFile(): string {
+  const file = join(newDir(), 'signing-key.pem')
+  writeFileSync(file, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 })
+  return file
+}
+
+interface Run { code: number | null; stdout: string; stderr: string; dataDir: string }
+
+/** `labsync relay` with `args` until it exits, or until it listens (then stopped). */
+function relay(args: string[], env: Record<string, string> = {}): Promise<Run & { listened: boolean }> {
+  const dataDir = join(newDir(), 'data')
+  const child = spawn(process.execPath, [LABSYNC, 'relay', '--port', '0', '--data', dataDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LABSYNC_STORE: '', LABSYNC_FANOUT: '', LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: '', ...env },
+  })
+  let stdout = '', stderr = '', listened = false
+  child.stdout!.on('data', (c) => {
+    stdout += c
+    if (!listened && /relay listening on/.test(stdout)) { listened = true; child.kill('SIGTERM') }
+  })
+  child.stderr!.on('data', (c) => (stderr += c))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+  return new Promise((resolve) => child.once('close', (code) => {
+    clearTimeout(timer)
+    resolve({ code, stdout, stderr, dataDir, listened })
+  }))
+}
+
+/** Refused: exit 2, one line on stderr matching `pattern`, no secret anywhere, nothing made under --data. */
+function refused(run: Run, pattern: RegExp, what: string): void {
+  assert.is(run.code, 2, `${what}: exit code (${run.stderr})`)
+  const lines = run.stderr.trim().split('\n')
+  assert.is(lines.length, 1, `${what}: one line: ${run.stderr}`)
+  assert.match(lines[0], pattern, what)
+  assert.not.ok((run.stdout + run.stderr).includes(SECRET), `${what}: the password was printed`)
+  assert.not.ok(existsSync(join(run.dataDir, 'relay-signing-key.pem')) || existsSync(join(run.dataDir, 'relay.sqlite')), `${what}: the data dir was touched`)
+}
+
+test('redact() hides the password of a URL; redactSecrets() every form of it in a driver\'s message', () => {
+  assert.is(redact(`postgres://labsync:${SECRET}@db:5432/labsync`), 'postgres://labsync:***@db:5432/labsync')
+  assert.is(redact(`redis://:${SECRET}@cache:6379`), 'redis://:***@cache:6379')
+  assert.is(redact('postgres://postgres@db/labsync'), 'postgres://postgres@db/labsync', 'a user name alone is no secret')
+  assert.is(redact('not a url'), 'not a url')
+  const encoded = 'p%40ss%2Fword'
+  const message = `connect to postgres://u:${encoded}@db failed; password "p@ss/word" rejected`
+  assert.is(redactSecrets(message, [`postgres://u:${encoded}@db`]), 'connect to postgres://u:***@db failed; password "***" rejected')
+})
+
+const PG = `postgres://labsync:${SECRET}@127.0.0.1:1/labsync`
+const REDIS = `redis://:${SECRET}@127.0.0.1:1`
+
+test('--store without --fanout, or without --signing-key, is refused naming what is missing', async () => {
+  const key = keyFile()
+  refused(await relay(['--store', PG, '--signing-key', key]), /^labsync: cluster mode \(--store\) needs --fanout redis:\/\/… \(or LABSYNC_FANOUT\)/, 'no --fanout')
+  refused(await relay(['--store', PG, '--fanout', REDIS]), /^labsync: cluster mode \(--store\) needs --signing-key FILE \(or LABSYNC_SIGNING_KEY\)/, 'no --signing-key')
+  refused(await relay([], { LABSYNC_STORE: PG, LABSYNC_FANOUT: REDIS }), /^labsync: cluster mode \(LABSYNC_STORE\) needs --signing-key FILE/, 'no key, by environment')
+})
+
+test('--images other than postgres is refused: photos kept per relay are not served by the others', async () => {
+  const key = keyFile()
+  refused(await relay(['--store', PG, '--fanout', REDIS, '--signing-key', key, '--images', '/srv/photos']), /^labsync: --images "\/srv\/photos": the only value is "postgres"/, '--images DIR')
+  refused(await relay(['--store', PG, '--fanout', REDIS, '--signing-key', key], { LABSYNC_IMAGES: 'local' }), /^labsync: LABSYNC_IMAGES "local": the only value is "postgres"/, 'LABSYNC_IMAGES')
+})
+
+test('--fanout or --images without --store is refused', async () => {
+  refused(await relay(['--fanout', REDIS]), /^labsync: --fanout is for cluster mode: give --store postgres:\/\/… \(or LABSYNC_STORE\) too$/, '--fanout alone')
+  refused(await relay(['--images', 'postgres']), /^labsync: --images is for cluster mode/, '--images alone')
+  refused(await relay([], { LABSYNC_FANOUT: REDIS }), /^labsync: LABSYNC_FANOUT is for cluster mode/, 'LABSYNC_FANOUT alone')
+})
+
+test('a URL that is not postgres:// or redis:// is refused, its password redacted', async () => {
+  const key = keyFile()
+  refused(await relay(['--store', `mysql://root:${SECRET}@db/x`, '--fanout', REDIS, '--signing-key', key]), /^labsync: --store "mysql:\/\/root:\*\*\*@db\/x" is not a postgres:\/\/USER:PASSWORD@HOST:PORT\/DATABASE URL$/, 'mysql')
+  refused(await relay(['--store', PG, '--fanout', `http://:${SECRET}@cache:6379`, '--signing-key', key]), /^labsync: --fanout "http:\/\/:\*\*\*@cache:6379" is not a redis:/, 'http fan-out')
+})
+
+test('PostgreSQL unreachable at start: one line, exit 1, the password redacted', async () => {
+  const port = await freePort()
+  const run = await relay(['--store', `postgres://labsync:${SECRET}@127.0.0.1:${port}/labsync`, '--fanout', REDIS, '--signing-key', keyFile()])
+  assert.is(run.code, 1, run.stderr)
+  assert.not.ok(run.listened)
+  const lines = run.stderr.trim().split('\n')
+  assert.is(lines.length, 1, run.stderr)
+  assert.match(lines[0], /^labsync: relay: could not start in cluster mode: .*ECONNREFUSED/)
+  assert.not.ok((run.stdout + run.stderr).includes(SECRET), 'the password was printed')
+  assert.match(run.stdout, /cluster mode: documents and photos in PostgreSQL postgres:\/\/labsync:\*\*\*@127\.0\.0\.1:\d+\/labsync/)
+})
+
+test('Redis unreachable at start: one line, exit 1, the password redacted', async () => {
+  postgres ??= await startPostgresRetrying({ fsync: 'off' })
+  const store = await postgres.createSchema('redis_unreachable')
+  const port = await freePort()
+  const run = await relay(['--store', store, '--fanout', `redis://:${SECRET}@127.0.0.1:${port}`, '--signing-key', keyFile()])
+  assert.is(run.code, 1, run.stderr)
+  const lines = run.stderr.trim().split('\n')
+  assert.is(lines.length, 1, run.stderr)
+  assert.match(lines[0], /^labsync: relay: could not start in cluster mode: fan-out: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ is unreachable/)
+  assert.not.ok((run.stdout + run.stderr).includes(SECRET), 'the password was printed')
+})
+
+test('with PostgreSQL and Redis there, the flags start a relay in cluster mode; the environment does too', async () => {
+  postgres ??= await startPostgresRetrying({ fsync: 'off' })
+  redis ??= await startRedis()
+  const key = keyFile()
+  // Trust authentication: PostgreSQL ignores the password, which must still never be printed.
+  const store = `postgres://postgres:${SECRET}@127.0.0.1:${postgres.port}/postgres`
+  const byFlags = await relay(['--store', store, '--fanout', redis.url, '--images', 'postgres', '--signing-key', key])
+  assert.ok(byFlags.listened, byFlags.stdout + byFlags.stderr)
+  assert.match(byFlags.stdout, /relay: cluster mode: documents and photos in PostgreSQL postgres:\/\/postgres:\*\*\*@127\.0\.0\.1/)
+  assert.not.ok((byFlags.stdout + byFlags.stderr).includes(SECRET), 'the password was printed')
+  const byEnv = await relay([], { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_SIGNING_KEY: key })
+  assert.ok(byEnv.listened, byEnv.stdout + byEnv.stderr)
+  assert.match(byEnv.stdout, /relay: cluster mode:/)
+})
+
+test('LABSYNC_TEST_ECHO_BEFORE_COMMIT is refused unless NODE_ENV=test', async () => {
+  const run = await relay([], { LABSYNC_TEST_ECHO_BEFORE_COMMIT: '1', NODE_ENV: 'production' })
+  assert.is(run.code, 2, run.stderr)
+  assert.match(run.stderr.trim(), /^labsync: LABSYNC_TEST_ECHO_BEFORE_COMMIT acknowledges writes before they are stored: a test-only switch, refused unless NODE_ENV=test$/)
+})
+
+test.run()
