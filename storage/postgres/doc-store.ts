@@ -39,7 +39,10 @@ export class PgDocStore implements DocStore {
 
   /** Connects and brings the schema up to date (several relays may open at once). */
   static async open(connectionString: string, options: PgDocStoreOptions = {}): Promise<PgDocStore> {
-    const pool = new pg.Pool({ connectionString, max: (options.readers ?? 4) + 1 })
+    // A database cut off (not refusing, just silent) fails a connect within 10 s and a statement
+    // within 30 s, rather than holding writes for ever: the room then closes its sockets with
+    // "retry later" and acknowledges nothing it could not store.
+    const pool = new pg.Pool({ connectionString, max: (options.readers ?? 4) + 1, connectionTimeoutMillis: 10_000, query_timeout: 30_000 })
     // An idle client's error (the server restarted) must not crash the relay: the next query fails instead.
     pool.on('error', () => {})
     try {

@@ -58,7 +58,7 @@ export class RedisFanout implements Fanout {
       await Promise.all([pub.connect(), sub.connect()])
     } catch (error) {
       pub.disconnect(); sub.disconnect()
-      throw new Error(`fan-out: Redis at ${url} is unreachable: ${(error as Error).message}`)
+      throw new Error(`fan-out: Redis at ${addressOf(url)} is unreachable: ${(error as Error).message}`)
     }
     return new RedisFanout(pub, sub, options)
   }
@@ -152,5 +152,15 @@ export class RedisFanout implements Fanout {
     const rooms = [...this.unannounced]
     this.unannounced.clear()
     for (const room of rooms) this.send(this.roomChannel(room), Kind.Resync, new Uint8Array(0)).catch(() => this.unannounced.add(room))
+  }
+}
+
+/** Where a Redis URL points, without its credentials: what an error may say of it. */
+function addressOf(url: string): string {
+  try {
+    const { protocol, host } = new URL(url)
+    return `${protocol}//${host}`
+  } catch {
+    return 'the configured URL'
   }
 }

@@ -127,7 +127,7 @@ test('Redis unreachable at start: one line, exit 1, the password redacted', asyn
   assert.is(run.code, 1, run.stderr)
   const lines = run.stderr.trim().split('\n')
   assert.is(lines.length, 1, run.stderr)
-  assert.match(lines[0], /^labsync: relay: could not start in cluster mode: fan-out: Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+ is unreachable/)
+  assert.match(lines[0], /^labsync: relay: could not start in cluster mode: fan-out: Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable/)
   assert.not.ok((run.stdout + run.stderr).includes(SECRET), 'the password was printed')
 })
 
