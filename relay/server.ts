@@ -28,7 +28,6 @@ import type { LabPresences } from './store/lab-presence.ts'
 import type { LabKeys } from './store/lab-keys.ts'
 import { loadOrCreateSigningKey } from '../storage/key-file.ts'
 import { createAdmin, queueLengthFromRooms, type Admin } from './http/admin.ts'
-import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
 import type { KeyPair } from '../shared/signing.ts'
 import { clientAddressOf, type ClientAddress, type TrustedProxies } from './http/client-address.ts'
 import { serveHealth, type HealthCheck } from './http/health.ts'
@@ -154,7 +153,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     onOwned: (_sha, user) => void intake.imagesArrived(user),
   })
   const admin = createAdmin({
-    audit: new SqliteAuditStore(db), config: options.config, auth, now,
+    audit: stores.audit, config: options.config, auth, now,
     presence: (lab) => presence.of(lab),
     queueLength: queueLengthFromRooms(rooms),
     reassign: (order, lab) => intake.reassign(order, lab),

@@ -26,6 +26,9 @@ import { LabKeys, SqliteLabKeyRows } from './store/lab-keys.ts'
 import { PgLabKeyRows } from './store/lab-keys-postgres.ts'
 import { LabPresences, SqlitePresenceRows } from './store/lab-presence.ts'
 import { PgPresenceRows } from './store/lab-presence-postgres.ts'
+import type { AuditStore } from '../storage/audit-store.ts'
+import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
+import { PgAuditStore } from '../storage/postgres/audit-store.ts'
 import { allOf, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
 import { redactSecrets } from './cluster-args.ts'
 
@@ -69,6 +72,8 @@ export interface RelayStores {
   labKeys: LabKeys
   /** When each lab node was last heard from, and its printers. */
   presence: LabPresences
+  /** The admin audit's reads and its log of admin changes. */
+  audit: AuditStore
   close(): Promise<void>
 }
 
@@ -87,6 +92,7 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
     imageStore: new SqliteImageStore(db, dataDir, now),
     health: sqliteHealth(db, dataDir),
     history: new History(db), labKeys: new LabKeys(new SqliteLabKeyRows(db), now), presence: new LabPresences(new SqlitePresenceRows(db), now),
+    audit: new SqliteAuditStore(db),
     async close() {
       await docStore.close() // the writer thread, or a relay started inside a test keeps its process alive
       db.close()
@@ -97,9 +103,9 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
 /**
  * PostgreSQL and Redis. Opened one after the other, and what was opened is closed again when a
  * later one fails, so a relay refused at start leaves no connection behind.
- * History, lab keys and presence are PostgreSQL's here.
- * TODO(issue 18): the relay's other tables (accounts, receptions, audit) still come from the SQLite
- * file under the data dir here; their PostgreSQL stores replace it.
+ * Accounts, history, lab keys, presence and the admin audit are PostgreSQL's here.
+ * TODO(issue 18): receptions still come from the SQLite file under the data dir; their
+ * PostgreSQL store replaces it.
  */
 async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster: ClusterOptions): Promise<RelayStores> {
   const opened: Array<() => Promise<void>> = []
@@ -124,6 +130,7 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     return {
       db, pool, docStore, imageStore, fanout, accounts, openSessions, health, close: closeAll,
       history: new PgHistory(pool), labKeys: new LabKeys(new PgLabKeyRows(pool), now), presence: new LabPresences(new PgPresenceRows(pool), now),
+      audit: await PgAuditStore.open(pool),
     }
   } catch (error) {
     await closeAll()
