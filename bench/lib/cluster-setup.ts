@@ -2,7 +2,7 @@
 // in cluster mode and two Hocuspocus instances with extension-redis, each a process on the
 // servers' CPU, and the customer accounts every relay accepts.
 import pg from 'pg'
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEMO_CONFIG } from '../../relay/config.ts'
 import { newKeyPair, privateKeyPem } from '../../shared/signing.ts'
@@ -73,27 +73,16 @@ function relayStarter(dir: string, store: string, fanout: string) {
 }
 
 /**
- * The load's customers, signed up once on the first relay alone. Until customer sessions are
- * kept in PostgreSQL a session lives in the SQLite file of the relay that made it, so that file
- * (stopped cleanly, so it is whole) is copied to the other relays' data dirs before they start.
- * Once sessions are in PostgreSQL the copy carries nothing they need, and the sign-ups are
- * already shared: either way checkTokensEverywhere() proves every relay takes every token.
+ * The load's customers, signed up once on the first relay alone: accounts and sessions are in
+ * PostgreSQL, so every relay takes their tokens (checkTokensEverywhere() proves it).
  */
 async function seedAccounts(relayDirs: string[], startRelay: ReturnType<typeof relayStarter>, count: number): Promise<Account[]> {
   const seeder = await startRelay('relay1', relayDirs[0])
-  let people: Account[]
   try {
-    people = await accounts(seeder.url, count)
+    return await accounts(seeder.url, count)
   } finally {
     await seeder.stop()
   }
-  for (const dir of relayDirs.slice(1)) {
-    mkdirSync(dir, { recursive: true })
-    for (const file of ['relay.sqlite', 'relay.sqlite-wal']) {
-      if (existsSync(join(relayDirs[0], file))) copyFileSync(join(relayDirs[0], file), join(dir, file))
-    }
-  }
-  return people
 }
 
 /**
