@@ -15,6 +15,9 @@ import { openRelayPool } from '../storage/postgres/relay-schema.ts'
 import type { Fanout } from '../sync-server/fanout/fanout.ts'
 import { RedisFanout } from '../sync-server/fanout/redis.ts'
 import { sqliteHealth, type HealthCheck } from './http/health.ts'
+import type { ReceptionStore } from './store/reception-store.ts'
+import { SqliteReceptionStore } from './store/receptions-sqlite.ts'
+import { PgReceptionStore } from './store/receptions-postgres.ts'
 
 /** Cluster mode: every relay of the cluster is started with the same three. */
 export interface ClusterOptions {
@@ -42,6 +45,8 @@ export interface RelayStores {
   imageStore: ImageStore
   /** How this relay hears of updates other relays stored; none on one machine. */
   fanout: Fanout | undefined
+  /** Received orders: order intake's record, decided once per order (per customer at a time in a cluster). */
+  receptions: ReceptionStore
   /** What /healthz checks: the store usable. */
   health: HealthCheck
   close(): Promise<void>
@@ -56,7 +61,7 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
   const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
   const docStore = new SqliteDocStore(db)
   return {
-    db, pool: null, docStore, fanout: undefined,
+    db, pool: null, docStore, fanout: undefined, receptions: new SqliteReceptionStore(db, now),
     imageStore: new SqliteImageStore(db, dataDir, now),
     health: sqliteHealth(db, dataDir),
     async close() {
@@ -86,7 +91,8 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     opened.push(() => fanout.close())
     const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
     opened.push(async () => { db.close() })
-    return { db, pool, docStore, imageStore, fanout, health: sqliteHealth(db, dataDir), close: closeAll }
+    const receptions = await PgReceptionStore.open(pool)
+    return { db, pool, docStore, imageStore, fanout, receptions, health: sqliteHealth(db, dataDir), close: closeAll }
   } catch (error) {
     await closeAll()
     throw error

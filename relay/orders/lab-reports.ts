@@ -5,12 +5,12 @@ import type { HistoryEntry, QueueEntry } from '../../shared/schema.ts'
 import { labRoom } from '../room-names.ts'
 import type { Principal } from '../../shared/rights.ts'
 import type { History, ReportedEntry } from '../store/history.ts'
-import type { Receptions } from '../store/receptions.ts'
+import type { ReceptionStore } from '../store/reception-store.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
 
 export class LabReports {
-  constructor(private readonly deps: { rooms: Rooms; history: History; receptions: Receptions; now: () => number }) {}
+  constructor(private readonly deps: { rooms: Rooms; history: History; receptions: ReceptionStore; now: () => number }) {}
 
   onChange(room: Room, origin: Principal | typeof RELAY_ORIGIN): void {
     if (origin === RELAY_ORIGIN) return
@@ -29,19 +29,19 @@ export class LabReports {
    */
   onLoad(room: Room): void {
     if (room.name.kind === 'lab') this.report(this.ingest(room), room)
-    if (room.name.kind === 'order') this.report(Promise.resolve().then(() => this.noteProgress(room)), room)
+    if (room.name.kind === 'order') this.report(this.noteProgress(room), room)
   }
 
   /**
    * Keeps progress.status with the reception (only while the order is its lab's), so the intake's
    * beforeWrite can tell, without opening other orders, whether an order citing one is printing.
    */
-  private noteProgress(room: Room): void {
+  private async noteProgress(room: Room): Promise<void> {
     if (room.name.kind !== 'order') return
     const status = room.doc.getMap('progress').get('status')
-    const reception = this.deps.receptions.get(room.name.orderId)
+    const reception = await this.deps.receptions.get(room.name.orderId)
     if (!reception || reception.lab !== room.facts().lab) return
-    this.deps.receptions.setProgress(room.name.orderId, typeof status === 'string' ? status.slice(0, 32) : null)
+    await this.deps.receptions.setProgress(room.name.orderId, typeof status === 'string' ? status.slice(0, 32) : null)
   }
 
   private async ingest(room: Room): Promise<void> {
@@ -52,7 +52,8 @@ export class LabReports {
     const entries = array.toArray()
     const valid = entries.filter(isHistoryEntry)
     if (valid.length < entries.length) console.error(`relay: lab ${lab} sent ${entries.length - valid.length} malformed history entr(y/ies); dropped`)
-    this.deps.history.record(lab, valid.filter((e) => this.deps.receptions.get(e.order)?.lab === lab), new Date(this.deps.now()))
+    const receptions = await Promise.all(valid.map((e) => this.deps.receptions.get(e.order)))
+    this.deps.history.record(lab, valid.filter((_, i) => receptions[i]?.lab === lab), new Date(this.deps.now()))
     const stored = new Set(entries)
     await room.writeAsRelay((doc) => {
       const history = doc.getArray<HistoryEntry>('history')
@@ -62,7 +63,7 @@ export class LabReports {
   }
 
   private async progressed(room: Room, lab: string): Promise<void> {
-    this.noteProgress(room)
+    await this.noteProgress(room)
     if (room.name.kind !== 'order' || room.doc.getMap('progress').get('status') !== 'printed') return
     const order = room.name.orderId
     await this.deps.rooms.borrow(labRoom(lab), (queueRoom) => queueRoom.writeAsRelay((doc) => {
