@@ -81,11 +81,22 @@ export class PgReceptionStore implements ReceptionStore {
         if (this.customerLock) await this.lockCustomer(c, user)
         const existing = await this.getWith(c, order)
         if (existing) return { kind: 'recorded', reception: existing, fresh: false }
-        const now = await this.clock(c, at)
-        const firstSeen = await this.firstSight(c, order, user, now)
         // Taken explicitly so the decision knows it; receptions at one millisecond are ordered by it.
         const seq = (await c.query<{ seq: number }>(`SELECT nextval(pg_get_serial_sequence('receptions', 'seq')) AS seq`)).rows[0].seq
-        const verdict = await runWithReads((previous) => judge({ now, firstSeen, seq, previous }), (read) => this.readPrevious(c, read))
+        const seen = (await c.query<{ first_seen: number }>('SELECT first_seen FROM waiting_orders WHERE order_id = $1', [order])).rows[0]?.first_seen
+        const decideAt = async (now: Date) => {
+          const firstSeen = seen === undefined ? now : new Date(seen)
+          const verdict = await runWithReads((previous) => judge({ now, firstSeen, seq, previous }), (read) => this.readPrevious(c, read))
+          return { now, firstSeen, verdict }
+        }
+        // Decided at the clock as last read, then the clock moved to it (its row locked from here to
+        // COMMIT: two statements, not the whole decision). Had another relay moved it past meanwhile,
+        // decided again at that instant: the reception clock never goes back, cluster-wide.
+        let decided = await decideAt(new Date(Math.max(at.getTime(), await this.highWater(c))))
+        const now = await this.clock(c, decided.now)
+        if (now.getTime() !== decided.now.getTime()) decided = await decideAt(now)
+        const { firstSeen, verdict } = decided
+        if (seen === undefined) await this.firstSight(c, order, user, firstSeen)
         if (verdict.kind === 'waiting') {
           await c.query('UPDATE waiting_orders SET missing = $2, front = $3 WHERE order_id = $1', [order, JSON.stringify(verdict.missing), verdict.front])
           return { kind: 'waiting', missing: verdict.missing, now, firstSeen }
@@ -208,6 +219,11 @@ export class PgReceptionStore implements ReceptionStore {
   private async getWith(c: Client | pg.Pool, order: string): Promise<Reception | null> {
     const found = await c.query<Row>('SELECT * FROM receptions WHERE order_id = $1', [order])
     return found.rows[0] ? fromRow(found.rows[0]) : null
+  }
+
+  /** The latest instant the cluster's reception clock gave, without locking it. */
+  private async highWater(c: Client): Promise<number> {
+    return (await c.query<{ high_water: number }>('SELECT high_water FROM reception_clock')).rows[0]?.high_water ?? Number.NEGATIVE_INFINITY
   }
 
   /**
