@@ -6,7 +6,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type * as Y from 'yjs'
 import pg from 'pg'
-import { createRelay, type Relay } from '../../relay/server.ts'
+import { createRelay, type Relay, type RelayOptions } from '../../relay/server.ts'
+import { orderRoom } from '../../relay/room-names.ts'
 import { parseConfig } from '../../relay/config.ts'
 import { newKeyPair } from '../../shared/signing.ts'
 import { writeSpec, type Receipt } from '../../shared/schema.ts'
@@ -42,10 +43,10 @@ test.after(async () => {
   await postgres.stop()
 })
 
-async function clusterRelay(): Promise<Relay & { wsUrl: string }> {
+async function clusterRelay(options: Partial<RelayOptions> = {}): Promise<Relay & { wsUrl: string }> {
   const dataDir = tempDir()
   dirs.push(dataDir)
-  const relay = await createRelay({ config: CONFIG, dataDir, port: 0, signingKey, cluster: { store, fanout: redis.url, images: 'postgres' } })
+  const relay = await createRelay({ config: CONFIG, dataDir, port: 0, signingKey, cluster: { store, fanout: redis.url, images: 'postgres' }, ...options })
   relays.push(relay)
   return Object.assign(relay, { wsUrl: relay.url.replace(/^http/, 'ws') })
 }
@@ -75,6 +76,17 @@ async function draft(relay: { wsUrl: string }, who: { userId: string; token: str
   writeSpec(doc, { id: orderId, user: who.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'draft', items: [{ image: photo, product: 'L', qty: 2 }] })
   await waitFor(() => provider.synced, 'the draft synced')
   return { orderId, doc }
+}
+
+/** Polls an asynchronous condition (a row in PostgreSQL) until it holds. */
+async function until<T>(check: () => Promise<T | null | false>, what: string, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const found = await check()
+    if (found) return found
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
 }
 
 const finalReceipt = (doc: Y.Doc) => waitFor(() => {
@@ -108,6 +120,30 @@ test('two orders of one customer submitted at once through two relays: exactly o
         'SELECT order_id, discount_order FROM receptions WHERE user_id = $1 ORDER BY seq', [who.userId])
       assert.equal(rows.rows, [{ order_id: first.orderId, discount_order: null }, { order_id: second.orderId, discount_order: first.orderId }])
     }
+  } finally {
+    await pool.end()
+  }
+})
+
+test('a relay that stops between a submission and its reception: another relay\'s sweep receives it', async () => {
+  // Relay A notes the first sight, then waits (the test-only delay) long past its own end.
+  const a = await clusterRelay({ intakeDelayMs: 60_000 })
+  const b = await clusterRelay({ intakeSweepMs: 200 })
+  const who = await signUp(a.url)
+  const photo = await uploadPhoto(a.url, who.token, await makePhoto(2000))
+  const { orderId, doc } = await draft(a, who, photo)
+  doc.getMap('spec').set('state', 'submitted')
+  const pool = new pg.Pool({ connectionString: store, max: 1 })
+  try {
+    await until(async () => (await pool.query('SELECT 1 FROM waiting_orders WHERE order_id = $1', [orderId])).rowCount === 1, 'the first sight noted')
+    relays.splice(relays.indexOf(a), 1)
+    await a.close()
+    const received = await until(async () => (await pool.query<{ status: string; delivered: boolean }>(
+      'SELECT status, delivered FROM receptions WHERE order_id = $1', [orderId])).rows.find((row) => row.delivered) ?? null, 'the reception, delivered', 10_000)
+    assert.is(received.status, 'accepted')
+    const receipt = await b.rooms.borrow(orderRoom(orderId), (room) => room.doc.getMap('receipt').toJSON() as Receipt)
+    assert.is(receipt.status, 'accepted')
+    assert.ok(receipt.number)
   } finally {
     await pool.end()
   }
