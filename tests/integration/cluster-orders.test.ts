@@ -11,7 +11,7 @@ import { orderRoom } from '../../relay/room-names.ts'
 import { parseConfig } from '../../relay/config.ts'
 import { newKeyPair } from '../../shared/signing.ts'
 import { writeSpec, type Receipt } from '../../shared/schema.ts'
-import { connect, signUp, synced, waitFor, removeDir, makePhoto, uploadPhoto, newOrderId, tempDir } from '../helpers/relay.ts'
+import { connect, signUp, synced, waitFor, removeDir, makePhoto, uploadPhoto, newOrderId, tempDir, permissionDenials } from '../helpers/relay.ts'
 import { startPostgres } from '../helpers/postgres.ts'
 import { startRedis } from '../helpers/redis.ts'
 
@@ -79,7 +79,7 @@ async function draft(relay: { wsUrl: string }, who: { userId: string; token: str
 }
 
 /** Polls an asynchronous condition (a row in PostgreSQL) until it holds. */
-async function until<T>(check: () => Promise<T | null | false>, what: string, timeoutMs = 5_000): Promise<T> {
+async function until<T>(check: () => Promise<T | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const found = await check()
@@ -92,7 +92,7 @@ async function until<T>(check: () => Promise<T | null | false>, what: string, ti
 const finalReceipt = (doc: Y.Doc) => waitFor(() => {
   const status = doc.getMap('receipt').get('status')
   return status && status !== 'waiting' ? doc.getMap('receipt').toJSON() as Receipt : null
-}, 'the receipt', 20_000)
+}, 'the receipt', 30_000)
 
 test('two orders of one customer submitted at once through two relays: exactly one gets the previous-order discount', async () => {
   const a = await clusterRelay()
@@ -127,7 +127,7 @@ test('two orders of one customer submitted at once through two relays: exactly o
 
 test('a relay that stops between a submission and its reception: another relay\'s sweep receives it', async () => {
   // Relay A notes the first sight, then waits (the test-only delay) long past its own end.
-  const a = await clusterRelay({ intakeDelayMs: 60_000 })
+  const a = await clusterRelay({ intakeDelayMs: 5_000 })
   const b = await clusterRelay({ intakeSweepMs: 200 })
   const who = await signUp(a.url)
   const photo = await uploadPhoto(a.url, who.token, await makePhoto(2000))
@@ -139,11 +139,45 @@ test('a relay that stops between a submission and its reception: another relay\'
     relays.splice(relays.indexOf(a), 1)
     await a.close()
     const received = await until(async () => (await pool.query<{ status: string; delivered: boolean }>(
-      'SELECT status, delivered FROM receptions WHERE order_id = $1', [orderId])).rows.find((row) => row.delivered) ?? null, 'the reception, delivered', 10_000)
+      'SELECT status, delivered FROM receptions WHERE order_id = $1', [orderId])).rows.find((row) => row.delivered) ?? null, 'the reception, delivered', 30_000)
     assert.is(received.status, 'accepted')
     const receipt = await b.rooms.borrow(orderRoom(orderId), (room) => room.doc.getMap('receipt').toJSON() as Receipt)
     assert.is(receipt.status, 'accepted')
     assert.ok(receipt.number)
+  } finally {
+    await pool.end()
+  }
+})
+
+test('a cancel through relay B is refused when the order citing it is printing, as its lab told relay A', async () => {
+  const a = await clusterRelay()
+  const b = await clusterRelay()
+  const who = await signUp(a.url)
+  shareSession(a, b, who.userId)
+  const photo = await uploadPhoto(a.url, who.token, await makePhoto(3000))
+  const first = await draft(a, who, photo)
+  first.doc.getMap('spec').set('state', 'submitted')
+  await finalReceipt(first.doc)
+  const second = await draft(a, who, photo)
+  second.doc.getMap('spec').set('state', 'submitted')
+  assert.is((await finalReceipt(second.doc)).discount?.previousOrder, first.orderId)
+  const lab = connect(a, `order/${second.orderId}`, 'lab-1-secret')
+  providers.push(lab.provider)
+  await synced(lab.provider)
+  lab.doc.getMap('progress').set('status', 'printing')
+  const pool = new pg.Pool({ connectionString: store, max: 1 })
+  try {
+    await until(async () => (await pool.query('SELECT 1 FROM receptions WHERE order_id = $1 AND progress = $2', [second.orderId, 'printing'])).rowCount === 1, 'printing noted')
+    const device = connect(b, `order/${first.orderId}`, who.token)
+    providers.push(device.provider)
+    const denials = permissionDenials(device.provider)
+    await synced(device.provider)
+    device.doc.getMap('spec').set('state', 'cancelled')
+    await waitFor(() => denials.length > 0, 'the cancel to be refused')
+    assert.match(denials[0], new RegExp(`${second.orderId}.*being printed`))
+    assert.is((await pool.query('SELECT status FROM receptions WHERE order_id = $1', [first.orderId])).rows[0].status, 'accepted')
+    const stored = await a.rooms.borrow(orderRoom(first.orderId), (room) => room.doc.getMap('spec').get('state'))
+    assert.is(stored, 'submitted', 'the cancel was not stored')
   } finally {
     await pool.end()
   }
