@@ -161,17 +161,19 @@ export class Intake {
       if (reception.lab === lab) return
       outcome = await this.deps.rooms.borrow(orderRoom(order), async (room) => {
         // Queued, held (waiting for a printer) or failed (the lab could not print it): nothing is at
-        // a printer, so it may move. Checked and moved in one turn, so the old lab's `printing`
-        // cannot slip in between; from the receipt's rewrite on, the old lab may not write it.
+        // a printer, so it may move. Checked and the receipt rewritten in one turn (the store's
+        // update after), so the old lab's `printing` cannot slip in between; from the receipt's
+        // rewrite on, the old lab may not write it.
         const progress = room.doc.getMap('progress').get('status')
         if (hasStarted(progress)) return new HttpError(409, `order ${order} is already ${String(progress)} at ${reception.lab}; it can no longer move`)
-        await this.deps.receptions.reassign(order, lab)
         // The new lab starts afresh: the old lab's `failed` (or `held`) is not the new lab's state.
-        await room.writeAsRelay((doc) => {
+        const rewritten = room.writeAsRelay((doc) => {
           doc.getMap('receipt').set('lab', lab)
           const stale = doc.getMap('progress')
           for (const key of [...stale.keys()]) stale.delete(key)
         })
+        await this.deps.receptions.reassign(order, lab)
+        await rewritten
         return null
       })
       if (outcome) return
