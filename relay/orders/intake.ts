@@ -172,8 +172,7 @@ export class Intake {
           const stale = doc.getMap('progress')
           for (const key of [...stale.keys()]) stale.delete(key)
         })
-        await this.deps.receptions.reassign(order, lab)
-        await rewritten
+        await Promise.all([rewritten, this.deps.receptions.reassign(order, lab)])
         return null
       })
       if (outcome) return
