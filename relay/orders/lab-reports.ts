@@ -38,8 +38,9 @@ export class LabReports {
    */
   private async noteProgress(room: Room): Promise<void> {
     if (room.name.kind !== 'order') return
-    const status = room.doc.getMap('progress').get('status')
     const reception = await this.deps.receptions.get(room.name.orderId)
+    // Read after the await: of two reports in quick succession, each notes the latest status.
+    const status = room.doc.getMap('progress').get('status')
     if (!reception || reception.lab !== room.facts().lab) return
     await this.deps.receptions.setProgress(room.name.orderId, typeof status === 'string' ? status.slice(0, 32) : null)
   }
