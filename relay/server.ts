@@ -13,7 +13,6 @@ import { Connection, type Session } from '../sync-server/connection.ts'
 import { serveSync } from '../sync-server/endpoint.ts'
 import type { RoomHooks } from '../sync-server/room.ts'
 import { publishCatalog } from './catalog.ts'
-import { Receptions } from './store/receptions.ts'
 import { Intake } from './orders/intake.ts'
 import { LabReports } from './orders/lab-reports.ts'
 import { listen, sendError } from '../sync-server/respond.ts'
@@ -45,6 +44,8 @@ export interface RelayOptions {
   now?: () => number
   /** Fault injection for tests: intake waits this long after recording a submission. */
   intakeDelayMs?: number
+  /** Cluster mode: how often intake sweeps for work a relay that died left (default 30 s). */
+  intakeSweepMs?: number
   /** Sync sockets that do not answer a ping within this long are cut (default 30 s). */
   heartbeatMs?: number
   /** One key for every relay of a cluster (--signing-key); without it, one made under dataDir. */
@@ -140,11 +141,13 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     echoBeforeCommit: options.echoBeforeCommit,
   })
   await publishCatalog(rooms, options.config, signingKey.publicJwk)
-  const receptions = new Receptions(db)
+  const { receptions } = stores
   const intake = new Intake({
     rooms, receptions, catalog: publicCatalog(options.config), now, delayMs: options.intakeDelayMs ?? 0, labKeys,
     imageUploaded: (sha, user) => imageStore.isOwner(sha, user),
     photoWait: limits.photoWait, accountName: (user) => accounts.nameOf(user),
+    // In a cluster another relay's unfinished work is found by a sweep (see Intake.resume).
+    sweepMs: options.cluster ? options.intakeSweepMs ?? 30_000 : undefined,
   })
   hookOrders(hooks, intake, new LabReports({ rooms, history: stores.history, receptions, now }))
   const images = lazyImages({

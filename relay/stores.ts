@@ -31,6 +31,9 @@ import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
 import { PgAuditStore } from '../storage/postgres/audit-store.ts'
 import { allOf, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
 import { redactSecrets } from './cluster-args.ts'
+import type { ReceptionStore } from './store/reception-store.ts'
+import { SqliteReceptionStore } from './store/receptions-sqlite.ts'
+import { PgReceptionStore } from './store/receptions-postgres.ts'
 
 /** Cluster mode: every relay of the cluster is started with the same three. */
 export interface ClusterOptions {
@@ -58,6 +61,8 @@ export interface RelayStores {
   imageStore: ImageStore
   /** How this relay hears of updates other relays stored; none on one machine. */
   fanout: Fanout | undefined
+  /** Received orders: order intake's record, decided once per order (per customer at a time in a cluster). */
+  receptions: ReceptionStore
   /** What /healthz checks: the store usable. */
   health: HealthCheck
   accounts: AccountStore
@@ -89,6 +94,7 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
   return {
     db, pool: null, docStore, fanout: undefined, accounts,
     openSessions: async () => new SqliteSessions(accounts, now),
+    receptions: new SqliteReceptionStore(db, now),
     imageStore: new SqliteImageStore(db, dataDir, now),
     health: sqliteHealth(db, dataDir),
     history: new History(db), labKeys: new LabKeys(new SqliteLabKeyRows(db), now), presence: new LabPresences(new SqlitePresenceRows(db), now),
@@ -125,12 +131,14 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     const openSessions = (signingKey: KeyPair) => RevokedSessions.start({ store: accounts, fanout, publicKey: publicKeyOf(signingKey.publicJwk)!, now })
     const probe = await pgHealth(cluster.store, { now, redact: (text) => redactSecrets(text, [cluster.store]) })
     opened.push(() => probe.close())
-    // The relay's own tables still partly in SQLite under the data dir (receptions): its checks stay.
+    // The data dir still holds this relay's photo cache (and an unused relay.sqlite): its disk is checked too.
     const health = allOf(probe.check, sqliteHealth(db, dataDir))
+    // The audit's step adds the discount columns the reception store looks for when it opens.
+    const audit = await PgAuditStore.open(pool)
+    const receptions = await PgReceptionStore.open(pool)
     return {
-      db, pool, docStore, imageStore, fanout, accounts, openSessions, health, close: closeAll,
+      db, pool, docStore, imageStore, fanout, accounts, openSessions, health, close: closeAll, audit, receptions,
       history: new PgHistory(pool), labKeys: new LabKeys(new PgLabKeyRows(pool), now), presence: new LabPresences(new PgPresenceRows(pool), now),
-      audit: await PgAuditStore.open(pool),
     }
   } catch (error) {
     await closeAll()

@@ -13,6 +13,7 @@ import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Mes
 import type { Fanout } from './fanout/fanout.ts'
 import { Outbox } from './outbox.ts'
 import { StoredLog } from './stored-log.ts'
+import { HeldWrites } from './held-writes.ts'
 
 /** A customer's write this small may take their document an eighth past its limit (see Room.fits). */
 const SMALL_WRITE_BYTES = 1024
@@ -46,8 +47,9 @@ export interface RoomHooks {
   /**
    * A peer's write that the rights table allows, before it is applied: a reason to refuse it
    * (facts beyond this document, such as another order citing this one), or null to let it in.
+   * A promise (facts in a shared database): that write and later ones wait for it (HeldWrites).
    */
-  beforeWrite?(room: Room, principal: Principal, shape: WriteShape): string | null
+  beforeWrite?(room: Room, principal: Principal, shape: WriteShape): string | null | Promise<string | null>
   /** An accepted write is durable. `origin` is the writer, or SERVER_ORIGIN. */
   onChange?(room: Room, origin: Principal | typeof SERVER_ORIGIN): void
 }
@@ -89,6 +91,7 @@ export class Room {
   private applying: { peer: Peer; update: Uint8Array } | null = null
   /** Above 0 while withYjsEncoding stores what Yjs emits instead. */
   private encodingByYjs = 0
+  private readonly held = new HeldWrites()
 
   private constructor(readonly name: RoomName, private readonly options: RoomOptions, stored: Uint8Array[]) {
     // A guid given up front: Yjs otherwise draws a random one, a sixth of the cost of a new room.
@@ -171,9 +174,10 @@ export class Room {
    * whole if it touches anything the peer may not write, otherwise applied, stored, and echoed
    * to every peer (the writer too) once durable. Throws on an update Yjs cannot decode.
    */
-  receiveUpdate(peer: Peer, update: Uint8Array): void {
+  receiveUpdate(peer: Peer, update: Uint8Array, answered?: { refusal: string | null }): void {
     // A stock client's first step 2 is usually empty: nothing to check, no scratch copy to build.
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return
+    if (this.held.holding && !answered) return this.held.later(() => this.replay(peer, update))
     // Customers' documents have a size limit, checked before anything is decoded; the server's own and labs' writes do not.
     if (peer.principal.kind === 'user' && !this.fits(update.length)) {
       return this.refuse(peer, documentFull(this.name, this.log.bytes, update.length, documentLimit(this.name, this.options.limits)))
@@ -199,7 +203,14 @@ export class Room {
       }
     }
     const refusal = !trial.changed ? null
-      : (this.options.refuseWrite ?? refuseWrite)(peer.principal, this.name, trial.shape, facts) ?? this.options.hooks.beforeWrite?.(this, peer.principal, trial.shape) ?? null
+      : (this.options.refuseWrite ?? refuseWrite)(peer.principal, this.name, trial.shape, facts)
+        ?? (answered ? answered.refusal : this.options.hooks.beforeWrite?.(this, peer.principal, trial.shape)) ?? null
+    if (refusal instanceof Promise) {
+      if (onScratch) this.scratch = null
+      // Run again once answered, the rights checked afresh; unanswered (database out of reach), the
+      // writer retries later and sends its changes again: nothing of this write was acknowledged.
+      return this.held.hold(refusal, (a) => 'value' in a ? this.replay(peer, update, { refusal: a.value }) : peer.close(Close.LoadFailed))
+    }
     if (refusal !== null) {
       if (onScratch) this.scratch = null
       this.refuse(peer, refusal)
@@ -222,6 +233,16 @@ export class Room {
     // Who may read an order depends only on spec.user and the receipt.
     const readersMayChange = trial.shape.maps.has('receipt') || trial.shape.specKeys.has('user')
     if (this.name.kind === 'order' && trial.changed && readersMayChange) this.dropPeersWhoMayNotRead()
+  }
+
+  /** A held write, run when its turn comes: dropped when its writer has left (it sends it again on return). */
+  private replay(peer: Peer, update: Uint8Array, answered?: { refusal: string | null }): void {
+    if (!this.peers.has(peer) || this.failed) return
+    try {
+      this.receiveUpdate(peer, update, answered)
+    } catch {
+      peer.close(Close.BadMessage)
+    }
   }
 
   /** The server's own write (origin SERVER_ORIGIN). Resolves when it is durable. */

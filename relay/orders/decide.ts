@@ -28,13 +28,13 @@ export interface Submission {
   /** Of the photos the spec names, those the customer has uploaded. */
   uploaded: ReadonlySet<string>
   catalog: Catalog
-  /** The relay's clock now (Receptions.clock: never before an instant it already gave). */
+  /** The reception clock now (the store's: never before an instant it already gave, cluster-wide in a cluster). */
   now: Date
-  /** When the relay first saw this submission (Receptions.awaitingSince). */
+  /** When the relay first saw this submission (ReceptionStore.awaitingSince). */
   firstSeen: Date
   /** firstSeen + limits.photoWait: photos still missing then, the order is refused naming them. */
   photoDeadline: Date
-  /** The sequence number the reception will get (Receptions.nextSeq). */
+  /** The sequence number the reception will get (taken inside the store's transaction: ReceptionStore.receive). */
   seq: number
 }
 

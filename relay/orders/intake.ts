@@ -2,30 +2,32 @@
 // the order document and the relay's tables, lets decide() judge the submission (schema, catalog,
 // photos, in-store stamp, discount, price), records the reception once (its own clock, never going
 // back), writes the receipt into the order and puts it in its lab's queue. It sends nothing to the
-// lab. Cancels, reassignment and deliveries after a crash pass here too.
-import type * as Y from 'yjs'
+// lab. Cancels, reassignment and deliveries after a crash pass here too. The reception store
+// (store/reception-store.ts) decides atomically per customer, on one relay or several.
 import { citedRefusal } from '../../shared/discount.ts'
 import { rediscount } from '../../shared/pricing.ts'
 import { addDuration } from '../../shared/period.ts'
 import { readOrderSpec } from '../../shared/order-spec.ts'
 import { HttpError } from '../../shared/errors.ts'
-import { hasStarted, type Catalog, type QueueEntry, type Receipt } from '../../shared/schema.ts'
+import { hasStarted, type Catalog, type QueueEntry } from '../../shared/schema.ts'
 import type { Principal, WriteShape } from '../../shared/rights.ts'
-import type { Receptions, Reception, Repricing } from '../store/receptions.ts'
-import type { LabKeys } from '../store/lab-keys.ts'
+import type { Reception, Repricing } from '../store/receptions.ts'
+import type { DeliveredAs, ReceiveOutcome, ReceiveVerdict, ReceptionStore } from '../store/reception-store.ts'
+import type { LabKey } from '../store/lab-keys.ts'
 import { readStamp } from '../../shared/signing.ts'
-import { decide, receptionOf, type Submission } from './decide.ts'
+import { decide, type PreviousLookup, type Submission } from './decide.ts'
+import { queueEntryOf, receiptOf, setChanged } from './receipt.ts'
 import { labRoom, orderRoom } from '../room-names.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
 
 export interface IntakeDeps {
   rooms: Rooms
-  receptions: Receptions
+  receptions: ReceptionStore
   catalog: Catalog
   now: () => number
   /** The keys lab nodes sign in-store stamps with; without them stamps are ignored. */
-  labKeys?: LabKeys
+  labKeys?: { get(keyId: string): LabKey | null | Promise<LabKey | null> }
   /** Whether `user` has uploaded the image (and so may use it in an order): the ImageStore's answer, asynchronous. */
   imageUploaded: (sha256: string, user: string) => boolean | Promise<boolean>
   /** Fault injection for tests: wait this long between recording a submission and receiving it. */
@@ -34,10 +36,22 @@ export interface IntakeDeps {
   photoWait?: string
   /** The customer's display name from their account, for the receipt; null when unknown. */
   accountName?: (user: string) => string | null | Promise<string | null>
+  /**
+   * Cluster mode: look this often for work a relay left undone (it died between a submission and
+   * its reception, or before writing a receipt, or its photo deadline timer went with it); claimed
+   * in the shared store so relays sweeping at once share it. Only at start without it.
+   */
+  sweepMs?: number
 }
 
 /** setTimeout's longest delay; a later deadline is looked at again then (waiting costs one timer). */
 const MAX_TIMER_MS = 2 ** 31 - 1
+/** Orders a sweep takes per claim, and how long a claim keeps other relays off them. */
+const SWEEP_BATCH = 100
+const CLAIM_MS = 60_000
+
+/** What decide() needs of a submitted order that is read outside the store's transaction. */
+type SubmissionRead = Omit<Submission, 'now' | 'firstSeen' | 'photoDeadline' | 'seq'>
 
 export class Intake {
   /** One intake at a time per order, so two devices submitting together record one reception. */
@@ -45,6 +59,8 @@ export class Intake {
   /** One timer per order waiting for photos, set for its deadline (photoWait after first sight). */
   private readonly deadlines = new Map<string, NodeJS.Timeout>()
   private closed = false
+  private sweeper: NodeJS.Timeout | null = null
+  private sweeping: Promise<void> | null = null
 
   constructor(private readonly deps: IntakeDeps) {}
 
@@ -65,25 +81,21 @@ export class Intake {
    * The `beforeWrite` hook (relay/server.ts: `hooks.beforeWrite = (room, principal, shape) =>
    * intake.beforeWrite(room, principal, shape)`): the customer may not cancel an order that gave
    * its repeat discount to an order already at the printer (shared/discount.ts, the cancel rule).
-   * Synchronous and one indexed read: the lab's progress is kept with the reception.
+   * One indexed read (the lab's progress is kept with the reception), asynchronous: the room holds
+   * this one rare write (a customer's cancel) until it is answered, whichever relay has the facts.
    */
-  beforeWrite(room: Room, principal: Principal, shape: WriteShape): string | null {
+  beforeWrite(room: Room, principal: Principal, shape: WriteShape): string | null | Promise<string | null> {
     if (room.name.kind !== 'order' || principal.kind !== 'user') return null
     if (shape.nextState !== 'cancelled' || !shape.specKeys.has('state') || room.facts().state === 'cancelled') return null
-    const started = this.deps.receptions.startedCiting(room.name.orderId)
-    return started === null ? null : citedRefusal(started)
+    return this.deps.receptions.startedCiting(room.name.orderId).then((started) => started === null ? null : citedRefusal(started))
   }
 
-  /** Stops the deadline timers; the deadlines themselves are durable (first sight is stored) and resume() sets them again. */
+  /** Stops the timers; the deadlines themselves are durable (first sight is stored) and resume() sets them again. */
   close(): void {
     this.closed = true
     for (const timer of this.deadlines.values()) clearTimeout(timer)
     this.deadlines.clear()
-  }
-
-  /** The relay's clock for receptions: never before an instant it already gave (Receptions.clock). */
-  private clock(): Date {
-    return this.deps.receptions.clock(new Date(this.deps.now()))
+    if (this.sweeper) clearInterval(this.sweeper)
   }
 
   private look(room: Room): void {
@@ -95,21 +107,46 @@ export class Intake {
       return
     }
     if (state !== 'submitted') return
-    const known = this.deps.receptions.get(order)
-    if (known?.delivered) return
-    // Noted synchronously, before anything async, so a restart finds the submission (resume()).
-    // The owner, not spec.user: whatever a client wrote there, the relay records a string it trusts.
-    if (!known) this.deps.receptions.awaitingSince(order, room.facts().owner ?? '', this.clock())
+    // First sight is the moment the relay saw it, whenever the store notes it. The owner, not
+    // spec.user: whatever a client wrote there, the relay records a string it trusts.
+    const seen = new Date(this.deps.now())
+    const owner = room.facts().owner ?? ''
     void this.serialize(order, async () => {
+      const known = await this.deps.receptions.get(order)
+      if (known?.delivered) return
+      // Noted before the (test-only) delay and the decision, so a restart finds the submission (resume()).
+      if (!known) await this.deps.receptions.awaitingSince(order, owner, seen)
       if (this.deps.delayMs) await new Promise((resolve) => setTimeout(resolve, this.deps.delayMs))
       await this.receive(order)
     })
   }
 
-  /** After a restart: finish deliveries a crash interrupted, and look again at orders waiting for photos. */
+  /**
+   * After a restart: finish deliveries a crash interrupted, and look again at orders waiting for
+   * photos. In a cluster (sweepMs) the same again every sweepMs, for whatever a relay that died
+   * left: claimed a batch at a time, so relays sweeping at once take different orders.
+   */
   async resume(): Promise<void> {
-    for (const reception of this.deps.receptions.undelivered()) await this.serialize(reception.order, () => this.deliver(reception))
-    for (const order of this.deps.receptions.waitingOrders()) await this.retry(order)
+    await this.sweep()
+    if (this.deps.sweepMs && !this.closed && !this.sweeper) {
+      this.sweeper = setInterval(() => void this.sweep(), this.deps.sweepMs)
+      this.sweeper.unref()
+    }
+  }
+
+  private sweep(): Promise<void> {
+    this.sweeping ??= this.sweepOnce().finally(() => { this.sweeping = null })
+    return this.sweeping
+  }
+
+  private async sweepOnce(): Promise<void> {
+    const { receptions } = this.deps
+    for (let batch: Reception[] = []; !this.closed && (batch = await receptions.undelivered(SWEEP_BATCH, CLAIM_MS)).length > 0;) {
+      for (const reception of batch) await this.serialize(reception.order, () => this.receive(reception.order))
+    }
+    for (let batch: string[] = []; !this.closed && (batch = await receptions.waitingOrders({ limit: SWEEP_BATCH, claimMs: CLAIM_MS })).length > 0;) {
+      for (const order of batch) await this.retry(order)
+    }
   }
 
   /**
@@ -119,33 +156,34 @@ export class Intake {
   reassign(order: string, lab: string): Promise<void> {
     let outcome: Error | null = null
     return this.serialize(order, async () => {
-      const reception = this.deps.receptions.get(order)
+      const reception = await this.deps.receptions.get(order)
       if (!reception || reception.status !== 'accepted') { outcome = new Error(`order ${order} is not an accepted order`); return }
       if (reception.lab === lab) return
       outcome = await this.deps.rooms.borrow(orderRoom(order), async (room) => {
         // Queued, held (waiting for a printer) or failed (the lab could not print it): nothing is at
-        // a printer, so it may move. Checked and moved in one turn, so the old lab's `printing`
-        // cannot slip in between; from the receipt's rewrite on, the old lab may not write it.
+        // a printer, so it may move. Checked and the receipt rewritten in one turn (the store's
+        // update after), so the old lab's `printing` cannot slip in between; from the receipt's
+        // rewrite on, the old lab may not write it.
         const progress = room.doc.getMap('progress').get('status')
         if (hasStarted(progress)) return new HttpError(409, `order ${order} is already ${String(progress)} at ${reception.lab}; it can no longer move`)
-        this.deps.receptions.reassign(order, lab)
         // The new lab starts afresh: the old lab's `failed` (or `held`) is not the new lab's state.
-        await room.writeAsRelay((doc) => {
+        const rewritten = room.writeAsRelay((doc) => {
           doc.getMap('receipt').set('lab', lab)
           const stale = doc.getMap('progress')
           for (const key of [...stale.keys()]) stale.delete(key)
         })
+        await Promise.all([rewritten, this.deps.receptions.reassign(order, lab)])
         return null
       })
       if (outcome) return
       await this.deps.rooms.borrow(labRoom(reception.lab), (room) => room.writeAsRelay((doc) => doc.getMap('queue').delete(order)))
-      await this.deliver(this.deps.receptions.get(order)!)
+      await this.deliver((await this.deps.receptions.get(order))!)
     }).then(() => { if (outcome) throw outcome })
   }
 
   /** An image upload finished: orders of that customer waiting for photos may be complete now. */
   async imagesArrived(user: string): Promise<void> {
-    for (const order of this.deps.receptions.waitingOrders(user)) await this.retry(order)
+    for (const order of await this.deps.receptions.waitingOrders({ user })) await this.retry(order)
   }
 
   private retry(order: string): Promise<void> {
@@ -163,29 +201,35 @@ export class Intake {
   }
 
   private async receive(order: string): Promise<void> {
-    const known = this.deps.receptions.get(order)
+    const { receptions, catalog } = this.deps
+    const known = await receptions.get(order)
     if (known) {
       if (!known.delivered) await this.deliver(known)
       return
     }
-    const submission = await this.submission(order)
-    if (submission === null) return
-    const { receptions } = this.deps
-    const decision = decide(submission, (scope, current) => receptions.reader(scope, current))
-    // Offline customers submit before their photos finish uploading: wait (awaitingSince noted it),
+    const read = await this.submission(order)
+    if (read === null) return
+    // Decided and recorded in one store transaction, after every other reception of this customer
+    // on any relay (store/reception-store.ts receive): the clock, the sequence number and the
+    // previous receptions are the store's, read inside it.
+    const outcome = await receptions.receive(order, read.user, new Date(this.deps.now()), ({ now, firstSeen, seq, previous }) => verdictOf(read, decide({
+      ...read, now, firstSeen, seq, photoDeadline: addDuration(firstSeen, this.deps.photoWait ?? 'P7D', catalog.timeZone),
+    }, previous)))
+    // Offline customers submit before their photos finish uploading: wait (first sight is noted),
     // and say so on the receipt, with the photos still missing, until the deadline.
-    if (decision.kind === 'waiting') return this.wait(submission, decision.missing)
+    if (outcome.kind === 'waiting') return this.wait(read, outcome)
     this.clearDeadline(order)
-    const { storeStamp } = decision.reception
-    if (storeStamp && !storeStamp.used) console.warn(`relay: order ${order}: in-store stamp not used: ${storeStamp.reason}`)
-    await this.deliver(receptions.record(decision.reception, decision.kind === 'accepted' ? decision.images : []))
+    const { reception, fresh } = outcome
+    if (fresh && reception.storeStamp && !reception.storeStamp.used) console.warn(`relay: order ${order}: in-store stamp not used: ${reception.storeStamp.reason}`)
+    if (!reception.delivered) await this.deliver(reception)
   }
 
   /**
-   * What decide() needs of a submitted order, read from its document and the relay's tables; null
-   * when the order is no longer submitted. Notes the submission as awaited (its first sight).
+   * What decide() needs of a submitted order that its document holds, and the customer's photos
+   * and the stamp's key; null when the order is no longer submitted. The rest (clock, first sight,
+   * sequence number, previous receptions) is the store's, inside its transaction.
    */
-  private async submission(order: string): Promise<Submission | null> {
+  private async submission(order: string): Promise<SubmissionRead | null> {
     const read = await this.deps.rooms.borrow(orderRoom(order), (room) => ({
       facts: room.facts(),
       reading: readOrderSpec(room.doc, order),
@@ -194,22 +238,15 @@ export class Intake {
     }))
     const { state, owner: user } = read.facts
     if (state !== 'submitted' || user === null) return null
-    const { receptions, labKeys, catalog } = this.deps
+    const { labKeys, catalog } = this.deps
     // Without lab keys stamps are not checked: as if the order carried none.
     const stamp = labKeys ? read.stamp : null
     const images = read.reading.spec?.items.map((item) => item.image) ?? []
-    // Asked before the clock is read and the sequence number taken, so no await falls between
-    // those and the reception recorded with them.
     const owned = await Promise.all(images.map((sha) => this.deps.imageUploaded(sha, user)))
-    const stampKey = stamp && labKeys ? await labKeys.get(stamp.key) : null
-    const now = this.clock()
-    const firstSeen = receptions.awaitingSince(order, user, now)
     return {
-      order, user, reading: read.reading, rawFront: read.rawFront, stamp, catalog, now,
-      stampKey,
+      order, user, reading: read.reading, rawFront: read.rawFront, stamp, catalog,
+      stampKey: stamp && labKeys ? await labKeys.get(stamp.key) : null,
       uploaded: new Set(images.filter((_, i) => owned[i])),
-      firstSeen, photoDeadline: addDuration(firstSeen, this.deps.photoWait ?? 'P7D', catalog.timeZone),
-      seq: receptions.nextSeq(),
     }
   }
 
@@ -221,10 +258,11 @@ export class Intake {
    * was on its way is priced again too, so no receipt ever keeps a discount from a cancelled order.
    */
   private async cancel(order: string): Promise<void> {
-    const reception = this.deps.receptions.get(order)
-    if (!reception) { this.deps.receptions.stopWaiting(order); this.clearDeadline(order); return }
+    const { receptions } = this.deps
+    const reception = await receptions.get(order)
+    if (!reception) { await receptions.stopWaiting(order); this.clearDeadline(order); return }
     if (reception.status !== 'accepted') return
-    const repriced = this.deps.receptions.cancel(order, (citing) => this.reprice(citing))
+    const repriced = await receptions.cancel(order, (citing, previous) => this.reprice(citing, previous))
     await this.deliver({ ...reception, status: 'cancelled' })
     for (const other of repriced) {
       if (hasStarted(other.progress)) console.warn(`relay: order ${other.order} was priced again after its lab started printing: its previous order ${order} was cancelled meanwhile`)
@@ -233,31 +271,31 @@ export class Intake {
   }
 
   /** Both discounts of an order that cited a cancelled one, decided again from the receptions that still qualify. */
-  private reprice(citing: Reception): Repricing {
-    const { catalog, receptions } = this.deps
+  private reprice(citing: Reception, previous: PreviousLookup): Repricing {
+    const { catalog } = this.deps
     const front = catalog.fronts.find((f) => f.id === citing.front)
     const lab = catalog.labs.find((l) => l.id === citing.lab)
     // A store or lab since removed from the config: it gives no discount any more, the prints and fee stay.
     const { lines, total, discount, frontDiscount } = rediscount(citing.lines, {
       front: front ?? { id: citing.front, name: citing.front, lab: citing.lab, fee: 0, roles: [] },
       lab: lab ?? { id: citing.lab, name: citing.lab, price: {}, discounts: { scope: 'user', tiers: [] } },
-      catalog, current: citing, previous: (scope) => receptions.reader(scope, citing),
+      catalog, current: citing, previous: (scope) => previous(scope, citing),
     })
     return { lines, total, discount, frontDiscount }
   }
 
   /**
    * The order waits for photos: the receipt says `waiting` with the photos still missing (updated as
-   * they arrive), the admin's listing shows it, and a timer looks again at its deadline.
+   * they arrive; the store noted them for the admin's listing), and a timer looks again at its deadline.
    */
-  private async wait(submission: Submission, missing: string[]): Promise<void> {
-    const { order, reading } = submission
-    this.deps.receptions.setMissing(order, missing, reading.spec?.front ?? null)
-    const receipt: Record<string, unknown> = { status: 'waiting', missing, receivedAt: submission.firstSeen.toISOString() }
-    const name = await this.deps.accountName?.(submission.user)
+  private async wait(read: SubmissionRead, outcome: Extract<ReceiveOutcome, { kind: 'waiting' }>): Promise<void> {
+    const { missing, firstSeen, now } = outcome
+    const receipt: Record<string, unknown> = { status: 'waiting', missing, receivedAt: firstSeen.toISOString() }
+    const name = await this.deps.accountName?.(read.user)
     if (name) receipt.name = name
-    await this.deps.rooms.borrow(orderRoom(order), (room) => room.writeAsRelay((doc) => setChanged(doc.getMap('receipt'), receipt)))
-    this.setDeadline(order, submission.photoDeadline.getTime() - submission.now.getTime())
+    await this.deps.rooms.borrow(orderRoom(read.order), (room) => room.writeAsRelay((doc) => setChanged(doc.getMap('receipt'), receipt)))
+    const deadline = addDuration(firstSeen, this.deps.photoWait ?? 'P7D', this.deps.catalog.timeZone)
+    this.setDeadline(read.order, deadline.getTime() - now.getTime())
   }
 
   private setDeadline(order: string, inMs: number): void {
@@ -275,9 +313,13 @@ export class Intake {
     this.deadlines.delete(order)
   }
 
-  /** Writes the receipt and the queue entry (or removes it, when cancelled); safe to repeat. */
-  private async deliver(reception: Reception): Promise<void> {
-    const { rooms } = this.deps
+  /**
+   * Writes the receipt and the queue entry (or removes it, when cancelled); safe to repeat, on any
+   * relay. Marked delivered only as written: when the reception changed meanwhile (another relay
+   * cancelled or repriced it), its current state is written again, so a stale write never stays.
+   */
+  private async deliver(reception: Reception, rounds = 3): Promise<void> {
+    const { rooms, receptions } = this.deps
     const receipt = receiptOf(reception, (await this.deps.accountName?.(reception.user)) ?? null) as unknown as Record<string, unknown>
     await rooms.borrow(orderRoom(reception.order), (room) => room.writeAsRelay((doc) => {
       const map = doc.getMap('receipt')
@@ -294,8 +336,22 @@ export class Intake {
         else if (!queue.has(reception.order)) queue.set(reception.order, queueEntryOf(reception))
       }))
     }
-    this.deps.receptions.markDelivered(reception.order)
+    await receptions.markDelivered(reception)
+    const current = await receptions.get(reception.order)
+    if (current && !current.delivered && changedSince(reception, current) && rounds > 1) await this.deliver(current, rounds - 1)
   }
+}
+
+/** Whether what a delivery wrote (status, lab, price, discounts) is no longer the reception's. */
+function changedSince(written: DeliveredAs, current: DeliveredAs): boolean {
+  return written.status !== current.status || written.lab !== current.lab || written.total !== current.total ||
+    written.discount?.previousOrder !== current.discount?.previousOrder || written.frontDiscount?.previousOrder !== current.frontDiscount?.previousOrder
+}
+
+/** decide()'s answer as the store records it. */
+function verdictOf(read: SubmissionRead, decision: ReturnType<typeof decide>): ReceiveVerdict {
+  if (decision.kind === 'waiting') return { kind: 'waiting', missing: decision.missing, front: read.reading.spec?.front ?? null }
+  return { kind: 'record', reception: decision.reception, images: decision.kind === 'accepted' ? decision.images : [] }
 }
 
 /**
@@ -313,34 +369,3 @@ async function retryWhileBusy(work: () => Promise<void>): Promise<void> {
   }
 }
 
-function queueEntryOf(reception: Reception): QueueEntry {
-  const entry: QueueEntry = { receivedAt: reception.receivedAt.toISOString(), front: reception.front }
-  if (reception.pickupFront && reception.pickupFront !== reception.front) entry.pickupFront = reception.pickupFront
-  return entry
-}
-
-function receiptOf(reception: Reception, name: string | null): Receipt {
-  const receipt: Receipt = {
-    status: reception.status === 'rejected' ? 'rejected' : 'accepted',
-    receivedAt: reception.receivedAt.toISOString(),
-    lab: reception.lab,
-    lines: reception.lines,
-    total: reception.total,
-    currency: reception.currency,
-    discount: reception.discount,
-  }
-  if (reception.error) receipt.error = reception.error
-  if (reception.number) receipt.number = reception.number
-  if (reception.pickupFront) receipt.pickupFront = reception.pickupFront
-  // Written only when the store has its own discount rules or gave one: receipts of stores without stay as they were.
-  if (reception.frontDiscount) receipt.frontDiscount = reception.frontDiscount
-  if (name) receipt.name = name
-  return receipt
-}
-
-/** Sets only the keys whose value differs, so a repeated delivery writes nothing. */
-function setChanged(map: Y.Map<unknown>, values: Record<string, unknown>): void {
-  for (const [key, value] of Object.entries(values)) {
-    if (JSON.stringify(map.get(key)) !== JSON.stringify(value)) map.set(key, value)
-  }
-}

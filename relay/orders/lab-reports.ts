@@ -5,12 +5,12 @@ import type { HistoryEntry, QueueEntry } from '../../shared/schema.ts'
 import { labRoom } from '../room-names.ts'
 import type { Principal } from '../../shared/rights.ts'
 import type { HistoryStore, ReportedEntry } from '../store/history.ts'
-import type { Receptions } from '../store/receptions.ts'
+import type { ReceptionStore } from '../store/reception-store.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
 
 export class LabReports {
-  constructor(private readonly deps: { rooms: Rooms; history: HistoryStore; receptions: Receptions; now: () => number }) {}
+  constructor(private readonly deps: { rooms: Rooms; history: HistoryStore; receptions: ReceptionStore; now: () => number }) {}
 
   onChange(room: Room, origin: Principal | typeof RELAY_ORIGIN): void {
     if (origin === RELAY_ORIGIN) return
@@ -29,7 +29,7 @@ export class LabReports {
    */
   onLoad(room: Room): void {
     if (room.name.kind === 'lab') this.report(this.ingest(room), room)
-    if (room.name.kind === 'order') this.report(Promise.resolve().then(() => this.noteProgress(room)), room)
+    if (room.name.kind === 'order') this.report(this.noteProgress(room), room)
   }
 
   /**
@@ -38,8 +38,9 @@ export class LabReports {
    */
   private async noteProgress(room: Room): Promise<void> {
     if (room.name.kind !== 'order') return
-    const status = room.doc.getMap('progress').get('status')
     const reception = await this.deps.receptions.get(room.name.orderId)
+    // Read after the await: of two reports in quick succession, each notes the latest status.
+    const status = room.doc.getMap('progress').get('status')
     if (!reception || reception.lab !== room.facts().lab) return
     await this.deps.receptions.setProgress(room.name.orderId, typeof status === 'string' ? status.slice(0, 32) : null)
   }

@@ -118,6 +118,8 @@ export class Receptions {
       sinceByLab: since('user_id = ? AND lab = ?'),
       nextSeq: db.prepare<[], { next: number }>('SELECT coalesce(max(seq), 0) + 1 AS next FROM receptions'),
       markDelivered: db.prepare('UPDATE receptions SET delivered = 1 WHERE order_id = ?'),
+      markDeliveredAs: db.prepare(`UPDATE receptions SET delivered = 1 WHERE order_id = @order AND status = @status AND lab = @lab
+        AND total = @total AND discount_order IS @dOrder AND front_discount_order IS @frontDiscountOrder`),
       undelivered: db.prepare<[], Row>('SELECT * FROM receptions WHERE delivered = 0 ORDER BY seq'),
       cancel: db.prepare("UPDATE receptions SET status = 'cancelled', delivered = 0 WHERE order_id = ? AND status = 'accepted'"),
       addImage: db.prepare('INSERT OR IGNORE INTO order_images (order_id, sha256, lab) VALUES (?, ?, ?)'),
@@ -251,6 +253,17 @@ export class Receptions {
   /** The receipt and the lab queue entry are in the documents: nothing left to redo after a crash. */
   markDelivered(order: string): void {
     this.stmt.markDelivered.run(order)
+  }
+
+  /**
+   * The receipt and queue entry are in the documents as `delivered` had them: marked only when the
+   * reception is still so (not cancelled, repriced or moved since), else its current state is owed.
+   */
+  markDeliveredAs(delivered: Pick<Reception, 'order' | 'status' | 'lab' | 'total' | 'discount' | 'frontDiscount'>): void {
+    this.stmt.markDeliveredAs.run({
+      order: delivered.order, status: delivered.status, lab: delivered.lab, total: delivered.total,
+      dOrder: delivered.discount?.previousOrder ?? null, frontDiscountOrder: delivered.frontDiscount?.previousOrder ?? null,
+    })
   }
 
   /** Receptions whose receipt or queue entry may not have reached the documents (a crash in between). */

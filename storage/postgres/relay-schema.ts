@@ -141,6 +141,11 @@ export const RELAY_PG_MIGRATIONS: PgMigrations = {
        interval_ms integer NOT NULL DEFAULT 10000,
        printers    jsonb NOT NULL DEFAULT '[]'
      );`,
+    // 2: sweeps' claims (relay/store/receptions-postgres.ts): a relay sweeping undelivered receptions
+    // or waiting orders claims each until then (epoch ms, the database's clock), so relays sweeping
+    // at once (FOR UPDATE SKIP LOCKED) share the work, and one that died leaves it to the next sweep.
+    `ALTER TABLE receptions ADD COLUMN claimed_until bigint;
+     ALTER TABLE waiting_orders ADD COLUMN claimed_until bigint;`,
   ],
 }
 
