@@ -15,8 +15,8 @@ export type UplinkFrame = Extract<MuxFrame, { kind: 'message' | 'closed' }>
 /** One room on the uplink (a document passed on). */
 export interface UplinkMember {
   readonly name: string
-  /** The socket is open: join (with a fresh joinId) and send sync step 1. */
-  opened(): void
+  /** The socket is open, with `token`: join (with a fresh joinId) and send sync step 1. */
+  opened(token: string): void
   /** The socket went: the room is not joined until the next opened(). */
   socketClosed(): void
   receive(frame: UplinkFrame): void
@@ -105,6 +105,8 @@ export class MuxUplink {
 class UplinkSocket {
   readonly members = new Set<UplinkMember>()
   finished = false
+  /** The token of the latest connection: what the server's answers refer to. */
+  private token = ''
   private ws: WebSocket | null = null
   private backoffMs: number
   private retry: NodeJS.Timeout | null = null
@@ -122,7 +124,7 @@ class UplinkSocket {
 
   add(member: UplinkMember): void {
     this.members.add(member)
-    if (this.open) member.opened()
+    if (this.open) member.opened(this.token)
     else this.connect()
   }
 
@@ -165,13 +167,14 @@ class UplinkSocket {
       return
     }
     this.waitingForToken = false
+    this.token = token
     // The token goes in a header, not the URL: URLs end up in error messages and logs.
     const ws = new WebSocket(this.options.url, { handshakeTimeout: 10_000, maxPayload: 64 * 1024 * 1024, headers: { authorization: `Bearer ${token}` } })
     ws.binaryType = 'nodebuffer'
     this.ws = ws
     ws.on('open', () => {
       this.startHeartbeat(ws)
-      for (const member of [...this.members]) if (this.ws === ws) member.opened()
+      for (const member of [...this.members]) if (this.ws === ws) member.opened(token)
     })
     ws.on('pong', () => { this.awaitingPong = false })
     ws.on('message', (data: Buffer) => { if (this.ws === ws) this.onFrame(data) })
