@@ -57,3 +57,12 @@ export async function startCountingProxy(port: number): Promise<CountingProxy> {
     },
   }
 }
+
+/** Polls an asynchronous check (an HTTP request, say) until it holds; waitFor takes only synchronous ones. */
+export async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now()
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}

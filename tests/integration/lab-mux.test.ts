@@ -12,7 +12,7 @@ import { writeSpec } from '../../shared/schema.ts'
 import { connect, makePhoto, newOrderId, removeDir, signUp, startRelay, synced, tempDir, uploadPhoto, waitFor, type RelayProcess } from '../helpers/relay.ts'
 import { ONE_LAB_CONFIG, startLab, type LabProcess } from '../helpers/lab.ts'
 import { freePort } from '../helpers/ippeveprinter.ts'
-import { startCountingProxy, type CountingProxy } from './lab-mux-proxy.ts'
+import { startCountingProxy, until, type CountingProxy } from './lab-mux-proxy.ts'
 
 const OPERATOR_TOKEN = 'operator-secret-mux'
 const cleanups: Array<() => Promise<void> | void> = []
@@ -69,7 +69,7 @@ test('the lab node holds one socket at the relay while the console shows 12 orde
   const consoleAt = `127.0.0.1:${await freePort()}`
   const lab = await labNode(s, { auto: false, console: consoleAt })
   // The console opens every listed order's document (up to 50) and keeps them open.
-  await waitFor(async () => {
+  await until(async () => {
     const res = await fetch(`http://${consoleAt}/api/queue`, { headers: { authorization: `Bearer ${OPERATOR_TOKEN}` } })
     const body = await res.json() as { orders: Array<{ number: string | null }> }
     return body.orders.length === 12 && body.orders.every((order) => order.number !== null)
