@@ -96,7 +96,7 @@ async function startLan(args: LabArgs, listen: NonNullable<LabArgs['listen']>, d
   const { startLanServer } = await import('./lan/server.ts')
   const lan = await startLanServer({ ...listen, tls: args.tls ?? undefined, dataDir, relayUrl: args.relay, labId: args.lab, labKey: args.key, log })
   link.lanPhotoPath = lan.photoPath
-  log(`in-store server listening on ${lan.url.replace(/^http/, 'ws')} (terminals sync at /sync/<room>, upload photos at /api/images/ and /api/uploads/)`)
+  log(`in-store server listening on ${lan.url.replace(/^http/, 'ws')} (terminals sync at /sync/<room> or, all their documents on one socket, /sync-mux; upload photos at /api/images/ and /api/uploads/)`)
   return lan
 }
 

@@ -1,18 +1,17 @@
 // The lab node's side of the relay: its `lab/<id>` document (queue in, history out), the
 // catalog, order documents opened only when an order is about to print, and photos cached by hash.
+// Every document goes over one multiplexed socket to the relay (sync-server/mux-uplink.ts), each
+// synced by a RelayRoom; two users of the same order (the print loop and the console) share one.
 import * as Y from 'yjs'
-import { WebsocketProvider } from 'y-websocket'
-import * as syncProtocol from 'y-protocols/sync'
-import * as authProtocol from 'y-protocols/auth'
-import * as decoding from 'lib0/decoding'
-import WebSocket from 'ws'
 import { createHash } from 'node:crypto'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Catalog, HistoryEntry, QueueEntry } from '../shared/schema.ts'
 import { roomName } from '../shared/schema.ts'
 import { isFinalClose } from '../shared/errors.ts'
-import { MESSAGE_AUTH, MESSAGE_SYNC, step1Message } from '../shared/sync-protocol.ts'
+import { MuxUplink } from '../sync-server/mux-uplink.ts'
+import { MUX_PATH } from '../sync-server/endpoint.ts'
+import { RelayRoom } from './relay-room.ts'
 
 export interface OpenOrder {
   doc: Y.Doc
@@ -38,12 +37,22 @@ export class RelayUnavailableError extends Error {
   override name = 'RelayUnavailableError'
 }
 
+/** An order's document held open, and by how many OpenOrders. */
+interface HeldOrder {
+  room: RelayRoom
+  users: number
+}
+
+/** Refusals kept per OpenOrder, at most this many. */
+const MAX_REFUSALS_KEPT = 100
+
 export class RelayLink {
   readonly labDoc = new Y.Doc()
   readonly catalogDoc = new Y.Doc()
-  private readonly labProvider: WebsocketProvider
-  private readonly catalogProvider: WebsocketProvider
-  private readonly wsBase: string
+  private readonly uplink: MuxUplink
+  private readonly labRoom: RelayRoom
+  private readonly catalogRoom: RelayRoom
+  private readonly orders = new Map<string, HeldOrder>()
   /** Where photos customers uploaded over the store's LAN are (in-store server), checked like any other. */
   lanPhotoPath: ((sha256: string) => string) | null = null
 
@@ -53,9 +62,9 @@ export class RelayLink {
     private readonly key: string,
     private readonly photoDir: string,
   ) {
-    this.wsBase = relayUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/sync'
-    this.labProvider = this.provider(roomName.lab(labId), this.labDoc)
-    this.catalogProvider = this.provider('catalog', this.catalogDoc)
+    this.uplink = new MuxUplink({ url: relayUrl.replace(/^http/, 'ws').replace(/\/$/, '') + MUX_PATH, token: () => key, maxBackoffMs: 5_000 })
+    this.labRoom = this.room(roomName.lab(labId), this.labDoc)
+    this.catalogRoom = this.room('catalog', this.catalogDoc)
   }
 
   get queue(): Y.Map<QueueEntry> {
@@ -67,14 +76,17 @@ export class RelayLink {
   }
 
   get connected(): boolean {
-    return this.labProvider.wsconnected
+    return this.labRoom.joined
   }
 
-  /** Calls `listener` each time the lab document's socket connects or drops, until the returned function is called. */
+  /** Sockets this link holds at the relay now: one, however many documents it syncs (up to the relay's rooms per socket). */
+  get socketCount(): number {
+    return this.uplink.socketCount
+  }
+
+  /** Calls `listener` each time the lab document's room is joined or drops, until the returned function is called. */
   onConnectionChange(listener: (connected: boolean) => void): () => void {
-    const onStatus = ({ status }: { status: string }) => { if (status !== 'connecting') listener(status === 'connected') }
-    this.labProvider.on('status', onStatus)
-    return () => this.labProvider.off('status', onStatus)
+    return this.labRoom.on('status', listener)
   }
 
   /**
@@ -83,7 +95,7 @@ export class RelayLink {
    * the catalog must be woken by it.
    */
   onSynced(listener: () => void): void {
-    for (const provider of [this.labProvider, this.catalogProvider]) provider.on('sync', (isSynced: boolean) => { if (isSynced) listener() })
+    for (const room of [this.labRoom, this.catalogRoom]) room.on('sync', (isSynced) => { if (isSynced) listener() })
   }
 
   catalog(): Catalog | null {
@@ -93,22 +105,44 @@ export class RelayLink {
 
   /** Resolves once the lab document and the catalog have synced with the relay. */
   ready(timeoutMs = 30_000): Promise<void> {
-    return Promise.all([synced(this.labProvider, timeoutMs), synced(this.catalogProvider, timeoutMs)]).then(() => undefined)
+    return Promise.all([synced(this.labRoom, timeoutMs), synced(this.catalogRoom, timeoutMs)]).then(() => undefined)
   }
 
   /** Opens one order's document: this is the lab "asking" for it; the relay checks it is assigned here. */
   async openOrder(orderId: string, timeoutMs = 30_000): Promise<OpenOrder> {
-    const doc = new Y.Doc()
-    const provider = this.provider(roomName.order(orderId), doc)
-    const refusals = keepRefusals(provider)
-    const close = () => { provider.destroy(); doc.destroy() } // destroying the doc ends its Awareness
+    const name = roomName.order(orderId)
+    let held = this.orders.get(name)
+    // A room the relay closed for good (not assigned here yet, say) is not reused: asking again asks afresh.
+    if (!held || held.room.closedWith) {
+      held = { room: this.room(name, new Y.Doc()), users: 0 }
+      this.orders.set(name, held)
+    }
+    held.users++
+    const { room } = held
+    const refusals: string[] = []
+    const stopKeeping = room.on('refused', (reason) => { if (refusals.length < MAX_REFUSALS_KEPT) refusals.push(reason) })
+    let open = true
+    const close = () => {
+      if (!open) return
+      open = false
+      stopKeeping()
+      this.release(name, held)
+    }
     try {
-      await synced(provider, timeoutMs)
+      await synced(room, timeoutMs)
     } catch (error) {
       close()
       throw error
     }
-    return { doc, close, acknowledged: (ms = 10_000) => acknowledged(provider, ms).then(() => [...refusals]) }
+    return { doc: room.doc, close, acknowledged: (ms = 10_000) => acknowledged(room, ms).then(() => [...refusals]) }
+  }
+
+  /** One user of an order's document is done with it; the last one leaves the room and ends the copy. */
+  private release(name: string, held: HeldOrder): void {
+    if (--held.users > 0) return
+    if (this.orders.get(name) === held) this.orders.delete(name)
+    held.room.stop()
+    held.room.doc.destroy()
   }
 
   /** Photos being fetched now: two items (on two printers) or a thumbnail asking for the same one share the fetch and its cache file. */
@@ -140,98 +174,61 @@ export class RelayLink {
   }
 
   close(): void {
-    for (const provider of [this.labProvider, this.catalogProvider]) {
-      provider.destroy()
-      provider.awareness.destroy()
-    }
+    for (const held of this.orders.values()) { held.room.stop(); held.room.doc.destroy() }
+    this.orders.clear()
+    this.labRoom.stop()
+    this.catalogRoom.stop()
+    this.uplink.close()
   }
 
-  private provider(room: string, doc: Y.Doc): WebsocketProvider {
-    return new WebsocketProvider(this.wsBase, room, doc, {
-      params: { token: this.key },
-      WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-      disableBc: true,
-      maxBackoffTime: 5_000,
-      // Said here rather than left to y-websocket's default: a final close ends the room for good.
-      shouldReconnect: (event) => !isFinalClose(event.code),
-    })
+  private room(name: string, doc: Y.Doc): RelayRoom {
+    const room = new RelayRoom(name, doc, this.uplink)
+    room.start()
+    return room
   }
-}
-
-/** The relay's permission-denied messages on this provider, kept (stock y-websocket only logs them). */
-function keepRefusals(provider: WebsocketProvider): string[] {
-  const refusals: string[] = []
-  provider.messageHandlers[MESSAGE_AUTH] = (_encoder, decoder) => {
-    authProtocol.readAuthMessage(decoder, provider.doc, (_doc, reason) => { if (refusals.length < 100) refusals.push(reason) })
-  }
-  return refusals
 }
 
 /**
  * Waits until the relay has stored this copy's changes. The relay answers a sync step 1 only
  * once everything it received before is durable, with everything it has that we lack; so a step 1
- * sent on a socket that already carried our changes is a probe whose answer acknowledges them.
- * Our changes are on the socket once it has synced: y-websocket sends a change live on an open
- * socket, and on a new one answers the relay's step 1 (which comes before the relay's step 2)
- * with whatever the relay lacks. A socket that closes before the answer means probing again on
- * the next one.
+ * sent on a join that already carried our changes is a probe whose answer acknowledges them.
+ * Our changes are on the join once it has synced: a change is sent live while joined, and on a
+ * new join answers the relay's step 1 (which comes before the relay's step 2) with whatever the
+ * relay lacks. A join that ends before the answer means probing again on the next one.
  */
-async function acknowledged(provider: WebsocketProvider, timeoutMs: number): Promise<void> {
+async function acknowledged(room: RelayRoom, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const left = deadline - Date.now()
-    if (left <= 0) throw new RelayUnavailableError(`the relay did not acknowledge ${provider.roomname} within ${timeoutMs / 1000} s`)
-    await synced(provider, left)
-    if (await probe(provider, deadline - Date.now())) return
+    if (left <= 0) throw new RelayUnavailableError(`the relay did not acknowledge ${room.name} within ${timeoutMs / 1000} s`)
+    await synced(room, left)
+    if (await withDeadline(room.probe(), deadline - Date.now(), () => new RelayUnavailableError(`the relay did not acknowledge ${room.name} within the time allowed`))) return
   }
 }
 
-/** Sends a step 1 on the current socket; true when its answer came, false when the socket closed first. */
-function probe(provider: WebsocketProvider, timeoutMs: number): Promise<boolean> {
-  const ws = provider.ws as unknown as WebSocket | null
-  if (!ws || !provider.wsconnected || ws.readyState !== WebSocket.OPEN) return Promise.resolve(false)
+function withDeadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { done(); reject(new RelayUnavailableError(`the relay did not acknowledge ${provider.roomname} within the time allowed`)) }, Math.max(0, timeoutMs))
-    const onMessage = (data: WebSocket.RawData) => {
-      const bytes = new Uint8Array(data as ArrayBuffer)
-      const decoder = decoding.createDecoder(bytes)
-      if (decoding.readVarUint(decoder) !== MESSAGE_SYNC || decoding.readVarUint(decoder) !== syncProtocol.messageYjsSyncStep2) return
-      // The provider's own listener came first and has applied the answer.
-      done()
-      resolve(true)
-    }
-    const onClose = () => { done(); resolve(false) }
-    const done = () => { clearTimeout(timer); ws.off('message', onMessage); ws.off('close', onClose) }
-    ws.on('message', onMessage)
-    ws.on('close', onClose)
-    ws.send(step1Message(provider.doc))
+    const timer = setTimeout(() => reject(error()), Math.max(0, ms))
+    promise.then((value) => { clearTimeout(timer); resolve(value) }, (e) => { clearTimeout(timer); reject(e) })
   })
 }
 
 const hash = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
 
-function synced(provider: WebsocketProvider, timeoutMs: number): Promise<void> {
-  if (provider.synced) return Promise.resolve()
+function synced(room: RelayRoom, timeoutMs: number): Promise<void> {
+  if (room.synced) return Promise.resolve()
+  const refused = (event: { code: number; reason: string }) => {
+    const message = `the relay refused ${room.name}: ${event.reason} (${event.code})`
+    return isFinalClose(event.code) ? new RelayRefusedError(message, event.code) : new RelayUnavailableError(message)
+  }
+  if (room.closedWith) return Promise.reject(refused(room.closedWith))
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      provider.off('sync', onSync)
-      provider.off('closed', onClosed)
-      reject(new RelayUnavailableError(`no answer from the relay for ${provider.roomname} within ${timeoutMs / 1000} s`))
+      done()
+      reject(new RelayUnavailableError(`no answer from the relay for ${room.name} within ${timeoutMs / 1000} s`))
     }, timeoutMs)
-    const onSync = (isSynced: boolean) => {
-      if (!isSynced) return
-      clearTimeout(timer)
-      provider.off('closed', onClosed)
-      resolve()
-    }
-    const onClosed = (event: { code: number; reason: string }) => {
-      clearTimeout(timer)
-      provider.off('sync', onSync)
-      // `closed` comes only after a final close (shouldReconnect above); checked again all the same.
-      const message = `the relay refused ${provider.roomname}: ${event.reason} (${event.code})`
-      reject(isFinalClose(event.code) ? new RelayRefusedError(message, event.code) : new RelayUnavailableError(message))
-    }
-    provider.on('sync', onSync)
-    provider.on('closed', onClosed)
+    const offSync = room.on('sync', (isSynced) => { if (isSynced) { done(); resolve() } })
+    const offClosed = room.on('closed', (event) => { done(); reject(refused(event)) })
+    const done = () => { clearTimeout(timer); offSync(); offClosed() }
   })
 }

@@ -1,5 +1,6 @@
 // Everything the in-store server owes the relay, passed on whenever the relay can be reached:
-// the customers' documents (one UpstreamLink each, as that customer), the photos they uploaded
+// the customers' documents (one UpstreamLink each, as that customer, all of one customer's on one
+// multiplexed socket: each is authenticated by that customer's own token), the photos they uploaded
 // over the LAN (PUT as that customer), and, in the other direction, the catalog, sign-outs and
 // the relay's clock. The lab node's own key for in-store stamps is registered here too.
 import { createReadStream } from 'node:fs'
@@ -11,6 +12,8 @@ import { Close } from '../../shared/errors.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import type { LanState } from './state.ts'
 import { UpstreamLink } from './upstream.ts'
+import { MuxUplink } from '../../sync-server/mux-uplink.ts'
+import { MUX_PATH } from '../../sync-server/endpoint.ts'
 
 export interface ForwarderOptions {
   relayUrl: string
@@ -30,6 +33,8 @@ export interface ForwarderOptions {
 
 export class Forwarder {
   private readonly links = new Map<string, UpstreamLink>()
+  /** One multiplexed connection per identity the links speak as: each customer, and the lab (key ''). */
+  private readonly uplinks = new Map<string, MuxUplink>()
   private readonly idleTimers = new Map<string, NodeJS.Timeout>()
   /** Terminals (LAN sockets) open on each document. */
   private readonly terminals = new Map<string, number>()
@@ -38,11 +43,11 @@ export class Forwarder {
   private polling: Promise<void> | null = null
   private keyRegistered = false
   private offsetMs: number
-  private readonly syncUrl: string
+  private readonly muxUrl: string
 
   constructor(private readonly options: ForwarderOptions) {
     this.offsetMs = Number(options.state.meta('clock-offset') ?? 0)
-    this.syncUrl = options.relayUrl.replace(/^http/, 'ws') + '/sync'
+    this.muxUrl = options.relayUrl.replace(/^http/, 'ws') + MUX_PATH
   }
 
   /** Milliseconds to add to this machine's clock to read the relay's (measured at the last poll, kept across restarts). */
@@ -53,8 +58,8 @@ export class Forwarder {
   async start(): Promise<void> {
     const { options } = this
     this.catalogLink = new UpstreamLink({
-      syncUrl: this.syncUrl, room: { kind: 'catalog', name: 'catalog' }, principal: { kind: 'lab', labId: options.labId },
-      token: () => options.labKey, rooms: options.rooms, log: options.log,
+      uplink: this.uplinkOf(null), room: { kind: 'catalog', name: 'catalog' }, principal: { kind: 'lab', labId: options.labId },
+      rooms: options.rooms, log: options.log,
       // The relay is back: fetch sign-outs and the clock, and pass on waiting photos, at once.
       onConnected: () => void this.poll(),
     })
@@ -93,21 +98,19 @@ export class Forwarder {
       // owner's link wins, and a link refused by the relay goes by itself.
       const owner = await this.options.rooms.borrow(room, (loaded) => loaded.facts().owner)
       if (owner === existing.user || (owner !== null && owner !== user) || this.links.get(room.name) !== existing) { existing.nudge(); return }
-      existing.stop()
-      this.links.delete(room.name)
+      this.drop(room.name, existing)
     }
     const { options } = this
     options.state.link(room.name, user)
     const principal: Principal = { kind: 'user', userId: user }
     const link = new UpstreamLink({
-      syncUrl: this.syncUrl, room, principal, rooms: options.rooms, log: options.log,
-      token: () => options.state.token(user),
+      uplink: this.uplinkOf(user), room, principal, rooms: options.rooms, log: options.log,
       onDirty: (dirty) => {
         options.state.setDirty(room.name, dirty)
         if (!dirty) this.maybeIdle(room.name)
       },
       onRefused: (event, token) => {
-        if (this.links.get(room.name) === link) this.links.delete(room.name)
+        this.drop(room.name, link)
         if (event.code === Close.Unauthorized.code) {
           // Signed out or expired: a token problem, not the document's. It stays dirty and is
           // passed on with the customer's next token (their next connection, or after a restart).
@@ -132,12 +135,44 @@ export class Forwarder {
     return this.links.size
   }
 
+  /** Sockets open to the relay for customers' documents and the catalog (tests and figures read it). */
+  get socketCount(): number {
+    let count = 0
+    for (const uplink of this.uplinks.values()) count += uplink.socketCount
+    return count
+  }
+
+  /** The connection documents are passed on through as `user` (null: as the lab). */
+  private uplinkOf(user: string | null): MuxUplink {
+    const key = user ?? ''
+    let uplink = this.uplinks.get(key)
+    if (!uplink) {
+      const { options } = this
+      const token = user === null ? () => options.labKey : () => options.state.token(user)
+      uplink = new MuxUplink({ url: this.muxUrl, token, log: (line) => options.log(`lan: ${line}`) })
+      this.uplinks.set(key, uplink)
+    }
+    return uplink
+  }
+
+  /** Stops a link (if it is still the room's) and, with a customer's last link, their connection. */
+  private drop(room: string, link: UpstreamLink): void {
+    link.stop()
+    if (this.links.get(room) === link) this.links.delete(room)
+    const user = link.user
+    if (user === null || [...this.links.values()].some((other) => other.user === user)) return
+    this.uplinks.get(user)?.close()
+    this.uplinks.delete(user)
+  }
+
   async close(): Promise<void> {
     if (this.pollTimer) clearInterval(this.pollTimer)
     for (const timer of this.idleTimers.values()) clearTimeout(timer)
     this.catalogLink?.stop()
     for (const link of this.links.values()) link.stop()
     this.links.clear()
+    for (const uplink of this.uplinks.values()) uplink.close()
+    this.uplinks.clear()
     await this.polling?.catch(() => {})
   }
 
@@ -148,8 +183,7 @@ export class Forwarder {
       this.idleTimers.delete(room)
       const current = this.links.get(room)
       if (current !== link || link.dirty || this.terminals.has(room)) return
-      link.stop()
-      this.links.delete(room)
+      this.drop(room, link)
       this.options.state.unlink(room)
     }, this.options.idleMs ?? 30_000)
     timer.unref()
