@@ -8,11 +8,11 @@ import { createHash, randomBytes, randomUUID, scrypt, timingSafeEqual } from 'no
 import { promisify } from 'node:util'
 import type { DB } from '../../storage/sqlite/database.ts'
 import { newKeyPair, signToken, type KeyPair } from '../../shared/signing.ts'
-import type { Account, AccountStore, Revocation } from './account-store.ts'
+import type { Account, AccountStore, Revocation } from '../../storage/account-store.ts'
 import type { SessionCheck } from './session-check.ts'
 import { SqliteAccountStore, SqliteSessions } from './sqlite-accounts.ts'
 
-export type { Account, Revocation, StoredSession } from './account-store.ts'
+export type { Account, Revocation, StoredSession } from '../../storage/account-store.ts'
 
 const scryptAsync = promisify(scrypt) as (password: string, salt: Buffer, keylen: number, options: object) => Promise<Buffer>
 const SCRYPT = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }

@@ -5,7 +5,7 @@
 import type { KeyObject } from 'node:crypto'
 import { verifyToken, type TokenClaims } from '../../shared/signing.ts'
 import type { Fanout, Unsubscribe } from '../../sync-server/fanout/fanout.ts'
-import type { AccountStore, Revocation, StoredSession } from './account-store.ts'
+import type { AccountStore, Revocation, StoredSession } from '../../storage/account-store.ts'
 import { SessionEnds, type SessionCheck } from './session-check.ts'
 
 /** The fan-out channel sign-outs are told on, after their revocation committed. */

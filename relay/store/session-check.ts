@@ -1,7 +1,7 @@
 // How the relay answers "does this customer's token hold?" on every request and sync connect:
 // synchronously, from memory or (one machine) a cached SQLite read, never a network round trip.
 // Two implementations: SqliteSessions (sqlite-accounts.ts) and RevokedSessions (revoked-sessions.ts).
-import type { Revocation, StoredSession } from './account-store.ts'
+import type { Revocation, StoredSession } from '../../storage/account-store.ts'
 
 export interface SessionCheck {
   /** The session of a customer's token (`hash`: its sha256, hex), or null: unknown, expired or signed out. */

@@ -1,7 +1,7 @@
 // Accounts, sessions and revocations in the relay's SQLite file (one machine): the AccountStore
 // over today's synchronous statements, and the synchronous session look-up every request makes.
 import type { DB } from '../../storage/sqlite/database.ts'
-import type { AccountRow, AccountStore, Revocation, SessionRow, StoredSession } from './account-store.ts'
+import type { AccountRow, AccountStore, Revocation, SessionRow, StoredSession } from '../../storage/account-store.ts'
 import { SessionEnds, type SessionCheck } from './session-check.ts'
 
 export class SqliteAccountStore implements AccountStore {

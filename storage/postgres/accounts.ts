@@ -1,7 +1,7 @@
 // The cluster's AccountStore: accounts, sessions and revocations in PostgreSQL (the relay's schema,
 // relay-schema.ts), shared by every relay; on the relay's own pool (openRelayPool).
 import type pg from 'pg'
-import type { AccountRow, AccountStore, Revocation, SessionRow, StoredSession } from '../../relay/store/account-store.ts'
+import type { AccountRow, AccountStore, Revocation, SessionRow, StoredSession } from '../account-store.ts'
 
 /**
  * Sign-outs take this advisory lock (two-key form: apart from the one-key locks other stores take

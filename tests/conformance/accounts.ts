@@ -4,7 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Accounts, tokenHash } from '../../relay/store/accounts.ts'
-import type { AccountStore, Revocation } from '../../relay/store/account-store.ts'
+import type { AccountStore, Revocation } from '../../storage/account-store.ts'
 import type { SessionCheck } from '../../relay/store/session-check.ts'
 import { newKeyPair } from '../../shared/signing.ts'
 
