@@ -2,74 +2,21 @@
 // table, persistence before broadcast (an echo means durable), awareness, and idle unload.
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
-import type { DocStore } from '../storage/doc-store.ts'
-import type { Limits } from '../shared/limits.ts'
 import type { Room as RoomName } from '../shared/schema.ts'
-import { mayRead, readOrderFacts, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal, type WriteShape } from '../shared/rights.ts'
-import { Close, type CloseEvent } from '../shared/errors.ts'
+import { mayRead, readOrderFacts, refuseWrite, NO_ORDER_FACTS, type OrderFacts, type Principal } from '../shared/rights.ts'
+import { Close } from '../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 import { documentFull, documentLimit } from './quota.ts'
 import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from '../shared/sync-protocol.ts'
-import type { Fanout } from './fanout/fanout.ts'
 import { Outbox } from './outbox.ts'
 import { StoredLog } from './stored-log.ts'
 import { HeldWrites } from './held-writes.ts'
+import { SERVER_ORIGIN, FANOUT_ORIGIN, type Peer, type RoomOptions } from './room-api.ts'
+
+export { SERVER_ORIGIN, RELAY_ORIGIN, FANOUT_ORIGIN, type Peer, type RoomHooks, type RoomOptions } from './room-api.ts'
 
 /** A customer's write this small may take their document an eighth past its limit (see Room.fits). */
 const SMALL_WRITE_BYTES = 1024
-
-/**
- * The server's own writes carry this origin: the relay's receipts, queues and catalog, and at a
- * lab node's in-store server its stamps and what it brings down from the relay.
- */
-export const SERVER_ORIGIN = Symbol('server')
-/** The name the relay's code knows SERVER_ORIGIN by. */
-export const RELAY_ORIGIN: typeof SERVER_ORIGIN = SERVER_ORIGIN
-/**
- * Updates another relay stored in the shared DocStore carry this origin: sent to this room's
- * peers, never stored or published again.
- */
-export const FANOUT_ORIGIN = Symbol('fanout')
-
-/** What a room needs from a socket; connection.ts implements it. */
-export interface Peer {
-  readonly principal: Principal
-  send(message: Uint8Array): void
-  close(event: CloseEvent): void
-  /** Awareness client ids this peer announced, removed when it leaves. */
-  readonly awarenessIds: Set<number>
-}
-
-/** Named document events (Hocuspocus-style hooks) that order intake and history hang off. */
-export interface RoomHooks {
-  /** A document was loaded from storage (before any peer sees it). */
-  onLoad?(room: Room): void
-  /**
-   * A peer's write that the rights table allows, before it is applied: a reason to refuse it
-   * (facts beyond this document, such as another order citing this one), or null to let it in.
-   * A promise (facts in a shared database): that write and later ones wait for it (HeldWrites).
-   */
-  beforeWrite?(room: Room, principal: Principal, shape: WriteShape): string | null | Promise<string | null>
-  /** An accepted write is durable. `origin` is the writer, or SERVER_ORIGIN. */
-  onChange?(room: Room, origin: Principal | typeof SERVER_ORIGIN): void
-}
-
-export interface RoomOptions {
-  store: DocStore
-  hooks: RoomHooks
-  /** Compact the update log into a snapshot after this many updates since the last one. */
-  compactAfterUpdates: number
-  /** A peer that keeps sending refused writes is cut off after this many. */
-  maxRefusals: number
-  /** The write rule: shared/rights.ts refuseWrite (the relay's) unless given, e.g. refuseWriteInStore at a lab node. */
-  refuseWrite?: typeof refuseWrite
-  /** Per-document byte limits (the server's `limits`); none when not given. */
-  limits?: Pick<Limits, 'orderDocBytes' | 'userDocBytes'>
-  /** Other relays on the same DocStore: each stored update is published once durable. */
-  fanout?: Fanout
-  /** Test only: echo before storing, breaking "an echo means durable" for a negative control. */
-  echoBeforeCommit?: boolean
-}
 
 export class Room {
   readonly doc: Y.Doc
