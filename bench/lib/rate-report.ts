@@ -1,7 +1,7 @@
 // What the `rate` workload's steps add up to: ratios between systems (sustainable rate, p99 and
 // CPU per write at the highest rate both sustain), the issue's targets, and lines to read them by.
 import type { FsyncDistribution } from './fsync-probe.ts'
-import { peerRatios, type Metrics } from './report.ts'
+import type { Metrics } from './report.ts'
 import { ACHIEVED_MIN, commonRate, P99_LIMIT_MS, sustained, type StepOutcome } from './rate-steps.ts'
 import { round } from './stats.ts'
 
@@ -18,6 +18,8 @@ export interface StepRecord extends StepOutcome {
   /** Writes sent after they were due (the client was still waiting), and never sent (past the grace period). */
   late: number
   dropped: number
+  /** `uptime`'s 1-minute load average at the step's end: this host is shared. */
+  hostLoadAvg1m?: number
 }
 
 export interface SystemRun { metrics: Metrics; steps: StepRecord[]; light: StepRecord; fsync?: FsyncDistribution }
@@ -28,26 +30,34 @@ export const TARGETS = { sustainableVsHocuspocus: 2, p99AtCommonVsHocuspocus: 0.
 const PER_STEP = /^(p50Ms|p99Ms|cpuSecondsPer1kWrites)@\d+$/
 
 /**
- * labsync ÷ each other system for every per-step metric both have and the sustainable rate, plus,
- * at `commonRatePerSec` (the highest rate both sustained; a rate, not a ratio), `p99Ms@common` and
- * `cpuSecondsPer1kWrites@common`. And `labsync/target`, each measured ÷ target so that at or
- * below 1 meets it (the sustainable rate inverted: 2 x Hocuspocus's ÷ labsync's).
+ * `ours` ÷ `theirs` for every per-step metric both have and the sustainable rate, plus, at
+ * `commonRatePerSec` (the highest rate both sustained, the light step included; a rate, not a
+ * ratio), `p99Ms@common` and `cpuSecondsPer1kWrites@common`.
  */
-export function rateRatios(runs: Record<string, SystemRun>, lightPerSec: number): Record<string, Metrics> {
-  const ours = runs.labsync
-  if (!ours) return {}
-  const systems = Object.fromEntries(Object.entries(runs).map(([name, run]) => [name, run.metrics]))
+export function versus(ours: SystemRun, theirs: SystemRun): Metrics {
   const keys = [...Object.keys(ours.metrics).filter((k) => PER_STEP.test(k)), 'sustainablePerSec']
-  const ratios = peerRatios(systems, keys)
-  for (const [peer, theirs] of Object.entries(runs)) {
-    if (peer === 'labsync') continue
-    const common = commonRate([ours.light, ...ours.steps], [theirs.light, ...theirs.steps])
-    if (common === null) continue
-    const r = ratios[`labsync/${peer}`]
+  const r: Metrics = {}
+  for (const m of keys) {
+    if (typeof ours.metrics[m] === 'number' && typeof theirs.metrics[m] === 'number' && theirs.metrics[m] !== 0) r[m] = round(ours.metrics[m] / theirs.metrics[m])
+  }
+  const common = commonRate([ours.light, ...ours.steps], [theirs.light, ...theirs.steps])
+  if (common !== null) {
     r.commonRatePerSec = common
     r['p99Ms@common'] = round(ours.metrics[`p99Ms@${common}`] / theirs.metrics[`p99Ms@${common}`])
     r['cpuSecondsPer1kWrites@common'] = round(ours.metrics[`cpuSecondsPer1kWrites@${common}`] / theirs.metrics[`cpuSecondsPer1kWrites@${common}`])
   }
+  return r
+}
+
+/**
+ * `labsync/<peer>` (versus() each other system) and `labsync/target`, each measured ÷ target so
+ * that at or below 1 meets it (the sustainable rate inverted: 2 x Hocuspocus's ÷ labsync's).
+ */
+export function rateRatios(runs: Record<string, SystemRun>, lightPerSec: number): Record<string, Metrics> {
+  const ours = runs.labsync
+  if (!ours) return {}
+  const ratios: Record<string, Metrics> = {}
+  for (const [peer, theirs] of Object.entries(runs)) if (peer !== 'labsync') ratios[`labsync/${peer}`] = versus(ours, theirs)
   const target: Metrics = {}
   const hocus = ratios['labsync/hocuspocus']
   if (runs.hocuspocus && ours.metrics.sustainablePerSec > 0) {
@@ -72,6 +82,7 @@ export function rateNotes(runs: Record<string, SystemRun>, lightPerSec: number):
     for (const s of [run.light, ...run.steps]) {
       notes.push(`    ${String(s.offeredPerSec).padStart(6)}/s ${sustained(s) ? 'ok' : 'NO'}  p99 ${fixed(s.p99Ms).padStart(7)} ms  achieved ${String(Math.round(s.achievedPerSec)).padStart(6)}/s  `
         + `server CPU ${fixed(s.serverCpuPercent, 0).padStart(3)}% (waited ${fixed(s.serverWaitPercent, 0)}%)  load CPU ${fixed(s.loadCpuPercent, 0).padStart(3)}% (waited ${fixed(s.loadWaitPercent, 0)}%)`
+        + (s.hostLoadAvg1m === undefined ? '' : `  load avg ${fixed(s.hostLoadAvg1m, 2)}`)
         + (s === run.light ? '  (light step)' : ''))
     }
   }
