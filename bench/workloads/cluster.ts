@@ -15,7 +15,7 @@ import { startClusterSystems, RELAYS, type ClusterSystems } from '../lib/cluster
 import { runTag, type Context } from './context.ts'
 
 /** One system at one size behind its own balancer: `labsync×2` is two relays. */
-interface Target { label: string; system: SystemName; servers: ClusterProcess[]; balancer: ClusterProcess; people: Account[] }
+export interface Target { label: string; system: SystemName; servers: ClusterProcess[]; balancer: ClusterProcess; people: Account[] }
 
 export interface ClusterSizes {
   /** Sync: customers at once (one socket each), orders each, items per order, rounds per target (at most). */
@@ -61,11 +61,14 @@ export async function runCluster(ctx: Context, sizes: ClusterSizes): Promise<Res
   }
 }
 
-/** labsync on 1, 2 and 3 relays and Hocuspocus on 2 instances, each behind a balancer of its own. */
-async function targetsOf(ctx: Context, systems: ClusterSystems, balance: (servers: ClusterProcess[]) => Promise<ClusterProcess>): Promise<Target[]> {
+/**
+ * labsync on each of `relayCounts` relays (1, 2 and 3 unless given) and Hocuspocus on 2 instances,
+ * each behind a balancer of its own.
+ */
+export async function targetsOf(ctx: Context, systems: ClusterSystems, balance: (servers: ClusterProcess[]) => Promise<ClusterProcess>, relayCounts = [1, 2, 3]): Promise<Target[]> {
   const targets: Target[] = []
   if (ctx.systems.includes('labsync')) {
-    for (let n = 1; n <= RELAYS; n++) {
+    for (const n of relayCounts.filter((count) => count >= 1 && count <= RELAYS)) {
       const servers = systems.relays.slice(0, n)
       targets.push({ label: `labsync×${n}`, system: 'labsync', servers, balancer: await balance(servers), people: systems.people })
     }
