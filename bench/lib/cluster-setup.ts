@@ -31,8 +31,11 @@ export interface ClusterSystems {
   close(): Promise<void>
 }
 
-/** Everything the workload measures, running; close() stops it all (what is already dead included). */
-export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void): Promise<ClusterSystems> {
+/**
+ * Everything the workload measures, running; close() stops it all (what is already dead included).
+ * `relays` (RELAYS unless given): a run that measures fewer does not wait for the others to start.
+ */
+export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS): Promise<ClusterSystems> {
   const services = await startServices()
   const running: ClusterProcess[] = []
   const close = async () => {
@@ -43,17 +46,17 @@ export async function startClusterSystems(dir: string, customers: number, log: (
     const labsyncDb = await services.postgres.createDatabase('labsync')
     const hocuspocusDb = await services.postgres.createDatabase('hocuspocus')
     await oneStatement(hocuspocusDb, HOCUSPOCUS_TABLE)
-    const relayDirs = Array.from({ length: RELAYS }, (_, i) => join(dir, `relay${i + 1}`))
+    const relayDirs = Array.from({ length: relays }, (_, i) => join(dir, `relay${i + 1}`))
     const startRelay = relayStarter(dir, labsyncDb, services.redis.url)
     const people = await seedAccounts(relayDirs, startRelay, customers)
-    const relays = await Promise.all(relayDirs.map((d, i) => startRelay(`relay${i + 1}`, d)))
-    running.push(...relays)
+    const started = await Promise.all(relayDirs.map((d, i) => startRelay(`relay${i + 1}`, d)))
+    running.push(...started)
     const hocuspocus = await Promise.all(Array.from({ length: HOCUSPOCUS_INSTANCES }, (_, i) =>
       startProcess(`hocuspocus${i + 1}`, process.execPath, ['--import', 'tsx', join(SERVERS, 'hocuspocus-cluster.ts'), '0', hocuspocusDb, services.redis.url, `hocuspocus${i + 1}`])))
     running.push(...hocuspocus)
-    await checkTokensEverywhere(relays, people)
-    log(`cluster: PostgreSQL on ${services.postgres.port}, Redis on ${services.redis.port}, ${relays.length} relays, ${hocuspocus.length} Hocuspocus instances, ${people.length} accounts`)
-    return { services, relays, hocuspocus, people, close }
+    await checkTokensEverywhere(started, people)
+    log(`cluster: PostgreSQL on ${services.postgres.port}, Redis on ${services.redis.port}, ${started.length} relays, ${hocuspocus.length} Hocuspocus instances, ${people.length} accounts`)
+    return { services, relays: started, hocuspocus, people, close }
   } catch (error) {
     await close()
     throw error

@@ -26,6 +26,14 @@ export function sustained(step: StepOutcome): boolean {
   return step.errors === 0 && step.p99Ms <= P99_LIMIT_MS && step.achievedPerSec >= ACHIEVED_MIN * step.offeredPerSec
 }
 
+/**
+ * The server kept up, whatever the p99: no errors and at least ACHIEVED_MIN of the offered rate.
+ * On a host so busy that no step meets the p99 limit, this still shows where each system falls behind.
+ */
+export function keptUp(step: StepOutcome): boolean {
+  return step.errors === 0 && step.achievedPerSec >= ACHIEVED_MIN * step.offeredPerSec
+}
+
 /** A rate rounded to 50/s below 1,000/s and to 250/s above, so every system meets the same steps. */
 function nice(rate: number): number {
   const unit = rate < 1_000 ? 50 : 250
@@ -57,9 +65,9 @@ export function sustainableRate(steps: StepOutcome[]): number {
   return Math.max(0, ...steps.filter(sustained).map((s) => s.offeredPerSec))
 }
 
-/** The highest rate that both systems were offered and both sustained, or null. */
-export function commonRate(ours: StepOutcome[], theirs: StepOutcome[]): number | null {
-  const theirsOk = new Set(theirs.filter(sustained).map((s) => s.offeredPerSec))
-  const both = ours.filter((s) => sustained(s) && theirsOk.has(s.offeredPerSec)).map((s) => s.offeredPerSec)
+/** The highest rate that both systems were offered and both sustained (or passed `ok`), or null. */
+export function commonRate(ours: StepOutcome[], theirs: StepOutcome[], ok: (step: StepOutcome) => boolean = sustained): number | null {
+  const theirsOk = new Set(theirs.filter(ok).map((s) => s.offeredPerSec))
+  const both = ours.filter((s) => ok(s) && theirsOk.has(s.offeredPerSec)).map((s) => s.offeredPerSec)
   return both.length ? Math.max(...both) : null
 }

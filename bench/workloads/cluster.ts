@@ -68,7 +68,7 @@ export async function runCluster(ctx: Context, sizes: ClusterSizes): Promise<Res
 export async function targetsOf(ctx: Context, systems: ClusterSystems, balance: (servers: ClusterProcess[]) => Promise<ClusterProcess>, relayCounts = [1, 2, 3]): Promise<Target[]> {
   const targets: Target[] = []
   if (ctx.systems.includes('labsync')) {
-    for (const n of relayCounts.filter((count) => count >= 1 && count <= RELAYS)) {
+    for (const n of relayCounts.filter((count) => count >= 1 && count <= systems.relays.length)) {
       const servers = systems.relays.slice(0, n)
       targets.push({ label: `labsync×${n}`, system: 'labsync', servers, balancer: await balance(servers), people: systems.people })
     }

@@ -1,13 +1,17 @@
 // The cluster benchmark's harness (bench/workloads/cluster.ts, `npm run bench -- --cluster`) end
 // to end at a tiny size, on a real PostgreSQL, Redis and haproxy: every target (labsync on 1, 2
 // and 3 relays, Hocuspocus on 2 instances) sees every write echoed through the balancer, with
-// the CPU of its server processes counted, and the loss step counts what one SIGKILL cost.
+// the CPU of its server processes counted, and the loss step counts what one SIGKILL cost. And
+// the rate part (bench/workloads/cluster-rate.ts): the same stepping through the balancer, and
+// issue 18's target computed from the right steps.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { Workers } from '../../bench/lib/workers.ts'
 import { killAll } from '../../bench/lib/proc.ts'
 import { scratch } from '../../bench/workloads/context.ts'
 import { runCluster } from '../../bench/workloads/cluster.ts'
+import { clusterTarget, runClusterRate } from '../../bench/workloads/cluster-rate.ts'
+import type { StepRecord, SystemRun } from '../../bench/lib/rate-report.ts'
 
 test('labsync on 1, 2 and 3 relays and Hocuspocus on 2 are each measured through haproxy, and no write labsync echoed is lost to a SIGKILL', async () => {
   const space = scratch()
@@ -33,6 +37,62 @@ test('labsync on 1, 2 and 3 relays and Hocuspocus on 2 are each measured through
     killAll()
     space.cleanup()
   }
+})
+
+test('the rate steps run through haproxy against labsync on 2 relays and Hocuspocus on 2, every server process\'s CPU counted', async () => {
+  const space = scratch()
+  const workers = await Workers.start(2)
+  const sizes = { clients: 6, seconds: 1, warmUpSeconds: 0.5, lightPerSec: 20, plan: { startPerSec: 40, maxPerSec: 40, refinements: 0 }, relays: [2], fsyncRecords: 20 }
+  try {
+    const result = await runClusterRate({ quick: true, systems: ['labsync', 'hocuspocus'], floor: false, workers, log: () => {}, tempDir: space.tempDir }, sizes)
+    const steps = result.details!.steps as Record<string, StepRecord[]>
+    for (const label of ['labsync×2', 'hocuspocus×2']) {
+      const measured = result.systems[label]
+      assert.ok(measured, `${label} measured`)
+      assert.is(measured.clients, sizes.clients, `${label}: every client opened through the balancer`)
+      assert.is(measured.instances, 2)
+      for (const rate of [20, 40]) {
+        assert.ok(measured[`achievedPerSec@${rate}`] > 0, `${label}: writes echoed at ${rate}/s`)
+        assert.ok(measured[`cpuSecondsPer1kWrites@${rate}`] > 0, `${label}: its server processes' CPU counted at ${rate}/s`)
+      }
+      for (const step of steps[label]) {
+        assert.is(step.errors, 0, `${label}@${step.offeredPerSec}: no client failed`)
+        assert.is(step.dropped, 0, `${label}@${step.offeredPerSec}: every write sent`)
+        assert.ok(Number.isFinite(step.serverWaitPercent) && Number.isFinite(step.hostLoadAvg1m!), `${label}: the host's share recorded`)
+      }
+    }
+    assert.ok(result.ratios['labsync×2/hocuspocus×2']['p99Ms@20'] > 0)
+    // labsync gets a step at twice Hocuspocus's sustainable rate, which the target reads.
+    const peer = result.systems['hocuspocus×2'].sustainablePerSec
+    if (peer > 0) {
+      assert.ok(steps['labsync×2'].some((s) => s.offeredPerSec === 2 * peer), 'labsync stepped at 2x Hocuspocus\'s rate')
+      assert.ok(result.ratios['labsync/target']['p99Ms@2xHocuspocus/hocuspocusP99Ms@sustainable'] > 0)
+    }
+  } finally {
+    await workers.close()
+    killAll()
+    space.cleanup()
+  }
+})
+
+test('issue 18\'s target: labsync at twice Hocuspocus\'s sustainable rate, at no higher a p99 than Hocuspocus\'s there', () => {
+  const step = (offeredPerSec: number, p99Ms: number): StepRecord => ({
+    offeredPerSec, achievedPerSec: offeredPerSec, p99Ms, p50Ms: 1, errors: 0, cpuSecondsPer1kWrites: 1,
+    serverCpuPercent: 50, serverWaitPercent: 0, loadCpuPercent: 10, loadWaitPercent: 0, late: 0, dropped: 0,
+  })
+  const run = (sustainablePerSec: number, light: StepRecord, steps: StepRecord[]): SystemRun => ({ metrics: { sustainablePerSec }, light, steps })
+  const hocuspocus = run(1_000, step(200, 5), [step(1_000, 40), step(2_000, 90), step(1_500, 60)])
+  const meets = clusterTarget(run(4_000, step(200, 3), [step(1_000, 10), step(2_000, 30), step(4_000, 45), step(8_000, 300)]), hocuspocus)
+  assert.is(meets['2xHocuspocusPerSec/sustainablePerSec'], 0.5)
+  assert.is(meets['p99Ms@2xHocuspocus/hocuspocusP99Ms@sustainable'], 0.75)
+  assert.is(meets.meets, 1)
+  const slower = clusterTarget(run(2_000, step(200, 3), [step(1_000, 10), step(2_000, 48), step(4_000, 90)]), hocuspocus)
+  assert.is(slower['p99Ms@2xHocuspocus/hocuspocusP99Ms@sustainable'], 1.2)
+  assert.is(slower.meets, 0)
+  const none = clusterTarget(run(0, step(200, 60), [step(1_000, 70), step(2_000, 90)]), hocuspocus)
+  assert.is(none['p99Ms@2xHocuspocus/hocuspocusP99Ms@sustainable'], 2.25)
+  assert.is(none.meets, 0, 'labsync sustained nothing: missed')
+  assert.equal(clusterTarget(run(2_000, step(200, 3), []), run(0, step(200, 80), [])), {}, 'no Hocuspocus limit, no target')
 })
 
 test.run()
