@@ -102,7 +102,8 @@ export class PartialPostgres implements PartialUploads {
     clearInterval(this.sweeping)
   }
 
-  private async sweep(): Promise<void> {
+  /** Deletes the uploads nobody touched for staleUploadMs (hourly, and once the schema is ready). */
+  async sweep(): Promise<void> {
     const before = this.options.now() - (this.options.staleUploadMs ?? STALE_UPLOAD_MS)
     await this.pool.query('DELETE FROM photo_uploads WHERE touched_at < $1', [before])
   }
@@ -174,32 +175,44 @@ class PgUploadRows extends DataStore {
 
   /**
    * Commits every CHUNK_BYTES as they arrive, and what arrived when the client went away; the
-   * chunk that completes the upload is held (see `tails`). Returns the offset the client has reached.
+   * chunk that completes the upload (at most CHUNK_BYTES) is held (see `tails`). Returns the
+   * offset the client has reached.
    */
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
     const { size } = await this.getUpload(id)
     let committed = offset
     let parts: Buffer[] = []
     let buffered = 0
-    const flush = async () => {
-      if (buffered === 0 || (size !== undefined && committed + buffered === size)) return
-      const data = Buffer.concat(parts, buffered)
-      await this.commit(id, committed, data)
-      committed += data.length
-      parts = []
-      buffered = 0
+    const completes = (bytes: number) => size !== undefined && committed + bytes === size
+    const commitFirst = async (bytes: number) => {
+      const all = Buffer.concat(parts, buffered)
+      await this.commit(id, committed, all.subarray(0, bytes))
+      committed += bytes
+      parts = [all.subarray(bytes)]
+      buffered -= bytes
     }
+    // Only the stream's errors are the client's; a commit's (409, the database) are answered as they are.
+    const source = (stream as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
     try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        parts.push(chunk)
-        buffered += chunk.length
-        if (buffered >= CHUNK_BYTES) await flush()
+      for (;;) {
+        let next: IteratorResult<Buffer>
+        try {
+          next = await source.next()
+        } catch {
+          // What reached us is good (tus bytes arrive in order); a tail that would complete the
+          // upload is dropped, and sent again.
+          if (buffered > 0 && !completes(buffered)) await commitFirst(buffered)
+          throw ERRORS.FILE_WRITE_ERROR
+        }
+        if (next.done) break
+        parts.push(next.value)
+        buffered += next.value.length
+        while (buffered > CHUNK_BYTES || (buffered === CHUNK_BYTES && !completes(buffered))) await commitFirst(CHUNK_BYTES)
       }
-    } catch {
-      await flush() // what reached us is good: tus bytes arrive in order
-      throw ERRORS.FILE_WRITE_ERROR
+    } finally {
+      await source.return?.()
     }
-    await flush()
+    if (buffered > 0 && !completes(buffered)) await commitFirst(buffered)
     if (buffered > 0) this.tails.set(id, { start: committed, data: Buffer.concat(parts, buffered) })
     return committed + buffered
   }
