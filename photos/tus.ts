@@ -18,7 +18,6 @@ import { OWNER_KEY, type PartialUploads } from './partial-uploads.ts'
 import { PartialFiles } from './partial-files.ts'
 import { PartialPostgres } from './partial-postgres.ts'
 
-export { STALE_UPLOAD_MS } from './partial-uploads.ts'
 export const UPLOAD_PATH = '/api/uploads'
 /** tus upload ids: we name them, so anything else in the URL is refused before it nears a path. */
 const UPLOAD_ID = /^\/api\/uploads\/([0-9a-f]{32})$/
