@@ -51,16 +51,22 @@ export class PartialPostgres implements PartialUploads {
   readonly datastore: PgUploadRows
   private readonly sweeping: NodeJS.Timeout
   private readonly directory: string
+  /** The schema brought up to date, then the first sweep: close() waits for them (the pool closes next). */
+  private readonly started: Promise<void>
 
   constructor(private readonly pool: pg.Pool, private readonly options: PartialFilesOptions) {
     this.directory = join(options.dataDir, 'uploads')
-    const ready = migrate(pool, UPLOAD_PG_MIGRATIONS).then(() => undefined)
-    ready.catch((error: Error) => console.error(`relay: the uploads' schema in PostgreSQL: ${error.message}`))
+    // Brought up to date on first use; a failed attempt (PostgreSQL away) is tried again by the next.
+    let schema: Promise<void> | null = null
+    const ready = () => (schema ??= migrate(pool, UPLOAD_PG_MIGRATIONS).then(() => undefined, (error: unknown) => {
+      schema = null
+      throw error
+    }))
     this.datastore = new PgUploadRows(pool, ready, options)
-    const sweepNow = () => void this.sweep().catch((error: Error) => console.error(`relay: upload sweep failed: ${error.message}`))
+    const sweepNow = () => this.sweep().catch((error: Error) => console.error(`relay: upload sweep failed: ${error.message}`))
     this.sweeping = setInterval(sweepNow, SWEEP_EVERY_MS)
     this.sweeping.unref()
-    void ready.then(sweepNow, () => undefined)
+    this.started = sweepNow()
   }
 
   /** Nothing to do: create() counts the upload under its customer's lock (two relays cannot both pass). */
@@ -100,10 +106,12 @@ export class PartialPostgres implements PartialUploads {
 
   async close(): Promise<void> {
     clearInterval(this.sweeping)
+    await this.started
   }
 
-  /** Deletes the uploads nobody touched for staleUploadMs (hourly, and once the schema is ready). */
+  /** Deletes the uploads nobody touched for staleUploadMs (at start, then hourly). */
   async sweep(): Promise<void> {
+    await this.datastore.ready()
     const before = this.options.now() - (this.options.staleUploadMs ?? STALE_UPLOAD_MS)
     await this.pool.query('DELETE FROM photo_uploads WHERE touched_at < $1', [before])
   }
@@ -123,7 +131,7 @@ class PgUploadRows extends DataStore {
    */
   private readonly tails = new Map<string, { start: number; data: Buffer }>()
 
-  constructor(private readonly pool: pg.Pool, private readonly ready: Promise<void>, private readonly options: PartialFilesOptions) {
+  constructor(private readonly pool: pg.Pool, readonly ready: () => Promise<void>, private readonly options: PartialFilesOptions) {
     super()
     this.extensions = ['creation', 'creation-with-upload', 'creation-defer-length', 'termination']
   }
@@ -137,7 +145,7 @@ class PgUploadRows extends DataStore {
 
   /** The quota check and the row in one transaction under the customer's advisory lock. */
   override async create(upload: Upload): Promise<Upload> {
-    await this.ready
+    await this.ready()
     const owner = upload.metadata?.[OWNER_KEY]
     if (!owner) throw new Error('an upload is created with its owner stamped')
     const declared = upload.size ?? this.options.limit
@@ -163,7 +171,7 @@ class PgUploadRows extends DataStore {
   }
 
   override async getUpload(id: string): Promise<Upload> {
-    await this.ready
+    await this.ready()
     const { rows: [row] } = await this.pool.query<UploadRow>('SELECT id, size, upload_offset, metadata, created_at FROM photo_uploads WHERE id = $1', [id])
     if (!row) throw ERRORS.FILE_NOT_FOUND
     return new Upload({
@@ -229,7 +237,7 @@ class PgUploadRows extends DataStore {
   }
 
   override async remove(id: string): Promise<void> {
-    await this.ready
+    await this.ready()
     this.tails.delete(id)
     const { rowCount } = await this.pool.query('DELETE FROM photo_uploads WHERE id = $1', [id])
     if (rowCount !== 1) throw ERRORS.FILE_NOT_FOUND
