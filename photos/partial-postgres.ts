@@ -86,11 +86,11 @@ export class PartialPostgres implements PartialUploads {
       for (const { start } of rows) {
         const { rows: [chunk] } = await this.pool.query<{ data: Buffer }>('SELECT data FROM photo_upload_chunks WHERE upload = $1 AND start = $2', [upload.id, start])
         if (Number(start) !== offset || !chunk) throw new Error(`upload ${upload.id}: chunk at ${start}, expected ${offset}`)
-        await out.write(chunk.data)
+        await out.writeFile(chunk.data) // all of it, at the current position
         offset += chunk.data.length
       }
       const tail = this.datastore.takeTail(upload.id, offset)
-      if (tail) await out.write(tail)
+      if (tail) await out.writeFile(tail)
       await out.sync()
     } finally {
       await out.close()
