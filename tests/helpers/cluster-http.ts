@@ -21,7 +21,8 @@ function open(url: string, options: RequestOptions, answered: (answer: Answer) =
     res.on('end', () => answered({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks), relay: res.headers['x-labsync-relay'] as string | undefined }))
     res.on('error', failed)
   })
-  req.on('error', failed)
+  // Which request failed, for a test's message ("socket hang up" alone does not say).
+  req.on('error', (error) => failed(new Error(`${options.method ?? 'GET'} ${new URL(url).pathname}: ${error.message}`, { cause: error })))
   return req
 }
 

@@ -77,6 +77,22 @@ async function offsetOf(url: string, token: string, ca?: string): Promise<number
   return Number(head.headers['upload-offset'])
 }
 
+/**
+ * The rest of an upload from `offset`, as tus-js-client does it: a 409 (a statement the dead relay
+ * had sent committed after our HEAD) or a connection cut while the relay answered it means "ask
+ * the offset again" (the bytes never interleave). Up to three tries.
+ */
+async function sendRest(url: string, token: string, bytes: Buffer, offset: number, ca: string): Promise<Answer> {
+  for (let attempt = 1; ; attempt++) {
+    const answer = await patch(url, token, offset, bytes.subarray(offset), ca).catch((error: Error) => error)
+    if (!(answer instanceof Error) && answer.status !== 409) return answer
+    if (attempt === 3) throw answer instanceof Error ? answer : new Error(`409 three times: ${answer.body}`)
+    const again = await offsetOf(url, token, ca)
+    console.log(`the PATCH from ${offset} was ${answer instanceof Error ? `cut (${answer.message})` : 'refused 409'}; the upload is at ${again}, resumed from there`)
+    offset = again
+  }
+}
+
 /** The offset PostgreSQL holds for an upload (null: no such upload): what survives any relay. */
 async function storedOffset(id: string): Promise<number | null> {
   const { rows } = await db!.query<{ upload_offset: string }>('SELECT upload_offset FROM photo_uploads WHERE id = $1', [id])
@@ -144,14 +160,7 @@ test('a tus upload through the balancer whose relay is SIGKILLed mid-PATCH resum
     for (let i = 0; i < c.relays.length; i++) {
       if (c.relays[i]) assert.is((await send(direct(c, i, `/api/images/${sha}`), { headers: bearer(me.token) })).status, 404)
     }
-    // As tus-js-client does: a 409 (a statement the dead relay had sent committed after our HEAD)
-    // means "ask the offset again"; the bytes never interleave.
-    let rest = await patch(uploadUrl, me.token, resumeAt, bytes.subarray(resumeAt), ca)
-    if (rest.status === 409) {
-      const again = await offsetOf(uploadUrl, me.token, ca)
-      console.log(`the offset moved from ${resumeAt} to ${again} after the kill: 409, then resumed from there`)
-      rest = await patch(uploadUrl, me.token, again, bytes.subarray(again), ca)
-    }
+    const rest = await sendRest(uploadUrl, me.token, bytes, resumeAt, ca)
     assert.is(rest.status, 204, `${rest.status} ${rest.body}`)
     assert.is.not(rest.relay, c.nameOf(pinned))
     assert.is(rest.headers['upload-image'], sha)
