@@ -6,6 +6,7 @@ import { open, rm, type FileHandle } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { pipeline } from 'node:stream/promises'
 import sharp, { type Metadata } from 'sharp'
+import type pg from 'pg'
 import type { Session } from '../sync-server/connection.ts'
 import { HttpError } from '../shared/errors.ts'
 import type { Principal } from '../shared/rights.ts'
@@ -16,8 +17,10 @@ import { UPLOAD_PATH, createUploads, customer } from './tus.ts'
 export interface ImagesDeps {
   /** Where photos are kept: the relay's ImageStore, or the lab node's in-store one. */
   store: ImageStore
-  /** tus keeps unfinished uploads in <dataDir>/uploads. */
+  /** tus keeps unfinished uploads in <dataDir>/uploads, unless `uploadsPool` is given. */
   dataDir: string
+  /** Cluster mode: unfinished tus uploads in this PostgreSQL database, continued by any relay. */
+  uploadsPool?: pg.Pool | null
   /** pendingUploadBytes: DEFAULT_LIMITS' unless given. */
   limits: { imageBytes: number; pendingUploadBytes?: number }
   /** Who asks: the relay's Authenticator, or the lab node's LAN one. */

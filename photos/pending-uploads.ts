@@ -5,6 +5,13 @@ import { HttpError } from '../shared/errors.ts'
 /** How long a customer over the upload quota waits: about what finishing another photo takes. */
 const QUOTA_RETRY_SECONDS = 60
 
+/** 429 for a customer whose unfinished uploads declare `pending` bytes, and a new one `bytes`, over `cap`. */
+export function overQuota(cap: number, pending: number, bytes: number): HttpError {
+  return new HttpError(429,
+    `unfinished uploads may declare at most ${cap} bytes per customer; yours declare ${pending} and this one ${bytes}: ` +
+    'finish or delete some first (unfinished uploads untouched for 24 hours are deleted)', QUOTA_RETRY_SECONDS)
+}
+
 /**
  * The bytes each customer's unfinished uploads declared (Upload-Length; a deferred length counts
  * as the largest photo). An upload is counted from its creation until it is finished, deleted
@@ -18,11 +25,7 @@ export class PendingUploads {
   /** Counts a new upload; 429 when it would take its customer's unfinished uploads past the cap. */
   reserve(id: string, owner: string, bytes: number): void {
     const pending = this.byOwner.get(owner) ?? 0
-    if (pending + bytes > this.cap) {
-      throw new HttpError(429,
-        `unfinished uploads may declare at most ${this.cap} bytes per customer; yours declare ${pending} and this one ${bytes}: ` +
-        'finish or delete some first (unfinished uploads untouched for 24 hours are deleted)', QUOTA_RETRY_SECONDS)
-    }
+    if (pending + bytes > this.cap) throw overQuota(this.cap, pending, bytes)
     this.add(id, owner, bytes)
   }
 

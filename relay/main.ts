@@ -1,6 +1,7 @@
 // `labsync relay`: reads the configuration, starts the relay, prints `relay listening on URL`,
 // and shuts down cleanly (pending writes stored) on SIGINT/SIGTERM.
-import { resolve } from 'node:path'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { ConfigError } from '../shared/errors.ts'
 import { DEMO_CONFIG, loadConfigFile, parseConfig } from './config.ts'
 import { createRelay } from './server.ts'
@@ -28,6 +29,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   const config = args.config ? loadConfigFile(args.config) : parseConfig(DEMO_CONFIG)
   const cluster = clusterOptions({ store: args.store, fanout: args.fanout, images: args.images, signingKey: Boolean(args.signingKey) })
   const echoBeforeCommit = testEchoBeforeCommit()
+  const webDir = webDirFromEnv()
   // Refused (exit 2) before the data dir is touched: a relay of a cluster must not start on a key of its own.
   const signingKey = args.signingKey ? loadSigningKeyFile(args.signingKey.file, args.signingKey.from) : undefined
   const trustProxy = args.trustProxy ? parseTrustedProxies(args.trustProxy.value, args.trustProxy.from) : null
@@ -52,6 +54,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
       intakeDelayMs: envNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
       heartbeatMs: envNumber('LABSYNC_HEARTBEAT_MS'),
       signingKey, trustProxy, cluster, echoBeforeCommit,
+      webDir,
     })
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
@@ -96,6 +99,19 @@ function testEchoBeforeCommit(): boolean {
   if (process.env.NODE_ENV !== 'test') throw new ConfigError('LABSYNC_TEST_ECHO_BEFORE_COMMIT acknowledges writes before they are stored: a test-only switch, refused unless NODE_ENV=test')
   console.log('relay: LABSYNC_TEST_ECHO_BEFORE_COMMIT: writes are echoed BEFORE they are stored (test only; an echo no longer means durable)')
   return true
+}
+
+/**
+ * LABSYNC_WEB_DIR: the built web app the relay serves, instead of ./dist beside the program (a
+ * relay installed apart from its build, or tests serving one shared build). Refused (exit 2) when
+ * it holds no index.html: a relay that answers every page 404 looks healthy to a balancer.
+ */
+function webDirFromEnv(): string | undefined {
+  const value = process.env.LABSYNC_WEB_DIR
+  if (!value) return undefined
+  const dir = resolve(value)
+  if (!existsSync(join(dir, 'index.html'))) throw new ConfigError(`LABSYNC_WEB_DIR: ${dir} holds no index.html (build the web app with npm run build)`)
+  return dir
 }
 
 /** Tuning knobs for operators and tests; unset means the relay's default. */

@@ -151,7 +151,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   })
   hookOrders(hooks, intake, new LabReports({ rooms, history: stores.history, receptions, now }))
   const images = lazyImages({
-    store: imageStore, dataDir: options.dataDir, limits, auth, now,
+    store: imageStore, dataDir: options.dataDir, uploadsPool: stores.pool, limits, auth, now,
     labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
     onOwned: (_sha, user) => void intake.imagesArrived(user),
   })
