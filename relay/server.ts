@@ -105,6 +105,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     async close() {
       parts.intake.close()
       server.close()
+      await parts.intake.settled() // before the rooms and stores it writes to close
       await parts.images.close()
       await rooms.close()
       sync.close()

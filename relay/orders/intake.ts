@@ -98,6 +98,18 @@ export class Intake {
     if (this.sweeper) clearInterval(this.sweeper)
   }
 
+  /**
+   * Resolves once the intakes in flight have settled, or after `limitMs`: a relay shutting down
+   * waits for them before it closes the rooms and stores they write to (each step is safe to
+   * repeat, so one cut off by the limit is finished by the next start or another relay's sweep).
+   */
+  async settled(limitMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, limitMs) })
+    await Promise.race([Promise.all(this.inFlight.values()), limit])
+    clearTimeout(timer)
+  }
+
   private look(room: Room): void {
     if (room.name.kind !== 'order') return
     const order = room.name.orderId

@@ -165,4 +165,23 @@ test('a cancel through relay B is refused when the order citing it is printing, 
   }
 })
 
+
+test('a photo of an order accepted through relay A is fetched by its lab through relay B; a photo of no order of that lab is not', async () => {
+  const a = await clusterRelay()
+  const b = await clusterRelay()
+  const who = await signUp(a.url)
+  const photo = await uploadPhoto(a.url, who.token, await makePhoto(4000))
+  const stray = await uploadPhoto(a.url, who.token, await makePhoto(4001)) // uploaded, in no order
+  const order = await draft(a, who, photo)
+  order.doc.getMap('spec').set('state', 'submitted')
+  assert.is((await finalReceipt(order.doc)).status, 'accepted')
+  const asLab = { authorization: 'Bearer lab-1-secret' }
+  for (const relay of [b, a]) {
+    const read = await fetch(`${relay.url}/api/images/${photo}`, { headers: asLab })
+    assert.is(read.status, 200, `${relay.url}: ${await read.clone().text()}`)
+    assert.ok((await read.arrayBuffer()).byteLength > 0)
+    assert.is((await fetch(`${relay.url}/api/images/${stray}`, { headers: asLab })).status, 404, 'a photo in none of the lab\'s orders')
+  }
+})
+
 test.run()
