@@ -156,15 +156,15 @@ export async function untilPrinted(load: CustomerLoad, timeoutMs: number): Promi
   }, 'every order printed', timeoutMs, 50)
 }
 
-/** The relay (haproxy name) holding the most live order sockets now. */
-export function busiestRelay(load: CustomerLoad): string {
-  const counts = new Map<string, number>()
+/** Of `among` (haproxy names), the relay holding the most live order sockets now. */
+export function busiestRelay(load: CustomerLoad, among: Set<string>): string {
+  const counts = new Map<string, number>([...among].map((name) => [name, 0]))
   for (const order of load.orders) {
     const relay = live(order).device.sockets.at(-1)?.relay
-    if (relay) counts.set(relay, (counts.get(relay) ?? 0) + 1)
+    if (relay && counts.has(relay)) counts.set(relay, counts.get(relay)! + 1)
   }
   const [best] = [...counts].sort((a, b) => b[1] - a[1])
-  if (!best) throw new Error('no order socket is open on any relay')
+  if (!best) throw new Error('no relay to choose from')
   return best[0]
 }
 

@@ -48,27 +48,46 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]
 const prints = (lab: string) => join(dir, lab, 'prints')
 
-/** Lab nodes pointed at the balancer, trusting its certificate. */
-async function startLabs(c: Cluster): Promise<void> {
+/** Rooms each relay holds (its /healthz says), by haproxy name; a relay killed has none. */
+async function roomsOn(c: Cluster): Promise<Map<string, number>> {
+  const rooms = new Map<string, number>()
+  for (const [i, relay] of c.relays.entries()) {
+    rooms.set(c.nameOf(i), relay ? ((await (await fetch(`${relay.url}/healthz`)).json()) as { rooms: number }).rooms : 0)
+  }
+  return rooms
+}
+
+/**
+ * Lab nodes pointed at the balancer, trusting its certificate; one after the other, so that the
+ * relay whose rooms grew when one started (its lab room and the catalog) is the one holding its
+ * uplink (round-robin: it cannot be told beforehand). The names of the relays holding uplinks.
+ */
+async function startLabs(c: Cluster): Promise<Set<string>> {
   const caFile = join(dir, 'balancer-ca.pem')
   writeFileSync(caFile, c.proxy.ca)
-  await Promise.all(LABS.map(async (lab) => {
+  const uplinks = new Set<string>()
+  for (const lab of LABS) {
+    const before = await roomsOn(c)
     labs.push(await startLab({
       relayUrl: c.proxy.url, lab, key: `${lab}-secret`, printer: `file:${prints(lab)}`, auto: true,
       dataDir: join(dir, lab, 'data'), historyIntervalSeconds: 1, env: { NODE_EXTRA_CA_CERTS: caFile },
     }))
-  }))
+    const after = await poll(async () => [...await roomsOn(c)].find(([name, n]) => n > before.get(name)!), `the relay holding ${lab}'s uplink`, 10_000)
+    uplinks.add(after[0])
+  }
+  return uplinks
 }
 
 test('customers and lab nodes through the balancer, a relay SIGKILLed mid-load: nothing acknowledged lost, one reception and one print each', async () => {
   const started = Date.now()
   const c = cluster = await startCluster({ config: CONFIG })
-  await startLabs(c)
+  const uplinks = await startLabs(c)
   const l = load = await startCustomers(c.proxy, SHAPE)
   const loadAt = Date.now()
   // Mid-load: about a third of the orders started, the rest to come.
   await sleep(SHAPE.orderEveryMs * 1.3)
-  const victim = busiestRelay(l)
+  // A relay holding a lab node's uplink, and the most order sockets of those.
+  const victim = busiestRelay(l, uplinks)
   const index = [0, 1, 2].find((i) => c.nameOf(i) === victim)!
   l.killed = { name: victim, at: Date.now() }
   await c.kill(index)
@@ -83,7 +102,7 @@ test('customers and lab nodes through the balancer, a relay SIGKILLed mid-load: 
   const cut = devices.filter((d) => d.cutAt !== null)
   const backMs = cut.map((d) => (d.backAt ?? Infinity) - l.killed!.at)
   const e2e = l.orders.map((o) => o.printedAt! - o.submittedAt)
-  console.log(`cluster orders: ${l.orders.length} orders of ${SHAPE.customers} customers, ${LABS.length} lab nodes; killed ${victim} ${l.killed.at - loadAt} ms into the load; `
+  console.log(`cluster orders: ${l.orders.length} orders of ${SHAPE.customers} customers, ${LABS.length} lab nodes (uplinks on ${[...uplinks].join(', ')}); killed ${victim} ${l.killed.at - loadAt} ms into the load; `
     + `${cut.length} devices cut (${cut.filter((d) => d.gone).length} with writes, replaced by fresh ones), back after (ms) median ${median(backMs)}, max ${Math.max(...backMs)} (${backMs.sort((a, b) => a - b).join(', ')}); `
     + `submitted to printed (ms): median ${median(e2e)}, max ${Math.max(...e2e)}; all in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   assert.ok(cut.length > 0, 'the kill cut some devices')
