@@ -7,11 +7,16 @@
 // lost (a device that stays resends its whole state on reconnecting, which would hide the loss).
 // The customer comes back on a fresh device (a new Y.Doc, synced from the relay) and finishes the
 // order from what the relay holds. A device cut before it wrote anything simply reconnects.
+//
+// Each customer's app also keeps their `user/<id>` document open and saves to its profile as they
+// go, as fast as the relay acknowledges (a few writes in flight): the kill then lands between some
+// write's echo and the next, and would land between an echo and its commit were the relay to echo
+// first. A profile device cut by the kill goes away too.
 import * as Y from 'yjs'
 import { writeSpec, type OrderItem } from '../../shared/schema.ts'
 import type { Haproxy } from './haproxy.ts'
 import { poll, written, type LoadClient } from './cluster-load.ts'
-import { orderDevice, signUpVia, uploadVia } from './cluster-orders.ts'
+import { roomDevice, signUpVia, uploadVia } from './cluster-orders.ts'
 import { makePhoto, newOrderId } from './relay.ts'
 
 export interface TrackedDevice {
@@ -39,6 +44,10 @@ export interface LoadOrder {
 
 export interface CustomerLoad {
   orders: LoadOrder[]
+  /** Each customer's `user/<id>` device (the app's profile saves): userId and device. */
+  profiles: Array<{ user: string; tracked: TrackedDevice }>
+  /** Stops the profile saves. */
+  stopSaving(): void
   /** Set to the relay's haproxy name just before it is killed: devices watch for sockets to it closing. */
   killed: { name: string; at: number } | null
   /** Every customer's orders composed and submitted (some by a fresh device after a cut). */
@@ -60,12 +69,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Signs every customer up (with one photo), then starts their orders; `done` settles when all are submitted. */
 export async function startCustomers(proxy: Haproxy, shape: LoadShape): Promise<CustomerLoad> {
-  const load: CustomerLoad = { orders: [], killed: null, done: Promise.resolve() }
+  let saving = true
+  const load: CustomerLoad = { orders: [], profiles: [], killed: null, done: Promise.resolve(), stopSaving: () => { saving = false } }
   const customers = await Promise.all(Array.from({ length: shape.customers }, async (_, i) => {
     const who = await signUpVia(proxy)
     const photo = await uploadVia(proxy, who.token, await makePhoto(4000 + i, 64, 48))
     return { ...who, photo, front: shape.fronts[i % shape.fronts.length] }
   }))
+  for (const who of customers) load.profiles.push({ user: who.userId, tracked: profileDevice(proxy, load, who, () => saving) })
   load.done = Promise.all(customers.map(async (who, i) => {
     await sleep(i * shape.orderEveryMs / shape.customers)
     const mine: Array<Promise<void>> = []
@@ -106,9 +117,34 @@ function itemMap(item: OrderItem): Y.Map<unknown> {
   return map
 }
 
+/** Profile saves a device keeps in flight (written, not yet echoed). */
+const SAVES_IN_FLIGHT = 4
+/** How often a device tops its saves in flight up: enough to be mid-write at the kill, little CPU. */
+const SAVE_EVERY_MS = 20
+
+/** The customer's `user/<id>` device, saving to its profile while `saving()`; it goes away when the kill cuts it. */
+function profileDevice(proxy: Haproxy, load: CustomerLoad, who: { userId: string; token: string }, saving: () => boolean): TrackedDevice {
+  const tracked: TrackedDevice = { device: roomDevice(proxy, `user/${who.userId}`, who.token), acked: 0, cutAt: null, backAt: null, gone: false }
+  tracked.device.onEcho.push((_socket, _at, clock) => { tracked.acked = Math.max(tracked.acked, clock) })
+  tracked.device.onClose.push((socket, at) => {
+    if (!load.killed || tracked.cutAt !== null || tracked.device.sockets[socket].relay !== load.killed.name) return
+    tracked.cutAt = at
+    tracked.gone = true
+    tracked.device.provider.destroy()
+  })
+  let saves = 0
+  const timer = setInterval(() => {
+    if (!saving() || tracked.gone) return clearInterval(timer)
+    if (!tracked.device.provider.synced) return
+    // Each set is its own transaction, so its own update and its own echo.
+    while (written(tracked.device) - tracked.acked < SAVES_IN_FLIGHT) tracked.device.doc.getMap('profile').set('recentPhoto', `${who.userId}-${++saves}`)
+  }, SAVE_EVERY_MS)
+  return tracked
+}
+
 /** A device on the order through the balancer, made the order's live one; it watches for the kill's cut. */
 function openDevice(proxy: Haproxy, load: CustomerLoad, order: LoadOrder): TrackedDevice {
-  const tracked: TrackedDevice = { device: orderDevice(proxy, order.orderId, order.token), acked: 0, cutAt: null, backAt: null, gone: false }
+  const tracked: TrackedDevice = { device: roomDevice(proxy, `order/${order.orderId}`, order.token), acked: 0, cutAt: null, backAt: null, gone: false }
   order.devices.push(tracked)
   tracked.device.onEcho.push((_socket, _at, clock) => { tracked.acked = Math.max(tracked.acked, clock) })
   tracked.device.onClose.push((socket, at) => {
@@ -156,11 +192,11 @@ export async function untilPrinted(load: CustomerLoad, timeoutMs: number): Promi
   }, 'every order printed', timeoutMs, 50)
 }
 
-/** Of `among` (haproxy names), the relay holding the most live order sockets now. */
+/** Of `among` (haproxy names), the relay holding the most live order and profile sockets now. */
 export function busiestRelay(load: CustomerLoad, among: Set<string>): string {
   const counts = new Map<string, number>([...among].map((name) => [name, 0]))
-  for (const order of load.orders) {
-    const relay = live(order).device.sockets.at(-1)?.relay
+  for (const device of [...load.orders.map(live), ...load.profiles.map((p) => p.tracked)]) {
+    const relay = device.device.sockets.at(-1)?.relay
     if (relay && counts.has(relay)) counts.set(relay, counts.get(relay)! + 1)
   }
   const [best] = [...counts].sort((a, b) => b[1] - a[1])
@@ -173,5 +209,7 @@ export function liveDevice(order: LoadOrder): TrackedDevice {
 }
 
 export function closeAll(load: CustomerLoad): void {
+  load.stopSaving()
+  for (const { tracked } of load.profiles) if (!tracked.gone) { tracked.gone = true; tracked.device.provider.destroy() }
   for (const order of load.orders) for (const tracked of order.devices) if (!tracked.gone) { tracked.gone = true; tracked.device.provider.destroy() }
 }

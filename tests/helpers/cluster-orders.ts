@@ -59,11 +59,11 @@ export async function uploadVia(proxy: Haproxy, token: string, bytes: Buffer): P
 }
 
 /**
- * A customer's device on `order/<id>` through the balancer (wss, trusting `proxy.ca`): a stock
+ * A customer's device on `room` (order/<id>, user/<id>) through the balancer (wss, trusting `proxy.ca`): a stock
  * provider that reconnects as stock providers do, with its sockets, echoes and closes tracked as
  * the lab clients of cluster-load.ts are.
  */
-export function orderDevice(proxy: Haproxy, orderId: string, token: string): LoadClient {
+export function roomDevice(proxy: Haproxy, room: string, token: string): LoadClient {
   const device: LoadClient = { doc: new Y.Doc(), provider: null as unknown as WebsocketProvider, sockets: [], refusals: [], onEcho: [], onClose: [] }
   class TrackedSocket extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
@@ -79,7 +79,7 @@ export function orderDevice(proxy: Haproxy, orderId: string, token: string): Loa
       this.on('close', () => { for (const callback of device.onClose) callback(index, Date.now()) })
     }
   }
-  device.provider = new WebsocketProvider(`${proxy.url.replace(/^https/, 'wss')}/sync`, `order/${orderId}`, device.doc, {
+  device.provider = new WebsocketProvider(`${proxy.url.replace(/^https/, 'wss')}/sync`, room, device.doc, {
     params: { token }, WebSocketPolyfill: TrackedSocket as unknown as typeof globalThis.WebSocket, disableBc: true,
   })
   // A provider does not destroy the Awareness it made, whose interval would keep a test process alive.
@@ -88,8 +88,8 @@ export function orderDevice(proxy: Haproxy, orderId: string, token: string): Loa
   return device
 }
 
-/** What must agree between a device and PostgreSQL: the state vector and the order's maps. */
-export function orderView(doc: Y.Doc): string {
-  const maps = Object.fromEntries(['spec', 'receipt', 'progress'].map((name) => [name, doc.getMap(name).toJSON()]))
+/** What must agree between a device and PostgreSQL: the state vector and the maps (an order's, or a user's profile). */
+export function docView(doc: Y.Doc): string {
+  const maps = Object.fromEntries(['spec', 'receipt', 'progress', 'profile'].map((name) => [name, doc.getMap(name).toJSON()]))
   return JSON.stringify([[...Y.decodeStateVector(Y.encodeStateVector(doc))].sort(), maps])
 }

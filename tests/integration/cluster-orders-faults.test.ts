@@ -15,7 +15,7 @@ import pg from 'pg'
 import * as Y from 'yjs'
 import { startCluster, storedDoc, type Cluster } from '../helpers/cluster.ts'
 import { poll } from '../helpers/cluster-load.ts'
-import { orderView } from '../helpers/cluster-orders.ts'
+import { docView } from '../helpers/cluster-orders.ts'
 import { busiestRelay, closeAll, liveDevice, startCustomers, untilPrinted, type CustomerLoad } from '../helpers/cluster-orders-load.ts'
 import { startLab, type LabProcess } from '../helpers/lab.ts'
 import { removeDir, tempDir } from '../helpers/relay.ts'
@@ -94,28 +94,34 @@ test('customers and lab nodes through the balancer, a relay SIGKILLed mid-load: 
   await sleep(2_000)
   await c.restart(index)
   await l.done
+  l.stopSaving()
   await untilPrinted(l, 60_000).catch((error: Error) => {
     const stuck = l.orders.filter((o) => o.printedAt === null).map((o) => `${o.orderId}: ${JSON.stringify(liveDevice(o).device.doc.toJSON())}`)
     throw new Error(`${error.message}\n${stuck.join('\n')}\n${labs.map((lab) => lab.output().slice(-2000)).join('\n')}\n${c.output()}`)
   })
-  const devices = l.orders.flatMap((o) => o.devices)
-  const cut = devices.filter((d) => d.cutAt !== null)
-  const backMs = cut.map((d) => (d.backAt ?? Infinity) - l.killed!.at)
+  const profiles = l.profiles.map((p) => ({ room: `user/${p.user}`, tracked: p.tracked }))
+  const orders = l.orders.map((o) => ({ room: `order/${o.orderId}`, devices: o.devices }))
+  const cut = [...l.orders.flatMap((o) => o.devices), ...profiles.map((p) => p.tracked)].filter((d) => d.cutAt !== null)
+  const cutOrders = cut.filter((d) => !profiles.some((p) => p.tracked === d))
+  const backMs = cutOrders.map((d) => (d.backAt ?? Infinity) - l.killed!.at)
   const e2e = l.orders.map((o) => o.printedAt! - o.submittedAt)
-  console.log(`cluster orders: ${l.orders.length} orders of ${SHAPE.customers} customers, ${LABS.length} lab nodes (uplinks on ${[...uplinks].join(', ')}); killed ${victim} ${l.killed.at - loadAt} ms into the load; `
-    + `${cut.length} devices cut (${cut.filter((d) => d.gone).length} with writes, replaced by fresh ones), back after (ms) median ${median(backMs)}, max ${Math.max(...backMs)} (${backMs.sort((a, b) => a - b).join(', ')}); `
+  const saves = profiles.reduce((n, p) => n + p.tracked.acked, 0)
+  console.log(`cluster orders: ${l.orders.length} orders of ${SHAPE.customers} customers (${saves} profile saves acknowledged), ${LABS.length} lab nodes (uplinks on ${[...uplinks].join(', ')}); `
+    + `killed ${victim} ${l.killed.at - loadAt} ms into the load; ${cut.length} devices cut (${cut.length - cutOrders.length} profile, ${cutOrders.filter((d) => d.gone).length} order devices with writes replaced by fresh ones); `
+    + `order devices back after (ms) median ${median(backMs)}, max ${Math.max(...backMs)} (${backMs.sort((a, b) => a - b).join(', ')}); `
     + `submitted to printed (ms): median ${median(e2e)}, max ${Math.max(...e2e)}; all in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   assert.ok(cut.length > 0, 'the kill cut some devices')
 
   // Every acknowledged write in PostgreSQL; every live device holds what PostgreSQL holds.
-  let lost = 0
-  for (const order of l.orders) {
-    const stored = Y.decodeStateVector(Y.encodeStateVector(await storedDoc(c.store, `order/${order.orderId}`)))
-    for (const d of order.devices) lost += Math.max(0, d.acked - (stored.get(d.device.doc.clientID) ?? 0))
+  const lost: string[] = []
+  for (const { room, devices } of [...orders, ...profiles.map((p) => ({ room: p.room, devices: [p.tracked] }))]) {
+    const stored = Y.decodeStateVector(Y.encodeStateVector(await storedDoc(c.store, room)))
+    for (const d of devices) if (d.acked > (stored.get(d.device.doc.clientID) ?? 0)) lost.push(`${room}: ${d.acked - (stored.get(d.device.doc.clientID) ?? 0)} of ${d.acked}${d.cutAt !== null ? ' (cut)' : ''}`)
   }
-  assert.is(lost, 0, 'acknowledged writes lost')
+  assert.equal(lost, [], 'acknowledged writes lost')
+  const live = [...l.orders.map((o) => ({ room: `order/${o.orderId}`, doc: liveDevice(o).device.doc })), ...profiles.filter((p) => !p.tracked.gone).map((p) => ({ room: p.room, doc: p.tracked.device.doc }))]
   await poll(async () => {
-    for (const order of l.orders) if (orderView(liveDevice(order).device.doc) !== orderView(await storedDoc(c.store, `order/${order.orderId}`))) return false
+    for (const { room, doc } of live) if (docView(doc) !== docView(await storedDoc(c.store, room))) return false
     return true
   }, 'every live device to hold what PostgreSQL holds', 20_000, 200)
 
