@@ -39,6 +39,8 @@ export interface LoadOrder {
   /** Every device this order had; the last one is live. */
   devices: TrackedDevice[]
   submittedAt: number
+  /** When the live device first saw the relay's receipt `accepted`, and progress `printed` (by 50 ms). */
+  acceptedAt: number | null
   printedAt: number | null
 }
 
@@ -82,7 +84,7 @@ export async function startCustomers(proxy: Haproxy, shape: LoadShape): Promise<
     const mine: Array<Promise<void>> = []
     for (let k = 0; k < shape.ordersPerCustomer; k++) {
       const order: LoadOrder = {
-        orderId: newOrderId(), user: who.userId, token: who.token, front: who.front, devices: [], submittedAt: 0, printedAt: null,
+        orderId: newOrderId(), user: who.userId, token: who.token, front: who.front, devices: [], submittedAt: 0, acceptedAt: null, printedAt: null,
         items: [0, 1].map(() => ({ image: who.photo, product: shape.product, qty: 1 })),
       }
       load.orders.push(order)
@@ -91,6 +93,7 @@ export async function startCustomers(proxy: Haproxy, shape: LoadShape): Promise<
     }
     await Promise.all(mine)
   })).then(() => undefined)
+  void watchOrders(load, shape.customers * shape.ordersPerCustomer)
   return load
 }
 
@@ -181,15 +184,26 @@ async function takeOver(proxy: Haproxy, load: CustomerLoad, order: LoadOrder, cu
   })
 }
 
-/** Waits until every order's live device sees progress `printed`, noting when each did. */
-export async function untilPrinted(load: CustomerLoad, timeoutMs: number): Promise<void> {
-  await poll(() => {
+/** Loads closed (closeAll): their watch ends. */
+const closed = new WeakSet<CustomerLoad>()
+
+/** Notes, every 50 ms, when each order's live device first sees it accepted and printed; until all are printed. */
+function watchOrders(load: CustomerLoad, total: number): Promise<void> {
+  return poll(() => {
     const now = Date.now()
     for (const order of load.orders) {
-      if (order.printedAt === null && live(order).device.doc.getMap('progress').get('status') === 'printed') order.printedAt = now
+      if (order.devices.length === 0) continue // its device is not open yet
+      const doc = live(order).device.doc
+      if (order.acceptedAt === null && doc.getMap('receipt').get('status') === 'accepted') order.acceptedAt = now
+      if (order.printedAt === null && doc.getMap('progress').get('status') === 'printed') order.printedAt = now
     }
-    return load.orders.every((order) => order.printedAt !== null)
-  }, 'every order printed', timeoutMs, 50)
+    return closed.has(load) || (load.orders.length === total && load.orders.every((order) => order.printedAt !== null))
+  }, 'every order printed', 10 * 60_000, 50).then(() => undefined, () => undefined)
+}
+
+/** Waits until every order's live device has seen progress `printed`. */
+export async function untilPrinted(load: CustomerLoad, timeoutMs: number): Promise<void> {
+  await poll(() => load.orders.every((order) => order.printedAt !== null), 'every order printed', timeoutMs, 50)
 }
 
 /** Of `among` (haproxy names), the relay holding the most live order and profile sockets now. */
@@ -209,6 +223,7 @@ export function liveDevice(order: LoadOrder): TrackedDevice {
 }
 
 export function closeAll(load: CustomerLoad): void {
+  closed.add(load)
   load.stopSaving()
   for (const { tracked } of load.profiles) if (!tracked.gone) { tracked.gone = true; tracked.device.provider.destroy() }
   for (const order of load.orders) for (const tracked of order.devices) if (!tracked.gone) { tracked.gone = true; tracked.device.provider.destroy() }
