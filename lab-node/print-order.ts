@@ -210,6 +210,8 @@ class OrderRun implements LaneHost {
         await this.printItem(printer, description, spec, index)
       } catch (error) {
         if (waitable(error)) { i--; continue } // sendOnce asks the printer first when it goes again
+        // The relay out of reach (a photo not fetched): the queue tries the order again later.
+        if (error instanceof RelayUnavailableError) throw error
         this.jobs[index] = { job: ctx.journal.item(orderId, index)?.jobId ?? null, state: 'failed', reason: reasonOf(error) }
         this.stopWith(`item ${index + 1}: ${reasonOf(error)}`)
         return

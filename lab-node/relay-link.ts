@@ -163,7 +163,14 @@ export class RelayLink {
       const cached = local ? await readFile(local).catch(() => null) : null
       if (cached && hash(cached) === sha256) return cached
     }
+    // No answer, or a balancer with no relay to give it to (a relay just killed, 502/504), or a
+    // relay that cannot serve (503): the relay is unavailable, so the order waits for it rather than failing.
     const res = await fetch(`${this.relayUrl}/api/images/${sha256}`, { headers: { authorization: `Bearer ${this.key}` } })
+      .catch((error: Error) => { throw new RelayUnavailableError(`photo ${sha256.slice(0, 12)}…: ${error.message}`, { cause: error }) })
+    if (res.status === 502 || res.status === 503 || res.status === 504) {
+      await res.arrayBuffer().catch(() => null)
+      throw new RelayUnavailableError(`photo ${sha256.slice(0, 12)}…: the relay did not serve it (HTTP ${res.status})`)
+    }
     if (!res.ok) throw new Error(`photo ${sha256.slice(0, 12)}… not available from the relay (HTTP ${res.status})`)
     const bytes = Buffer.from(await res.arrayBuffer())
     if (hash(bytes) !== sha256) throw new Error(`photo ${sha256.slice(0, 12)}… arrived with the wrong hash`)

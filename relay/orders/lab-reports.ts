@@ -36,7 +36,22 @@ export class LabReports {
    * Keeps progress.status with the reception (only while the order is its lab's), so the intake's
    * beforeWrite can tell, without opening other orders, whether an order citing one is printing.
    */
-  private async noteProgress(room: Room): Promise<void> {
+  private noteProgress(room: Room): Promise<void> {
+    if (room.name.kind !== 'order') return Promise.resolve()
+    // One order's notes run one after another, so the last one (which reads the latest status) is
+    // stored last: on a PostgreSQL pool two UPDATEs sent at once may commit in either order, and
+    // a lab's `printing` then `printed` a few ms apart left `printing` with the reception.
+    const order = room.name.orderId
+    const next = (this.noting.get(order) ?? Promise.resolve()).catch(() => undefined).then(() => this.storeProgress(room))
+    this.noting.set(order, next)
+    next.finally(() => { if (this.noting.get(order) === next) this.noting.delete(order) }).catch(() => undefined)
+    return next
+  }
+
+  /** Per order, its latest progress note (running or queued). */
+  private readonly noting = new Map<string, Promise<void>>()
+
+  private async storeProgress(room: Room): Promise<void> {
     if (room.name.kind !== 'order') return
     const reception = await this.deps.receptions.get(room.name.orderId)
     // Read after the await: of two reports in quick succession, each notes the latest status.

@@ -34,6 +34,8 @@ export interface LabOptions {
   /** HOST:PORT for `--console` (the operator console), with its `--operator-token`. */
   console?: string
   operatorToken?: string
+  /** More environment for the process (e.g. NODE_EXTRA_CA_CERTS to trust a balancer's certificate). */
+  env?: Record<string, string>
 }
 
 export async function startLab(options: LabOptions): Promise<LabProcess> {
@@ -48,7 +50,7 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
   if (options.templatesDir) args.push('--templates', options.templatesDir)
   if (options.console) args.push('--console', options.console)
   if (options.operatorToken) args.push('--operator-token', options.operatorToken)
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } })
   let output = ''
   child.stdout!.on('data', (c) => (output += c))
   child.stderr!.on('data', (c) => (output += c))
