@@ -10,6 +10,7 @@ import { migrate, type PgMigrations } from '../storage/postgres/migrate.ts'
 import { overQuota } from './pending-uploads.ts'
 import { OWNER_KEY, STALE_UPLOAD_MS, type PartialUploads } from './partial-uploads.ts'
 import type { PartialFilesOptions } from './partial-files.ts'
+import { inTransaction } from '../storage/postgres/transaction.ts'
 
 /** The uploads' schema steps (append, never edit, once released). */
 export const UPLOAD_PG_MIGRATIONS: PgMigrations = {
@@ -150,22 +151,14 @@ class PgUploadRows extends DataStore {
     if (!owner) throw new Error('an upload is created with its owner stamped')
     const declared = upload.size ?? this.options.limit
     const now = this.options.now()
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    await inTransaction(this.pool, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [QUOTA_LOCK_CLASS, owner])
       const { rows: [{ pending }] } = await client.query<{ pending: string }>('SELECT coalesce(sum(declared), 0) AS pending FROM photo_uploads WHERE owner = $1', [owner])
       if (Number(pending) + declared > this.options.cap) throw overQuota(this.options.cap, Number(pending), declared)
       await client.query(
         'INSERT INTO photo_uploads (id, owner, size, declared, metadata, created_at, touched_at) VALUES ($1, $2, $3, $4, $5, $6, $6)',
         [upload.id, owner, upload.size ?? null, declared, JSON.stringify(upload.metadata ?? {}), now])
-      await client.query('COMMIT')
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined)
-      throw error
-    } finally {
-      client.release()
-    }
+    })
     upload.creation_date = new Date(now).toISOString()
     return upload
   }

@@ -4,6 +4,7 @@
 import type pg from 'pg'
 import { pgText } from './pg-text.ts'
 import { historyRow, type HistoryStore, type ReportedEntry } from './history.ts'
+import { inTransaction } from '../../storage/postgres/transaction.ts'
 
 /** Rows per statement: a lab's report is bounded by its document, but a statement's parameters need not grow with it. */
 const BATCH = 5_000
@@ -20,9 +21,7 @@ export class PgHistory implements HistoryStore {
     // In id order, statements and batches alike: two relays storing overlapping reports at once
     // wait on each other's rows in the same order, never each on the other's (a deadlock).
     const rows = entries.map((e) => historyRow(lab, e, receivedAt)).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    return await inTransaction(this.pool, async (client) => {
       let added = 0
       for (let start = 0; start < rows.length; start += BATCH) {
         const batch = rows.slice(start, start + BATCH)
@@ -39,13 +38,7 @@ export class PgHistory implements HistoryStore {
             column('copies'), column('status'), column('printedAt'), column('reprint'), column('reason')])
         added += result.rowCount ?? 0
       }
-      await client.query('COMMIT')
       return added
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      client.release()
-    }
+    })
   }
 }

@@ -10,6 +10,7 @@ import type { Reception, Repricing, NewReception, StoreStampNote } from './recep
 import type { DeliveredAs, Judge, ReceiveOutcome, ReceptionStore } from './reception-store.ts'
 import type { PreviousLookup } from '../orders/decide.ts'
 import { runWithReads, type PreviousRead } from './previous-reads.ts'
+import { inTransaction } from '../../storage/postgres/transaction.ts'
 
 /**
  * The advisory lock class of a customer's receptions: (class, hashtext(user)). Apart from
@@ -197,19 +198,8 @@ export class PgReceptionStore implements ReceptionStore {
     return rows.sort((a, b) => a.first_seen - b.first_seen || (a.order_id < b.order_id ? -1 : 1)).map((r) => r.order_id)
   }
 
-  private async tx<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
-      const result = await work(client)
-      await client.query('COMMIT')
-      return result
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      client.release()
-    }
+  private tx<T>(work: (client: Client) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, work)
   }
 
   private async lockCustomer(c: Client, user: string): Promise<void> {

@@ -2,6 +2,7 @@
 // relay-schema.ts), shared by every relay; on the relay's own pool (openRelayPool).
 import type pg from 'pg'
 import type { AccountRow, AccountStore, Revocation, SessionRow, StoredSession } from '../account-store.ts'
+import { inTransaction } from './transaction.ts'
 
 /**
  * Sign-outs take this advisory lock (two-key form: apart from the one-key locks other stores take
@@ -48,9 +49,7 @@ export class PgAccountStore implements AccountStore {
   }
 
   async endSession(tokenHash: string, now: number): Promise<Revocation | null> {
-    const client = await this.pool.connect()
-    try {
-      await client.query('BEGIN')
+    return await inTransaction(this.pool, async (client) => {
       const ended = await client.query<{ sid: string | null; expires_at: number }>(
         'DELETE FROM sessions WHERE token_hash = $1 RETURNING sid, expires_at', [tokenHash])
       const session = ended.rows[0]
@@ -64,14 +63,8 @@ export class PgAccountStore implements AccountStore {
       // A revocation matters only until its token would have expired. The newest row stays, as
       // in SQLite, so `last` never goes back to 0 for a lab node.
       await client.query('DELETE FROM revocations WHERE expires_at <= $1 AND seq < (SELECT max(seq) FROM revocations)', [now])
-      await client.query('COMMIT')
       return revocation
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      client.release()
-    }
+    })
   }
 
   async revocationsAfter(seq: number, now: number, limit: number): Promise<{ revocations: Revocation[]; last: number }> {
