@@ -1,7 +1,7 @@
 // The `cluster` workload's systems, started once per run: PostgreSQL, Redis, three labsync relays
 // in cluster mode and two Hocuspocus instances with extension-redis, each a process on the
 // servers' CPU, and the customer accounts every relay accepts.
-import pg from 'pg'
+import { asAdmin } from '../../tests/helpers/postgres.ts'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEMO_CONFIG } from '../../relay/config.ts'
@@ -45,7 +45,7 @@ export async function startClusterSystems(dir: string, customers: number, log: (
   try {
     const labsyncDb = await services.postgres.createDatabase('labsync')
     const hocuspocusDb = await services.postgres.createDatabase('hocuspocus')
-    await oneStatement(hocuspocusDb, HOCUSPOCUS_TABLE)
+    await asAdmin(hocuspocusDb, HOCUSPOCUS_TABLE)
     const relayDirs = Array.from({ length: relays }, (_, i) => join(dir, `relay${i + 1}`))
     const startRelay = relayStarter(dir, labsyncDb, services.redis.url)
     const people = await seedAccounts(relayDirs, startRelay, customers)
@@ -102,15 +102,5 @@ async function checkTokensEverywhere(relays: ClusterProcess[], people: Account[]
     } finally {
       client.destroy()
     }
-  }
-}
-
-async function oneStatement(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
   }
 }

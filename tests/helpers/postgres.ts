@@ -94,7 +94,7 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
 }
 
 /** One statement on its own connection (CREATE DATABASE cannot run in a pool's transaction). */
-async function asAdmin(url: string, sql: string): Promise<void> {
+export async function asAdmin(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
