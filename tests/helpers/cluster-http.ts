@@ -36,14 +36,21 @@ export function send(url: string, options: RequestOptions = {}): Promise<Answer>
 
 /**
  * A request whose body is sent only up to `sent` bytes of `body` (Content-Length says all of it),
- * then held open: the test cuts it (kills the server, or calls abort()). `done` settles with the
+ * then held open: the test cuts it (kills the server, or calls leave()). `done` settles with the
  * answer or the error the cut gave.
  */
-export function sendPart(url: string, options: RequestOptions & { body: Uint8Array }, sent: number): { abort(): void; done: Promise<Answer | Error> } {
+export function sendPart(url: string, options: RequestOptions & { body: Uint8Array }, sent: number): { leave(): void; done: Promise<Answer | Error> } {
   let req: ClientRequest
   const done = new Promise<Answer | Error>((resolve) => {
     req = open(url, { ...options, headers: { ...options.headers, 'content-length': String(options.body.length) } }, resolve, resolve)
     req.write(options.body.subarray(0, sent))
   })
-  return { abort: () => req.destroy(), done }
+  // The client goes away mid-body by closing its side (a FIN after every byte written): the server
+  // reads all `sent` bytes, then the end. A reset (req.destroy()) would let the server's kernel
+  // drop bytes that had arrived but were not yet read, and a test could not say what arrived.
+  const leave = () => {
+    if (!req.socket) throw new Error('sendPart: the request has no connection yet')
+    req.socket.end()
+  }
+  return { leave, done }
 }
