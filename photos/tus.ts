@@ -12,7 +12,7 @@ import { HttpError } from '../shared/errors.ts'
 import type { Principal } from '../shared/rights.ts'
 import { DEFAULT_LIMITS } from '../shared/limits.ts'
 import { SHA256_HEX, type StoredImage } from '../storage/image-store.ts'
-import { isStorageFull, storageFull } from '../sync-server/respond.ts'
+import { isStorageFull, isStoreUnreachable, storageFull, storeUnreachable } from '../sync-server/respond.ts'
 import type { Session } from '../sync-server/connection.ts'
 import { OWNER_KEY, type PartialUploads } from './partial-uploads.ts'
 import { PartialFiles } from './partial-files.ts'
@@ -145,11 +145,13 @@ const nodeRequest = (req: TusRequest) => req.runtime?.node?.req as IncomingMessa
 function answerError(req: TusRequest, error: Error | TusRefusal): { status_code: number; body: string } {
   const node = req.runtime?.node?.res as ServerResponse | undefined
   node?.setHeader('content-type', 'application/json; charset=utf-8')
-  if (error instanceof Error && !isStorageFull(error) && !(error instanceof HttpError)) {
+  if (error instanceof Error && !isStorageFull(error) && !isStoreUnreachable(error) && !(error instanceof HttpError)) {
     console.error('relay: upload failed:', error)
     return { status_code: 500, body: JSON.stringify({ error: 'internal error' }) }
   }
-  const refusal = error instanceof HttpError ? tusRefusalOf(error) : error instanceof Error ? tusRefusalOf(storageFull(507, error)) : error
+  const refusal = error instanceof HttpError ? tusRefusalOf(error)
+    : error instanceof Error ? tusRefusalOf(isStoreUnreachable(error) ? storeUnreachable(error) : storageFull(507, error))
+    : error
   if (refusal.retryAfter !== undefined) node?.setHeader('retry-after', String(Math.max(1, Math.ceil(refusal.retryAfter))))
   return { status_code: refusal.status_code, body: asJsonError(refusal.body) }
 }

@@ -15,10 +15,13 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 /** Seconds a client waits before retrying when the disk is full: an operator has to act first. */
 export const STORAGE_FULL_RETRY_SECONDS = 60
 
+/** Seconds a client waits before retrying when the database cannot be reached (as /healthz says). */
+export const STORE_UNREACHABLE_RETRY_SECONDS = 5
+
 /**
  * Answers an error thrown by a route: typed errors get their status, a full disk or database
- * (routes that know better, like uploads' 507, map it themselves) a 503 to retry later, anything
- * else is a 500.
+ * (routes that know better, like uploads' 507, map it themselves) or an unreachable database a 503
+ * to retry later, anything else is a 500.
  */
 export function sendError(res: ServerResponse, error: unknown): void {
   const typed =
@@ -26,6 +29,7 @@ export function sendError(res: ServerResponse, error: unknown): void {
     : error instanceof RightsError ? new HttpError(403, error.message)
     : error instanceof BadRequestError ? new HttpError(400, error.message)
     : isStorageFull(error) ? storageFull(503, error)
+    : isStoreUnreachable(error) ? storeUnreachable(error)
     : new HttpError(500, 'internal error')
   // A client that went away mid-request is logged once, in one line, by the server (relay/server.ts).
   const clientGone = res.req?.destroyed === true && !res.req.complete
@@ -45,6 +49,28 @@ export function sendError(res: ServerResponse, error: unknown): void {
 export function isStorageFull(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code
   return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL'
+}
+
+/** Network errors a route can only have met talking to its database (a client gone is told apart first). */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN'])
+/** PostgreSQL's SQLSTATEs for "not now": shutting down, starting, out of connections. */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300'])
+
+/**
+ * Whether an error says the database (PostgreSQL in cluster mode) cannot be reached now: a refused
+ * or cut connection, or a SQLSTATE of class 08 (connection exception) or of UNAVAILABLE_SQLSTATES.
+ * By code only; node-postgres's few code-less errors ("Connection terminated unexpectedly") stay 500.
+ */
+export function isStoreUnreachable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code !== 'string') return false
+  return NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)
+}
+
+/** The answer to a request that found the database unreachable, logged in one line (no stack: it is not a bug). */
+export function storeUnreachable(error: unknown): HttpError {
+  console.error(`relay: the database cannot be reached: ${(error as Error).message}`)
+  return new HttpError(503, 'the relay cannot reach its database; try again in a moment', STORE_UNREACHABLE_RETRY_SECONDS)
 }
 
 /**

@@ -10,13 +10,15 @@ import { join } from 'node:path'
 import type { PostgresServer } from '../helpers/postgres.ts'
 import { startPostgresRetrying } from '../helpers/cluster.ts'
 import { startRedis, type RedisServer } from '../helpers/redis.ts'
-import { closed, removeDir, startRelay, synced, tempDir, type RelayProcess } from '../helpers/relay.ts'
+import { closed, makePhoto, removeDir, sha256Hex, signUp, startRelay, synced, tempDir, type RelayProcess } from '../helpers/relay.ts'
 import { echoes, historyEntry, labClient, poll, written } from '../helpers/cluster-load.ts'
 import { isRetryLaterClose } from '../../shared/errors.ts'
 
 let postgres: PostgresServer | null = null
 let redis: RedisServer | null = null
 let relay: RelayProcess | null = null
+/** A customer signed up while PostgreSQL was there. */
+let customer: { token: string } | null = null
 const dir = tempDir('labsync-cluster-pg-')
 test.after(async () => {
   await relay?.stop()
@@ -33,6 +35,7 @@ test('PostgreSQL gone: /healthz 503 with Retry-After within 2 s, a writer closed
   relay = await startRelay({ dataDir: join(dir, 'relay'), env: { LABSYNC_STORE: await postgres.createDatabase('labsync'), LABSYNC_FANOUT: redis.url, LABSYNC_SIGNING_KEY: keyFile } })
   const healthy = await fetch(`${relay.url}/healthz`)
   assert.is(healthy.status, 200)
+  customer = await signUp(relay.url)
 
   const client = labClient(relay.wsUrl, 'demo-lab', 'demo-lab-key')
   const echoed = echoes(client)
@@ -67,6 +70,27 @@ test('PostgreSQL gone: /healthz 503 with Retry-After within 2 s, a writer closed
   } finally {
     client.provider.destroy()
   }
+})
+
+test('PostgreSQL gone: the HTTP routes that need it answer 503 with Retry-After, not 500', async () => {
+  assert.ok(relay && customer, 'the first test left a relay whose PostgreSQL is stopped')
+  const bearer = { authorization: `Bearer ${customer.token}` }
+  const photo = await makePhoto(7, 64, 48)
+  const sha = sha256Hex(photo)
+  const asks: Array<[string, string, RequestInit]> = [
+    ['sign-up', '/api/accounts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'late@example.test', password: 'a long enough password', name: 'Late' }) }],
+    ['sign-in', '/api/sessions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'late@example.test', password: 'a long enough password' }) }],
+    ['photo upload', `/api/images/${sha}`, { method: 'PUT', headers: { ...bearer, 'content-type': 'image/jpeg' }, body: new Uint8Array(photo) }],
+    ['photo read', `/api/images/${sha}`, { headers: bearer }],
+    ['resumable upload', '/api/uploads', { method: 'POST', headers: { ...bearer, 'tus-resumable': '1.0.0', 'upload-length': String(photo.length), 'upload-metadata': `sha256 ${Buffer.from(sha).toString('base64')}` } }],
+  ]
+  const answers: string[] = []
+  for (const [what, path, init] of asks) {
+    const answer = await fetch(`${relay.url}${path}`, init)
+    answers.push(`${what}: ${answer.status} retry-after=${answer.headers.get('retry-after')} ${await answer.text()}`)
+  }
+  const wrong = answers.filter((line) => !/: 503 retry-after=[1-9]/.test(line))
+  assert.equal(wrong, [], `${answers.join('\n')}\n${relay.output().slice(-4000)}`)
 })
 
 test.run()
