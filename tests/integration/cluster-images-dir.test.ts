@@ -46,13 +46,19 @@ function photosUnder(dataDir: string): string[] {
     .filter((entry) => entry.isFile() && !entry.parentPath.includes('.incoming')).map((entry) => entry.name)
 }
 
-test('a photo PUT to relay A is served by relay B from the shared directory, with no copy in PostgreSQL or any --data', async () => {
-  const c = await setUp()
+/** A new customer's photo made from `seed`, PUT to relay A (relays[0]). */
+async function putOnRelayA(c: Cluster, seed: number): Promise<{ owner: { token: string }; bytes: Buffer; sha: string }> {
   const owner = await signUp(c.relays[0]!.url)
-  const bytes = await makePhoto(1)
+  const bytes = await makePhoto(seed)
   const sha = sha256Hex(bytes)
   const put = await send(direct(c, 0, `/api/images/${sha}`), { method: 'PUT', body: bytes, headers: { ...bearer(owner.token), 'content-type': 'image/jpeg' } })
   assert.is(put.status, 201, put.body.toString())
+  return { owner, bytes, sha }
+}
+
+test('a photo PUT to relay A is served by relay B from the shared directory, with no copy in PostgreSQL or any --data', async () => {
+  const c = await setUp()
+  const { owner, bytes, sha } = await putOnRelayA(c, 1)
   assert.ok(readFileSync(inShared(sha)).equals(bytes), 'the file is in the shared directory by its hash')
   const read = await send(direct(c, 1, `/api/images/${sha}`), { headers: bearer(owner.token) })
   assert.is(read.status, 200, read.body.toString())
@@ -86,11 +92,7 @@ test('a tus upload created on relay A and finished on relay B lands in the share
 
 test('a recorded photo whose file is missing is answered 503 with Retry-After by every relay, and served again once the file is back', async () => {
   const c = await setUp()
-  const owner = await signUp(c.relays[0]!.url)
-  const bytes = await makePhoto(3)
-  const sha = sha256Hex(bytes)
-  const put = await send(direct(c, 0, `/api/images/${sha}`), { method: 'PUT', body: bytes, headers: { ...bearer(owner.token), 'content-type': 'image/jpeg' } })
-  assert.is(put.status, 201, put.body.toString())
+  const { owner, sha } = await putOnRelayA(c, 3)
   const aside = join(shared, `aside-${sha}`)
   renameSync(inShared(sha), aside) // lost: a directory restored from a backup older than the database
   for (const i of [0, 1]) {
