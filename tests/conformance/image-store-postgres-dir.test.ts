@@ -1,12 +1,13 @@
 // Runs the ImageStore acceptance suite against the PostgreSQL store with its photos' bytes in a
 // directory (--images DIR), on a real PostgreSQL 15 started for this file: rows in a schema of
 // their own per test, bytes in a temporary directory standing for the relays' shared mount, and a
-// relay's --data of its own. Then what only a shared directory has: two relays on one DIR, files
-// staged there by others, a row whose file is missing, and a directory that cannot hold photos.
+// relay's --data of its own. Then what only a shared directory has: two relays on one DIR, a photo
+// received on another filesystem than DIR, files staged there by others, a row whose file is
+// missing, and a directory that cannot hold photos.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runImageStoreTests } from './image-store.ts'
@@ -98,6 +99,29 @@ test('a recorded photo whose file is missing from the directory is ImageMissingE
     assert.is(await relays.b.localPath(sha256), path)
   } finally {
     await relays.close()
+  }
+})
+
+// The path every real deployment takes: uploads are received under the relay's --data, on
+// another filesystem than the shared mount, so a photo is copied into DIR/.incoming and renamed.
+const otherFilesystem = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev
+test(`a photo received on another filesystem is staged in the directory and renamed: the whole file, nothing left staged${otherFilesystem ? '' : ' (skipped: no second filesystem)'}`, async () => {
+  if (!otherFilesystem) return
+  const shared = mkdtempSync('/dev/shm/labsync-pgdir-shared-')
+  const dataDir = scratch('data')
+  const store = await PgImageStore.open(await server.createSchema(`images_dir_${++schemas}`), dataDir, { imagesDir: shared })
+  try {
+    const bytes = Buffer.alloc(3 << 20, 7)
+    const file = store.incomingPath()
+    writeFileSync(file, bytes)
+    const sha256 = createHash('sha256').update(bytes).digest('hex')
+    await store.adopt(file, sha256)
+    assert.ok(readFileSync(join(shared, sha256.slice(0, 2), sha256)).equals(bytes))
+    assert.not.ok(existsSync(file), 'the received file is gone')
+    assert.equal(readdirSync(join(shared, '.incoming')), [], 'nothing left staged')
+  } finally {
+    await store.close()
+    for (const dir of [shared, dataDir]) rmSync(dir, { recursive: true, force: true })
   }
 })
 
