@@ -44,7 +44,8 @@ export function clusterOptions(args: ClusterArgs): ClusterOptions | null {
 function imagesPlace(images: Given | null | undefined): ClusterOptions['images'] {
   if (!images || images.value === IMAGES_IN_POSTGRES) return IMAGES_IN_POSTGRES
   const problem = imagesDirProblem(images.value)
-  if (problem) throw new ConfigError(`${images.from} "${images.value}" ${problem}; give "${IMAGES_IN_POSTGRES}" or a directory every relay mounts`)
+  // Redacted: a bucket's URL given by mistake (s3://KEY:SECRET@…) may hold a secret.
+  if (problem) throw new ConfigError(`${images.from} "${redact(images.value)}" ${problem}; give "${IMAGES_IN_POSTGRES}" or a directory every relay mounts`)
   return { dir: images.value }
 }
 

@@ -101,6 +101,7 @@ test('--images DIR that cannot hold the photos is refused: missing, not a direct
   chmodSync(open, 0o755)
   refused(await relay(cluster, { LABSYNC_IMAGES: open }), /^labsync: LABSYNC_IMAGES ".*" is open to other users \(mode 0755\): chmod 700 it;/, 'LABSYNC_IMAGES open to others')
   refused(await relay(cluster, { LABSYNC_IMAGES: 'local' }), /^labsync: LABSYNC_IMAGES "local" is not an absolute path/, 'LABSYNC_IMAGES relative')
+  refused(await relay([...cluster, '--images', `s3://key:${SECRET}@photos`]), /^labsync: --images "s3:\/\/key:\*\*\*@photos" is not an absolute path/, 'a bucket URL')
 })
 
 test('--fanout or --images without --store is refused', async () => {
