@@ -23,7 +23,7 @@ export const RELAY_OPTIONS = [
   { name: 'signing-key', value: 'FILE', help: 'sign and check session tokens with this Ed25519 private key (PEM, mode 0600) instead of the one made under --data, so that every relay of a cluster accepts the others\' tokens; also LABSYNC_SIGNING_KEY' },
   { name: 'store', value: 'URL', help: 'cluster mode: keep documents and photos in this PostgreSQL database (postgres://USER:PASSWORD@HOST:PORT/DB), shared by every relay of the cluster; needs --fanout and --signing-key; also LABSYNC_STORE' },
   { name: 'fanout', value: 'URL', help: "cluster mode: hear the other relays' committed updates through this Redis (redis://[:PASSWORD@]HOST:PORT); only with --store; also LABSYNC_FANOUT" },
-  { name: 'images', value: 'postgres', help: "cluster mode: where photos are kept; postgres (the only value so far) keeps them in --store's database, each relay caching them under its --data; only with --store; also LABSYNC_IMAGES", default: 'postgres with --store' },
+  { name: 'images', value: 'postgres|DIR', help: "cluster mode: where photos' bytes are kept (who owns which is always in --store's database): postgres keeps them in that database, each relay caching them under its --data; DIR, an absolute path every relay mounts (e.g. NFS), mode 0700, keeps them there as files by hash; only with --store; also LABSYNC_IMAGES", default: 'postgres with --store' },
   { name: 'trust-proxy', value: 'CIDR[,CIDR]', help: 'take the client\'s address from X-Forwarded-For (its right-most untrusted hop) when the connection comes from these addresses, for logs and per-address limits; from anyone else the header is ignored; also LABSYNC_TRUST_PROXY' },
 ] as const satisfies readonly Option[]
 
@@ -38,8 +38,10 @@ when the last run did not shut down cleanly or the file changed since).
 
 Cluster mode (--store): several relays share one PostgreSQL database, which is where a write is
 acknowledged, and hear each other through Redis (--fanout); run them behind a balancer
-(deploy/haproxy.cfg, deploy/README.md). The relay refuses to start (exit 2) in cluster mode without --fanout or --signing-key, with --images other than
-postgres, and --fanout or --images without --store. Passwords in the URLs are never printed.
+(deploy/haproxy.cfg, deploy/README.md). The relay refuses to start (exit 2) in cluster mode
+without --fanout or --signing-key, with an --images DIR that is not an absolute path, missing,
+not a directory, open to other users or not writable, and --fanout or --images without --store.
+Passwords in the URLs are never printed.
 /healthz answers 503 while PostgreSQL does not answer, and sync sockets whose writes could not
 be stored are closed with 4500 (retry later).`
 

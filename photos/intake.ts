@@ -10,7 +10,7 @@ import type pg from 'pg'
 import type { Session } from '../sync-server/connection.ts'
 import { HttpError } from '../shared/errors.ts'
 import type { Principal } from '../shared/rights.ts'
-import { IMAGE_TYPES, SHA256_HEX, isImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../storage/image-store.ts'
+import { IMAGE_TYPES, ImageMissingError, SHA256_HEX, isImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../storage/image-store.ts'
 import { isStorageFull, sendJson, storageFull } from '../sync-server/respond.ts'
 import { UPLOAD_PATH, createUploads, customer } from './tus.ts'
 
@@ -143,7 +143,7 @@ async function getImage(intake: PhotoIntake, req: IncomingMessage, res: ServerRe
   }
   // Only now, for a reader with the right to it: a relay that did not receive the photo fetches
   // its copy. Opened before any header, so a failure is still an error answer.
-  const file = await open(await store.localPath(sha256), 'r')
+  const file = await open(await servedFile(store, sha256), 'r')
   res.writeHead(200, { ...headers, 'content-length': image.bytes })
   if (req.method === 'HEAD') {
     await file.close()
@@ -151,6 +151,25 @@ async function getImage(intake: PhotoIntake, req: IncomingMessage, res: ServerRe
   }
   // A client that goes away mid-image is no error of ours.
   await pipeline(file.createReadStream(), res).catch(() => res.destroy())
+}
+
+/** Seconds a reader waits before asking again for a recorded photo whose bytes are missing. */
+export const MISSING_PHOTO_RETRY_SECONDS = 60
+
+/**
+ * The file to serve. A recorded photo whose bytes are missing (a shared --images directory
+ * restored from an older backup than the database, or not mounted) is a 503 to retry later,
+ * logged with its hash: a lab node waits for it instead of failing the order, and the photo is
+ * served again, its row untouched, once an operator puts the file back.
+ */
+async function servedFile(store: ImageStore, sha256: string): Promise<string> {
+  try {
+    return await store.localPath(sha256)
+  } catch (error) {
+    if (!(error instanceof ImageMissingError)) throw error
+    console.error(`relay: photo ${sha256} is recorded but cannot be served: ${error.message}`)
+    throw new HttpError(503, 'this photo cannot be served right now; try again later', MISSING_PHOTO_RETRY_SECONDS)
+  }
 }
 
 async function mayRead(intake: PhotoIntake, who: Principal, sha256: string): Promise<boolean> {

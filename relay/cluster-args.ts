@@ -2,6 +2,7 @@
 // variables) checked together into ClusterOptions, and the passwords in their URLs kept out of
 // every line the relay prints.
 import { ConfigError } from '../shared/errors.ts'
+import { imagesDirProblem } from '../storage/postgres/image-bytes-dir.ts'
 import type { ClusterOptions } from './stores.ts'
 
 /** A value given as a flag or by its environment variable; `from` names which, for messages. */
@@ -15,7 +16,7 @@ export interface ClusterArgs {
   signingKey: boolean
 }
 
-/** The only --images value so far: photos in PostgreSQL, cached under each relay's --data. */
+/** --images postgres, the default: photos in PostgreSQL, cached under each relay's --data. Any other value is a directory. */
 export const IMAGES_IN_POSTGRES = 'postgres'
 
 /**
@@ -33,10 +34,19 @@ export function clusterOptions(args: ClusterArgs): ClusterOptions | null {
   if (!fanout) throw new ConfigError(`cluster mode (${store.from}) needs --fanout redis://… (or LABSYNC_FANOUT): without it relays do not hear each other's writes`)
   const fanoutUrl = parsedUrl(fanout, ['redis:', 'rediss:'], 'redis://[:PASSWORD@]HOST:PORT')
   if (!args.signingKey) throw new ConfigError(`cluster mode (${store.from}) needs --signing-key FILE (or LABSYNC_SIGNING_KEY), one key for every relay: a key made per relay under --data makes relays refuse each other's tokens`)
-  if (images && images.value !== IMAGES_IN_POSTGRES) {
-    throw new ConfigError(`${images.from} "${redact(images.value)}": the only value is "${IMAGES_IN_POSTGRES}" (photos in the database, cached under each relay's --data); a directory is not supported yet, and photos kept per relay would not be served by the others`)
-  }
-  return { store: storeUrl, fanout: fanoutUrl, images: IMAGES_IN_POSTGRES }
+  return { store: storeUrl, fanout: fanoutUrl, images: imagesPlace(images) }
+}
+
+/**
+ * --images: postgres (also when not given), or a directory every relay mounts. A directory that
+ * cannot hold the photos is refused here, before anything is opened, like any other bad argument.
+ */
+function imagesPlace(images: Given | null | undefined): ClusterOptions['images'] {
+  if (!images || images.value === IMAGES_IN_POSTGRES) return IMAGES_IN_POSTGRES
+  const problem = imagesDirProblem(images.value)
+  // Redacted: a bucket's URL given by mistake (s3://KEY:SECRET@…) may hold a secret.
+  if (problem) throw new ConfigError(`${images.from} "${redact(images.value)}" ${problem}; give "${IMAGES_IN_POSTGRES}" or a directory every relay mounts`)
+  return { dir: images.value }
 }
 
 function parsedUrl(given: Given, protocols: string[], shape: string): string {

@@ -33,7 +33,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   // Refused (exit 2) before the data dir is touched: a relay of a cluster must not start on a key of its own.
   const signingKey = args.signingKey ? loadSigningKeyFile(args.signingKey.file, args.signingKey.from) : undefined
   const trustProxy = args.trustProxy ? parseTrustedProxies(args.trustProxy.value, args.trustProxy.from) : null
-  if (cluster) console.log(`relay: cluster mode: documents and photos in PostgreSQL ${redact(cluster.store)}, fan-out through Redis ${redact(cluster.fanout)}`)
+  if (cluster) console.log(`relay: cluster mode: documents and photos in PostgreSQL ${redact(cluster.store)}, ${cluster.images === 'postgres' ? '' : `photos' files in ${cluster.images.dir}, `}fan-out through Redis ${redact(cluster.fanout)}`)
   if (!args.config) console.log('relay: no --config given, serving the demo catalog (admin token "demo-admin-token", lab key "demo-lab-key")')
   const dataDir = resolve(args.data)
   // Before anything opens the database for writing: a lost or damaged one is refused (exit 2).

@@ -41,8 +41,11 @@ export interface ClusterOptions {
   store: string
   /** --fanout: a Redis URL, how relays hear of each other's committed updates. */
   fanout: string
-  /** --images: where photos are kept; 'postgres' (the only choice so far: see deploy/README.md). */
-  images: 'postgres'
+  /**
+   * --images: where photos' bytes are kept (their rows are PostgreSQL's either way): 'postgres',
+   * the default, or a directory every relay mounts at the same path (see deploy/README.md).
+   */
+  images: 'postgres' | { dir: string }
 }
 
 export interface StoresOptions {
@@ -121,7 +124,8 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     opened.push(() => pool.end())
     const docStore = await PgDocStore.open(cluster.store)
     opened.push(() => docStore.close())
-    const imageStore = await PgImageStore.open(cluster.store, dataDir, { maxBytes: imageBytes, now })
+    const imagesDir = cluster.images === 'postgres' ? undefined : cluster.images.dir
+    const imageStore = await PgImageStore.open(cluster.store, dataDir, { maxBytes: imageBytes, now, imagesDir })
     opened.push(() => imageStore.close())
     const fanout = await RedisFanout.open(cluster.fanout)
     opened.push(() => fanout.close())

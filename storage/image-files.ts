@@ -1,6 +1,7 @@
 // Photo files on a local disk by content hash, `<root>/<first 2 hex>/<sha256>`: received into
 // `<root>/.incoming`, then moved into place so that a crash leaves nothing or the whole file.
-// What every ImageStore that keeps its files on this machine shares (SQLite's, memory's).
+// What every ImageStore that keeps its files on this machine shares (SQLite's, memory's), and the
+// cluster's when its photos are in a directory every relay mounts (--images DIR).
 import { randomBytes } from 'node:crypto'
 import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises'
 import { existsSync, mkdirSync, rmSync } from 'node:fs'
@@ -11,10 +12,14 @@ export class ImageFiles {
   /** Same filesystem as the images, so a rename from here is atomic. */
   readonly incomingDir: string
 
-  constructor(private readonly root: string) {
+  /**
+   * `shared`: several processes use `root` at once (relays on one mount), so the incoming
+   * directory is not emptied here: another relay may be moving a file through it right now.
+   */
+  constructor(private readonly root: string, options: { shared?: boolean } = {}) {
     this.incomingDir = join(root, '.incoming')
     // Whatever a crash left half-received is garbage: nothing refers to it.
-    rmSync(this.incomingDir, { recursive: true, force: true })
+    if (!options.shared) rmSync(this.incomingDir, { recursive: true, force: true })
     mkdirSync(this.incomingDir, { recursive: true })
   }
 

@@ -1,11 +1,14 @@
-// The cluster's ImageStore: photos' bytes and rows in PostgreSQL, so every relay can serve a photo
-// any relay received; each relay keeps the files it serves in a local directory by hash.
-import { readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
+// The cluster's ImageStore: photos' rows (images, image_owners) in PostgreSQL and their bytes in
+// one place every relay reads (image-bytes.ts: the image_bytes table, or a shared directory), so
+// every relay can serve a photo any relay received, and ownership is checked in one database.
+import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
 import { DEFAULT_LIMITS } from '../../shared/limits.ts'
 import { ImageFiles, assertSha } from '../image-files.ts'
+import type { ImageBytes } from './image-bytes.ts'
+import { TableBytes } from './image-bytes-table.ts'
+import { DirBytes } from './image-bytes-dir.ts'
 import { ImageMissingError, type ImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../image-store.ts'
 import { migrate, type PgMigrations } from './migrate.ts'
 
@@ -45,6 +48,11 @@ export interface PgImageStoreOptions {
   now?: () => number
   /** Connections to PostgreSQL; 4 unless given (each statement touches a row or two). */
   connections?: number
+  /**
+   * --images DIR: the bytes as files in this directory, which every relay mounts at this path
+   * (ImagesDirError when it is unfit); without it, in the image_bytes table.
+   */
+  imagesDir?: string
 }
 
 interface ImageRow { sha256: string; bytes: number; width: number; height: number; format: string; created_at: string }
@@ -54,38 +62,50 @@ export class PgImageStore implements ImageStore {
   private readonly files: ImageFiles
   private readonly maxBytes: number
   private readonly now: () => number
-  /** Copies being fetched from PostgreSQL, so readers of one photo at once fetch it once. */
-  private readonly fetching = new Map<string, Promise<boolean>>()
 
-  private constructor(private readonly pool: pg.Pool, dataDir: string, options: PgImageStoreOptions) {
-    this.files = new ImageFiles(join(dataDir, 'images'))
-    this.incomingDir = this.files.incomingDir
+  private constructor(private readonly pool: pg.Pool, private readonly bytes: ImageBytes, files: ImageFiles, options: PgImageStoreOptions) {
+    this.files = files
+    this.incomingDir = files.incomingDir
     this.maxBytes = options.maxBytes ?? DEFAULT_LIMITS.imageBytes
     this.now = options.now ?? Date.now
   }
 
-  /** Connects, brings the schema up to date; `dataDir` holds this relay's files (images/). */
+  /**
+   * Connects, brings the schema up to date. `dataDir` holds this relay's files (images/): what it
+   * is receiving, and with the bytes in PostgreSQL its copies of the photos it served.
+   */
   static async open(connectionString: string, dataDir: string, options: PgImageStoreOptions = {}): Promise<PgImageStore> {
+    // Before connecting: an unfit directory is the operator's to fix, not a database to wait for.
+    const dir = options.imagesDir === undefined ? null : await DirBytes.open(options.imagesDir, options.now ?? Date.now)
     // A database that does not answer fails a statement within 10 s rather than queueing it for
     // ever; a statement waiting on a lock another relay holds is waited for.
     const pool = new pg.Pool({ connectionString, max: options.connections ?? 4, connectionTimeoutMillis: 10_000 })
     pool.on('error', () => {}) // an idle connection's error fails the next query instead
     try {
       await migrate(pool, IMAGE_MIGRATIONS)
-      return new PgImageStore(pool, dataDir, options)
+      const files = new ImageFiles(join(dataDir, 'images'))
+      return new PgImageStore(pool, dir ?? new TableBytes(pool, files), files, options)
     } catch (error) {
       await pool.end()
       throw error
     }
   }
 
-  /** This relay's copy: present after adopt() here, or once localPath() fetched a photo another relay received. */
+  /**
+   * The file readers on this machine open: in the shared directory, or this relay's copy
+   * (present after adopt() here, or once localPath() fetched a photo another relay received).
+   */
   path(sha256: string): string {
-    return this.files.path(sha256)
+    return this.bytes.path(sha256)
   }
 
+  /**
+   * A recorded image whose bytes are missing (a shared directory restored from an older backup
+   * than the database) is ImageMissingError too: its row is kept, so the photo is served again
+   * as soon as its file is put back.
+   */
   async localPath(sha256: string): Promise<string> {
-    if (!await this.materialize(sha256)) throw new ImageMissingError(`no bytes of image ${sha256} in PostgreSQL`)
+    if (!await this.materialize(sha256)) throw new ImageMissingError(`no bytes of image ${sha256} ${this.bytes.where}`)
     return this.path(sha256)
   }
 
@@ -112,10 +132,7 @@ export class PgImageStore implements ImageStore {
     await this.pool.query('INSERT INTO image_owners (sha256, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sha256, userId])
   }
 
-  /**
-   * The bytes are committed to PostgreSQL before the local file is placed, so a row record()
-   * writes next never points at bytes another relay cannot read.
-   */
+  /** The bytes are stored for every relay first, so a row record() writes next never points at bytes another relay cannot read. */
   async adopt(file: string, sha256: string): Promise<void> {
     assertSha(sha256)
     const { size } = await stat(file)
@@ -123,8 +140,7 @@ export class PgImageStore implements ImageStore {
       await rm(file, { force: true })
       throw new ImageTooLargeError(`an image may have at most ${this.maxBytes} bytes, this one has ${size}`)
     }
-    await this.pool.query('INSERT INTO image_bytes (sha256, data) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sha256, await readFile(file)])
-    await this.files.adopt(file, sha256)
+    await this.bytes.adopt(file, sha256)
   }
 
   /** One statement, so the image row and its owner are stored together or not at all. */
@@ -141,26 +157,12 @@ export class PgImageStore implements ImageStore {
   }
 
   /**
-   * Places this relay's copy of a photo another relay received, from PostgreSQL; false when
-   * the bytes are not there. localPath() is this, for readers of the ImageStore interface.
+   * Whether this machine can open the photo's file, fetching its copy of a photo another relay
+   * received when the bytes are in PostgreSQL; false when they are nowhere. localPath() is this,
+   * for readers of the ImageStore interface.
    */
-  async materialize(sha256: string): Promise<boolean> {
-    if (existsSync(this.path(sha256))) return true
-    let fetched = this.fetching.get(sha256)
-    if (!fetched) {
-      fetched = this.fetch(sha256).finally(() => this.fetching.delete(sha256))
-      this.fetching.set(sha256, fetched)
-    }
-    return fetched
-  }
-
-  private async fetch(sha256: string): Promise<boolean> {
-    const { rows } = await this.pool.query<{ data: Buffer }>('SELECT data FROM image_bytes WHERE sha256 = $1', [sha256])
-    if (rows.length === 0) return false
-    const staged = this.files.incomingPath()
-    await writeFile(staged, rows[0].data)
-    await this.files.adopt(staged, sha256)
-    return true
+  materialize(sha256: string): Promise<boolean> {
+    return this.bytes.materialize(sha256)
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,13 @@
-// Cluster mode from the command line: `labsync relay --store … --fanout … --images postgres
+// Cluster mode from the command line: `labsync relay --store … --fanout … --images postgres|DIR
 // --signing-key FILE` (or LABSYNC_STORE, LABSYNC_FANOUT, LABSYNC_IMAGES) starts a relay on
-// PostgreSQL and Redis; a missing part is refused with one line naming it, exit 2, before the data
-// dir is touched; no password in a URL is ever printed; PostgreSQL unreachable at start is one
-// line, exit 1.
+// PostgreSQL and Redis; a missing part, or a DIR that cannot hold the photos, is refused with one
+// line naming it, exit 2, before the data dir is touched; no password in a URL is ever printed;
+// PostgreSQL unreachable at start is one line, exit 1.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { existsSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { LABSYNC, removeDir, tempDir } from '../helpers/relay.ts'
 import type { PostgresServer } from '../helpers/postgres.ts'
@@ -89,15 +89,25 @@ test('--store without --fanout, or without --signing-key, is refused naming what
   refused(await relay([], { LABSYNC_STORE: PG, LABSYNC_FANOUT: REDIS }), /^labsync: cluster mode \(LABSYNC_STORE\) needs --signing-key FILE/, 'no key, by environment')
 })
 
-test('--images other than postgres is refused: photos kept per relay are not served by the others', async () => {
+test('--images DIR that cannot hold the photos is refused: missing, not a directory, open to others, relative', async () => {
   const key = keyFile()
-  refused(await relay(['--store', PG, '--fanout', REDIS, '--signing-key', key, '--images', '/srv/photos']), /^labsync: --images "\/srv\/photos": the only value is "postgres"/, '--images DIR')
-  refused(await relay(['--store', PG, '--fanout', REDIS, '--signing-key', key], { LABSYNC_IMAGES: 'local' }), /^labsync: LABSYNC_IMAGES "local": the only value is "postgres"/, 'LABSYNC_IMAGES')
+  const cluster = ['--store', PG, '--fanout', REDIS, '--signing-key', key]
+  const missing = join(newDir(), 'not-mounted')
+  refused(await relay([...cluster, '--images', missing]), new RegExp(`^labsync: --images "${missing}" does not exist \\(mount the shared directory first\\); give "postgres" or a directory every relay mounts$`), '--images missing')
+  const file = join(newDir(), 'a-file')
+  writeFileSync(file, '')
+  refused(await relay([...cluster, '--images', file]), /^labsync: --images ".*" is not a directory;/, '--images a file')
+  const open = newDir()
+  chmodSync(open, 0o755)
+  refused(await relay(cluster, { LABSYNC_IMAGES: open }), /^labsync: LABSYNC_IMAGES ".*" is open to other users \(mode 0755\): chmod 700 it;/, 'LABSYNC_IMAGES open to others')
+  refused(await relay(cluster, { LABSYNC_IMAGES: 'local' }), /^labsync: LABSYNC_IMAGES "local" is not an absolute path/, 'LABSYNC_IMAGES relative')
+  refused(await relay([...cluster, '--images', `s3://key:${SECRET}@photos`]), /^labsync: --images "s3:\/\/key:\*\*\*@photos" is not an absolute path/, 'a bucket URL')
 })
 
 test('--fanout or --images without --store is refused', async () => {
   refused(await relay(['--fanout', REDIS]), /^labsync: --fanout is for cluster mode: give --store postgres:\/\/… \(or LABSYNC_STORE\) too$/, '--fanout alone')
   refused(await relay(['--images', 'postgres']), /^labsync: --images is for cluster mode/, '--images alone')
+  refused(await relay(['--images', newDir()]), /^labsync: --images is for cluster mode/, '--images DIR alone')
   refused(await relay([], { LABSYNC_FANOUT: REDIS }), /^labsync: LABSYNC_FANOUT is for cluster mode/, 'LABSYNC_FANOUT alone')
 })
 
@@ -144,6 +154,10 @@ test('with PostgreSQL and Redis there, the flags start a relay in cluster mode; 
   const byEnv = await relay([], { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_SIGNING_KEY: key })
   assert.ok(byEnv.listened, byEnv.stdout + byEnv.stderr)
   assert.match(byEnv.stdout, /relay: cluster mode:/)
+  const images = newDir()
+  const withDir = await relay(['--store', store, '--fanout', redis.url, '--images', images, '--signing-key', key])
+  assert.ok(withDir.listened, withDir.stdout + withDir.stderr)
+  assert.ok(withDir.stdout.includes(`photos' files in ${images}, fan-out through Redis`), withDir.stdout)
 })
 
 test('LABSYNC_TEST_ECHO_BEFORE_COMMIT is refused unless NODE_ENV=test', async () => {

@@ -1,0 +1,110 @@
+// Photos in a cluster whose bytes are in a shared directory (--images DIR, here by LABSYNC_IMAGES:
+// two relay processes on one real PostgreSQL and Redis, and one temporary directory standing for
+// their NFS mount): a photo PUT to relay A is served by relay B from the directory, a tus upload
+// finished on one relay lands there too, and neither copies the bytes into PostgreSQL or its own
+// --data; a recorded photo whose file is missing is answered 503 (retry later) by every relay,
+// and served again once its file is put back.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs'
+import { join } from 'node:path'
+import pg from 'pg'
+import { startCluster, type Cluster } from '../helpers/cluster.ts'
+import { send } from '../helpers/cluster-http.ts'
+import { makePhoto, removeDir, sha256Hex, signUp, tempDir } from '../helpers/relay.ts'
+
+const shared = tempDir('labsync-cluster-images-')
+let cluster: Cluster | null = null
+let db: pg.Pool | null = null
+/** Started by the first test that asks (uvu 0.5 swallows an error thrown in test.before). */
+async function setUp(): Promise<Cluster> {
+  cluster ??= await startCluster({ relays: 2, env: { LABSYNC_IMAGES: shared } })
+  db ??= new pg.Pool({ connectionString: cluster.store, max: 2 })
+  return cluster
+}
+test.after(async () => {
+  await db?.end()
+  await cluster?.stop()
+  removeDir(shared)
+})
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+const direct = (c: Cluster, i: number, path: string) => `${c.relays[i]!.url}${path}`
+const inShared = (sha256: string) => join(shared, sha256.slice(0, 2), sha256)
+
+/** The photo's bytes in PostgreSQL's image_bytes table (none are expected with a directory). */
+async function bytesInPostgres(sha256: string): Promise<number> {
+  const { rows } = await db!.query<{ n: number }>('SELECT count(*)::int AS n FROM image_bytes WHERE sha256 = $1', [sha256])
+  return rows[0].n
+}
+
+/** Photo files a relay keeps under its --data (what it is receiving aside). */
+function photosUnder(dataDir: string): string[] {
+  const images = join(dataDir, 'images')
+  if (!existsSync(images)) return []
+  return readdirSync(images, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && !entry.parentPath.includes('.incoming')).map((entry) => entry.name)
+}
+
+/** A new customer's photo made from `seed`, PUT to relay A (relays[0]). */
+async function putOnRelayA(c: Cluster, seed: number): Promise<{ owner: { token: string }; bytes: Buffer; sha: string }> {
+  const owner = await signUp(c.relays[0]!.url)
+  const bytes = await makePhoto(seed)
+  const sha = sha256Hex(bytes)
+  const put = await send(direct(c, 0, `/api/images/${sha}`), { method: 'PUT', body: bytes, headers: { ...bearer(owner.token), 'content-type': 'image/jpeg' } })
+  assert.is(put.status, 201, put.body.toString())
+  return { owner, bytes, sha }
+}
+
+test('a photo PUT to relay A is served by relay B from the shared directory, with no copy in PostgreSQL or any --data', async () => {
+  const c = await setUp()
+  const { owner, bytes, sha } = await putOnRelayA(c, 1)
+  assert.ok(readFileSync(inShared(sha)).equals(bytes), 'the file is in the shared directory by its hash')
+  const read = await send(direct(c, 1, `/api/images/${sha}`), { headers: bearer(owner.token) })
+  assert.is(read.status, 200, read.body.toString())
+  assert.is(sha256Hex(read.body), sha, 'relay B served the bytes relay A received')
+  assert.is(await bytesInPostgres(sha), 0, 'no bytes in PostgreSQL')
+  for (const relay of c.relays) assert.equal(photosUnder(relay!.dataDir), [], `no copy under ${relay!.dataDir}`)
+  const other = await signUp(c.relays[1]!.url)
+  assert.is((await send(direct(c, 1, `/api/images/${sha}`), { headers: bearer(other.token) })).status, 404, 'ownership is still checked')
+})
+
+test('a tus upload created on relay A and finished on relay B lands in the shared directory', async () => {
+  const c = await setUp()
+  const me = await signUp(c.relays[0]!.url)
+  const bytes = await makePhoto(2)
+  const sha = sha256Hex(bytes)
+  const tus = { ...bearer(me.token), 'tus-resumable': '1.0.0' }
+  const created = await send(direct(c, 0, '/api/uploads'), { method: 'POST', headers: { ...tus, 'upload-length': String(bytes.length), 'upload-metadata': `sha256 ${Buffer.from(sha).toString('base64')}` } })
+  assert.is(created.status, 201, created.body.toString())
+  const half = Math.floor(bytes.length / 2)
+  const location = String(created.headers.location)
+  for (const [i, start, end] of [[0, 0, half], [1, half, bytes.length]]) {
+    const answer = await send(direct(c, i, location), { method: 'PATCH', body: bytes.subarray(start, end), headers: { ...tus, 'upload-offset': String(start), 'content-type': 'application/offset+octet-stream' } })
+    assert.is(answer.status, 204, `PATCH on relay${i + 1}: ${answer.status} ${answer.body}`)
+  }
+  assert.ok(readFileSync(inShared(sha)).equals(bytes), 'the finished upload is in the shared directory')
+  assert.is(await bytesInPostgres(sha), 0)
+  const read = await send(direct(c, 0, `/api/images/${sha}`), { headers: bearer(me.token) })
+  assert.is(read.status, 200)
+  assert.is(sha256Hex(read.body), sha)
+})
+
+test('a recorded photo whose file is missing is answered 503 with Retry-After by every relay, and served again once the file is back', async () => {
+  const c = await setUp()
+  const { owner, sha } = await putOnRelayA(c, 3)
+  const aside = join(shared, `aside-${sha}`)
+  renameSync(inShared(sha), aside) // lost: a directory restored from a backup older than the database
+  for (const i of [0, 1]) {
+    const read = await send(direct(c, i, `/api/images/${sha}`), { headers: bearer(owner.token) })
+    assert.is(read.status, 503, `relay${i + 1}: ${read.status} ${read.body}`)
+    assert.is(read.headers['retry-after'], '60')
+    assert.ok(c.relays[i]!.output().includes(`relay: photo ${sha} is recorded but cannot be served: no bytes of image ${sha} in ${shared}`), c.output())
+  }
+  renameSync(aside, inShared(sha)) // put back
+  const read = await send(direct(c, 1, `/api/images/${sha}`), { headers: bearer(owner.token) })
+  assert.is(read.status, 200, read.body.toString())
+  assert.is(sha256Hex(read.body), sha)
+})
+
+test.run()
