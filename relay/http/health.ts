@@ -4,6 +4,7 @@
 // mode) is asked by a probe of its own, whose last answer /healthz reads.
 import { statfsSync } from 'node:fs'
 import pg from 'pg'
+import { openPool } from '../../storage/postgres/pool.ts'
 import type { ServerResponse } from 'node:http'
 import { sendJson } from '../../sync-server/respond.ts'
 
@@ -77,8 +78,7 @@ export async function pgHealth(connectionString: string, options: PgProbeOptions
   const now = options.now ?? Date.now
   const redactText = options.redact ?? ((text: string) => text)
   // Its own pool of one: the stores' pools may be busy with a long batch, which is not unhealthy.
-  const pool = new pg.Pool({ connectionString, max: 1, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, idleTimeoutMillis: 0 })
-  pool.on('error', () => {}) // an idle connection cut (PostgreSQL restarted): the next probe fails instead
+  const pool = openPool({ connectionString, max: 1, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs, idleTimeoutMillis: 0 })
   let last = { at: now(), problem: null as string | null }
   let closed = false
   const probe = async () => {

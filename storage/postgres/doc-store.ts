@@ -1,6 +1,7 @@
 // The PostgreSQL DocStore: one update log table shared by every relay, written by group commit
 // (one transaction for whatever this relay appended meanwhile), compacted under an advisory lock.
 import pg from 'pg'
+import { openPool } from './pool.ts'
 import type { DocStore } from '../doc-store.ts'
 import { SeenRows } from '../seen-rows.ts'
 import { LOCK_CLASS, migrate, type PgMigrations } from './migrate.ts'
@@ -42,9 +43,7 @@ export class PgDocStore implements DocStore {
     // A database cut off (not refusing, just silent) fails a connect within 10 s and a statement
     // within 30 s, rather than holding writes for ever: the room then closes its sockets with
     // "retry later" and acknowledges nothing it could not store.
-    const pool = new pg.Pool({ connectionString, max: (options.readers ?? 4) + 1, connectionTimeoutMillis: 10_000, query_timeout: 30_000 })
-    // An idle client's error (the server restarted) must not crash the relay: the next query fails instead.
-    pool.on('error', () => {})
+    const pool = openPool({ connectionString, max: (options.readers ?? 4) + 1, connectionTimeoutMillis: 10_000, query_timeout: 30_000 })
     try {
       await migrate(pool, DOC_MIGRATIONS)
     } catch (error) {

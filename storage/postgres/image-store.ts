@@ -4,6 +4,7 @@
 import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import pg from 'pg'
+import { openPool } from './pool.ts'
 import { DEFAULT_LIMITS } from '../../shared/limits.ts'
 import { ImageFiles, assertSha } from '../image-files.ts'
 import type { ImageBytes } from './image-bytes.ts'
@@ -79,8 +80,7 @@ export class PgImageStore implements ImageStore {
     const dir = options.imagesDir === undefined ? null : await DirBytes.open(options.imagesDir, options.now ?? Date.now)
     // A database that does not answer fails a statement within 10 s rather than queueing it for
     // ever; a statement waiting on a lock another relay holds is waited for.
-    const pool = new pg.Pool({ connectionString, max: options.connections ?? 4, connectionTimeoutMillis: 10_000 })
-    pool.on('error', () => {}) // an idle connection's error fails the next query instead
+    const pool = openPool({ connectionString, max: options.connections ?? 4, connectionTimeoutMillis: 10_000 })
     try {
       await migrate(pool, IMAGE_MIGRATIONS)
       const files = new ImageFiles(join(dataDir, 'images'))

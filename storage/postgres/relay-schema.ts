@@ -4,6 +4,7 @@
 // milliseconds (bigint), JSON columns are jsonb, flags are boolean. Documents and images have
 // schemas of their own (doc-store.ts, image-store.ts).
 import pg from 'pg'
+import { openPool } from './pool.ts'
 import { migrate, type PgMigrations } from './migrate.ts'
 
 /** The relay's schema steps (see PgMigrations: append, never edit, once released). */
@@ -158,8 +159,7 @@ export const RELAY_POOL_SIZE = 6
  * epoch millisecond, a count or an amount in minor units, far below 2^53.
  */
 export async function openRelayPool(connectionString: string, max = RELAY_POOL_SIZE): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 10_000, types: NUMBERS })
-  pool.on('error', () => {}) // an idle connection's error (the server restarted) fails the next query instead
+  const pool = openPool({ connectionString, max, connectionTimeoutMillis: 10_000, types: NUMBERS })
   try {
     await migrate(pool, RELAY_PG_MIGRATIONS)
     return pool

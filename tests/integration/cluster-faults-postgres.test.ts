@@ -35,7 +35,9 @@ test('PostgreSQL gone: /healthz 503 with Retry-After within 2 s, a writer closed
   relay = await startRelay({ dataDir: join(dir, 'relay'), env: { LABSYNC_STORE: await postgres.createDatabase('labsync'), LABSYNC_FANOUT: redis.url, LABSYNC_SIGNING_KEY: keyFile } })
   const healthy = await fetch(`${relay.url}/healthz`)
   assert.is(healthy.status, 200)
-  customer = await signUp(relay.url)
+  customer = await signUp(relay.url).catch((error: Error) => {
+    throw new Error(`sign-up: ${error.message} (${String(error.cause)})\n${relay!.output().slice(-3000)}`)
+  })
 
   const client = labClient(relay.wsUrl, 'demo-lab', 'demo-lab-key')
   const echoed = echoes(client)
@@ -50,7 +52,9 @@ test('PostgreSQL gone: /healthz 503 with Retry-After within 2 s, a writer closed
     await postgres.stop()
     const stoppedAt = Date.now()
     const answer = await poll(async () => {
-      const answer = await fetch(`${relay!.url}/healthz`)
+      const answer = await fetch(`${relay!.url}/healthz`).catch((error: Error) => {
+        throw new Error(`GET /healthz: ${error.message} (${String(error.cause)})\n${relay!.output().slice(-3000)}`)
+      })
       return answer.status === 503 ? answer : null
     }, '/healthz to answer 503', 5_000)
     const unhealthyAfter = Date.now() - stoppedAt
