@@ -43,7 +43,13 @@ without --fanout or --signing-key, with an --images DIR that is not an absolute 
 not a directory, open to other users or not writable, and --fanout or --images without --store.
 Passwords in the URLs are never printed.
 /healthz answers 503 while PostgreSQL does not answer, and sync sockets whose writes could not
-be stored are closed with 4500 (retry later).`
+be stored are closed with 4500 (retry later).
+
+Environment: LABSYNC_WEB_DIR=DIR serves the web app built in DIR (default ./dist beside the
+program; refused at start without DIR/index.html); LABSYNC_HEARTBEAT_MS (ping every sync socket,
+default 30000), LABSYNC_ROOM_IDLE_MS (unload a room with no socket after it, default 30000) and
+LABSYNC_COMPACT_AFTER (fold a document's updates into a snapshot after this many, default
+500) tune the sync server.`
 
 export const LAB_OPTIONS = [
   { name: 'relay', value: 'URL', help: "the relay's http:// or https:// URL", required: true },
