@@ -26,15 +26,31 @@ export interface GroupCommitOptions {
    * notice that the commit in flight finished (the SQLite writer thread's poll).
    */
   soon?(pending: number): boolean
+  /**
+   * Commits that may be in flight at once (1 unless given). A store whose commit is a round trip
+   * to a server (PostgreSQL) starts the next batch while one is in flight, on another connection,
+   * instead of leaving what arrived meanwhile to wait for it; batches still settle in order, and
+   * a document's writes are never in two commits at once (see takeBatch).
+   */
+  maxInFlight?: number
 }
 
 export class GroupCommit {
   private pending: Pending[] = []
-  private committing = false
+  private inFlight = 0
+  /** Batches taken and not yet settled (committed ones may wait for those before them). */
+  private unsettled = 0
+  /** Settles once the last batch started has been settled: the next one settles after it. */
+  private settledInOrder: Promise<void> = Promise.resolve()
   private turnScheduled = false
   private soonScheduled = false
+  private readonly maxInFlight: number
+  /** Documents with a write in a commit in flight. */
+  private readonly busyDocs = new Set<string>()
 
-  constructor(private readonly options: GroupCommitOptions) {}
+  constructor(private readonly options: GroupCommitOptions) {
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 1)
+  }
 
   /** Settles once the commit that stores it has (resolved) or has failed (rejected). */
   add(write: QueuedWrite): Promise<void> {
@@ -43,7 +59,7 @@ export class GroupCommit {
 
   /** Settles once every write made before it is settled. */
   flush(): Promise<void> {
-    return this.pending.length === 0 && !this.committing ? Promise.resolve() : this.enqueue(null)
+    return this.pending.length === 0 && this.unsettled === 0 ? Promise.resolve() : this.enqueue(null)
   }
 
   private enqueue(write: QueuedWrite | null): Promise<void> {
@@ -60,7 +76,7 @@ export class GroupCommit {
    */
   private schedule(): void {
     const soon = this.options.soon?.(this.pending.length) ?? false
-    if (this.committing) return
+    if (this.inFlight >= this.maxInFlight) return
     if (soon && !this.soonScheduled) {
       this.soonScheduled = true
       queueMicrotask(() => {
@@ -77,20 +93,51 @@ export class GroupCommit {
     })
   }
 
+  /**
+   * Commits what is pending as one batch. The batch settles (each write resolved, or all rejected
+   * with the commit's error) only after every batch started before it has settled, so writes
+   * settle in the order they were made even when several commits are in flight.
+   */
   private async run(): Promise<void> {
-    if (this.committing || this.pending.length === 0) return
-    const batch = this.pending
-    this.pending = []
-    this.committing = true
+    if (this.inFlight >= this.maxInFlight) return
+    const batch = this.takeBatch()
+    if (batch.length === 0) return
+    const writes = batch.flatMap((pending) => pending.write ?? [])
+    this.inFlight++
+    this.unsettled++
+    for (const write of writes) this.busyDocs.add(write.doc)
+    const previous = this.settledInOrder
+    let settled!: () => void
+    this.settledInOrder = new Promise((resolve) => { settled = resolve })
     let failure: Error | null = null
     try {
-      const writes = batch.flatMap((pending) => pending.write ?? [])
       if (writes.length > 0) await this.options.commit(writes)
     } catch (error) {
       failure = error as Error
     }
-    this.committing = false
+    this.inFlight--
+    for (const write of writes) this.busyDocs.delete(write.doc)
+    if (this.maxInFlight > 1) {
+      // The next batch may start while this one waits for those before it to settle.
+      if (this.pending.length > 0) this.schedule()
+      await previous
+    }
+    this.unsettled--
     for (const pending of batch) failure ? pending.reject(failure) : pending.resolve()
+    settled()
     if (this.pending.length > 0) this.schedule()
+  }
+
+  /**
+   * What the next commit takes: everything pending, or, beside commits in flight, everything up
+   * to the first write of a document one of them holds. So a document's writes are never in two
+   * commits at once: they are stored in the order they were made (ids grow with it [DS2]), and a
+   * compaction never runs beside an append of its own document.
+   */
+  private takeBatch(): Pending[] {
+    let end = 0
+    if (this.busyDocs.size === 0) end = this.pending.length
+    else while (end < this.pending.length && !this.busyDocs.has(this.pending[end].write?.doc as string)) end++
+    return this.pending.splice(0, end)
   }
 }

@@ -3,7 +3,8 @@
 import type { SeenRows } from '../seen-rows.ts'
 import type { QueuedWrite as Write } from '../group-commit.ts'
 
-type Query = (sql: string, params: unknown[]) => Promise<{ rows: Array<{ id: string }> }>
+/** Runs one statement; `name` makes it a prepared statement of the connection, parsed and planned once. */
+type Query = (sql: string, params: unknown[], name?: string) => Promise<{ rows: Array<{ id: string }> }>
 
 /**
  * Runs the batch's statements inside the caller's transaction and returns what to tell `seen`
@@ -51,7 +52,7 @@ async function insertUpdates(query: Query, appends: Write[]): Promise<number[]> 
     `INSERT INTO doc_updates (doc, data)
      SELECT doc, data FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS t(doc, data, n) ORDER BY n
      RETURNING id`,
-    [appends.map((write) => write.doc), appends.map((write) => bytes(write.data))])
+    [appends.map((write) => write.doc), appends.map((write) => bytes(write.data))], 'labsync_doc_append')
   const ids = rows.map((row) => Number(row.id)).sort((a, b) => a - b)
   if (ids.length !== appends.length) throw new Error(`stored ${ids.length} of ${appends.length} updates`)
   return ids

@@ -22,35 +22,44 @@ export const DOC_MIGRATIONS: PgMigrations = {
 }
 
 export interface PgDocStoreOptions {
-  /** Connections for load(); the writes use one more, one batch at a time. */
+  /** Connections for load(). */
   readers?: number
+  /**
+   * Commits in flight at once, each on its own connection (2 unless given): what arrives while
+   * one commit waits for PostgreSQL's fsync goes into the next at once instead of waiting for it.
+   */
+  writers?: number
 }
 
 /**
- * Every append is acknowledged only after the COMMIT that stored it: appends made while one
- * transaction is in flight wait for it and go into the next, so one relay pays one round of
- * commits for many writers (group commit). Writes resolve in the order they were made [DS2].
+ * Every append is acknowledged only after the COMMIT that stored it: appends made while a
+ * transaction is in flight go into the next, so one relay pays one round of commits for many
+ * writers (group commit). Up to `writers` commits run at once, a document in one of them at a
+ * time; writes resolve in the order they were made [DS2].
  */
 export class PgDocStore implements DocStore {
-  private readonly queue = new GroupCommit({ commit: (writes) => this.store(writes) })
+  private readonly queue: GroupCommit
   /** Another relay on the same database may write the same documents. */
   private readonly seen = new SeenRows()
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(private readonly pool: pg.Pool, writers: number) {
+    this.queue = new GroupCommit({ commit: (writes) => this.store(writes), maxInFlight: writers })
+  }
 
   /** Connects and brings the schema up to date (several relays may open at once). */
   static async open(connectionString: string, options: PgDocStoreOptions = {}): Promise<PgDocStore> {
     // A database cut off (not refusing, just silent) fails a connect within 10 s and a statement
     // within 30 s, rather than holding writes for ever: the room then closes its sockets with
     // "retry later" and acknowledges nothing it could not store.
-    const pool = openPool({ connectionString, max: (options.readers ?? 4) + 1, connectionTimeoutMillis: 10_000, query_timeout: 30_000 })
+    const writers = options.writers ?? 2
+    const pool = openPool({ connectionString, max: (options.readers ?? 4) + writers, connectionTimeoutMillis: 10_000, query_timeout: 30_000 })
     try {
       await migrate(pool, DOC_MIGRATIONS)
     } catch (error) {
       await pool.end()
       throw error
     }
-    return new PgDocStore(pool)
+    return new PgDocStore(pool, writers)
   }
 
   async load(doc: string): Promise<Uint8Array[]> {
@@ -99,7 +108,7 @@ export class PgDocStore implements DocStore {
           `SELECT pg_advisory_xact_lock($1, k) FROM (SELECT DISTINCT hashtext(d) AS k FROM unnest($2::text[]) AS d ORDER BY k) AS locks`,
           [LOCK_CLASS.doc, compacted])
       }
-      const remember = await planBatch(writes, this.seen, (sql, params) => client.query(sql, params))
+      const remember = await planBatch(writes, this.seen, (sql, params, name) => client.query({ text: sql, values: params, name }))
       if (transaction) await client.query('COMMIT')
       remember()
     } catch (error) {
@@ -112,4 +121,3 @@ export class PgDocStore implements DocStore {
     }
   }
 }
-
