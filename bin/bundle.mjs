@@ -1,0 +1,122 @@
+// Runs bin/cli.ts from an esbuild bundle kept in node_modules/.cache, rebuilt when a source it was built
+// from changes: tsx compiles nothing then, but its loader alone costs a start ~0.6 s of CPU (a loader
+// thread, and a round trip to it for every one of a hundred modules), which lab and relay restarts pay.
+// Plain JavaScript, so that it runs before any TypeScript loader.
+import { createHash, randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+
+const REPO = join(import.meta.dirname, '..')
+/** Bumped when the way a bundle is made changes, so that an older one is not used. */
+const FORMAT = 1
+/** A build older than this is removed by the next build (a running process may still load its chunks). */
+const KEEP_OLD_BUILDS_MS = 24 * 60 * 60 * 1000
+
+function cacheDir(root) {
+  const key = createHash('sha256').update(`${FORMAT}\0${root}\0${process.version}`).digest('hex').slice(0, 16)
+  // Under node_modules, so that the bundle's imports of packages find them as the sources' do.
+  return join(root, 'node_modules', '.cache', 'labsync-bin', key)
+}
+
+/** The sources a build was made from, each with its modification time and size. */
+function stamp(file) {
+  const s = statSync(file)
+  return `${s.mtimeMs}:${s.size}`
+}
+
+/** The entry of a build whose every source is unchanged, or null. */
+function current(root, dir) {
+  let manifest
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, 'current.json'), 'utf8'))
+    for (const [file, seen] of Object.entries(manifest.inputs)) if (stamp(join(root, file)) !== seen) return null
+  } catch {
+    return null // none yet, or a source was removed
+  }
+  return join(dir, manifest.build, 'cli.js')
+}
+
+/**
+ * Each source's `import.meta.dirname`/`filename`/`url` become its own, as under tsx: a bundle's
+ * would name the cache folder (relay/server.ts finds the web build, the SQLite store its writer).
+ */
+function ownImportMeta() {
+  return {
+    name: 'own-import-meta',
+    setup(build) {
+      build.onLoad({ filter: /\.(ts|mts)$/ }, (args) => {
+        if (args.path.includes('/node_modules/')) return undefined
+        const source = readFileSync(args.path, 'utf8')
+        const contents = source
+          .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
+          .replaceAll('import.meta.filename', JSON.stringify(args.path))
+          .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
+        return { contents, loader: 'ts', resolveDir: dirname(args.path) }
+      })
+    },
+  }
+}
+
+async function build(root, dir) {
+  const esbuild = await import('esbuild')
+  const name = `build-${Date.now()}-${randomBytes(4).toString('hex')}`
+  const out = join(dir, name)
+  const began = Date.now()
+  const result = await esbuild.build({
+    entryPoints: { cli: join(root, 'bin', 'cli.ts') },
+    absWorkingDir: root, // the metafile's paths are then relative to root
+    bundle: true,
+    splitting: true, // a dynamic import stays one: `labsync lab` does not load the relay's packages
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node}`,
+    packages: 'external',
+    keepNames: true, // as tsx does
+    sourcemap: 'linked',
+    sourcesContent: false,
+    metafile: true,
+    outdir: out,
+    logLevel: 'silent',
+    plugins: [ownImportMeta()],
+  })
+  const inputs = {}
+  for (const file of Object.keys(result.metafile.inputs)) inputs[file] = stamp(join(root, file))
+  // A source written while esbuild read it may be in the bundle as it was before: not recorded,
+  // so that the next start builds again.
+  const settled = Object.keys(inputs).every((file) => statSync(join(root, file)).mtimeMs < began - 5)
+  if (!settled) return join(out, 'cli.js')
+  // Written aside and renamed: a process starting beside this one reads the old manifest or the new.
+  const manifest = join(dir, `current-${name}.json`)
+  writeFileSync(manifest, JSON.stringify({ build: name, inputs }))
+  renameSync(manifest, join(dir, 'current.json'))
+  removeOldBuilds(dir, name)
+  return join(out, 'cli.js')
+}
+
+function removeOldBuilds(dir, keep) {
+  for (const entry of readdirSync(dir)) {
+    if (!entry.startsWith('build-') || entry === keep) continue
+    try {
+      if (Date.now() - statSync(join(dir, entry)).mtimeMs > KEEP_OLD_BUILDS_MS) rmSync(join(dir, entry), { recursive: true, force: true })
+    } catch { /* another process removed it */ }
+  }
+}
+
+/**
+ * The bundled CLI's entry, built now if no bundle matches the sources; null when no bundle can be
+ * made here (no esbuild, an unwritable node_modules): then the caller runs the sources through tsx.
+ * `root` is the repository's (a test gives another).
+ */
+export async function bundledCli(root = REPO) {
+  if (process.env.LABSYNC_NO_BUNDLE) return null
+  const dir = cacheDir(root)
+  const ready = current(root, dir)
+  if (ready) return ready
+  try {
+    mkdirSync(dir, { recursive: true })
+    return await build(root, dir)
+  } catch {
+    return null // a source that does not compile is reported by tsx, as before
+  }
+}
