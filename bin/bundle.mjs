@@ -4,17 +4,16 @@
 // Plain JavaScript, so that it runs before any TypeScript loader.
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 const REPO = join(import.meta.dirname, '..')
-/** Bumped when the way a bundle is made changes, so that an older one is not used. */
-const FORMAT = 1
 /** A build older than this is removed by the next build (a running process may still load its chunks). */
 const KEEP_OLD_BUILDS_MS = 24 * 60 * 60 * 1000
 
 function cacheDir(root) {
-  const key = createHash('sha256').update(`${FORMAT}\0${root}\0${process.version}`).digest('hex').slice(0, 16)
+  // This file's own stamp too: a change in how bundles are made makes new ones.
+  const key = createHash('sha256').update(`${root}\0${process.version}\0${stamp(import.meta.filename)}`).digest('hex').slice(0, 16)
   // Under node_modules, so that the bundle's imports of packages find them as the sources' do.
   return join(root, 'node_modules', '.cache', 'labsync-bin', key)
 }
@@ -38,23 +37,41 @@ function current(root, dir) {
 }
 
 /**
- * Each source's `import.meta.dirname`/`filename`/`url` become its own, as under tsx: a bundle's
- * would name the cache folder (relay/server.ts finds the web build, the SQLite store its writer).
+ * esbuild options that give each source its own `import.meta.dirname`/`filename`/`url`, as under
+ * tsx: a bundle's would name the cache folder (relay/server.ts finds the web build by it, the SQLite
+ * store its writer thread). A constant on the source's first line (its line numbers stay), and
+ * `define` points the names at it; esbuild renames it per module, so each keeps its own.
  */
-function ownImportMeta() {
+export function ownImportMeta() {
+  const name = '__labsyncImportMeta'
   return {
-    name: 'own-import-meta',
-    setup(build) {
-      build.onLoad({ filter: /\.(ts|mts)$/ }, (args) => {
-        if (args.path.includes('/node_modules/')) return undefined
-        const source = readFileSync(args.path, 'utf8')
-        const contents = source
-          .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
-          .replaceAll('import.meta.filename', JSON.stringify(args.path))
-          .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
-        return { contents, loader: 'ts', resolveDir: dirname(args.path) }
-      })
-    },
+    define: Object.fromEntries(['dirname', 'filename', 'url'].map((key) => [`import.meta.${key}`, `${name}.${key}`])),
+    plugins: [{
+      name: 'own-import-meta',
+      setup(build) {
+        build.onLoad({ filter: /\.(ts|mts)$/ }, (args) => {
+          if (args.path.includes('/node_modules/')) return undefined
+          const meta = { dirname: dirname(args.path), filename: args.path, url: pathToFileURL(args.path).href }
+          const contents = `const ${name} = ${JSON.stringify(meta)};` + readFileSync(args.path, 'utf8')
+          return { contents, loader: 'ts', resolveDir: dirname(args.path) }
+        })
+      },
+    }],
+  }
+}
+
+/**
+ * Writes a build made with `write: false`, each source map naming its sources by absolute URL:
+ * relative ones would be read from the bundle's real path, which is another tree's when
+ * node_modules is a link to it (a git worktree).
+ */
+export function writeOutput(outputFiles) {
+  for (const file of outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true })
+    if (!file.path.endsWith('.map')) { writeFileSync(file.path, file.contents); continue }
+    const map = JSON.parse(file.text)
+    map.sources = map.sources.map((source) => pathToFileURL(resolve(dirname(file.path), source)).href)
+    writeFileSync(file.path, JSON.stringify(map))
   }
 }
 
@@ -76,10 +93,12 @@ async function build(root, dir) {
     sourcemap: 'linked',
     sourcesContent: false,
     metafile: true,
+    write: false,
     outdir: out,
     logLevel: 'silent',
-    plugins: [ownImportMeta()],
+    ...ownImportMeta(),
   })
+  writeOutput(result.outputFiles)
   const inputs = {}
   for (const file of Object.keys(result.metafile.inputs)) inputs[file] = stamp(join(root, file))
   // A source written while esbuild read it may be in the bundle as it was before: not recorded,
