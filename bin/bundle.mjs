@@ -49,11 +49,11 @@ export function ownImportMeta() {
     plugins: [{
       name: 'own-import-meta',
       setup(build) {
-        build.onLoad({ filter: /\.(ts|mts)$/ }, (args) => {
+        build.onLoad({ filter: /\.(ts|mts|js|mjs)$/ }, (args) => {
           if (args.path.includes('/node_modules/')) return undefined
           const meta = { dirname: dirname(args.path), filename: args.path, url: pathToFileURL(args.path).href }
           const contents = `const ${name} = ${JSON.stringify(meta)};` + readFileSync(args.path, 'utf8')
-          return { contents, loader: 'ts', resolveDir: dirname(args.path) }
+          return { contents, loader: /\.m?ts$/.test(args.path) ? 'ts' : 'js', resolveDir: dirname(args.path) }
         })
       },
     }],
