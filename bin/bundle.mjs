@@ -1,9 +1,9 @@
 // Runs bin/cli.ts from an esbuild bundle kept in node_modules/.cache, rebuilt when a source it was built
-// from changes: tsx compiles nothing then, but its loader alone costs a start ~0.6 s of CPU (a loader
-// thread, and a round trip to it for every one of a hundred modules), which lab and relay restarts pay.
+// from changes: tsx compiles nothing then, but its loader alone cost a lab start 0.4 s of CPU of 1.2 (a
+// loader thread, a round trip to it for each of a hundred modules), paid on every relay and lab start.
 // Plain JavaScript, so that it runs before any TypeScript loader.
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -33,13 +33,14 @@ function current(root, dir) {
   } catch {
     return null // none yet, or a source was removed
   }
-  return join(dir, manifest.build, 'cli.js')
+  const entry = join(dir, manifest.build, 'cli.js')
+  return existsSync(entry) ? entry : null
 }
 
 /**
  * esbuild options that give each source its own `import.meta.dirname`/`filename`/`url`, as under
  * tsx: a bundle's would name the cache folder (relay/server.ts finds the web build by it, the SQLite
- * store its writer thread). A constant on the source's first line (its line numbers stay), and
+ * store its writer thread). A constant at the start of the source's first line (its line numbers stay), and
  * `define` points the names at it; esbuild renames it per module, so each keeps its own.
  */
 export function ownImportMeta() {
@@ -52,7 +53,9 @@ export function ownImportMeta() {
         build.onLoad({ filter: /\.(ts|mts|js|mjs)$/ }, (args) => {
           if (args.path.includes('/node_modules/')) return undefined
           const meta = { dirname: dirname(args.path), filename: args.path, url: pathToFileURL(args.path).href }
-          const contents = `const ${name} = ${JSON.stringify(meta)};` + readFileSync(args.path, 'utf8')
+          const source = readFileSync(args.path, 'utf8')
+          const at = source.startsWith('#!') ? source.indexOf('\n') + 1 : 0 // after a shebang line
+          const contents = `${source.slice(0, at)}const ${name} = ${JSON.stringify(meta)};${source.slice(at)}`
           return { contents, loader: /\.m?ts$/.test(args.path) ? 'ts' : 'js', resolveDir: dirname(args.path) }
         })
       },
