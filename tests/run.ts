@@ -1,6 +1,8 @@
 // The test runner behind `npm test`: installs the system packages the tests need, runs every
 // tests/**/*.test.ts file in its own Node process (uvu has no per-test timeout, so a hung file
-// is killed here), and ends with the line `N passed, N failed` that CI reads.
+// is killed here), and ends with the line `N passed, N failed` that CI reads. The files run from
+// one esbuild bundle made at the start (tests/helpers/test-bundle.ts; LABSYNC_TEST_NO_BUNDLE=1:
+// through tsx), and bin/labsync's bundle is made before any file starts a relay.
 //
 //   npm test                      every test
 //   npm test -- tests/unit discount   only files whose path contains one of the words
@@ -8,6 +10,8 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { cpus } from 'node:os'
+import { bundledCli } from '../bin/bundle.mjs'
+import { bundleTests, type TestBundle } from './helpers/test-bundle.ts'
 
 const root = join(import.meta.dirname, '..')
 const FILE_TIMEOUT_MS = Number(process.env.LABSYNC_TEST_FILE_TIMEOUT_MS ?? 240_000)
@@ -66,10 +70,13 @@ function parseUvu(output: string): { total: number; passed: number; skipped: num
   return { total, passed, skipped: skipped ?? 0 }
 }
 
-function runFile(file: string): Promise<FileResult> {
+function runFile(file: string, bundle: TestBundle | null): Promise<FileResult> {
   const started = Date.now()
+  const args = bundle
+    ? ['--enable-source-maps', '--import', DIAGNOSTICS, '--no-warnings', bundle.entry(file)]
+    : ['--import', 'tsx', '--import', DIAGNOSTICS, '--no-warnings', file]
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', DIAGNOSTICS, '--no-warnings', file], {
+    const child = spawn(process.execPath, args, {
       cwd: root,
       env: { ...process.env, NODE_DISABLE_COLORS: '1', NO_COLOR: '1', FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -132,9 +139,11 @@ async function main(): Promise<void> {
   // the others, by itself: beside it, other files' real processes miss their time limits.
   const alone = files.filter((f) => /^\/\/ test-runner: alone\b/m.test(readFileSync(f, 'utf8').slice(0, 4000)))
   const together = files.filter((f) => !alone.includes(f))
+  await bundledCli()
+  const bundle = process.env.LABSYNC_TEST_NO_BUNDLE ? null : await bundleTests(root, files)
   const results: FileResult[] = []
   const run = async (file: string) => {
-    const result = await runFile(file)
+    const result = await runFile(file, bundle)
     results.push(result)
     const mark = result.failed ? 'FAIL' : 'ok  '
     console.log(`${mark} ${relative(root, file)}  ${result.passed} passed, ${result.failed} failed (${(result.ms / 1000).toFixed(1)} s)`)
@@ -146,6 +155,7 @@ async function main(): Promise<void> {
   }
   await Promise.all(Array.from({ length: PARALLEL }, worker))
   for (const file of alone) await run(file)
+  bundle?.remove()
   const passed = results.reduce((n, r) => n + r.passed, 0)
   const failed = results.reduce((n, r) => n + r.failed, 0)
   const skipped = results.reduce((n, r) => n + r.skipped, 0)
