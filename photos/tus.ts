@@ -145,12 +145,14 @@ const nodeRequest = (req: TusRequest) => req.runtime?.node?.req as IncomingMessa
 function answerError(req: TusRequest, error: Error | TusRefusal): { status_code: number; body: string } {
   const node = req.runtime?.node?.res as ServerResponse | undefined
   node?.setHeader('content-type', 'application/json; charset=utf-8')
-  if (error instanceof Error && !isStorageFull(error) && !isStoreUnreachable(error) && !(error instanceof HttpError)) {
+  const clientGone = nodeRequest(req)?.destroyed === true
+  const unreachable = error instanceof Error && !clientGone && isStoreUnreachable(error)
+  if (error instanceof Error && !isStorageFull(error) && !unreachable && !(error instanceof HttpError)) {
     console.error('relay: upload failed:', error)
     return { status_code: 500, body: JSON.stringify({ error: 'internal error' }) }
   }
   const refusal = error instanceof HttpError ? tusRefusalOf(error)
-    : error instanceof Error ? tusRefusalOf(isStoreUnreachable(error) ? storeUnreachable(error) : storageFull(507, error))
+    : error instanceof Error ? tusRefusalOf(unreachable ? storeUnreachable(error) : storageFull(507, error))
     : error
   if (refusal.retryAfter !== undefined) node?.setHeader('retry-after', String(Math.max(1, Math.ceil(refusal.retryAfter))))
   return { status_code: refusal.status_code, body: asJsonError(refusal.body) }

@@ -24,15 +24,16 @@ export const STORE_UNREACHABLE_RETRY_SECONDS = 5
  * to retry later, anything else is a 500.
  */
 export function sendError(res: ServerResponse, error: unknown): void {
+  // A client that went away mid-request is logged once, in one line, by the server (relay/server.ts);
+  // its reading's error (ECONNRESET "aborted") is not the database's.
+  const clientGone = res.req?.destroyed === true && !res.req.complete
   const typed =
     error instanceof HttpError ? error
     : error instanceof RightsError ? new HttpError(403, error.message)
     : error instanceof BadRequestError ? new HttpError(400, error.message)
     : isStorageFull(error) ? storageFull(503, error)
-    : isStoreUnreachable(error) ? storeUnreachable(error)
+    : !clientGone && isStoreUnreachable(error) ? storeUnreachable(error)
     : new HttpError(500, 'internal error')
-  // A client that went away mid-request is logged once, in one line, by the server (relay/server.ts).
-  const clientGone = res.req?.destroyed === true && !res.req.complete
   if (typed.status === 500 && !clientGone) console.error('relay: request failed:', error)
   if (res.headersSent || clientGone) {
     res.destroy()

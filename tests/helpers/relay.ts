@@ -103,7 +103,9 @@ export function connect(relay: { wsUrl: string }, room: string, token: string, d
   return { doc, provider }
 }
 
-export function waitFor<T>(check: () => T | null | undefined | false, what: string, timeoutMs = 5_000): Promise<T> {
+// 15 s by default: what it waits for takes well under a second here, but a relay process on a loaded
+// 2-core machine (two test files at once, each with its own processes) was seen to need over 5 s.
+export function waitFor<T>(check: () => T | null | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
   return new Promise((resolve, reject) => {
     const started = Date.now()
     const poll = () => {
