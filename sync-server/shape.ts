@@ -219,7 +219,7 @@ function placeOfType(reading: Reading, start: Y.AbstractType<any>): Place | null
   let type = start
   let place: Place | null
   for (;;) {
-    const known = reading.typePlaces.get(type)
+    const known = reading.typePlaces?.get(type)
     if (known !== undefined) { place = known; break }
     path.push(type)
     const item = type._item!
@@ -228,6 +228,7 @@ function placeOfType(reading: Reading, start: Y.AbstractType<any>): Place | null
     if (parent._item === null) { place = rootPlace(reading, parent, item.parentSub); break }
     type = parent
   }
+  reading.typePlaces ??= new Map()
   for (const visited of path) reading.typePlaces.set(visited, place)
   return place
 }
@@ -248,8 +249,13 @@ function rootPlace(reading: Reading, root: Y.AbstractType<any>, key: string | nu
  * them stops there: a run of pushed items, each naming the one before, is walked through once.
  */
 function placeOfNew(reading: Reading, start: NewItem): Place | null {
-  const path: NewItem[] = []
-  let item = start
+  if (start.place !== undefined) return start.place === FOLLOWING ? null : start.place
+  start.place = FOLLOWING
+  const first = step(reading, start)
+  // Most items get there in one step: no path to remember (an array per item was a tenth of what judging a write allocated).
+  if (first === null || !('id' in first)) return start.place = first
+  const path: NewItem[] = [start]
+  let item = first
   let place: Place | null
   for (;;) {
     if (item.place !== undefined) {

@@ -81,14 +81,15 @@ function depthOfType(reading: Reading, start: Y.AbstractType<any>): number {
   let type = start
   let depth = 1
   for (;;) {
-    const known = reading.typeDepths.get(type)
+    const known = reading.typeDepths?.get(type)
     if (known !== undefined) { depth = known; break }
     if (type._item === null) break
     path.push(type)
     type = type._item.parent as Y.AbstractType<any>
   }
-  for (let i = path.length - 1; i >= 0; i--) reading.typeDepths.set(path[i], ++depth)
-  return reading.typeDepths.get(start) ?? depth
+  const depths = reading.typeDepths ??= new Map()
+  for (let i = path.length - 1; i >= 0; i--) depths.set(path[i], ++depth)
+  return depths.get(start) ?? depth
 }
 
 /**

@@ -62,13 +62,18 @@ export interface Reading {
   rootNames: Map<Y.AbstractType<any>, string> | null
   /** First values the update gives spec.state, spec.user or spec.id (see firstValue). */
   firstValues: Map<string, unknown> | null
-  /** Where changes inside each nested type of the document land (placeOfType). */
-  typePlaces: Map<Y.AbstractType<any>, Place | null>
-  /** How deep each type of the document is nested (depthOfType). */
-  typeDepths: Map<Y.AbstractType<any>, number>
+  /** Where changes inside each nested type of the document land (placeOfType); made when first needed. */
+  typePlaces: Map<Y.AbstractType<any>, Place | null> | null
+  /** How deep each type of the document is nested (depthOfType); made when first needed. */
+  typeDepths: Map<Y.AbstractType<any>, number> | null
 }
 
 const byClock = (a: NewItem, b: NewItem) => a.id.clock - b.id.clock
+
+function inClockOrder(list: NewItem[]): boolean {
+  for (let i = 1; i < list.length; i++) if (byClock(list[i - 1], list[i]) > 0) return false
+  return true
+}
 
 const BIT8 = 0x80 // has an origin
 const BIT7 = 0x40 // has a right origin
@@ -110,7 +115,10 @@ function readItems(decoder: decoding.Decoder): NewItem[] {
 function readItem(decoder: decoding.Decoder, client: number, clock: number): NewItem {
   const info = decoding.readUint8(decoder)
   if (info === 10 || (info & BITS5) === 0) { // a gap (Skip), or a garbage-collected range
-    return newItem(client, clock, decoding.readVarUint(decoder), null, null, null, null, false, true, null)
+    const item = newItem(client, clock, null, null, null, null)
+    item.length = decoding.readVarUint(decoder)
+    item.unsure = true
+    return item
   }
   const origin = (info & BIT8) !== 0 ? readID(decoder) : null
   const rightOrigin = (info & BIT7) !== 0 ? readID(decoder) : null
@@ -118,77 +126,78 @@ function readItem(decoder: decoding.Decoder, client: number, clock: number): New
   const parentGiven = (info & (BIT7 | BIT8)) === 0
   const parent = !parentGiven ? null : decoding.readVarUint(decoder) === 1 ? decoding.readVarString(decoder) : readID(decoder)
   const parentSub = parentGiven && (info & BIT6) !== 0 ? decoding.readVarString(decoder) : null
-  const { length, isType, unsure, specValues } = readContent(decoder, info & BITS5, parent === 'spec')
-  return newItem(client, clock, length, origin, rightOrigin, parent, parentSub, isType, unsure || length < 1, specValues)
+  const item = newItem(client, clock, origin, rightOrigin, parent, parentSub)
+  readContent(decoder, info & BITS5, item)
+  if (item.length < 1) item.unsure = true
+  return item
 }
 
-interface Content { length: number; isType: boolean; unsure: boolean; specValues: unknown[] | null }
-
-/** An item's content of kind `kind`: read past, and what the shape needs of it (spec's values when `inSpec`). */
-function readContent(decoder: decoding.Decoder, kind: number, inSpec: boolean): Content {
-  let length = 1
-  let isType = false
-  let unsure = false
-  let specValues: unknown[] | null = null
+/**
+ * An item's content of kind `kind`: read past, and what the shape needs of it set on `item` (its
+ * length, isType, unsure, and spec's values when set straight on spec). Into the item itself: an
+ * object per content was an eighth of what judging a write allocated.
+ */
+function readContent(decoder: decoding.Decoder, kind: number, item: NewItem): void {
   switch (kind) {
     case 1: // deleted
-      length = decoding.readVarUint(decoder)
+      item.length = decoding.readVarUint(decoder)
       break
     case 2: // JSON (old clients)
-      length = decoding.readVarUint(decoder)
-      for (let i = 0; i < length; i++) {
+      item.length = decoding.readVarUint(decoder)
+      for (let i = 0; i < item.length; i++) {
         const json = decoding.readVarString(decoder)
         if (json !== 'undefined') JSON.parse(json)
       }
-      unsure = true
+      item.unsure = true
       break
     case 3: // binary
       decoding.readVarUint8Array(decoder)
       break
     case 4: // string (Y.Text): its length counts UTF-16 code units, as Yjs's does
-      length = decoding.readVarString(decoder).length
+      item.length = decoding.readVarString(decoder).length
       break
     case 5: // embed
       JSON.parse(decoding.readVarString(decoder))
-      unsure = true
+      item.unsure = true
       break
     case 6: // format
       decoding.readVarString(decoder)
       JSON.parse(decoding.readVarString(decoder))
-      unsure = true
+      item.unsure = true
       break
     case 7: { // a type: Y.Array, Y.Map, Y.Text, or an XML type (left to tryUpdate)
       const typeRef = decoding.readVarUint(decoder)
       if (typeRef > 6) throw new Error(`unknown type ${typeRef}`)
       if (typeRef === 3 || typeRef === 5) decoding.readVarString(decoder) // an XML element's or hook's name
-      isType = true
-      unsure = typeRef > 2
+      item.isType = true
+      item.unsure = typeRef > 2
       break
     }
     case 8: { // plain values
-      length = decoding.readVarUint(decoder)
+      const length = item.length = decoding.readVarUint(decoder)
+      if (item.parent !== 'spec') {
+        for (let i = 0; i < length; i++) decoding.readAny(decoder)
+        break
+      }
       const values: unknown[] = []
       for (let i = 0; i < length; i++) values.push(decoding.readAny(decoder))
-      if (inSpec) specValues = values
+      item.specValues = values
       break
     }
     case 9: // a subdocument
       decoding.readVarString(decoder)
       decoding.readAny(decoder)
-      unsure = true
+      item.unsure = true
       break
     default:
       throw new Error(`unknown content ${kind}`)
   }
-  return { length, isType, unsure, specValues }
 }
 
-function newItem(
-  client: number, clock: number, length: number, origin: Y.ID | null, rightOrigin: Y.ID | null, parent: string | Y.ID | null,
-  parentSub: string | null, isType: boolean, unsure: boolean, specValues: unknown[] | null,
-): NewItem {
+/** A new item of length 1 with plain content; readItem and readContent set the rest. */
+function newItem(client: number, clock: number, origin: Y.ID | null, rightOrigin: Y.ID | null, parent: string | Y.ID | null, parentSub: string | null): NewItem {
   return {
-    id: Y.createID(client, clock), length, origin, rightOrigin, parent, parentSub, isType, unsure, specValues, place: undefined, depth: undefined,
+    id: Y.createID(client, clock), length: 1, origin, rightOrigin, parent, parentSub, isType: false, unsure: false, specValues: null, place: undefined, depth: undefined,
     left: undefined, subtree: undefined, originDepth: undefined, leftAnchor: undefined, rightAnchor: undefined, seq: undefined, seqs: undefined,
   }
 }
@@ -252,7 +261,8 @@ export function readUpdate(doc: Y.Doc, update: Uint8Array): { reading: Reading; 
     if (list) list.push(item)
     else fresh.set(item.id.client, [item])
   }
-  for (const list of fresh.values()) list.sort(byClock) // an update has them in order already
-  const reading: Reading = { doc, fresh, rootNames: null, firstValues: null, typePlaces: new Map(), typeDepths: new Map() }
+  // An update has them in order already; sorting anyway allocated, so only when they are not.
+  for (const list of fresh.values()) if (!inClockOrder(list)) list.sort(byClock)
+  const reading: Reading = { doc, fresh, rootNames: null, firstValues: null, typePlaces: null, typeDepths: null }
   return { reading, fresh, items: read.items, deletes: read.deletes }
 }

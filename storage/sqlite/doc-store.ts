@@ -118,6 +118,14 @@ export class SqliteDocStore implements DocStore {
 
   /** What a committed batch stored and removed, as doc-batch.js did it. */
   private remember(writes: QueuedWrite[], folds: number[][], ids: Float64Array): void {
+    if (!writes.some((write) => write.snapshot)) {
+      // The usual batch, appends only: no bookkeeping of what each document wrote in it.
+      for (let i = 0; i < writes.length; i++) {
+        ONE[0] = ids[i]
+        this.seen.add(writes[i].doc, ONE)
+      }
+      return
+    }
     const written = new Map<string, number[]>()
     writes.forEach(({ doc, snapshot }, i) => {
       const mine = written.get(doc) ?? []
@@ -132,6 +140,12 @@ export class SqliteDocStore implements DocStore {
   }
 }
 
+/** One row id, handed to SeenRows.add (which copies it) without an array per write. */
+const ONE = [0]
+
+/** An append's folds: none (doc-batch.js only reads them). */
+const NO_FOLDS: number[] = []
+
 /**
  * One batch as doc-batch.js takes it. A snapshot folds what this store had seen of its document
  * when the batch is made: every earlier batch is settled and remembered by then.
@@ -145,14 +159,15 @@ function packBatch(writes: QueuedWrite[], seen: SeenRows): DocBatch {
   for (const write of writes) size += write.data.byteLength
   const bytes = new Uint8Array(size)
   let at = 0
-  writes.forEach((write, i) => {
+  for (let i = 0; i < writes.length; i++) {
+    const write = writes[i]
     docs.push(write.doc)
     kinds[i] = write.snapshot ? SNAPSHOT : 0
-    folds.push(write.snapshot ? seen.of(write.doc) : [])
+    folds.push(write.snapshot ? seen.of(write.doc) : NO_FOLDS)
     bytes.set(write.data, at)
     at += write.data.byteLength
     ends[i] = at
-  })
+  }
   // Shared, so the writer thread's ids are readable as soon as its commit is (DocWriter.poll).
   const ids = new Float64Array(new SharedArrayBuffer(8 * writes.length))
   return { docs, kinds, ends, bytes, folds, ids }
