@@ -58,7 +58,7 @@ export class Room {
     // server's own writes, and a peer update that unblocks held-back changes, are encoded by Yjs
     // (withYjsEncoding). Any other change is stored as everything after the state before it.
     this.doc.on('afterTransaction', (transaction: Y.Transaction) => {
-      this.factsCache = null
+      if (changesTopLevel(transaction)) this.factsCache = null // facts() reads top-level keys only
       if (this.encodingByYjs > 0 || !changedBy(transaction)) return
       if (transaction.origin === FANOUT_ORIGIN) return this.sendStored(transaction)
       const applying = this.applying
@@ -355,6 +355,15 @@ export class Room {
 function changedBy(transaction: Y.Transaction): boolean {
   if (transaction.deleteSet.clients.size > 0) return true
   for (const [client, clock] of transaction.afterState) if (transaction.beforeState.get(client) !== clock) return true
+  return false
+}
+
+/**
+ * Whether a transaction changed a top-level type (a key of a top-level map): readOrderFacts reads
+ * nothing else, so a change inside nested types (an item's quantity) keeps facts() as it was.
+ */
+function changesTopLevel(transaction: Y.Transaction): boolean {
+  for (const type of transaction.changed.keys()) if (type._item === null) return true
   return false
 }
 
