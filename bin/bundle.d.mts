@@ -5,3 +5,5 @@ export function bundledCli(root?: string): Promise<string | null>
 export function ownImportMeta(): { define: Record<string, string>; plugins: Array<import('esbuild').Plugin> }
 /** Writes a build made with `write: false`, its source maps naming their sources by absolute URL. */
 export function writeOutput(outputFiles: Array<import('esbuild').OutputFile>): void
+/** The esbuild options every labsync bundle is made with (entry points and output folder aside). */
+export function bundleOptions(): import('esbuild').BuildOptions & { write: false }

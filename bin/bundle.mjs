@@ -64,6 +64,29 @@ export function ownImportMeta() {
 }
 
 /**
+ * How labsync bundles its sources (the CLI here, the test files in tests/helpers/test-bundle.ts):
+ * ESM for this Node, packages left to node_modules, a dynamic import kept one (`labsync lab` does
+ * not load the relay's packages), names and source maps as under tsx, each source its own
+ * import.meta; the caller writes the output with writeOutput().
+ */
+export function bundleOptions() {
+  return {
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: `node${process.versions.node}`,
+    packages: 'external',
+    keepNames: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    write: false,
+    logLevel: 'silent',
+    ...ownImportMeta(),
+  }
+}
+
+/**
  * Writes a build made with `write: false`, each source map naming its sources by absolute URL:
  * relative ones would be read from the bundle's real path, which is another tree's when
  * node_modules is a link to it (a git worktree).
@@ -84,22 +107,11 @@ async function build(root, dir) {
   const out = join(dir, name)
   const began = Date.now()
   const result = await esbuild.build({
+    ...bundleOptions(),
     entryPoints: { cli: join(root, 'bin', 'cli.ts') },
     absWorkingDir: root, // the metafile's paths are then relative to root
-    bundle: true,
-    splitting: true, // a dynamic import stays one: `labsync lab` does not load the relay's packages
-    format: 'esm',
-    platform: 'node',
-    target: `node${process.versions.node}`,
-    packages: 'external',
-    keepNames: true, // as tsx does
-    sourcemap: 'linked',
-    sourcesContent: false,
     metafile: true,
-    write: false,
     outdir: out,
-    logLevel: 'silent',
-    ...ownImportMeta(),
   })
   writeOutput(result.outputFiles)
   const inputs = {}

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { freePort } from './ippeveprinter.ts'
+import { isAlive } from './pids.ts'
 
 const BIN = '/usr/lib/postgresql/15/bin'
 
@@ -182,14 +183,6 @@ function mtimeOf(dir: string): number {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Resolves when the server logs that it accepts connections; rejects if it exits first. */
 function ready(child: ChildProcess): Promise<void> {

@@ -3,7 +3,8 @@
 // imports; each source keeps its own import.meta (bin/bundle.mjs), source maps name the .ts lines.
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join, relative } from 'node:path'
-import { ownImportMeta, writeOutput } from '../../bin/bundle.mjs'
+import { bundleOptions, writeOutput } from '../../bin/bundle.mjs'
+import { isAlive } from './pids.ts'
 
 export interface TestBundle {
   /** The bundled file to run for a test file (an absolute .ts path). */
@@ -21,24 +22,7 @@ export async function bundleTests(root: string, files: string[]): Promise<TestBu
   const out = join(cacheDir(root), `run-${process.pid}`)
   try {
     const esbuild = await import('esbuild')
-    const result = await esbuild.build({
-      entryPoints: files,
-      absWorkingDir: root,
-      outbase: root,
-      outdir: out,
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: `node${process.versions.node}`,
-      packages: 'external',
-      keepNames: true, // as tsx does
-      sourcemap: 'linked',
-      sourcesContent: false,
-      logLevel: 'silent',
-      write: false,
-      ...ownImportMeta(),
-    })
+    const result = await esbuild.build({ ...bundleOptions(), entryPoints: files, absWorkingDir: root, outbase: root, outdir: out })
     writeOutput(result.outputFiles)
   } catch (error) {
     rmSync(out, { recursive: true, force: true })
@@ -61,11 +45,3 @@ function removeAbandoned(root: string): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
