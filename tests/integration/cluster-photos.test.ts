@@ -12,6 +12,7 @@ import { DEMO_CONFIG } from '../../relay/config.ts'
 import { CHUNK_BYTES } from '../../photos/partial-postgres.ts'
 import { startCluster, type Cluster } from '../helpers/cluster.ts'
 import { send, sendPart, type Answer } from '../helpers/cluster-http.ts'
+import { poll } from '../helpers/cluster-load.ts'
 import { sha256Hex, signUp } from '../helpers/relay.ts'
 
 const MiB = 1024 * 1024
@@ -31,17 +32,6 @@ test.after(async () => {
   await db?.end()
   await cluster?.stop()
 })
-
-/** Polls `check` until it gives a truthy value. */
-async function until<T>(check: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
-  const started = Date.now()
-  for (;;) {
-    const value = await check()
-    if (value) return value
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
 
 /** A JPEG of noise, ~2 MB: several tus chunks, and not compressible away. */
 async function noisePhoto(seed: number): Promise<Buffer> {
@@ -150,7 +140,7 @@ test('a tus upload through the balancer whose relay is SIGKILLed mid-PATCH resum
 
   // The rest, cut part-way: the relay the path pins dies once it has committed some of it.
   const cut = sendPart(uploadUrl, { method: 'PATCH', ca, body: bytes.subarray(400_000), headers: { ...tusHeaders(me.token), 'upload-offset': '400000', 'content-type': 'application/offset+octet-stream' } }, 600_000)
-  await until(async () => ((await storedOffset(id)) ?? 0) > 400_000, 'a chunk of the cut PATCH committed')
+  await poll(async () => ((await storedOffset(id)) ?? 0) > 400_000, 'a chunk of the cut PATCH committed', 15_000)
   await c.kill(pinned)
   await cut.done
   try {
@@ -183,14 +173,14 @@ test('a PATCH the client cuts keeps what arrived: the upload ends on another rel
   const cut = sendPart(direct(c, 1, created.location), { method: 'PATCH', body: bytes, headers: { ...tusHeaders(me.token), 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' } }, bytes.length - 10)
   // Every whole chunk committed: the rest of what was sent waits in the relay's buffer.
   const sent = bytes.length - 10
-  await until(async () => ((await storedOffset(id)) ?? 0) > sent - CHUNK_BYTES, 'the whole chunks committed')
+  await poll(async () => ((await storedOffset(id)) ?? 0) > sent - CHUNK_BYTES, 'the whole chunks committed', 15_000)
   cut.leave() // the client goes away: what arrived is committed too, the upload is not complete
   await cut.done
   // The whole chunks were stored already; the tail is committed once the relay has read the end.
   // Waited for (PostgreSQL and another relay agreeing on every byte sent), then asserted: a relay
   // that dropped the tail leaves the offset at the last whole chunk.
   let offset: number | null = null
-  await until(async () => {
+  await poll(async () => {
     const stored = await storedOffset(id)
     offset = stored !== null && stored === await offsetOf(direct(c, 2, created.location), me.token) ? stored : null
     return offset === sent
