@@ -71,7 +71,10 @@ function relayStarter(dir: string, store: string, fanout: string) {
   writeFileSync(configFile, JSON.stringify({ ...DEMO_CONFIG, limits: { ...DEMO_CONFIG.limits, ...BENCH_LIMITS } }))
   return (name: string, dataDir: string) => {
     mkdirSync(dataDir, { recursive: true })
-    return startProcess(name, process.execPath, ['--import', 'tsx', join(SERVERS, 'labsync-cluster-relay.ts'), dataDir, '0', store, fanout, keyFile, configFile])
+    // `--cpu-prof DIR` (bench/run.ts) profiles each relay of a cluster too, written when it stops.
+    const profile = process.env.LABSYNC_BENCH_CPU_PROF
+    const node = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []
+    return startProcess(name, process.execPath, [...node, '--import', 'tsx', join(SERVERS, 'labsync-cluster-relay.ts'), dataDir, '0', store, fanout, keyFile, configFile])
   }
 }
 

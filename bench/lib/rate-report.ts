@@ -20,6 +20,8 @@ export interface StepRecord extends StepOutcome {
   dropped: number
   /** `uptime`'s 1-minute load average at the step's end: this host is shared. */
   hostLoadAvg1m?: number
+  /** cpuSecondsPer1kWrites split by server process (cluster-rate: each relay or instance, postgres, redis). */
+  cpuSecondsPer1kWritesByProcess?: Record<string, number>
 }
 
 export interface SystemRun { metrics: Metrics; steps: StepRecord[]; light: StepRecord; fsync?: FsyncDistribution }

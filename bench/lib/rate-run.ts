@@ -18,6 +18,8 @@ export interface ServerUsage {
   cpuPercent: number
   /** Share of the step the server's event loop(s) were ready to run but had no CPU (averaged). */
   waitPercent: number
+  /** CPU seconds of each process watched, by name, when there are several (cluster-rate). */
+  byProcess?: Record<string, number>
 }
 
 /** Starts watching the server side; stop() returns what it used since. */
@@ -95,6 +97,10 @@ export async function rateStep(ctx: Context, target: RateTarget, level: number, 
     dropped: results.reduce((a, r) => a + r.dropped, 0),
     hostLoadAvg1m: hostLoad,
   }
+  if (usage.byProcess) {
+    const per1k = 1000 / Math.max(1, latencies.length)
+    record.cpuSecondsPer1kWritesByProcess = Object.fromEntries(Object.entries(usage.byProcess).map(([name, s]) => [name, round3(s * per1k)]))
+  }
   if (errors.length) ctx.log(`${target.label}@${level}: ${errors.length} errors, first: ${errors[0]}`)
   Object.assign(metrics, {
     [`p50Ms@${level}`]: record.p50Ms,
@@ -105,7 +111,8 @@ export async function rateStep(ctx: Context, target: RateTarget, level: number, 
   ctx.log(`${target.label}@${level}/s: p50 ${record.p50Ms.toFixed(1)} ms, p99 ${record.p99Ms.toFixed(1)} ms, `
     + `achieved ${Math.round(record.achievedPerSec)}/s, server CPU ${usage.cpuPercent.toFixed(0)}% (waited ${usage.waitPercent.toFixed(0)}%), `
     + `load CPU ${record.loadCpuPercent.toFixed(0)}% (waited ${record.loadWaitPercent.toFixed(0)}%), load average ${hostLoad.toFixed(2)}`
-    + (record.dropped ? `, ${record.dropped} writes dropped` : '') + (sustained(record) ? '' : ' -> not sustained'))
+    + (record.dropped ? `, ${record.dropped} writes dropped` : '')
+    + (record.cpuSecondsPer1kWritesByProcess ? `, CPU s/1k writes ${Object.entries(record.cpuSecondsPer1kWritesByProcess).map(([n, s]) => `${n} ${s}`).join(' ')}` : '') + (sustained(record) ? '' : ' -> not sustained'))
   return record
 }
 
@@ -117,3 +124,5 @@ export async function stepUp(ctx: Context, target: RateTarget, plan: StepPlan, s
   }
   return steps
 }
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000

@@ -70,10 +70,11 @@ function watchCluster(target: Target, systems: ClusterSystems): ServerWatch {
     const waitedBefore = target.servers.map((s) => sampleProc(s.pid).waitSeconds)
     return {
       stop() {
-        const cpuSeconds = Object.values(meter.read()).reduce((a, b) => a + b, 0)
+        const byProcess = meter.read()
+        const cpuSeconds = Object.values(byProcess).reduce((a, b) => a + b, 0)
         const wall = (performance.now() - started) / 1000
         const waited = target.servers.map((s, i) => sampleProc(s.pid).waitSeconds - waitedBefore[i])
-        return { cpuSeconds, cpuPercent: (100 * cpuSeconds) / wall, waitPercent: mean(waited.map((w) => (100 * w) / wall)) }
+        return { cpuSeconds, cpuPercent: (100 * cpuSeconds) / wall, waitPercent: mean(waited.map((w) => (100 * w) / wall)), byProcess }
       },
     }
   }
