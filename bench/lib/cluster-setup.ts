@@ -26,6 +26,8 @@ export interface ClusterSystems {
   services: Awaited<ReturnType<typeof startServices>>
   relays: ClusterProcess[]
   hocuspocus: ClusterProcess[]
+  /** Two store-floor servers (servers/store-floor.ts) on a database of their own; none unless asked. */
+  floors: ClusterProcess[]
   /** Customers whose tokens every relay accepted (checked on each relay directly). */
   people: Account[]
   close(): Promise<void>
@@ -35,7 +37,7 @@ export interface ClusterSystems {
  * Everything the workload measures, running; close() stops it all (what is already dead included).
  * `relays` (RELAYS unless given): a run that measures fewer does not wait for the others to start.
  */
-export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS): Promise<ClusterSystems> {
+export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS, floors = 0): Promise<ClusterSystems> {
   const services = await startServices()
   const running: ClusterProcess[] = []
   const close = async () => {
@@ -54,9 +56,13 @@ export async function startClusterSystems(dir: string, customers: number, log: (
     const hocuspocus = await Promise.all(Array.from({ length: HOCUSPOCUS_INSTANCES }, (_, i) =>
       startProcess(`hocuspocus${i + 1}`, process.execPath, ['--import', 'tsx', join(SERVERS, 'hocuspocus-cluster.ts'), '0', hocuspocusDb, services.redis.url, `hocuspocus${i + 1}`])))
     running.push(...hocuspocus)
+    const floorDb = floors > 0 ? await services.postgres.createDatabase('floor') : ''
+    const floorServers = await Promise.all(Array.from({ length: floors }, (_, i) =>
+      startProcess(`store-floor${i + 1}`, process.execPath, ['--import', 'tsx', join(SERVERS, 'store-floor.ts'), '0', floorDb, services.redis.url])))
+    running.push(...floorServers)
     await checkTokensEverywhere(started, people)
     log(`cluster: PostgreSQL on ${services.postgres.port}, Redis on ${services.redis.port}, ${started.length} relays, ${hocuspocus.length} Hocuspocus instances, ${people.length} accounts`)
-    return { services, relays: started, hocuspocus, people, close }
+    return { services, relays: started, hocuspocus, floors: floorServers, people, close }
   } catch (error) {
     await close()
     throw error

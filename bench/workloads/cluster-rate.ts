@@ -31,6 +31,9 @@ export interface ClusterRateSizes {
 /** The label whose figures meet or miss the issue's target: as many relays as Hocuspocus has instances. */
 const OURS = 'labsync×2'
 const PEER = 'hocuspocus×2'
+/** The store floor (servers/store-floor.ts): commit, publish, echo, nothing else; as many as Hocuspocus's instances. */
+const FLOORS = 2
+const FLOOR_LABEL = `store-floor×${FLOORS}`
 
 export async function clusterRate(ctx: Context): Promise<Result> {
   const sizes: ClusterRateSizes = ctx.quick
@@ -43,16 +46,17 @@ export async function clusterRate(ctx: Context): Promise<Result> {
 export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Promise<Result> {
   ctx.log(`cluster-rate: ${sizes.clients} clients, ${sizes.seconds} s per step: ${sizes.lightPerSec}/s, then from ${sizes.plan.startPerSec}/s doubling until p99 > 50 ms or behind; labsync on ${sizes.relays.join(', ')} relay(s)`)
   const dir = ctx.tempDir('cluster-rate')
-  const systems = await startClusterSystems(dir, 8, ctx.log, Math.max(...sizes.relays))
+  const systems = await startClusterSystems(dir, 8, ctx.log, Math.max(...sizes.relays), ctx.floor ? FLOORS : 0)
   const balancers: ClusterProcess[] = []
   const balance = async (servers: ClusterProcess[]) => { const b = await startBalancer(dir, servers); balancers.push(b); return b }
   try {
     // Hocuspocus first: labsync then also gets a step at twice its sustainable rate.
     const targets = (await targetsOf(ctx, systems, balance, sizes.relays)).sort((a, b) => Number(a.system === 'labsync') - Number(b.system === 'labsync'))
+    if (systems.floors.length > 0) targets.push({ label: FLOOR_LABEL, system: 'floor', servers: systems.floors, balancer: await balance(systems.floors), people: systems.people })
     const runs: Record<string, SystemRun> = {}
     for (const target of targets) {
       const peer = runs[PEER]?.metrics.sustainablePerSec
-      runs[target.label] = await runTarget(ctx, systems, target, sizes, target.system === 'labsync' && peer ? 2 * peer : null, dir)
+      runs[target.label] = await runTarget(ctx, systems, target, sizes, target.system !== 'hocuspocus' && peer ? 2 * peer : null, dir)
     }
     return summarize(runs, sizes)
   } finally {
@@ -150,7 +154,9 @@ function summarize(runs: Record<string, SystemRun>, sizes: ClusterRateSizes): Re
   if (peer) {
     for (const [label, run] of Object.entries(runs)) if (label !== PEER) ratios[`${label}/${PEER}`] = { ...versus(run, peer), ...atCommonKeptUp(run, peer) }
     if (runs[OURS]) ratios['labsync/target'] = clusterTarget(runs[OURS], peer)
+    if (runs[FLOOR_LABEL]) ratios['store-floor/target'] = clusterTarget(runs[FLOOR_LABEL], peer)
   }
+  if (runs[OURS] && runs[FLOOR_LABEL]) ratios[`${OURS}/${FLOOR_LABEL}`] = versus(runs[OURS], runs[FLOOR_LABEL])
   const h = peer?.metrics.sustainablePerSec
   const notes = [
     `rate through haproxy (deploy/haproxy.cfg, plain HTTP): ${sizes.clients} clients each on its own order, ${sizes.seconds} s per step, `
@@ -160,6 +166,8 @@ function summarize(runs: Record<string, SystemRun>, sizes: ClusterRateSizes): Re
     'cpuSecondsPer1kWrites@R sums every server process: the relays or instances, PostgreSQL (all backends) and Redis; not haproxy.',
     `labsync/target (issue 18, ${OURS} vs ${PEER}): at or below 1 meets; meets = 1 when labsync sustained twice Hocuspocus's rate at no higher a p99 than Hocuspocus's at its own`
       + (h || !peer ? '.' : `; empty: ${PEER} sustained no step (p99 <= 50 ms), so there is no limit of its to double. keptUpPerSec and p99Ms@commonKeptUp compare what is left (the highest rate each kept up with, p99 aside).`),
+    ...(runs[FLOOR_LABEL] ? [`${FLOOR_LABEL} (a reference, not a product): servers/store-floor.ts keeps no document and checks nothing, it commits each update through labsync's PgDocStore, publishes it through RedisFanout and echoes it; `
+      + `store-floor/target is issue 18's target applied to it: where even it misses, no server that echoes only what PostgreSQL committed meets the target on this host.`] : []),
     'The host is shared with other test runs: "waited" (the servers\' event loops ready but without a CPU) and "load avg" (uptime) are recorded with every step.',
     ...rateNotes(runs, sizes.lightPerSec),
   ]

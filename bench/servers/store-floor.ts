@@ -1,0 +1,113 @@
+// Reference for the cluster benchmarks, not a product: the least a y-websocket server can do that
+// keeps labsync's promise in a cluster (an echo means committed in PostgreSQL, other relays told
+// through Redis). Like echo-floor.ts it keeps no document and checks nothing; every update goes
+// through labsync's own PgDocStore (group commit) and RedisFanout, then back to every socket on
+// its room. labsync's relays do all of this plus Yjs, the rights and the protocol, so against it
+// the cluster figures show what the relay's own layer costs; against Hocuspocus, whether a target
+// is reachable at all by a server that commits before it echoes.
+// Usage: node --import tsx store-floor.ts PORT STORE_URL FANOUT_URL
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { PgDocStore } from '../../storage/postgres/doc-store.ts'
+import { RedisFanout } from '../../sync-server/fanout/redis.ts'
+import type { Unsubscribe } from '../../sync-server/fanout/fanout.ts'
+
+const MESSAGE_SYNC = 0
+const STEP1 = 0
+const STEP2 = 1
+const UPDATE = 2
+/** Sync step 2 carrying an empty Yjs update (no structs, empty delete set). */
+const EMPTY_STEP2 = new Uint8Array([MESSAGE_SYNC, STEP2, 2, 0, 0])
+
+const [port = '0', storeUrl, fanoutUrl] = process.argv.slice(2)
+if (!fanoutUrl) {
+  console.error('usage: store-floor.ts PORT STORE_URL FANOUT_URL')
+  process.exit(2)
+}
+const store = await PgDocStore.open(storeUrl)
+const fanout = await RedisFanout.open(fanoutUrl, { prefix: 'store-floor' })
+
+/** The sockets on each room, and its fan-out subscription (made before the first socket joins). */
+const rooms = new Map<string, { sockets: Set<WebSocket>; unsubscribe: Promise<Unsubscribe> }>()
+
+function join(room: string, ws: WebSocket): void {
+  let entry = rooms.get(room)
+  if (!entry) {
+    const sockets = new Set<WebSocket>()
+    // Another server's committed update: to this room's sockets as a sync update message.
+    const unsubscribe = fanout.subscribe(room, (update) => { for (const s of sockets) s.send(frameOf(update)) })
+    rooms.set(room, entry = { sockets, unsubscribe })
+  }
+  entry.sockets.add(ws)
+  ws.once('close', () => {
+    entry.sockets.delete(ws)
+    if (entry.sockets.size > 0 || rooms.get(room) !== entry) return
+    rooms.delete(room)
+    void entry.unsubscribe.then((stop) => stop())
+  })
+}
+
+const wss = new WebSocketServer({ noServer: true })
+wss.on('connection', (ws: WebSocket, room: string) => {
+  ws.binaryType = 'nodebuffer'
+  ws.on('error', () => ws.terminate())
+  join(room, ws)
+  ws.on('message', (data: RawData) => {
+    const frame = data as Buffer
+    if (frame.length < 3 || frame[0] !== MESSAGE_SYNC) return // awareness and the rest: nothing to answer
+    if (frame[1] === STEP1) return void ws.send(EMPTY_STEP2)
+    if (frame[1] !== STEP2 && frame[1] !== UPDATE) return
+    const update = updateOf(frame)
+    if (update.length === 2 && update[0] === 0 && update[1] === 0) return // an empty step 2
+    store.append(room, update).then(() => {
+      fanout.publish(room, update)
+      const echo = frame[1] === UPDATE ? frame : frameOf(update)
+      for (const s of rooms.get(room)?.sockets ?? []) s.send(echo)
+    }, (error: Error) => { console.error(`store-floor: ${error.message}`); ws.close(1013) })
+  })
+})
+
+const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('okay') })
+server.on('upgrade', (req, socket, head) => {
+  const room = req.url?.startsWith('/sync/') ? decodeURIComponent(req.url.slice('/sync/'.length).split('?')[0]) : ''
+  if (!room) return socket.destroy()
+  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, room))
+})
+server.listen(Number(port), '127.0.0.1', () => {
+  console.log(`store-floor listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+})
+const stop = async () => {
+  server.close()
+  await Promise.allSettled([store.close(), fanout.close()])
+  process.exit(0)
+}
+process.once('SIGTERM', stop)
+process.once('SIGINT', stop)
+
+/** The update a sync step 2 or update message carries (a varUint length, then the bytes). */
+function updateOf(frame: Buffer): Uint8Array {
+  let length = 0
+  let shift = 0
+  let at = 2
+  for (;;) {
+    const byte = frame[at++]
+    length += (byte & 0x7f) * 2 ** shift
+    if (byte < 0x80) break
+    shift += 7
+  }
+  return new Uint8Array(frame.buffer, frame.byteOffset + at, Math.min(length, frame.length - at))
+}
+
+/** A sync update message carrying `update`. */
+function frameOf(update: Uint8Array): Uint8Array {
+  const head = [MESSAGE_SYNC, UPDATE]
+  for (let n = update.length; ; n = Math.floor(n / 128)) {
+    if (n < 128) { head.push(n); break }
+    head.push((n % 128) | 0x80)
+  }
+  const frame = new Uint8Array(head.length + update.length)
+  frame.set(head)
+  frame.set(update, head.length)
+  return frame
+}
