@@ -2,17 +2,19 @@
 // --signing-key FILE` (or LABSYNC_STORE, LABSYNC_FANOUT, LABSYNC_IMAGES) starts a relay on
 // PostgreSQL and Redis; a missing part, or a DIR that cannot hold the photos, is refused with one
 // line naming it, exit 2, before the data dir is touched; no password in a URL is ever printed;
-// PostgreSQL unreachable at start is one line, exit 1.
+// PostgreSQL unreachable at start is one line, exit 1. A cluster relay keeps nothing in SQLite:
+// under --data it keeps only the photos it is receiving and its copies of served photos.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { chmodSync, existsSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { LABSYNC, removeDir, tempDir } from '../helpers/relay.ts'
+import { LABSYNC, connect, makePhoto, removeDir, signUp, startRelay, synced, tempDir, uploadPhoto } from '../helpers/relay.ts'
 import type { PostgresServer } from '../helpers/postgres.ts'
-import { startPostgresRetrying } from '../helpers/cluster.ts'
+import { startPostgresRetrying, storedDoc } from '../helpers/cluster.ts'
 import { startRedis, type RedisServer } from '../helpers/redis.ts'
+import { poll } from '../helpers/cluster-load.ts'
 import { freePort } from '../helpers/ippeveprinter.ts'
 import { redact, redactSecrets } from '../../relay/cluster-args.ts'
 
@@ -158,6 +160,41 @@ test('with PostgreSQL and Redis there, the flags start a relay in cluster mode; 
   const withDir = await relay(['--store', store, '--fanout', redis.url, '--images', images, '--signing-key', key])
   assert.ok(withDir.listened, withDir.stdout + withDir.stderr)
   assert.ok(withDir.stdout.includes(`photos' files in ${images}, fan-out through Redis`), withDir.stdout)
+})
+
+/** Every path under `dir`, relative, directories included. */
+function pathsUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()
+}
+
+test('a cluster relay makes no SQLite file, no clean-shutdown marker and no key under --data: only photos received and its copies of them', async () => {
+  postgres ??= await startPostgresRetrying({ fsync: 'off' })
+  redis ??= await startRedis()
+  const store = await postgres.createDatabase('no_sqlite')
+  const dataDir = newDir() // empty
+  const running = await startRelay({ dataDir, env: { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: keyFile() } })
+  try {
+    const me = await signUp(running.url)
+    const { doc, provider } = connect(running, `user/${me.userId}`, me.token)
+    try {
+      await synced(provider, 10_000)
+      doc.getMap('drafts').set('d1', 'stored in PostgreSQL')
+      await poll(async () => (await storedDoc(store, `user/${me.userId}`)).getMap('drafts').get('d1') === 'stored in PostgreSQL', 'the write in PostgreSQL', 10_000)
+    } finally {
+      provider.destroy()
+    }
+    const sha = await uploadPhoto(running.url, me.token, await makePhoto(18))
+    await running.stop()
+    assert.is(running.process.exitCode, 0, running.output())
+    const paths = pathsUnder(dataDir)
+    assert.equal(paths.filter((path) => /\.sqlite/.test(path)), [], `no SQLite file under --data: ${paths.join(', ')}`)
+    // Each of what is left has a reason: a photo is received (hashed, decoded) from a file before
+    // it is stored, and with --images postgres this relay keeps a copy of the photos it handled.
+    const expected = ['images', 'images/.incoming', `images/${sha.slice(0, 2)}`, `images/${sha.slice(0, 2)}/${sha}`]
+    assert.equal(paths, expected.sort(), running.output())
+  } finally {
+    await running.stop()
+  }
 })
 
 test('LABSYNC_TEST_ECHO_BEFORE_COMMIT is refused unless NODE_ENV=test', async () => {
