@@ -8,7 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { chmodSync, existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { LABSYNC, connect, makePhoto, removeDir, signUp, startRelay, synced, tempDir, uploadPhoto } from '../helpers/relay.ts'
 import type { PostgresServer } from '../helpers/postgres.ts'
@@ -195,6 +195,23 @@ test('a cluster relay makes no SQLite file, no clean-shutdown marker and no key 
   } finally {
     await running.stop()
   }
+})
+
+test('a relay.sqlite left under --data (here not even a database) is neither read nor changed in cluster mode, and said so', async () => {
+  postgres ??= await startPostgresRetrying({ fsync: 'off' })
+  redis ??= await startRedis()
+  const dataDir = newDir()
+  const left = join(dataDir, 'relay.sqlite')
+  writeFileSync(left, 'one machine\'s database, or what is left of it')
+  const before = statSync(left)
+  const store = await postgres.createDatabase('left_sqlite')
+  const running = await startRelay({ dataDir, env: { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: keyFile() } })
+  await running.stop()
+  assert.is(running.process.exitCode, 0, running.output())
+  assert.ok(running.output().includes(`relay: cluster mode: ${left} is not used (everything is in PostgreSQL): it is neither read nor changed`), running.output())
+  const after = statSync(left)
+  assert.equal([after.size, after.mtimeMs, after.ino], [before.size, before.mtimeMs, before.ino], 'relay.sqlite untouched')
+  assert.equal(pathsUnder(dataDir), ['images', 'images/.incoming', 'relay.sqlite'], running.output())
 })
 
 test('LABSYNC_TEST_ECHO_BEFORE_COMMIT is refused unless NODE_ENV=test', async () => {
