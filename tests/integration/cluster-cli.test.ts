@@ -3,14 +3,16 @@
 // PostgreSQL and Redis; a missing part, or a DIR that cannot hold the photos, is refused with one
 // line naming it, exit 2, before the data dir is touched; no password in a URL is ever printed;
 // PostgreSQL unreachable at start is one line, exit 1. A cluster relay keeps nothing in SQLite:
-// under --data it keeps only the photos it is receiving and its copies of served photos.
+// under --data it keeps only the photos it is receiving and its copies of served photos (a full
+// disk there is still unhealthy; that case mounts a tmpfs, so needs root, as deploy-health).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { LABSYNC, connect, makePhoto, removeDir, signUp, startRelay, synced, tempDir, uploadPhoto } from '../helpers/relay.ts'
+import { LABSYNC, connect, makePhoto, removeDir, signUp, startRelay, synced, tempDir, uploadPhoto, type RelayProcess } from '../helpers/relay.ts'
+import { fillFilesystem } from '../helpers/full-disk.ts'
 import type { PostgresServer } from '../helpers/postgres.ts'
 import { startPostgresRetrying, storedDoc } from '../helpers/cluster.ts'
 import { startRedis, type RedisServer } from '../helpers/redis.ts'
@@ -212,6 +214,31 @@ test('a relay.sqlite left under --data (here not even a database) is neither rea
   const after = statSync(left)
   assert.equal([after.size, after.mtimeMs, after.ino], [before.size, before.mtimeMs, before.ino], 'relay.sqlite untouched')
   assert.equal(pathsUnder(dataDir), ['images', 'images/.incoming', 'relay.sqlite'], running.output())
+})
+
+test('in cluster mode too, a full disk under --data (photos are received there) answers /healthz 503, and 200 once there is room', async () => {
+  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and needs root (CI runs as root)')
+  postgres ??= await startPostgresRetrying({ fsync: 'off' })
+  redis ??= await startRedis()
+  const mountPoint = newDir()
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint])
+  const filler = join(mountPoint, 'filler')
+  let running: RelayProcess | null = null
+  try {
+    const store = await postgres.createDatabase('full_disk')
+    running = await startRelay({ dataDir: join(mountPoint, 'relay'), env: { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: keyFile() } })
+    assert.is((await fetch(`${running.url}/healthz`)).status, 200)
+    fillFilesystem(filler)
+    const full = await fetch(`${running.url}/healthz`)
+    assert.is(full.status, 503)
+    assert.match(String((await full.json() as { error: string }).error), /the disk under the data dir is full/)
+    rmSync(filler)
+    assert.is((await fetch(`${running.url}/healthz`)).status, 200)
+  } finally {
+    rmSync(filler, { force: true })
+    await running?.stop()
+    execFileSync('umount', [mountPoint])
+  }
 })
 
 test('LABSYNC_TEST_ECHO_BEFORE_COMMIT is refused unless NODE_ENV=test', async () => {
