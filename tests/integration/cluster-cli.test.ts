@@ -164,17 +164,23 @@ test('with PostgreSQL and Redis there, the flags start a relay in cluster mode; 
   assert.ok(withDir.stdout.includes(`photos' files in ${images}, fan-out through Redis`), withDir.stdout)
 })
 
+/** A cluster relay process (--images postgres) on `dataDir`, storing in a database of its own. */
+async function clusterRelay(dataDir: string, database: string): Promise<{ running: RelayProcess; store: string }> {
+  postgres ??= await startPostgresRetrying({ fsync: 'off' })
+  redis ??= await startRedis()
+  const store = await postgres.createDatabase(database)
+  const running = await startRelay({ dataDir, env: { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: keyFile() } })
+  return { running, store }
+}
+
 /** Every path under `dir`, relative, directories included. */
 function pathsUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()
 }
 
 test('a cluster relay makes no SQLite file, no clean-shutdown marker and no key under --data: only photos received and its copies of them', async () => {
-  postgres ??= await startPostgresRetrying({ fsync: 'off' })
-  redis ??= await startRedis()
-  const store = await postgres.createDatabase('no_sqlite')
   const dataDir = newDir() // empty
-  const running = await startRelay({ dataDir, env: { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: keyFile() } })
+  const { running, store } = await clusterRelay(dataDir, 'no_sqlite')
   try {
     const me = await signUp(running.url)
     const { doc, provider } = connect(running, `user/${me.userId}`, me.token)
@@ -200,14 +206,11 @@ test('a cluster relay makes no SQLite file, no clean-shutdown marker and no key 
 })
 
 test('a relay.sqlite left under --data (here not even a database) is neither read nor changed in cluster mode, and said so', async () => {
-  postgres ??= await startPostgresRetrying({ fsync: 'off' })
-  redis ??= await startRedis()
   const dataDir = newDir()
   const left = join(dataDir, 'relay.sqlite')
   writeFileSync(left, 'one machine\'s database, or what is left of it')
   const before = statSync(left)
-  const store = await postgres.createDatabase('left_sqlite')
-  const running = await startRelay({ dataDir, env: { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: keyFile() } })
+  const { running } = await clusterRelay(dataDir, 'left_sqlite')
   await running.stop()
   assert.is(running.process.exitCode, 0, running.output())
   assert.ok(running.output().includes(`relay: cluster mode: ${left} is not used (everything is in PostgreSQL): it is neither read nor changed`), running.output())
@@ -218,15 +221,12 @@ test('a relay.sqlite left under --data (here not even a database) is neither rea
 
 test('in cluster mode too, a full disk under --data (photos are received there) answers /healthz 503, and 200 once there is room', async () => {
   if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and needs root (CI runs as root)')
-  postgres ??= await startPostgresRetrying({ fsync: 'off' })
-  redis ??= await startRedis()
   const mountPoint = newDir()
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint])
   const filler = join(mountPoint, 'filler')
   let running: RelayProcess | null = null
   try {
-    const store = await postgres.createDatabase('full_disk')
-    running = await startRelay({ dataDir: join(mountPoint, 'relay'), env: { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: keyFile() } })
+    running = (await clusterRelay(join(mountPoint, 'relay'), 'full_disk')).running
     assert.is((await fetch(`${running.url}/healthz`)).status, 200)
     fillFilesystem(filler)
     const full = await fetch(`${running.url}/healthz`)
