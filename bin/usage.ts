@@ -17,7 +17,7 @@ ${columns(COMMANDS)}`
 export const RELAY_OPTIONS = [
   { name: 'host', value: 'H', help: 'address to listen on', default: '127.0.0.1' },
   { name: 'port', value: 'P', help: 'port to listen on; 0 picks a free one', default: '8080' },
-  { name: 'data', value: 'DIR', help: 'where relay.sqlite, the signing key and photos live', default: './data' },
+  { name: 'data', value: 'DIR', help: "where relay.sqlite, the signing key and photos live; in cluster mode no database, only photos being received and (with --images postgres) this relay's copies of photos; made if missing", default: './data' },
   { name: 'config', value: 'FILE', help: "the relay's JSON configuration; without it, the demo catalog" },
   { name: 'fresh', help: 'start although relay.sqlite is missing or empty in a data dir a relay used before (signing key, photos): begins with an empty database and restores nothing' },
   { name: 'signing-key', value: 'FILE', help: 'sign and check session tokens with this Ed25519 private key (PEM, mode 0600) instead of the one made under --data, so that every relay of a cluster accepts the others\' tokens; also LABSYNC_SIGNING_KEY' },

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import { ConfigError } from '../shared/errors.ts'
 import { DEMO_CONFIG, loadConfigFile, parseConfig } from './config.ts'
 import { createRelay } from './server.ts'
-import { clearCleanMarker, preflight, writeCleanMarker } from './store/preflight.ts'
+import { DB_FILE, clearCleanMarker, preflight, writeCleanMarker } from './store/preflight.ts'
 import { loadSigningKeyFile } from '../storage/key-file.ts'
 import { parseTrustedProxies } from './http/client-address.ts'
 import { clusterOptions, redact, redactSecrets, type Given } from './cluster-args.ts'
@@ -36,14 +36,8 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   if (cluster) console.log(`relay: cluster mode: documents and photos in PostgreSQL ${redact(cluster.store)}, ${cluster.images === 'postgres' ? '' : `photos' files in ${cluster.images.dir}, `}fan-out through Redis ${redact(cluster.fanout)}`)
   if (!args.config) console.log('relay: no --config given, serving the demo catalog (admin token "demo-admin-token", lab key "demo-lab-key")')
   const dataDir = resolve(args.data)
-  // Before anything opens the database for writing: a lost or damaged one is refused (exit 2).
-  // In cluster mode documents are in PostgreSQL: a relay.sqlite with no documents is what every
-  // cluster relay has, not a lost database. (Damage is still refused.)
-  // TODO(issue 18): once the relay's own tables are in PostgreSQL, skip relay.sqlite in cluster mode.
-  const checked = preflight(dataDir, { fresh: args.fresh || cluster !== null })
-  if (checked.note) console.log(checked.note)
-  if (args.fresh && checked.state === 'existing') console.log('relay: --fresh has no effect: the database holds data, and the relay starts on it')
-  clearCleanMarker(dataDir)
+  if (cluster) noteClusterDataDir(dataDir, args.fresh)
+  else checkDatabase(dataDir, args.fresh)
   let relay
   try {
     relay = await createRelay({
@@ -66,7 +60,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   const started = relay
   const stop = async () => {
     await started.close()
-    writeCleanMarker(dataDir) // the next start may skip the integrity check
+    if (!cluster) writeCleanMarker(dataDir) // the next start may skip the integrity check
     process.exit(0)
   }
   // Before the line that says the relay is ready: whoever starts it may stop it the moment it
@@ -74,6 +68,28 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   console.log(`relay listening on ${relay.url}`)
+}
+
+/**
+ * One machine: before anything opens relay.sqlite for writing, a lost or damaged one is refused
+ * (exit 2); then the clean-shutdown marker is removed, so a crash from now on is noticed.
+ */
+function checkDatabase(dataDir: string, fresh: boolean): void {
+  const checked = preflight(dataDir, { fresh })
+  if (checked.note) console.log(checked.note)
+  if (fresh && checked.state === 'existing') console.log('relay: --fresh has no effect: the database holds data, and the relay starts on it')
+  clearCleanMarker(dataDir)
+}
+
+/**
+ * Cluster mode keeps nothing in SQLite: no preflight, no clean-shutdown marker (both are about
+ * relay.sqlite). A relay.sqlite left in the data dir (one machine's, or an older cluster relay's)
+ * is neither read nor changed; said once, since its orders are not the cluster's.
+ */
+function noteClusterDataDir(dataDir: string, fresh: boolean): void {
+  const file = join(dataDir, DB_FILE)
+  if (existsSync(file)) console.log(`relay: cluster mode: ${file} is not used (everything is in PostgreSQL): it is neither read nor changed`)
+  if (fresh) console.log('relay: --fresh has no effect in cluster mode: there is no database under the data dir')
 }
 
 /**

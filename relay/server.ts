@@ -1,5 +1,6 @@
 // The relay: one HTTP server for the API, the built web app and the y-websocket endpoint, wired
-// to one SQLite database. createRelay() is what `bin/labsync relay` and the tests start.
+// to its stores (one SQLite database, or PostgreSQL and Redis in cluster mode; see stores.ts).
+// createRelay() is what `bin/labsync relay` and the tests start.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { Close, HttpError } from '../shared/errors.ts'
@@ -60,7 +61,8 @@ export interface RelayOptions {
 
 export interface Relay {
   url: string
-  db: DB
+  /** The SQLite database under dataDir on one machine (tests read it); null in cluster mode, which has none. */
+  sqlite: DB | null
   rooms: Rooms
   close(): Promise<void>
 }
@@ -71,7 +73,6 @@ const REPO_ROOT = join(import.meta.dirname, '..')
 interface RelayParts {
   options: RelayOptions
   now: () => number
-  db: DB
   stores: RelayStores
   accounts: Accounts
   signIns: SignInGuard
@@ -97,10 +98,10 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const sync = serveSync(server, syncOptions(parts))
   const authority = await listen(server, options.port ?? 8080, options.host ?? '127.0.0.1')
   parts.intake.resume().catch((error: Error) => console.error(`relay: resuming order intake failed: ${error.message}`))
-  const { db, rooms } = parts
+  const { rooms } = parts
   return {
     url: `http://${authority}`,
-    db,
+    sqlite: parts.stores.sqlite,
     rooms,
     async close() {
       parts.intake.close()
@@ -123,7 +124,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   const now = options.now ?? Date.now
   const limits = options.config.limits
   const stores = await openStores({ dataDir: options.dataDir, now, imageBytes: limits.imageBytes, cluster: options.cluster })
-  const { db, docStore, imageStore } = stores
+  const { docStore, imageStore } = stores
   const signingKey = options.signingKey ?? loadOrCreateSigningKey(options.dataDir)
   const hashGate = new HashGate(limits.passwordHashConcurrency)
   const accounts = new Accounts(stores.accounts, await stores.openSessions(signingKey), now, signingKey, { hashing: (work) => hashGate.run(work) })
@@ -165,7 +166,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   const prices = { list: priceList(publicCatalog(options.config)), window: new AddressWindow(limits.signInsPerAddress, now, 'price list requests') }
   const clientAddress = clientAddressOf(options.trustProxy ?? null)
   const health = stores.health
-  return { options, now, db, stores, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence, prices, clientAddress, health }
+  return { options, now, stores, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence, prices, clientAddress, health }
 }
 
 /** The document events order intake and lab reports hang off. */

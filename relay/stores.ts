@@ -1,5 +1,6 @@
 // Where the relay keeps what it keeps: SQLite under --data (the embedded default, one machine), or
-// in cluster mode PostgreSQL for every store and Redis between relays. openStores() opens them in
+// in cluster mode PostgreSQL for every store and Redis between relays (no SQLite file at all; under
+// --data only photos being received and this relay's copies of photos). openStores() opens them in
 // order and close() shuts them in reverse; the rest of the relay sees only the stores' interfaces.
 import { join } from 'node:path'
 import type pg from 'pg'
@@ -29,7 +30,7 @@ import { PgPresenceRows } from './store/lab-presence-postgres.ts'
 import type { AuditStore } from '../storage/audit-store.ts'
 import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
 import { PgAuditStore } from '../storage/postgres/audit-store.ts'
-import { allOf, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
+import { MIN_FREE_BYTES, allOf, freeBytesUnder, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
 import { redactSecrets } from './cluster-args.ts'
 import type { ReceptionStore } from './store/reception-store.ts'
 import { SqliteReceptionStore } from './store/receptions-sqlite.ts'
@@ -56,9 +57,9 @@ export interface StoresOptions {
   cluster?: ClusterOptions | null
 }
 
-/** What openStores() opens. `db` is the SQLite database (one machine), `pool` PostgreSQL's (a cluster). */
+/** What openStores() opens: `sqlite` the database under --data (one machine), `pool` PostgreSQL's (a cluster); never both. */
 export interface RelayStores {
-  db: DB
+  sqlite: DB | null
   pool: pg.Pool | null
   docStore: DocStore & { close(): Promise<void> }
   imageStore: ImageStore
@@ -95,7 +96,7 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
   const docStore = new SqliteDocStore(db)
   const accounts = new SqliteAccountStore(db)
   return {
-    db, pool: null, docStore, fanout: undefined, accounts,
+    sqlite: db, pool: null, docStore, fanout: undefined, accounts,
     openSessions: async () => new SqliteSessions(accounts, now),
     receptions: new SqliteReceptionStore(db, now),
     imageStore: new SqliteImageStore(db, dataDir, now),
@@ -110,11 +111,10 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
 }
 
 /**
- * PostgreSQL and Redis. Opened one after the other, and what was opened is closed again when a
- * later one fails, so a relay refused at start leaves no connection behind.
- * Accounts, history, lab keys, presence and the admin audit are PostgreSQL's here.
- * TODO(issue 18): receptions still come from the SQLite file under the data dir; their
- * PostgreSQL store replaces it.
+ * PostgreSQL and Redis, every store in PostgreSQL: no SQLite file is made or opened. Opened one
+ * after the other, and what was opened is closed again when a later one fails, so a relay refused
+ * at start leaves no connection behind. The data dir holds photos being received and, with
+ * --images postgres, this relay's copies of photos (PgImageStore): its disk is still checked.
  */
 async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster: ClusterOptions): Promise<RelayStores> {
   const opened: Array<() => Promise<void>> = []
@@ -129,23 +129,29 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     opened.push(() => imageStore.close())
     const fanout = await RedisFanout.open(cluster.fanout)
     opened.push(() => fanout.close())
-    const db = openDatabase(join(dataDir, 'relay.sqlite'), RELAY_MIGRATIONS)
-    opened.push(async () => { db.close() })
     const accounts = new PgAccountStore(pool)
     const openSessions = (signingKey: KeyPair) => RevokedSessions.start({ store: accounts, fanout, publicKey: publicKeyOf(signingKey.publicJwk)!, now })
     const probe = await pgHealth(cluster.store, { now, redact: (text) => redactSecrets(text, [cluster.store]) })
     opened.push(() => probe.close())
-    // The data dir still holds this relay's photo cache (and an unused relay.sqlite): its disk is checked too.
-    const health = allOf(probe.check, sqliteHealth(db, dataDir))
+    // A full disk under the data dir fails every photo received: unhealthy, as on one machine.
+    const health = allOf(probe.check, diskHealth(dataDir))
     // The audit's step adds the discount columns the reception store looks for when it opens.
     const audit = await PgAuditStore.open(pool)
     const receptions = await PgReceptionStore.open(pool)
     return {
-      db, pool, docStore, imageStore, fanout, accounts, openSessions, health, close: closeAll, audit, receptions,
+      sqlite: null, pool, docStore, imageStore, fanout, accounts, openSessions, health, close: closeAll, audit, receptions,
       history: new PgHistory(pool), labKeys: new LabKeys(new PgLabKeyRows(pool), now), presence: new LabPresences(new PgPresenceRows(pool), now),
     }
   } catch (error) {
     await closeAll()
     throw error
+  }
+}
+
+/** The disk under the data dir not full: sqliteHealth's disk check, for a relay with no database there. */
+function diskHealth(dataDir: string): HealthCheck {
+  return () => {
+    const free = freeBytesUnder(dataDir)
+    return free !== null && free < MIN_FREE_BYTES ? `the disk under the data dir is full (${free} bytes free)` : null
   }
 }

@@ -2,17 +2,21 @@
 // --signing-key FILE` (or LABSYNC_STORE, LABSYNC_FANOUT, LABSYNC_IMAGES) starts a relay on
 // PostgreSQL and Redis; a missing part, or a DIR that cannot hold the photos, is refused with one
 // line naming it, exit 2, before the data dir is touched; no password in a URL is ever printed;
-// PostgreSQL unreachable at start is one line, exit 1.
+// PostgreSQL unreachable at start is one line, exit 1. A cluster relay keeps nothing in SQLite:
+// under --data it keeps only the photos it is receiving and its copies of served photos (a full
+// disk there is still unhealthy; that case mounts a tmpfs, so needs root, as deploy-health).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { generateKeyPairSync } from 'node:crypto'
-import { chmodSync, existsSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { LABSYNC, removeDir, tempDir } from '../helpers/relay.ts'
+import { LABSYNC, connect, makePhoto, removeDir, signUp, startRelay, synced, tempDir, uploadPhoto, type RelayProcess } from '../helpers/relay.ts'
+import { fillFilesystem } from '../helpers/full-disk.ts'
 import type { PostgresServer } from '../helpers/postgres.ts'
-import { startPostgresRetrying } from '../helpers/cluster.ts'
+import { startPostgresRetrying, storedDoc } from '../helpers/cluster.ts'
 import { startRedis, type RedisServer } from '../helpers/redis.ts'
+import { poll } from '../helpers/cluster-load.ts'
 import { freePort } from '../helpers/ippeveprinter.ts'
 import { redact, redactSecrets } from '../../relay/cluster-args.ts'
 
@@ -158,6 +162,83 @@ test('with PostgreSQL and Redis there, the flags start a relay in cluster mode; 
   const withDir = await relay(['--store', store, '--fanout', redis.url, '--images', images, '--signing-key', key])
   assert.ok(withDir.listened, withDir.stdout + withDir.stderr)
   assert.ok(withDir.stdout.includes(`photos' files in ${images}, fan-out through Redis`), withDir.stdout)
+})
+
+/** A cluster relay process (--images postgres) on `dataDir`, storing in a database of its own. */
+async function clusterRelay(dataDir: string, database: string): Promise<{ running: RelayProcess; store: string }> {
+  postgres ??= await startPostgresRetrying({ fsync: 'off' })
+  redis ??= await startRedis()
+  const store = await postgres.createDatabase(database)
+  const running = await startRelay({ dataDir, env: { LABSYNC_STORE: store, LABSYNC_FANOUT: redis.url, LABSYNC_IMAGES: '', LABSYNC_SIGNING_KEY: keyFile() } })
+  return { running, store }
+}
+
+/** Every path under `dir`, relative, directories included. */
+function pathsUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort()
+}
+
+test('a cluster relay makes no SQLite file, no clean-shutdown marker and no key under --data: only photos received and its copies of them', async () => {
+  const dataDir = newDir() // empty
+  const { running, store } = await clusterRelay(dataDir, 'no_sqlite')
+  try {
+    const me = await signUp(running.url)
+    const { doc, provider } = connect(running, `user/${me.userId}`, me.token)
+    try {
+      await synced(provider, 10_000)
+      doc.getMap('drafts').set('d1', 'stored in PostgreSQL')
+      await poll(async () => (await storedDoc(store, `user/${me.userId}`)).getMap('drafts').get('d1') === 'stored in PostgreSQL', 'the write in PostgreSQL', 10_000)
+    } finally {
+      provider.destroy()
+    }
+    const sha = await uploadPhoto(running.url, me.token, await makePhoto(18))
+    await running.stop()
+    assert.is(running.process.exitCode, 0, running.output())
+    const paths = pathsUnder(dataDir)
+    assert.equal(paths.filter((path) => /\.sqlite/.test(path)), [], `no SQLite file under --data: ${paths.join(', ')}`)
+    // Each of what is left has a reason: a photo is received (hashed, decoded) from a file before
+    // it is stored, and with --images postgres this relay keeps a copy of the photos it handled.
+    const expected = ['images', 'images/.incoming', `images/${sha.slice(0, 2)}`, `images/${sha.slice(0, 2)}/${sha}`]
+    assert.equal(paths, expected.sort(), running.output())
+  } finally {
+    await running.stop()
+  }
+})
+
+test('a relay.sqlite left under --data (here not even a database) is neither read nor changed in cluster mode, and said so', async () => {
+  const dataDir = newDir()
+  const left = join(dataDir, 'relay.sqlite')
+  writeFileSync(left, 'one machine\'s database, or what is left of it')
+  const before = statSync(left)
+  const { running } = await clusterRelay(dataDir, 'left_sqlite')
+  await running.stop()
+  assert.is(running.process.exitCode, 0, running.output())
+  assert.ok(running.output().includes(`relay: cluster mode: ${left} is not used (everything is in PostgreSQL): it is neither read nor changed`), running.output())
+  const after = statSync(left)
+  assert.equal([after.size, after.mtimeMs, after.ino], [before.size, before.mtimeMs, before.ino], 'relay.sqlite untouched')
+  assert.equal(pathsUnder(dataDir), ['images', 'images/.incoming', 'relay.sqlite'], running.output())
+})
+
+test('in cluster mode too, a full disk under --data (photos are received there) answers /healthz 503, and 200 once there is room', async () => {
+  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs and needs root (CI runs as root)')
+  const mountPoint = newDir()
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mountPoint])
+  const filler = join(mountPoint, 'filler')
+  let running: RelayProcess | null = null
+  try {
+    running = (await clusterRelay(join(mountPoint, 'relay'), 'full_disk')).running
+    assert.is((await fetch(`${running.url}/healthz`)).status, 200)
+    fillFilesystem(filler)
+    const full = await fetch(`${running.url}/healthz`)
+    assert.is(full.status, 503)
+    assert.match(String((await full.json() as { error: string }).error), /the disk under the data dir is full/)
+    rmSync(filler)
+    assert.is((await fetch(`${running.url}/healthz`)).status, 200)
+  } finally {
+    rmSync(filler, { force: true })
+    await running?.stop()
+    execFileSync('umount', [mountPoint])
+  }
 })
 
 test('LABSYNC_TEST_ECHO_BEFORE_COMMIT is refused unless NODE_ENV=test', async () => {

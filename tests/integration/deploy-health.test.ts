@@ -25,7 +25,7 @@ test('200 {ok:true} while the database answers; 503 {error} with Retry-After onc
     assert.is(up.status, 200)
     assert.is(up.body.ok, true)
     assert.is(typeof up.body.rooms, 'number')
-    relay.db.close()
+    relay.sqlite!.close() // one machine: createRelay without cluster options has its SQLite database
     const down = await health(relay.url)
     assert.is(down.status, 503)
     assert.is(down.retryAfter, String(HEALTH_RETRY_SECONDS))

@@ -62,7 +62,7 @@ async function startRelay(): Promise<TestRelay> {
   const clock = { ms: START }
   const now = () => clock.ms
   const relay = await createRelay({ config: CONFIG, dataDir, port: 0, now, idleUnloadMs: 60_000 })
-  const intake = new Intake({ rooms: relay.rooms, receptions: new SqliteReceptionStore(relay.db), catalog: publicCatalog(CONFIG), now, imageUploaded: () => true })
+  const intake = new Intake({ rooms: relay.rooms, receptions: new SqliteReceptionStore(relay.sqlite!), catalog: publicCatalog(CONFIG), now, imageUploaded: () => true })
   const hooks = (relay.rooms as unknown as { options: RoomsOptions }).options.hooks
   hooks.beforeWrite ??= (room, principal, shape) => intake.beforeWrite(room, principal, shape)
   current = { relay, url: relay.url, wsUrl: relay.url.replace(/^http/, 'ws'), dataDir, clock }
