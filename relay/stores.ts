@@ -29,7 +29,7 @@ import { PgPresenceRows } from './store/lab-presence-postgres.ts'
 import type { AuditStore } from '../storage/audit-store.ts'
 import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
 import { PgAuditStore } from '../storage/postgres/audit-store.ts'
-import { allOf, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
+import { allOf, imagesDirHealth, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
 import { redactSecrets } from './cluster-args.ts'
 import type { ReceptionStore } from './store/reception-store.ts'
 import { SqliteReceptionStore } from './store/receptions-sqlite.ts'
@@ -135,8 +135,10 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     const openSessions = (signingKey: KeyPair) => RevokedSessions.start({ store: accounts, fanout, publicKey: publicKeyOf(signingKey.publicJwk)!, now })
     const probe = await pgHealth(cluster.store, { now, redact: (text) => redactSecrets(text, [cluster.store]) })
     opened.push(() => probe.close())
+    const dirProbe = imagesDir === undefined ? null : await imagesDirHealth(imagesDir, { now })
+    if (dirProbe) opened.push(() => dirProbe.close())
     // The data dir still holds this relay's photo cache (and an unused relay.sqlite): its disk is checked too.
-    const health = allOf(probe.check, sqliteHealth(db, dataDir))
+    const health = allOf(probe.check, ...(dirProbe ? [dirProbe.check] : []), sqliteHealth(db, dataDir))
     // The audit's step adds the discount columns the reception store looks for when it opens.
     const audit = await PgAuditStore.open(pool)
     const receptions = await PgReceptionStore.open(pool)
