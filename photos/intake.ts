@@ -80,8 +80,9 @@ function accepting(store: ImageStore, onOwned: ImagesDeps['onOwned']): Accept {
     const existing = await store.get(claimed)
     if (existing) {
       // Identical bytes were verified when first stored; holding them is what makes an owner.
+      // adopt() puts them back if they were lost since (a file gone from --images DIR), else drops them.
+      await store.adopt(file, claimed)
       await store.addOwner(claimed, owner)
-      await rm(file, { force: true })
       onOwned?.(claimed, owner)
       return { image: existing, created: false }
     }

@@ -30,7 +30,7 @@ import { PgPresenceRows } from './store/lab-presence-postgres.ts'
 import type { AuditStore } from '../storage/audit-store.ts'
 import { SqliteAuditStore } from '../storage/sqlite/audit-store.ts'
 import { PgAuditStore } from '../storage/postgres/audit-store.ts'
-import { MIN_FREE_BYTES, allOf, freeBytesUnder, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
+import { allOf, diskHealth, imagesDirHealth, pgHealth, sqliteHealth, type HealthCheck } from './http/health.ts'
 import { redactSecrets } from './cluster-args.ts'
 import type { ReceptionStore } from './store/reception-store.ts'
 import { SqliteReceptionStore } from './store/receptions-sqlite.ts'
@@ -133,8 +133,10 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     const openSessions = (signingKey: KeyPair) => RevokedSessions.start({ store: accounts, fanout, publicKey: publicKeyOf(signingKey.publicJwk)!, now })
     const probe = await pgHealth(cluster.store, { now, redact: (text) => redactSecrets(text, [cluster.store]) })
     opened.push(() => probe.close())
+    const dirProbe = imagesDir === undefined ? null : await imagesDirHealth(imagesDir, { now })
+    if (dirProbe) opened.push(() => dirProbe.close())
     // A full disk under the data dir fails every photo received: unhealthy, as on one machine.
-    const health = allOf(probe.check, diskHealth(dataDir))
+    const health = allOf(probe.check, ...(dirProbe ? [dirProbe.check] : []), diskHealth(dataDir))
     // The audit's step adds the discount columns the reception store looks for when it opens.
     const audit = await PgAuditStore.open(pool)
     const receptions = await PgReceptionStore.open(pool)
@@ -145,13 +147,5 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
   } catch (error) {
     await closeAll()
     throw error
-  }
-}
-
-/** The disk under the data dir not full: sqliteHealth's disk check, for a relay with no database there. */
-function diskHealth(dataDir: string): HealthCheck {
-  return () => {
-    const free = freeBytesUnder(dataDir)
-    return free !== null && free < MIN_FREE_BYTES ? `the disk under the data dir is full (${free} bytes free)` : null
   }
 }

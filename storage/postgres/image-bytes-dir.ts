@@ -3,7 +3,7 @@
 // file in `<DIR>/.incoming`, fsync, rename), so any relay reads nothing or the whole file.
 import { randomBytes } from 'node:crypto'
 import { closeSync, openSync, rmSync, statSync, type Stats } from 'node:fs'
-import { opendir, rm, stat } from 'node:fs/promises'
+import { open, opendir, rm, stat, unlink } from 'node:fs/promises'
 import { isAbsolute, join } from 'node:path'
 import { ImageFiles } from '../image-files.ts'
 import type { ImageBytes } from './image-bytes.ts'
@@ -41,6 +41,34 @@ export function imagesDirProblem(dir: string): string | null {
   return null
 }
 
+/**
+ * What stops `dir` from taking photos now, as the end of a sentence starting with the directory
+ * ("cannot be written (EROFS)"), or null while it takes them: one small file written, fsynced and
+ * removed in `<dir>/.incoming`, where photos are staged, so a directory gone, replaced, mounted
+ * read-only or full fails as an upload would. The share unmounted fails too: the empty mount
+ * point has no `.incoming`. Asynchronous only: a hard NFS mount that hangs holds one libuv
+ * thread, never the event loop (relay/http/health.ts bounds how long it is waited for).
+ */
+export async function imagesDirAnswers(dir: string): Promise<string | null> {
+  const probe = join(dir, '.incoming', `probe-${randomBytes(8).toString('hex')}`)
+  let created = false
+  try {
+    const file = await open(probe, 'wx', 0o600)
+    created = true
+    try {
+      await file.write('probe\n')
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await unlink(probe)
+    return null
+  } catch (error) {
+    if (created) await rm(probe, { force: true }).catch(() => {})
+    return `cannot be written (${(error as NodeJS.ErrnoException).code ?? 'unknown error'})`
+  }
+}
+
 export class DirBytes implements ImageBytes {
   readonly where: string
   private readonly files: ImageFiles
@@ -64,8 +92,14 @@ export class DirBytes implements ImageBytes {
     return this.files.path(sha256)
   }
 
-  /** From this relay's incoming directory: a rename, or over another filesystem a copy staged in DIR first. */
-  adopt(file: string, sha256: string): Promise<void> {
+  /**
+   * From this relay's incoming directory: a rename, or over another filesystem a copy staged in DIR
+   * first. A photo whose file is there already is left as it is (same hash, same bytes): renaming
+   * over a file other relays have open would give them a stale NFS handle. One whose file was lost
+   * is put back, so a customer sending it again restores it.
+   */
+  async adopt(file: string, sha256: string): Promise<void> {
+    if (await this.materialize(sha256)) return rm(file, { force: true })
     return this.files.adopt(file, sha256)
   }
 

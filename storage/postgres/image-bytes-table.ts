@@ -19,9 +19,13 @@ export class TableBytes implements ImageBytes {
     return this.cache.path(sha256)
   }
 
-  /** Committed to PostgreSQL before the local file is placed. */
+  /**
+   * Committed to PostgreSQL before the local file is placed. A row lost from image_bytes is put
+   * back by the same bytes sent again; one that is there is not sent to the database a second time.
+   */
   async adopt(file: string, sha256: string): Promise<void> {
-    await this.pool.query('INSERT INTO image_bytes (sha256, data) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sha256, await readFile(file)])
+    const { rowCount } = await this.pool.query('SELECT 1 FROM image_bytes WHERE sha256 = $1', [sha256])
+    if (!rowCount) await this.pool.query('INSERT INTO image_bytes (sha256, data) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sha256, await readFile(file)])
     await this.cache.adopt(file, sha256)
   }
 

@@ -13,7 +13,8 @@ export interface ImageBytes {
   /**
    * Stores a complete, verified file's bytes where every relay reads them, durably once the
    * promise resolves (a row recorded next never points at bytes another relay cannot read).
-   * `file` is gone afterwards.
+   * `file` is gone afterwards. Bytes already there are kept as they are; bytes lost since they
+   * were first stored are put back (the same hash, so the same bytes).
    */
   adopt(file: string, sha256: string): Promise<void>
   /**

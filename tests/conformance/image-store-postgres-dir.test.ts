@@ -3,16 +3,18 @@
 // their own per test, bytes in a temporary directory standing for the relays' shared mount, and a
 // relay's --data of its own. Then what only a shared directory has: two relays on one DIR, a photo
 // received on another filesystem than DIR, files staged there by others, a row whose file is
-// missing, and a directory that cannot hold photos.
+// missing and its file put back by the same bytes adopted again, a directory that cannot hold
+// photos, and the probe /healthz runs on a directory that stopped taking them.
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runImageStoreTests } from './image-store.ts'
 import { PgImageStore } from '../../storage/postgres/image-store.ts'
-import { ImagesDirError, STALE_STAGING_MS } from '../../storage/postgres/image-bytes-dir.ts'
+import { ImagesDirError, STALE_STAGING_MS, imagesDirAnswers } from '../../storage/postgres/image-bytes-dir.ts'
 import { ImageMissingError, type ImageMeta } from '../../storage/image-store.ts'
 import { startPostgres } from '../helpers/postgres.ts'
 
@@ -102,6 +104,28 @@ test('a recorded photo whose file is missing from the directory is ImageMissingE
   }
 })
 
+test('the same bytes adopted again put back a file lost from the directory, and leave a file that is there as it is', async () => {
+  const relays = await twoRelays()
+  try {
+    const sha256 = await stored(relays.a, 'hello')
+    const path = relays.a.path(sha256)
+    const placed = statSync(path).ino
+    const again = relays.b.incomingPath()
+    writeFileSync(again, 'hello')
+    await relays.b.adopt(again, sha256)
+    // Renaming over it would give relays reading it over NFS a stale handle.
+    assert.is(statSync(path).ino, placed, 'the file in place is the same file')
+    assert.not.ok(existsSync(again), 'the bytes sent again are dropped')
+    rmSync(path)
+    const lost = relays.b.incomingPath()
+    writeFileSync(lost, 'hello')
+    await relays.b.adopt(lost, sha256)
+    assert.is(readFileSync(await relays.a.localPath(sha256), 'utf8'), 'hello')
+  } finally {
+    await relays.close()
+  }
+})
+
 // The path every real deployment takes: uploads are received under the relay's --data, on
 // another filesystem than the shared mount, so a photo is copied into DIR/.incoming and renamed.
 const otherFilesystem = existsSync('/dev/shm') && statSync('/dev/shm').dev !== statSync(tmpdir()).dev
@@ -146,6 +170,7 @@ test('a relay opening on the directory leaves what another relay is staging ther
 
 test('a directory that is missing, not a directory, open to others, not writable or relative is refused before connecting', async () => {
   const base = scratch('bad')
+  let readOnlyMount: string | null = null
   try {
     const file = join(base, 'a-file')
     writeFileSync(file, '')
@@ -158,16 +183,63 @@ test('a directory that is missing, not a directory, open to others, not writable
       [join(base, 'missing'), /does not exist/], [file, /is not a directory/], [open, /open to other users \(mode 0755\)/],
       ['relative/dir', /not an absolute path/],
     ]
-    // root writes anywhere: the read-only case only means something for another user.
+    // root writes anywhere: mode 0500 only means something for another user; for root, a
+    // filesystem mounted read-only (a tmpfs remounted ro, as a read-only NFS export refuses).
     if (process.getuid?.() !== 0) cases.push([readOnly, /is not writable by this user \(EACCES\)/])
+    else {
+      const mounted = join(base, 'read-only-mount')
+      mkdirSync(mounted)
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mounted])
+      readOnlyMount = mounted
+      execFileSync('mount', ['-o', 'remount,ro', mounted])
+      cases.push([mounted, /is not writable by this user \(EROFS\)/])
+    }
     for (const [dir, problem] of cases) {
       const outcome = await PgImageStore.open('postgres://nobody@127.0.0.1:1/none', join(base, 'data'), { imagesDir: dir }).then(() => null, (error: unknown) => error)
       assert.instance(outcome, ImagesDirError, dir)
       assert.match((outcome as Error).message, problem, dir)
     }
   } finally {
+    if (readOnlyMount) execFileSync('umount', [readOnlyMount])
     chmodSync(join(base, 'read-only'), 0o700)
     rmSync(base, { recursive: true, force: true })
+  }
+})
+
+test('the /healthz probe: a directory taking photos answers null and keeps nothing; gone, a file, or unmounted answers why', async () => {
+  const base = scratch('probe')
+  try {
+    const dir = join(base, 'images')
+    mkdirSync(join(dir, '.incoming'), { recursive: true, mode: 0o700 })
+    assert.is(await imagesDirAnswers(dir), null)
+    assert.equal(readdirSync(join(dir, '.incoming')), [], 'the probe file is removed')
+    renameSync(dir, join(base, 'away'))
+    assert.is(await imagesDirAnswers(dir), 'cannot be written (ENOENT)')
+    writeFileSync(dir, '')
+    assert.is(await imagesDirAnswers(dir), 'cannot be written (ENOTDIR)')
+    rmSync(dir)
+    mkdirSync(dir, { mode: 0o700 }) // the empty mount point of a share that is not mounted
+    assert.is(await imagesDirAnswers(dir), 'cannot be written (ENOENT)')
+  } finally {
+    rmSync(base, { recursive: true, force: true })
+  }
+})
+
+// A real read-only filesystem: a tmpfs remounted ro (root only, as deploy-health's full disk).
+const root = process.getuid?.() === 0
+test(`the /healthz probe: a directory on a filesystem remounted read-only answers EROFS, and null once it is writable again${root ? '' : ' (skipped: needs root)'}`, async () => {
+  if (!root) return
+  const mountPoint = scratch('ro')
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mountPoint])
+  try {
+    mkdirSync(join(mountPoint, '.incoming'))
+    execFileSync('mount', ['-o', 'remount,ro', mountPoint])
+    assert.is(await imagesDirAnswers(mountPoint), 'cannot be written (EROFS)')
+    execFileSync('mount', ['-o', 'remount,rw', mountPoint])
+    assert.is(await imagesDirAnswers(mountPoint), null)
+  } finally {
+    execFileSync('umount', [mountPoint])
+    rmSync(mountPoint, { recursive: true, force: true })
   }
 })
 

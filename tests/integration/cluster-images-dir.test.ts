@@ -3,14 +3,16 @@
 // their NFS mount): a photo PUT to relay A is served by relay B from the directory, a tus upload
 // finished on one relay lands there too, and neither copies the bytes into PostgreSQL or its own
 // --data; a recorded photo whose file is missing is answered 503 (retry later) by every relay,
-// and served again once its file is put back.
+// and served again once its file is put back, or once its owner sends it again (PUT or tus);
+// /healthz answers 503 naming the directory while it is gone or replaced by a file.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, readFileSync, readdirSync, renameSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
 import { startCluster, type Cluster } from '../helpers/cluster.ts'
 import { send } from '../helpers/cluster-http.ts'
+import { poll } from '../helpers/cluster-load.ts'
 import { makePhoto, removeDir, sha256Hex, signUp, tempDir } from '../helpers/relay.ts'
 
 const shared = tempDir('labsync-cluster-images-')
@@ -69,20 +71,26 @@ test('a photo PUT to relay A is served by relay B from the shared directory, wit
   assert.is((await send(direct(c, 1, `/api/images/${sha}`), { headers: bearer(other.token) })).status, 404, 'ownership is still checked')
 })
 
+/** The photo sent by tus: created on relays[create], its bytes sent by PATCHes to relays[create] then relays[finish]. */
+async function tusUpload(c: Cluster, token: string, bytes: Buffer, create: number, finish: number): Promise<void> {
+  const sha = sha256Hex(bytes)
+  const tus = { ...bearer(token), 'tus-resumable': '1.0.0' }
+  const created = await send(direct(c, create, '/api/uploads'), { method: 'POST', headers: { ...tus, 'upload-length': String(bytes.length), 'upload-metadata': `sha256 ${Buffer.from(sha).toString('base64')}` } })
+  assert.is(created.status, 201, created.body.toString())
+  const half = Math.floor(bytes.length / 2)
+  const location = String(created.headers.location)
+  for (const [i, start, end] of [[create, 0, half], [finish, half, bytes.length]]) {
+    const answer = await send(direct(c, i, location), { method: 'PATCH', body: bytes.subarray(start, end), headers: { ...tus, 'upload-offset': String(start), 'content-type': 'application/offset+octet-stream' } })
+    assert.is(answer.status, 204, `PATCH on relay${i + 1}: ${answer.status} ${answer.body}`)
+  }
+}
+
 test('a tus upload created on relay A and finished on relay B lands in the shared directory', async () => {
   const c = await setUp()
   const me = await signUp(c.relays[0]!.url)
   const bytes = await makePhoto(2)
   const sha = sha256Hex(bytes)
-  const tus = { ...bearer(me.token), 'tus-resumable': '1.0.0' }
-  const created = await send(direct(c, 0, '/api/uploads'), { method: 'POST', headers: { ...tus, 'upload-length': String(bytes.length), 'upload-metadata': `sha256 ${Buffer.from(sha).toString('base64')}` } })
-  assert.is(created.status, 201, created.body.toString())
-  const half = Math.floor(bytes.length / 2)
-  const location = String(created.headers.location)
-  for (const [i, start, end] of [[0, 0, half], [1, half, bytes.length]]) {
-    const answer = await send(direct(c, i, location), { method: 'PATCH', body: bytes.subarray(start, end), headers: { ...tus, 'upload-offset': String(start), 'content-type': 'application/offset+octet-stream' } })
-    assert.is(answer.status, 204, `PATCH on relay${i + 1}: ${answer.status} ${answer.body}`)
-  }
+  await tusUpload(c, me.token, bytes, 0, 1)
   assert.ok(readFileSync(inShared(sha)).equals(bytes), 'the finished upload is in the shared directory')
   assert.is(await bytesInPostgres(sha), 0)
   const read = await send(direct(c, 0, `/api/images/${sha}`), { headers: bearer(me.token) })
@@ -105,6 +113,77 @@ test('a recorded photo whose file is missing is answered 503 with Retry-After by
   const read = await send(direct(c, 1, `/api/images/${sha}`), { headers: bearer(owner.token) })
   assert.is(read.status, 200, read.body.toString())
   assert.is(sha256Hex(read.body), sha)
+})
+
+/** What `relays[i]` answers the photo's owner. */
+const read = (c: Cluster, i: number, sha: string, token: string) => send(direct(c, i, `/api/images/${sha}`), { headers: bearer(token) })
+
+test('a photo whose file was lost from the directory is put back by its owner sending it again by PUT, and every relay serves it', async () => {
+  const c = await setUp()
+  const { owner, bytes, sha } = await putOnRelayA(c, 4)
+  rmSync(inShared(sha)) // lost, with no backup to put it back from
+  assert.is((await read(c, 1, sha, owner.token)).status, 503)
+  const again = await send(direct(c, 1, `/api/images/${sha}`), { method: 'PUT', body: bytes, headers: { ...bearer(owner.token), 'content-type': 'image/jpeg' } })
+  assert.is(again.status, 200, again.body.toString())
+  assert.ok(readFileSync(inShared(sha)).equals(bytes), 'the file is back in the shared directory')
+  for (const i of [0, 1]) {
+    const served = await read(c, i, sha, owner.token)
+    assert.is(served.status, 200, `relay${i + 1}: ${served.status} ${served.body}`)
+    assert.ok(served.body.equals(bytes))
+  }
+  assert.equal(readdirSync(join(shared, '.incoming')), [], 'nothing left staged')
+})
+
+test('a photo whose file was lost from the directory is put back by its owner sending it again by tus', async () => {
+  const c = await setUp()
+  const me = await signUp(c.relays[0]!.url)
+  const bytes = await makePhoto(5)
+  const sha = sha256Hex(bytes)
+  await tusUpload(c, me.token, bytes, 0, 1)
+  rmSync(inShared(sha))
+  assert.is((await read(c, 0, sha, me.token)).status, 503)
+  await tusUpload(c, me.token, bytes, 1, 0)
+  assert.ok(readFileSync(inShared(sha)).equals(bytes), 'the file is back in the shared directory')
+  const served = await read(c, 1, sha, me.token)
+  assert.is(served.status, 200, served.body.toString())
+  assert.ok(served.body.equals(bytes))
+})
+
+/** Every relay's /healthz: status, Retry-After and error. */
+async function healths(c: Cluster): Promise<Array<{ status: number; retryAfter: string | undefined; error: string | undefined }>> {
+  return Promise.all(c.relays.map(async (relay) => {
+    const answer = await send(`${relay!.url}/healthz`)
+    const body = JSON.parse(answer.body.toString()) as { error?: string }
+    return { status: answer.status, retryAfter: answer.headers['retry-after'] as string | undefined, error: body.error }
+  }))
+}
+
+/** Polls every relay's /healthz until each answers `status`; the probe asks every 2 s, a hung one is waited for 5 s. */
+const allAnswer = (c: Cluster, status: number) => poll(async () => {
+  const answers = await healths(c)
+  return answers.every((answer) => answer.status === status) ? answers : null
+}, `every relay's /healthz answering ${status}`, 15_000, 100)
+
+test('/healthz answers 503 naming the images directory while it is gone or replaced by a file, and 200 once it is back', async () => {
+  const c = await setUp()
+  await allAnswer(c, 200)
+  const away = `${shared}-away`
+  try {
+    renameSync(shared, away) // the share unmounted, or the directory removed
+    for (const answer of await allAnswer(c, 503)) {
+      assert.is(answer.retryAfter, '5')
+      assert.match(answer.error ?? '', `the relay cannot serve: the images directory ${shared} cannot be written (ENOENT)`)
+    }
+    writeFileSync(shared, '') // a file where the directory was
+    for (const answer of await poll(async () => {
+      const answers = await healths(c)
+      return answers.every((answer) => answer.error?.includes('ENOTDIR')) ? answers : null
+    }, 'ENOTDIR on every relay', 15_000, 100)) assert.is(answer.status, 503)
+  } finally {
+    rmSync(shared, { force: true })
+    if (existsSync(away)) renameSync(away, shared)
+  }
+  await allAnswer(c, 200)
 })
 
 test.run()
