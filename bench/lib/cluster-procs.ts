@@ -221,3 +221,22 @@ export function cpuMeter(pids: Record<string, number>) {
     },
   }
 }
+
+/**
+ * Waits until the processes together use less than `share` of one CPU over `windowMs`, or
+ * `maxMs` passed; resolves with the milliseconds waited and whether they went quiet. Between two
+ * systems of one run: what the last one does after its clients left (Hocuspocus storing and
+ * unloading its documents, a relay unloading its rooms) must not land in the next one's steps.
+ */
+export async function untilQuiet(pids: number[], { share = 0.05, windowMs = 1_000, maxMs = 60_000 } = {}): Promise<{ waitedMs: number; quiet: boolean }> {
+  const started = performance.now()
+  const total = () => pids.reduce((sum, pid) => sum + (treeCpuSeconds(pid) || 0), 0)
+  for (;;) {
+    const before = total()
+    await new Promise((resolve) => setTimeout(resolve, windowMs))
+    const used = total() - before
+    const waitedMs = performance.now() - started
+    if (used < share * (windowMs / 1000)) return { waitedMs, quiet: true }
+    if (waitedMs >= maxMs) return { waitedMs, quiet: false }
+  }
+}

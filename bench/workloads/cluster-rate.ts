@@ -11,7 +11,7 @@ import { commonRate, keptUp, sustainableRate, sustained, type StepPlan } from '.
 import { rateNotes, versus, type SystemRun } from '../lib/rate-report.ts'
 import { openRateTarget, rateStep, releaseRateTarget, stepUp, warmUp, type ServerWatch } from '../lib/rate-run.ts'
 import type { Metrics, Result } from '../lib/report.ts'
-import { cpuMeter, startBalancer, type ClusterProcess } from '../lib/cluster-procs.ts'
+import { cpuMeter, startBalancer, untilQuiet, type ClusterProcess } from '../lib/cluster-procs.ts'
 import { startClusterSystems, type ClusterSystems } from '../lib/cluster-setup.ts'
 import { fsyncProbe } from '../lib/fsync-probe.ts'
 import { targetsOf, type Target } from './cluster.ts'
@@ -54,7 +54,11 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
     const targets = (await targetsOf(ctx, systems, balance, sizes.relays)).sort((a, b) => Number(a.system === 'labsync') - Number(b.system === 'labsync'))
     if (systems.floors.length > 0) targets.push({ label: FLOOR_LABEL, system: 'floor', servers: systems.floors, balancer: await balance(systems.floors), people: systems.people })
     const runs: Record<string, SystemRun> = {}
+    const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors].map((s) => s.pid)
+    const everyServer = [...servers, systems.services.postgres.pid, systems.services.redis.pid]
     for (const target of targets) {
+      const settled = await untilQuiet(everyServer)
+      ctx.log(`cluster-rate: servers ${settled.quiet ? 'quiet' : 'still busy'} after ${(settled.waitedMs / 1000).toFixed(1)} s, starting ${target.label}`)
       const peer = runs[PEER]?.metrics.sustainablePerSec
       runs[target.label] = await runTarget(ctx, systems, target, sizes, target.system !== 'hocuspocus' && peer ? 2 * peer : null, dir)
     }

@@ -39,14 +39,14 @@ test('labsync on 1, 2 and 3 relays and Hocuspocus on 2 are each measured through
   }
 })
 
-test('the rate steps run through haproxy against labsync on 2 relays and Hocuspocus on 2, every server process\'s CPU counted', async () => {
+test('the rate steps run through haproxy against labsync on 2 relays, Hocuspocus on 2 and the store floor on 2, every server process\'s CPU counted', async () => {
   const space = scratch()
   const workers = await Workers.start(2)
   const sizes = { clients: 6, seconds: 1, warmUpSeconds: 0.5, lightPerSec: 20, plan: { startPerSec: 40, maxPerSec: 40, refinements: 0 }, relays: [2], fsyncRecords: 20 }
   try {
-    const result = await runClusterRate({ quick: true, systems: ['labsync', 'hocuspocus'], floor: false, workers, log: () => {}, tempDir: space.tempDir }, sizes)
+    const result = await runClusterRate({ quick: true, systems: ['labsync', 'hocuspocus'], floor: true, workers, log: () => {}, tempDir: space.tempDir }, sizes)
     const steps = result.details!.steps as Record<string, StepRecord[]>
-    for (const label of ['labsync×2', 'hocuspocus×2']) {
+    for (const label of ['labsync×2', 'hocuspocus×2', 'store-floor×2']) {
       const measured = result.systems[label]
       assert.ok(measured, `${label} measured`)
       assert.is(measured.clients, sizes.clients, `${label}: every client opened through the balancer`)
@@ -59,8 +59,14 @@ test('the rate steps run through haproxy against labsync on 2 relays and Hocuspo
         assert.is(step.errors, 0, `${label}@${step.offeredPerSec}: no client failed`)
         assert.is(step.dropped, 0, `${label}@${step.offeredPerSec}: every write sent`)
         assert.ok(Number.isFinite(step.serverWaitPercent) && Number.isFinite(step.hostLoadAvg1m!), `${label}: the host's share recorded`)
+        // Split by process: each of its two servers, PostgreSQL and Redis, adding up to the whole.
+        const split = step.cpuSecondsPer1kWritesByProcess!
+        assert.equal(Object.keys(split).length, 4, `${label}: ${JSON.stringify(split)}`)
+        const sum = Object.values(split).reduce((a, b) => a + b, 0)
+        assert.ok(Math.abs(sum - step.cpuSecondsPer1kWrites) <= 0.01 + 0.01 * step.cpuSecondsPer1kWrites, `${label}: ${sum} vs ${step.cpuSecondsPer1kWrites}`)
       }
     }
+    assert.ok(result.ratios['labsync×2/store-floor×2']['p99Ms@20'] > 0, 'labsync compared with the store floor')
     assert.ok(result.ratios['labsync×2/hocuspocus×2']['p99Ms@20'] > 0)
     // labsync gets a step at twice Hocuspocus's sustainable rate, which the target reads.
     const peer = result.systems['hocuspocus×2'].sustainablePerSec
