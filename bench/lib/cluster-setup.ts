@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { DEMO_CONFIG } from '../../relay/config.ts'
 import { newKeyPair, privateKeyPem } from '../../shared/signing.ts'
 import { roomName } from '../../shared/schema.ts'
-import { BENCH_LIMITS } from './proc.ts'
+import { BENCH_LIMITS, labsyncNodeFlags } from './proc.ts'
 import { accounts } from './relay-api.ts'
 import { openClient } from './clients.ts'
 import { untilSynced, type Account } from './drive.ts'
@@ -77,10 +77,8 @@ function relayStarter(dir: string, store: string, fanout: string) {
   writeFileSync(configFile, JSON.stringify({ ...DEMO_CONFIG, limits: { ...DEMO_CONFIG.limits, ...BENCH_LIMITS } }))
   return (name: string, dataDir: string) => {
     mkdirSync(dataDir, { recursive: true })
-    // `--cpu-prof DIR` (bench/run.ts) profiles each relay of a cluster too, written when it stops.
-    const profile = process.env.LABSYNC_BENCH_CPU_PROF
-    const node = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []
-    return startProcess(name, process.execPath, [...node, '--import', 'tsx', join(SERVERS, 'labsync-cluster-relay.ts'), dataDir, '0', store, fanout, keyFile, configFile])
+    // `--cpu-prof DIR` and LABSYNC_BENCH_NODE_FLAGS apply to each relay of a cluster too.
+    return startProcess(name, process.execPath, [...labsyncNodeFlags(), '--import', 'tsx', join(SERVERS, 'labsync-cluster-relay.ts'), dataDir, '0', store, fanout, keyFile, configFile])
   }
 }
 

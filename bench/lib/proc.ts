@@ -76,9 +76,19 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 /** `bench/run.ts --cpu-prof DIR` profiles every labsync relay it starts (written when it stops cleanly). */
 export const profileDir = (): string | undefined => process.env.LABSYNC_BENCH_CPU_PROF || undefined
 
+/**
+ * Node flags for every labsync relay the bench starts, one server or a cluster's: the CPU profile
+ * of `--cpu-prof DIR`, and LABSYNC_BENCH_NODE_FLAGS (space-separated, for experiments such as
+ * `--max-semi-space-size=4` or `--import /path/gc-log.mjs`; the peers run without them).
+ */
+export function labsyncNodeFlags(profile = profileDir()): string[] {
+  const extra = process.env.LABSYNC_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
+  return [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...extra]
+}
+
 export function commandFor(system: SystemName, options: StartOptions): string[] {
   const profile = profileDir()
-  const node = [...(options.nodeArgs ?? []), ...(system === 'labsync' && profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [])]
+  const node = [...(options.nodeArgs ?? []), ...(system === 'labsync' ? labsyncNodeFlags(profile) : [])]
   const port = String(options.port ?? 0)
   switch (system) {
     case 'labsync': {
