@@ -11,22 +11,11 @@ import { PgAccountStore } from '../../storage/postgres/accounts.ts'
 import { openRelayPool } from '../../storage/postgres/relay-schema.ts'
 import { RedisFanout } from '../../sync-server/fanout/redis.ts'
 import { newKeyPair, publicKeyOf } from '../../shared/signing.ts'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
-import { startRedis, type RedisServer } from '../helpers/redis.ts'
+import { postgresAndRedis } from '../helpers/services.ts'
 import { waitFor } from '../helpers/relay.ts'
 
-let postgres: PostgresServer
-let redis: RedisServer
+const services = postgresAndRedis(test)
 let schemas = 0
-
-test.before(async () => {
-  postgres = await startPostgres({ fsync: 'off' })
-  redis = await startRedis()
-})
-test.after(async () => {
-  await redis?.stop()
-  await postgres?.stop()
-})
 
 const key = newKeyPair()
 const HOUR = 3600_000
@@ -34,7 +23,7 @@ const HOUR = 3600_000
 /** One relay's accounts: a pool, a fan-out and its list of sign-outs checked every `checkEveryMs`. */
 async function relay(url: string, checkEveryMs: number, now: () => number) {
   const pool: pg.Pool = await openRelayPool(url)
-  const fanout = await RedisFanout.open(redis.url)
+  const fanout = await RedisFanout.open(services.redis.url)
   const store = new PgAccountStore(pool)
   const sessions = await RevokedSessions.start({ store, fanout, publicKey: publicKeyOf(key.publicJwk)!, now, checkEveryMs, log: () => {} })
   return {
@@ -50,7 +39,7 @@ async function signedIn(accounts: Accounts): Promise<string> {
 }
 
 test('a sign-out on A reaches B\'s list by broadcast well within 1 s', async () => {
-  const url = await postgres.createSchema(`revocations_${++schemas}`)
+  const url = await services.postgres.createSchema(`revocations_${++schemas}`)
   const a = await relay(url, HOUR, Date.now)
   const b = await relay(url, HOUR, Date.now) // no periodic check to speak of: only the broadcast can tell B
   try {
@@ -77,7 +66,7 @@ test('a sign-out on A reaches B\'s list by broadcast well within 1 s', async () 
 })
 
 test('a sign-out committed but never broadcast is refused after the next periodic check', async () => {
-  const url = await postgres.createSchema(`revocations_${++schemas}`)
+  const url = await services.postgres.createSchema(`revocations_${++schemas}`)
   const a = await relay(url, HOUR, Date.now)
   const b = await relay(url, 200, Date.now)
   try {
@@ -95,15 +84,15 @@ test('a sign-out committed but never broadcast is refused after the next periodi
 })
 
 test('a sign-out made while Redis was down is refused once the fan-out reports the gap', async () => {
-  const url = await postgres.createSchema(`revocations_${++schemas}`)
+  const url = await services.postgres.createSchema(`revocations_${++schemas}`)
   const a = await relay(url, HOUR, Date.now)
   const b = await relay(url, HOUR, Date.now) // no periodic check to speak of: only the gap can tell B
   try {
     const token = await signedIn(a.accounts)
     assert.ok(b.holds(token))
-    await redis.kill()
+    await services.redis.kill()
     assert.ok(await a.store.endSession(tokenHash(token), Date.now()))
-    await redis.start()
+    await services.redis.start()
     const started = performance.now()
     await waitFor(() => !b.holds(token), 'B to refuse the token after the gap', 5_000)
     console.log(`a sign-out made while Redis was down: refused on B ${(performance.now() - started).toFixed(0)} ms after Redis was back`)
@@ -114,7 +103,7 @@ test('a sign-out made while Redis was down is refused once the fan-out reports t
 })
 
 test('a revocation leaves memory once its token has expired', async () => {
-  const url = await postgres.createSchema(`revocations_${++schemas}`)
+  const url = await services.postgres.createSchema(`revocations_${++schemas}`)
   let at = Date.now()
   const now = () => at
   const a = await relay(url, HOUR, now)

@@ -7,33 +7,22 @@ import * as assert from 'uvu/assert'
 import { DEMO_CONFIG, parseConfig } from '../../relay/config.ts'
 import { createRelay, type Relay } from '../../relay/server.ts'
 import { newKeyPair } from '../../shared/signing.ts'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
-import { startRedis, type RedisServer } from '../helpers/redis.ts'
+import { postgresAndRedis } from '../helpers/services.ts'
 import { closed, connect, removeDir, signIn, signUp, synced, tempDir } from '../helpers/relay.ts'
 
-let postgres: PostgresServer
-let redis: RedisServer
+const services = postgresAndRedis(test)
 let schemas = 0
-
-test.before(async () => {
-  postgres = await startPostgres({ fsync: 'off' })
-  redis = await startRedis()
-})
-test.after(async () => {
-  await redis?.stop()
-  await postgres?.stop()
-})
 
 interface Cluster { a: Relay; b: Relay; close(): Promise<void> }
 
 /** Two relays on a fresh schema, as `--store --fanout --images postgres --signing-key` would start them. */
 async function cluster(): Promise<Cluster> {
-  const store = await postgres.createSchema(`cluster_accounts_${++schemas}`)
+  const store = await services.postgres.createSchema(`cluster_accounts_${++schemas}`)
   const signingKey = newKeyPair()
   const dirs = [tempDir('labsync-cluster-a-'), tempDir('labsync-cluster-b-')]
   const start = (dataDir: string) => createRelay({
     config: parseConfig(DEMO_CONFIG), dataDir, port: 0, signingKey,
-    cluster: { store, fanout: redis.url, images: 'postgres' },
+    cluster: { store, fanout: services.redis.url, images: 'postgres' },
   })
   const a = await start(dirs[0])
   const b = await start(dirs[1])

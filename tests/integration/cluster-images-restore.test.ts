@@ -8,20 +8,10 @@ import pg from 'pg'
 import { DEMO_CONFIG, parseConfig } from '../../relay/config.ts'
 import { createRelay, type Relay } from '../../relay/server.ts'
 import { newKeyPair } from '../../shared/signing.ts'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
-import { startRedis, type RedisServer } from '../helpers/redis.ts'
+import { postgresAndRedis } from '../helpers/services.ts'
 import { makePhoto, removeDir, sha256Hex, signUp, tempDir } from '../helpers/relay.ts'
 
-let postgres: PostgresServer
-let redis: RedisServer
-test.before(async () => {
-  postgres = await startPostgres({ fsync: 'off' })
-  redis = await startRedis()
-})
-test.after(async () => {
-  await redis?.stop()
-  await postgres?.stop()
-})
+const services = postgresAndRedis(test)
 
 const put = (relay: Relay, token: string, bytes: Buffer) => fetch(`${relay.url}/api/images/${sha256Hex(bytes)}`, {
   method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(bytes),
@@ -32,13 +22,13 @@ async function read(relay: Relay, sha: string, token: string): Promise<{ status:
 }
 
 test('a photo whose image_bytes row was lost is answered 503, and served by every relay once its owner sends it again', async () => {
-  const store = await postgres.createSchema('images_restore')
+  const store = await services.postgres.createSchema('images_restore')
   const signingKey = newKeyPair()
   const dirs = [tempDir('labsync-restore-a-'), tempDir('labsync-restore-b-')]
   const relays: Relay[] = []
   const db = new pg.Pool({ connectionString: store, max: 1 })
   try {
-    for (const dataDir of dirs) relays.push(await createRelay({ config: parseConfig(DEMO_CONFIG), dataDir, port: 0, signingKey, cluster: { store, fanout: redis.url, images: 'postgres' } }))
+    for (const dataDir of dirs) relays.push(await createRelay({ config: parseConfig(DEMO_CONFIG), dataDir, port: 0, signingKey, cluster: { store, fanout: services.redis.url, images: 'postgres' } }))
     const [a, b] = relays as [Relay, Relay]
     const owner = await signUp(a.url)
     const bytes = await makePhoto(11)
