@@ -49,6 +49,13 @@ export class SeenRows {
     for (const id of ids) seen.add(id)
   }
 
+  /** One row appended: add() without an array per write. */
+  addOne(doc: string, id: number): void {
+    let seen = this.byDoc.get(doc)
+    if (!seen) this.byDoc.set(doc, seen = new Set())
+    seen.add(id)
+  }
+
   /** The rows a compaction of `doc` starting now folds. */
   of(doc: string): number[] {
     return [...(this.byDoc.get(doc) ?? [])]

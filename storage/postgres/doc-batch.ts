@@ -13,6 +13,10 @@ type Query = (sql: string, params: unknown[], name?: string) => Promise<{ rows: 
  * another relay appended meanwhile stays [DS4, DS9].
  */
 export async function planBatch(writes: Write[], seen: SeenRows, query: Query): Promise<() => void> {
+  // Rows are followed through the batch only for the documents it compacts: copying an appended
+  // document's rows made every append cost as much as its document's rows (up to a compaction's worth).
+  const compacted = new Set<string>()
+  for (const write of writes) if (write.snapshot) compacted.add(write.doc)
   const known = new Map<string, Set<number>>()
   const rowsOf = (doc: string) => {
     let rows = known.get(doc)
@@ -34,10 +38,8 @@ export async function planBatch(writes: Write[], seen: SeenRows, query: Query): 
     while (end < writes.length && !writes[end].snapshot) end++
     const appends = writes.slice(i, end)
     const ids = await insertUpdates(query, appends)
-    appends.forEach(({ doc }, n) => {
-      rowsOf(doc).add(ids[n])
-      effects.push((s) => s.add(doc, [ids[n]]))
-    })
+    for (let n = 0; n < appends.length; n++) if (compacted.has(appends[n].doc)) rowsOf(appends[n].doc).add(ids[n])
+    effects.push((s) => { for (let n = 0; n < appends.length; n++) s.addOne(appends[n].doc, ids[n]) })
     i = end
   }
   return () => { for (const effect of effects) effect(seen) }
