@@ -10,7 +10,7 @@ import type { ImageCache } from './image-cache.ts'
 export class TableBytes implements ImageBytes {
   readonly where = 'in PostgreSQL'
   /** Copies being fetched from PostgreSQL, so readers of one photo at once fetch it once. */
-  private readonly fetching = new Map<string, Promise<boolean>>()
+  private readonly fetching = new Map<string, Promise<number | null>>()
 
   /**
    * `files`: this relay's copies (under its --data), where uploads are received too; `cache`
@@ -31,27 +31,30 @@ export class TableBytes implements ImageBytes {
     const { size } = await stat(file)
     const { rowCount } = await this.pool.query('SELECT 1 FROM image_bytes WHERE sha256 = $1', [sha256])
     if (!rowCount) await this.pool.query('INSERT INTO image_bytes (sha256, data) VALUES ($1, $2) ON CONFLICT DO NOTHING', [sha256, await readFile(file)])
-    await this.cache.settled(sha256) // an unlink of an older copy under way would take this one
-    await this.files.adopt(file, sha256)
-    await this.cache.used(sha256, size, false)
+    await this.cache.keep(sha256, false, async () => {
+      await this.files.adopt(file, sha256)
+      return size
+    })
   }
 
   /**
-   * The copy is looked for on disk every time (the cache's record may be older than the disk):
-   * one that is there, or fetched now, is held for the reader, who opens it next, so the cache
-   * does not remove it between this answer and that open.
+   * The copy is looked for on disk every time (the cache's record may be older than the disk).
+   * One that is there, or fetched now, is held for the reader, who opens it next: the cache does
+   * not remove it between this answer and that open.
    */
   async materialize(sha256: string): Promise<boolean> {
     this.files.path(sha256) // throws for anything but a sha256 hex digest, before any I/O
-    await this.cache.settled(sha256)
-    const copy = await stat(this.path(sha256)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null
-      throw error
+    return this.cache.keep(sha256, true, async () => {
+      const copy = await stat(this.path(sha256)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return null
+        throw error
+      })
+      return copy ? copy.size : this.fetchOnce(sha256)
     })
-    if (copy) {
-      await this.cache.used(sha256, copy.size, true)
-      return true
-    }
+  }
+
+  /** The fetched copy's size; null when image_bytes holds no row of the photo. */
+  private fetchOnce(sha256: string): Promise<number | null> {
     let fetched = this.fetching.get(sha256)
     if (!fetched) {
       fetched = this.fetch(sha256).finally(() => this.fetching.delete(sha256))
@@ -60,13 +63,12 @@ export class TableBytes implements ImageBytes {
     return fetched
   }
 
-  private async fetch(sha256: string): Promise<boolean> {
+  private async fetch(sha256: string): Promise<number | null> {
     const { rows } = await this.pool.query<{ data: Buffer }>('SELECT data FROM image_bytes WHERE sha256 = $1', [sha256])
-    if (rows.length === 0) return false
+    if (rows.length === 0) return null
     const staged = this.files.incomingPath()
     await writeFile(staged, rows[0].data)
     await this.files.adopt(staged, sha256)
-    await this.cache.used(sha256, rows[0].data.length, true)
-    return true
+    return rows[0].data.length
   }
 }

@@ -40,6 +40,10 @@ export class ImageCache {
   private readonly recent = new Map<string, Entry>()
   /** Copies being unlinked: a reader or an upload of the same photo waits for it first. */
   private readonly removing = new Map<string, Promise<void>>()
+  /** Copies removed while the start-up scan runs: one it found before may be gone by now. Null after it. */
+  private removedInScan: Set<string> | null = new Set()
+  /** Copies inside keep() right now (a count per photo): never removed. */
+  private readonly pinned = new Map<string, number>()
   private total = 0
   private warned = false
   private closed = false
@@ -56,7 +60,9 @@ export class ImageCache {
     this.now = options.now ?? Date.now
     this.log = options.log ?? ((line) => console.log(line))
     // Not awaited: the relay serves while it learns what an earlier run left here.
-    this.scan = this.scanRoot().catch((error: Error) => this.log(`relay: photo cache: scanning ${root} stopped: ${error.message}`))
+    this.scan = this.scanRoot()
+      .catch((error: Error) => this.log(`relay: photo cache: scanning ${root} stopped: ${error.message}`))
+      .finally(() => { this.removedInScan = null })
   }
 
   /** Bytes of copies known to be on disk (the scan may not have found them all yet). */
@@ -69,21 +75,29 @@ export class ImageCache {
     return this.scan
   }
 
-  /** Resolves once no unlink of the photo's copy is under way, so its file can be placed or read. */
-  async settled(sha256: string): Promise<void> {
-    await this.removing.get(sha256)
-  }
-
   /**
-   * The copy of `sha256` (`size` bytes) was placed or read now. `held`: handed to a reader, who
-   * opens it next, so it is not removed within holdMs. Resolves once the copies it pushed out of
-   * the cap are unlinked.
+   * Runs `place`, which makes sure the copy of `sha256` is on disk (there already, received or
+   * fetched now) and answers its size, or null when there is none. From before `place` runs
+   * (after any unlink of the copy under way) until its answer is recorded, the copy is never
+   * removed, so a check that it is there stays true. `held`: the copy is handed to a reader, who
+   * opens it next: kept holdMs more. Resolves once the copies it pushed out of the cap are unlinked.
    */
-  async used(sha256: string, size: number, held: boolean): Promise<void> {
-    this.forget(sha256)
-    this.recent.set(sha256, { size, heldUntil: held ? this.now() + this.holdMs : 0 })
-    this.total += size
+  async keep(sha256: string, held: boolean, place: () => Promise<number | null>): Promise<boolean> {
+    this.pinned.set(sha256, (this.pinned.get(sha256) ?? 0) + 1)
+    try {
+      await this.removing.get(sha256) // an unlink that began earlier would take the copy placed now
+      const size = await place()
+      if (size === null) return false
+      this.forget(sha256)
+      this.recent.set(sha256, { size, heldUntil: held ? this.now() + this.holdMs : 0 })
+      this.total += size
+    } finally {
+      const count = this.pinned.get(sha256)! - 1
+      if (count === 0) this.pinned.delete(sha256)
+      else this.pinned.set(sha256, count)
+    }
     await this.trim()
+    return true
   }
 
   /** Stops the scan and the timer; waits for unlinks under way. */
@@ -112,7 +126,7 @@ export class ImageCache {
    * Removes the least recently used copies until the total is within the cap: each step takes
    * the oldest entry, so the work is linear in the copies removed (plus the few held ones).
    */
-  async trim(): Promise<void> {
+  private async trim(): Promise<void> {
     const unlinks: Array<Promise<void>> = []
     while (this.total > this.capBytes) {
       const victim = this.oldest()
@@ -122,6 +136,7 @@ export class ImageCache {
         this.log(`relay: photo cache: ${this.root} reached its cap of ${this.capBytes} bytes; the least recently used copies are removed from now on (PostgreSQL keeps the photos)`)
       }
       this.forget(victim)
+      this.removedInScan?.add(victim)
       const unlink = rm(this.pathOf(victim), { force: true }).finally(() => this.removing.delete(victim))
       this.removing.set(victim, unlink)
       unlinks.push(unlink)
@@ -129,13 +144,17 @@ export class ImageCache {
     await Promise.all(unlinks)
   }
 
-  /** The copy to remove next; null when none may go now (the rest are held: trim again later). */
+  /**
+   * The copy to remove next; null when none may go now. Pinned copies are passed over (keep()
+   * trims again when it is done); held ones end the search, a timer trims again when the first
+   * one's hold ends (copies are in the order they were used, so it is the first released).
+   */
   private oldest(): string | null {
-    for (const sha256 of this.found.keys()) return sha256
+    for (const sha256 of this.found.keys()) if (!this.pinned.has(sha256)) return sha256
     const now = this.now()
     for (const [sha256, entry] of this.recent) {
+      if (this.pinned.has(sha256)) continue
       if (entry.heldUntil <= now) return sha256
-      // Entries are in the order they were used, so the first held one is released first.
       this.trimAt(entry.heldUntil - now)
       return null
     }
@@ -176,11 +195,12 @@ export class ImageCache {
         if (info) copies.push({ sha256, size: info.size, mtimeMs: info.mtimeMs })
       }))
     }
-    // Oldest placed first: within a directory, what an earlier run placed last goes last.
+    // Oldest placed first within a directory; across directories in the order they are read (a
+    // global order would mean sorting every copy in one turn): all are older than any copy used since.
     copies.sort((a, b) => a.mtimeMs - b.mtimeMs)
     for (const { sha256, size } of copies) {
       // Used (or being removed) since start: what is known of it now is newer than the scan's.
-      if (this.recent.has(sha256) || this.found.has(sha256) || this.removing.has(sha256)) continue
+      if (this.recent.has(sha256) || this.found.has(sha256) || this.removedInScan?.has(sha256)) continue
       this.found.set(sha256, size)
       this.total += size
     }

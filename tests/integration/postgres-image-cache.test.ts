@@ -2,13 +2,15 @@
 // cap: least recently used copies removed, every photo still served with its bytes (fetched again
 // from a real PostgreSQL 15), a copy handed to a reader kept until it had time to open it, the cap
 // kept across a restart by scanning what the earlier run left; --images DIR never loses a file.
+// (One test drives ImageCache alone, on real files: a reader's check held open at will.)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PgImageStore, type PgImageStoreOptions } from '../../storage/postgres/image-store.ts'
+import { ImageCache } from '../../storage/postgres/image-cache.ts'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
 
 const SIZE = 10_000
@@ -106,6 +108,31 @@ test('a copy handed to a reader stays until its hold ends, and one removed anywa
     assert.equal(readFileSync(await reader.localPath(c)), photo(2))
   } finally {
     await Promise.all([writer.close(), reader.close()])
+  }
+})
+
+test('a copy being checked for a reader is not removed by another photo pushing past the cap meanwhile', async () => {
+  const root = join(scratch(), 'images')
+  const pathOf = (sha256: string) => join(root, sha256.slice(0, 2), sha256)
+  const place = (bytes: Buffer) => { const sha256 = shaOf(bytes); mkdirSync(join(root, sha256.slice(0, 2)), { recursive: true }); writeFileSync(pathOf(sha256), bytes); return sha256 }
+  const time = clock()
+  const cache = new ImageCache(root, pathOf, { capBytes: SIZE, holdMs: HOLD_MS, now: time.now, log: () => {} })
+  try {
+    await cache.scanned()
+    const a = place(photo(0))
+    await cache.keep(a, false, async () => SIZE)
+    let answer!: (size: number) => void
+    // A reader's check of photo 0's copy, still under way (its stat has not answered yet).
+    const reading = cache.keep(a, true, () => new Promise<number>((resolve) => { answer = resolve }))
+    const b = place(photo(1))
+    await cache.keep(b, false, async () => SIZE)
+    assert.ok(existsSync(pathOf(a)), 'the copy a reader was being answered about was removed')
+    assert.not.ok(existsSync(pathOf(b)), 'the copy nobody reads stayed past the cap')
+    answer(SIZE)
+    assert.ok(await reading)
+    assert.is(cache.bytes, SIZE)
+  } finally {
+    await cache.close()
   }
 })
 
