@@ -4,11 +4,11 @@
 // bytes. A relay on one machine (SQLite) keeps every photo whatever the cap: its files are the store.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, readdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
 import { DEMO_CONFIG, parseConfig } from '../../relay/config.ts'
 import { createRelay, type Relay } from '../../relay/server.ts'
 import { newKeyPair } from '../../shared/signing.ts'
+import { cachedBytes, copyOf } from '../helpers/photo-copies.ts'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
 import { startRedis, type RedisServer } from '../helpers/redis.ts'
 import { makePhoto, removeDir, sha256Hex, signUp, tempDir, waitFor } from '../helpers/relay.ts'
@@ -31,19 +31,6 @@ async function read(relay: Relay, sha: string, token: string): Promise<Buffer> {
   const res = await fetch(`${relay.url}/api/images/${sha}`, { headers: { authorization: `Bearer ${token}` } })
   assert.is(res.status, 200, `GET ${sha}`)
   return Buffer.from(await res.arrayBuffer())
-}
-
-const copyOf = (dataDir: string, sha: string) => join(dataDir, 'images', sha.slice(0, 2), sha)
-
-/** The bytes of the photo files under `<dataDir>/images` (what is being received, in .incoming, aside). */
-function cachedBytes(dataDir: string): number {
-  const root = join(dataDir, 'images')
-  let total = 0
-  for (const prefix of readdirSync(root)) {
-    if (prefix === '.incoming') continue
-    for (const name of readdirSync(join(root, prefix))) total += statSync(join(root, prefix, name)).size
-  }
-  return total
 }
 
 test('past imageCacheBytes a cluster relay removes its least recently used copies and serves every photo again', async () => {

@@ -6,11 +6,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash } from 'node:crypto'
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PgImageStore, type PgImageStoreOptions } from '../../storage/postgres/image-store.ts'
 import { ImageCache } from '../../storage/postgres/image-cache.ts'
+import { cachedBytes, copyOf } from '../helpers/photo-copies.ts'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
 
 const SIZE = 10_000
@@ -47,17 +48,6 @@ async function store(s: PgImageStore, bytes: Buffer): Promise<string> {
   await s.adopt(file, sha256)
   await s.record(sha256, META, 'u1')
   return sha256
-}
-
-/** The bytes of the copies under `<dataDir>/images` (what is being received, in .incoming, aside). */
-function cachedBytes(dataDir: string): number {
-  const root = join(dataDir, 'images')
-  let total = 0
-  for (const prefix of readdirSync(root)) {
-    if (prefix === '.incoming') continue
-    for (const name of readdirSync(join(root, prefix))) total += statSync(join(root, prefix, name)).size
-  }
-  return total
 }
 
 test('past the cap the least recently used copies go, and every photo is served again with its bytes', async () => {
