@@ -137,7 +137,11 @@ export class ImageCache {
       }
       this.forget(victim)
       this.removedInScan?.add(victim)
-      const unlink = rm(this.pathOf(victim), { force: true }).finally(() => this.removing.delete(victim))
+      // A copy that cannot be removed (permissions changed under us) is left and said so: the
+      // reader or upload that pushed it out of the cap is not failed for it.
+      const unlink = rm(this.pathOf(victim), { force: true })
+        .catch((error: Error) => this.log(`relay: photo cache: could not remove ${this.pathOf(victim)}: ${error.message}`))
+        .finally(() => this.removing.delete(victim))
       this.removing.set(victim, unlink)
       unlinks.push(unlink)
     }
