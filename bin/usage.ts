@@ -49,7 +49,8 @@ Environment: LABSYNC_WEB_DIR=DIR serves the web app built in DIR (default ./dist
 program; refused at start without DIR/index.html); LABSYNC_HEARTBEAT_MS (ping every sync socket,
 default 30000), LABSYNC_ROOM_IDLE_MS (unload a room with no socket after it, default 30000) and
 LABSYNC_COMPACT_AFTER (fold a document's updates into a snapshot after this many, default
-500) tune the sync server.`
+500) tune the sync server. LABSYNC_IMAGE_CACHE_BYTES caps a cluster relay's copies of photos
+under --data with --images postgres (least recently used removed past it, default 2147483648).`
 
 export const LAB_OPTIONS = [
   { name: 'relay', value: 'URL', help: "the relay's http:// or https:// URL", required: true },

@@ -47,6 +47,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
       now: testClock(),
       intakeDelayMs: envNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
       heartbeatMs: envNumber('LABSYNC_HEARTBEAT_MS'),
+      imageCacheBytes: envNumber('LABSYNC_IMAGE_CACHE_BYTES'),
       signingKey, trustProxy, cluster, echoBeforeCommit,
       webDir,
     })

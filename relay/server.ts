@@ -55,6 +55,8 @@ export interface RelayOptions {
   trustProxy?: TrustedProxies | null
   /** Cluster mode (--store, --fanout, --images): PostgreSQL and Redis shared with other relays. */
   cluster?: ClusterOptions | null
+  /** --images postgres: the cap in bytes on this relay's copies of photos (LABSYNC_IMAGE_CACHE_BYTES; 2 GiB unless given). */
+  imageCacheBytes?: number
   /** Test only (LABSYNC_TEST_ECHO_BEFORE_COMMIT): echo writes before they are stored. */
   echoBeforeCommit?: boolean
 }
@@ -123,7 +125,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
 async function openParts(options: RelayOptions): Promise<RelayParts> {
   const now = options.now ?? Date.now
   const limits = options.config.limits
-  const stores = await openStores({ dataDir: options.dataDir, now, imageBytes: limits.imageBytes, cluster: options.cluster })
+  const stores = await openStores({ dataDir: options.dataDir, now, imageBytes: limits.imageBytes, cluster: options.cluster, imageCacheBytes: options.imageCacheBytes })
   const { docStore, imageStore } = stores
   const signingKey = options.signingKey ?? loadOrCreateSigningKey(options.dataDir)
   const hashGate = new HashGate(limits.passwordHashConcurrency)

@@ -55,6 +55,8 @@ export interface StoresOptions {
   /** The largest photo stored (limits.imageBytes). */
   imageBytes: number
   cluster?: ClusterOptions | null
+  /** --images postgres: the cap on this relay's copies of photos under dataDir (PgImageStore's cacheBytes). */
+  imageCacheBytes?: number
 }
 
 /** What openStores() opens: `sqlite` the database under --data (one machine), `pool` PostgreSQL's (a cluster); never both. */
@@ -116,7 +118,7 @@ function openEmbedded({ dataDir, now }: StoresOptions): RelayStores {
  * at start leaves no connection behind. The data dir holds photos being received and, with
  * --images postgres, this relay's copies of photos (PgImageStore): its disk is still checked.
  */
-async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster: ClusterOptions): Promise<RelayStores> {
+async function openCluster({ dataDir, now, imageBytes, imageCacheBytes }: StoresOptions, cluster: ClusterOptions): Promise<RelayStores> {
   const opened: Array<() => Promise<void>> = []
   const closeAll = async () => { for (const close of opened.reverse()) await close().catch(() => {}) }
   try {
@@ -125,7 +127,7 @@ async function openCluster({ dataDir, now, imageBytes }: StoresOptions, cluster:
     const docStore = await PgDocStore.open(cluster.store)
     opened.push(() => docStore.close())
     const imagesDir = cluster.images === 'postgres' ? undefined : cluster.images.dir
-    const imageStore = await PgImageStore.open(cluster.store, dataDir, { maxBytes: imageBytes, now, imagesDir })
+    const imageStore = await PgImageStore.open(cluster.store, dataDir, { maxBytes: imageBytes, now, imagesDir, cacheBytes: imageCacheBytes })
     opened.push(() => imageStore.close())
     const fanout = await RedisFanout.open(cluster.fanout)
     opened.push(() => fanout.close())

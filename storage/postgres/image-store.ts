@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS } from '../../shared/limits.ts'
 import { ImageFiles, assertSha } from '../image-files.ts'
 import type { ImageBytes } from './image-bytes.ts'
 import { TableBytes } from './image-bytes-table.ts'
+import { ImageCache } from './image-cache.ts'
 import { DirBytes } from './image-bytes-dir.ts'
 import { ImageMissingError, type ImageFormat, type ImageMeta, type ImageStore, type StoredImage } from '../image-store.ts'
 import { migrate, type PgMigrations } from './migrate.ts'
@@ -54,6 +55,14 @@ export interface PgImageStoreOptions {
    * (ImagesDirError when it is unfit); without it, in the image_bytes table.
    */
   imagesDir?: string
+  /**
+   * Without imagesDir: the cap in bytes on this relay's copies of photos under dataDir, least
+   * recently used removed past it (ImageCache; DEFAULT_IMAGE_CACHE_BYTES unless given). With
+   * imagesDir nothing is ever removed: that directory is the store.
+   */
+  cacheBytes?: number
+  /** How long a copy handed to a reader is kept whatever the cap (ImageCache's DEFAULT_HOLD_MS unless given). */
+  cacheHoldMs?: number
 }
 
 interface ImageRow { sha256: string; bytes: number; width: number; height: number; format: string; created_at: string }
@@ -64,7 +73,7 @@ export class PgImageStore implements ImageStore {
   private readonly maxBytes: number
   private readonly now: () => number
 
-  private constructor(private readonly pool: pg.Pool, private readonly bytes: ImageBytes, files: ImageFiles, options: PgImageStoreOptions) {
+  private constructor(private readonly pool: pg.Pool, private readonly bytes: ImageBytes, files: ImageFiles, private readonly cache: ImageCache | null, options: PgImageStoreOptions) {
     this.files = files
     this.incomingDir = files.incomingDir
     this.maxBytes = options.maxBytes ?? DEFAULT_LIMITS.imageBytes
@@ -84,7 +93,9 @@ export class PgImageStore implements ImageStore {
     try {
       await migrate(pool, IMAGE_MIGRATIONS)
       const files = new ImageFiles(join(dataDir, 'images'))
-      return new PgImageStore(pool, dir ?? new TableBytes(pool, files), files, options)
+      if (dir) return new PgImageStore(pool, dir, files, null, options)
+      const cache = new ImageCache(join(dataDir, 'images'), (sha256) => files.path(sha256), { capBytes: options.cacheBytes, holdMs: options.cacheHoldMs, now: options.now })
+      return new PgImageStore(pool, new TableBytes(pool, files, cache), files, cache, options)
     } catch (error) {
       await pool.end()
       throw error
@@ -165,7 +176,13 @@ export class PgImageStore implements ImageStore {
     return this.bytes.materialize(sha256)
   }
 
+  /** This relay's cache of copies (--images postgres); null when the files are the store. */
+  get copies(): ImageCache | null {
+    return this.cache
+  }
+
   async close(): Promise<void> {
+    await this.cache?.close()
     await this.pool.end()
   }
 }
