@@ -144,7 +144,7 @@ async function getImage(intake: PhotoIntake, req: IncomingMessage, res: ServerRe
   }
   // Only now, for a reader with the right to it: a relay that did not receive the photo fetches
   // its copy. Opened before any header, so a failure is still an error answer.
-  const file = await open(await servedFile(store, sha256), 'r')
+  const file = await openServed(store, sha256)
   res.writeHead(200, { ...headers, 'content-length': image.bytes })
   if (req.method === 'HEAD') {
     await file.close()
@@ -152,6 +152,20 @@ async function getImage(intake: PhotoIntake, req: IncomingMessage, res: ServerRe
   }
   // A client that goes away mid-image is no error of ours.
   await pipeline(file.createReadStream(), res).catch(() => res.destroy())
+}
+
+/**
+ * Opens the photo's file. A cluster relay's copy may be evicted from its cache (image-cache.ts)
+ * between localPath() and the open: then it is fetched again, once. Once open, eviction cannot
+ * touch what is read.
+ */
+async function openServed(store: ImageStore, sha256: string): Promise<FileHandle> {
+  try {
+    return await open(await servedFile(store, sha256), 'r')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    return open(await servedFile(store, sha256), 'r')
+  }
 }
 
 /** Seconds a reader waits before asking again for a recorded photo whose bytes are missing. */
