@@ -22,6 +22,9 @@ export interface StepRecord extends StepOutcome {
   hostLoadAvg1m?: number
   /** cpuSecondsPer1kWrites split by server process (cluster-rate: each relay or instance, postgres, redis). */
   cpuSecondsPer1kWritesByProcess?: Record<string, number>
+  /** 2 when the step was run again after it was not sustained (rateStepTwice); the other run's p99. */
+  tries?: number
+  otherP99Ms?: number
 }
 
 export interface SystemRun { metrics: Metrics; steps: StepRecord[]; light: StepRecord; fsync?: FsyncDistribution }
@@ -85,7 +88,8 @@ export function rateNotes(runs: Record<string, SystemRun>, lightPerSec: number):
       notes.push(`    ${String(s.offeredPerSec).padStart(6)}/s ${sustained(s) ? 'ok' : 'NO'}  p99 ${fixed(s.p99Ms).padStart(7)} ms  achieved ${String(Math.round(s.achievedPerSec)).padStart(6)}/s  `
         + `server CPU ${fixed(s.serverCpuPercent, 0).padStart(3)}% (waited ${fixed(s.serverWaitPercent, 0)}%)  load CPU ${fixed(s.loadCpuPercent, 0).padStart(3)}% (waited ${fixed(s.loadWaitPercent, 0)}%)`
         + (s.hostLoadAvg1m === undefined ? '' : `  load avg ${fixed(s.hostLoadAvg1m, 2)}`)
-        + (s === run.light ? '  (light step)' : ''))
+        + (s === run.light ? '  (light step)' : '')
+        + (s.tries === 2 ? `  (run twice; the other run's p99 ${fixed(s.otherP99Ms!)} ms)` : ''))
     }
   }
   const ours = runs.labsync

@@ -4,7 +4,7 @@
 import { loadavg } from 'node:os'
 import { watchProc, type SystemName } from './proc.ts'
 import { mean, percentile } from './stats.ts'
-import { nextRate, sustained, type StepPlan } from './rate-steps.ts'
+import { betterOfTwo, nextRate, sustained, type StepPlan } from './rate-steps.ts'
 import type { StepRecord } from './rate-report.ts'
 import type { Metrics } from './report.ts'
 import { shares } from './workers.ts'
@@ -102,12 +102,7 @@ export async function rateStep(ctx: Context, target: RateTarget, level: number, 
     record.cpuSecondsPer1kWritesByProcess = Object.fromEntries(Object.entries(usage.byProcess).map(([name, s]) => [name, round3(s * per1k)]))
   }
   if (errors.length) ctx.log(`${target.label}@${level}: ${errors.length} errors, first: ${errors[0]}`)
-  Object.assign(metrics, {
-    [`p50Ms@${level}`]: record.p50Ms,
-    [`p99Ms@${level}`]: record.p99Ms,
-    [`achievedPerSec@${level}`]: record.achievedPerSec,
-    [`cpuSecondsPer1kWrites@${level}`]: record.cpuSecondsPer1kWrites,
-  })
+  recordStep(metrics, record)
   ctx.log(`${target.label}@${level}/s: p50 ${record.p50Ms.toFixed(1)} ms, p99 ${record.p99Ms.toFixed(1)} ms, `
     + `achieved ${Math.round(record.achievedPerSec)}/s, server CPU ${usage.cpuPercent.toFixed(0)}% (waited ${usage.waitPercent.toFixed(0)}%), `
     + `load CPU ${record.loadCpuPercent.toFixed(0)}% (waited ${record.loadWaitPercent.toFixed(0)}%), load average ${hostLoad.toFixed(2)}`
@@ -116,11 +111,38 @@ export async function rateStep(ctx: Context, target: RateTarget, level: number, 
   return record
 }
 
-/** The rates `plan` asks for, one step each, until the limit is found (the light step apart). */
+/** A step's figures under its rate in the system's metrics (`p99Ms@1000`, …). */
+function recordStep(metrics: Metrics, record: StepRecord): void {
+  const level = record.offeredPerSec
+  Object.assign(metrics, {
+    [`p50Ms@${level}`]: record.p50Ms,
+    [`p99Ms@${level}`]: record.p99Ms,
+    [`achievedPerSec@${level}`]: record.achievedPerSec,
+    [`cpuSecondsPer1kWrites@${level}`]: record.cpuSecondsPer1kWrites,
+  })
+}
+
+/**
+ * One step, run once more when it was not sustained; the better of the two counts (sustained, else
+ * the lower p99) and `tries` says 2. On this shared host one stall of the disk or of a neighbour
+ * (a 0.5–1 s commit was seen with every event loop idle) fails a step by itself: every system
+ * gets the same second chance, so a limit is where a system fails twice running, not once by luck.
+ */
+export async function rateStepTwice(ctx: Context, target: RateTarget, level: number, seconds: number, metrics: Metrics): Promise<StepRecord> {
+  const first = await rateStep(ctx, target, level, seconds, metrics)
+  if (sustained(first)) return first
+  ctx.log(`${target.label}@${level}/s: not sustained, run once more`)
+  const second = await rateStep(ctx, target, level, seconds, metrics)
+  const better = betterOfTwo(first, second)
+  recordStep(metrics, better)
+  return { ...better, tries: 2, otherP99Ms: (better === first ? second : first).p99Ms }
+}
+
+/** The rates `plan` asks for, one step each (twice when not sustained), until the limit is found (the light step apart). */
 export async function stepUp(ctx: Context, target: RateTarget, plan: StepPlan, seconds: number, metrics: Metrics): Promise<StepRecord[]> {
   const steps: StepRecord[] = []
   for (let level = nextRate(steps, plan); level !== null; level = nextRate(steps, plan)) {
-    steps.push(await rateStep(ctx, target, level, seconds, metrics))
+    steps.push(await rateStepTwice(ctx, target, level, seconds, metrics))
   }
   return steps
 }

@@ -71,3 +71,11 @@ export function commonRate(ours: StepOutcome[], theirs: StepOutcome[], ok: (step
   const both = ours.filter((s) => ok(s) && theirsOk.has(s.offeredPerSec)).map((s) => s.offeredPerSec)
   return both.length ? Math.max(...both) : null
 }
+
+/**
+ * Of a step run twice (the first not sustained), the one that counts: the second if it was
+ * sustained or had the lower p99, else the first. A limit is where a system fails twice running.
+ */
+export function betterOfTwo<T extends StepOutcome>(first: T, second: T): T {
+  return sustained(second) || second.p99Ms < first.p99Ms ? second : first
+}

@@ -9,7 +9,7 @@ import { sampleProc } from '../lib/proc.ts'
 import { mean, round } from '../lib/stats.ts'
 import { commonRate, keptUp, sustainableRate, sustained, type StepPlan } from '../lib/rate-steps.ts'
 import { rateNotes, versus, type SystemRun } from '../lib/rate-report.ts'
-import { openRateTarget, rateStep, releaseRateTarget, stepUp, warmUp, type ServerWatch } from '../lib/rate-run.ts'
+import { openRateTarget, rateStep, rateStepTwice, releaseRateTarget, stepUp, warmUp, type ServerWatch } from '../lib/rate-run.ts'
 import type { Metrics, Result } from '../lib/report.ts'
 import { cpuMeter, startBalancer, untilQuiet, type ClusterProcess } from '../lib/cluster-procs.ts'
 import { startClusterSystems, type ClusterSystems } from '../lib/cluster-setup.ts'
@@ -108,7 +108,7 @@ async function runTarget(ctx: Context, systems: ClusterSystems, target: Target, 
     const light = await rateStep(ctx, driven, sizes.lightPerSec, sizes.seconds, metrics)
     const steps = await stepUp(ctx, driven, sizes.plan, sizes.seconds, metrics)
     if (extraPerSec !== null && ![light, ...steps].some((s) => s.offeredPerSec === extraPerSec)) {
-      steps.push(await rateStep(ctx, driven, extraPerSec, sizes.seconds, metrics))
+      steps.push(await rateStepTwice(ctx, driven, extraPerSec, sizes.seconds, metrics))
     }
     metrics.sustainablePerSec = sustainableRate([light, ...steps])
     metrics.keptUpPerSec = Math.max(0, ...[light, ...steps].filter(keptUp).map((s) => s.offeredPerSec))

@@ -3,7 +3,7 @@
 // ratios and targets of issue 19 computed from the right steps.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { commonRate, nextRate, sustainableRate, sustained, type StepOutcome, type StepPlan } from '../../bench/lib/rate-steps.ts'
+import { betterOfTwo, commonRate, nextRate, sustainableRate, sustained, type StepOutcome, type StepPlan } from '../../bench/lib/rate-steps.ts'
 import { rateRatios, type StepRecord, type SystemRun } from '../../bench/lib/rate-report.ts'
 
 const plan: StepPlan = { startPerSec: 1_000, maxPerSec: 16_000, refinements: 1 }
@@ -24,6 +24,15 @@ test('a step is sustained only with p99 <= 50 ms, >= 95% achieved and no errors'
   assert.ok(sustained({ ...ok(1_000), achievedPerSec: 950 }))
   assert.not.ok(sustained(behind(1_000)))
   assert.not.ok(sustained({ ...ok(1_000), errors: 1 }))
+})
+
+test('a step run twice counts by its better run: sustained, else the lower p99', () => {
+  const stalled = ok(1_000, 650) // one stall of the host in the step
+  assert.is(betterOfTwo(stalled, ok(1_000, 12)).p99Ms, 12)
+  assert.is(betterOfTwo(stalled, slow(1_000)).p99Ms, 80)
+  assert.is(betterOfTwo(slow(1_000), stalled).p99Ms, 80)
+  assert.is(betterOfTwo(slow(1_000), behind(1_000)).p99Ms, 10, 'neither sustained: the lower p99 counts')
+  assert.not.ok(sustained(betterOfTwo(slow(1_000), behind(1_000))), 'neither run sustained: the step stays failed')
 })
 
 test('doubling from 1,000/s until a step fails, then one bisection near the knee', () => {
