@@ -75,7 +75,9 @@ ${optionList(LAB_OPTIONS)}
 
 Several printers: an item whose media no printer holds waits ("no printer holds M") until one
 does; a printer that is paused or out of paper holds only the items routed to it.
-When ready it prints \`lab ID ready\`.`
+When ready it prints \`lab ID ready\`.
+Environment: LABSYNC_LAN_POLL_MS (how often the in-store server fetches sign-outs and the
+relay's clock, default 10000).`
 
 /** Each command's help, for `labsync help COMMAND`; admin prints its own. */
 export const HELP: Record<string, string> = { relay: RELAY_HELP, lab: LAB_HELP }
