@@ -33,6 +33,7 @@ export const LAN_MIGRATIONS: Migrations = [
 ]
 
 export class LanState {
+  private readonly revokedListeners = new Set<() => void>()
   readonly db: DB
   private readonly stmt
   private readonly remembered = new Map<string, string>()
@@ -112,12 +113,20 @@ export class LanState {
     this.stmt.uploaded.run(sha256, user)
   }
 
+  /** Stores sign-outs fetched from the relay; then tells onRevoked's listeners when there were any. */
   revoke(entries: Array<{ sid: string; expiresAt: number }>, cursor: number): void {
     this.db.transaction(() => {
       for (const { sid, expiresAt } of entries) this.stmt.revoke.run(sid, expiresAt)
       this.stmt.pruneRevoked.run(this.now())
       this.setMeta('revocations', String(cursor))
     }).immediate()
+    if (entries.length > 0) for (const listener of this.revokedListeners) listener()
+  }
+
+  /** Calls `listener` after each batch of new sign-outs is stored; returns a stop. */
+  onRevoked(listener: () => void): () => void {
+    this.revokedListeners.add(listener)
+    return () => this.revokedListeners.delete(listener)
   }
 
   isRevoked(sid: string): boolean {

@@ -29,20 +29,34 @@ export interface TerminalsOptions {
 /** Serves `/sync/<room>` on `server` to the store's terminals. */
 export function serveTerminals(server: Server, options: TerminalsOptions): { close(): void } {
   const { rooms, identity, state, limits, now } = options
-  return serveSync(server, {
+  // Each open terminal's connection and token: a sign-out learned from the relay closes its sockets
+  // at once, not when the terminal next sends something (a stock client: every 15 s, or never).
+  const open = new Map<Connection, string>()
+  const stopWatching = state.onRevoked(() => {
+    for (const [connection, token] of open) if (identity.authenticate(token) === null) connection.close(Close.Unauthorized)
+  })
+  const endpoint = serveSync(server, {
     maxMessageBytes: MAX_MESSAGE_BYTES,
     heartbeatMs: options.heartbeatMs,
     limits,
     authenticate: (token) => identity.authenticate(token),
     unavailable: () => (identity.ready ? null : Close.NotReady),
     accepted: ({ ws, session, room, token }) => {
-      new Connection(ws, session, room, rooms, { maxMessageBytes: MAX_MESSAGE_BYTES, now, limits, stillValid: () => identity.authenticate(token) !== null })
+      const connection = new Connection(ws, session, room, rooms, { maxMessageBytes: MAX_MESSAGE_BYTES, now, limits, stillValid: () => identity.authenticate(token) !== null })
+      open.set(connection, token)
+      ws.once('close', () => open.delete(connection))
       const principal = session.principal
       if (principal.kind !== 'user') return // identity.authenticate lets in customers only
       state.rememberToken(principal.userId, token, session.expiresAt)
       if (room.kind === 'user' || room.kind === 'order') passOn(ws, room, principal.userId, options)
     },
   })
+  return {
+    close() {
+      stopWatching()
+      endpoint.close()
+    },
+  }
 }
 
 /** Passes the document on to the relay as this customer, once it is known they may read it here. */
