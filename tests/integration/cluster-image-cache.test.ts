@@ -9,20 +9,10 @@ import { DEMO_CONFIG, parseConfig } from '../../relay/config.ts'
 import { createRelay, type Relay } from '../../relay/server.ts'
 import { newKeyPair } from '../../shared/signing.ts'
 import { cachedBytes, copyOf } from '../helpers/photo-copies.ts'
-import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
-import { startRedis, type RedisServer } from '../helpers/redis.ts'
+import { postgresAndRedis } from '../helpers/services.ts'
 import { makePhoto, removeDir, sha256Hex, signUp, tempDir, waitFor } from '../helpers/relay.ts'
 
-let postgres: PostgresServer
-let redis: RedisServer
-test.before(async () => {
-  postgres = await startPostgres({ fsync: 'off' })
-  redis = await startRedis()
-})
-test.after(async () => {
-  await redis?.stop()
-  await postgres?.stop()
-})
+const services = postgresAndRedis(test)
 
 const put = (relay: Relay, token: string, bytes: Buffer) => fetch(`${relay.url}/api/images/${sha256Hex(bytes)}`, {
   method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(bytes),
@@ -34,7 +24,7 @@ async function read(relay: Relay, sha: string, token: string): Promise<Buffer> {
 }
 
 test('past imageCacheBytes a cluster relay removes its least recently used copies and serves every photo again', async () => {
-  const store = await postgres.createSchema('image_cache')
+  const store = await services.postgres.createSchema('image_cache')
   const signingKey = newKeyPair()
   const photos = await Promise.all([0, 1, 2, 3, 4, 5].map((seed) => makePhoto(seed + 20)))
   const cap = 3 * Math.max(...photos.map((bytes) => bytes.length))
@@ -42,7 +32,7 @@ test('past imageCacheBytes a cluster relay removes its least recently used copie
   const relays: Relay[] = []
   try {
     for (const dataDir of dirs) {
-      relays.push(await createRelay({ config: parseConfig(DEMO_CONFIG), dataDir, port: 0, signingKey, imageCacheBytes: cap, cluster: { store, fanout: redis.url, images: 'postgres' } }))
+      relays.push(await createRelay({ config: parseConfig(DEMO_CONFIG), dataDir, port: 0, signingKey, imageCacheBytes: cap, cluster: { store, fanout: services.redis.url, images: 'postgres' } }))
     }
     const [a, b] = relays as [Relay, Relay]
     const [dirA, dirB] = dirs as [string, string]
