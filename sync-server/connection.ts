@@ -11,6 +11,8 @@ import type { Limits } from '../shared/limits.ts'
 
 const MAX_BACKLOG = 1_000
 const SESSION_RECHECK_MS = 5_000
+/** The longest delay a Node timer takes (about 24.8 days); a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 export interface Session {
   principal: Principal
@@ -33,6 +35,7 @@ export class Connection implements Peer {
   private backlog: Uint8Array[] = []
   private closed = false
   private lastSessionCheck = -Infinity
+  private expiry: NodeJS.Timeout | null = null
 
   constructor(
     private readonly socket: WebSocket,
@@ -45,6 +48,7 @@ export class Connection implements Peer {
     socket.on('message', (data: Buffer, isBinary: boolean) => this.onFrame(data, isBinary))
     socket.on('close', () => this.onClosed())
     socket.on('error', () => this.close(Close.BadMessage))
+    this.watchExpiry()
     rooms.get(roomName).then(
       (room) => this.onLoaded(room),
       (error: Error) => {
@@ -68,6 +72,7 @@ export class Connection implements Peer {
   close(event: CloseEvent): void {
     if (this.closed) return
     this.closed = true
+    if (this.expiry) clearTimeout(this.expiry)
     this.room?.leave(this)
     if (this.room) this.rooms.released(this.room)
     this.socket.close(event.code, event.reason)
@@ -162,7 +167,23 @@ export class Connection implements Peer {
     return this.options.stillValid(this.session)
   }
 
+  /**
+   * A session that expires while its socket is quiet is closed then (4401), not at the socket's next
+   * message: until then it would go on receiving the documents it had open.
+   */
+  private watchExpiry(): void {
+    const left = this.session.expiresAt - this.options.now()
+    if (!Number.isFinite(left)) return // config keys do not expire
+    this.expiry = setTimeout(() => {
+      if (this.closed) return
+      if (this.session.expiresAt <= this.options.now()) this.close(Close.Unauthorized)
+      else this.watchExpiry()
+    }, Math.min(Math.max(left, 0) + 10, MAX_TIMER_MS))
+    this.expiry.unref()
+  }
+
   private onClosed(): void {
+    if (this.expiry) clearTimeout(this.expiry)
     if (!this.closed) {
       this.closed = true
       this.room?.leave(this)
