@@ -118,11 +118,29 @@ export class Forwarder {
           return
         }
         options.state.setDirty(room.name, false) // not this customer's document at the relay: nothing to pass on
+        void this.passOnAsOwner(room, link)
       },
+      onWriteRefused: () => void this.passOnAsOwner(room, link),
     })
     this.links.set(room.name, link)
     await link.start()
     if (resumed) link.markDirty()
+  }
+
+  /**
+   * After the relay refused `link` or a write passed on through it: when the store's copy has
+   * another owner by now, the document goes on as theirs. Two customers can join an order here
+   * before its owner's first write arrives (the second one's link then replaces the first, the
+   * owner still unknown); the owner's writes were then passed on as the other customer, refused,
+   * and the order stayed in the store until its owner connected again.
+   */
+  private async passOnAsOwner(room: RoomName, link: UpstreamLink): Promise<void> {
+    const owner = await this.options.rooms.borrow(room, (loaded) => loaded.facts().owner).catch(() => null)
+    const current = this.links.get(room.name)
+    if (owner === null || owner === link.user || (current !== undefined && current !== link) || this.options.state.token(owner) === null) return
+    if (current === link) this.drop(room.name, link)
+    this.options.log(`lan: ${room.name} is ${owner}'s: passed on as theirs`)
+    await this.ensure(room, owner, true)
   }
 
   /** A photo arrived over the LAN: pass it on to the relay as its customer. */

@@ -33,6 +33,8 @@ export interface UpstreamOptions {
   onDirty?: (dirty: boolean) => void
   /** The link (re)connected and the relay has what the in-store copy had. */
   onConnected?: () => void
+  /** The relay refused some of what was passed on (the rest is stored); called once that is settled. */
+  onWriteRefused?: () => void
   /** The relay refused the link for good: 44xx close code and reason. */
   onRefused?: (event: CloseEvent, token: string) => void
   /** Longest wait before joining again after the relay closed the room with "retry later". */
@@ -256,10 +258,12 @@ export class UpstreamLink implements UplinkMember {
     const proves = this.probes.shift() ?? -1
     if (proves <= this.stored) return
     // Stored at the relay, or refused by it: either way sending it again changes nothing.
-    if (this.refusedSinceProbe !== null) this.options.log(`lan: part of ${this.name} stays only in the store copy: the relay refused it (${this.refusedSinceProbe})`)
+    const refused = this.refusedSinceProbe
+    if (refused !== null) this.options.log(`lan: part of ${this.name} stays only in the store copy: the relay refused it (${refused})`)
     this.refusedSinceProbe = null
     this.stored = Math.min(proves, this.changes)
     if (!this.dirty) this.options.onDirty?.(false)
+    if (refused !== null) this.options.onWriteRefused?.()
   }
 
   private applyFromRelay(update: Uint8Array): void {

@@ -71,13 +71,48 @@ test('two phones in the store, each on one socket with its user document and 3 o
       const atRelay = connect(relay, `order/${id}`, me.token)
       cleanups.push(() => atRelay.provider.destroy())
       await synced(atRelay.provider, 10_000)
-      await waitFor(() => atRelay.doc.getMap('spec').get('id') === id, `order ${id} at the relay`, 45_000) // generous: the forwarder's backoff on a loaded machine
+      // Generous: the forwarder's backoff on a loaded machine. On a timeout, both processes' logs.
+      await waitFor(() => atRelay.doc.getMap('spec').get('id') === id, `order ${id} at the relay`, 45_000)
+        .catch((error: Error) => { throw new Error(`${error.message}\n--- lab node:\n${lab.output().slice(-6_000)}\n--- relay:\n${relay.output().slice(-4_000)}`) })
     }
   }
   assert.equal(opened, phones.map(() => `${lab.lanUrl!.replace(/^http/, 'ws')}/sync-mux`), 'one in-store socket per phone')
   const sockets = proxy.openSockets()
   assert.ok(sockets.every((path) => path === '/sync-mux'), `only mux sockets at the relay: ${sockets.join(', ')}`)
   assert.is(sockets.length, labOwn + customers.length, `the lab node's own ${labOwn} and one per customer, not one per document (${sockets.length})`)
+})
+
+test('an order two customers joined in the store before its owner\'s first write arrived still reaches the relay as its owner\'s', async () => {
+  const relay = await startRelay({ config: ONE_LAB_CONFIG })
+  const prints = tempDir('labsync-mux-prints-')
+  cleanups.push(async () => { await relay.kill(); removeDir(relay.dataDir); removeDir(prints) })
+  const lab = await startLab({ relayUrl: relay.url, lab: 'lab-1', key: 'lab-1-secret', printer: `file:${prints}`, listen: '127.0.0.1:0' })
+  cleanups.push(async () => { await lab.kill(); removeDir(lab.dataDir) })
+  await until(async () => ((await (await fetch(`${lab.lanUrl}/healthz`)).json()) as { catalog: boolean }).catalog, 'the in-store server to have the catalog', 15_000)
+  const [owner, other] = [await signUp(relay.url), await signUp(relay.url)]
+  const id = newOrderId()
+  const join = (me: { token: string }) => {
+    const connection = new MuxConnection(`${lab.lanUrl!.replace(/^http/, 'ws')}/sync-mux`, me.token, { WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket })
+    const room = new MuxRoom(`order/${id}`, new Y.Doc(), connection)
+    cleanups.push(() => room.destroy())
+    room.start()
+    return room
+  }
+  // Both join the empty order; the lab node links it to the relay for each in turn (the second
+  // link replaces the first: nobody owns it yet).
+  const linked = () => lab.output().split(`order/${id} linked to the relay`).length - 1
+  const mine = join(owner)
+  await waitFor(() => (mine.synced && linked() >= 1) || null, 'the owner\'s room in the store, linked to the relay', 15_000)
+  const theirs = join(other)
+  await waitFor(() => (theirs.synced && linked() >= 2) || null, 'the other customer\'s room in the store, linked in its turn', 15_000)
+
+  writeSpec(mine.doc, { id, user: owner.userId, front: 'store-1', createdAt: new Date().toISOString(), state: 'draft', items: [] })
+  const atRelay = connect(relay, `order/${id}`, owner.token)
+  cleanups.push(() => atRelay.provider.destroy())
+  await synced(atRelay.provider, 10_000)
+  await waitFor(() => atRelay.doc.getMap('spec').get('id') === id, 'the order at the relay, as its owner\'s', 20_000)
+    .catch((error: Error) => { throw new Error(`${error.message}\n--- lab node:\n${lab.output().slice(-4_000)}`) })
+  assert.is(atRelay.doc.getMap('spec').get('user'), owner.userId)
 })
 
 test.run()
