@@ -9,6 +9,7 @@ import { openPrinter } from './printers/open.ts'
 import type { Printer } from './printers/printer.ts'
 import { PrinterFleet } from './printers/fleet.ts'
 import { ConfigError } from '../shared/errors.ts'
+import { envWholeNumber } from '../bin/env.ts'
 import { PrintQueue } from './queue.ts'
 import { holdsFile } from './holds.ts'
 import { HistoryReport } from './history.ts'
@@ -94,22 +95,13 @@ export async function runLab(args: LabArgs): Promise<void> {
 async function startLan(args: LabArgs, listen: NonNullable<LabArgs['listen']>, dataDir: string, link: RelayLink, log: Log): Promise<LanServer> {
   // Loaded only when asked for: a lab without --listen starts (and restarts after a crash) faster.
   const { startLanServer } = await import('./lan/server.ts')
-  const lan = await startLanServer({ ...listen, tls: args.tls ?? undefined, dataDir, relayUrl: args.relay, labId: args.lab, labKey: args.key, pollMs: lanPollMs(), log })
+  // LABSYNC_LAN_POLL_MS: how often it fetches sign-outs and the relay's clock and passes on waiting
+  // photos (10 s unless set; tests set it small so as not to wait the interval out).
+  const pollMs = envWholeNumber('LABSYNC_LAN_POLL_MS')
+  const lan = await startLanServer({ ...listen, tls: args.tls ?? undefined, dataDir, relayUrl: args.relay, labId: args.lab, labKey: args.key, pollMs, log })
   link.lanPhotoPath = lan.photoPath
   log(`in-store server listening on ${lan.url.replace(/^http/, 'ws')} (terminals sync at /sync/<room> or, all their documents on one socket, /sync-mux; upload photos at /api/images/ and /api/uploads/)`)
   return lan
-}
-
-/**
- * LABSYNC_LAN_POLL_MS: how often the in-store server fetches sign-outs and the relay's clock (and
- * passes on waiting photos); default 10 s. Tests set it small so as not to wait out the interval.
- */
-function lanPollMs(): number | undefined {
-  const value = process.env.LABSYNC_LAN_POLL_MS
-  if (value === undefined || value === '') return undefined
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`LABSYNC_LAN_POLL_MS: "${value}" is not a whole number above 0`)
-  return n
 }
 
 async function startConsoleFor(listen: NonNullable<LabArgs['console']>, parts: ConsoleParts) {

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { ConfigError } from '../shared/errors.ts'
+import { envWholeNumber } from '../bin/env.ts'
 import { DEMO_CONFIG, loadConfigFile, parseConfig } from './config.ts'
 import { createRelay } from './server.ts'
 import { DB_FILE, clearCleanMarker, preflight, writeCleanMarker } from './store/preflight.ts'
@@ -42,12 +43,12 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   try {
     relay = await createRelay({
       config, dataDir, host: args.host, port: args.port,
-      idleUnloadMs: envNumber('LABSYNC_ROOM_IDLE_MS'),
-      compactAfterUpdates: envNumber('LABSYNC_COMPACT_AFTER'),
+      idleUnloadMs: envWholeNumber('LABSYNC_ROOM_IDLE_MS'),
+      compactAfterUpdates: envWholeNumber('LABSYNC_COMPACT_AFTER'),
       now: testClock(),
-      intakeDelayMs: envNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
-      heartbeatMs: envNumber('LABSYNC_HEARTBEAT_MS'),
-      imageCacheBytes: envNumber('LABSYNC_IMAGE_CACHE_BYTES'),
+      intakeDelayMs: envWholeNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
+      heartbeatMs: envWholeNumber('LABSYNC_HEARTBEAT_MS'),
+      imageCacheBytes: envWholeNumber('LABSYNC_IMAGE_CACHE_BYTES'),
       signingKey, trustProxy, cluster, echoBeforeCommit,
       webDir,
     })
@@ -129,15 +130,6 @@ function webDirFromEnv(): string | undefined {
   const dir = resolve(value)
   if (!existsSync(join(dir, 'index.html'))) throw new ConfigError(`LABSYNC_WEB_DIR: ${dir} holds no index.html (build the web app with npm run build)`)
   return dir
-}
-
-/** Tuning knobs for operators and tests; unset means the relay's default. */
-function envNumber(name: string): number | undefined {
-  const value = process.env[name]
-  if (value === undefined || value === '') return undefined
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${name}: "${value}" is not a whole number above 0`)
-  return n
 }
 
 /**

@@ -44,16 +44,19 @@ export class SeenRows {
   }
 
   add(doc: string, ids: Iterable<number>): void {
-    let seen = this.byDoc.get(doc)
-    if (!seen) this.byDoc.set(doc, seen = new Set())
+    const seen = this.rowsOf(doc)
     for (const id of ids) seen.add(id)
   }
 
   /** One row appended: add() without an array per write. */
   addOne(doc: string, id: number): void {
+    this.rowsOf(doc).add(id)
+  }
+
+  private rowsOf(doc: string): Set<number> {
     let seen = this.byDoc.get(doc)
     if (!seen) this.byDoc.set(doc, seen = new Set())
-    seen.add(id)
+    return seen
   }
 
   /** The rows a compaction of `doc` starting now folds. */

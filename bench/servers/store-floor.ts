@@ -12,13 +12,10 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { PgDocStore } from '../../storage/postgres/doc-store.ts'
 import { RedisFanout } from '../../sync-server/fanout/redis.ts'
 import type { Unsubscribe } from '../../sync-server/fanout/fanout.ts'
+import { MESSAGE_SYNC, readMessage, updateMessage, type Message } from '../../shared/sync-protocol.ts'
 
-const MESSAGE_SYNC = 0
-const STEP1 = 0
-const STEP2 = 1
-const UPDATE = 2
-/** Sync step 2 carrying an empty Yjs update (no structs, empty delete set). */
-const EMPTY_STEP2 = new Uint8Array([MESSAGE_SYNC, STEP2, 2, 0, 0])
+/** Sync step 2 (1) carrying an empty Yjs update (no structs, empty delete set). */
+const EMPTY_STEP2 = new Uint8Array([MESSAGE_SYNC, 1, 2, 0, 0])
 
 const [port = '0', storeUrl, fanoutUrl] = process.argv.slice(2)
 if (!fanoutUrl) {
@@ -36,7 +33,7 @@ function join(room: string, ws: WebSocket): void {
   if (!entry) {
     const sockets = new Set<WebSocket>()
     // Another server's committed update: to this room's sockets as a sync update message.
-    const unsubscribe = fanout.subscribe(room, (update) => { for (const s of sockets) s.send(frameOf(update)) })
+    const unsubscribe = fanout.subscribe(room, (update) => { for (const s of sockets) s.send(updateMessage(update)) })
     rooms.set(room, entry = { sockets, unsubscribe })
   }
   entry.sockets.add(ws)
@@ -54,15 +51,19 @@ wss.on('connection', (ws: WebSocket, room: string) => {
   ws.on('error', () => ws.terminate())
   join(room, ws)
   ws.on('message', (data: RawData) => {
-    const frame = data as Buffer
-    if (frame.length < 3 || frame[0] !== MESSAGE_SYNC) return // awareness and the rest: nothing to answer
-    if (frame[1] === STEP1) return void ws.send(EMPTY_STEP2)
-    if (frame[1] !== STEP2 && frame[1] !== UPDATE) return
-    const update = updateOf(frame)
+    let message: Message
+    try {
+      message = readMessage(data as Buffer)
+    } catch {
+      return // a truncated frame: nothing to answer
+    }
+    if (message.kind === 'sync-step1') return void ws.send(EMPTY_STEP2)
+    if (message.kind !== 'sync-step2' && message.kind !== 'sync-update') return // awareness and the rest
+    const update = message.update
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return // an empty step 2
     store.append(room, update).then(() => {
       fanout.publish(room, update)
-      const echo = frame[1] === UPDATE ? frame : frameOf(update)
+      const echo = message.kind === 'sync-update' ? data as Buffer : updateMessage(update)
       for (const s of rooms.get(room)?.sockets ?? []) s.send(echo)
     }, (error: Error) => { console.error(`store-floor: ${error.message}`); ws.close(1013) })
   })
@@ -84,30 +85,3 @@ const stop = async () => {
 }
 process.once('SIGTERM', stop)
 process.once('SIGINT', stop)
-
-/** The update a sync step 2 or update message carries (a varUint length, then the bytes). */
-function updateOf(frame: Buffer): Uint8Array {
-  let length = 0
-  let shift = 0
-  let at = 2
-  for (;;) {
-    const byte = frame[at++]
-    length += (byte & 0x7f) * 2 ** shift
-    if (byte < 0x80) break
-    shift += 7
-  }
-  return new Uint8Array(frame.buffer, frame.byteOffset + at, Math.min(length, frame.length - at))
-}
-
-/** A sync update message carrying `update`. */
-function frameOf(update: Uint8Array): Uint8Array {
-  const head = [MESSAGE_SYNC, UPDATE]
-  for (let n = update.length; ; n = Math.floor(n / 128)) {
-    if (n < 128) { head.push(n); break }
-    head.push((n % 128) | 0x80)
-  }
-  const frame = new Uint8Array(head.length + update.length)
-  frame.set(head)
-  frame.set(update, head.length)
-  return frame
-}

@@ -92,9 +92,10 @@ export class PgImageStore implements ImageStore {
     const pool = openPool({ connectionString, max: options.connections ?? 4, connectionTimeoutMillis: 10_000 })
     try {
       await migrate(pool, IMAGE_MIGRATIONS)
-      const files = new ImageFiles(join(dataDir, 'images'))
+      const root = join(dataDir, 'images')
+      const files = new ImageFiles(root)
       if (dir) return new PgImageStore(pool, dir, files, null, options)
-      const cache = new ImageCache(join(dataDir, 'images'), (sha256) => files.path(sha256), { capBytes: options.cacheBytes, holdMs: options.cacheHoldMs, now: options.now })
+      const cache = new ImageCache(root, (sha256) => files.path(sha256), { capBytes: options.cacheBytes, holdMs: options.cacheHoldMs, now: options.now })
       return new PgImageStore(pool, new TableBytes(pool, files, cache), files, cache, options)
     } catch (error) {
       await pool.end()

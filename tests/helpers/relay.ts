@@ -156,10 +156,20 @@ export function sha256Hex(bytes: Uint8Array): string {
 
 /** Uploads a photo whole (PUT /api/images/<sha256>) and returns its hash. */
 export async function uploadPhoto(relayUrl: string, token: string, bytes: Buffer): Promise<string> {
-  const sha = sha256Hex(bytes)
-  const res = await fetch(`${relayUrl}/api/images/${sha}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(bytes) })
+  const res = await putPhoto(relayUrl, token, bytes)
   if (res.status !== 201 && res.status !== 200) throw new Error(`upload failed: ${res.status} ${await res.text()}`)
-  return sha
+  return sha256Hex(bytes)
+}
+
+/** PUT /api/images/<sha256> of `bytes` as a JPEG: the answer, whatever its status. */
+export function putPhoto(relayUrl: string, token: string, bytes: Buffer): Promise<Response> {
+  return fetch(`${relayUrl}/api/images/${sha256Hex(bytes)}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(bytes) })
+}
+
+/** GET /api/images/<sha256>: its status and body. */
+export async function getPhoto(relayUrl: string, sha256: string, token: string): Promise<{ status: number; body: Buffer }> {
+  const res = await fetch(`${relayUrl}/api/images/${sha256}`, { headers: { authorization: `Bearer ${token}` } })
+  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) }
 }
 
 let orderCounter = 0

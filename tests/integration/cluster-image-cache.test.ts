@@ -10,17 +10,15 @@ import { createRelay, type Relay } from '../../relay/server.ts'
 import { newKeyPair } from '../../shared/signing.ts'
 import { cachedBytes, copyOf } from '../helpers/photo-copies.ts'
 import { postgresAndRedis } from '../helpers/services.ts'
-import { makePhoto, removeDir, sha256Hex, signUp, tempDir, waitFor } from '../helpers/relay.ts'
+import { getPhoto, makePhoto, putPhoto, removeDir, sha256Hex, signUp, tempDir, waitFor } from '../helpers/relay.ts'
 
 const services = postgresAndRedis(test)
 
-const put = (relay: Relay, token: string, bytes: Buffer) => fetch(`${relay.url}/api/images/${sha256Hex(bytes)}`, {
-  method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(bytes),
-})
+const put = (relay: Relay, token: string, bytes: Buffer) => putPhoto(relay.url, token, bytes)
 async function read(relay: Relay, sha: string, token: string): Promise<Buffer> {
-  const res = await fetch(`${relay.url}/api/images/${sha}`, { headers: { authorization: `Bearer ${token}` } })
-  assert.is(res.status, 200, `GET ${sha}`)
-  return Buffer.from(await res.arrayBuffer())
+  const { status, body } = await getPhoto(relay.url, sha, token)
+  assert.is(status, 200, `GET ${sha}`)
+  return body
 }
 
 test('past imageCacheBytes a cluster relay removes its least recently used copies and serves every photo again', async () => {

@@ -9,17 +9,12 @@ import { DEMO_CONFIG, parseConfig } from '../../relay/config.ts'
 import { createRelay, type Relay } from '../../relay/server.ts'
 import { newKeyPair } from '../../shared/signing.ts'
 import { postgresAndRedis } from '../helpers/services.ts'
-import { makePhoto, removeDir, sha256Hex, signUp, tempDir } from '../helpers/relay.ts'
+import { getPhoto, makePhoto, putPhoto, removeDir, sha256Hex, signUp, tempDir } from '../helpers/relay.ts'
 
 const services = postgresAndRedis(test)
 
-const put = (relay: Relay, token: string, bytes: Buffer) => fetch(`${relay.url}/api/images/${sha256Hex(bytes)}`, {
-  method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'image/jpeg' }, body: new Uint8Array(bytes),
-})
-async function read(relay: Relay, sha: string, token: string): Promise<{ status: number; body: Buffer }> {
-  const res = await fetch(`${relay.url}/api/images/${sha}`, { headers: { authorization: `Bearer ${token}` } })
-  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) }
-}
+const put = (relay: Relay, token: string, bytes: Buffer) => putPhoto(relay.url, token, bytes)
+const read = (relay: Relay, sha: string, token: string) => getPhoto(relay.url, sha, token)
 
 test('a photo whose image_bytes row was lost is answered 503, and served by every relay once its owner sends it again', async () => {
   const store = await services.postgres.createSchema('images_restore')
