@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util'
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
-import { FLOOR, killAll, SYSTEMS, usePlacement, type SystemName } from './lib/proc.ts'
+import { FLOOR, killAll, REFERENCES, SYSTEMS, usePlacement, type SystemName } from './lib/proc.ts'
 import { allowedCpus, describe, hasTaskset, parseCpuList, pinRunning, planPlacement, type Placement } from './lib/placement.ts'
 import { table, writeResult } from './lib/report.ts'
 import { Workers } from './lib/workers.ts'
@@ -52,15 +52,16 @@ async function main(): Promise<void> {
       process.exit(2)
     }
   }
-  const named = (values.systems?.split(',') ?? [...SYSTEMS, FLOOR]) as SystemName[]
+  const named = (values.systems?.split(',') ?? [...SYSTEMS, ...REFERENCES]) as SystemName[]
   for (const system of named) {
-    if (![...SYSTEMS, FLOOR].includes(system)) {
-      console.error(`bench: unknown system "${system}" (${[...SYSTEMS, FLOOR].join(', ')})`)
+    if (![...SYSTEMS, ...REFERENCES].includes(system)) {
+      console.error(`bench: unknown system "${system}" (${[...SYSTEMS, ...REFERENCES].join(', ')})`)
       process.exit(2)
     }
   }
-  const systems = named.filter((system) => system !== FLOOR)
-  const floor = named.includes(FLOOR)
+  const systems = named.filter((system) => !REFERENCES.includes(system))
+  const references = REFERENCES.filter((system) => named.includes(system))
+  const floor = references.includes(FLOOR)
   const rounds = values.rounds === undefined ? undefined : Number(values.rounds)
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
     console.error(`bench: --rounds takes a positive whole number, not "${values.rounds}"`)
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
       log(`${name}: starting`)
       try {
         await workers.revive()
-        const result = await ALL[name]({ quick, systems, floor, rounds, workers, log, tempDir: space.tempDir })
+        const result = await ALL[name]({ quick, systems, floor, references, rounds, workers, log, tempDir: space.tempDir })
         const file = writeResult({ ...result, placement })
         tables.push(table({ ...result, placement }))
         log(`${name}: done, ${file}`)

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { DEMO_CONFIG } from '../../relay/config.ts'
 import { checkPinned, onCpus, UNPINNED, type Placement } from './placement.ts'
 
-export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server' | 'floor'
+export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server' | 'floor' | 'yjs-floor' | 'durable-floor'
 /** The servers compared in every workload. */
 export const SYSTEMS: SystemName[] = ['labsync', 'hocuspocus', 'y-websocket-server']
 /**
@@ -16,6 +16,12 @@ export const SYSTEMS: SystemName[] = ['labsync', 'hocuspocus', 'y-websocket-serv
  * stores nothing and echoes at once, so its figures are what the load workers cost by themselves.
  */
 export const FLOOR: SystemName = 'floor'
+/**
+ * The references run beside the servers in `sync`: the echo floor, then servers/yjs-floor.ts
+ * applying every write to a Y.Doc (`yjs-floor`) and also committing it through labsync's SQLite
+ * store before the echo (`durable-floor`): what Yjs and durability cost by themselves.
+ */
+export const REFERENCES: SystemName[] = [FLOOR, 'yjs-floor', 'durable-floor']
 export const PEERS: SystemName[] = ['hocuspocus', 'y-websocket-server']
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -102,6 +108,10 @@ export function commandFor(system: SystemName, options: StartOptions): string[] 
       return [...node, '--import', 'tsx', join(SERVERS, 'y-websocket-server.ts'), options.dataDir, port]
     case 'floor':
       return [...node, '--import', 'tsx', join(SERVERS, 'echo-floor.ts'), port]
+    case 'yjs-floor':
+      return [...node, '--import', 'tsx', join(SERVERS, 'yjs-floor.ts'), port]
+    case 'durable-floor':
+      return [...node, '--import', 'tsx', join(SERVERS, 'yjs-floor.ts'), port, options.dataDir]
   }
 }
 

@@ -12,6 +12,8 @@ export interface Context {
   systems: SystemName[]
   /** Whether the latency workloads also run the echo floor (unless `--systems` leaves it out). */
   floor: boolean
+  /** The references `sync` runs beside the systems (proc.ts REFERENCES, unless `--systems` leaves them out). */
+  references?: SystemName[]
   /** Sync rounds per system, when `--rounds` overrides the preset. */
   rounds?: number
   workers: Workers

@@ -22,7 +22,7 @@ export async function sync(ctx: Context) {
   // does not land on one system only; each metric is the median over rounds.
   const rounds = ctx.rounds ?? (ctx.quick ? 2 : 3)
   const runs: Record<string, Metrics[]> = {}
-  const order: SystemName[] = ctx.floor ? [...ctx.systems, FLOOR] : ctx.systems
+  const order: SystemName[] = [...ctx.systems, ...(ctx.references ?? (ctx.floor ? [FLOOR] : []))]
   // An unmeasured pass first with each kind of client (Hocuspocus's, y-websocket's), so the
   // workers' code is compiled before any round counts: the system measured first with cold
   // workers lost a quarter of its writes/s.
@@ -40,7 +40,11 @@ export async function sync(ctx: Context) {
   return {
     workload: 'sync',
     systems,
-    ratios: peerRatios(systems, ['writesPerSec', 'p50Ms', 'p99Ms', 'connectP99Ms', 'peakRssMiB', 'cpuSecondsPer1kWrites', 'dbMiB']),
+    ratios: {
+      ...peerRatios(systems, ['writesPerSec', 'p50Ms', 'p99Ms', 'connectP99Ms', 'peakRssMiB', 'cpuSecondsPer1kWrites', 'dbMiB']),
+      ...referenceRatios(systems),
+    },
+    notes: referenceNotes(systems),
   }
 }
 
@@ -105,6 +109,53 @@ async function runSystem(ctx: Context, system: SystemName, count: number, orders
     await server.kill()
   }
 }
+
+/**
+ * Issue 19's sync targets, applied to the Yjs floors as if they were labsync: `durable-floor/…`
+ * below a target means no server that applies its writes with Yjs and echoes only committed ones
+ * reaches it on this host, whatever else it does or leaves out.
+ */
+const TARGETS = { hocuspocus: 2.5, 'y-websocket-server': 1.3, floor: 0.7 } as const
+/** And CPU per 1,000 writes at most this share of Hocuspocus's. */
+const CPU_TARGET = 0.4
+
+function referenceRatios(systems: Record<string, Metrics>): Record<string, Metrics> {
+  const ratios: Record<string, Metrics> = {}
+  for (const reference of ['yjs-floor', 'durable-floor']) {
+    const ours = systems[reference]
+    if (!ours) continue
+    for (const peer of Object.keys(TARGETS)) {
+      const theirs = systems[peer]
+      if (!theirs) continue
+      ratios[`${reference}/${peer}`] = {
+        writesPerSec: round3(ours.writesPerSec / theirs.writesPerSec),
+        cpuSecondsPer1kWrites: round3(ours.cpuSecondsPer1kWrites / theirs.cpuSecondsPer1kWrites),
+      }
+    }
+    if (systems.labsync) ratios[`labsync/${reference}`] = { writesPerSec: round3(systems.labsync.writesPerSec / ours.writesPerSec), cpuSecondsPer1kWrites: round3(systems.labsync.cpuSecondsPer1kWrites / ours.cpuSecondsPer1kWrites) }
+  }
+  return ratios
+}
+
+function referenceNotes(systems: Record<string, Metrics>): string[] {
+  const notes: string[] = []
+  for (const reference of ['yjs-floor', 'durable-floor']) {
+    const ours = systems[reference]
+    if (!ours) continue
+    const reached = Object.entries(TARGETS).filter(([peer]) => systems[peer]).map(([peer, target]) => {
+      const ratio = ours.writesPerSec / systems[peer].writesPerSec
+      return `${round3(ratio)}× ${peer} (target ${target}×: ${ratio >= target ? 'reached' : 'MISSED even by this floor'})`
+    })
+    if (systems.hocuspocus) {
+      const cpu = ours.cpuSecondsPer1kWrites / systems.hocuspocus.cpuSecondsPer1kWrites
+      reached.push(`CPU per 1,000 writes ${round3(cpu)}× hocuspocus's (target ≤ ${CPU_TARGET}×: ${cpu <= CPU_TARGET ? 'reached' : 'MISSED even by this floor'})`)
+    }
+    if (reached.length) notes.push(`${reference}: ${Math.round(ours.writesPerSec)} writes/s, ${ours.cpuSecondsPer1kWrites.toFixed(3)} CPU s per 1,000 writes; ${reached.join(', ')}`)
+  }
+  return notes
+}
+
+const round3 = (n: number) => Math.round(n * 1000) / 1000
 
 /** Metric by metric, the median over rounds. */
 function medianOf(runs: Metrics[]): Metrics {
