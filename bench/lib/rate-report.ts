@@ -56,15 +56,30 @@ export function versus(ours: SystemRun, theirs: SystemRun): Metrics {
 
 /**
  * `labsync/<peer>` (versus() each other system) and `labsync/target`, each measured ÷ target so
- * that at or below 1 meets it (the sustainable rate inverted: 2 x Hocuspocus's ÷ labsync's).
+ * that at or below 1 meets it (the sustainable rate inverted: 2 x Hocuspocus's ÷ labsync's). The
+ * durable floor (a reference, bench/servers/yjs-floor.ts) gets the same `durable-floor/hocuspocus`
+ * and `durable-floor/target`: a target it misses is out of reach for a server that applies its
+ * writes with Yjs and echoes only committed ones.
  */
 export function rateRatios(runs: Record<string, SystemRun>, lightPerSec: number): Record<string, Metrics> {
-  const ours = runs.labsync
-  if (!ours) return {}
   const ratios: Record<string, Metrics> = {}
-  for (const [peer, theirs] of Object.entries(runs)) if (peer !== 'labsync') ratios[`labsync/${peer}`] = versus(ours, theirs)
+  const ours = runs.labsync
+  if (ours) {
+    for (const [peer, theirs] of Object.entries(runs)) if (peer !== 'labsync') ratios[`labsync/${peer}`] = versus(ours, theirs)
+    ratios['labsync/target'] = targets(ours, runs, lightPerSec)
+  }
+  const durable = runs['durable-floor']
+  if (durable && runs.hocuspocus) {
+    ratios['durable-floor/hocuspocus'] = versus(durable, runs.hocuspocus)
+    ratios['durable-floor/target'] = targets(durable, runs, lightPerSec)
+  }
+  return ratios
+}
+
+/** Issue 19's rate targets for `ours`, measured ÷ target (at or below 1 meets). */
+function targets(ours: SystemRun, runs: Record<string, SystemRun>, lightPerSec: number): Metrics {
   const target: Metrics = {}
-  const hocus = ratios['labsync/hocuspocus']
+  const hocus = runs.hocuspocus ? versus(ours, runs.hocuspocus) : undefined
   if (runs.hocuspocus && ours.metrics.sustainablePerSec > 0) {
     target['2xHocuspocusPerSec/sustainablePerSec'] = round((TARGETS.sustainableVsHocuspocus * runs.hocuspocus.metrics.sustainablePerSec) / ours.metrics.sustainablePerSec)
   }
@@ -72,8 +87,10 @@ export function rateRatios(runs: Record<string, SystemRun>, lightPerSec: number)
     target['p99Ms@common'] = round(hocus['p99Ms@common'] / TARGETS.p99AtCommonVsHocuspocus)
     target['cpuSecondsPer1kWrites@common'] = round(hocus['cpuSecondsPer1kWrites@common'] / TARGETS.cpuPer1kWritesVsHocuspocus)
   }
-  if (ours.fsync) target[`p99Ms@${lightPerSec}`] = round(ours.light.p99Ms / (ours.fsync.p99Ms + TARGETS.lightP99OverFsyncP99Ms))
-  return { ...ratios, 'labsync/target': target }
+  // The disk's fsync is measured once, beside labsync's light step.
+  const fsync = runs.labsync?.fsync
+  if (fsync) target[`p99Ms@${lightPerSec}`] = round(ours.light.p99Ms / (fsync.p99Ms + TARGETS.lightP99OverFsyncP99Ms))
+  return target
 }
 
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : String(n))

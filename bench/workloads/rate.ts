@@ -26,8 +26,10 @@ export async function rate(ctx: Context): Promise<Result> {
     ? { clients: 200, seconds: 3, warmUpSeconds: 1, lightPerSec: 200, plan: { startPerSec: 1_000, maxPerSec: 16_000, refinements: 1 }, fsyncRecords: 300 }
     : { clients: 500, seconds: 8, warmUpSeconds: 3, lightPerSec: 300, plan: { startPerSec: 1_000, maxPerSec: 64_000, refinements: 2 }, fsyncRecords: 1_000 }
   ctx.log(`rate: ${preset.clients} clients, ${preset.seconds} s per step: ${preset.lightPerSec}/s, then from ${preset.plan.startPerSec}/s doubling until p99 > 50 ms or behind`)
-  // The floor only in the full run: a quick run has no time to spare for a reference.
-  const order = ctx.floor && !ctx.quick ? [...ctx.systems, FLOOR] : ctx.systems
+  // The references only in the full run: a quick run has no time to spare for them. The echo
+  // floor, and the durable floor (its CPU and p99 against the targets; the Yjs floor adds nothing here).
+  const references = (ctx.references ?? (ctx.floor ? [FLOOR] : [])).filter((system) => system !== 'yjs-floor')
+  const order = ctx.quick ? ctx.systems : [...ctx.systems, ...references]
   const runs: Record<string, SystemRun> = {}
   for (const system of order) runs[system] = await runSystem(ctx, system, preset)
   const systems = Object.fromEntries(Object.entries(runs).map(([name, run]) => [name, run.metrics]))

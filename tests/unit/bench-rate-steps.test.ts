@@ -80,6 +80,20 @@ test('ratios: sustainable rates, p99 and CPU per write at the highest common rat
   assert.is(target['p99Ms@300'], 1.25, '5 ms against a 2 ms fsync p99 + 2 ms')
 })
 
+test('the durable floor gets the same targets as labsync, against the fsync measured beside labsync', () => {
+  const labsync = run([record(ok(1_000, 4), 2, 0.1), record(ok(2_000, 6), 3, 0.1)], record(ok(300, 5), 3, 0.2), 2)
+  const hocuspocus = run([record(ok(1_000, 5), 2, 0.2), record(ok(2_000, 10), 3, 0.2), record(slow(4_000), 30, 0.2)], record(ok(300, 3), 2, 0.3))
+  const floor = run([record(ok(1_000, 3), 2, 0.15), record(ok(2_000, 4), 3, 0.3), record(ok(4_000, 8), 4, 0.3)], record(ok(300, 2), 3, 0.2))
+  const ratios = rateRatios({ labsync, hocuspocus, 'durable-floor': floor }, 300)
+  assert.is(ratios['labsync/durable-floor'].sustainablePerSec, 0.5)
+  assert.is(ratios['durable-floor/hocuspocus']['cpuSecondsPer1kWrites@common'], 1.5)
+  const target = ratios['durable-floor/target']
+  assert.is(target['2xHocuspocusPerSec/sustainablePerSec'], 1)
+  assert.is(target['p99Ms@common'], 0.8, '4 ms against half of 10 ms')
+  assert.is(target['cpuSecondsPer1kWrites@common'], 1.5)
+  assert.is(target['p99Ms@300'], 0.5, '2 ms against labsync\'s 2 ms fsync p99 + 2 ms')
+})
+
 test('the light step counts: a peer that sustains only it has its rate in common with labsync', () => {
   const labsync = run([record(ok(1_000, 4), 2, 0.1)], record(ok(300, 5), 3, 0.2), 2)
   const hocuspocus = run([record(slow(1_000), 2, 0.2), record(slow(500), 3, 0.2)], record(ok(300, 10), 2, 0.4))
