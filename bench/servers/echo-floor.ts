@@ -4,9 +4,8 @@
 // workload's figures against it are what the load workers and the loopback network cost by
 // themselves on this host: no server speaking the protocol can do better with these clients.
 // Usage: node --import tsx echo-floor.ts [PORT]
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type RawData } from 'ws'
+import { serveRooms } from './floor-http.ts'
 
 const MESSAGE_SYNC = 0
 const STEP1 = 0
@@ -27,17 +26,4 @@ wss.on('connection', (ws) => {
     else if (frame[1] === STEP2 || frame[1] === UPDATE) ws.send(frame)
   })
 })
-const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('okay') })
-server.on('upgrade', (req, socket, head) => {
-  if (!req.url?.startsWith('/sync/')) return socket.destroy()
-  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
-})
-server.listen(Number(port), '127.0.0.1', () => {
-  console.log(`echo-floor listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-})
-const stop = () => {
-  server.close()
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+serveRooms('echo-floor', port, wss)

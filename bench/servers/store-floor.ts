@@ -6,12 +6,11 @@
 // the cluster figures show what the relay's own layer costs; against Hocuspocus, whether a target
 // is reachable at all by a server that commits before it echoes.
 // Usage: node --import tsx store-floor.ts PORT STORE_URL FANOUT_URL
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { PgDocStore } from '../../storage/postgres/doc-store.ts'
 import { RedisFanout } from '../../sync-server/fanout/redis.ts'
 import type { Unsubscribe } from '../../sync-server/fanout/fanout.ts'
+import { serveRooms } from './floor-http.ts'
 import { MESSAGE_SYNC, readMessage, updateMessage, type Message } from '../../shared/sync-protocol.ts'
 
 /** Sync step 2 (1) carrying an empty Yjs update (no structs, empty delete set). */
@@ -69,19 +68,4 @@ wss.on('connection', (ws: WebSocket, room: string) => {
   })
 })
 
-const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('okay') })
-server.on('upgrade', (req, socket, head) => {
-  const room = req.url?.startsWith('/sync/') ? decodeURIComponent(req.url.slice('/sync/'.length).split('?')[0]) : ''
-  if (!room) return socket.destroy()
-  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, room))
-})
-server.listen(Number(port), '127.0.0.1', () => {
-  console.log(`store-floor listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-})
-const stop = async () => {
-  server.close()
-  await Promise.allSettled([store.close(), fanout.close()])
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+serveRooms('store-floor', port, wss, () => Promise.allSettled([store.close(), fanout.close()]))

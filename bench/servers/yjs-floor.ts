@@ -10,13 +10,12 @@
 // Beside the echo floor (servers/echo-floor.ts: what the clients cost), these say what Yjs and
 // durability cost by themselves on this host: a target that even the durable floor misses cannot
 // be met by a server that applies its writes with Yjs and acknowledges only durable ones.
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join as joinPath } from 'node:path'
 import * as Y from 'yjs'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { openDatabase } from '../../storage/sqlite/database.ts'
 import { DOC_STORE_MIGRATIONS, SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
+import { serveRooms } from './floor-http.ts'
 import { readMessage, step2Message, type Message } from '../../shared/sync-protocol.ts'
 
 const [port = '0', dataDir] = process.argv.slice(2)
@@ -82,19 +81,4 @@ wss.on('connection', (ws: WebSocket, name: string) => {
   ws.on('message', (data: RawData) => onMessage(room, ws, data as Buffer))
 })
 
-const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('okay') })
-server.on('upgrade', (req, socket, head) => {
-  const room = req.url?.startsWith('/sync/') ? decodeURIComponent(req.url.slice('/sync/'.length).split('?')[0]) : ''
-  if (!room) return socket.destroy()
-  wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, room))
-})
-server.listen(Number(port), '127.0.0.1', () => {
-  console.log(`${title} listening on http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-})
-const stop = async () => {
-  server.close()
-  await store?.close()
-  process.exit(0)
-}
-process.once('SIGTERM', stop)
-process.once('SIGINT', stop)
+serveRooms(title, port, wss, async () => store?.close())
