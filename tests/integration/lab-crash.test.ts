@@ -7,7 +7,7 @@
 // Four labs run side by side (each its own orders, journal and folder) so that 100 restarts fit
 // in the time; prints are tiny (a 25x38 mm sticker, on paper each lab's folder states it holds) so a
 // kill lands among jobs, not renders, and 320 renders do not take the machine.
-// test-runner: alone (four labs restarting over and over take both cores for about 100 s)
+// test-runner: alone (four labs restarting over and over take both cores for about a minute)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from 'better-sqlite3'
