@@ -1,14 +1,14 @@
 // The test runner behind `npm test`: installs the system packages the tests need, runs every
-// tests/**/*.test.ts file in its own Node process (uvu has no per-test timeout, so a hung file
-// is killed here), and ends with the line `N passed, N failed` that CI reads. The files run from
+// tests/**/*.test.ts file in its own Node process, the longest first (uvu has no per-test timeout,
+// so a hung file is killed here), and ends with the line `N passed, N failed` that CI reads. The files run from
 // one esbuild bundle made at the start (tests/helpers/test-bundle.ts; LABSYNC_TEST_NO_BUNDLE=1:
 // through tsx), and bin/labsync's bundle is made before any file starts a relay.
 //
 //   npm test                      every test
 //   npm test -- tests/unit discount   only files whose path contains one of the words
 import { spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 import { cpus } from 'node:os'
 import { bundledCli } from '../bin/bundle.mjs'
 import { bundleTests, type TestBundle } from './helpers/test-bundle.ts'
@@ -18,7 +18,53 @@ const FILE_TIMEOUT_MS = Number(process.env.LABSYNC_TEST_FILE_TIMEOUT_MS ?? 240_0
 /** How long a file may take to exit after uvu printed its summary before it counts as hung. */
 const EXIT_GRACE_MS = 20_000
 const DIAGNOSTICS = join(import.meta.dirname, 'helpers', 'exit-diagnostics.mjs')
-const PARALLEL = Number(process.env.LABSYNC_TEST_JOBS ?? Math.max(1, Math.min(2, cpus().length)))
+// One file more than there are cores, up to 3: a file spends much of its time waiting (browsers,
+// timers, its servers' answers); on 2 cores, 3 at a time took integration files 74 s for 87 and used
+// 187% of the CPU for 163%. LABSYNC_TEST_JOBS=2 runs as before.
+const PARALLEL = Number(process.env.LABSYNC_TEST_JOBS ?? Math.max(1, Math.min(3, cpus().length + 1)))
+
+/**
+ * Files run longest first, so that no long file starts late and runs on with the other worker idle.
+ * A file's expected time is its time in the last run here (TIMES_FILE, not committed), else what
+ * it took in CI below (the long ones only; update when one changes much), else its size at about
+ * 0.8 s a kilobyte (the median over the suite).
+ */
+const TIMES_FILE = join(import.meta.dirname, '.artifacts', 'test-times.json')
+const CI_SECONDS: Record<string, number> = {
+  'tests/integration/bench-cluster.test.ts': 50, 'tests/e2e/a11y-admin.test.ts': 45, 'tests/integration/instore.test.ts': 44,
+  'tests/integration/lab.test.ts': 42, 'tests/e2e/customer-uploads.test.ts': 30, 'tests/integration/http-limits.test.ts': 28,
+  'tests/e2e/a11y-customer.test.ts': 28, 'tests/integration/orders.test.ts': 27, 'tests/e2e/instore.test.ts': 23,
+  'tests/integration/cluster-faults.test.ts': 21, 'tests/e2e/upload-resume.test.ts': 21, 'tests/e2e/customer-compose.test.ts': 21,
+}
+const SECONDS_PER_KB = 0.8
+
+function readTimes(): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(TIMES_FILE, 'utf8')) as Record<string, number>
+  } catch {
+    return {} // none yet, or unreadable: the table and sizes order the files
+  }
+}
+
+/** The files, the longest expected first. */
+function longestFirst(files: string[], lastRun: Record<string, number>): string[] {
+  const expected = (file: string) => {
+    const name = relative(root, file)
+    return lastRun[name] ?? CI_SECONDS[name] ?? (statSync(file).size / 1024) * SECONDS_PER_KB
+  }
+  const seconds = new Map(files.map((file) => [file, expected(file)]))
+  return [...files].sort((a, b) => seconds.get(b)! - seconds.get(a)!)
+}
+
+/** Records this run's times over the last ones (a run of a few files keeps the others'). */
+function saveTimes(lastRun: Record<string, number>, results: FileResult[]): void {
+  const times = { ...lastRun }
+  for (const r of results) times[relative(root, r.file)] = Math.round(r.ms / 100) / 10
+  try {
+    mkdirSync(dirname(TIMES_FILE), { recursive: true })
+    writeFileSync(TIMES_FILE, JSON.stringify(times, null, 1) + '\n')
+  } catch { /* only an ordering hint: a read-only tree runs as before */ }
+}
 
 /** Debian packages the integration and browser tests drive for real. */
 const SYSTEM_PACKAGES: Array<{ pkg: string; path: string }> = [
@@ -138,7 +184,8 @@ async function main(): Promise<void> {
   // A file that loads the whole machine (a line `// test-runner: alone` near its top) runs after
   // the others, by itself: beside it, other files' real processes miss their time limits.
   const alone = files.filter((f) => /^\/\/ test-runner: alone\b/m.test(readFileSync(f, 'utf8').slice(0, 4000)))
-  const together = files.filter((f) => !alone.includes(f))
+  const lastRun = readTimes()
+  const together = longestFirst(files.filter((f) => !alone.includes(f)), lastRun)
   await bundledCli()
   const bundle = process.env.LABSYNC_TEST_NO_BUNDLE ? null : await bundleTests(root, files)
   const results: FileResult[] = []
@@ -156,6 +203,7 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: PARALLEL }, worker))
   for (const file of alone) await run(file)
   bundle?.remove()
+  saveTimes(lastRun, results)
   const passed = results.reduce((n, r) => n + r.passed, 0)
   const failed = results.reduce((n, r) => n + r.failed, 0)
   const skipped = results.reduce((n, r) => n + r.skipped, 0)

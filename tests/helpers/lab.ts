@@ -55,6 +55,9 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
   child.stdout!.on('data', (c) => (output += c))
   child.stderr!.on('data', (c) => (output += c))
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // Ended and its output all read: a wait for output gives up only then.
+  let closed = false
+  child.once('close', () => (closed = true))
   const lab: LabProcess = {
     process: child,
     dataDir,
@@ -62,15 +65,27 @@ export async function startLab(options: LabOptions): Promise<LabProcess> {
     output: () => output,
     command: (line) => child.stdin!.write(line + '\n'),
     waitForOutput(pattern, timeoutMs = 20_000) {
+      // Checked as each chunk arrives (no poll); given up once the process has ended (exit or signal) and its last output is read.
       return new Promise((resolve, reject) => {
-        const started = Date.now()
-        const poll = () => {
+        const settle = () => {
           const match = pattern.exec(output)
-          if (match) return resolve(match)
-          if (child.exitCode !== null || Date.now() - started > timeoutMs) return reject(new Error(`lab output never matched ${pattern}:\n${output}`))
-          setTimeout(poll, 20)
+          if (match) done(null, match)
+          else if (closed) done(new Error(`lab output never matched ${pattern} (it ended):\n${output}`))
         }
-        poll()
+        const timer = setTimeout(() => done(new Error(`lab output never matched ${pattern} within ${timeoutMs} ms:\n${output}`)), timeoutMs)
+        const done = (error: Error | null, match?: RegExpExecArray) => {
+          clearTimeout(timer)
+          child.stdout!.off('data', settle)
+          child.stderr!.off('data', settle)
+          child.off('close', settle)
+          if (error) reject(error)
+          else resolve(match!)
+        }
+        // Listeners added after the helper's own: `output` already holds the chunk when they run.
+        child.stdout!.on('data', settle)
+        child.stderr!.on('data', settle)
+        child.on('close', settle)
+        settle()
       })
     },
     async kill() {

@@ -5,8 +5,9 @@
 // file printer's sidecar and its JPEG reads `aborted`; it printed nothing and must be sent again.
 //
 // Four labs run side by side (each its own orders, journal and folder) so that 100 restarts fit
-// in the time; prints are tiny (a 25x38 mm product) so a kill lands among jobs, not renders.
-// test-runner: alone (four labs restarting over and over take both cores for about 100 s)
+// in the time; prints are tiny (a 25x38 mm sticker, on paper each lab's folder states it holds) so a
+// kill lands among jobs, not renders, and 320 renders do not take the machine.
+// test-runner: alone (four labs restarting over and over take both cores for about a minute)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import Database from 'better-sqlite3'
@@ -26,11 +27,13 @@ const LABS = 4
 const KILLS_PER_LAB = Math.ceil(Number(process.env.LABSYNC_LAB_CRASH_KILLS ?? 104) / LABS)
 const ORDERS_PER_LAB = 8
 const ITEMS_PER_ORDER = 10
+/** Paper no stock folder printer lists: each lab's folder states it (`#media=`). */
+const STICKER = 'om_sticker_25x38mm'
 const labIds = Array.from({ length: LABS }, (_, i) => `lab-${i + 1}`)
 
 const CONFIG = {
   currency: 'JPY', timeZone: 'Asia/Tokyo',
-  products: [{ id: 'S', name: 'L 89x127 mm', widthMm: 89, heightMm: 127, media: 'oe_photo-l_3.5x5in', price: 10 }],
+  products: [{ id: 'S', name: 'Sticker 25x38 mm', widthMm: 25, heightMm: 38, media: STICKER, price: 10 }],
   templates: [{ id: 'plain', name: 'No frame' }, { id: 'white-border', name: 'White border' }],
   labs: labIds.map((id) => ({ id, name: id, key: `${id}-secret`, price: {} })),
   fronts: labIds.map((id, i) => ({ id: `store-${i + 1}`, name: `Store ${i + 1}`, lab: id, fee: 0, roles: ['reception'] })),
@@ -81,7 +84,7 @@ function sidecarsWithoutJpeg(lab: LabUnderTest): string[] {
 }
 
 async function start(relay: RelayProcess, lab: LabUnderTest): Promise<LabProcess> {
-  const node = await startLab({ relayUrl: relay.url, lab: lab.id, key: `${lab.id}-secret`, printer: `file:${lab.prints}`, auto: true, dataDir: lab.dataDir, historyIntervalSeconds: 60 })
+  const node = await startLab({ relayUrl: relay.url, lab: lab.id, key: `${lab.id}-secret`, printer: `file:${lab.prints}#media=${STICKER}`, auto: true, dataDir: lab.dataDir, historyIntervalSeconds: 60 })
   cleanups.push(() => node.kill())
   return node
 }
@@ -171,7 +174,7 @@ test('a job cut between its sidecar and its JPEG is sent again, a completed one 
   const journal = new Journal(join(dir, 'lab.sqlite'))
   cleanups.push(() => journal.close())
   const prints = join(dir, 'prints')
-  const printer = new FilePrinter(prints)
+  const printer = new FilePrinter(prints, { media: [STICKER] })
   cleanups.push(() => printer.close())
   const photo = await makePhoto(9, 64, 48)
   const docs = new Map<string, Y.Doc>()
@@ -189,7 +192,7 @@ test('a job cut between its sidecar and its JPEG is sent again, a completed one 
     return orderId
   }
   const sidecar = (jobId: string, name: string) =>
-    writeFileSync(join(prints, `${jobId}-${name}.json`), JSON.stringify({ jobId, name, copies: 1, media: 'oe_photo-l_3.5x5in', format: 'image/jpeg', submittedAt: new Date().toISOString() }))
+    writeFileSync(join(prints, `${jobId}-${name}.json`), JSON.stringify({ jobId, name, copies: 1, media: STICKER, format: 'image/jpeg', submittedAt: new Date().toISOString() }))
   const jpegsOf = (name: string) => readdirSync(prints).filter((f) => f.endsWith(`-${name}.jpg`)).length
 
   // As a SIGKILL leaves it: item 0 intended, its sidecar written, no JPEG; item 1 intended, printed whole.
