@@ -36,7 +36,7 @@ function join(name: string, ws: WebSocket): Room {
       const waiting = opened.waiting ?? []
       opened.waiting = null
       for (const frame of waiting) onMessage(opened, frame.ws, frame.data)
-    })
+    }, (error: Error) => { console.error(`${title}: ${error.message}`); for (const ws of opened.sockets) ws.close(1011) })
     rooms.set(name, room = opened)
   }
   const joined = room
