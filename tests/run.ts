@@ -18,8 +18,8 @@ const FILE_TIMEOUT_MS = Number(process.env.LABSYNC_TEST_FILE_TIMEOUT_MS ?? 240_0
 /** How long a file may take to exit after uvu printed its summary before it counts as hung. */
 const EXIT_GRACE_MS = 20_000
 const DIAGNOSTICS = join(import.meta.dirname, 'helpers', 'exit-diagnostics.mjs')
-// Two files at a time (one per core, at most 2). Three on 2 cores gained ~40 s of the suite's wall
-// time in clean-clone CI runs (610–640 s against ~660–700) but two of three full runs at 3 had a
+// Two files at a time (one per core, at most 2). Three on 2 cores gained nothing worth it (610–640 s
+// of npm test in clean-clone CI runs against 603 s at two) and two of three full runs at 3 had a
 // file miss a timing budget, and a flaky CI is worse than a slower one. LABSYNC_TEST_JOBS=N to try.
 const PARALLEL = Number(process.env.LABSYNC_TEST_JOBS ?? Math.max(1, Math.min(2, cpus().length)))
 
