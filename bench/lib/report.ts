@@ -21,20 +21,20 @@ export interface Result {
 const RESULTS = join(import.meta.dirname, '..', 'results')
 
 /**
- * labsync ÷ each peer for every metric both have. Above 1 means labsync has more of it: better for
- * throughput, worse for latency, memory and bytes.
+ * `ours` (labsync unless named) ÷ each other system in `systems` for every metric both have. Above
+ * 1 means it has more of it: better for throughput, worse for latency, memory and bytes.
  */
-export function peerRatios(systems: Record<string, Metrics>, metrics: string[]): Record<string, Metrics> {
+export function peerRatios(systems: Record<string, Metrics>, metrics: string[], ours = 'labsync'): Record<string, Metrics> {
   const ratios: Record<string, Metrics> = {}
-  const ours = systems.labsync
-  if (!ours) return ratios
+  const mine = systems[ours]
+  if (!mine) return ratios
   for (const [peer, theirs] of Object.entries(systems)) {
-    if (peer === 'labsync') continue
+    if (peer === ours) continue
     const r: Metrics = {}
     for (const m of metrics) {
-      if (typeof ours[m] === 'number' && typeof theirs[m] === 'number' && theirs[m] !== 0) r[m] = round(ours[m] / theirs[m])
+      if (typeof mine[m] === 'number' && typeof theirs[m] === 'number' && theirs[m] !== 0) r[m] = round(mine[m] / theirs[m])
     }
-    ratios[`labsync/${peer}`] = r
+    ratios[`${ours}/${peer}`] = r
   }
   return ratios
 }

@@ -6,7 +6,7 @@
 import { dirBytes, FLOOR, startServer, watchProc, type SystemName } from '../lib/proc.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
-import { percentile, median, mean, MiB } from '../lib/stats.ts'
+import { percentile, median, mean, MiB, round } from '../lib/stats.ts'
 import { loadavg } from 'node:os'
 import { peerRatios, type Metrics } from '../lib/report.ts'
 import { shares } from '../lib/workers.ts'
@@ -119,20 +119,12 @@ const TARGETS = { hocuspocus: 2.5, 'y-websocket-server': 1.3, floor: 0.7 } as co
 /** And CPU per 1,000 writes at most this share of Hocuspocus's. */
 const CPU_TARGET = 0.4
 
+/** Each Yjs floor ÷ the systems the targets name, in writes/s and CPU per write. */
 function referenceRatios(systems: Record<string, Metrics>): Record<string, Metrics> {
   const ratios: Record<string, Metrics> = {}
   for (const reference of ['yjs-floor', 'durable-floor']) {
-    const ours = systems[reference]
-    if (!ours) continue
-    for (const peer of Object.keys(TARGETS)) {
-      const theirs = systems[peer]
-      if (!theirs) continue
-      ratios[`${reference}/${peer}`] = {
-        writesPerSec: round3(ours.writesPerSec / theirs.writesPerSec),
-        cpuSecondsPer1kWrites: round3(ours.cpuSecondsPer1kWrites / theirs.cpuSecondsPer1kWrites),
-      }
-    }
-    if (systems.labsync) ratios[`labsync/${reference}`] = { writesPerSec: round3(systems.labsync.writesPerSec / ours.writesPerSec), cpuSecondsPer1kWrites: round3(systems.labsync.cpuSecondsPer1kWrites / ours.cpuSecondsPer1kWrites) }
+    const compared = Object.fromEntries(Object.entries(systems).filter(([name]) => name === reference || name in TARGETS))
+    Object.assign(ratios, peerRatios(compared, ['writesPerSec', 'cpuSecondsPer1kWrites'], reference))
   }
   return ratios
 }
@@ -144,18 +136,16 @@ function referenceNotes(systems: Record<string, Metrics>): string[] {
     if (!ours) continue
     const reached = Object.entries(TARGETS).filter(([peer]) => systems[peer]).map(([peer, target]) => {
       const ratio = ours.writesPerSec / systems[peer].writesPerSec
-      return `${round3(ratio)}× ${peer} (target ${target}×: ${ratio >= target ? 'reached' : 'MISSED even by this floor'})`
+      return `${round(ratio)}× ${peer} (target ${target}×: ${ratio >= target ? 'reached' : 'MISSED even by this floor'})`
     })
     if (systems.hocuspocus) {
       const cpu = ours.cpuSecondsPer1kWrites / systems.hocuspocus.cpuSecondsPer1kWrites
-      reached.push(`CPU per 1,000 writes ${round3(cpu)}× hocuspocus's (target ≤ ${CPU_TARGET}×: ${cpu <= CPU_TARGET ? 'reached' : 'MISSED even by this floor'})`)
+      reached.push(`CPU per 1,000 writes ${round(cpu)}× hocuspocus's (target ≤ ${CPU_TARGET}×: ${cpu <= CPU_TARGET ? 'reached' : 'MISSED even by this floor'})`)
     }
     if (reached.length) notes.push(`${reference}: ${Math.round(ours.writesPerSec)} writes/s, ${ours.cpuSecondsPer1kWrites.toFixed(3)} CPU s per 1,000 writes; ${reached.join(', ')}`)
   }
   return notes
 }
-
-const round3 = (n: number) => Math.round(n * 1000) / 1000
 
 /** Metric by metric, the median over rounds. */
 function medianOf(runs: Metrics[]): Metrics {
