@@ -58,7 +58,7 @@ export async function startClusterSystems(dir: string, customers: number, log: (
     running.push(...hocuspocus)
     const floorDb = floors > 0 ? await services.postgres.createDatabase('floor') : ''
     const floorServers = await Promise.all(Array.from({ length: floors }, (_, i) =>
-      startProcess(`store-floor${i + 1}`, process.execPath, ['--import', 'tsx', join(SERVERS, 'store-floor.ts'), '0', floorDb, services.redis.url])))
+      startProcess(`store-floor${i + 1}`, process.execPath, [...labsyncNodeFlags(''), '--import', 'tsx', join(SERVERS, 'store-floor.ts'), '0', floorDb, services.redis.url])))
     running.push(...floorServers)
     await checkTokensEverywhere(started, people)
     log(`cluster: PostgreSQL on ${services.postgres.port}, Redis on ${services.redis.port}, ${started.length} relays, ${hocuspocus.length} Hocuspocus instances, ${people.length} accounts`)
@@ -77,7 +77,8 @@ function relayStarter(dir: string, store: string, fanout: string) {
   writeFileSync(configFile, JSON.stringify({ ...DEMO_CONFIG, limits: { ...DEMO_CONFIG.limits, ...BENCH_LIMITS } }))
   return (name: string, dataDir: string) => {
     mkdirSync(dataDir, { recursive: true })
-    // `--cpu-prof DIR` and LABSYNC_BENCH_NODE_FLAGS apply to each relay of a cluster too.
+    // `--cpu-prof DIR` and LABSYNC_BENCH_NODE_FLAGS apply to each relay of a cluster too (the
+    // store floors, labsync's own storage code, get LABSYNC_BENCH_NODE_FLAGS alone).
     return startProcess(name, process.execPath, [...labsyncNodeFlags(), '--import', 'tsx', join(SERVERS, 'labsync-cluster-relay.ts'), dataDir, '0', store, fanout, keyFile, configFile])
   }
 }

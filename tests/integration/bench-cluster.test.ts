@@ -10,7 +10,7 @@ import { Workers } from '../../bench/lib/workers.ts'
 import { killAll } from '../../bench/lib/proc.ts'
 import { scratch } from '../../bench/workloads/context.ts'
 import { runCluster } from '../../bench/workloads/cluster.ts'
-import { clusterTarget, runClusterRate } from '../../bench/workloads/cluster-rate.ts'
+import { clusterTarget, roundsTarget, runClusterRate } from '../../bench/workloads/cluster-rate.ts'
 import type { StepRecord, SystemRun } from '../../bench/lib/rate-report.ts'
 
 test('labsync on 1, 2 and 3 relays and Hocuspocus on 2 are each measured through haproxy, and no write labsync echoed is lost to a SIGKILL', async () => {
@@ -42,7 +42,7 @@ test('labsync on 1, 2 and 3 relays and Hocuspocus on 2 are each measured through
 test('the rate steps run through haproxy against labsync on 2 relays, Hocuspocus on 2 and the store floor on 2, every server process\'s CPU counted', async () => {
   const space = scratch()
   const workers = await Workers.start(2)
-  const sizes = { clients: 6, seconds: 1, warmUpSeconds: 0.5, lightPerSec: 20, plan: { startPerSec: 40, maxPerSec: 40, refinements: 0 }, relays: [2], fsyncRecords: 20 }
+  const sizes = { clients: 6, seconds: 1, warmUpSeconds: 0.5, lightPerSec: 20, plan: { startPerSec: 40, maxPerSec: 40, refinements: 0 }, relays: [2], fsyncRecords: 20, rounds: 2 }
   try {
     const result = await runClusterRate({ quick: true, systems: ['labsync', 'hocuspocus'], floor: true, workers, log: () => {}, tempDir: space.tempDir }, sizes)
     const steps = result.details!.steps as Record<string, StepRecord[]>
@@ -73,6 +73,17 @@ test('the rate steps run through haproxy against labsync on 2 relays, Hocuspocus
     if (peer > 0) {
       assert.ok(steps['labsync×2'].some((s) => s.offeredPerSec === 2 * peer), 'labsync stepped at 2x Hocuspocus\'s rate')
       assert.ok(result.ratios['labsync/target']['p99Ms@2xHocuspocus/hocuspocusP99Ms@sustainable'] > 0)
+      // Then the rounds: each judged system once per round at its rate, Hocuspocus at its own, the others at twice it.
+      const rounds = result.details!.rounds as Record<string, StepRecord[]>
+      for (const [label, rate] of [['hocuspocus×2', peer], ['labsync×2', 2 * peer], ['store-floor×2', 2 * peer]] as const) {
+        assert.equal(rounds[label].map((s) => s.offeredPerSec), [rate, rate], `${label}: a step per round at ${rate}/s`)
+        for (const s of rounds[label]) assert.ok(s.achievedPerSec > 0 && s.cpuSecondsPer1kWrites > 0, `${label}: writes echoed and CPU counted in its rounds`)
+        assert.is(result.systems[label].roundsMedianP99Ms, Math.min(...rounds[label].map((s) => s.p99Ms)), `${label}: the median of two rounds is the lower`)
+      }
+      assert.is(result.ratios['labsync/target-rounds'].rounds, 2)
+      assert.ok(result.ratios['store-floor/target-rounds']['medianP99Ms@2xHocuspocus/hocuspocusMedianP99Ms@sustainable'] > 0)
+    } else {
+      assert.equal(result.details!.rounds, {}, 'no Hocuspocus limit: no rounds')
     }
   } finally {
     await workers.close()
@@ -99,6 +110,25 @@ test('issue 18\'s target: labsync at twice Hocuspocus\'s sustainable rate, at no
   assert.is(none['p99Ms@2xHocuspocus/hocuspocusP99Ms@sustainable'], 2.25)
   assert.is(none.meets, 0, 'labsync sustained nothing: missed')
   assert.equal(clusterTarget(run(2_000, step(200, 3), []), run(0, step(200, 80), [])), {}, 'no Hocuspocus limit, no target')
+})
+
+test('issue 18\'s target from the rounds: the median p99s compared, 2H sustained in most rounds', () => {
+  const step = (offeredPerSec: number, p99Ms: number, achievedPerSec = offeredPerSec): StepRecord => ({
+    offeredPerSec, achievedPerSec, p99Ms, p50Ms: 1, errors: 0, cpuSecondsPer1kWrites: 1,
+    serverCpuPercent: 50, serverWaitPercent: 0, loadCpuPercent: 10, loadWaitPercent: 0, late: 0, dropped: 0,
+  })
+  const hocuspocus = [step(300, 12), step(300, 40), step(300, 9)]
+  // One bad round each way does not decide it: medians 11 ms against 12 ms.
+  const meets = roundsTarget([step(600, 11), step(600, 90), step(600, 8)], hocuspocus)
+  assert.equal(meets, { rounds: 3, sustainedRounds: 2, 'medianP99Ms@2xHocuspocus/hocuspocusMedianP99Ms@sustainable': 0.917, meets: 1 })
+  const slower = roundsTarget([step(600, 13), step(600, 14), step(600, 5)], hocuspocus)
+  assert.is(slower['medianP99Ms@2xHocuspocus/hocuspocusMedianP99Ms@sustainable'], 1.083)
+  assert.is(slower.meets, 0)
+  // A low p99 does not meet it when most rounds fell behind the offered rate.
+  const behind = roundsTarget([step(600, 5, 500), step(600, 6, 500), step(600, 7)], hocuspocus)
+  assert.is(behind.sustainedRounds, 1)
+  assert.is(behind.meets, 0)
+  assert.equal(roundsTarget([], hocuspocus), {})
 })
 
 test.run()
