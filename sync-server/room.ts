@@ -74,6 +74,11 @@ export class Room {
       // peer's awareness only comes back to itself (which keeps stock clients' watchdog fed).
       if (this.name.kind === 'catalog') { if (isPeer(origin)) origin.send(message); return }
       for (const peer of this.peers) peer.send(message)
+      // To this room's clients on other relays: what changed here (a peer's state, a peer leaving),
+      // not what came from there, nor a state timing out (that happens on every relay by itself).
+      if (origin !== FANOUT_ORIGIN && origin !== 'timeout') {
+        this.options.fanout?.publishAwareness(this.name.name, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed))
+      }
     })
   }
 
@@ -234,6 +239,19 @@ export class Room {
     // Remember which awareness clients this peer speaks for, to remove them when it leaves.
     for (const id of awarenessClientIds(update)) peer.awarenessIds.add(id)
     awarenessProtocol.applyAwarenessUpdate(this.awareness, update, peer)
+  }
+
+  /** Presence of this room's clients on another relay (through the fan-out): to this room's peers. */
+  applyRemoteAwareness(update: Uint8Array): void {
+    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, FANOUT_ORIGIN)
+  }
+
+  /** Another relay loaded this room and asks who is on it: the states this relay's peers speak for. */
+  shareAwareness(): void {
+    if (this.name.kind === 'catalog') return
+    const states = this.awareness.getStates()
+    const ids = [...this.peers].flatMap((peer) => [...peer.awarenessIds].filter((id) => states.has(id)))
+    if (ids.length > 0) this.options.fanout?.publishAwareness(this.name.name, awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids))
   }
 
   answerAwarenessQuery(peer: Peer): void {

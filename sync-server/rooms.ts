@@ -108,7 +108,7 @@ export class Rooms {
     this.inbox.set(name.name, inbox)
     try {
       if (fanout && !this.subscriptions.has(name.name)) {
-        this.subscriptions.set(name.name, await fanout.subscribe(name.name, (update) => this.deliver(name.name, update)))
+        this.subscriptions.set(name.name, await fanout.subscribe(name.name, (update) => this.deliver(name.name, update), (update) => this.deliverAwareness(name.name, update)))
       }
       const room = await Room.load(name, this.options)
       if (this.closed) {
@@ -119,6 +119,8 @@ export class Rooms {
       room.applyStored(inbox)
       this.loaded.set(name.name, room)
       if (this.gaps !== gapsBefore) void room.catchUp()
+      // Presence published while it loaded was not kept: ask the relays that have it for theirs.
+      if (fanout && name.kind !== 'catalog') fanout.askAwareness(name.name)
       return room
     } catch (error) {
       this.unsubscribe(name.name)
@@ -140,6 +142,18 @@ export class Rooms {
       // Bytes Yjs cannot read (not from a relay of ours?): the store is the authority, read it.
       console.error(`relay: ${name}: an update from another relay could not be applied (${(error as Error).message}); re-reading it`)
       void room.catchUp()
+    }
+  }
+
+  /** Presence from another relay (null: it loaded the room and asks for ours), to the loaded room; none while loading. */
+  private deliverAwareness(name: string, update: Uint8Array | null): void {
+    const room = this.loaded.get(name)
+    if (!room || room.isFailed) return
+    if (update === null) return room.shareAwareness()
+    try {
+      room.applyRemoteAwareness(update)
+    } catch (error) {
+      console.error(`relay: ${name}: presence from another relay could not be read (${(error as Error).message})`)
     }
   }
 

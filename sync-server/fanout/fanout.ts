@@ -22,7 +22,17 @@ export interface Fanout {
    * anything published after that reaches `onUpdate`, or is announced by onGap. Subscribe before
    * loading the room from the store, so nothing falls between the load and the subscription.
    */
-  subscribe(room: string, onUpdate: (update: Uint8Array) => void): Promise<Unsubscribe>
+  subscribe(room: string, onUpdate: (update: Uint8Array) => void, onAwareness?: (update: Uint8Array | null) => void): Promise<Unsubscribe>
+  /**
+   * Sends an awareness update of `room` (who is on it, their cursors: y-protocols' encoding) to
+   * every other relay subscribed to it, for their clients of the room: with round-robin routing
+   * (`/sync-mux` always) two clients of one document may be on different relays. Presence, not
+   * data: never stored, and lost with a cut link; clients renew their state every 15 s, and a
+   * state not renewed for 30 s times out on every relay. `onAwareness` receives it.
+   */
+  publishAwareness(room: string, update: Uint8Array): void
+  /** Asks the other relays subscribed to `room` for the presence they hold: `onAwareness(null)` there. */
+  askAwareness(room: string): void
   /**
    * `callback(null)` when updates of any room may have been missed (the link to Redis was cut and
    * is back, subscriptions restored); `callback(room)` when another relay could not publish one of
@@ -59,8 +69,21 @@ export class LocalFanout implements Fanout {
     this.send(`doc:${room}`, update.slice())
   }
 
-  subscribe(room: string, onUpdate: (update: Uint8Array) => void): Promise<Unsubscribe> {
-    return Promise.resolve(this.listen(`doc:${room}`, onUpdate as Listener))
+  subscribe(room: string, onUpdate: (update: Uint8Array) => void, onAwareness?: (update: Uint8Array | null) => void): Promise<Unsubscribe> {
+    const stops = [this.listen(`doc:${room}`, onUpdate as Listener)]
+    if (onAwareness) {
+      stops.push(this.listen(`awareness:${room}`, onAwareness as Listener))
+      stops.push(this.listen(`ask-awareness:${room}`, () => onAwareness(null)))
+    }
+    return Promise.resolve(() => { for (const stop of stops) stop() })
+  }
+
+  publishAwareness(room: string, update: Uint8Array): void {
+    this.send(`awareness:${room}`, update.slice())
+  }
+
+  askAwareness(room: string): void {
+    this.send(`ask-awareness:${room}`, '')
   }
 
   onGap(): void {

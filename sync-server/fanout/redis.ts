@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import type { Fanout, Unsubscribe } from './fanout.ts'
 
 const SENDER_BYTES = 16
-const enum Kind { Update = 0, Resync = 1, Broadcast = 2 }
+const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4 }
 
 export interface RedisFanoutOptions {
   /** Channel names start with this (several deployments on one Redis). */
@@ -70,11 +70,22 @@ export class RedisFanout implements Fanout {
     this.send(this.roomChannel(room), Kind.Update, update).catch(() => this.unannounced.add(room))
   }
 
-  async subscribe(room: string, onUpdate: (update: Uint8Array) => void): Promise<Unsubscribe> {
+  async subscribe(room: string, onUpdate: (update: Uint8Array) => void, onAwareness?: (update: Uint8Array | null) => void): Promise<Unsubscribe> {
     return this.listen(this.roomChannel(room), (body, kind) => {
       if (kind === Kind.Update) onUpdate(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
       else if (kind === Kind.Resync) for (const callback of this.gapCallbacks) callback(room)
+      else if (kind === Kind.Awareness) onAwareness?.(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
+      else if (kind === Kind.AskAwareness) onAwareness?.(null)
     })
+  }
+
+  publishAwareness(room: string, update: Uint8Array): void {
+    // Presence is renewed every 15 s: one lost is not a gap, there is nothing to re-read.
+    this.send(this.roomChannel(room), Kind.Awareness, update).catch(() => {})
+  }
+
+  askAwareness(room: string): void {
+    this.send(this.roomChannel(room), Kind.AskAwareness, new Uint8Array(0)).catch(() => {})
   }
 
   onGap(callback: (room: string | null) => void): void {

@@ -6,6 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import pg from 'pg'
 import * as Y from 'yjs'
+import * as awarenessProtocol from 'y-protocols/awareness'
 import { PgDocStore } from '../../storage/postgres/doc-store.ts'
 import type { DocStore } from '../../storage/doc-store.ts'
 import { Rooms } from '../../sync-server/rooms.ts'
@@ -131,10 +132,30 @@ class Client implements Peer {
   private waiters: Array<() => void> = []
   constructor(userId: string) { this.principal = { kind: 'user' as const, userId } }
 
+  /** Presence as this client sees it: its own state, and what the relay sends of the others'. */
+  readonly presence = new awarenessProtocol.Awareness(this.doc)
+
   send(frame: Uint8Array): void {
     const message = readMessage(frame)
     if (message.kind === 'sync-step2' || message.kind === 'sync-update') Y.applyUpdate(this.doc, message.update, 'relay')
+    if (message.kind === 'awareness') awarenessProtocol.applyAwarenessUpdate(this.presence, message.update, 'relay')
     for (const wake of this.waiters.splice(0)) wake()
+  }
+
+  /** Sets this client's presence and tells the relay, as a stock client does. */
+  announce(state: Record<string, unknown>): void {
+    this.presence.setLocalState(state)
+    this.room.receiveAwareness(this, awarenessProtocol.encodeAwarenessUpdate(this.presence, [this.presence.clientID]))
+  }
+
+  /** Resolves once `check` holds of the presence this client was sent; rejects after `ms`. */
+  async untilPresence(check: (states: Map<number, Record<string, unknown>>) => boolean, ms = 5_000): Promise<void> {
+    const deadline = Date.now() + ms
+    while (!check(this.presence.getStates() as Map<number, Record<string, unknown>>)) {
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`presence not as expected: ${JSON.stringify([...this.presence.getStates()])}`)
+      await new Promise<void>((resolve) => { const t = setTimeout(resolve, left); this.waiters.push(() => { clearTimeout(t); resolve() }) })
+    }
   }
   close(): void {}
 
@@ -180,6 +201,35 @@ test('a write a client makes on relay A reaches a client on relay B, and is stor
     await onB.write('fromB', 1)
     await onA.waitForKeys(['fromB'])
     assert.is(await c.rowsOf('user/u1'), keys.length + 1)
+  } finally {
+    await c.close()
+  }
+})
+
+test('presence crosses relays: a client on B sees who is on A (also what A had before B loaded the room), and sees them leave', async () => {
+  const c = await cluster()
+  const published = { a: 0, b: 0 }
+  for (const side of ['a', 'b'] as const) {
+    const fanout = c[side].fanout
+    const publish = fanout.publishAwareness.bind(fanout)
+    fanout.publishAwareness = (room, update) => { published[side]++; publish(room, update) }
+  }
+  try {
+    const onA = await new Client('u1').join(c.a.rooms, userRoom('u1'))
+    onA.announce({ device: 'phone' })
+    // B loads the room after A's state was set: it asks A for the presence A holds.
+    const onB = await new Client('u1').join(c.b.rooms, userRoom('u1'))
+    const sees = (client: Client, id: number, device: string) => (states: Map<number, Record<string, unknown>>) => states.get(id)?.device === device
+    await onB.untilPresence(sees(onB, onA.presence.clientID, 'phone'))
+    onB.announce({ device: 'tablet' })
+    await onA.untilPresence(sees(onA, onB.presence.clientID, 'tablet'))
+    onA.announce({ device: 'phone', editing: 'item 2' })
+    await onB.untilPresence((states) => states.get(onA.presence.clientID)?.editing === 'item 2')
+    // A's client leaves: B's client is told it is gone, not left to time out 30 s later.
+    onA.room.leave(onA)
+    await onB.untilPresence((states) => !states.has(onA.presence.clientID))
+    // Each relay published only its own clients' changes: nothing it received went back out.
+    assert.equal(published, { a: 4, b: 1 }, 'A: phone, the answer to B\'s ask, editing, leaving; B: tablet')
   } finally {
     await c.close()
   }

@@ -66,4 +66,24 @@ test('a LocalFanout alone (one relay) delivers to nobody', async () => {
   await a.close(); await b.close()
 })
 
+test('presence goes to the other relays of the room, asks are answered as null, nothing comes back to its sender or after unsubscribing', async () => {
+  const hub = new LocalHub()
+  const [a, b] = [new LocalFanout(hub), new LocalFanout(hub)]
+  const heard: Record<'a' | 'b', Array<number[] | null>> = { a: [], b: [] }
+  const stopA = await a.subscribe('order/o1', () => {}, (update) => heard.a.push(update && [...update]))
+  const stopB = await b.subscribe('order/o1', () => {}, (update) => heard.b.push(update && [...update]))
+  await b.subscribe('order/o2', () => {}, () => heard.b.push([99]))
+  a.publishAwareness('order/o1', new Uint8Array([1, 2, 3]))
+  a.askAwareness('order/o1')
+  b.publishAwareness('order/o1', new Uint8Array([4]))
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(heard, { a: [[4]], b: [[1, 2, 3], null] })
+  stopA(); stopB()
+  b.publishAwareness('order/o1', new Uint8Array([5]))
+  a.askAwareness('order/o1')
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(heard, { a: [[4]], b: [[1, 2, 3], null] }, 'unsubscribed: nothing more')
+  await a.close(); await b.close()
+})
+
 test.run()
