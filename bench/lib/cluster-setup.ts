@@ -20,6 +20,14 @@ const SERVERS = join(import.meta.dirname, '..', 'servers')
  */
 const HOCUSPOCUS_TABLE = 'CREATE TABLE hocuspocus_documents (name text PRIMARY KEY, data bytea NOT NULL)'
 export const RELAYS = 3
+/**
+ * The bench's relays unload a room this long after its last client left (the product waits 30 s):
+ * a target's rooms, and their compactions on unload, are gone before the next target starts
+ * (cluster-rate waits this long, then for quiet servers). Seen with 30 s: the 500 rooms of
+ * labsync×1 unloading on relay1 in the middle of labsync×2's 2,000/s step, their 500 compactions
+ * in one commit holding every echo of that relay for 0.6-1.3 s.
+ */
+export const BENCH_ROOM_IDLE_MS = 2_000
 export const HOCUSPOCUS_INSTANCES = 2
 
 export interface ClusterSystems {
@@ -79,7 +87,7 @@ function relayStarter(dir: string, store: string, fanout: string) {
     mkdirSync(dataDir, { recursive: true })
     // `--cpu-prof DIR` and LABSYNC_BENCH_NODE_FLAGS apply to each relay of a cluster too (the
     // store floors, labsync's own storage code, get LABSYNC_BENCH_NODE_FLAGS alone).
-    return startProcess(name, process.execPath, [...labsyncNodeFlags(), '--import', 'tsx', join(SERVERS, 'labsync-cluster-relay.ts'), dataDir, '0', store, fanout, keyFile, configFile])
+    return startProcess(name, process.execPath, [...labsyncNodeFlags(), '--import', 'tsx', join(SERVERS, 'labsync-cluster-relay.ts'), dataDir, '0', store, fanout, keyFile, configFile, String(BENCH_ROOM_IDLE_MS)])
   }
 }
 

@@ -42,7 +42,13 @@ export interface RateStepResult {
   /** Epoch milliseconds: when the first write was due, when the last echo arrived. */
   startedAt: number
   endedAt: number
+  /** Writes slower than SLOW_MS (at most MAX_SLOW): [ms into the step it was due, latency ms, client index]. */
+  slow: Array<[number, number, number]>
 }
+
+/** A write this slow is recorded with when it was due and whose it was: where in a step a stall fell. */
+export const SLOW_MS = 100
+const MAX_SLOW = 5_000
 
 /**
  * `rate` writes/s spread evenly over `clients` for `seconds`: write k of a client is due at
@@ -53,6 +59,7 @@ export interface RateStepResult {
 export async function runAtRate(clients: Client[], rate: number, seconds: number, graceSeconds = seconds): Promise<RateStepResult> {
   const errors: string[] = []
   const latencies: number[] = []
+  const slow: Array<[number, number, number]> = []
   const period = (clients.length / rate) * 1000
   let late = 0
   let due = 0
@@ -75,12 +82,14 @@ export async function runAtRate(clients: Client[], rate: number, seconds: number
         const from = Math.min(at, performance.now())
         qty.set('qty', 2 + (latencies.length % 7))
         await client.echoed(20_000)
-        latencies.push(performance.now() - from)
+        const latency = performance.now() - from
+        latencies.push(latency)
+        if (latency > SLOW_MS && slow.length < MAX_SLOW) slow.push([Math.round(at - start), Math.round(latency), c])
       } catch (error) {
         errors.push((error as Error).message)
         broken = true // this client's socket is in an unknown state: it sends nothing more
       }
     }
   }))
-  return { latencies, due, late, dropped, errors, startedAt: performance.timeOrigin + start, endedAt: now() }
+  return { latencies, due, late, dropped, errors, startedAt: performance.timeOrigin + start, endedAt: now(), slow }
 }

@@ -9,7 +9,7 @@ import type { StepRecord } from './rate-report.ts'
 import type { Metrics } from './report.ts'
 import { shares } from './workers.ts'
 import type { Account } from './drive.ts'
-import type { RateStepResult } from './drive-rate.ts'
+import { SLOW_MS, type RateStepResult } from './drive-rate.ts'
 import type { Context } from '../workloads/context.ts'
 
 /** What the server side used during a step: every process of it together. */
@@ -102,6 +102,8 @@ export async function rateStep(ctx: Context, target: RateTarget, level: number, 
     record.cpuSecondsPer1kWritesByProcess = Object.fromEntries(Object.entries(usage.byProcess).map(([name, s]) => [name, round3(s * per1k)]))
   }
   if (errors.length) ctx.log(`${target.label}@${level}: ${errors.length} errors, first: ${errors[0]}`)
+  const slow = slowWrites(results)
+  if (slow) ctx.log(`${target.label}@${level}/s: ${slow}`)
   recordStep(metrics, record)
   ctx.log(`${target.label}@${level}/s: p50 ${record.p50Ms.toFixed(1)} ms, p99 ${record.p99Ms.toFixed(1)} ms, `
     + `achieved ${Math.round(record.achievedPerSec)}/s, server CPU ${usage.cpuPercent.toFixed(0)}% (waited ${usage.waitPercent.toFixed(0)}%), `
@@ -148,3 +150,19 @@ export async function stepUp(ctx: Context, target: RateTarget, plan: StepPlan, s
 }
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000
+
+/**
+ * Where in a step its slow writes were due (a stall of the whole system, or a few clients stuck),
+ * as "N writes over SLOW_MS from C clients of worker 0, …; due 1.2-1.9 s into the step (… per 250 ms)".
+ */
+function slowWrites(results: RateStepResult[]): string | null {
+  const slow = results.flatMap((r, worker) => r.slow.map(([due, latency, client]) => ({ due, latency, who: `${worker}:${client}` })))
+  if (slow.length === 0) return null
+  const clients = new Set(slow.map((s) => s.who)).size
+  const buckets = new Map<number, number>()
+  for (const s of slow) buckets.set(Math.floor(s.due / 250), (buckets.get(Math.floor(s.due / 250)) ?? 0) + 1)
+  const busiest = [...buckets.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).sort((a, b) => a[0] - b[0])
+  const worst = Math.max(...slow.map((s) => s.latency))
+  return `${slow.length} writes over ${SLOW_MS} ms (worst ${worst} ms) from ${clients} clients; due ${(Math.min(...slow.map((s) => s.due)) / 1000).toFixed(2)}-${(Math.max(...slow.map((s) => s.due)) / 1000).toFixed(2)} s into the step; `
+    + `most per 250 ms: ${busiest.map(([b, n]) => `${(b / 4).toFixed(2)} s: ${n}`).join(', ')}`
+}

@@ -5,14 +5,14 @@
 // sustainable rate, the rate the issue asks it to reach at no worse a p99. CPU per 1,000 writes
 // counts every server process: relays or instances, PostgreSQL and Redis (haproxy apart).
 import { loadavg } from 'node:os'
-import { sampleProc } from '../lib/proc.ts'
+import { sampleProc, sleep } from '../lib/proc.ts'
 import { mean, median, round } from '../lib/stats.ts'
 import { commonRate, keptUp, sustainableRate, sustained, type StepPlan } from '../lib/rate-steps.ts'
 import { rateNotes, versus, type StepRecord, type SystemRun } from '../lib/rate-report.ts'
 import { openRateTarget, rateStep, rateStepTwice, releaseRateTarget, stepUp, warmUp, type RateTarget, type ServerWatch } from '../lib/rate-run.ts'
 import type { Metrics, Result } from '../lib/report.ts'
 import { cpuMeter, startBalancer, untilQuiet, type ClusterProcess } from '../lib/cluster-procs.ts'
-import { startClusterSystems, type ClusterSystems } from '../lib/cluster-setup.ts'
+import { BENCH_ROOM_IDLE_MS, startClusterSystems, type ClusterSystems } from '../lib/cluster-setup.ts'
 import { fsyncProbe } from '../lib/fsync-probe.ts'
 import { targetsOf, type Target } from './cluster.ts'
 import { runTag, type Context } from './context.ts'
@@ -62,6 +62,8 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
     const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors].map((s) => s.pid)
     const everyServer = [...servers, systems.services.postgres.pid, systems.services.redis.pid]
     for (const target of targets) {
+      // The last target's rooms unload (and compact) BENCH_ROOM_IDLE_MS after its clients left: then quiet.
+      await sleep(BENCH_ROOM_IDLE_MS + 500)
       const settled = await untilQuiet(everyServer)
       ctx.log(`cluster-rate: servers ${settled.quiet ? 'quiet' : 'still busy'} after ${(settled.waitedMs / 1000).toFixed(1)} s, starting ${target.label}`)
       const peer = runs[PEER]?.metrics.sustainablePerSec
@@ -151,6 +153,7 @@ async function verdictRounds(ctx: Context, systems: ClusterSystems, judged: Targ
   const opened: Array<{ target: Target; driven: RateTarget }> = []
   const steps: Record<string, StepRecord[]> = Object.fromEntries(judged.map((t) => [t.label, []]))
   try {
+    await sleep(BENCH_ROOM_IDLE_MS + 500)
     for (const target of judged) {
       await untilQuiet(everyServer)
       const driven = await openTarget(ctx, systems, target, sizes, `cluster-rate round ${target.label}`)

@@ -219,4 +219,31 @@ function compactionRules(it: It): void {
     await Promise.all([...appended, store.compact('d', snapshot)])
     assert.equal(listed(await store.load('d')), [[...snapshot]])
   })
+
+  it('[DS15] compactions of many documents made at once, between appends, each fold exactly their own document\'s rows', async (open) => {
+    const store = await open()
+    const docs = Array.from({ length: 30 }, (_, i) => `d${i}`)
+    for (const doc of docs) await store.append(doc, updateSetting('before', 1))
+    for (const doc of docs) await store.load(doc)
+    // One turn, as a relay unloading many rooms at once makes it: appends and compactions interleaved,
+    // d0 compacted twice with an append between, d1 appended after its compaction.
+    const made: Array<Promise<void>> = []
+    const snapshots = new Map<string, Uint8Array>()
+    for (const doc of docs) {
+      made.push(store.append(doc, updateSetting('again', 2)))
+      const snapshot = snapshotOf([updateSetting('before', 1), updateSetting('again', 2)])
+      snapshots.set(doc, snapshot)
+      made.push(store.compact(doc, snapshot))
+    }
+    const later = updateSetting('later', 3)
+    made.push(store.append('d1', later))
+    made.push(store.append('d0', updateSetting('between', 4)))
+    const second = snapshotOf([updateSetting('before', 1), updateSetting('again', 2), updateSetting('between', 4)])
+    made.push(store.compact('d0', second))
+    await Promise.all(made)
+    const fresh = await open()
+    assert.equal(listed(await fresh.load('d0')), [[...second]])
+    assert.equal(listed(await fresh.load('d1')), [[...snapshots.get('d1')!], [...later]])
+    for (const doc of docs.slice(2)) assert.equal(listed(await fresh.load(doc)), [[...snapshots.get(doc)!]], doc)
+  })
 }
