@@ -5,8 +5,10 @@ import type { DocStore } from '../storage/doc-store.ts'
 export interface StoredLogOptions {
   store: DocStore
   doc: string
-  /** Compact after this many updates since the last snapshot. */
+  /** Compact after about this many updates since the last snapshot (each time ±25%, see spread). */
   compactAfterUpdates: number
+  /** A number in [0, 1) (Math.random unless given): where in the ±25% each threshold falls. */
+  random?: () => number
   /** All of the document as it is now (Y.encodeStateAsUpdate). */
   snapshot(): Uint8Array
   /** Applies what a re-read returned (the room knows how). */
@@ -19,6 +21,8 @@ export class StoredLog {
   /** Bytes the document takes in storage: its log (and snapshot), as stored. */
   bytes: number
   private updatesSinceSnapshot: number
+  /** Updates since the snapshot at which this log compacts next. */
+  private threshold: number
   /** The compaction in flight, and whether one was put off until the re-read in flight ends. */
   private compaction: Promise<void> = Promise.resolve()
   private compactionPutOff = false
@@ -28,6 +32,17 @@ export class StoredLog {
   constructor(private readonly options: StoredLogOptions, loaded: Uint8Array[]) {
     this.updatesSinceSnapshot = loaded.length
     this.bytes = loaded.reduce((sum, update) => sum + update.length, 0)
+    this.threshold = this.spread()
+  }
+
+  /**
+   * compactAfterUpdates, moved by up to a quarter either way, drawn afresh after every compaction:
+   * rooms written at one pace (a load test, a store's devices all syncing at opening time) would
+   * otherwise reach it in the same second and compact together, hundreds of snapshots at once.
+   */
+  private spread(): number {
+    const n = this.options.compactAfterUpdates
+    return Math.max(1, Math.round(n * (0.75 + 0.5 * (this.options.random ?? Math.random)())))
   }
 
   /** A re-read is in flight. */
@@ -38,7 +53,7 @@ export class StoredLog {
   /** This relay appended `update`; compacts when the log has grown long. */
   appended(update: Uint8Array): void {
     this.bytes += update.length
-    if (++this.updatesSinceSnapshot >= this.options.compactAfterUpdates) this.compact(this.options.snapshot())
+    if (++this.updatesSinceSnapshot >= this.threshold) this.compact(this.options.snapshot())
   }
 
   /** Another relay stored `update` (in the log, not this relay's to fold). */
@@ -49,6 +64,7 @@ export class StoredLog {
   /** Replaces the rows this relay loaded and appended with `snapshot`, all of the document now. */
   compact(snapshot: Uint8Array): void {
     this.updatesSinceSnapshot = 1
+    this.threshold = this.spread()
     this.bytes = snapshot.length
     this.compactionPutOff = this.reading !== null // see catchUp; done with a fresh snapshot after it
     if (this.compactionPutOff) return
