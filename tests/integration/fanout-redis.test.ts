@@ -130,15 +130,21 @@ class Client implements Peer {
   readonly doc = new Y.Doc()
   room!: Room
   private waiters: Array<() => void> = []
-  constructor(userId: string) { this.principal = { kind: 'user' as const, userId } }
+  constructor(userId: string, { presence = false } = {}) {
+    this.principal = { kind: 'user' as const, userId }
+    this.presence = presence ? new awarenessProtocol.Awareness(this.doc) : null!
+  }
 
-  /** Presence as this client sees it: its own state, and what the relay sends of the others'. */
-  readonly presence = new awarenessProtocol.Awareness(this.doc)
+  /**
+   * Presence as this client sees it (its own state, and what the relay sends of the others'), for
+   * clients made with `{ presence: true }`: an Awareness runs a timer until destroy().
+   */
+  readonly presence: awarenessProtocol.Awareness
 
   send(frame: Uint8Array): void {
     const message = readMessage(frame)
     if (message.kind === 'sync-step2' || message.kind === 'sync-update') Y.applyUpdate(this.doc, message.update, 'relay')
-    if (message.kind === 'awareness') awarenessProtocol.applyAwarenessUpdate(this.presence, message.update, 'relay')
+    if (message.kind === 'awareness' && this.presence) awarenessProtocol.applyAwarenessUpdate(this.presence, message.update, 'relay')
     for (const wake of this.waiters.splice(0)) wake()
   }
 
@@ -209,16 +215,19 @@ test('a write a client makes on relay A reaches a client on relay B, and is stor
 test('presence crosses relays: a client on B sees who is on A (also what A had before B loaded the room), and sees them leave', async () => {
   const c = await cluster()
   const published = { a: 0, b: 0 }
+  const clients: Client[] = []
   for (const side of ['a', 'b'] as const) {
     const fanout = c[side].fanout
     const publish = fanout.publishAwareness.bind(fanout)
     fanout.publishAwareness = (room, update) => { published[side]++; publish(room, update) }
   }
   try {
-    const onA = await new Client('u1').join(c.a.rooms, userRoom('u1'))
+    const onA = await new Client('u1', { presence: true }).join(c.a.rooms, userRoom('u1'))
+    clients.push(onA)
     onA.announce({ device: 'phone' })
     // B loads the room after A's state was set: it asks A for the presence A holds.
-    const onB = await new Client('u1').join(c.b.rooms, userRoom('u1'))
+    const onB = await new Client('u1', { presence: true }).join(c.b.rooms, userRoom('u1'))
+    clients.push(onB)
     const sees = (client: Client, id: number, device: string) => (states: Map<number, Record<string, unknown>>) => states.get(id)?.device === device
     await onB.untilPresence(sees(onB, onA.presence.clientID, 'phone'))
     onB.announce({ device: 'tablet' })
@@ -231,6 +240,7 @@ test('presence crosses relays: a client on B sees who is on A (also what A had b
     // Each relay published only its own clients' changes: nothing it received went back out.
     assert.equal(published, { a: 4, b: 1 }, 'A: phone, the answer to B\'s ask, editing, leaving; B: tablet')
   } finally {
+    for (const client of clients) client.presence.destroy()
     await c.close()
   }
 })
