@@ -59,9 +59,14 @@ export function updateMessage(update: Uint8Array): Uint8Array {
 }
 
 export function awarenessMessage(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {
+  return awarenessUpdateMessage(awarenessProtocol.encodeAwarenessUpdate(awareness, clients))
+}
+
+/** An awareness update already encoded (y-protocols' encodeAwarenessUpdate), as a message. */
+export function awarenessUpdateMessage(update: Uint8Array): Uint8Array {
   const encoder = encoding.createEncoder()
   encoding.writeVarUint(encoder, MESSAGE_AWARENESS)
-  encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(awareness, clients))
+  encoding.writeVarUint8Array(encoder, update)
   return encoding.toUint8Array(encoder)
 }
 

@@ -7,7 +7,7 @@ import { mayRead, readOrderFacts, refuseWrite, NO_ORDER_FACTS, type OrderFacts, 
 import { Close } from '../shared/errors.ts'
 import { readShape, scratchCopy, tryUpdate } from './shape.ts'
 import { documentFull, documentLimit } from './quota.ts'
-import { awarenessClientIds, awarenessMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from '../shared/sync-protocol.ts'
+import { awarenessClientIds, awarenessMessage, awarenessUpdateMessage, permissionDeniedMessage, step1Message, step2Message, updateMessage } from '../shared/sync-protocol.ts'
 import { Outbox } from './outbox.ts'
 import { StoredLog } from './stored-log.ts'
 import { HeldWrites } from './held-writes.ts'
@@ -68,17 +68,15 @@ export class Room {
       this.persist(update, transaction.origin)
     })
     this.awareness.on('update', ({ added, updated, removed }: Record<string, number[]>, origin: unknown) => {
-      const changed = [...added, ...updated, ...removed]
-      const message = awarenessMessage(this.awareness, changed)
+      const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed])
+      const message = awarenessUpdateMessage(update)
       // In the catalog every customer is a reader: presence must not leak between them, so a
       // peer's awareness only comes back to itself (which keeps stock clients' watchdog fed).
       if (this.name.kind === 'catalog') { if (isPeer(origin)) origin.send(message); return }
       for (const peer of this.peers) peer.send(message)
       // To this room's clients on other relays: what changed here (a peer's state, a peer leaving),
       // not what came from there, nor a state timing out (that happens on every relay by itself).
-      if (origin !== FANOUT_ORIGIN && origin !== 'timeout') {
-        this.options.fanout?.publishAwareness(this.name.name, awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed))
-      }
+      if (origin !== FANOUT_ORIGIN && origin !== 'timeout') this.options.fanout?.publishAwareness(this.name.name, update)
     })
   }
 

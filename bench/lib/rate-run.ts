@@ -160,7 +160,10 @@ function slowWrites(results: RateStepResult[]): string | null {
   if (slow.length === 0) return null
   const clients = new Set(slow.map((s) => s.who)).size
   const buckets = new Map<number, number>()
-  for (const s of slow) buckets.set(Math.floor(s.due / 250), (buckets.get(Math.floor(s.due / 250)) ?? 0) + 1)
+  for (const { due } of slow) {
+    const bucket = Math.floor(due / 250)
+    buckets.set(bucket, (buckets.get(bucket) ?? 0) + 1)
+  }
   const busiest = [...buckets.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).sort((a, b) => a[0] - b[0])
   const worst = Math.max(...slow.map((s) => s.latency))
   return `${slow.length} writes over ${SLOW_MS} ms (worst ${worst} ms) from ${clients} clients; due ${(Math.min(...slow.map((s) => s.due)) / 1000).toFixed(2)}-${(Math.max(...slow.map((s) => s.due)) / 1000).toFixed(2)} s into the step; `

@@ -62,8 +62,6 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
     const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors].map((s) => s.pid)
     const everyServer = [...servers, systems.services.postgres.pid, systems.services.redis.pid]
     for (const target of targets) {
-      // The last target's rooms unload (and compact) BENCH_ROOM_IDLE_MS after its clients left: then quiet.
-      await sleep(BENCH_ROOM_IDLE_MS + 500)
       const settled = await untilQuiet(everyServer)
       ctx.log(`cluster-rate: servers ${settled.quiet ? 'quiet' : 'still busy'} after ${(settled.waitedMs / 1000).toFixed(1)} s, starting ${target.label}`)
       const peer = runs[PEER]?.metrics.sustainablePerSec
@@ -128,6 +126,8 @@ async function runTarget(ctx: Context, systems: ClusterSystems, target: Target, 
     return { metrics, steps, light }
   } finally {
     await releaseRateTarget(ctx, driven)
+    // Its rooms unload (and compact) BENCH_ROOM_IDLE_MS after its clients left: over before the next target looks for quiet.
+    await sleep(BENCH_ROOM_IDLE_MS + 500)
   }
 }
 
@@ -153,7 +153,6 @@ async function verdictRounds(ctx: Context, systems: ClusterSystems, judged: Targ
   const opened: Array<{ target: Target; driven: RateTarget }> = []
   const steps: Record<string, StepRecord[]> = Object.fromEntries(judged.map((t) => [t.label, []]))
   try {
-    await sleep(BENCH_ROOM_IDLE_MS + 500)
     for (const target of judged) {
       await untilQuiet(everyServer)
       const driven = await openTarget(ctx, systems, target, sizes, `cluster-rate round ${target.label}`)
