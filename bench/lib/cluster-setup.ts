@@ -36,6 +36,8 @@ export interface ClusterSystems {
   hocuspocus: ClusterProcess[]
   /** Two store-floor servers (servers/store-floor.ts) on a database of their own; none unless asked. */
   floors: ClusterProcess[]
+  /** Two Yjs store-floor servers (servers/store-floor.ts … yjs: a Y.Doc per room) on a database of their own; none unless asked. */
+  yjsFloors: ClusterProcess[]
   /** Customers whose tokens every relay accepted (checked on each relay directly). */
   people: Account[]
   close(): Promise<void>
@@ -45,7 +47,7 @@ export interface ClusterSystems {
  * Everything the workload measures, running; close() stops it all (what is already dead included).
  * `relays` (RELAYS unless given): a run that measures fewer does not wait for the others to start.
  */
-export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS, floors = 0): Promise<ClusterSystems> {
+export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS, floors = 0, yjsFloors = 0): Promise<ClusterSystems> {
   const services = await startServices()
   const running: ClusterProcess[] = []
   const close = async () => {
@@ -64,13 +66,19 @@ export async function startClusterSystems(dir: string, customers: number, log: (
     const hocuspocus = await Promise.all(Array.from({ length: HOCUSPOCUS_INSTANCES }, (_, i) =>
       startProcess(`hocuspocus${i + 1}`, process.execPath, ['--import', 'tsx', join(SERVERS, 'hocuspocus-cluster.ts'), '0', hocuspocusDb, services.redis.url, `hocuspocus${i + 1}`])))
     running.push(...hocuspocus)
-    const floorDb = floors > 0 ? await services.postgres.createDatabase('floor') : ''
-    const floorServers = await Promise.all(Array.from({ length: floors }, (_, i) =>
-      startProcess(`store-floor${i + 1}`, process.execPath, [...labsyncNodeFlags(''), '--import', 'tsx', join(SERVERS, 'store-floor.ts'), '0', floorDb, services.redis.url])))
-    running.push(...floorServers)
+    const startFloors = async (count: number, name: string, mode: string[]) => {
+      if (count === 0) return []
+      const db = await services.postgres.createDatabase(name.replaceAll('-', '_'))
+      const started = await Promise.all(Array.from({ length: count }, (_, i) =>
+        startProcess(`${name}${i + 1}`, process.execPath, [...labsyncNodeFlags(''), '--import', 'tsx', join(SERVERS, 'store-floor.ts'), '0', db, services.redis.url, ...mode])))
+      running.push(...started)
+      return started
+    }
+    const floorServers = await startFloors(floors, 'store-floor', [])
+    const yjsFloorServers = await startFloors(yjsFloors, 'yjs-store-floor', ['yjs'])
     await checkTokensEverywhere(started, people)
     log(`cluster: PostgreSQL on ${services.postgres.port}, Redis on ${services.redis.port}, ${started.length} relays, ${hocuspocus.length} Hocuspocus instances, ${people.length} accounts`)
-    return { services, relays: started, hocuspocus, floors: floorServers, people, close }
+    return { services, relays: started, hocuspocus, floors: floorServers, yjsFloors: yjsFloorServers, people, close }
   } catch (error) {
     await close()
     throw error

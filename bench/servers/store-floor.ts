@@ -5,50 +5,70 @@
 // its room. labsync's relays do all of this plus Yjs, the rights and the protocol, so against it
 // the cluster figures show what the relay's own layer costs; against Hocuspocus, whether a target
 // is reachable at all by a server that commits before it echoes.
-// Usage: node --import tsx store-floor.ts PORT STORE_URL FANOUT_URL
+//
+// With `yjs` it is the Yjs store floor: the same, plus what any Yjs server that commits before it
+// echoes must also do, and labsync's relays do: every update, its own clients' and other servers'
+// (through the fan-out), is applied to the room's Y.Doc in memory, and sync step 1 is answered from
+// it. It still checks nothing and loads nothing (each room starts empty: the bench's rooms are
+// new), so it stays below any real server.
+// Usage: node --import tsx store-floor.ts PORT STORE_URL FANOUT_URL [yjs]
+import * as Y from 'yjs'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { PgDocStore } from '../../storage/postgres/doc-store.ts'
 import { RedisFanout } from '../../sync-server/fanout/redis.ts'
 import type { Unsubscribe } from '../../sync-server/fanout/fanout.ts'
 import { serveRooms } from './floor-http.ts'
-import { MESSAGE_SYNC, readMessage, updateMessage, type Message } from '../../shared/sync-protocol.ts'
+import { MESSAGE_SYNC, readMessage, step2Message, updateMessage, type Message } from '../../shared/sync-protocol.ts'
 
 /** Sync step 2 (1) carrying an empty Yjs update (no structs, empty delete set). */
 const EMPTY_STEP2 = new Uint8Array([MESSAGE_SYNC, 1, 2, 0, 0])
 
-const [port = '0', storeUrl, fanoutUrl] = process.argv.slice(2)
-if (!fanoutUrl) {
-  console.error('usage: store-floor.ts PORT STORE_URL FANOUT_URL')
+const [port = '0', storeUrl, fanoutUrl, mode] = process.argv.slice(2)
+if (!fanoutUrl || (mode !== undefined && mode !== 'yjs')) {
+  console.error('usage: store-floor.ts PORT STORE_URL FANOUT_URL [yjs]')
   process.exit(2)
 }
+/** Whether rooms keep a Y.Doc (the Yjs store floor). */
+const withYjs = mode === 'yjs'
 const store = await PgDocStore.open(storeUrl)
-const fanout = await RedisFanout.open(fanoutUrl, { prefix: 'store-floor' })
+const fanout = await RedisFanout.open(fanoutUrl, { prefix: withYjs ? 'yjs-store-floor' : 'store-floor' })
 
-/** The sockets on each room, and its fan-out subscription (made before the first socket joins). */
-const rooms = new Map<string, { sockets: Set<WebSocket>; unsubscribe: Promise<Unsubscribe> }>()
+/**
+ * The sockets on each room, its fan-out subscription (made before the first socket joins) and, in
+ * the Yjs store floor, its document.
+ */
+interface Entry { sockets: Set<WebSocket>; unsubscribe: Promise<Unsubscribe>; doc: Y.Doc | null }
+const rooms = new Map<string, Entry>()
 
-function join(room: string, ws: WebSocket): void {
+function join(room: string, ws: WebSocket): Entry {
   let entry = rooms.get(room)
   if (!entry) {
     const sockets = new Set<WebSocket>()
-    // Another server's committed update: to this room's sockets as a sync update message.
-    const unsubscribe = fanout.subscribe(room, (update) => { for (const s of sockets) s.send(updateMessage(update)) })
-    rooms.set(room, entry = { sockets, unsubscribe })
+    const doc = withYjs ? new Y.Doc({ guid: room }) : null
+    // Another server's committed update: into the document, then to this room's sockets.
+    const unsubscribe = fanout.subscribe(room, (update) => {
+      if (doc) Y.applyUpdate(doc, update)
+      for (const s of sockets) s.send(updateMessage(update))
+    })
+    rooms.set(room, entry = { sockets, unsubscribe, doc })
   }
-  entry.sockets.add(ws)
+  const joined = entry
+  joined.sockets.add(ws)
   ws.once('close', () => {
-    entry.sockets.delete(ws)
-    if (entry.sockets.size > 0 || rooms.get(room) !== entry) return
+    joined.sockets.delete(ws)
+    if (joined.sockets.size > 0 || rooms.get(room) !== joined) return
     rooms.delete(room)
-    void entry.unsubscribe.then((stop) => stop())
+    joined.doc?.destroy()
+    void joined.unsubscribe.then((stop) => stop())
   })
+  return joined
 }
 
 const wss = new WebSocketServer({ noServer: true })
 wss.on('connection', (ws: WebSocket, room: string) => {
   ws.binaryType = 'nodebuffer'
   ws.on('error', () => ws.terminate())
-  join(room, ws)
+  const entry = join(room, ws)
   ws.on('message', (data: RawData) => {
     let message: Message
     try {
@@ -56,10 +76,17 @@ wss.on('connection', (ws: WebSocket, room: string) => {
     } catch {
       return // a truncated frame: nothing to answer
     }
-    if (message.kind === 'sync-step1') return void ws.send(EMPTY_STEP2)
+    if (message.kind === 'sync-step1') return void ws.send(entry.doc ? step2Message(entry.doc, message.stateVector) : EMPTY_STEP2)
     if (message.kind !== 'sync-step2' && message.kind !== 'sync-update') return // awareness and the rest
     const update = message.update
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return // an empty step 2
+    if (entry.doc) {
+      try {
+        Y.applyUpdate(entry.doc, update)
+      } catch {
+        return void ws.close(1003) // not a Yjs update: nothing stored
+      }
+    }
     store.append(room, update).then(() => {
       fanout.publish(room, update)
       const echo = message.kind === 'sync-update' ? data as Buffer : updateMessage(update)
@@ -68,4 +95,4 @@ wss.on('connection', (ws: WebSocket, room: string) => {
   })
 })
 
-serveRooms('store-floor', port, wss, () => Promise.allSettled([store.close(), fanout.close()]))
+serveRooms(withYjs ? 'yjs-store-floor' : 'store-floor', port, wss, () => Promise.allSettled([store.close(), fanout.close()]))

@@ -39,6 +39,12 @@ const PEER = 'hocuspocus×2'
 /** The store floor (servers/store-floor.ts): commit, publish, echo, nothing else; as many as Hocuspocus's instances. */
 const FLOORS = 2
 const FLOOR_LABEL = `store-floor×${FLOORS}`
+/**
+ * The Yjs store floor (servers/store-floor.ts … yjs): the store floor plus a Y.Doc per room that
+ * every update is applied to, the least any Yjs server that commits before it echoes must do.
+ * Where it misses the target, no such server meets it on this host. In a run that names `yjs-floor`.
+ */
+const YJS_FLOOR_LABEL = `yjs-store-floor×${FLOORS}`
 
 export async function clusterRate(ctx: Context): Promise<Result> {
   const sizes: ClusterRateSizes = ctx.quick
@@ -51,15 +57,17 @@ export async function clusterRate(ctx: Context): Promise<Result> {
 export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Promise<Result> {
   ctx.log(`cluster-rate: ${sizes.clients} clients, ${sizes.seconds} s per step: ${sizes.lightPerSec}/s, then from ${sizes.plan.startPerSec}/s doubling until p99 > 50 ms or behind; labsync on ${sizes.relays.join(', ')} relay(s)`)
   const dir = ctx.tempDir('cluster-rate')
-  const systems = await startClusterSystems(dir, 8, ctx.log, Math.max(...sizes.relays), ctx.floor ? FLOORS : 0)
+  const yjsFloor = ctx.references?.includes('yjs-floor') ?? false
+  const systems = await startClusterSystems(dir, 8, ctx.log, Math.max(...sizes.relays), ctx.floor ? FLOORS : 0, yjsFloor ? FLOORS : 0)
   const balancers: ClusterProcess[] = []
   const balance = async (servers: ClusterProcess[]) => { const b = await startBalancer(dir, servers); balancers.push(b); return b }
   try {
     // Hocuspocus first: labsync then also gets a step at twice its sustainable rate.
     const targets = (await targetsOf(ctx, systems, balance, sizes.relays)).sort((a, b) => Number(a.system === 'labsync') - Number(b.system === 'labsync'))
     if (systems.floors.length > 0) targets.push({ label: FLOOR_LABEL, system: 'floor', servers: systems.floors, balancer: await balance(systems.floors), people: systems.people })
+    if (systems.yjsFloors.length > 0) targets.push({ label: YJS_FLOOR_LABEL, system: 'yjs-floor', servers: systems.yjsFloors, balancer: await balance(systems.yjsFloors), people: systems.people })
     const runs: Record<string, SystemRun> = {}
-    const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors].map((s) => s.pid)
+    const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors, ...systems.yjsFloors].map((s) => s.pid)
     const everyServer = [...servers, systems.services.postgres.pid, systems.services.redis.pid]
     for (const target of targets) {
       const settled = await untilQuiet(everyServer)
@@ -68,7 +76,7 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
       runs[target.label] = await runTarget(ctx, systems, target, sizes, target.system !== 'hocuspocus' && peer ? 2 * peer : null, dir)
     }
     const h = runs[PEER]?.metrics.sustainablePerSec
-    const judged = targets.filter((t) => [PEER, OURS, FLOOR_LABEL].includes(t.label))
+    const judged = targets.filter((t) => [PEER, OURS, FLOOR_LABEL, YJS_FLOOR_LABEL].includes(t.label))
     const rounds = sizes.rounds > 0 && h > 0 && runs[OURS]
       ? await verdictRounds(ctx, systems, judged, (t) => (t.label === PEER ? h : 2 * h), sizes, everyServer)
       : {}
@@ -225,6 +233,7 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
     for (const [label, run] of Object.entries(runs)) if (label !== PEER) ratios[`${label}/${PEER}`] = { ...versus(run, peer), ...atCommonKeptUp(run, peer) }
     if (runs[OURS]) ratios['labsync/target'] = clusterTarget(runs[OURS], peer)
     if (runs[FLOOR_LABEL]) ratios['store-floor/target'] = clusterTarget(runs[FLOOR_LABEL], peer)
+    if (runs[YJS_FLOOR_LABEL]) ratios['yjs-store-floor/target'] = clusterTarget(runs[YJS_FLOOR_LABEL], peer)
   }
   for (const [label, steps] of Object.entries(rounds)) {
     if (steps.length === 0) continue
@@ -233,8 +242,10 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
   if (rounds[PEER]?.length) {
     if (rounds[OURS]) ratios['labsync/target-rounds'] = roundsTarget(rounds[OURS], rounds[PEER])
     if (rounds[FLOOR_LABEL]) ratios['store-floor/target-rounds'] = roundsTarget(rounds[FLOOR_LABEL], rounds[PEER])
+    if (rounds[YJS_FLOOR_LABEL]) ratios['yjs-store-floor/target-rounds'] = roundsTarget(rounds[YJS_FLOOR_LABEL], rounds[PEER])
   }
   if (runs[OURS] && runs[FLOOR_LABEL]) ratios[`${OURS}/${FLOOR_LABEL}`] = versus(runs[OURS], runs[FLOOR_LABEL])
+  if (runs[OURS] && runs[YJS_FLOOR_LABEL]) ratios[`${OURS}/${YJS_FLOOR_LABEL}`] = versus(runs[OURS], runs[YJS_FLOOR_LABEL])
   const h = peer?.metrics.sustainablePerSec
   const notes = [
     `rate through haproxy (deploy/haproxy.cfg, plain HTTP): ${sizes.clients} clients each on its own order, ${sizes.seconds} s per step, `
@@ -246,6 +257,8 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
       + (h || !peer ? '.' : `; empty: ${PEER} sustained no step (p99 <= 50 ms), so there is no limit of its to double. keptUpPerSec and p99Ms@commonKeptUp compare what is left (the highest rate each kept up with, p99 aside).`),
     ...(runs[FLOOR_LABEL] ? [`${FLOOR_LABEL} (a reference, not a product): servers/store-floor.ts keeps no document and checks nothing, it commits each update through labsync's PgDocStore, publishes it through RedisFanout and echoes it; `
       + `store-floor/target is issue 18's target applied to it: where even it misses, no server that echoes only what PostgreSQL committed meets the target on this host.`] : []),
+    ...(runs[YJS_FLOOR_LABEL] ? [`${YJS_FLOOR_LABEL} (a reference, not a product): the store floor that also applies every update to a Y.Doc per room and answers sync step 1 from it, checking and loading nothing; `
+      + `where it misses the target, no Yjs server that echoes only what PostgreSQL committed meets it on this host (labsync's relays do all it does, and check rights too).`] : []),
     'The host is shared with other test runs: "waited" (the servers\' event loops ready but without a CPU) and "load avg" (uptime) are recorded with every step.',
     ...rateNotes(runs, sizes.lightPerSec),
     ...roundsNotes(rounds),

@@ -39,14 +39,14 @@ test('labsync on 1, 2 and 3 relays and Hocuspocus on 2 are each measured through
   }
 })
 
-test('the rate steps run through haproxy against labsync on 2 relays, Hocuspocus on 2 and the store floor on 2, every server process\'s CPU counted', async () => {
+test('the rate steps run through haproxy against labsync on 2 relays, Hocuspocus on 2 and the store floors on 2, every server process\'s CPU counted', async () => {
   const space = scratch()
   const workers = await Workers.start(2)
   const sizes = { clients: 6, seconds: 1, warmUpSeconds: 0.5, lightPerSec: 20, plan: { startPerSec: 40, maxPerSec: 40, refinements: 0 }, relays: [2], fsyncRecords: 20, rounds: 2 }
   try {
-    const result = await runClusterRate({ quick: true, systems: ['labsync', 'hocuspocus'], floor: true, workers, log: () => {}, tempDir: space.tempDir }, sizes)
+    const result = await runClusterRate({ quick: true, systems: ['labsync', 'hocuspocus'], floor: true, references: ['floor', 'yjs-floor'], workers, log: () => {}, tempDir: space.tempDir }, sizes)
     const steps = result.details!.steps as Record<string, StepRecord[]>
-    for (const label of ['labsync×2', 'hocuspocus×2', 'store-floor×2']) {
+    for (const label of ['labsync×2', 'hocuspocus×2', 'store-floor×2', 'yjs-store-floor×2']) {
       const measured = result.systems[label]
       assert.ok(measured, `${label} measured`)
       assert.is(measured.clients, sizes.clients, `${label}: every client opened through the balancer`)
@@ -67,6 +67,7 @@ test('the rate steps run through haproxy against labsync on 2 relays, Hocuspocus
       }
     }
     assert.ok(result.ratios['labsync×2/store-floor×2']['p99Ms@20'] > 0, 'labsync compared with the store floor')
+    assert.ok(result.ratios['labsync×2/yjs-store-floor×2']['p99Ms@20'] > 0, 'labsync compared with the Yjs store floor')
     assert.ok(result.ratios['labsync×2/hocuspocus×2']['p99Ms@20'] > 0)
     // labsync gets a step at twice Hocuspocus's sustainable rate, which the target reads.
     const peer = result.systems['hocuspocus×2'].sustainablePerSec
@@ -75,13 +76,14 @@ test('the rate steps run through haproxy against labsync on 2 relays, Hocuspocus
       assert.ok(result.ratios['labsync/target']['p99Ms@2xHocuspocus/hocuspocusP99Ms@sustainable'] > 0)
       // Then the rounds: each judged system once per round at its rate, Hocuspocus at its own, the others at twice it.
       const rounds = result.details!.rounds as Record<string, StepRecord[]>
-      for (const [label, rate] of [['hocuspocus×2', peer], ['labsync×2', 2 * peer], ['store-floor×2', 2 * peer]] as const) {
+      for (const [label, rate] of [['hocuspocus×2', peer], ['labsync×2', 2 * peer], ['store-floor×2', 2 * peer], ['yjs-store-floor×2', 2 * peer]] as const) {
         assert.equal(rounds[label].map((s) => s.offeredPerSec), [rate, rate], `${label}: a step per round at ${rate}/s`)
         for (const s of rounds[label]) assert.ok(s.achievedPerSec > 0 && s.cpuSecondsPer1kWrites > 0, `${label}: writes echoed and CPU counted in its rounds`)
         assert.is(result.systems[label].roundsMedianP99Ms, Math.min(...rounds[label].map((s) => s.p99Ms)), `${label}: the median of two rounds is the lower`)
       }
       assert.is(result.ratios['labsync/target-rounds'].rounds, 2)
       assert.ok(result.ratios['store-floor/target-rounds']['medianP99Ms@2xHocuspocus/hocuspocusMedianP99Ms@sustainable'] > 0)
+      assert.ok(result.ratios['yjs-store-floor/target-rounds']['medianP99Ms@2xHocuspocus/hocuspocusMedianP99Ms@sustainable'] > 0)
     } else {
       assert.equal(result.details!.rounds, {}, 'no Hocuspocus limit: no rounds')
     }
