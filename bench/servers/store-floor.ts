@@ -18,7 +18,7 @@ import { PgDocStore } from '../../storage/postgres/doc-store.ts'
 import { RedisFanout } from '../../sync-server/fanout/redis.ts'
 import type { Unsubscribe } from '../../sync-server/fanout/fanout.ts'
 import { serveRooms } from './floor-http.ts'
-import { MESSAGE_SYNC, readMessage, step2Message, updateMessage, type Message } from '../../shared/sync-protocol.ts'
+import { MESSAGE_SYNC, readMessage, step1Message, step2Message, updateMessage, type Message } from '../../shared/sync-protocol.ts'
 
 /** Sync step 2 (1) carrying an empty Yjs update (no structs, empty delete set). */
 const EMPTY_STEP2 = new Uint8Array([MESSAGE_SYNC, 1, 2, 0, 0])
@@ -69,6 +69,11 @@ wss.on('connection', (ws: WebSocket, room: string) => {
   ws.binaryType = 'nodebuffer'
   ws.on('error', () => ws.terminate())
   const entry = join(room, ws)
+  // The Yjs floor asks for what the client has that it lacks, as every y-websocket server does: a
+  // client back after a reconnect to a room that was dropped meanwhile sends its whole state in
+  // its step 2. Without it, the client's next writes build on items this copy never had, Yjs holds
+  // them back as pending, and every later update retries them (seen: CPU per write up 4x).
+  if (entry.doc) ws.send(step1Message(entry.doc))
   ws.on('message', (data: RawData) => {
     let message: Message
     try {
@@ -77,7 +82,10 @@ wss.on('connection', (ws: WebSocket, room: string) => {
       return // a truncated frame: nothing to answer
     }
     if (message.kind === 'sync-step1') return void ws.send(entry.doc ? step2Message(entry.doc, message.stateVector) : EMPTY_STEP2)
-    if (message.kind !== 'sync-step2' && message.kind !== 'sync-update') return // awareness and the rest
+    // A client's presence back to itself only, which feeds the stock client's 30 s watchdog as a
+    // relay does for a catalog room: an idle client gets no other message, and would reconnect.
+    if (message.kind === 'awareness') return void ws.send(data as Buffer)
+    if (message.kind !== 'sync-step2' && message.kind !== 'sync-update') return // the rest
     const update = message.update
     if (update.length === 2 && update[0] === 0 && update[1] === 0) return // an empty step 2
     if (entry.doc) {

@@ -3,10 +3,17 @@
 // it must really do the least such a server does: echo a write only once PostgreSQL has it, apply
 // every update (its own clients' and, through Redis, the other server's) to the room's document,
 // and answer a client that joins later from that document. On real PostgreSQL and Redis.
+// Both floors also answer what a stock client needs to stay connected and whole, as every
+// y-websocket server does: its presence back to it (its 30 s watchdog otherwise reconnects an
+// idle client), and, in the Yjs floor, sync step 1 on join (a client back after its room was
+// dropped sends its whole state; without it its next writes pile up as pending in Yjs).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import pg from 'pg'
 import { join } from 'node:path'
+import * as Y from 'yjs'
+import WebSocket from 'ws'
+import { MESSAGE_AWARENESS } from '../../shared/sync-protocol.ts'
 import { openClient, type Client } from '../../bench/lib/clients.ts'
 import { startProcess, startServices, type ClusterProcess } from '../../bench/lib/cluster-procs.ts'
 
@@ -49,6 +56,32 @@ test('the Yjs store floor echoes what PostgreSQL has, shares it through Redis, a
     const late = open(floors[1])
     await late.synced
     assert.is(late.doc.getText('note').toString(), 'one two three', 'a client joining later syncs the whole document')
+
+    // Everyone leaves floor1's copy of another room, which drops it; the writer comes back with its
+    // document and the floor asks it (step 1) for what it lacks, so a newcomer gets it all.
+    const other = 'order/yjs-floor-dropped'
+    const first = openClient('yjs-floor', floors[0].url.replace(/^http/, 'ws'), other, 'any')
+    clients.push(first)
+    await first.synced
+    first.doc.getText('note').insert(0, 'kept')
+    await first.echoed(5_000)
+    const state = Y.encodeStateAsUpdate(first.doc)
+    first.destroy()
+    await new Promise((r) => setTimeout(r, 200))
+    const back = new Y.Doc({ guid: other })
+    Y.applyUpdate(back, state)
+    const returning = openClient('yjs-floor', floors[0].url.replace(/^http/, 'ws'), other, 'any', back)
+    clients.push(returning)
+    await returning.synced
+    let newcomerText = ''
+    for (const until = Date.now() + 5_000; newcomerText !== 'kept' && Date.now() < until;) {
+      const newcomer = openClient('yjs-floor', floors[0].url.replace(/^http/, 'ws'), other, 'any')
+      clients.push(newcomer)
+      await newcomer.synced
+      newcomerText = newcomer.doc.getText('note').toString()
+      newcomer.destroy()
+    }
+    assert.is(newcomerText, 'kept', 'the returning client\'s state reached the new copy')
   } finally {
     for (const client of clients) client.destroy()
     await sql.end().catch(() => {})
@@ -56,5 +89,29 @@ test('the Yjs store floor echoes what PostgreSQL has, shares it through Redis, a
     await services.stop()
   }
 })
+
+for (const mode of [[], ['yjs']]) {
+  test(`the ${mode.length ? 'Yjs ' : ''}store floor sends a client's presence back to it, which keeps a stock client's watchdog fed`, async () => {
+    const services = await startServices()
+    let floor: ClusterProcess | undefined
+    const socket = { current: null as WebSocket | null }
+    try {
+      floor = await startProcess('floor', process.execPath, ['--import', 'tsx', FLOOR, '0', await services.postgres.createDatabase('floor_presence'), services.redis.url, ...mode])
+      const ws = socket.current = new WebSocket(`${floor.url.replace(/^http/, 'ws')}/sync/order/presence`)
+      const frames: Buffer[] = []
+      ws.on('message', (data: Buffer) => frames.push(data))
+      await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+      // An awareness update: one client (id 7, clock 1) with the state "{}".
+      const presence = Buffer.from([MESSAGE_AWARENESS, 6, 1, 7, 1, 2, 0x7b, 0x7d])
+      ws.send(presence)
+      for (const until = Date.now() + 5_000; !frames.some((f) => f.equals(presence)) && Date.now() < until;) await new Promise((r) => setTimeout(r, 20))
+      assert.ok(frames.some((f) => f.equals(presence)), `its presence came back: ${frames.map((f) => f.toString('hex')).join(' ')}`)
+    } finally {
+      socket.current?.terminate()
+      await floor?.stop()
+      await services.stop()
+    }
+  })
+}
 
 test.run()
