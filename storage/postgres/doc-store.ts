@@ -3,7 +3,7 @@
 import pg from 'pg'
 import { openPool } from './pool.ts'
 import type { DocStore } from '../doc-store.ts'
-import { SeenRows } from '../seen-rows.ts'
+import { QueuedDocStore } from '../queued-doc-store.ts'
 import { LOCK_CLASS, migrate, type PgMigrations } from './migrate.ts'
 import { planBatch } from './doc-batch.ts'
 import { GroupCommit, type QueuedWrite } from '../group-commit.ts'
@@ -37,12 +37,11 @@ export interface PgDocStoreOptions {
  * writers (group commit). Up to `writers` commits run at once, a document in one of them at a
  * time; writes resolve in the order they were made [DS2].
  */
-export class PgDocStore implements DocStore {
-  private readonly queue: GroupCommit
-  /** Another relay on the same database may write the same documents. */
-  private readonly seen = new SeenRows()
+export class PgDocStore extends QueuedDocStore implements DocStore {
+  protected readonly queue: GroupCommit
 
   private constructor(private readonly pool: pg.Pool, writers: number) {
+    super()
     this.queue = new GroupCommit({ commit: (writes) => this.store(writes), maxInFlight: writers })
   }
 
@@ -64,24 +63,7 @@ export class PgDocStore implements DocStore {
 
   async load(doc: string): Promise<Uint8Array[]> {
     const { rows } = await this.pool.query<{ id: string; data: Buffer }>('SELECT id, data FROM doc_updates WHERE doc = $1 ORDER BY id', [doc])
-    this.seen.loaded(doc, rows.map((row) => Number(row.id)))
-    return rows.map((row) => new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength))
-  }
-
-  append(doc: string, update: Uint8Array): Promise<void> {
-    return this.queue.add({ doc, data: update, snapshot: false })
-  }
-
-  compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    return this.seen.compacting(doc, () => this.queue.add({ doc, data: snapshot, snapshot: true }))
-  }
-
-  release(doc: string): void {
-    this.seen.forget(doc)
-  }
-
-  flush(): Promise<void> {
-    return this.queue.flush()
+    return this.loaded(doc, rows)
   }
 
   /** Stores what is pending, then closes every connection. */

@@ -2,7 +2,8 @@
 // committed by a writer thread so an fsync never stops the event loop.
 import { Worker } from 'node:worker_threads'
 import type { DocStore } from '../doc-store.ts'
-import { SeenRows } from '../seen-rows.ts'
+import { QueuedDocStore } from '../queued-doc-store.ts'
+import type { SeenRows } from '../seen-rows.ts'
 import type { DB, Migrations } from './database.ts'
 import { SNAPSHOT, batchWriter, type DocBatch } from './doc-batch.js'
 import { GroupCommit, type QueuedWrite } from '../group-commit.ts'
@@ -39,15 +40,14 @@ export interface SqliteDocStoreOptions {
  * into the next one, one transaction and one fsync (at least the writes of one event-loop turn).
  * That is what makes "durable before acknowledged" affordable.
  */
-export class SqliteDocStore implements DocStore {
-  private readonly queue: GroupCommit
+export class SqliteDocStore extends QueuedDocStore implements DocStore {
+  protected readonly queue: GroupCommit
   private writer: DocWriter | null = null
-  /** Another store (another process) on the same file may write the same documents. */
-  private readonly seen = new SeenRows()
   private readonly loadRows
   private readonly commitHere
 
   constructor(private readonly db: DB, options: SqliteDocStoreOptions = {}) {
+    super()
     this.loadRows = db.prepare<[string], { id: number; data: Buffer }>('SELECT id, data FROM doc_updates WHERE doc = ? ORDER BY id')
     this.commitHere = batchWriter(db)
     this.queue = new GroupCommit({ commit: (writes) => this.commit(writes), soon: (pending) => this.commitSoon(pending) })
@@ -63,25 +63,7 @@ export class SqliteDocStore implements DocStore {
   }
 
   async load(doc: string): Promise<Uint8Array[]> {
-    const rows = this.loadRows.all(doc)
-    this.seen.loaded(doc, rows.map((row) => row.id))
-    return rows.map((row) => new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength))
-  }
-
-  append(doc: string, update: Uint8Array): Promise<void> {
-    return this.queue.add({ doc, data: update, snapshot: false })
-  }
-
-  compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    return this.seen.compacting(doc, () => this.queue.add({ doc, data: snapshot, snapshot: true }))
-  }
-
-  release(doc: string): void {
-    this.seen.forget(doc)
-  }
-
-  flush(): Promise<void> {
-    return this.queue.flush()
+    return this.loaded(doc, this.loadRows.all(doc))
   }
 
   /**
