@@ -183,17 +183,23 @@ async function verdictRounds(ctx: Context, systems: ClusterSystems, judged: Targ
 /**
  * Issue 18's target from the rounds: `ours` (at 2H) against `peer` (at H), the ratio of their
  * median p99s, at or below 1 meets. `meets` is 1 when that holds and `ours` sustained 2H (p99 <=
- * 50 ms, >= 95% achieved, no errors) in a majority of its rounds.
+ * 50 ms, >= 95% achieved, no errors) in a majority of its rounds. `meetsAsWorded` is the issue's
+ * own words ("2x the writes/s at a p99 no higher than Hocuspocus's"): 2H kept up (>= 95% achieved,
+ * no errors) in a majority of rounds, and the same p99 ratio, without the 50 ms limit, which
+ * Hocuspocus at H itself missed in every round of the runs of 2026-12-06 (p99 0.3-1.4 s).
  */
 export function roundsTarget(ours: StepRecord[], peer: StepRecord[]): Metrics {
   if (ours.length === 0 || peer.length === 0) return {}
   const p99 = round(median(ours.map((s) => s.p99Ms)) / median(peer.map((s) => s.p99Ms)))
   const sustainedRounds = ours.filter(sustained).length
+  const keptUpRounds = ours.filter(keptUp).length
   return {
     rounds: ours.length,
     sustainedRounds,
+    keptUpRounds,
     'medianP99Ms@2xHocuspocus/hocuspocusMedianP99Ms@sustainable': p99,
     meets: Number(2 * sustainedRounds > ours.length && p99 <= 1),
+    meetsAsWorded: Number(2 * keptUpRounds > ours.length && p99 <= 1),
   }
 }
 
@@ -277,7 +283,7 @@ function roundsNotes(rounds: Record<string, StepRecord[]>): string[] {
   const labels = Object.keys(rounds).filter((label) => rounds[label].length > 0)
   if (labels.length === 0) return []
   const notes = [`rounds (target-rounds): every system's clients open at once, one step each per round in a rotated order, the median p99 of each system's rounds compared; `
-    + `labsync/target-rounds meets when labsync×2 sustained 2H in most rounds at a median p99 no higher than Hocuspocus's at H:`]
+    + `labsync/target-rounds meets when labsync×2 sustained 2H in most rounds at a median p99 no higher than Hocuspocus's at H; meetsAsWorded when it kept up with 2H (p99 aside) in most rounds at such a p99:`]
   for (const label of labels) {
     const steps = rounds[label]
     notes.push(`  ${label} at ${steps[0].offeredPerSec}/s: median p99 ${median(steps.map((s) => s.p99Ms)).toFixed(1)} ms; rounds `
