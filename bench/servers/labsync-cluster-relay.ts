@@ -22,6 +22,8 @@ const relay = await createRelay({
   cluster: { store, fanout, images: 'postgres' },
   // The bench unloads rooms sooner than the product's 30 s (cluster-setup.ts BENCH_ROOM_IDLE_MS).
   idleUnloadMs: roomIdleMs ? Number(roomIdleMs) : undefined,
+  // As bin/labsync relay reads it: for experiments on what compaction costs under load.
+  compactAfterUpdates: process.env.LABSYNC_COMPACT_AFTER ? Number(process.env.LABSYNC_COMPACT_AFTER) : undefined,
 })
 // Before the ready line, as bin/labsync does: whoever started it may stop it as soon as it reads it.
 const stop = async () => {
