@@ -6,6 +6,7 @@
 import { createRelay } from '../../relay/server.ts'
 import { loadConfigFile } from '../../relay/config.ts'
 import { loadSigningKeyFile } from '../../storage/key-file.ts'
+import { envWholeNumber } from '../../bin/env.ts'
 
 const [dataDir, port, store, fanout, keyFile, configFile, roomIdleMs] = process.argv.slice(2)
 if (!configFile) {
@@ -23,7 +24,7 @@ const relay = await createRelay({
   // The bench unloads rooms sooner than the product's 30 s (cluster-setup.ts BENCH_ROOM_IDLE_MS).
   idleUnloadMs: roomIdleMs ? Number(roomIdleMs) : undefined,
   // As bin/labsync relay reads it: for experiments on what compaction costs under load.
-  compactAfterUpdates: process.env.LABSYNC_COMPACT_AFTER ? Number(process.env.LABSYNC_COMPACT_AFTER) : undefined,
+  compactAfterUpdates: envWholeNumber('LABSYNC_COMPACT_AFTER'),
 })
 // Before the ready line, as bin/labsync does: whoever started it may stop it as soon as it reads it.
 const stop = async () => {

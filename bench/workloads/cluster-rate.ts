@@ -45,6 +45,8 @@ const FLOOR_LABEL = `store-floor×${FLOORS}`
  * Where it misses the target, no such server meets it on this host. In a run that names `yjs-floor`.
  */
 const YJS_FLOOR_LABEL = `yjs-store-floor×${FLOORS}`
+/** Both floors, each judged as labsync is, under its own name in the ratios (`store-floor/target`…). */
+const FLOOR_REFERENCES = [{ label: FLOOR_LABEL, name: 'store-floor' }, { label: YJS_FLOOR_LABEL, name: 'yjs-store-floor' }]
 
 export async function clusterRate(ctx: Context): Promise<Result> {
   const sizes: ClusterRateSizes = ctx.quick
@@ -76,7 +78,7 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
       runs[target.label] = await runTarget(ctx, systems, target, sizes, target.system !== 'hocuspocus' && peer ? 2 * peer : null, dir)
     }
     const h = runs[PEER]?.metrics.sustainablePerSec
-    const judged = targets.filter((t) => [PEER, OURS, FLOOR_LABEL, YJS_FLOOR_LABEL].includes(t.label))
+    const judged = targets.filter((t) => [PEER, OURS, ...FLOOR_REFERENCES.map((f) => f.label)].includes(t.label))
     const rounds = sizes.rounds > 0 && h > 0 && runs[OURS]
       ? await verdictRounds(ctx, systems, judged, (t) => (t.label === PEER ? h : 2 * h), sizes, everyServer)
       : {}
@@ -238,8 +240,7 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
   if (peer) {
     for (const [label, run] of Object.entries(runs)) if (label !== PEER) ratios[`${label}/${PEER}`] = { ...versus(run, peer), ...atCommonKeptUp(run, peer) }
     if (runs[OURS]) ratios['labsync/target'] = clusterTarget(runs[OURS], peer)
-    if (runs[FLOOR_LABEL]) ratios['store-floor/target'] = clusterTarget(runs[FLOOR_LABEL], peer)
-    if (runs[YJS_FLOOR_LABEL]) ratios['yjs-store-floor/target'] = clusterTarget(runs[YJS_FLOOR_LABEL], peer)
+    for (const { label, name } of FLOOR_REFERENCES) if (runs[label]) ratios[`${name}/target`] = clusterTarget(runs[label], peer)
   }
   for (const [label, steps] of Object.entries(rounds)) {
     if (steps.length === 0) continue
@@ -247,11 +248,9 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
   }
   if (rounds[PEER]?.length) {
     if (rounds[OURS]) ratios['labsync/target-rounds'] = roundsTarget(rounds[OURS], rounds[PEER])
-    if (rounds[FLOOR_LABEL]) ratios['store-floor/target-rounds'] = roundsTarget(rounds[FLOOR_LABEL], rounds[PEER])
-    if (rounds[YJS_FLOOR_LABEL]) ratios['yjs-store-floor/target-rounds'] = roundsTarget(rounds[YJS_FLOOR_LABEL], rounds[PEER])
+    for (const { label, name } of FLOOR_REFERENCES) if (rounds[label]) ratios[`${name}/target-rounds`] = roundsTarget(rounds[label], rounds[PEER])
   }
-  if (runs[OURS] && runs[FLOOR_LABEL]) ratios[`${OURS}/${FLOOR_LABEL}`] = versus(runs[OURS], runs[FLOOR_LABEL])
-  if (runs[OURS] && runs[YJS_FLOOR_LABEL]) ratios[`${OURS}/${YJS_FLOOR_LABEL}`] = versus(runs[OURS], runs[YJS_FLOOR_LABEL])
+  for (const { label } of FLOOR_REFERENCES) if (runs[OURS] && runs[label]) ratios[`${OURS}/${label}`] = versus(runs[OURS], runs[label])
   const h = peer?.metrics.sustainablePerSec
   const notes = [
     `rate through haproxy (deploy/haproxy.cfg, plain HTTP): ${sizes.clients} clients each on its own order, ${sizes.seconds} s per step, `

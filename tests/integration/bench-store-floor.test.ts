@@ -29,8 +29,8 @@ test('the Yjs store floor echoes what PostgreSQL has, shares it through Redis, a
     for (const name of ['floor1', 'floor2']) floors.push(await startProcess(name, process.execPath, ['--import', 'tsx', FLOOR, '0', db, services.redis.url, 'yjs']))
     await sql.connect()
     const room = 'order/yjs-floor-test'
-    const open = (floor: ClusterProcess) => {
-      const client = openClient('yjs-floor', floor.url.replace(/^http/, 'ws'), room, 'any')
+    const open = (floor: ClusterProcess, name = room, doc?: Y.Doc) => {
+      const client = openClient('yjs-floor', floor.url.replace(/^http/, 'ws'), name, 'any', doc)
       clients.push(client)
       return client
     }
@@ -60,8 +60,7 @@ test('the Yjs store floor echoes what PostgreSQL has, shares it through Redis, a
     // Everyone leaves floor1's copy of another room, which drops it; the writer comes back with its
     // document and the floor asks it (step 1) for what it lacks, so a newcomer gets it all.
     const other = 'order/yjs-floor-dropped'
-    const first = openClient('yjs-floor', floors[0].url.replace(/^http/, 'ws'), other, 'any')
-    clients.push(first)
+    const first = open(floors[0], other)
     await first.synced
     first.doc.getText('note').insert(0, 'kept')
     await first.echoed(5_000)
@@ -70,13 +69,11 @@ test('the Yjs store floor echoes what PostgreSQL has, shares it through Redis, a
     await new Promise((r) => setTimeout(r, 200))
     const back = new Y.Doc({ guid: other })
     Y.applyUpdate(back, state)
-    const returning = openClient('yjs-floor', floors[0].url.replace(/^http/, 'ws'), other, 'any', back)
-    clients.push(returning)
+    const returning = open(floors[0], other, back)
     await returning.synced
     let newcomerText = ''
     for (const until = Date.now() + 5_000; newcomerText !== 'kept' && Date.now() < until;) {
-      const newcomer = openClient('yjs-floor', floors[0].url.replace(/^http/, 'ws'), other, 'any')
-      clients.push(newcomer)
+      const newcomer = open(floors[0], other)
       await newcomer.synced
       newcomerText = newcomer.doc.getText('note').toString()
       newcomer.destroy()
