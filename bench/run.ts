@@ -36,11 +36,11 @@ async function main(): Promise<void> {
   let values
   try {
     values = parseArgs({
-      options: { quick: { type: 'boolean' }, unpinned: { type: 'boolean' }, cluster: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' }, systems: { type: 'string' }, rounds: { type: 'string' } },
+      options: { quick: { type: 'boolean' }, unpinned: { type: 'boolean' }, cluster: { type: 'boolean' }, only: { type: 'string', multiple: true }, 'cpu-prof': { type: 'string' }, systems: { type: 'string' }, rounds: { type: 'string' }, rates: { type: 'string' } },
       strict: true,
     }).values
   } catch (error) {
-    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--unpinned] [--cluster] [--only NAME[,NAME]] [--systems NAME[,NAME]] [--rounds N] [--cpu-prof DIR])`)
+    console.error(`bench: ${(error as Error).message.split('\n')[0]} (usage: npm run bench -- [--quick] [--unpinned] [--cluster] [--only NAME[,NAME]] [--systems NAME[,NAME]] [--rounds N] [--rates R[,R]] [--cpu-prof DIR])`)
     process.exit(2)
   }
   if (values['cpu-prof']) process.env.LABSYNC_BENCH_CPU_PROF = resolve(values['cpu-prof'])
@@ -68,6 +68,11 @@ async function main(): Promise<void> {
     console.error(`bench: --rounds takes a positive whole number, not "${values.rounds}"`)
     process.exit(2)
   }
+  const rates = values.rates?.split(',').map(Number)
+  if (rates && !rates.every((r) => Number.isInteger(r) && r > 0)) {
+    console.error(`bench: --rates takes positive whole numbers (writes/s), not "${values.rates}"`)
+    process.exit(2)
+  }
   const names = only.length ? only : Object.keys(WORKLOADS)
   const quick = Boolean(values.quick)
   const started = performance.now()
@@ -91,7 +96,7 @@ async function main(): Promise<void> {
       log(`${name}: starting`)
       try {
         await workers.revive()
-        const result = await ALL[name]({ quick, systems, floor, references, rounds, workers, log, tempDir: space.tempDir })
+        const result = await ALL[name]({ quick, systems, floor, references, rounds, rates, workers, log, tempDir: space.tempDir })
         const file = writeResult({ ...result, placement })
         tables.push(table({ ...result, placement }))
         log(`${name}: done, ${file}`)

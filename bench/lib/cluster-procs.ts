@@ -2,7 +2,7 @@
 // instances) and haproxy, each started for real on loopback and placed on the servers' CPU, and
 // the CPU each of them used, PostgreSQL's backends included.
 import { execFileSync, spawn } from 'node:child_process'
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkPinned, onCpus, pinRunning } from './placement.ts'
 import { currentPlacement, freePort, track } from './proc.ts'
@@ -73,7 +73,14 @@ export async function startProcess(name: string, command: string, args: string[]
 /** PostgreSQL 15 (fsync on: durability is what is compared) and Redis 7, on the servers' CPU. */
 export async function startServices(): Promise<{ postgres: PostgresServer; redis: RedisServer; stop(): Promise<void> }> {
   // Three relays' pools and two Hocuspocus instances' pools at once pass the default 100.
-  const postgres = await startPostgresRetrying({ max_connections: '300' })
+  // LABSYNC_BENCH_PG_LOG=FILE (experiments): PostgreSQL's log there, with its checkpoints,
+  // autovacuums and statements over 50 ms, to line up with a step's stalls.
+  const pgLog = process.env.LABSYNC_BENCH_PG_LOG
+  const postgres = await startPostgresRetrying({
+    max_connections: '300',
+    ...(pgLog ? { log_checkpoints: 'on', log_autovacuum_min_duration: '0', log_min_duration_statement: '50', log_line_prefix: '%m [%p] ' } : {}),
+  })
+  if (pgLog) postgres.onLog((chunk) => appendFileSync(pgLog, chunk))
   let redis: RedisServer
   try {
     redis = await startRedis()
@@ -220,6 +227,24 @@ export function cpuMeter(pids: Record<string, number>) {
       return Object.fromEntries(Object.keys(pids).map((name) => [name, now[name] - first[name]]))
     },
   }
+}
+
+/**
+ * Read and write system calls (/proc/PID/io syscr + syscw) of several process trees between start()
+ * and the reading: how many sends and receives a server makes per write, which CPU time alone hides.
+ */
+export function syscallMeter(pids: Record<string, number>) {
+  const calls = (pid: number): number => [pid, ...childrenOf(pid)].reduce((sum, p) => {
+    try {
+      const io = readFileSync(`/proc/${p}/io`, 'utf8')
+      return sum + Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0)
+    } catch {
+      return sum // gone, or not ours to read
+    }
+  }, 0)
+  const read = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, calls(pid)]))
+  const first = read()
+  return { read: (): Record<string, number> => { const now = read(); return Object.fromEntries(Object.keys(pids).map((name) => [name, now[name] - first[name]])) } }
 }
 
 /**

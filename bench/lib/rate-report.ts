@@ -22,6 +22,8 @@ export interface StepRecord extends StepOutcome {
   hostLoadAvg1m?: number
   /** cpuSecondsPer1kWrites split by server process (cluster-rate: each relay or instance, postgres, redis). */
   cpuSecondsPer1kWritesByProcess?: Record<string, number>
+  /** Read and write system calls per write, by server process (cluster-rate). */
+  syscallsPerWriteByProcess?: Record<string, number>
   /** 2 when the step was run again after it was not sustained (rateStepTwice); the other run's p99. */
   tries?: number
   otherP99Ms?: number

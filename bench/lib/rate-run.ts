@@ -20,6 +20,8 @@ export interface ServerUsage {
   waitPercent: number
   /** CPU seconds of each process watched, by name, when there are several (cluster-rate). */
   byProcess?: Record<string, number>
+  /** Read and write system calls of each process watched (cluster-rate). */
+  syscallsByProcess?: Record<string, number>
 }
 
 /** Starts watching the server side; stop() returns what it used since. */
@@ -101,6 +103,10 @@ export async function rateStep(ctx: Context, target: RateTarget, level: number, 
     const per1k = 1000 / Math.max(1, latencies.length)
     record.cpuSecondsPer1kWritesByProcess = Object.fromEntries(Object.entries(usage.byProcess).map(([name, s]) => [name, round3(s * per1k)]))
   }
+  if (usage.syscallsByProcess) {
+    const perWrite = 1 / Math.max(1, latencies.length)
+    record.syscallsPerWriteByProcess = Object.fromEntries(Object.entries(usage.syscallsByProcess).map(([name, n]) => [name, round3(n * perWrite)]))
+  }
   if (errors.length) ctx.log(`${target.label}@${level}: ${errors.length} errors, first: ${errors[0]}`)
   const slow = slowWrites(results)
   if (slow) ctx.log(`${target.label}@${level}/s: ${slow}`)
@@ -109,7 +115,8 @@ export async function rateStep(ctx: Context, target: RateTarget, level: number, 
     + `achieved ${Math.round(record.achievedPerSec)}/s, server CPU ${usage.cpuPercent.toFixed(0)}% (waited ${usage.waitPercent.toFixed(0)}%), `
     + `load CPU ${record.loadCpuPercent.toFixed(0)}% (waited ${record.loadWaitPercent.toFixed(0)}%), load average ${hostLoad.toFixed(2)}`
     + (record.dropped ? `, ${record.dropped} writes dropped` : '')
-    + (record.cpuSecondsPer1kWritesByProcess ? `, CPU s/1k writes ${Object.entries(record.cpuSecondsPer1kWritesByProcess).map(([n, s]) => `${n} ${s}`).join(' ')}` : '') + (sustained(record) ? '' : ' -> not sustained'))
+    + (record.cpuSecondsPer1kWritesByProcess ? `, CPU s/1k writes ${Object.entries(record.cpuSecondsPer1kWritesByProcess).map(([n, s]) => `${n} ${s}`).join(' ')}` : '')
+    + (record.syscallsPerWriteByProcess ? `, syscalls/write ${Object.entries(record.syscallsPerWriteByProcess).map(([n, c]) => `${n} ${c}`).join(' ')}` : '') + (sustained(record) ? '' : ' -> not sustained'))
   return record
 }
 

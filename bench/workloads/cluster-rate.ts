@@ -11,7 +11,7 @@ import { commonRate, keptUp, sustainableRate, sustained, type StepPlan } from '.
 import { rateNotes, versus, type StepRecord, type SystemRun } from '../lib/rate-report.ts'
 import { openRateTarget, rateStep, rateStepTwice, releaseRateTarget, stepUp, warmUp, type RateTarget, type ServerWatch } from '../lib/rate-run.ts'
 import type { Metrics, Result } from '../lib/report.ts'
-import { cpuMeter, startBalancer, untilQuiet, type ClusterProcess } from '../lib/cluster-procs.ts'
+import { cpuMeter, syscallMeter, startBalancer, untilQuiet, type ClusterProcess } from '../lib/cluster-procs.ts'
 import { BENCH_ROOM_IDLE_MS, startClusterSystems, type ClusterSystems } from '../lib/cluster-setup.ts'
 import { fsyncProbe } from '../lib/fsync-probe.ts'
 import { targetsOf, type Target } from './cluster.ts'
@@ -31,6 +31,8 @@ export interface ClusterRateSizes {
    * rate H, labsync×2 and the store floor at 2H, one step each per round, in turn (see verdictRounds).
    */
   rounds: number
+  /** Only these offered rates (`--rates`): no search, labsync×2 and every other system at each rate, `rounds` rounds (at least 1). */
+  fixedRates?: number[]
 }
 
 /** The label whose figures meet or miss the issue's target: as many relays as Hocuspocus has instances. */
@@ -52,7 +54,7 @@ export async function clusterRate(ctx: Context): Promise<Result> {
   const sizes: ClusterRateSizes = ctx.quick
     ? { clients: 200, seconds: 3, warmUpSeconds: 1, lightPerSec: 200, plan: { startPerSec: 1_000, maxPerSec: 16_000, refinements: 1 }, relays: [2], fsyncRecords: 300, rounds: ctx.rounds ?? 1 }
     : { clients: 500, seconds: 8, warmUpSeconds: 3, lightPerSec: 300, plan: { startPerSec: 1_000, maxPerSec: 64_000, refinements: 2 }, relays: [1, 2, 3], fsyncRecords: 1_000, rounds: ctx.rounds ?? 3 }
-  return runClusterRate(ctx, sizes)
+  return runClusterRate(ctx, ctx.rates ? { ...sizes, relays: [FLOORS], rounds: Math.max(1, sizes.rounds), fixedRates: ctx.rates } : sizes)
 }
 
 /** The workload at any size (tests/integration/bench-cluster.test.ts runs it tiny). */
@@ -71,12 +73,13 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
     const runs: Record<string, SystemRun> = {}
     const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors, ...systems.yjsFloors].map((s) => s.pid)
     const everyServer = [...servers, systems.services.postgres.pid, systems.services.redis.pid]
-    for (const target of targets) {
+    for (const target of sizes.fixedRates ? [] : targets) {
       const settled = await untilQuiet(everyServer)
       ctx.log(`cluster-rate: servers ${settled.quiet ? 'quiet' : 'still busy'} after ${(settled.waitedMs / 1000).toFixed(1)} s, starting ${target.label}`)
       const peer = runs[PEER]?.metrics.sustainablePerSec
       runs[target.label] = await runTarget(ctx, systems, target, sizes, target.system !== 'hocuspocus' && peer ? 2 * peer : null, dir)
     }
+    if (sizes.fixedRates) return summarizeFixed(await atFixedRates(ctx, systems, targets, sizes, sizes.fixedRates, everyServer), sizes)
     const h = runs[PEER]?.metrics.sustainablePerSec
     const judged = targets.filter((t) => [PEER, OURS, ...FLOOR_REFERENCES.map((f) => f.label)].includes(t.label))
     const rounds = sizes.rounds > 0 && h > 0 && runs[OURS]
@@ -93,7 +96,9 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
 function watchCluster(target: Target, systems: ClusterSystems): ServerWatch {
   const { postgres, redis } = systems.services
   return () => {
-    const meter = cpuMeter({ ...Object.fromEntries(target.servers.map((s) => [s.name, s.pid])), postgres: postgres.pid, redis: redis.pid })
+    const pids = { ...Object.fromEntries(target.servers.map((s) => [s.name, s.pid])), postgres: postgres.pid, redis: redis.pid }
+    const meter = cpuMeter(pids)
+    const calls = syscallMeter(pids)
     const started = performance.now()
     const waitedBefore = target.servers.map((s) => sampleProc(s.pid).waitSeconds)
     return {
@@ -102,7 +107,7 @@ function watchCluster(target: Target, systems: ClusterSystems): ServerWatch {
         const cpuSeconds = Object.values(byProcess).reduce((a, b) => a + b, 0)
         const wall = (performance.now() - started) / 1000
         const waited = target.servers.map((s, i) => sampleProc(s.pid).waitSeconds - waitedBefore[i])
-        return { cpuSeconds, cpuPercent: (100 * cpuSeconds) / wall, waitPercent: mean(waited.map((w) => (100 * w) / wall)), byProcess }
+        return { cpuSeconds, cpuPercent: (100 * cpuSeconds) / wall, waitPercent: mean(waited.map((w) => (100 * w) / wall)), byProcess, syscallsByProcess: calls.read() }
       },
     }
   }
@@ -179,6 +184,50 @@ async function verdictRounds(ctx: Context, systems: ClusterSystems, judged: Targ
     return steps
   } finally {
     for (const { driven } of opened) await releaseRateTarget(ctx, driven)
+  }
+}
+
+/**
+ * `--rates`: no search; every system at each of `rates` in rounds (verdictRounds), for comparing
+ * CPU per write and p99 at the same offered rate, and for profiling at a rate of one's choice.
+ */
+async function atFixedRates(ctx: Context, systems: ClusterSystems, targets: Target[], sizes: ClusterRateSizes, rates: number[], everyServer: number[]): Promise<Record<number, Record<string, StepRecord[]>>> {
+  const byRate: Record<number, Record<string, StepRecord[]>> = {}
+  for (const rate of rates) byRate[rate] = await verdictRounds(ctx, systems, targets, () => rate, sizes, everyServer)
+  return byRate
+}
+
+function summarizeFixed(byRate: Record<number, Record<string, StepRecord[]>>, sizes: ClusterRateSizes): Result {
+  const systems: Record<string, Metrics> = {}
+  const ratios: Record<string, Metrics> = {}
+  for (const [rate, rounds] of Object.entries(byRate)) {
+    for (const [label, steps] of Object.entries(rounds)) {
+      Object.assign(systems[label] ??= {}, {
+        [`medianP99Ms@${rate}`]: median(steps.map((s) => s.p99Ms)),
+        [`medianAchievedPerSec@${rate}`]: Math.round(median(steps.map((s) => s.achievedPerSec))),
+        [`medianCpuSecondsPer1kWrites@${rate}`]: round(median(steps.map((s) => s.cpuSecondsPer1kWrites))),
+      })
+    }
+    const ours = rounds[OURS]
+    for (const [label, steps] of Object.entries(rounds)) {
+      if (label === OURS || !ours) continue
+      Object.assign(ratios[`${OURS}/${label}`] ??= {}, {
+        [`p99@${rate}`]: round(median(ours.map((s) => s.p99Ms)) / median(steps.map((s) => s.p99Ms))),
+        [`cpuPer1kWrites@${rate}`]: round(median(ours.map((s) => s.cpuSecondsPer1kWrites)) / median(steps.map((s) => s.cpuSecondsPer1kWrites))),
+      })
+    }
+  }
+  return {
+    workload: 'cluster-rate',
+    systems,
+    ratios,
+    notes: [
+      `--rates ${Object.keys(byRate).join(',')}: no search; ${sizes.clients} clients per system, every system at each rate for ${sizes.seconds} s in each of ${sizes.rounds} round(s), medians of the rounds. `
+        + 'Not issue 18\'s verdict (that needs Hocuspocus\'s sustainable rate): for comparing CPU per write and p99 at one offered rate, and for profiling.',
+      ...Object.entries(byRate).flatMap(([rate, rounds]) => Object.entries(rounds).map(([label, steps]) => `${label} at ${rate}/s: `
+        + steps.map((s) => `p99 ${s.p99Ms.toFixed(1)} ms, ${Math.round(s.achievedPerSec)}/s, ${s.cpuSecondsPer1kWrites.toFixed(3)} CPU s/1k writes (waited ${s.serverWaitPercent.toFixed(0)}%)`).join('; '))),
+    ],
+    details: { rounds: byRate },
   }
 }
 

@@ -16,6 +16,8 @@ export interface Context {
   references?: SystemName[]
   /** Sync rounds per system, when `--rounds` overrides the preset. */
   rounds?: number
+  /** cluster-rate only at these offered rates (`--rates`): no search, each system at each rate in rounds. */
+  rates?: number[]
   workers: Workers
   log(message: string): void
   /** A fresh directory, removed at the end of the run. */

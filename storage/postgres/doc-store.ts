@@ -73,33 +73,11 @@ export class PgDocStore extends QueuedDocStore implements DocStore {
   }
 
   /**
-   * One transaction. The advisory locks of the compacted documents are taken first, in one
-   * order, so two relays compacting the same documents wait for each other instead of
-   * deadlocking. Rows this store learns of are remembered only once the COMMIT succeeded.
+   * One statement, so one transaction and one round trip (see planBatch). Rows this store learns
+   * of are remembered only once it committed.
    */
   private async store(writes: QueuedWrite[]): Promise<void> {
-    const client = await this.pool.connect()
-    let broken: Error | undefined
-    const compacted = [...new Set(writes.filter((write) => write.snapshot).map((write) => write.doc))]
-    // Appends only are one INSERT, a transaction by itself: two round trips fewer per commit.
-    const transaction = compacted.length > 0
-    try {
-      if (transaction) {
-        await client.query('BEGIN')
-        await client.query(
-          `SELECT pg_advisory_xact_lock($1, k) FROM (SELECT DISTINCT hashtext(d) AS k FROM unnest($2::text[]) AS d ORDER BY k) AS locks`,
-          [LOCK_CLASS.doc, compacted])
-      }
-      const remember = await planBatch(writes, this.seen, (sql, params, name) => client.query({ text: sql, values: params, name }))
-      if (transaction) await client.query('COMMIT')
-      remember()
-    } catch (error) {
-      broken = error as Error
-      if (transaction) await client.query('ROLLBACK').catch(() => {})
-      throw error
-    } finally {
-      // A connection that failed mid-transaction is not reused: its state is unknown.
-      client.release(broken)
-    }
+    const remember = await planBatch(writes, this.seen, (sql, params, name) => this.pool.query({ text: sql, values: params, name }), LOCK_CLASS.doc)
+    remember()
   }
 }

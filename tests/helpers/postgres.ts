@@ -27,6 +27,8 @@ export interface PostgresServer {
   stop(graceMs?: number): Promise<void>
   /** The postmaster's pid, for tests that kill it themselves. */
   readonly pid: number
+  /** Calls `listener` with each chunk the server writes to its log (stderr) from now on. */
+  onLog(listener: (chunk: string) => void): void
 }
 
 export class PostgresUnavailable extends Error {}
@@ -81,6 +83,9 @@ export async function startPostgres(settings: Record<string, string> = {}): Prom
     port,
     pid: child.pid!,
     url,
+    onLog(listener) {
+      child.stderr!.on('data', listener)
+    },
     async createDatabase(name) {
       await asAdmin(url(), `CREATE DATABASE ${pg.escapeIdentifier(name)}`)
       return url(name)

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import * as Y from 'yjs'
 import { PgDocStore } from '../../storage/postgres/doc-store.ts'
+import { LOCK_CLASS } from '../../storage/postgres/migrate.ts'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
 
 const DOC = 'orders/shared'
@@ -130,6 +131,37 @@ if (process.argv[2] === 'writer') {
       assert.equal(missing, [], `${missing.length} acknowledged updates are gone`)
     } finally {
       await blocker.end()
+    }
+  })
+
+  test('a compaction waits for its document\'s advisory lock, deletes nothing until it holds it, and then folds its rows', async () => {
+    const url = await server.createDatabase('compaction_lock')
+    const store = await PgDocStore.open(url)
+    const holder = new pg.Client({ connectionString: url })
+    await holder.connect()
+    try {
+      const doc = new Y.Doc()
+      const updates: Uint8Array[] = []
+      doc.on('update', (update: Uint8Array) => updates.push(update))
+      for (let i = 0; i < 5; i++) doc.getMap('m').set(`k${i}`, i)
+      for (const update of updates) await store.append(DOC, update)
+      // Another relay compacting the same document holds its lock (session-level here, so it
+      // outlives a statement): this store's compaction, and the appends beside it, must wait.
+      await holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS.doc, DOC])
+      let settled = false
+      const snapshot = Y.encodeStateAsUpdate(doc)
+      const compacted = store.compact(DOC, snapshot).then(() => { settled = true })
+      const rows = async () => (await holder.query<{ n: number }>('SELECT count(*)::int AS n FROM doc_updates WHERE doc = $1', [DOC])).rows[0].n
+      await until('the compaction waits for the lock', async () => (await holder.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0].n > 0)
+      assert.is(settled, false, 'the compaction settled while another held its document\'s lock')
+      assert.is(await rows(), 5, 'rows were deleted before the lock was held')
+      await holder.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS.doc, DOC])
+      await compacted
+      assert.equal((await store.load(DOC)).map((u) => [...u]), [[...snapshot]])
+    } finally {
+      await holder.end()
+      await store.close()
     }
   })
 
