@@ -2,7 +2,7 @@
 // (GroupCommit), and the rows of each document this instance has seen (SeenRows), which bound
 // what its compaction folds. Each store says how a batch commits and how a document's rows load.
 import type { DocStore } from './doc-store.ts'
-import type { GroupCommit } from './group-commit.ts'
+import type { GroupCommit, QueuedWrite } from './group-commit.ts'
 import { SeenRows } from './seen-rows.ts'
 
 export abstract class QueuedDocStore implements DocStore {
@@ -17,8 +17,15 @@ export abstract class QueuedDocStore implements DocStore {
   }
 
   compact(doc: string, snapshot: Uint8Array): Promise<void> {
-    return this.seen.compacting(doc, () => this.queue.add({ doc, data: snapshot, snapshot: true }))
+    const write = { doc, data: snapshot, snapshot: true }
+    return this.seen.compacting(doc, () => this.queue.add(write).then(() => this.folded(write)))
   }
+
+  /**
+   * Resolves once the rows compaction `write` folds are gone, after its commit stored the
+   * snapshot: at once unless the store removes them later, off the commit (PgDocStore).
+   */
+  protected folded(_write: QueuedWrite): Promise<void> | void {}
 
   release(doc: string): void {
     this.seen.forget(doc)

@@ -162,6 +162,13 @@ function openTarget(ctx: Context, systems: ClusterSystems, target: Target, sizes
  * are opened at once and warmed, then `sizes.rounds` rounds each run one step of every system at
  * its rate (`rateOf`), in an order rotated every round, waiting for quiet servers before each step.
  * The verdict (roundsTarget) takes the median p99 of each system's rounds.
+ *
+ * Each round's step follows `sizes.warmUpSeconds` at its own rate, unmeasured. Without it a step
+ * measured how a system leaves 30-60 s of idleness (the other systems' turns) for its full rate
+ * at once: every system, the floors too, was slow for the first second of most rounds (all
+ * writes due then over 100 ms, worst 0.6-1.3 s), a second that decided the step's p99 by itself.
+ * The searches' steps follow each other without such a gap, so the rounds now measure what they
+ * do: a rate kept up. How each system takes such a burst is the step-start line in the log.
  */
 async function verdictRounds(ctx: Context, systems: ClusterSystems, judged: Target[], rateOf: (target: Target) => number, sizes: ClusterRateSizes, everyServer: number[]): Promise<Record<string, StepRecord[]>> {
   ctx.log(`cluster-rate: ${sizes.rounds} round(s) of ${judged.map((t) => `${t.label} at ${rateOf(t)}/s`).join(', ')}, in turn`)
@@ -178,6 +185,8 @@ async function verdictRounds(ctx: Context, systems: ClusterSystems, judged: Targ
       for (let i = 0; i < opened.length; i++) {
         const { target, driven } = opened[(round + i) % opened.length]
         await untilQuiet(everyServer)
+        // A lead-in at the step's own rate, unmeasured: see the comment above.
+        await warmUp(ctx, driven, rateOf(target), sizes.warmUpSeconds)
         steps[target.label].push(await rateStep(ctx, driven, rateOf(target), sizes.seconds, {}))
       }
     }

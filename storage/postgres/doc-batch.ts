@@ -1,87 +1,73 @@
-// The statement of one group commit of the PostgreSQL DocStore: one round trip whatever the batch
-// holds. Appends only are one multi-row INSERT; a batch with compactions is one statement that
-// takes their documents' advisory locks, deletes exactly the rows they fold and inserts the rest.
+// The statements of the PostgreSQL DocStore's group commit: a batch is one multi-row INSERT, the
+// compactions' snapshots among its rows; the rows they fold are deleted afterwards, off the
+// commit the batch's appends wait for, in one statement under the documents' advisory locks.
 import type { SeenRows } from '../seen-rows.ts'
 import type { QueuedWrite as Write } from '../group-commit.ts'
 
 /** Runs one statement; `name` makes it a prepared statement of the connection, parsed and planned once. */
 type Query = (sql: string, params: unknown[], name?: string) => Promise<{ rows: Array<{ id: string }> }>
 
+/** What a batch's compactions fold, by document: the rows to delete once the batch committed. */
+export type Folds = Map<string, number[]>
+
 /**
- * Stores the batch (one statement, so one transaction: a crash leaves all of it or none) and
- * returns what to tell `seen` once it committed.
+ * Stores the batch in one INSERT (one round trip, one transaction) and returns what to tell `seen`
+ * once it committed, and the rows its compactions fold, for deleteFolded.
  *
  * A document compacted in the batch is stored as its last snapshot and the appends made after it.
  * Its writes before that snapshot are not stored as rows at all: the snapshot holds them (it is the
  * document as it was when compact() was called, every earlier append applied [DS12]), and they
- * resolve with it. So a compaction costs one row inserted and the rows it folds deleted, in the
- * same round trip as the batch's appends: before, it was a transaction of five round trips that
- * held every echo of its relay behind it (p99 at 14,000 writes/s: 0.6-0.9 s against 0.11-0.12 s
- * without compaction). The rows folded are those `seen` held when the batch began, listed by id,
- * so an update another relay appended meanwhile stays [DS4, DS9].
+ * resolve with it. The rows a snapshot folds are those `seen` held when the batch began, listed by
+ * id, so an update another relay appended meanwhile stays [DS4, DS9]; until they are deleted a
+ * load returns them beside the snapshot, which holds them (Yjs applies an update twice as once).
  */
-export async function planBatch(writes: Write[], seen: SeenRows, query: Query, lockClass: number): Promise<() => void> {
+export async function planBatch(writes: Write[], seen: SeenRows, query: Query): Promise<{ remember: () => void; folds: Folds }> {
   const lastSnapshot = new Map<string, number>()
   for (let n = 0; n < writes.length; n++) if (writes[n].snapshot) lastSnapshot.set(writes[n].doc, n)
-  if (lastSnapshot.size === 0) {
-    const ids = await insertUpdates(query, writes)
-    return () => { for (let n = 0; n < writes.length; n++) seen.addOne(writes[n].doc, ids[n]) }
-  }
-  const rows = writes.filter((write, n) => n >= (lastSnapshot.get(write.doc) ?? 0))
-  const folds = new Map([...lastSnapshot.keys()].map((doc) => [doc, seen.of(doc)]))
-  const ids = await storeCompacting(query, lockClass, rows, folds)
-  return () => {
+  const rows = lastSnapshot.size === 0 ? writes : writes.filter((write, n) => n >= (lastSnapshot.get(write.doc) ?? 0))
+  const folds: Folds = new Map([...lastSnapshot.keys()].map((doc) => [doc, seen.of(doc)]))
+  const ids = await insertRows(query, rows)
+  const remember = () => {
     for (let n = 0; n < rows.length; n++) {
       const { doc, snapshot } = rows[n]
       if (snapshot) seen.folded(doc, folds.get(doc)!, ids[n])
       else seen.addOne(doc, ids[n])
     }
   }
+  return { remember, folds }
 }
 
 /**
  * Ids are drawn in the order the rows are inserted (ORDER BY n), and only grow within one
  * statement, so the ids sorted are the rows' ids in order.
  */
-async function insertUpdates(query: Query, appends: Write[]): Promise<number[]> {
-  const { rows } = await query(
+async function insertRows(query: Query, rows: Write[]): Promise<number[]> {
+  const { rows: inserted } = await query(
     `INSERT INTO doc_updates (doc, data)
      SELECT doc, data FROM unnest($1::text[], $2::bytea[]) WITH ORDINALITY AS t(doc, data, n) ORDER BY n
      RETURNING id`,
-    [appends.map((write) => write.doc), appends.map((write) => bytes(write.data))], 'labsync_doc_append')
-  return idsInOrder(rows, appends.length)
+    [rows.map((write) => write.doc), rows.map((write) => bytes(write.data))], 'labsync_doc_append')
+  const ids = inserted.map((row) => Number(row.id)).sort((a, b) => a - b)
+  if (ids.length !== rows.length) throw new Error(`stored ${ids.length} of ${rows.length} rows`)
+  return ids
 }
 
 /**
- * The compacted documents' advisory locks taken in one order (two relays compacting the same
- * documents wait for each other instead of deadlocking; both the delete and the insert read the
- * locks, so neither runs before they are held), each one's folded rows deleted, and `rows` (the
- * snapshots and the appends left) inserted in order. A row is deleted only with the document it was
- * stored under [DS4].
+ * Deletes what the compactions of one batch fold, their snapshots committed: one statement (a
+ * transaction by itself) that first takes the documents' advisory locks in one order, so two relays
+ * folding the same documents wait for each other instead of deadlocking, and deletes only once it
+ * holds them. A row is deleted only with the document it was stored under [DS4].
  */
-async function storeCompacting(query: Query, lockClass: number, rows: Write[], folds: Map<string, number[]>): Promise<number[]> {
+export async function deleteFolded(query: Query, lockClass: number, folds: Folds): Promise<void> {
   const docs = [...folds.keys()]
-  const { rows: inserted } = await query(
+  await query(
     `WITH locked AS (
        SELECT count(pg_advisory_xact_lock($1, k)) AS n
-       FROM (SELECT DISTINCT hashtext(d) AS k FROM unnest($2::text[]) AS d ORDER BY k) AS locks),
-     folded AS (
-       DELETE FROM doc_updates AS u USING locked, unnest($3::text[], $4::bigint[]) AS f(doc, id)
-       WHERE locked.n >= 0 AND u.doc = f.doc AND u.id = f.id)
-     INSERT INTO doc_updates (doc, data)
-     SELECT t.doc, t.data FROM locked, unnest($5::text[], $6::bytea[]) WITH ORDINALITY AS t(doc, data, n)
-     WHERE locked.n >= 0 ORDER BY t.n
-     RETURNING id`,
-    [lockClass, docs, docs.flatMap((doc) => folds.get(doc)!.map(() => doc)), docs.flatMap((doc) => folds.get(doc)!),
-      rows.map((write) => write.doc), rows.map((write) => bytes(write.data))],
-    'labsync_doc_compacting')
-  return idsInOrder(inserted, rows.length)
-}
-
-function idsInOrder(rows: Array<{ id: string }>, expected: number): number[] {
-  const ids = rows.map((row) => Number(row.id)).sort((a, b) => a - b)
-  if (ids.length !== expected) throw new Error(`stored ${ids.length} of ${expected} rows`)
-  return ids
+       FROM (SELECT DISTINCT hashtext(d) AS k FROM unnest($2::text[]) AS d ORDER BY k) AS locks)
+     DELETE FROM doc_updates AS u USING locked, unnest($3::text[], $4::bigint[]) AS f(doc, id)
+     WHERE locked.n >= 0 AND u.doc = f.doc AND u.id = f.id`,
+    [lockClass, docs, docs.flatMap((doc) => folds.get(doc)!.map(() => doc)), docs.flatMap((doc) => folds.get(doc)!)],
+    'labsync_doc_fold')
 }
 
 const bytes = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength)

@@ -5,7 +5,7 @@ import { openPool } from './pool.ts'
 import type { DocStore } from '../doc-store.ts'
 import { QueuedDocStore } from '../queued-doc-store.ts'
 import { LOCK_CLASS, migrate, type PgMigrations } from './migrate.ts'
-import { planBatch } from './doc-batch.ts'
+import { deleteFolded, planBatch } from './doc-batch.ts'
 import { GroupCommit, type QueuedWrite } from '../group-commit.ts'
 
 /** The documents' schema steps (see PgMigrations: append, never edit). */
@@ -39,6 +39,9 @@ export interface PgDocStoreOptions {
  */
 export class PgDocStore extends QueuedDocStore implements DocStore {
   protected readonly queue: GroupCommit
+  /** The deletes of folded rows in flight (see store()), and the one each compaction waits for. */
+  private readonly deleting = new Set<Promise<void>>()
+  private readonly folding = new Map<QueuedWrite, Promise<void>>()
 
   private constructor(private readonly pool: pg.Pool, writers: number) {
     super()
@@ -73,11 +76,34 @@ export class PgDocStore extends QueuedDocStore implements DocStore {
   }
 
   /**
-   * One statement, so one transaction and one round trip (see planBatch). Rows this store learns
-   * of are remembered only once it committed.
+   * One INSERT, so one transaction and one round trip (see planBatch); rows this store learns of
+   * are remembered only once it committed. The rows the batch's compactions fold are deleted
+   * after it, and not on the way of its appends: before, a compaction (its locks and ~500 rows
+   * deleted) was in the commit every echo of its relay waited for, and at 12,000 writes/s the
+   * rounds in which the rooms compacted had a p99 of 0.5-0.6 s against 0.06-0.2 s without.
+   * A compaction resolves once its folded rows are gone (folded()).
    */
   private async store(writes: QueuedWrite[]): Promise<void> {
-    const remember = await planBatch(writes, this.seen, (sql, params, name) => this.pool.query({ text: sql, values: params, name }), LOCK_CLASS.doc)
+    const { remember, folds } = await planBatch(writes, this.seen, this.query)
     remember()
+    if (folds.size === 0) return
+    const deleted = deleteFolded(this.query, LOCK_CLASS.doc, folds)
+    this.deleting.add(deleted)
+    void deleted.then(() => this.deleting.delete(deleted), () => this.deleting.delete(deleted))
+    for (const write of writes) if (write.snapshot) this.folding.set(write, deleted)
   }
+
+  protected override folded(write: QueuedWrite): Promise<void> | void {
+    const deleted = this.folding.get(write)
+    this.folding.delete(write)
+    return deleted
+  }
+
+  /** Resolves once every write made before is durable and every fold of a compaction made before is deleted. */
+  override async flush(): Promise<void> {
+    await super.flush()
+    await Promise.allSettled([...this.deleting])
+  }
+
+  private readonly query = (sql: string, params: unknown[], name?: string) => this.pool.query({ text: sql, values: params, name })
 }

@@ -134,7 +134,7 @@ if (process.argv[2] === 'writer') {
     }
   })
 
-  test('a compaction waits for its document\'s advisory lock, deletes nothing until it holds it, and then folds its rows', async () => {
+  test('a compaction deletes the rows it folds only under its document\'s advisory lock, and resolves once they are gone', async () => {
     const url = await server.createDatabase('compaction_lock')
     const store = await PgDocStore.open(url)
     const holder = new pg.Client({ connectionString: url })
@@ -145,20 +145,27 @@ if (process.argv[2] === 'writer') {
       doc.on('update', (update: Uint8Array) => updates.push(update))
       for (let i = 0; i < 5; i++) doc.getMap('m').set(`k${i}`, i)
       for (const update of updates) await store.append(DOC, update)
+      const ids = async () => (await holder.query<{ id: string }>('SELECT id FROM doc_updates WHERE doc = $1 ORDER BY id', [DOC])).rows.map((r) => Number(r.id))
+      const appended = await ids()
       // Another relay compacting the same document holds its lock (session-level here, so it
-      // outlives a statement): this store's compaction, and the appends beside it, must wait.
+      // outlives a statement): this store's compaction must not delete anything meanwhile.
       await holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS.doc, DOC])
       let settled = false
       const snapshot = Y.encodeStateAsUpdate(doc)
       const compacted = store.compact(DOC, snapshot).then(() => { settled = true })
-      const rows = async () => (await holder.query<{ n: number }>('SELECT count(*)::int AS n FROM doc_updates WHERE doc = $1', [DOC])).rows[0].n
       await until('the compaction waits for the lock', async () => (await holder.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0].n > 0)
+      // The snapshot is stored (an append after it would be echoed now), the rows it folds all kept.
+      const meanwhile = await ids()
+      assert.equal(meanwhile.slice(0, appended.length), appended, 'rows were deleted before the lock was held')
+      assert.is(meanwhile.length, appended.length + 1, 'the snapshot is committed while the delete waits')
+      await store.append(DOC, Y.encodeStateAsUpdate(doc, Y.encodeStateVector(doc))) // not held behind the delete
       assert.is(settled, false, 'the compaction settled while another held its document\'s lock')
-      assert.is(await rows(), 5, 'rows were deleted before the lock was held')
       await holder.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS.doc, DOC])
       await compacted
-      assert.equal((await store.load(DOC)).map((u) => [...u]), [[...snapshot]])
+      const left = await store.load(DOC)
+      assert.equal(left[0], snapshot, 'the folded rows are gone once the compaction resolved')
+      assert.is(left.length, 2, 'the snapshot and the append made after it')
     } finally {
       await holder.end()
       await store.close()
