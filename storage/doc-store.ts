@@ -24,8 +24,10 @@ export interface DocStore {
    * appends not yet resolved [DS5, DS8, DS12]. `snapshot` must contain all of them
    * (Y.encodeStateAsUpdate of the document they were applied to). Nothing else is removed: an
    * update another instance appended meanwhile [DS4, DS9], an update appended after this call
-   * [DS6] and other documents [DS11] stay. Atomic and, once resolved, durable [DS7]: a crash
-   * leaves either the folded updates or the snapshot, never neither. A load() made after this
+   * [DS6] and other documents [DS11] stay. Once resolved, durable [DS7]; a crash at any point
+   * leaves the folded updates or the snapshot or both, never neither (a store may commit the
+   * snapshot first and remove the folded updates after, as PgDocStore does: a load() between the
+   * two returns both, which applied together are the same document). A load() made after this
    * call, before it resolved, adds nothing to what it folds [DS14].
    */
   compact(doc: string, snapshot: Uint8Array): Promise<void>

@@ -6,7 +6,7 @@
 export interface QueuedWrite {
   doc: string
   data: Uint8Array
-  /** A compaction's snapshot: removes the rows it folds (see DocStore.compact). */
+  /** A compaction's snapshot, which replaces the rows it folds (see DocStore.compact; PgDocStore deletes them after the commit). */
   snapshot: boolean
 }
 
@@ -132,7 +132,8 @@ export class GroupCommit {
    * What the next commit takes: everything pending, or, beside commits in flight, everything up
    * to the first write of a document one of them holds. So a document's writes are never in two
    * commits at once: they are stored in the order they were made (ids grow with it [DS2]), and a
-   * compaction never runs beside an append of its own document.
+   * compaction's snapshot is never committed beside an append of its own document (PgDocStore's
+   * delete of the rows it folds may be: it lists them by id, and later appends are not among them).
    */
   private takeBatch(): Pending[] {
     let end = 0

@@ -1,5 +1,6 @@
 // The PostgreSQL DocStore: one update log table shared by every relay, written by group commit
-// (one transaction for whatever this relay appended meanwhile), compacted under an advisory lock.
+// (one INSERT for whatever this relay appended meanwhile); a compaction's snapshot is one of those
+// rows, and the rows it folds are deleted after the commit, under the document's advisory lock.
 import pg from 'pg'
 import { openPool } from './pool.ts'
 import type { DocStore } from '../doc-store.ts'
@@ -42,6 +43,7 @@ export class PgDocStore extends QueuedDocStore implements DocStore {
   /** The deletes of folded rows in flight (see store()), and the one each compaction waits for. */
   private readonly deleting = new Set<Promise<void>>()
   private readonly folding = new Map<QueuedWrite, Promise<void>>()
+  private lastDelete: Promise<void> = Promise.resolve()
 
   private constructor(private readonly pool: pg.Pool, writers: number) {
     super()
@@ -78,16 +80,21 @@ export class PgDocStore extends QueuedDocStore implements DocStore {
   /**
    * One INSERT, so one transaction and one round trip (see planBatch); rows this store learns of
    * are remembered only once it committed. The rows the batch's compactions fold are deleted
-   * after it, and not on the way of its appends: before, a compaction (its locks and ~500 rows
-   * deleted) was in the commit every echo of its relay waited for, and at 12,000 writes/s the
-   * rounds in which the rooms compacted had a p99 of 0.5-0.6 s against 0.06-0.2 s without.
-   * A compaction resolves once its folded rows are gone (folded()).
+   * after it, off the way of its appends: a compaction (its locks, ~500 rows deleted) in the commit
+   * held every echo of its relay behind it (bench/README.md, the fourth session's findings), and a
+   * lock another relay held held them all. A compaction resolves once its folded rows are gone
+   * (folded()). A delete that fails rejects its compactions (the room drops its copy, as for any
+   * storage failure); the folded rows then stay beside the snapshot, which holds them, until the
+   * document is next loaded and compacted.
    */
   private async store(writes: QueuedWrite[]): Promise<void> {
     const { remember, folds } = await planBatch(writes, this.seen, this.query)
     remember()
     if (folds.size === 0) return
-    const deleted = deleteFolded(this.query, LOCK_CLASS.doc, folds)
+    // One delete at a time: one waiting for a lock another relay holds keeps one connection, not
+    // the pool's, so commits and loads are not queued behind it.
+    const deleted = this.lastDelete.catch(() => {}).then(() => deleteFolded(this.query, LOCK_CLASS.doc, folds))
+    this.lastDelete = deleted
     this.deleting.add(deleted)
     void deleted.then(() => this.deleting.delete(deleted), () => this.deleting.delete(deleted))
     for (const write of writes) if (write.snapshot) this.folding.set(write, deleted)
@@ -99,7 +106,7 @@ export class PgDocStore extends QueuedDocStore implements DocStore {
     return deleted
   }
 
-  /** Resolves once every write made before is durable and every fold of a compaction made before is deleted. */
+  /** Resolves once every write made before is durable and every delete of folded rows started before has ended (done or failed). */
   override async flush(): Promise<void> {
     await super.flush()
     await Promise.allSettled([...this.deleting])

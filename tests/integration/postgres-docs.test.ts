@@ -172,6 +172,40 @@ if (process.argv[2] === 'writer') {
     }
   })
 
+  test('compactions waiting for locks another relay holds leave the pool to appends and loads', async () => {
+    const url = await server.createDatabase('compactions_waiting')
+    const store = await PgDocStore.open(url) // 6 connections
+    const holder = new pg.Client({ connectionString: url })
+    await holder.connect()
+    try {
+      const docs = Array.from({ length: 10 }, (_, i) => `orders/held-${i}`)
+      const update = (key: string) => { const d = new Y.Doc(); d.getMap('m').set(key, 1); return Y.encodeStateAsUpdate(d) }
+      for (const doc of docs) await store.append(doc, update(doc))
+      for (const doc of docs) await holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS.doc, doc])
+      // Each compaction in a batch of its own (its snapshot committed before the next is made), each
+      // one's delete to wait for its lock: more deletes than the pool has connections.
+      const rowsOf = async (doc: string) => (await holder.query<{ n: number }>('SELECT count(*)::int AS n FROM doc_updates WHERE doc = $1', [doc])).rows[0].n
+      const compactions: Array<Promise<void>> = []
+      for (const doc of docs) {
+        compactions.push(store.compact(doc, update(doc)))
+        await until(`the snapshot of ${doc} is committed`, async () => (await rowsOf(doc)) === 2)
+      }
+      await until('a delete waits for its lock', async () => (await holder.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows[0].n > 0)
+      // Were the deletes all in flight at once, they would hold every connection: these would wait.
+      const started = Date.now()
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.append('orders/free', update(`k${i}`))))
+      assert.is((await store.load('orders/free')).length, 20)
+      assert.ok(Date.now() - started < 5_000, `appends and a load took ${Date.now() - started} ms beside the waiting compactions`)
+      await holder.query('SELECT pg_advisory_unlock_all()')
+      await Promise.all(compactions)
+      for (const doc of docs) assert.is((await store.load(doc)).length, 1, `${doc} compacted once its lock was free`)
+    } finally {
+      await holder.end()
+      await store.close()
+    }
+  })
+
   test('relays opening a new database at once migrate it once', async () => {
     const url = await server.createDatabase('opened_at_once')
     const stores = await Promise.all(Array.from({ length: 6 }, () => PgDocStore.open(url)))
