@@ -217,9 +217,9 @@ export function treeCpuSeconds(pid: number): number {
   return total / ticksPerSecond()
 }
 
-/** CPU seconds of several process trees between start() and the reading. */
-export function cpuMeter(pids: Record<string, number>) {
-  const read = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, treeCpuSeconds(pid)]))
+/** `measure` of several process trees (a counter that only grows), between start() and the reading. */
+function treeMeter(pids: Record<string, number>, measure: (pid: number) => number) {
+  const read = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, measure(pid)]))
   const first = read()
   return {
     read(): Record<string, number> {
@@ -229,12 +229,17 @@ export function cpuMeter(pids: Record<string, number>) {
   }
 }
 
+/** CPU seconds of several process trees between start() and the reading. */
+export const cpuMeter = (pids: Record<string, number>) => treeMeter(pids, treeCpuSeconds)
+
 /**
  * Read and write system calls (/proc/PID/io syscr + syscw) of several process trees between start()
  * and the reading: how many sends and receives a server makes per write, which CPU time alone hides.
  */
-export function syscallMeter(pids: Record<string, number>) {
-  const calls = (pid: number): number => [pid, ...childrenOf(pid)].reduce((sum, p) => {
+export const syscallMeter = (pids: Record<string, number>) => treeMeter(pids, treeSyscalls)
+
+function treeSyscalls(pid: number): number {
+  return [pid, ...childrenOf(pid)].reduce((sum, p) => {
     try {
       const io = readFileSync(`/proc/${p}/io`, 'utf8')
       return sum + Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0)
@@ -242,9 +247,6 @@ export function syscallMeter(pids: Record<string, number>) {
       return sum // gone, or not ours to read
     }
   }, 0)
-  const read = () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, calls(pid)]))
-  const first = read()
-  return { read: (): Record<string, number> => { const now = read(); return Object.fromEntries(Object.keys(pids).map((name) => [name, now[name] - first[name]])) } }
 }
 
 /**

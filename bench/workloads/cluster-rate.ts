@@ -73,13 +73,13 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
     const runs: Record<string, SystemRun> = {}
     const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors, ...systems.yjsFloors].map((s) => s.pid)
     const everyServer = [...servers, systems.services.postgres.pid, systems.services.redis.pid]
-    for (const target of sizes.fixedRates ? [] : targets) {
+    if (sizes.fixedRates) return summarizeFixed(await atFixedRates(ctx, systems, targets, sizes, sizes.fixedRates, everyServer), sizes)
+    for (const target of targets) {
       const settled = await untilQuiet(everyServer)
       ctx.log(`cluster-rate: servers ${settled.quiet ? 'quiet' : 'still busy'} after ${(settled.waitedMs / 1000).toFixed(1)} s, starting ${target.label}`)
       const peer = runs[PEER]?.metrics.sustainablePerSec
       runs[target.label] = await runTarget(ctx, systems, target, sizes, target.system !== 'hocuspocus' && peer ? 2 * peer : null, dir)
     }
-    if (sizes.fixedRates) return summarizeFixed(await atFixedRates(ctx, systems, targets, sizes, sizes.fixedRates, everyServer), sizes)
     const h = runs[PEER]?.metrics.sustainablePerSec
     const judged = targets.filter((t) => [PEER, OURS, ...FLOOR_REFERENCES.map((f) => f.label)].includes(t.label))
     const rounds = sizes.rounds > 0 && h > 0 && runs[OURS]
@@ -210,20 +210,17 @@ function summarizeFixed(byRate: Record<number, Record<string, StepRecord[]>>, si
   const systems: Record<string, Metrics> = {}
   const ratios: Record<string, Metrics> = {}
   for (const [rate, rounds] of Object.entries(byRate)) {
-    for (const [label, steps] of Object.entries(rounds)) {
+    const medians = Object.fromEntries(Object.entries(rounds).map(([label, steps]) => [label, {
+      p99: median(steps.map((s) => s.p99Ms)), cpu: median(steps.map((s) => s.cpuSecondsPer1kWrites)), achieved: median(steps.map((s) => s.achievedPerSec)),
+    }]))
+    for (const [label, m] of Object.entries(medians)) {
       Object.assign(systems[label] ??= {}, {
-        [`medianP99Ms@${rate}`]: median(steps.map((s) => s.p99Ms)),
-        [`medianAchievedPerSec@${rate}`]: Math.round(median(steps.map((s) => s.achievedPerSec))),
-        [`medianCpuSecondsPer1kWrites@${rate}`]: round(median(steps.map((s) => s.cpuSecondsPer1kWrites))),
+        [`medianP99Ms@${rate}`]: m.p99,
+        [`medianAchievedPerSec@${rate}`]: Math.round(m.achieved),
+        [`medianCpuSecondsPer1kWrites@${rate}`]: round(m.cpu),
       })
-    }
-    const ours = rounds[OURS]
-    for (const [label, steps] of Object.entries(rounds)) {
-      if (label === OURS || !ours) continue
-      Object.assign(ratios[`${OURS}/${label}`] ??= {}, {
-        [`p99@${rate}`]: round(median(ours.map((s) => s.p99Ms)) / median(steps.map((s) => s.p99Ms))),
-        [`cpuPer1kWrites@${rate}`]: round(median(ours.map((s) => s.cpuSecondsPer1kWrites)) / median(steps.map((s) => s.cpuSecondsPer1kWrites))),
-      })
+      const ours = medians[OURS]
+      if (label !== OURS && ours) Object.assign(ratios[`${OURS}/${label}`] ??= {}, { [`p99@${rate}`]: round(ours.p99 / m.p99), [`cpuPer1kWrites@${rate}`]: round(ours.cpu / m.cpu) })
     }
   }
   return {

@@ -40,10 +40,9 @@ export interface PgDocStoreOptions {
  */
 export class PgDocStore extends QueuedDocStore implements DocStore {
   protected readonly queue: GroupCommit
-  /** The deletes of folded rows in flight (see store()), and the one each compaction waits for. */
-  private readonly deleting = new Set<Promise<void>>()
-  private readonly folding = new Map<QueuedWrite, Promise<void>>()
+  /** The last delete of folded rows started (see store(); each waits for the one before), and the one each compaction waits for. */
   private lastDelete: Promise<void> = Promise.resolve()
+  private readonly folding = new Map<QueuedWrite, Promise<void>>()
 
   private constructor(private readonly pool: pg.Pool, writers: number) {
     super()
@@ -95,8 +94,6 @@ export class PgDocStore extends QueuedDocStore implements DocStore {
     // the pool's, so commits and loads are not queued behind it.
     const deleted = this.lastDelete.catch(() => {}).then(() => deleteFolded(this.query, LOCK_CLASS.doc, folds))
     this.lastDelete = deleted
-    this.deleting.add(deleted)
-    void deleted.then(() => this.deleting.delete(deleted), () => this.deleting.delete(deleted))
     for (const write of writes) if (write.snapshot) this.folding.set(write, deleted)
   }
 
@@ -109,7 +106,7 @@ export class PgDocStore extends QueuedDocStore implements DocStore {
   /** Resolves once every write made before is durable and every delete of folded rows started before has ended (done or failed). */
   override async flush(): Promise<void> {
     await super.flush()
-    await Promise.allSettled([...this.deleting])
+    await this.lastDelete.catch(() => {})
   }
 
   private readonly query = (sql: string, params: unknown[], name?: string) => this.pool.query({ text: sql, values: params, name })
