@@ -13,6 +13,7 @@ import { Rooms } from '../sync-server/rooms.ts'
 import { Connection, type Session } from '../sync-server/connection.ts'
 import { serveSync } from '../sync-server/endpoint.ts'
 import type { RoomHooks } from '../sync-server/room.ts'
+import { DEFAULT_COMPACT_AFTER } from '../sync-server/stored-log.ts'
 import { publishCatalog } from './catalog.ts'
 import { Intake } from './orders/intake.ts'
 import { LabReports } from './orders/lab-reports.ts'
@@ -139,7 +140,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     fanout: stores.fanout,
     hooks,
     idleUnloadMs: options.idleUnloadMs ?? 30_000,
-    compactAfterUpdates: options.compactAfterUpdates ?? 500,
+    compactAfterUpdates: options.compactAfterUpdates ?? DEFAULT_COMPACT_AFTER,
     maxRefusals: 20,
     limits,
     echoBeforeCommit: options.echoBeforeCommit,

@@ -2,6 +2,9 @@
 // after a gap in the fan-out, kept apart from compactions (see catchUp).
 import type { DocStore } from '../storage/doc-store.ts'
 
+/** Updates after which a document's log is folded into a snapshot, unless configured otherwise. */
+export const DEFAULT_COMPACT_AFTER = 500
+
 export interface StoredLogOptions {
   store: DocStore
   doc: string

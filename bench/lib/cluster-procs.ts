@@ -32,9 +32,9 @@ export interface ClusterProcess {
  * the longest part of the run, and the start is not measured. Threads started later inherit
  * the CPU. Every child is tracked, so the run's end kills whatever is left.
  */
-export async function startProcess(name: string, command: string, args: string[], timeoutMs = 60_000): Promise<ClusterProcess> {
+export async function startProcess(name: string, command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<ClusterProcess> {
   const { server: cpus } = currentPlacement()
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   track(child)
   let output = ''
   const keep = (chunk: Buffer) => { if (output.length < 100_000) output += chunk }

@@ -38,6 +38,8 @@ export interface ClusterSystems {
   floors: ClusterProcess[]
   /** Two Yjs store-floor servers (servers/store-floor.ts … yjs: a Y.Doc per room) on a database of their own; none unless asked. */
   yjsFloors: ClusterProcess[]
+  /** Two compacting Yjs floor servers (servers/store-floor.ts … yjs-compact) on a database of their own; none unless asked. */
+  compactingFloors: ClusterProcess[]
   /** Customers whose tokens every relay accepted (checked on each relay directly). */
   people: Account[]
   close(): Promise<void>
@@ -47,7 +49,7 @@ export interface ClusterSystems {
  * Everything the workload measures, running; close() stops it all (what is already dead included).
  * `relays` (RELAYS unless given): a run that measures fewer does not wait for the others to start.
  */
-export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS, floors = 0, yjsFloors = 0): Promise<ClusterSystems> {
+export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS, floors = 0, yjsFloors = 0, compactingFloors = 0): Promise<ClusterSystems> {
   const services = await startServices()
   const running: ClusterProcess[] = []
   const close = async () => {
@@ -76,9 +78,10 @@ export async function startClusterSystems(dir: string, customers: number, log: (
     }
     const floorServers = await startFloors(floors, 'store-floor', [])
     const yjsFloorServers = await startFloors(yjsFloors, 'yjs-store-floor', ['yjs'])
+    const compactingFloorServers = await startFloors(compactingFloors, 'compacting-yjs-floor', ['yjs-compact'])
     await checkTokensEverywhere(started, people)
     log(`cluster: PostgreSQL on ${services.postgres.port}, Redis on ${services.redis.port}, ${started.length} relays, ${hocuspocus.length} Hocuspocus instances, ${people.length} accounts`)
-    return { services, relays: started, hocuspocus, floors: floorServers, yjsFloors: yjsFloorServers, people, close }
+    return { services, relays: started, hocuspocus, floors: floorServers, yjsFloors: yjsFloorServers, compactingFloors: compactingFloorServers, people, close }
   } catch (error) {
     await close()
     throw error

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { DEMO_CONFIG } from '../../relay/config.ts'
 import { checkPinned, onCpus, UNPINNED, type Placement } from './placement.ts'
 
-export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server' | 'floor' | 'yjs-floor' | 'durable-floor'
+export type SystemName = 'labsync' | 'hocuspocus' | 'y-websocket-server' | 'floor' | 'yjs-floor' | 'durable-floor' | 'compacting-floor'
 /** The servers compared in every workload. */
 export const SYSTEMS: SystemName[] = ['labsync', 'hocuspocus', 'y-websocket-server']
 /**
@@ -21,7 +21,12 @@ export const FLOOR: SystemName = 'floor'
  * applying every write to a Y.Doc (`yjs-floor`) and also committing it through labsync's SQLite
  * store before the echo (`durable-floor`): what Yjs and durability cost by themselves.
  */
-export const REFERENCES: SystemName[] = [FLOOR, 'yjs-floor', 'durable-floor']
+export const REFERENCES: SystemName[] = [FLOOR, 'yjs-floor', 'durable-floor', 'compacting-floor']
+/**
+ * References of cluster-rate alone, which the other workloads pass over: `compacting-floor`, the
+ * Yjs store floor that also compacts its rooms' logs (servers/store-floor.ts … yjs-compact).
+ */
+export const CLUSTER_REFERENCES: SystemName[] = ['compacting-floor']
 export const PEERS: SystemName[] = ['hocuspocus', 'y-websocket-server']
 
 const ROOT = join(import.meta.dirname, '..', '..')
@@ -112,6 +117,8 @@ export function commandFor(system: SystemName, options: StartOptions): string[] 
       return [...node, '--import', 'tsx', join(SERVERS, 'yjs-floor.ts'), port]
     case 'durable-floor':
       return [...node, '--import', 'tsx', join(SERVERS, 'yjs-floor.ts'), port, options.dataDir]
+    case 'compacting-floor':
+      throw new Error('compacting-floor runs in cluster-rate alone, on its PostgreSQL and Redis (lib/cluster-setup.ts)')
   }
 }
 

@@ -11,12 +11,20 @@
 // (through the fan-out), is applied to the room's Y.Doc in memory, and sync step 1 is answered from
 // it. It still checks nothing and loads nothing (each room starts empty: the bench's rooms are
 // new), so it stays below any real server.
-// Usage: node --import tsx store-floor.ts PORT STORE_URL FANOUT_URL [yjs]
+//
+// With `yjs-compact` it is the compacting Yjs floor: the Yjs store floor, whose rooms also fold
+// their update log into a snapshot as a relay's do (the relay's own StoredLog: every
+// LABSYNC_COMPACT_AFTER appends, default 500, ±25%, and on unload), deleting the rows folded.
+// Issue 18 asks for that store (an update log, compacted), so this is the least a server of that
+// design does.
+// Usage: node --import tsx store-floor.ts PORT STORE_URL FANOUT_URL [yjs|yjs-compact]
 import * as Y from 'yjs'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { PgDocStore } from '../../storage/postgres/doc-store.ts'
 import { RedisFanout } from '../../sync-server/fanout/redis.ts'
 import type { Unsubscribe } from '../../sync-server/fanout/fanout.ts'
+import { StoredLog, DEFAULT_COMPACT_AFTER } from '../../sync-server/stored-log.ts'
+import { envWholeNumber } from '../../bin/env.ts'
 import { serveRooms } from './floor-http.ts'
 import { MESSAGE_SYNC, readMessage, step1Message, step2Message, updateMessage, type Message } from '../../shared/sync-protocol.ts'
 
@@ -24,20 +32,24 @@ import { MESSAGE_SYNC, readMessage, step1Message, step2Message, updateMessage, t
 const EMPTY_STEP2 = new Uint8Array([MESSAGE_SYNC, 1, 2, 0, 0])
 
 const [port = '0', storeUrl, fanoutUrl, mode] = process.argv.slice(2)
-if (!fanoutUrl || (mode !== undefined && mode !== 'yjs')) {
-  console.error('usage: store-floor.ts PORT STORE_URL FANOUT_URL [yjs]')
+const MODES: Record<string, string> = { yjs: 'yjs-store-floor', 'yjs-compact': 'compacting-yjs-floor' }
+if (!fanoutUrl || (mode !== undefined && !MODES[mode])) {
+  console.error('usage: store-floor.ts PORT STORE_URL FANOUT_URL [yjs|yjs-compact]')
   process.exit(2)
 }
-/** Whether rooms keep a Y.Doc (the Yjs store floor). */
-const withYjs = mode === 'yjs'
+const title = mode ? MODES[mode] : 'store-floor'
+/** Whether rooms keep a Y.Doc (the Yjs store floors). */
+const withYjs = mode !== undefined
+/** Rooms compact their log after about this many appends; 0: never. */
+const compactAfter = mode === 'yjs-compact' ? envWholeNumber('LABSYNC_COMPACT_AFTER') ?? DEFAULT_COMPACT_AFTER : 0
 const store = await PgDocStore.open(storeUrl)
-const fanout = await RedisFanout.open(fanoutUrl, { prefix: withYjs ? 'yjs-store-floor' : 'store-floor' })
+const fanout = await RedisFanout.open(fanoutUrl, { prefix: title })
 
 /**
- * The sockets on each room, its fan-out subscription (made before the first socket joins) and, in
- * the Yjs store floor, its document.
+ * The sockets on each room, its fan-out subscription (made before the first socket joins), in the
+ * Yjs store floors its document and in the compacting one its log.
  */
-interface Entry { sockets: Set<WebSocket>; unsubscribe: Promise<Unsubscribe>; doc: Y.Doc | null }
+interface Entry { sockets: Set<WebSocket>; unsubscribe: Promise<Unsubscribe>; doc: Y.Doc | null; log: StoredLog | null }
 const rooms = new Map<string, Entry>()
 
 function join(room: string, ws: WebSocket): Entry {
@@ -45,12 +57,21 @@ function join(room: string, ws: WebSocket): Entry {
   if (!entry) {
     const sockets = new Set<WebSocket>()
     const doc = withYjs ? new Y.Doc({ guid: room }) : null
+    const log = doc && compactAfter > 0
+      ? new StoredLog({
+        store, doc: room, compactAfterUpdates: compactAfter,
+        snapshot: () => Y.encodeStateAsUpdate(doc),
+        apply: () => {}, // it never re-reads
+        fail: (error) => console.error(`${title}: ${error.message}`),
+      }, [])
+      : null
     // Another server's committed update: into the document, then to this room's sockets.
     const unsubscribe = fanout.subscribe(room, (update) => {
       if (doc) Y.applyUpdate(doc, update)
+      log?.storedElsewhere(update)
       for (const s of sockets) s.send(updateMessage(update))
     })
-    rooms.set(room, entry = { sockets, unsubscribe, doc })
+    rooms.set(room, entry = { sockets, unsubscribe, doc, log })
   }
   const joined = entry
   joined.sockets.add(ws)
@@ -58,6 +79,7 @@ function join(room: string, ws: WebSocket): Entry {
     joined.sockets.delete(ws)
     if (joined.sockets.size > 0 || rooms.get(room) !== joined) return
     rooms.delete(room)
+    joined.log?.unload() // a long log is compacted first, as a relay's is
     joined.doc?.destroy()
     void joined.unsubscribe.then((stop) => stop())
   })
@@ -99,8 +121,9 @@ wss.on('connection', (ws: WebSocket, room: string) => {
       fanout.publish(room, update)
       const echo = message.kind === 'sync-update' ? data as Buffer : updateMessage(update)
       for (const s of rooms.get(room)?.sockets ?? []) s.send(echo)
-    }, (error: Error) => { console.error(`store-floor: ${error.message}`); ws.close(1013) })
+    }, (error: Error) => { console.error(`${title}: ${error.message}`); ws.close(1013) })
+    entry.log?.appended(update)
   })
 })
 
-serveRooms(withYjs ? 'yjs-store-floor' : 'store-floor', port, wss, () => Promise.allSettled([store.close(), fanout.close()]))
+serveRooms(title, port, wss, () => Promise.allSettled([store.close(), fanout.close()]))

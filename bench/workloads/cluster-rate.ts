@@ -5,7 +5,7 @@
 // sustainable rate, the rate the issue asks it to reach at no worse a p99. CPU per 1,000 writes
 // counts every server process: relays or instances, PostgreSQL and Redis (haproxy apart).
 import { loadavg } from 'node:os'
-import { sampleProc, sleep } from '../lib/proc.ts'
+import { sampleProc, sleep, type SystemName } from '../lib/proc.ts'
 import { mean, median, round } from '../lib/stats.ts'
 import { commonRate, keptUp, sustainableRate, sustained, type StepPlan } from '../lib/rate-steps.ts'
 import { rateNotes, versus, type StepRecord, type SystemRun } from '../lib/rate-report.ts'
@@ -47,8 +47,19 @@ const FLOOR_LABEL = `store-floor×${FLOORS}`
  * Where it misses the target, no such server meets it on this host. In a run that names `yjs-floor`.
  */
 const YJS_FLOOR_LABEL = `yjs-store-floor×${FLOORS}`
-/** Both floors, each judged as labsync is, under its own name in the ratios (`store-floor/target`…). */
-const FLOOR_REFERENCES = [{ label: FLOOR_LABEL, name: 'store-floor' }, { label: YJS_FLOOR_LABEL, name: 'yjs-store-floor' }]
+/**
+ * The compacting Yjs floor (servers/store-floor.ts … yjs-compact): the Yjs store floor whose rooms
+ * also fold their update log into a snapshot as a relay's do, deleting the rows folded, as issue 18
+ * asks of labsync's store. Where it misses the target, no server of that design meets it on this
+ * host. In a run that names `compacting-floor`.
+ */
+const COMPACTING_FLOOR_LABEL = `compacting-yjs-floor×${FLOORS}`
+/** The floors, each judged as labsync is, under its own name in the ratios (`store-floor/target`…). */
+const FLOOR_REFERENCES = [
+  { label: FLOOR_LABEL, name: 'store-floor' },
+  { label: YJS_FLOOR_LABEL, name: 'yjs-store-floor' },
+  { label: COMPACTING_FLOOR_LABEL, name: 'compacting-yjs-floor' },
+]
 
 export async function clusterRate(ctx: Context): Promise<Result> {
   const sizes: ClusterRateSizes = ctx.quick
@@ -61,8 +72,8 @@ export async function clusterRate(ctx: Context): Promise<Result> {
 export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Promise<Result> {
   ctx.log(`cluster-rate: ${sizes.clients} clients, ${sizes.seconds} s per step: ${sizes.lightPerSec}/s, then from ${sizes.plan.startPerSec}/s doubling until p99 > 50 ms or behind; labsync on ${sizes.relays.join(', ')} relay(s)`)
   const dir = ctx.tempDir('cluster-rate')
-  const yjsFloor = ctx.references?.includes('yjs-floor') ?? false
-  const systems = await startClusterSystems(dir, 8, ctx.log, Math.max(...sizes.relays), ctx.floor ? FLOORS : 0, yjsFloor ? FLOORS : 0)
+  const named = (system: SystemName) => (ctx.references?.includes(system) ? FLOORS : 0)
+  const systems = await startClusterSystems(dir, 8, ctx.log, Math.max(...sizes.relays), ctx.floor ? FLOORS : 0, named('yjs-floor'), named('compacting-floor'))
   const balancers: ClusterProcess[] = []
   const balance = async (servers: ClusterProcess[]) => { const b = await startBalancer(dir, servers); balancers.push(b); return b }
   try {
@@ -70,8 +81,9 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
     const targets = (await targetsOf(ctx, systems, balance, sizes.relays)).sort((a, b) => Number(a.system === 'labsync') - Number(b.system === 'labsync'))
     if (systems.floors.length > 0) targets.push({ label: FLOOR_LABEL, system: 'floor', servers: systems.floors, balancer: await balance(systems.floors), people: systems.people })
     if (systems.yjsFloors.length > 0) targets.push({ label: YJS_FLOOR_LABEL, system: 'yjs-floor', servers: systems.yjsFloors, balancer: await balance(systems.yjsFloors), people: systems.people })
+    if (systems.compactingFloors.length > 0) targets.push({ label: COMPACTING_FLOOR_LABEL, system: 'compacting-floor', servers: systems.compactingFloors, balancer: await balance(systems.compactingFloors), people: systems.people })
     const runs: Record<string, SystemRun> = {}
-    const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors, ...systems.yjsFloors].map((s) => s.pid)
+    const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors, ...systems.yjsFloors, ...systems.compactingFloors].map((s) => s.pid)
     const everyServer = [...servers, systems.services.postgres.pid, systems.services.redis.pid]
     if (sizes.fixedRates) return summarizeFixed(await atFixedRates(ctx, systems, targets, sizes, sizes.fixedRates, everyServer), sizes)
     for (const target of targets) {
@@ -319,6 +331,8 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
       + `store-floor/target is issue 18's target applied to it: where even it misses, no server that echoes only what PostgreSQL committed meets the target on this host.`] : []),
     ...(runs[YJS_FLOOR_LABEL] ? [`${YJS_FLOOR_LABEL} (a reference, not a product): the store floor that also applies every update to a Y.Doc per room and answers sync step 1 from it, checking and loading nothing; `
       + `where it misses the target, no Yjs server that echoes only what PostgreSQL committed meets it on this host (labsync's relays do all it does, and check rights too).`] : []),
+    ...(runs[COMPACTING_FLOOR_LABEL] ? [`${COMPACTING_FLOOR_LABEL} (a reference, not a product): the Yjs store floor whose rooms also fold their update log into a snapshot as a relay's do (the relay's StoredLog and PgDocStore), deleting the rows folded; `
+      + `issue 18 asks for that store, so where it misses the target no server of the issue's design meets it on this host.`] : []),
     'The host is shared with other test runs: "waited" (the servers\' event loops ready but without a CPU) and "load avg" (uptime) are recorded with every step.',
     ...rateNotes(runs, sizes.lightPerSec),
     ...roundsNotes(rounds),

@@ -8,7 +8,7 @@
 // distribution is measured beside the light step: the floor under an fsync-before-ack server.
 import { loadavg } from 'node:os'
 import { dirname } from 'node:path'
-import { FLOOR, startServer, type SystemName } from '../lib/proc.ts'
+import { CLUSTER_REFERENCES, FLOOR, startServer, type SystemName } from '../lib/proc.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
 import { fsyncProbe, type FsyncDistribution } from '../lib/fsync-probe.ts'
@@ -28,7 +28,7 @@ export async function rate(ctx: Context): Promise<Result> {
   ctx.log(`rate: ${preset.clients} clients, ${preset.seconds} s per step: ${preset.lightPerSec}/s, then from ${preset.plan.startPerSec}/s doubling until p99 > 50 ms or behind`)
   // The references only in the full run: a quick run has no time to spare for them. The echo
   // floor, and the durable floor (its CPU and p99 against the targets; the Yjs floor adds nothing here).
-  const references = (ctx.references ?? (ctx.floor ? [FLOOR] : [])).filter((system) => system !== 'yjs-floor')
+  const references = (ctx.references ?? (ctx.floor ? [FLOOR] : [])).filter((system) => system !== 'yjs-floor' && !CLUSTER_REFERENCES.includes(system))
   const order = ctx.quick ? ctx.systems : [...ctx.systems, ...references]
   const runs: Record<string, SystemRun> = {}
   for (const system of order) runs[system] = await runSystem(ctx, system, preset)

@@ -3,7 +3,7 @@
 // order with its items, then one quantity change per item. A write's latency is the time until the
 // server echoes it back to its writer (for labsync that echo means durable). Per system: writes/s,
 // p50/p99 latency, server peak RSS and CPU, database bytes on disk.
-import { dirBytes, FLOOR, startServer, watchProc, type SystemName } from '../lib/proc.ts'
+import { CLUSTER_REFERENCES, dirBytes, FLOOR, startServer, watchProc, type SystemName } from '../lib/proc.ts'
 import { accounts } from '../lib/relay-api.ts'
 import { HOCUSPOCUS_TOKEN } from '../lib/clients.ts'
 import { percentile, median, mean, MiB, round } from '../lib/stats.ts'
@@ -22,7 +22,7 @@ export async function sync(ctx: Context) {
   // does not land on one system only; each metric is the median over rounds.
   const rounds = ctx.rounds ?? (ctx.quick ? 2 : 3)
   const runs: Record<string, Metrics[]> = {}
-  const order: SystemName[] = [...ctx.systems, ...(ctx.references ?? (ctx.floor ? [FLOOR] : []))]
+  const order: SystemName[] = [...ctx.systems, ...(ctx.references ?? (ctx.floor ? [FLOOR] : [])).filter((system) => !CLUSTER_REFERENCES.includes(system))]
   // An unmeasured pass first with each kind of client (Hocuspocus's, y-websocket's), so the
   // workers' code is compiled before any round counts: the system measured first with cold
   // workers lost a quarter of its writes/s.

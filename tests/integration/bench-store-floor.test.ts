@@ -87,6 +87,49 @@ test('the Yjs store floor echoes what PostgreSQL has, shares it through Redis, a
   }
 })
 
+// The compacting Yjs floor stands for issue 18's store design (an update log, compacted), so it
+// must really fold its rooms' logs as a relay does: with LABSYNC_COMPACT_AFTER=8, forty writes
+// leave far fewer rows, among them a snapshot that still holds every write. The Yjs store floor
+// is the control: the same writes leave forty rows.
+for (const mode of ['yjs-compact', 'yjs']) {
+  test(`the ${mode === 'yjs' ? 'Yjs store floor keeps every update' : 'compacting Yjs floor folds its log into snapshots'}, whose rows still hold the whole document`, async () => {
+    const services = await startServices()
+    let floor: ClusterProcess | undefined
+    let client: Client | undefined
+    const db = await services.postgres.createDatabase('compacting_floor')
+    const sql = new pg.Client({ connectionString: db })
+    try {
+      floor = await startProcess('floor', process.execPath, ['--import', 'tsx', FLOOR, '0', db, services.redis.url, mode], { LABSYNC_COMPACT_AFTER: '8' })
+      await sql.connect()
+      const room = 'order/compacting'
+      client = openClient('yjs-floor', floor.url.replace(/^http/, 'ws'), room, 'any')
+      await client.synced
+      const items = client.doc.getArray<number>('items')
+      for (let i = 0; i < 40; i++) {
+        items.push([i])
+        await client.echoed(5_000)
+      }
+      // The last compaction's delete runs after its snapshot commits: wait for the rows to settle.
+      let rows: Buffer[] = []
+      for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+        const before = rows.length
+        rows = (await sql.query<{ data: Buffer }>('SELECT data FROM doc_updates WHERE doc = $1 ORDER BY id', [room])).rows.map((r) => r.data)
+        if (rows.length === before && (mode === 'yjs' || rows.length < 40)) break
+      }
+      if (mode === 'yjs') assert.is(rows.length, 40, 'one row per write')
+      else assert.ok(rows.length <= 12, `${rows.length} rows left of 40 writes (a snapshot every 6-10, the appends after it)`)
+      const stored = new Y.Doc()
+      for (const row of rows) Y.applyUpdate(stored, row)
+      assert.equal(stored.getArray('items').toArray(), Array.from({ length: 40 }, (_, i) => i), 'the rows hold every write')
+    } finally {
+      client?.destroy()
+      await sql.end().catch(() => {})
+      await floor?.stop()
+      await services.stop()
+    }
+  })
+}
+
 for (const mode of [[], ['yjs']]) {
   test(`the ${mode.length ? 'Yjs ' : ''}store floor sends a client's presence back to it, which keeps a stock client's watchdog fed`, async () => {
     const services = await startServices()
