@@ -99,12 +99,15 @@ export class StoredLog {
     return this.reading
   }
 
-  /** The room is unloaded: a long log is compacted first, then the store forgets the document. */
-  unload(): void {
+  /**
+   * The room is unloaded: a long log is compacted first, then the store forgets the document.
+   * Resolves once it has (a new copy of the document must not fold rows before then).
+   */
+  unload(): Promise<void> {
     const { store, doc } = this.options
-    if (this.updatesSinceSnapshot <= 1) return store.release(doc)
+    if (this.updatesSinceSnapshot <= 1) return Promise.resolve(store.release(doc))
     // A failed compaction loses nothing: the update log it would have replaced is still there.
     // The store forgets the document's rows only once its compaction has used them.
-    store.compact(doc, this.options.snapshot()).catch(() => {}).finally(() => store.release(doc))
+    return store.compact(doc, this.options.snapshot()).catch(() => {}).finally(() => store.release(doc))
   }
 }

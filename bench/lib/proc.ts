@@ -17,9 +17,10 @@ export const SYSTEMS: SystemName[] = ['labsync', 'hocuspocus', 'y-websocket-serv
  */
 export const FLOOR: SystemName = 'floor'
 /**
- * The references run beside the servers in `sync`: the echo floor, then servers/yjs-floor.ts
+ * The references run beside the servers: in `sync`, the echo floor, then servers/yjs-floor.ts
  * applying every write to a Y.Doc (`yjs-floor`) and also committing it through labsync's SQLite
- * store before the echo (`durable-floor`): what Yjs and durability cost by themselves.
+ * store before the echo (`durable-floor`): what Yjs and durability cost by themselves. cluster-rate
+ * reads `floor` and `yjs-floor` as its store floors (servers/store-floor.ts) and adds CLUSTER_REFERENCES.
  */
 export const REFERENCES: SystemName[] = [FLOOR, 'yjs-floor', 'durable-floor', 'compacting-floor']
 /**

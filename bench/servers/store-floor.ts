@@ -47,17 +47,24 @@ const fanout = await RedisFanout.open(fanoutUrl, { prefix: title })
 
 /**
  * The sockets on each room, its fan-out subscription (made before the first socket joins), in the
- * Yjs store floors its document and in the compacting one its log.
+ * Yjs store floors its document, in the compacting one its log, and its last append, settled once
+ * the echo has gone.
  */
-interface Entry { sockets: Set<WebSocket>; unsubscribe: Promise<Unsubscribe>; doc: Y.Doc | null; log: StoredLog | null }
+interface Entry { sockets: Set<WebSocket>; unsubscribe: Promise<Unsubscribe>; doc: Y.Doc | null; log: StoredLog | null; lastAppend: Promise<void> }
 const rooms = new Map<string, Entry>()
+/**
+ * The compacting floor's rooms whose unload (a compaction, then the store forgetting the
+ * document's rows) has not settled. A room opened again meanwhile does not compact: it never
+ * loads, so it cannot know what that snapshot holds, and the store is about to forget its rows.
+ */
+const unloading = new Map<string, Promise<void>>()
 
 function join(room: string, ws: WebSocket): Entry {
   let entry = rooms.get(room)
   if (!entry) {
     const sockets = new Set<WebSocket>()
     const doc = withYjs ? new Y.Doc({ guid: room }) : null
-    const log = doc && compactAfter > 0
+    const log = doc && compactAfter > 0 && !unloading.has(room)
       ? new StoredLog({
         store, doc: room, compactAfterUpdates: compactAfter,
         snapshot: () => Y.encodeStateAsUpdate(doc),
@@ -71,7 +78,7 @@ function join(room: string, ws: WebSocket): Entry {
       log?.storedElsewhere(update)
       for (const s of sockets) s.send(updateMessage(update))
     })
-    rooms.set(room, entry = { sockets, unsubscribe, doc, log })
+    rooms.set(room, entry = { sockets, unsubscribe, doc, log, lastAppend: Promise.resolve() })
   }
   const joined = entry
   joined.sockets.add(ws)
@@ -79,9 +86,18 @@ function join(room: string, ws: WebSocket): Entry {
     joined.sockets.delete(ws)
     if (joined.sockets.size > 0 || rooms.get(room) !== joined) return
     rooms.delete(room)
-    joined.log?.unload() // a long log is compacted first, as a relay's is
-    joined.doc?.destroy()
     void joined.unsubscribe.then((stop) => stop())
+    // As a relay unloads only a settled room: its appends committed, then a long log compacted.
+    const unloaded = joined.lastAppend.then(async () => {
+      try {
+        await joined.log?.unload()
+      } finally {
+        joined.doc?.destroy()
+      }
+    })
+    if (!joined.log) return
+    unloading.set(room, unloaded)
+    void unloaded.finally(() => { if (unloading.get(room) === unloaded) unloading.delete(room) })
   })
   return joined
 }
@@ -117,7 +133,7 @@ wss.on('connection', (ws: WebSocket, room: string) => {
         return void ws.close(1003) // not a Yjs update: nothing stored
       }
     }
-    store.append(room, update).then(() => {
+    entry.lastAppend = store.append(room, update).then(() => {
       fanout.publish(room, update)
       const echo = message.kind === 'sync-update' ? data as Buffer : updateMessage(update)
       for (const s of rooms.get(room)?.sockets ?? []) s.send(echo)

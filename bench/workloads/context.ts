@@ -12,7 +12,7 @@ export interface Context {
   systems: SystemName[]
   /** Whether the latency workloads also run the echo floor (unless `--systems` leaves it out). */
   floor: boolean
-  /** The references `sync` runs beside the systems (proc.ts REFERENCES, unless `--systems` leaves them out). */
+  /** The references run beside the systems (proc.ts REFERENCES, unless `--systems` leaves them out; each workload takes those it knows). */
   references?: SystemName[]
   /** Sync rounds per system, when `--rounds` overrides the preset. */
   rounds?: number

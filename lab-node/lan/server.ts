@@ -14,6 +14,7 @@ import { SqliteDocStore } from '../../storage/sqlite/doc-store.ts'
 import { SqliteImageStore } from '../../storage/sqlite/image-store.ts'
 import { Rooms } from '../../sync-server/rooms.ts'
 import { SERVER_ORIGIN, type RoomHooks } from '../../sync-server/room.ts'
+import { DEFAULT_COMPACT_AFTER } from '../../sync-server/stored-log.ts'
 import { httpTimeouts, limitConnections, type ConnectionCaps } from '../../sync-server/http-limits.ts'
 import { bearerToken, listen } from '../../sync-server/respond.ts'
 import { createImages } from '../../photos/intake.ts'
@@ -74,7 +75,7 @@ export async function startLanServer(options: LanServerOptions): Promise<LanServ
   const identity = new InStoreIdentity(dir, { relayNow, isRevoked: (sid) => state.isRevoked(sid) })
   const hooks = documentHooks({ labId, identity, relayNow, log })
   const store = new SqliteDocStore(state.db)
-  const rooms = new Rooms({ store, hooks, idleUnloadMs: 30_000, compactAfterUpdates: 500, maxRefusals: 20, refuseWrite: refuseWriteInStore, limits })
+  const rooms = new Rooms({ store, hooks, idleUnloadMs: 30_000, compactAfterUpdates: DEFAULT_COMPACT_AFTER, maxRefusals: 20, refuseWrite: refuseWriteInStore, limits })
   const imageStore = new SqliteImageStore(state.db, dir, now)
   const photoPath = (sha256: string) => imageStore.path(sha256)
   const forwarder = new Forwarder({

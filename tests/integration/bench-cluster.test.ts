@@ -94,16 +94,16 @@ test('the rate steps run through haproxy against labsync on 2 relays, Hocuspocus
   }
 })
 
-test('--rates: no search, labsync on 2 relays and the Yjs store floor each at every rate in each round, with CPU and system calls per write by process', async () => {
+test('--rates: no search, labsync on 2 relays and the Yjs store floors each at every rate in each round, with CPU and system calls per write by process', async () => {
   const space = scratch()
   const workers = await Workers.start(2)
   const sizes = { clients: 6, seconds: 1, warmUpSeconds: 0.5, lightPerSec: 20, plan: { startPerSec: 40, maxPerSec: 40, refinements: 0 }, relays: [2], fsyncRecords: 20, rounds: 2, fixedRates: [20, 40] }
   try {
-    const result = await runClusterRate({ quick: true, systems: ['labsync'], floor: false, references: ['yjs-floor'], workers, log: () => {}, tempDir: space.tempDir }, sizes)
+    const result = await runClusterRate({ quick: true, systems: ['labsync'], floor: false, references: ['yjs-floor', 'compacting-floor'], workers, log: () => {}, tempDir: space.tempDir }, sizes)
     const byRate = result.details!.rounds as Record<number, Record<string, StepRecord[]>>
     assert.equal(Object.keys(byRate).map(Number), [20, 40])
     for (const rate of [20, 40]) {
-      for (const label of ['labsync×2', 'yjs-store-floor×2']) {
+      for (const label of ['labsync×2', 'yjs-store-floor×2', 'compacting-yjs-floor×2']) {
         const steps = byRate[rate][label]
         assert.equal(steps.map((s) => s.offeredPerSec), [rate, rate], `${label}: a step per round at ${rate}/s`)
         for (const step of steps) {
@@ -118,6 +118,7 @@ test('--rates: no search, labsync on 2 relays and the Yjs store floor each at ev
         assert.ok(result.systems[label][`medianCpuSecondsPer1kWrites@${rate}`] > 0)
       }
       assert.ok(result.ratios['labsync×2/yjs-store-floor×2'][`cpuPer1kWrites@${rate}`] > 0)
+      assert.ok(result.ratios['labsync×2/compacting-yjs-floor×2'][`cpuPer1kWrites@${rate}`] > 0)
     }
     // No search ran: no sustainable rate, no step but the fixed ones.
     assert.is(result.systems['labsync×2'].sustainablePerSec, undefined)
