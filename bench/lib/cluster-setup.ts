@@ -34,22 +34,24 @@ export interface ClusterSystems {
   services: Awaited<ReturnType<typeof startServices>>
   relays: ClusterProcess[]
   hocuspocus: ClusterProcess[]
-  /** Two store-floor servers (servers/store-floor.ts) on a database of their own; none unless asked. */
-  floors: ClusterProcess[]
-  /** Two Yjs store-floor servers (servers/store-floor.ts … yjs: a Y.Doc per room) on a database of their own; none unless asked. */
-  yjsFloors: ClusterProcess[]
-  /** Two compacting Yjs floor servers (servers/store-floor.ts … yjs-compact) on a database of their own; none unless asked. */
-  compactingFloors: ClusterProcess[]
+  /** The store floors asked for (FloorKind), by name, each its servers on a database of its own. */
+  floors: Record<string, ClusterProcess[]>
   /** Customers whose tokens every relay accepted (checked on each relay directly). */
   people: Account[]
   close(): Promise<void>
 }
 
 /**
+ * A kind of store floor (servers/store-floor.ts): `name` names its processes, database and Redis
+ * prefix; `mode` is its argument (none: the plain floor; `yjs`; `yjs-compact`); `count` servers.
+ */
+export interface FloorKind { name: string; mode: string[]; count: number }
+
+/**
  * Everything the workload measures, running; close() stops it all (what is already dead included).
  * `relays` (RELAYS unless given): a run that measures fewer does not wait for the others to start.
  */
-export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS, floors = 0, yjsFloors = 0, compactingFloors = 0): Promise<ClusterSystems> {
+export async function startClusterSystems(dir: string, customers: number, log: (message: string) => void, relays = RELAYS, floorKinds: FloorKind[] = []): Promise<ClusterSystems> {
   const services = await startServices()
   const running: ClusterProcess[] = []
   const close = async () => {
@@ -68,20 +70,16 @@ export async function startClusterSystems(dir: string, customers: number, log: (
     const hocuspocus = await Promise.all(Array.from({ length: HOCUSPOCUS_INSTANCES }, (_, i) =>
       startProcess(`hocuspocus${i + 1}`, process.execPath, ['--import', 'tsx', join(SERVERS, 'hocuspocus-cluster.ts'), '0', hocuspocusDb, services.redis.url, `hocuspocus${i + 1}`])))
     running.push(...hocuspocus)
-    const startFloors = async (count: number, name: string, mode: string[]) => {
-      if (count === 0) return []
+    const floors: Record<string, ClusterProcess[]> = {}
+    for (const { name, mode, count } of floorKinds) {
       const db = await services.postgres.createDatabase(name.replaceAll('-', '_'))
-      const started = await Promise.all(Array.from({ length: count }, (_, i) =>
+      floors[name] = await Promise.all(Array.from({ length: count }, (_, i) =>
         startProcess(`${name}${i + 1}`, process.execPath, [...labsyncNodeFlags(''), '--import', 'tsx', join(SERVERS, 'store-floor.ts'), '0', db, services.redis.url, ...mode])))
-      running.push(...started)
-      return started
+      running.push(...floors[name])
     }
-    const floorServers = await startFloors(floors, 'store-floor', [])
-    const yjsFloorServers = await startFloors(yjsFloors, 'yjs-store-floor', ['yjs'])
-    const compactingFloorServers = await startFloors(compactingFloors, 'compacting-yjs-floor', ['yjs-compact'])
     await checkTokensEverywhere(started, people)
     log(`cluster: PostgreSQL on ${services.postgres.port}, Redis on ${services.redis.port}, ${started.length} relays, ${hocuspocus.length} Hocuspocus instances, ${people.length} accounts`)
-    return { services, relays: started, hocuspocus, floors: floorServers, yjsFloors: yjsFloorServers, compactingFloors: compactingFloorServers, people, close }
+    return { services, relays: started, hocuspocus, floors, people, close }
   } catch (error) {
     await close()
     throw error

@@ -54,11 +54,27 @@ const YJS_FLOOR_LABEL = `yjs-store-floor×${FLOORS}`
  * host. In a run that names `compacting-floor`.
  */
 const COMPACTING_FLOOR_LABEL = `compacting-yjs-floor×${FLOORS}`
-/** The floors, each judged as labsync is, under its own name in the ratios (`store-floor/target`…). */
-const FLOOR_REFERENCES = [
-  { label: FLOOR_LABEL, name: 'store-floor' },
-  { label: YJS_FLOOR_LABEL, name: 'yjs-store-floor' },
-  { label: COMPACTING_FLOOR_LABEL, name: 'compacting-yjs-floor' },
+/**
+ * The floors, each run when `--systems` names `system` (the plain one: unless it leaves `floor`
+ * out), started as servers/store-floor.ts `mode`, and judged as labsync is, under its own name in
+ * the ratios (`store-floor/target`…), with its `note` in the report.
+ */
+const FLOOR_REFERENCES: Array<{ label: string; name: string; system: SystemName; mode: string[]; note: string }> = [
+  {
+    label: FLOOR_LABEL, name: 'store-floor', system: 'floor', mode: [],
+    note: 'servers/store-floor.ts keeps no document and checks nothing, it commits each update through labsync\'s PgDocStore, publishes it through RedisFanout and echoes it; '
+      + 'store-floor/target is issue 18\'s target applied to it: where even it misses, no server that echoes only what PostgreSQL committed meets the target on this host.',
+  },
+  {
+    label: YJS_FLOOR_LABEL, name: 'yjs-store-floor', system: 'yjs-floor', mode: ['yjs'],
+    note: 'the store floor that also applies every update to a Y.Doc per room and answers sync step 1 from it, checking and loading nothing; '
+      + 'where it misses the target, no Yjs server that echoes only what PostgreSQL committed meets it on this host (labsync\'s relays do all it does, and check rights too).',
+  },
+  {
+    label: COMPACTING_FLOOR_LABEL, name: 'compacting-yjs-floor', system: 'compacting-floor', mode: ['yjs-compact'],
+    note: 'the Yjs store floor whose rooms also fold their update log into a snapshot as a relay\'s do (the relay\'s StoredLog and PgDocStore), deleting the rows folded; '
+      + 'issue 18 asks for that store, so where it misses the target no server of the issue\'s design meets it on this host.',
+  },
 ]
 
 export async function clusterRate(ctx: Context): Promise<Result> {
@@ -72,18 +88,19 @@ export async function clusterRate(ctx: Context): Promise<Result> {
 export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Promise<Result> {
   ctx.log(`cluster-rate: ${sizes.clients} clients, ${sizes.seconds} s per step: ${sizes.lightPerSec}/s, then from ${sizes.plan.startPerSec}/s doubling until p99 > 50 ms or behind; labsync on ${sizes.relays.join(', ')} relay(s)`)
   const dir = ctx.tempDir('cluster-rate')
-  const named = (system: SystemName) => (ctx.references?.includes(system) ? FLOORS : 0)
-  const systems = await startClusterSystems(dir, 8, ctx.log, Math.max(...sizes.relays), ctx.floor ? FLOORS : 0, named('yjs-floor'), named('compacting-floor'))
+  const floors = FLOOR_REFERENCES.filter((f) => (f.system === 'floor' ? ctx.floor : ctx.references?.includes(f.system)))
+  const systems = await startClusterSystems(dir, 8, ctx.log, Math.max(...sizes.relays), floors.map((f) => ({ name: f.name, mode: f.mode, count: FLOORS })))
   const balancers: ClusterProcess[] = []
   const balance = async (servers: ClusterProcess[]) => { const b = await startBalancer(dir, servers); balancers.push(b); return b }
   try {
     // Hocuspocus first: labsync then also gets a step at twice its sustainable rate.
     const targets = (await targetsOf(ctx, systems, balance, sizes.relays)).sort((a, b) => Number(a.system === 'labsync') - Number(b.system === 'labsync'))
-    if (systems.floors.length > 0) targets.push({ label: FLOOR_LABEL, system: 'floor', servers: systems.floors, balancer: await balance(systems.floors), people: systems.people })
-    if (systems.yjsFloors.length > 0) targets.push({ label: YJS_FLOOR_LABEL, system: 'yjs-floor', servers: systems.yjsFloors, balancer: await balance(systems.yjsFloors), people: systems.people })
-    if (systems.compactingFloors.length > 0) targets.push({ label: COMPACTING_FLOOR_LABEL, system: 'compacting-floor', servers: systems.compactingFloors, balancer: await balance(systems.compactingFloors), people: systems.people })
+    for (const { label, name, system } of floors) {
+      const servers = systems.floors[name]
+      targets.push({ label, system, servers, balancer: await balance(servers), people: systems.people })
+    }
     const runs: Record<string, SystemRun> = {}
-    const servers = [...systems.relays, ...systems.hocuspocus, ...systems.floors, ...systems.yjsFloors, ...systems.compactingFloors].map((s) => s.pid)
+    const servers = [...systems.relays, ...systems.hocuspocus, ...Object.values(systems.floors).flat()].map((s) => s.pid)
     const everyServer = [...servers, systems.services.postgres.pid, systems.services.redis.pid]
     if (sizes.fixedRates) return summarizeFixed(await atFixedRates(ctx, systems, targets, sizes, sizes.fixedRates, everyServer), sizes)
     for (const target of targets) {
@@ -327,12 +344,7 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
     'cpuSecondsPer1kWrites@R sums every server process: the relays or instances, PostgreSQL (all backends) and Redis; not haproxy.',
     `labsync/target (issue 18, ${OURS} vs ${PEER}): at or below 1 meets; meets = 1 when labsync sustained twice Hocuspocus's rate at no higher a p99 than Hocuspocus's at its own`
       + (h || !peer ? '.' : `; empty: ${PEER} sustained no step (p99 <= 50 ms), so there is no limit of its to double. keptUpPerSec and p99Ms@commonKeptUp compare what is left (the highest rate each kept up with, p99 aside).`),
-    ...(runs[FLOOR_LABEL] ? [`${FLOOR_LABEL} (a reference, not a product): servers/store-floor.ts keeps no document and checks nothing, it commits each update through labsync's PgDocStore, publishes it through RedisFanout and echoes it; `
-      + `store-floor/target is issue 18's target applied to it: where even it misses, no server that echoes only what PostgreSQL committed meets the target on this host.`] : []),
-    ...(runs[YJS_FLOOR_LABEL] ? [`${YJS_FLOOR_LABEL} (a reference, not a product): the store floor that also applies every update to a Y.Doc per room and answers sync step 1 from it, checking and loading nothing; `
-      + `where it misses the target, no Yjs server that echoes only what PostgreSQL committed meets it on this host (labsync's relays do all it does, and check rights too).`] : []),
-    ...(runs[COMPACTING_FLOOR_LABEL] ? [`${COMPACTING_FLOOR_LABEL} (a reference, not a product): the Yjs store floor whose rooms also fold their update log into a snapshot as a relay's do (the relay's StoredLog and PgDocStore), deleting the rows folded; `
-      + `issue 18 asks for that store, so where it misses the target no server of the issue's design meets it on this host.`] : []),
+    ...FLOOR_REFERENCES.filter((f) => runs[f.label]).map((f) => `${f.label} (a reference, not a product): ${f.note}`),
     'The host is shared with other test runs: "waited" (the servers\' event loops ready but without a CPU) and "load avg" (uptime) are recorded with every step.',
     ...rateNotes(runs, sizes.lightPerSec),
     ...roundsNotes(rounds),
