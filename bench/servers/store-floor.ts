@@ -1,9 +1,8 @@
 // Reference for the cluster benchmarks, not a product: the least a y-websocket server can do that
 // keeps labsync's promise in a cluster (an echo means committed in PostgreSQL, other relays told
 // through Redis). Like echo-floor.ts it keeps no document and checks nothing; every update goes
-// through labsync's own PgDocStore (group commit) and RedisFanout (which, as on a relay, stops
-// publishing a room no other process has; the floor ignores resyncs: the bench's rooms are each on
-// one process), then back to every socket on its room. labsync's relays do all of this plus Yjs, the rights and the protocol, so against it
+// through labsync's own PgDocStore (group commit) and RedisFanout, then back to every socket on
+// its room. labsync's relays do all of this plus Yjs, the rights and the protocol, so against it
 // the cluster figures show what the relay's own layer costs; against Hocuspocus, whether a target
 // is reachable at all by a server that commits before it echoes.
 //

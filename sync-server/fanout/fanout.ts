@@ -38,8 +38,7 @@ export interface Fanout {
   /**
    * `callback(null)` when updates of any room may have been missed (the link to Redis was cut and
    * is back, subscriptions restored); `callback(room)` when another relay could not publish one of
-   * `room`'s, or left some unpublished while no other relay had the room. Either way the
-   * subscriptions hold again when it is called: re-read from the store.
+   * `room`'s. Either way the subscriptions hold again when it is called: re-read from the store.
    */
   onGap(callback: (room: string | null) => void): void
   /** Sends `message` on `channel` (sign-outs, lab-key changes) to every other relay listening. */

@@ -21,18 +21,11 @@ const EMPTY = new Uint8Array(0)
  * - an update skipped while `alone` was committed before this relay heard the hello, so before
  *   the resync the hello brings, so the newcomer's re-read finds it;
  * - after the hello every update is published again, and the newcomer hears it.
- * A reply counted before a hello or a cut link says nothing of now (epoch), nor one to a publish
- * sent before this relay's own SUBSCRIBE was answered (listening). Unpublished updates are also
- * announced when this relay leaves the room, closes, or its link comes back (a hello may have been
- * lost meanwhile). One window is left: Redis drops this relay's listening link and a reply counting
- * only another relay arrives before ioredis reports the close; that relay then hears the updates
- * skipped meanwhile when this link is back (a resync), not at once.
- * Counts are one Redis server's: not for Redis Cluster, where PUBLISH counts one node's subscribers.
+ * A reply counted before a hello or a cut link says nothing of now (epoch). Unpublished updates are
+ * also announced when this relay leaves the room or its link comes back (a hello may have been lost).
  */
 interface RoomChannel {
   room: string
-  /** This relay's SUBSCRIBE of the channel was answered and its link not cut since: a count includes it. */
-  listening: boolean
   /** 'alone': the last publish reached only this relay, so updates are not published. */
   others: 'unknown' | 'shared' | 'alone'
   /** Bumped by every hello and gap: a reply counted from before one is ignored. */
@@ -78,10 +71,7 @@ export class RedisFanout implements Fanout {
     if (this.sender.length !== SENDER_BYTES) throw new RangeError(`a sender id has ${SENDER_BYTES} bytes`)
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel.toString(), message))
     sub.on('ready', () => { this.linkEpoch++; void this.resubscribed() })
-    sub.on('close', () => {
-      this.linkEpoch++
-      for (const state of this.rooms.values()) state.listening = false
-    })
+    sub.on('close', () => { this.linkEpoch++ })
     pub.on('ready', () => this.announceUnpublished())
   }
 
@@ -117,17 +107,16 @@ export class RedisFanout implements Fanout {
       state.skipped = true
       return
     }
-    // A count means something only if this relay's own subscription was among those counted.
-    const counting = state?.listening === true ? { epoch: state.epoch, linkEpoch: this.linkEpoch } : null
+    const epoch = state?.epoch, linkEpoch = this.linkEpoch
     this.send(channel, Kind.Update, update).then(
-      (receivers) => { if (counting) this.counted(state!, counting.epoch, counting.linkEpoch, receivers) },
+      (receivers) => { if (state) this.counted(state, epoch!, linkEpoch, receivers) },
       () => this.unannounced.add(room),
     )
   }
 
   async subscribe(room: string, onUpdate: (update: Uint8Array) => void, onAwareness?: (update: Uint8Array | null) => void): Promise<Unsubscribe> {
     const channel = this.roomChannel(room)
-    if (!this.rooms.has(channel)) this.rooms.set(channel, { room, listening: false, others: 'unknown', epoch: 0, skipped: false })
+    if (!this.rooms.has(channel)) this.rooms.set(channel, { room, others: 'unknown', epoch: 0, skipped: false })
     const unsubscribe = await this.listen(channel, (body, kind) => {
       if (kind === Kind.Update) onUpdate(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
       else if (kind === Kind.Resync) for (const callback of this.gapCallbacks) callback(room)
@@ -171,11 +160,8 @@ export class RedisFanout implements Fanout {
   }
 
   async close(): Promise<void> {
-    // Sent before QUIT on the same link: what this relay skipped is announced even as it goes.
-    for (const state of this.rooms.values()) this.announceSkipped(state)
     this.closed = true
     this.handlers.clear()
-    this.rooms.clear()
     await Promise.allSettled([this.pub.quit(), this.sub.quit()])
     this.pub.disconnect(); this.sub.disconnect()
   }
@@ -199,7 +185,7 @@ export class RedisFanout implements Fanout {
    */
   private counted(state: RoomChannel, epoch: number, linkEpoch: number, receivers: number): void {
     if (this.rooms.get(this.roomChannel(state.room)) !== state || state.epoch !== epoch || this.linkEpoch !== linkEpoch) return
-    state.others = receivers === 1 && state.listening ? 'alone' : 'shared'
+    state.others = receivers === 1 && this.sub.status === 'ready' ? 'alone' : 'shared'
   }
 
   /** Tells the others on `room` that this relay now listens there (see RoomChannel). */
@@ -233,10 +219,7 @@ export class RedisFanout implements Fanout {
     let set = this.handlers.get(channel)
     if (!set) {
       this.handlers.set(channel, set = new Set())
-      this.subscribed.set(channel, this.sub.subscribe(channel).then(() => {
-        const state = this.rooms.get(channel)
-        if (state && this.handlers.get(channel) === set) state.listening = true
-      }, () => {}))
+      this.subscribed.set(channel, this.sub.subscribe(channel).then(() => {}, () => {}))
     }
     set.add(handler)
     await this.subscribed.get(channel)
@@ -278,7 +261,6 @@ export class RedisFanout implements Fanout {
     // Hellos sent while this relay was not listening went unheard, and the others may have stopped
     // publishing to it meanwhile: count afresh, announce what was skipped, and say hello again.
     for (const state of this.rooms.values()) {
-      state.listening = true
       state.epoch++
       state.others = 'unknown'
       this.announceSkipped(state)
