@@ -20,10 +20,8 @@ export class Rooms {
   private readonly subscriptions = new Map<string, Unsubscribe>()
   /** Updates other relays published while their room was loading, applied once it has. */
   private readonly inbox = new Map<string, Uint8Array[]>()
-  /** Gaps of every room in the fan-out so far: a room whose load spanned one is re-read. */
+  /** Gaps in the fan-out so far: a room whose load spanned one is re-read. */
   private gaps = 0
-  /** Loading rooms another relay asked to re-read (a gap of that room alone): re-read once loaded. */
-  private readonly resyncs = new Set<string>()
 
   constructor(private readonly options: RoomsOptions) {
     options.fanout?.onGap((room) => this.catchUp(room))
@@ -108,7 +106,6 @@ export class Rooms {
     const gapsBefore = this.gaps
     const inbox: Uint8Array[] = []
     this.inbox.set(name.name, inbox)
-    this.resyncs.delete(name.name)
     try {
       if (fanout && !this.subscriptions.has(name.name)) {
         this.subscriptions.set(name.name, await fanout.subscribe(name.name, (update) => this.deliver(name.name, update), (update) => this.deliverAwareness(name.name, update)))
@@ -121,7 +118,7 @@ export class Rooms {
       }
       room.applyStored(inbox)
       this.loaded.set(name.name, room)
-      if (this.resyncs.delete(name.name) || this.gaps !== gapsBefore) void room.catchUp()
+      if (this.gaps !== gapsBefore) void room.catchUp()
       // Presence published while it loaded was not kept: ask the relays that have it for theirs.
       if (fanout && name.kind !== 'catalog') fanout.askAwareness(name.name)
       return room
@@ -130,7 +127,6 @@ export class Rooms {
       throw error
     } finally {
       this.inbox.delete(name.name)
-      this.resyncs.delete(name.name)
     }
   }
 
@@ -161,16 +157,12 @@ export class Rooms {
     }
   }
 
-  /** After a gap (of `name`, or of every room when null), rooms re-read the store (loading ones once loaded). */
+  /** After a gap (of `name`, or of every room when null), loaded rooms re-read the store. */
   private catchUp(name: string | null): void {
-    if (name !== null) {
-      if (this.inbox.has(name)) this.resyncs.add(name)
-      const room = this.loaded.get(name)
-      if (room && !room.isFailed) void room.catchUp()
-      return
-    }
     this.gaps++
-    for (const room of this.loaded.values()) if (!room.isFailed) void room.catchUp()
+    for (const room of this.loaded.values()) {
+      if ((name === null || room.name.name === name) && !room.isFailed) void room.catchUp()
+    }
   }
 
   private unsubscribe(name: string): void {

@@ -19,10 +19,8 @@ export interface Fanout {
   publish(room: string, update: Uint8Array): void
   /**
    * Delivers the updates other relays publish for `room` from now on. Resolves once subscribed:
-   * any update another relay stores after that reaches `onUpdate`, or is announced by onGap (a
-   * relay may publish nothing while no other has the room, and then tells a newcomer to re-read).
-   * Subscribe before loading the room from the store, so nothing falls between the load and the
-   * subscription.
+   * anything published after that reaches `onUpdate`, or is announced by onGap. Subscribe before
+   * loading the room from the store, so nothing falls between the load and the subscription.
    */
   subscribe(room: string, onUpdate: (update: Uint8Array) => void, onAwareness?: (update: Uint8Array | null) => void): Promise<Unsubscribe>
   /**

@@ -1,38 +1,11 @@
 // Fan-out through Redis pub/sub (ioredis): one channel per room and per broadcast channel, one
 // connection to publish and one to listen; a cut link is a gap, announced once listening again.
-// A room no other relay has loaded (the balancer pins each document to one relay) is not published
-// at all: see RoomChannel.
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Fanout, Unsubscribe } from './fanout.ts'
 
 const SENDER_BYTES = 16
-const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4, Hello = 5 }
-const EMPTY = new Uint8Array(0)
-
-/**
- * What this relay knows of the other relays on one room's channel. Behind a balancer that pins
- * each document to one relay, a room's updates usually reach no one: Redis counts the receivers of
- * every PUBLISH (this relay's own subscription among them), so once a publish reached only this
- * relay, the room's updates are no longer published, which was a tenth of a relay's CPU per write.
- * It is safe because every relay that subscribes to a room says hello on it, and a relay that has
- * left updates unpublished answers a hello with a resync, so the newcomer re-reads the store after
- * its load (which may have read the store before those updates were committed):
- * - an update skipped while `alone` was committed before this relay heard the hello, so before
- *   the resync the hello brings, so the newcomer's re-read finds it;
- * - after the hello every update is published again, and the newcomer hears it.
- * A reply counted before a hello or a cut link says nothing of now (epoch). Unpublished updates are
- * also announced when this relay leaves the room or its link comes back (a hello may have been lost).
- */
-interface RoomChannel {
-  room: string
-  /** 'alone': the last publish reached only this relay, so updates are not published. */
-  others: 'unknown' | 'shared' | 'alone'
-  /** Bumped by every hello and gap: a reply counted from before one is ignored. */
-  epoch: number
-  /** Updates left unpublished since the last resync this relay sent for the room. */
-  skipped: boolean
-}
+const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4 }
 
 export interface RedisFanoutOptions {
   /** Channel names start with this (several deployments on one Redis). */
@@ -55,12 +28,6 @@ export class RedisFanout implements Fanout {
   private readonly gapCallbacks: Array<(room: string | null) => void> = []
   /** Rooms whose updates could not be published; announced as resyncs when Redis is back. */
   private readonly unannounced = new Set<string>()
-  /** The room channels subscribed to, by channel name (see RoomChannel). */
-  private readonly rooms = new Map<string, RoomChannel>()
-  /** Rooms whose hello could not be sent; sent when Redis is back. */
-  private readonly unhelloed = new Set<string>()
-  /** Bumped whenever the listening link closes or is ready again (see counted). */
-  private linkEpoch = 0
   private readonly prefix: string
   private readonly sender: Buffer
   private closed = false
@@ -70,8 +37,7 @@ export class RedisFanout implements Fanout {
     this.sender = Buffer.from(options.sender ?? randomBytes(SENDER_BYTES))
     if (this.sender.length !== SENDER_BYTES) throw new RangeError(`a sender id has ${SENDER_BYTES} bytes`)
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel.toString(), message))
-    sub.on('ready', () => { this.linkEpoch++; void this.resubscribed() })
-    sub.on('close', () => { this.linkEpoch++ })
+    sub.on('ready', () => void this.resubscribed())
     pub.on('ready', () => this.announceUnpublished())
   }
 
@@ -101,43 +67,19 @@ export class RedisFanout implements Fanout {
   }
 
   publish(room: string, update: Uint8Array): void {
-    const channel = this.roomChannel(room)
-    const state = this.rooms.get(channel)
-    if (state?.others === 'alone') {
-      state.skipped = true
-      return
-    }
-    const epoch = state?.epoch, linkEpoch = this.linkEpoch
-    this.send(channel, Kind.Update, update).then(
-      (receivers) => { if (state) this.counted(state, epoch!, linkEpoch, receivers) },
-      () => this.unannounced.add(room),
-    )
+    this.send(this.roomChannel(room), Kind.Update, update).catch(() => this.unannounced.add(room))
   }
 
   async subscribe(room: string, onUpdate: (update: Uint8Array) => void, onAwareness?: (update: Uint8Array | null) => void): Promise<Unsubscribe> {
-    const channel = this.roomChannel(room)
-    if (!this.rooms.has(channel)) this.rooms.set(channel, { room, others: 'unknown', epoch: 0, skipped: false })
-    const unsubscribe = await this.listen(channel, (body, kind) => {
+    return this.listen(this.roomChannel(room), (body, kind) => {
       if (kind === Kind.Update) onUpdate(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
       else if (kind === Kind.Resync) for (const callback of this.gapCallbacks) callback(room)
       else if (kind === Kind.Awareness) onAwareness?.(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
       else if (kind === Kind.AskAwareness) onAwareness?.(null)
     })
-    this.hello(room)
-    return unsubscribe
-  }
-
-  /**
-   * Whether `room`'s updates are not being published: its last publish reached no other relay and
-   * no relay has said hello on it since. For tests and diagnostics.
-   */
-  alone(room: string): boolean {
-    return this.rooms.get(this.roomChannel(room))?.others === 'alone'
   }
 
   publishAwareness(room: string, update: Uint8Array): void {
-    // Nobody else to tell: a relay that loads the room asks for presence after its hello.
-    if (this.rooms.get(this.roomChannel(room))?.others === 'alone') return
     // Presence is renewed every 15 s: one lost is not a gap, there is nothing to re-read.
     this.send(this.roomChannel(room), Kind.Awareness, update).catch(() => {})
   }
@@ -169,44 +111,12 @@ export class RedisFanout implements Fanout {
   private roomChannel(room: string): string { return `${this.prefix}:doc:${room}` }
   private broadcastChannel(channel: string): string { return `${this.prefix}:bc:${channel}` }
 
-  /** Publishes one message; resolves with how many subscribers received it (this relay's own among them). */
-  private send(channel: string, kind: Kind, body: Uint8Array): Promise<number> {
+  private async send(channel: string, kind: Kind, body: Uint8Array): Promise<void> {
     const frame = Buffer.allocUnsafe(SENDER_BYTES + 1 + body.byteLength)
     this.sender.copy(frame, 0)
     frame[SENDER_BYTES] = kind
     frame.set(body, SENDER_BYTES + 1)
-    return this.pub.publish(channel, frame)
-  }
-
-  /**
-   * A publish of `state`'s room reached `receivers` subscribers. Exactly one (this relay's own
-   * subscription) means no other relay had the room then: stop publishing it, unless a hello or a
-   * cut link came after the publish was sent (its count says nothing of now).
-   */
-  private counted(state: RoomChannel, epoch: number, linkEpoch: number, receivers: number): void {
-    if (this.rooms.get(this.roomChannel(state.room)) !== state || state.epoch !== epoch || this.linkEpoch !== linkEpoch) return
-    state.others = receivers === 1 && this.sub.status === 'ready' ? 'alone' : 'shared'
-  }
-
-  /** Tells the others on `room` that this relay now listens there (see RoomChannel). */
-  private hello(room: string): void {
-    this.send(this.roomChannel(room), Kind.Hello, EMPTY).catch(() => this.unhelloed.add(room))
-  }
-
-  /** Another relay subscribed to `channel`: publish its updates again, and announce those skipped. */
-  private greeted(channel: string): void {
-    const state = this.rooms.get(channel)
-    if (!state) return
-    state.epoch++
-    state.others = 'shared'
-    this.announceSkipped(state)
-  }
-
-  /** A resync of `state`'s room when updates were left unpublished since the last one. */
-  private announceSkipped(state: RoomChannel): void {
-    if (!state.skipped) return
-    state.skipped = false
-    this.send(this.roomChannel(state.room), Kind.Resync, EMPTY).catch(() => this.unannounced.add(state.room))
+    await this.pub.publish(channel, frame)
   }
 
   /**
@@ -227,22 +137,13 @@ export class RedisFanout implements Fanout {
       if (!set.delete(handler) || set.size > 0 || this.handlers.get(channel) !== set) return
       this.handlers.delete(channel)
       this.subscribed.delete(channel)
-      const state = this.rooms.get(channel)
-      this.rooms.delete(channel)
-      if (this.closed) return
-      // A relay whose hello is still on its way would otherwise never hear of what was skipped.
-      if (state) this.announceSkipped(state)
-      this.sub.unsubscribe(channel).catch(() => {})
+      if (!this.closed) this.sub.unsubscribe(channel).catch(() => {})
     }
   }
 
   private deliver(channel: string, frame: Buffer): void {
     if (frame.length <= SENDER_BYTES || frame.subarray(0, SENDER_BYTES).equals(this.sender)) return
     const kind = frame[SENDER_BYTES] as Kind
-    if (kind === Kind.Hello) return this.greeted(channel)
-    // A relay that loaded the room asks for presence after its hello; one of an earlier version,
-    // which says no hello, asks all the same (every room but the catalog): it counts as one.
-    if (kind === Kind.AskAwareness) this.greeted(channel)
     const body = frame.subarray(SENDER_BYTES + 1)
     for (const handler of this.handlers.get(channel) ?? []) handler(body, kind)
   }
@@ -258,24 +159,13 @@ export class RedisFanout implements Fanout {
       }
     }
     if (this.closed) return
-    // Hellos sent while this relay was not listening went unheard, and the others may have stopped
-    // publishing to it meanwhile: count afresh, announce what was skipped, and say hello again.
-    for (const state of this.rooms.values()) {
-      state.epoch++
-      state.others = 'unknown'
-      this.announceSkipped(state)
-      this.hello(state.room)
-    }
     for (const callback of this.gapCallbacks) callback(null)
   }
 
   private announceUnpublished(): void {
     const rooms = [...this.unannounced]
     this.unannounced.clear()
-    for (const room of rooms) this.send(this.roomChannel(room), Kind.Resync, EMPTY).catch(() => this.unannounced.add(room))
-    const hellos = [...this.unhelloed]
-    this.unhelloed.clear()
-    for (const room of hellos) if (this.rooms.has(this.roomChannel(room))) this.hello(room)
+    for (const room of rooms) this.send(this.roomChannel(room), Kind.Resync, new Uint8Array(0)).catch(() => this.unannounced.add(room))
   }
 }
 
