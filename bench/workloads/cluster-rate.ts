@@ -40,42 +40,31 @@ const OURS = 'labsync×2'
 const PEER = 'hocuspocus×2'
 /** The store floor (servers/store-floor.ts): commit, publish, echo, nothing else; as many as Hocuspocus's instances. */
 const FLOORS = 2
-const FLOOR_LABEL = `store-floor×${FLOORS}`
-/**
- * The Yjs store floor (servers/store-floor.ts … yjs): the store floor plus a Y.Doc per room that
- * every update is applied to, the least any Yjs server that commits before it echoes must do.
- * Where it misses the target, no such server meets it on this host. In a run that names `yjs-floor`.
- */
-const YJS_FLOOR_LABEL = `yjs-store-floor×${FLOORS}`
-/**
- * The compacting Yjs floor (servers/store-floor.ts … yjs-compact): the Yjs store floor whose rooms
- * also fold their update log into a snapshot as a relay's do, deleting the rows folded, as issue 18
- * asks of labsync's store. Where it misses the target, no server of that design meets it on this
- * host. In a run that names `compacting-floor`.
- */
-const COMPACTING_FLOOR_LABEL = `compacting-yjs-floor×${FLOORS}`
 /**
  * The floors, each run when `--systems` names `system` (the plain one: unless it leaves `floor`
- * out), started as servers/store-floor.ts `mode`, and judged as labsync is, under its own name in
- * the ratios (`store-floor/target`…), with its `note` in the report.
+ * out), started as servers/store-floor.ts `mode`, and judged as labsync is, labelled
+ * `<name>×FLOORS` and under its own name in the ratios (`store-floor/target`…), with its `note`
+ * in the report. The Yjs store floor is the least any Yjs server that commits before it echoes
+ * must do; the compacting one, the least a server of the store design issue 18 asks for does.
  */
-const FLOOR_REFERENCES: Array<{ label: string; name: string; system: SystemName; mode: string[]; note: string }> = [
+const FLOOR_REFERENCES: Array<{ name: string; system: SystemName; mode: string[]; note: string }> = [
   {
-    label: FLOOR_LABEL, name: 'store-floor', system: 'floor', mode: [],
+    name: 'store-floor', system: 'floor', mode: [],
     note: 'servers/store-floor.ts keeps no document and checks nothing, it commits each update through labsync\'s PgDocStore, publishes it through RedisFanout and echoes it; '
       + 'store-floor/target is issue 18\'s target applied to it: where even it misses, no server that echoes only what PostgreSQL committed meets the target on this host.',
   },
   {
-    label: YJS_FLOOR_LABEL, name: 'yjs-store-floor', system: 'yjs-floor', mode: ['yjs'],
+    name: 'yjs-store-floor', system: 'yjs-floor', mode: ['yjs'],
     note: 'the store floor that also applies every update to a Y.Doc per room and answers sync step 1 from it, checking and loading nothing; '
       + 'where it misses the target, no Yjs server that echoes only what PostgreSQL committed meets it on this host (labsync\'s relays do all it does, and check rights too).',
   },
   {
-    label: COMPACTING_FLOOR_LABEL, name: 'compacting-yjs-floor', system: 'compacting-floor', mode: ['yjs-compact'],
+    name: 'compacting-yjs-floor', system: 'compacting-floor', mode: ['yjs-compact'],
     note: 'the Yjs store floor whose rooms also fold their update log into a snapshot as a relay\'s do (the relay\'s StoredLog and PgDocStore), deleting the rows folded; '
       + 'issue 18 asks for that store, so where it misses the target no server of the issue\'s design meets it on this host.',
   },
 ]
+const floorLabel = (floor: { name: string }) => `${floor.name}×${FLOORS}`
 
 export async function clusterRate(ctx: Context): Promise<Result> {
   const sizes: ClusterRateSizes = ctx.quick
@@ -95,9 +84,9 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
   try {
     // Hocuspocus first: labsync then also gets a step at twice its sustainable rate.
     const targets = (await targetsOf(ctx, systems, balance, sizes.relays)).sort((a, b) => Number(a.system === 'labsync') - Number(b.system === 'labsync'))
-    for (const { label, name, system } of floors) {
-      const servers = systems.floors[name]
-      targets.push({ label, system, servers, balancer: await balance(servers), people: systems.people })
+    for (const floor of floors) {
+      const servers = systems.floors[floor.name]
+      targets.push({ label: floorLabel(floor), system: floor.system, servers, balancer: await balance(servers), people: systems.people })
     }
     const runs: Record<string, SystemRun> = {}
     const servers = [...systems.relays, ...systems.hocuspocus, ...Object.values(systems.floors).flat()].map((s) => s.pid)
@@ -110,7 +99,7 @@ export async function runClusterRate(ctx: Context, sizes: ClusterRateSizes): Pro
       runs[target.label] = await runTarget(ctx, systems, target, sizes, target.system !== 'hocuspocus' && peer ? 2 * peer : null, dir)
     }
     const h = runs[PEER]?.metrics.sustainablePerSec
-    const judged = targets.filter((t) => [PEER, OURS, ...FLOOR_REFERENCES.map((f) => f.label)].includes(t.label))
+    const judged = targets.filter((t) => [PEER, OURS, ...FLOOR_REFERENCES.map(floorLabel)].includes(t.label))
     const rounds = sizes.rounds > 0 && h > 0 && runs[OURS]
       ? await verdictRounds(ctx, systems, judged, (t) => (t.label === PEER ? h : 2 * h), sizes, everyServer)
       : {}
@@ -324,7 +313,7 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
   if (peer) {
     for (const [label, run] of Object.entries(runs)) if (label !== PEER) ratios[`${label}/${PEER}`] = { ...versus(run, peer), ...atCommonKeptUp(run, peer) }
     if (runs[OURS]) ratios['labsync/target'] = clusterTarget(runs[OURS], peer)
-    for (const { label, name } of FLOOR_REFERENCES) if (runs[label]) ratios[`${name}/target`] = clusterTarget(runs[label], peer)
+    for (const floor of FLOOR_REFERENCES) if (runs[floorLabel(floor)]) ratios[`${floor.name}/target`] = clusterTarget(runs[floorLabel(floor)], peer)
   }
   for (const [label, steps] of Object.entries(rounds)) {
     if (steps.length === 0) continue
@@ -332,9 +321,9 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
   }
   if (rounds[PEER]?.length) {
     if (rounds[OURS]) ratios['labsync/target-rounds'] = roundsTarget(rounds[OURS], rounds[PEER])
-    for (const { label, name } of FLOOR_REFERENCES) if (rounds[label]) ratios[`${name}/target-rounds`] = roundsTarget(rounds[label], rounds[PEER])
+    for (const floor of FLOOR_REFERENCES) if (rounds[floorLabel(floor)]) ratios[`${floor.name}/target-rounds`] = roundsTarget(rounds[floorLabel(floor)], rounds[PEER])
   }
-  for (const { label } of FLOOR_REFERENCES) if (runs[OURS] && runs[label]) ratios[`${OURS}/${label}`] = versus(runs[OURS], runs[label])
+  for (const label of FLOOR_REFERENCES.map(floorLabel)) if (runs[OURS] && runs[label]) ratios[`${OURS}/${label}`] = versus(runs[OURS], runs[label])
   const h = peer?.metrics.sustainablePerSec
   const notes = [
     `rate through haproxy (deploy/haproxy.cfg, plain HTTP): ${sizes.clients} clients each on its own order, ${sizes.seconds} s per step, `
@@ -344,7 +333,7 @@ function summarize(runs: Record<string, SystemRun>, rounds: Record<string, StepR
     'cpuSecondsPer1kWrites@R sums every server process: the relays or instances, PostgreSQL (all backends) and Redis; not haproxy.',
     `labsync/target (issue 18, ${OURS} vs ${PEER}): at or below 1 meets; meets = 1 when labsync sustained twice Hocuspocus's rate at no higher a p99 than Hocuspocus's at its own`
       + (h || !peer ? '.' : `; empty: ${PEER} sustained no step (p99 <= 50 ms), so there is no limit of its to double. keptUpPerSec and p99Ms@commonKeptUp compare what is left (the highest rate each kept up with, p99 aside).`),
-    ...FLOOR_REFERENCES.filter((f) => runs[f.label]).map((f) => `${f.label} (a reference, not a product): ${f.note}`),
+    ...FLOOR_REFERENCES.filter((f) => runs[floorLabel(f)]).map((f) => `${floorLabel(f)} (a reference, not a product): ${f.note}`),
     'The host is shared with other test runs: "waited" (the servers\' event loops ready but without a CPU) and "load avg" (uptime) are recorded with every step.',
     ...rateNotes(runs, sizes.lightPerSec),
     ...roundsNotes(rounds),
