@@ -88,6 +88,8 @@ export async function runLab(args: LabArgs): Promise<void> {
   log(`${printers.length === 1 ? 'printer' : 'printers'} ${printers.map((p) => p.uri).join(', ')}; ${args.auto ? 'auto mode: orders print as soon as the printer is free' : OPERATOR_HELP}`)
   log(`queue: ${queue.waiting().length} order(s) waiting`)
   link.onSynced(() => queue.resume())
+  // An operator sees the relay link come and go (the lab prints what it holds meanwhile).
+  link.onConnectionChange((joined) => log(joined ? 'relay: connected' : 'relay: connection lost; reconnecting'))
   history.flush()
   queue.resume()
 }

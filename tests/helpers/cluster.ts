@@ -34,8 +34,8 @@ export interface Cluster {
   kill(i: number): Promise<void>
   /** Starts relays[i] again on its port and data dir. */
   restart(i: number): Promise<void>
-  /** Every relay's output, for a failing test's message. */
-  output(): string
+  /** Every relay's output (its last `chars`, 3,000 by default; a restarted relay's includes its first life's), for a failing test's message. */
+  output(chars?: number): string
   stop(): Promise<void>
 }
 
@@ -70,19 +70,23 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     }
     const { relays, dataDirs } = started
     const ports = relays.map((relay) => new URL(relay!.url).port)
+    // What each relay printed before it was killed (a killed relay's output is gone with it otherwise).
+    const earlier = relays.map(() => '')
     const proxy = started.proxy = await startHaproxy(dir, relays.map((relay, i) => ({ name: `relay${i + 1}`, address: `127.0.0.1:${ports[i]}` })))
     return {
       postgres, redis, proxy, store, relays,
       nameOf: (i) => `relay${i + 1}`,
       async kill(i) {
-        await relays[i]?.kill()
+        const relay = relays[i]
+        await relay?.kill()
+        if (relay) earlier[i] += `${relay.output()}--- (SIGKILLed)\n`
         relays[i] = null
       },
       async restart(i) {
         if (relays[i]) throw new Error(`relay${i + 1} is running`)
         relays[i] = await startRelay({ config: options.config, dataDir: dataDirs[i], port: Number(ports[i]), env })
       },
-      output: () => relays.map((relay, i) => `--- relay${i + 1}\n${relay?.output().slice(-3000) ?? '(killed)'}`).join('\n'),
+      output: (chars = 3000) => relays.map((relay, i) => `--- relay${i + 1}\n${(earlier[i] + (relay?.output() ?? '(killed)')).slice(-chars)}`).join('\n'),
       stop,
     }
   } catch (error) {

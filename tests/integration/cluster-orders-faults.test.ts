@@ -96,11 +96,28 @@ test('customers and lab nodes through the balancer, a relay SIGKILLed mid-load: 
   await c.kill(index)
   await sleep(2_000)
   await c.restart(index)
+  const restartedAt = Date.now()
   await l.done
   l.stopSaving()
-  await untilPrinted(l, 60_000).catch((error: Error) => {
-    const stuck = l.orders.filter((o) => o.printedAt === null).map((o) => `${o.orderId}: ${docView(liveDevice(o).device.doc)}`)
-    throw new Error(`${error.message}\n${stuck.join('\n')}\n${labs.map((lab) => lab.output().slice(-2000)).join('\n')}\n${c.output()}`)
+  await untilPrinted(l, 60_000).catch(async (error: Error) => {
+    // Each stuck order as its live device sees it (and the relay that device is on) and as PostgreSQL holds it.
+    // Each stuck order as its live device sees it (and the relay that device is on), as PostgreSQL
+    // holds it, its reception, and whether its lab's queue in PostgreSQL holds it.
+    const db = new pg.Client({ connectionString: c.store })
+    await db.connect()
+    const stuck = await Promise.all(l.orders.filter((o) => o.printedAt === null).map(async (o) => {
+      const device = liveDevice(o).device
+      const lab = LABS[SHAPE.fronts.indexOf(o.front)]
+      const { rows } = await db.query('SELECT status, delivered, progress, lab FROM receptions WHERE order_id = $1', [o.orderId])
+      const queued = (await storedDoc(c.store, `lab/${lab}`)).getMap('queue').has(o.orderId)
+      return `${o.orderId} (front ${o.front}; device on ${device.sockets.at(-1)?.relay || '?'}): ${docView(device.doc)}\n  stored: ${docView(await storedDoc(c.store, `order/${o.orderId}`))}`
+        + `\n  reception: ${JSON.stringify(rows)}; in lab/${lab}'s stored queue: ${queued}`
+    })).finally(() => db.end())
+    const what = `${victim} (holding an uplink of ${[...uplinks].join(', ')}) SIGKILLed at ${new Date(l.killed!.at).toISOString()}, started again at ${new Date(restartedAt).toISOString()}`
+    const full = `${error.message}; ${what}\n${stuck.join('\n')}\n${labs.map((lab, i) => `--- ${LABS[i]}\n${lab.output()}`).join('\n')}\n${c.output(Infinity)}`
+    // LABSYNC_TEST_DUMP=FILE keeps every process's whole output; the message keeps their ends.
+    if (process.env.LABSYNC_TEST_DUMP) writeFileSync(process.env.LABSYNC_TEST_DUMP, full)
+    throw new Error(`${error.message}; ${what}\n${stuck.join('\n')}\n${labs.map((lab) => lab.output().slice(-2000)).join('\n')}\n${c.output()}`)
   })
   const profiles = l.profiles.map((p) => ({ room: `user/${p.user}`, tracked: p.tracked }))
   const orders = l.orders.map((o) => ({ room: `order/${o.orderId}`, devices: o.devices }))
