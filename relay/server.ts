@@ -180,7 +180,8 @@ function hookOrders(hooks: RoomHooks, intake: Intake, labReports: LabReports): v
     intake.onOrderChange(room, origin)
     labReports.onChange(room, origin)
   }
-  hooks.onLoad = (room) => {
+  // A document loaded, or re-read after another relay died (the hooks of its last writes may not have run).
+  hooks.onLoad = hooks.onReread = (room) => {
     intake.onOrderLoad(room)
     labReports.onLoad(room)
   }

@@ -34,6 +34,12 @@ export interface RoomHooks {
   /** A document was loaded from storage (before any peer sees it). */
   onLoad?(room: Room): void
   /**
+   * A loaded document re-read the store after a gap in the fan-out (a cut link to Redis, another
+   * relay taken for dead): what that relay stored and did not publish is applied now, and the
+   * work it had not done yet (the hooks that run on its writes) is this relay's, as after onLoad.
+   */
+  onReread?(room: Room): void
+  /**
    * A peer's write that the rights table allows, before it is applied: a reason to refuse it
    * (facts beyond this document, such as another order citing this one), or null to let it in.
    * A promise (facts in a shared database): that write and later ones wait for it (HeldWrites).

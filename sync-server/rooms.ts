@@ -118,7 +118,7 @@ export class Rooms {
       }
       room.applyStored(inbox)
       this.loaded.set(name.name, room)
-      if (this.gaps !== gapsBefore) void room.catchUp()
+      if (this.gaps !== gapsBefore) this.reread(room)
       // Presence published while it loaded was not kept: ask the relays that have it for theirs.
       if (fanout && name.kind !== 'catalog') fanout.askAwareness(name.name)
       return room
@@ -161,8 +161,15 @@ export class Rooms {
   private catchUp(name: string | null): void {
     this.gaps++
     for (const room of this.loaded.values()) {
-      if ((name === null || room.name.name === name) && !room.isFailed) void room.catchUp()
+      if ((name === null || room.name.name === name) && !room.isFailed) this.reread(room)
     }
+  }
+
+  /** Re-reads a loaded room from the store, then runs the onReread hook (unless it failed or left meanwhile). */
+  private reread(room: Room): void {
+    void room.catchUp().then(() => {
+      if (!room.isFailed && this.loaded.get(room.name.name) === room) this.options.hooks.onReread?.(room)
+    })
   }
 
   private unsubscribe(name: string): void {

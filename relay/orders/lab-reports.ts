@@ -57,7 +57,10 @@ export class LabReports {
     // Read after the await: of two reports in quick succession, each notes the latest status.
     const status = room.doc.getMap('progress').get('status')
     if (!reception || reception.lab !== room.facts().lab) return
-    await this.deps.receptions.setProgress(room.name.orderId, typeof status === 'string' ? status.slice(0, 32) : null)
+    const progress = typeof status === 'string' ? status.slice(0, 32) : null
+    // Already noted (a room loaded or re-read again): nothing to write.
+    if (reception.progress === progress) return
+    await this.deps.receptions.setProgress(room.name.orderId, progress)
   }
 
   private async ingest(room: Room): Promise<void> {

@@ -1,17 +1,32 @@
 // Fan-out through Redis pub/sub (ioredis): one channel per room and per broadcast channel, one
-// connection to publish and one to listen; a cut link is a gap, announced once listening again.
+// connection to publish and one to listen; a cut link is a gap, announced once listening again,
+// and so is another relay's death (it may have stored updates it never published).
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Fanout, Unsubscribe } from './fanout.ts'
 
 const SENDER_BYTES = 16
-const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4 }
+const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4, Alive = 5, Leaving = 6 }
+
+/** How often a relay says it is alive, and how long one not heard from is taken for dead, unless given. */
+export const HEARTBEAT_MS = 1_000
+export const DEAD_AFTER_MS = 5_000
 
 export interface RedisFanoutOptions {
   /** Channel names start with this (several deployments on one Redis). */
   prefix?: string
   /** This relay's id in every message it sends, to skip its own; random unless given. */
   sender?: Uint8Array
+  /** How often this relay tells the others it is alive (HEARTBEAT_MS unless given). */
+  heartbeatMs?: number
+  /**
+   * Another relay not heard from for this long is taken for dead (DEAD_AFTER_MS unless given): it
+   * may have died between storing an update and publishing it, so its silence is a gap. Longer
+   * than any event-loop stall a busy relay has, or a stall costs a needless re-read of every room.
+   */
+  deadAfterMs?: number
+  /** Where a relay taken for dead is told (console.error unless given). */
+  log?: (line: string) => void
 }
 
 /**
@@ -22,7 +37,7 @@ export interface RedisFanoutOptions {
  * message for its room once the link is back, so the others re-read it too.
  */
 export class RedisFanout implements Fanout {
-  private readonly handlers = new Map<string, Set<(body: Buffer, kind: Kind) => void>>()
+  private readonly handlers = new Map<string, Set<(body: Buffer, kind: Kind, sender: Buffer) => void>>()
   /** Each channel's SUBSCRIBE, which every listener of the channel waits for. */
   private readonly subscribed = new Map<string, Promise<void>>()
   private readonly gapCallbacks: Array<(room: string | null) => void> = []
@@ -31,6 +46,13 @@ export class RedisFanout implements Fanout {
   private readonly prefix: string
   private readonly sender: Buffer
   private closed = false
+  /** The other relays heard from (by sender id, hex): when each was last heard. */
+  private readonly peers = new Map<string, number>()
+  private readonly heartbeat: NodeJS.Timeout
+  private lastLook = Date.now()
+  private readonly heartbeatMs: number
+  private readonly deadAfterMs: number
+  private readonly log: (line: string) => void
 
   private constructor(private readonly pub: Redis, private readonly sub: Redis, options: RedisFanoutOptions) {
     this.prefix = options.prefix ?? 'labsync'
@@ -39,6 +61,11 @@ export class RedisFanout implements Fanout {
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel.toString(), message))
     sub.on('ready', () => void this.resubscribed())
     pub.on('ready', () => this.announceUnpublished())
+    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS
+    this.deadAfterMs = options.deadAfterMs ?? DEAD_AFTER_MS
+    this.log = options.log ?? ((line) => console.error(line))
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)
+    this.heartbeat.unref()
   }
 
   /** Connects both links; rejects (naming Redis) when it cannot be reached. */
@@ -63,7 +90,14 @@ export class RedisFanout implements Fanout {
       pub.disconnect(); sub.disconnect()
       throw new Error(`fan-out: Redis at ${addressOf(url)} is unreachable: ${(error as Error).message}`)
     }
-    return new RedisFanout(pub, sub, options)
+    const fanout = new RedisFanout(pub, sub, options)
+    await fanout.joinRelays()
+    return fanout
+  }
+
+  /** Other relays heard from lately (alive, as far as this one knows). */
+  get otherRelays(): number {
+    return this.peers.size
   }
 
   publish(room: string, update: Uint8Array): void {
@@ -103,12 +137,16 @@ export class RedisFanout implements Fanout {
 
   async close(): Promise<void> {
     this.closed = true
+    clearInterval(this.heartbeat)
+    // After everything this relay published (one connection, in order): the others forget it without a gap.
+    await this.send(this.relaysChannel(), Kind.Leaving, new Uint8Array(0)).catch(() => {})
     this.handlers.clear()
     await Promise.allSettled([this.pub.quit(), this.sub.quit()])
     this.pub.disconnect(); this.sub.disconnect()
   }
 
   private roomChannel(room: string): string { return `${this.prefix}:doc:${room}` }
+  private relaysChannel(): string { return `${this.prefix}:relays` }
   private broadcastChannel(channel: string): string { return `${this.prefix}:bc:${channel}` }
 
   private async send(channel: string, kind: Kind, body: Uint8Array): Promise<void> {
@@ -125,7 +163,7 @@ export class RedisFanout implements Fanout {
    * once ends subscribed (Hocuspocus's delayed unsubscribe raced this: hocuspocus#557, #971).
    * A SUBSCRIBE that fails because the link is down is made again on reconnection, then a gap.
    */
-  private async listen(channel: string, handler: (body: Buffer, kind: Kind) => void): Promise<Unsubscribe> {
+  private async listen(channel: string, handler: (body: Buffer, kind: Kind, sender: Buffer) => void): Promise<Unsubscribe> {
     let set = this.handlers.get(channel)
     if (!set) {
       this.handlers.set(channel, set = new Set())
@@ -145,7 +183,43 @@ export class RedisFanout implements Fanout {
     if (frame.length <= SENDER_BYTES || frame.subarray(0, SENDER_BYTES).equals(this.sender)) return
     const kind = frame[SENDER_BYTES] as Kind
     const body = frame.subarray(SENDER_BYTES + 1)
-    for (const handler of this.handlers.get(channel) ?? []) handler(body, kind)
+    for (const handler of this.handlers.get(channel) ?? []) handler(body, kind, frame.subarray(0, SENDER_BYTES))
+  }
+
+  /**
+   * Listens to the other relays' heartbeats and sends the first of this one's. A relay that
+   * stops beating without saying it is leaving was killed, or cut off, or stalled: whatever it
+   * stored and had not yet published (a write, a receipt, a queue entry) reaches no other relay's
+   * clients, and the hooks it had not yet run (intake, lab reports) did not run. Its silence is a
+   * gap of every room (see look).
+   */
+  private async joinRelays(): Promise<void> {
+    await this.listen(this.relaysChannel(), (_body, kind, sender) => {
+      const id = sender.toString('hex')
+      if (kind === Kind.Alive) this.peers.set(id, Date.now())
+      else if (kind === Kind.Leaving) this.peers.delete(id)
+    })
+    this.beat()
+  }
+
+  private beat(): void {
+    if (this.closed) return
+    this.send(this.relaysChannel(), Kind.Alive, new Uint8Array(0)).catch(() => {})
+    this.look()
+  }
+
+  /** Relays not heard from for deadAfterMs are forgotten; one or more: a gap of every room. */
+  private look(): void {
+    const now = Date.now()
+    const late = now - this.lastLook > 2 * this.heartbeatMs
+    this.lastLook = now
+    // This relay's own loop stalled: heartbeats may be waiting unread behind this timer. Next time.
+    if (late) return
+    const silent = [...this.peers].filter(([, heard]) => now - heard > this.deadAfterMs).map(([id]) => id)
+    if (silent.length === 0) return
+    for (const id of silent) this.peers.delete(id)
+    this.log(`relay: ${silent.length === 1 ? 'another relay' : `${silent.length} other relays`} (${silent.map((id) => id.slice(0, 8)).join(', ')}) silent for ${this.deadAfterMs / 1000} s, taken for dead: re-reading every room held here`)
+    for (const callback of this.gapCallbacks) callback(null)
   }
 
   /** 'ready' comes on the first connection too; with nothing subscribed yet, a gap costs nothing. */
@@ -159,6 +233,9 @@ export class RedisFanout implements Fanout {
       }
     }
     if (this.closed) return
+    // Heartbeats missed while cut off are not deaths: every room is re-read now anyway.
+    const now = Date.now()
+    for (const id of this.peers.keys()) this.peers.set(id, now)
     for (const callback of this.gapCallbacks) callback(null)
   }
 

@@ -11,11 +11,13 @@ import { PgDocStore } from '../../storage/postgres/doc-store.ts'
 import type { DocStore } from '../../storage/doc-store.ts'
 import { Rooms } from '../../sync-server/rooms.ts'
 import type { Peer, Room } from '../../sync-server/room.ts'
-import { RedisFanout } from '../../sync-server/fanout/redis.ts'
+import { RedisFanout, type RedisFanoutOptions } from '../../sync-server/fanout/redis.ts'
+import type { RoomHooks } from '../../sync-server/room-api.ts'
 import { readMessage } from '../../shared/sync-protocol.ts'
 import type { Room as RoomName } from '../../shared/schema.ts'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
 import { startRedis, type RedisServer } from '../helpers/redis.ts'
+import { startFanoutMember } from '../helpers/fanout-member-process.ts'
 
 let postgres: PostgresServer
 let redis: RedisServer
@@ -55,12 +57,12 @@ class GatedStore implements DocStore {
 
 interface Relay { rooms: Rooms; store: GatedStore; fanout: RedisFanout; close(): Promise<void> }
 
-interface RelaySettings { compactAfterUpdates?: number; idleUnloadMs?: number }
+interface RelaySettings { compactAfterUpdates?: number; idleUnloadMs?: number; fanout?: RedisFanoutOptions; hooks?: RoomHooks }
 
-async function openRelay(url: string, { compactAfterUpdates = 100_000, idleUnloadMs = 60_000 }: RelaySettings = {}): Promise<Relay> {
+async function openRelay(url: string, { compactAfterUpdates = 100_000, idleUnloadMs = 60_000, fanout: fanoutOptions, hooks = {} }: RelaySettings = {}): Promise<Relay> {
   const store = new GatedStore(await PgDocStore.open(url))
-  const fanout = await RedisFanout.open(redis.url)
-  const rooms = new Rooms({ store, fanout, hooks: {}, compactAfterUpdates, maxRefusals: 20, idleUnloadMs })
+  const fanout = await RedisFanout.open(redis.url, fanoutOptions)
+  const rooms = new Rooms({ store, fanout, hooks, compactAfterUpdates, maxRefusals: 20, idleUnloadMs })
   return {
     rooms, store, fanout,
     async close() { await rooms.close(); await fanout.close(); await store.inner.close() },
@@ -312,6 +314,66 @@ test('a room that loads on relay B while A writes misses none of the writes (sub
     acked.push(...await writeFromEach([onA], 'late', 10))
     await onB.waitForKeys(acked)
   } finally {
+    await c.close()
+  }
+})
+
+/** An update setting `m.<key>` of a document, from a writer of its own. */
+function updateSetting(key: string): Uint8Array {
+  const writer = new Y.Doc()
+  writer.getMap('m').set(key, 1)
+  return Y.encodeStateAsUpdate(writer)
+}
+
+/** Resolves once `check` holds, polling every 20 ms; rejects after `ms`. */
+async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+  for (const deadline = Date.now() + ms; !check();) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+// A relay stores an update, then publishes it: one SIGKILLed in between leaves an update in
+// PostgreSQL that no other relay heard of, and the hooks of that write (intake, lab reports) not
+// run. The member process stands for that relay as Redis sees it; the test stores the update as
+// it would have. B takes the relay's silence for its death and re-reads.
+const FAST = { heartbeatMs: 100, deadAfterMs: 600 }
+
+test('a relay SIGKILLed between storing an update and publishing it: the others take it for dead, re-read their rooms and run onReread', async () => {
+  const reread: string[] = []
+  const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
+  const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
+  try {
+    const onB = await new Client('u9').join(c.b.rooms, userRoom('u9'))
+    await until(() => c.b.fanout.otherRelays === 2, 'B to hear A and the member')
+    await c.b.store.inner.append('user/u9', updateSetting('unpublished'))
+    // Nothing tells B of it while the relay that stored it lives.
+    await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
+    assert.not.ok(onB.keys().has('unpublished'), 'B heard nothing of an update no relay published')
+    assert.equal(reread, [], 'and re-read nothing')
+    await member.kill()
+    await onB.waitForKeys(['unpublished'], 10 * FAST.deadAfterMs)
+    await until(() => reread.includes('user/u9'), 'onReread to run for the room')
+    assert.is(c.b.fanout.otherRelays, 1, 'B forgot the dead relay, not A')
+  } finally {
+    await member.kill()
+    await c.close()
+  }
+})
+
+test('a relay that shuts down says it is leaving: forgotten at once, no re-read', async () => {
+  const reread: string[] = []
+  const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
+  const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
+  try {
+    await new Client('u10').join(c.b.rooms, userRoom('u10'))
+    await until(() => c.b.fanout.otherRelays === 2, 'B to hear A and the member')
+    await member.stop()
+    await until(() => c.b.fanout.otherRelays === 1, 'B to forget the member', FAST.deadAfterMs / 2)
+    await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
+    assert.equal(reread, [], 'no room re-read')
+  } finally {
+    await member.kill()
     await c.close()
   }
 })
