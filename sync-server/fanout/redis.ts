@@ -21,8 +21,10 @@ export interface RedisFanoutOptions {
   heartbeatMs?: number
   /**
    * Another relay not heard from for this long is taken for dead (DEAD_AFTER_MS unless given): it
-   * may have died between storing an update and publishing it, so its silence is a gap. Longer
-   * than any event-loop stall a busy relay has, or a stall costs a needless re-read of every room.
+   * may have died between storing an update and publishing it, so its silence is a gap. Counted
+   * in this relay's own heartbeats come back from Redis, so this relay's own lag takes nobody for
+   * dead; longer than any stall of a busy relay's loop (its beats stop meanwhile), or such a stall
+   * costs the others a re-read of every room. All relays of a cluster beat at the same interval.
    */
   deadAfterMs?: number
   /** Where a relay taken for dead is told (console.error unless given). */
@@ -37,7 +39,7 @@ export interface RedisFanoutOptions {
  * message for its room once the link is back, so the others re-read it too.
  */
 export class RedisFanout implements Fanout {
-  private readonly handlers = new Map<string, Set<(body: Buffer, kind: Kind, sender: Buffer) => void>>()
+  private readonly handlers = new Map<string, Set<(body: Buffer, kind: Kind) => void>>()
   /** Each channel's SUBSCRIBE, which every listener of the channel waits for. */
   private readonly subscribed = new Map<string, Promise<void>>()
   private readonly gapCallbacks: Array<(room: string | null) => void> = []
@@ -46,10 +48,15 @@ export class RedisFanout implements Fanout {
   private readonly prefix: string
   private readonly sender: Buffer
   private closed = false
-  /** The other relays heard from (by sender id, hex): when each was last heard. */
+  /**
+   * The other relays heard from (by sender id, hex), each with the count of beatsBack when it was
+   * last heard: silence is measured in this relay's own heartbeats come back from Redis, which
+   * travel the same way theirs do, so a relay whose own loop or link lags takes nobody for dead.
+   */
   private readonly peers = new Map<string, number>()
+  private beatsBack = 0
+  private readonly relaysChannel: string
   private readonly heartbeat: NodeJS.Timeout
-  private lastLook = Date.now()
   private readonly heartbeatMs: number
   private readonly deadAfterMs: number
   private readonly log: (line: string) => void
@@ -57,6 +64,7 @@ export class RedisFanout implements Fanout {
   private constructor(private readonly pub: Redis, private readonly sub: Redis, options: RedisFanoutOptions) {
     this.prefix = options.prefix ?? 'labsync'
     this.sender = Buffer.from(options.sender ?? randomBytes(SENDER_BYTES))
+    this.relaysChannel = `${this.prefix}:relays`
     if (this.sender.length !== SENDER_BYTES) throw new RangeError(`a sender id has ${SENDER_BYTES} bytes`)
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel.toString(), message))
     sub.on('ready', () => void this.resubscribed())
@@ -139,14 +147,13 @@ export class RedisFanout implements Fanout {
     this.closed = true
     clearInterval(this.heartbeat)
     // After everything this relay published (one connection, in order): the others forget it without a gap.
-    await this.send(this.relaysChannel(), Kind.Leaving, new Uint8Array(0)).catch(() => {})
+    await this.send(this.relaysChannel, Kind.Leaving, new Uint8Array(0)).catch(() => {})
     this.handlers.clear()
     await Promise.allSettled([this.pub.quit(), this.sub.quit()])
     this.pub.disconnect(); this.sub.disconnect()
   }
 
   private roomChannel(room: string): string { return `${this.prefix}:doc:${room}` }
-  private relaysChannel(): string { return `${this.prefix}:relays` }
   private broadcastChannel(channel: string): string { return `${this.prefix}:bc:${channel}` }
 
   private async send(channel: string, kind: Kind, body: Uint8Array): Promise<void> {
@@ -163,7 +170,7 @@ export class RedisFanout implements Fanout {
    * once ends subscribed (Hocuspocus's delayed unsubscribe raced this: hocuspocus#557, #971).
    * A SUBSCRIBE that fails because the link is down is made again on reconnection, then a gap.
    */
-  private async listen(channel: string, handler: (body: Buffer, kind: Kind, sender: Buffer) => void): Promise<Unsubscribe> {
+  private async listen(channel: string, handler: (body: Buffer, kind: Kind) => void): Promise<Unsubscribe> {
     let set = this.handlers.get(channel)
     if (!set) {
       this.handlers.set(channel, set = new Set())
@@ -180,10 +187,13 @@ export class RedisFanout implements Fanout {
   }
 
   private deliver(channel: string, frame: Buffer): void {
-    if (frame.length <= SENDER_BYTES || frame.subarray(0, SENDER_BYTES).equals(this.sender)) return
+    if (frame.length <= SENDER_BYTES) return
+    const own = frame.subarray(0, SENDER_BYTES).equals(this.sender)
+    if (channel === this.relaysChannel) return this.heard(frame, own)
+    if (own) return
     const kind = frame[SENDER_BYTES] as Kind
     const body = frame.subarray(SENDER_BYTES + 1)
-    for (const handler of this.handlers.get(channel) ?? []) handler(body, kind, frame.subarray(0, SENDER_BYTES))
+    for (const handler of this.handlers.get(channel) ?? []) handler(body, kind)
   }
 
   /**
@@ -194,28 +204,31 @@ export class RedisFanout implements Fanout {
    * gap of every room (see look).
    */
   private async joinRelays(): Promise<void> {
-    await this.listen(this.relaysChannel(), (_body, kind, sender) => {
-      const id = sender.toString('hex')
-      if (kind === Kind.Alive) this.peers.set(id, Date.now())
-      else if (kind === Kind.Leaving) this.peers.delete(id)
-    })
+    // Its messages are read by heard() (deliver); the handler only keeps the channel subscribed.
+    await this.listen(this.relaysChannel, () => {})
     this.beat()
   }
 
   private beat(): void {
-    if (this.closed) return
-    this.send(this.relaysChannel(), Kind.Alive, new Uint8Array(0)).catch(() => {})
-    this.look()
+    if (!this.closed) this.send(this.relaysChannel, Kind.Alive, new Uint8Array(0)).catch(() => {})
   }
 
-  /** Relays not heard from for deadAfterMs are forgotten; one or more: a gap of every room. */
-  private look(): void {
-    const now = Date.now()
-    const late = now - this.lastLook > 2 * this.heartbeatMs
-    this.lastLook = now
-    // This relay's own loop stalled: heartbeats may be waiting unread behind this timer. Next time.
-    if (late) return
-    const silent = [...this.peers].filter(([, heard]) => now - heard > this.deadAfterMs).map(([id]) => id)
+  /** A heartbeat or goodbye on the relays' channel, this relay's own included (its clock). */
+  private heard(frame: Buffer, own: boolean): void {
+    const kind = frame[SENDER_BYTES] as Kind
+    if (own) {
+      if (kind === Kind.Alive) this.look(++this.beatsBack)
+      return
+    }
+    const id = frame.toString('hex', 0, SENDER_BYTES)
+    if (kind === Kind.Alive) this.peers.set(id, this.beatsBack)
+    else if (kind === Kind.Leaving) this.peers.delete(id)
+  }
+
+  /** Relays silent for deadAfterMs of this relay's own beats are forgotten; one or more: a gap of every room. */
+  private look(now: number): void {
+    const limit = Math.ceil(this.deadAfterMs / this.heartbeatMs)
+    const silent = [...this.peers].filter(([, heard]) => now - heard > limit).map(([id]) => id)
     if (silent.length === 0) return
     for (const id of silent) this.peers.delete(id)
     this.log(`relay: ${silent.length === 1 ? 'another relay' : `${silent.length} other relays`} (${silent.map((id) => id.slice(0, 8)).join(', ')}) silent for ${this.deadAfterMs / 1000} s, taken for dead: re-reading every room held here`)
@@ -234,8 +247,7 @@ export class RedisFanout implements Fanout {
     }
     if (this.closed) return
     // Heartbeats missed while cut off are not deaths: every room is re-read now anyway.
-    const now = Date.now()
-    for (const id of this.peers.keys()) this.peers.set(id, now)
+    for (const id of this.peers.keys()) this.peers.set(id, this.beatsBack)
     for (const callback of this.gapCallbacks) callback(null)
   }
 

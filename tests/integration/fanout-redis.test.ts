@@ -361,6 +361,24 @@ test('a relay SIGKILLed between storing an update and publishing it: the others 
   }
 })
 
+test('a relay whose own event loop stalls for several times deadAfterMs takes nobody for dead', async () => {
+  const reread: string[] = []
+  const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
+  const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
+  try {
+    await new Client('u11').join(c.b.rooms, userRoom('u11'))
+    await until(() => c.b.fanout.otherRelays === 2, 'B to hear A and the member')
+    // This process (A and B) busy for 4 deadAfterMs: the member's beats wait unread meanwhile.
+    for (const end = Date.now() + 4 * FAST.deadAfterMs; Date.now() < end;);
+    await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
+    assert.is(c.b.fanout.otherRelays, 2, 'B still counts A and the member')
+    assert.equal(reread, [], 'no room re-read')
+  } finally {
+    await member.kill()
+    await c.close()
+  }
+})
+
 test('a relay that shuts down says it is leaving: forgotten at once, no re-read', async () => {
   const reread: string[] = []
   const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
