@@ -20,8 +20,10 @@ export class Rooms {
   private readonly subscriptions = new Map<string, Unsubscribe>()
   /** Updates other relays published while their room was loading, applied once it has. */
   private readonly inbox = new Map<string, Uint8Array[]>()
-  /** Gaps in the fan-out so far: a room whose load spanned one is re-read. */
+  /** Gaps of every room in the fan-out so far: a room whose load spanned one is re-read. */
   private gaps = 0
+  /** Loading rooms another relay asked to re-read (a gap of that room alone): re-read once loaded. */
+  private readonly resyncs = new Set<string>()
 
   constructor(private readonly options: RoomsOptions) {
     options.fanout?.onGap((room) => this.catchUp(room))
@@ -106,6 +108,7 @@ export class Rooms {
     const gapsBefore = this.gaps
     const inbox: Uint8Array[] = []
     this.inbox.set(name.name, inbox)
+    this.resyncs.delete(name.name)
     try {
       if (fanout && !this.subscriptions.has(name.name)) {
         this.subscriptions.set(name.name, await fanout.subscribe(name.name, (update) => this.deliver(name.name, update), (update) => this.deliverAwareness(name.name, update)))
@@ -118,7 +121,7 @@ export class Rooms {
       }
       room.applyStored(inbox)
       this.loaded.set(name.name, room)
-      if (this.gaps !== gapsBefore) this.reread(room)
+      if (this.resyncs.delete(name.name) || this.gaps !== gapsBefore) this.reread(room)
       // Presence published while it loaded was not kept: ask the relays that have it for theirs.
       if (fanout && name.kind !== 'catalog') fanout.askAwareness(name.name)
       return room
@@ -127,6 +130,7 @@ export class Rooms {
       throw error
     } finally {
       this.inbox.delete(name.name)
+      this.resyncs.delete(name.name)
     }
   }
 
@@ -157,12 +161,16 @@ export class Rooms {
     }
   }
 
-  /** After a gap (of `name`, or of every room when null), loaded rooms re-read the store. */
+  /** After a gap (of `name`, or of every room when null), rooms re-read the store (loading ones once loaded). */
   private catchUp(name: string | null): void {
-    this.gaps++
-    for (const room of this.loaded.values()) {
-      if ((name === null || room.name.name === name) && !room.isFailed) this.reread(room)
+    if (name !== null) {
+      if (this.inbox.has(name)) this.resyncs.add(name)
+      const room = this.loaded.get(name)
+      if (room && !room.isFailed) this.reread(room)
+      return
     }
+    this.gaps++
+    for (const room of this.loaded.values()) if (!room.isFailed) this.reread(room)
   }
 
   /** Re-reads a loaded room from the store, then runs the onReread hook (unless it failed or left meanwhile). */

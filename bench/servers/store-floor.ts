@@ -1,10 +1,12 @@
 // Reference for the cluster benchmarks, not a product: the least a y-websocket server can do that
 // keeps labsync's promise in a cluster (an echo means committed in PostgreSQL, other relays told
 // through Redis). Like echo-floor.ts it keeps no document and checks nothing; every update goes
-// through labsync's own PgDocStore (group commit) and RedisFanout, then back to every socket on
-// its room. labsync's relays do all of this plus Yjs, the rights and the protocol, so against it
-// the cluster figures show what the relay's own layer costs; against Hocuspocus, whether a target
-// is reachable at all by a server that commits before it echoes.
+// through labsync's own PgDocStore (group commit) and RedisFanout (which, as on a relay, stops
+// publishing a room no other process has; the floor ignores resyncs: the bench's rooms are each on
+// one process), then back to every socket on its room. labsync's relays do all of this plus Yjs,
+// the rights and the protocol, so against it the cluster figures show what the relay's own layer
+// costs; against Hocuspocus, whether a target is reachable at all by a server that commits before
+// it echoes.
 //
 // With `yjs` it is the Yjs store floor: the same, plus what any Yjs server that commits before it
 // echoes must also do, and labsync's relays do: every update, its own clients' and other servers'

@@ -19,8 +19,10 @@ export interface Fanout {
   publish(room: string, update: Uint8Array): void
   /**
    * Delivers the updates other relays publish for `room` from now on. Resolves once subscribed:
-   * anything published after that reaches `onUpdate`, or is announced by onGap. Subscribe before
-   * loading the room from the store, so nothing falls between the load and the subscription.
+   * any update another relay stores after that reaches `onUpdate`, or is announced by onGap (a
+   * relay may publish nothing while no other has the room, and then tells a newcomer to re-read).
+   * Subscribe before loading the room from the store, so nothing falls between the load and the
+   * subscription.
    */
   subscribe(room: string, onUpdate: (update: Uint8Array) => void, onAwareness?: (update: Uint8Array | null) => void): Promise<Unsubscribe>
   /**
@@ -36,7 +38,8 @@ export interface Fanout {
   /**
    * `callback(null)` when updates of any room may have been missed (the link to Redis was cut and
    * is back, subscriptions restored); `callback(room)` when another relay could not publish one of
-   * `room`'s. Either way the subscriptions hold again when it is called: re-read from the store.
+   * `room`'s, or left some unpublished while no other relay had the room. Either way the
+   * subscriptions hold again when it is called: re-read from the store.
    */
   onGap(callback: (room: string | null) => void): void
   /** Sends `message` on `channel` (sign-outs, lab-key changes) to every other relay listening. */

@@ -1,16 +1,51 @@
 // Fan-out through Redis pub/sub (ioredis): one channel per room and per broadcast channel, one
 // connection to publish and one to listen; a cut link is a gap, announced once listening again,
-// and so is another relay's death (it may have stored updates it never published).
+// and so is another relay's death (it may have stored updates it never published). A room no
+// other relay has loaded (the balancer pins each document to one relay) is not published at all:
+// see RoomChannel.
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Fanout, Unsubscribe } from './fanout.ts'
 
 const SENDER_BYTES = 16
-const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4, Alive = 5, Leaving = 6 }
+const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4, Hello = 5, Alive = 6, Leaving = 7 }
+const EMPTY = new Uint8Array(0)
 
 /** How often a relay says it is alive, and how long one not heard from is taken for dead, unless given. */
 export const HEARTBEAT_MS = 1_000
 export const DEAD_AFTER_MS = 5_000
+
+/**
+ * What this relay knows of the other relays on one room's channel. Behind a balancer that pins
+ * each document to one relay, a room's updates usually reach no one: Redis counts the receivers of
+ * every PUBLISH (this relay's own subscription among them), so once a publish reached only this
+ * relay, the room's updates are no longer published, which was a tenth of a relay's CPU per write.
+ * It is safe because every relay that subscribes to a room says hello on it, and a relay that has
+ * left updates unpublished answers a hello with a resync, so the newcomer re-reads the store after
+ * its load (which may have read the store before those updates were committed):
+ * - an update skipped while `alone` was committed before this relay heard the hello, so before
+ *   the resync the hello brings, so the newcomer's re-read finds it;
+ * - after the hello every update is published again, and the newcomer hears it.
+ * A reply counted before a hello or a cut link says nothing of now (epoch), nor one to a publish
+ * sent before this relay's own SUBSCRIBE was answered (listening). Unpublished updates are also
+ * announced when this relay leaves the room, closes, or its link comes back (a hello may have been
+ * lost meanwhile). One window is left: Redis drops this relay's listening link and a reply counting
+ * only another relay arrives before ioredis reports the close; that relay then hears the updates
+ * skipped meanwhile when this link is back (a resync), not at once. A relay that dies before it
+ * answers a hello is a gap of every room on the others once they take it for dead (see look).
+ * Counts are one Redis server's: not for Redis Cluster, where PUBLISH counts one node's subscribers.
+ */
+interface RoomChannel {
+  room: string
+  /** This relay's SUBSCRIBE of the channel was answered and its link not cut since: a count includes it. */
+  listening: boolean
+  /** 'alone': the last publish reached only this relay, so updates are not published. */
+  others: 'unknown' | 'shared' | 'alone'
+  /** Bumped by every hello and gap: a reply counted from before one is ignored. */
+  epoch: number
+  /** Updates left unpublished since the last resync this relay sent for the room. */
+  skipped: boolean
+}
 
 export interface RedisFanoutOptions {
   /** Channel names start with this (several deployments on one Redis). */
@@ -45,6 +80,12 @@ export class RedisFanout implements Fanout {
   private readonly gapCallbacks: Array<(room: string | null) => void> = []
   /** Rooms whose updates could not be published; announced as resyncs when Redis is back. */
   private readonly unannounced = new Set<string>()
+  /** The room channels subscribed to, by channel name (see RoomChannel). */
+  private readonly rooms = new Map<string, RoomChannel>()
+  /** Rooms whose hello could not be sent; sent when Redis is back. */
+  private readonly unhelloed = new Set<string>()
+  /** Bumped whenever the listening link closes or is ready again (see counted). */
+  private linkEpoch = 0
   private readonly prefix: string
   private readonly sender: Buffer
   private closed = false
@@ -67,7 +108,11 @@ export class RedisFanout implements Fanout {
     this.relaysChannel = `${this.prefix}:relays`
     if (this.sender.length !== SENDER_BYTES) throw new RangeError(`a sender id has ${SENDER_BYTES} bytes`)
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel.toString(), message))
-    sub.on('ready', () => void this.resubscribed())
+    sub.on('ready', () => { this.linkEpoch++; void this.resubscribed() })
+    sub.on('close', () => {
+      this.linkEpoch++
+      for (const state of this.rooms.values()) state.listening = false
+    })
     pub.on('ready', () => this.announceUnpublished())
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS
     this.deadAfterMs = options.deadAfterMs ?? DEAD_AFTER_MS
@@ -109,25 +154,50 @@ export class RedisFanout implements Fanout {
   }
 
   publish(room: string, update: Uint8Array): void {
-    this.send(this.roomChannel(room), Kind.Update, update).catch(() => this.unannounced.add(room))
+    const channel = this.roomChannel(room)
+    const state = this.rooms.get(channel)
+    if (state?.others === 'alone') {
+      state.skipped = true
+      return
+    }
+    // A count means something only if this relay's own subscription was among those counted.
+    const counting = state?.listening === true ? { epoch: state.epoch, linkEpoch: this.linkEpoch } : null
+    this.send(channel, Kind.Update, update).then(
+      (receivers) => { if (counting) this.counted(state!, counting.epoch, counting.linkEpoch, receivers) },
+      () => this.unannounced.add(room),
+    )
   }
 
   async subscribe(room: string, onUpdate: (update: Uint8Array) => void, onAwareness?: (update: Uint8Array | null) => void): Promise<Unsubscribe> {
-    return this.listen(this.roomChannel(room), (body, kind) => {
+    const channel = this.roomChannel(room)
+    if (!this.rooms.has(channel)) this.rooms.set(channel, { room, listening: false, others: 'unknown', epoch: 0, skipped: false })
+    const unsubscribe = await this.listen(channel, (body, kind) => {
       if (kind === Kind.Update) onUpdate(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
       else if (kind === Kind.Resync) for (const callback of this.gapCallbacks) callback(room)
       else if (kind === Kind.Awareness) onAwareness?.(new Uint8Array(body.buffer, body.byteOffset, body.byteLength))
       else if (kind === Kind.AskAwareness) onAwareness?.(null)
     })
+    this.hello(room)
+    return unsubscribe
+  }
+
+  /**
+   * Whether `room`'s updates are not being published: its last publish reached no other relay and
+   * no relay has said hello on it since. For tests and diagnostics.
+   */
+  alone(room: string): boolean {
+    return this.rooms.get(this.roomChannel(room))?.others === 'alone'
   }
 
   publishAwareness(room: string, update: Uint8Array): void {
+    // Nobody else to tell: a relay that loads the room asks for presence after its hello.
+    if (this.rooms.get(this.roomChannel(room))?.others === 'alone') return
     // Presence is renewed every 15 s: one lost is not a gap, there is nothing to re-read.
     this.send(this.roomChannel(room), Kind.Awareness, update).catch(() => {})
   }
 
   askAwareness(room: string): void {
-    this.send(this.roomChannel(room), Kind.AskAwareness, new Uint8Array(0)).catch(() => {})
+    this.send(this.roomChannel(room), Kind.AskAwareness, EMPTY).catch(() => {})
   }
 
   onGap(callback: (room: string | null) => void): void {
@@ -144,11 +214,14 @@ export class RedisFanout implements Fanout {
   }
 
   async close(): Promise<void> {
+    // Sent before QUIT on the same link: what this relay skipped is announced even as it goes.
+    for (const state of this.rooms.values()) this.announceSkipped(state)
     this.closed = true
     clearInterval(this.heartbeat)
     // After everything this relay published (one connection, in order): the others forget it without a gap.
-    await this.send(this.relaysChannel, Kind.Leaving, new Uint8Array(0)).catch(() => {})
+    await this.send(this.relaysChannel, Kind.Leaving, EMPTY).catch(() => {})
     this.handlers.clear()
+    this.rooms.clear()
     await Promise.allSettled([this.pub.quit(), this.sub.quit()])
     this.pub.disconnect(); this.sub.disconnect()
   }
@@ -156,12 +229,44 @@ export class RedisFanout implements Fanout {
   private roomChannel(room: string): string { return `${this.prefix}:doc:${room}` }
   private broadcastChannel(channel: string): string { return `${this.prefix}:bc:${channel}` }
 
-  private async send(channel: string, kind: Kind, body: Uint8Array): Promise<void> {
+  /** Publishes one message; resolves with how many subscribers received it (this relay's own among them). */
+  private send(channel: string, kind: Kind, body: Uint8Array): Promise<number> {
     const frame = Buffer.allocUnsafe(SENDER_BYTES + 1 + body.byteLength)
     this.sender.copy(frame, 0)
     frame[SENDER_BYTES] = kind
     frame.set(body, SENDER_BYTES + 1)
-    await this.pub.publish(channel, frame)
+    return this.pub.publish(channel, frame)
+  }
+
+  /**
+   * A publish of `state`'s room reached `receivers` subscribers. Exactly one (this relay's own
+   * subscription) means no other relay had the room then: stop publishing it, unless a hello or a
+   * cut link came after the publish was sent (its count says nothing of now).
+   */
+  private counted(state: RoomChannel, epoch: number, linkEpoch: number, receivers: number): void {
+    if (this.rooms.get(this.roomChannel(state.room)) !== state || state.epoch !== epoch || this.linkEpoch !== linkEpoch) return
+    state.others = receivers === 1 && state.listening ? 'alone' : 'shared'
+  }
+
+  /** Tells the others on `room` that this relay now listens there (see RoomChannel). */
+  private hello(room: string): void {
+    this.send(this.roomChannel(room), Kind.Hello, EMPTY).catch(() => this.unhelloed.add(room))
+  }
+
+  /** Another relay subscribed to `channel`: publish its updates again, and announce those skipped. */
+  private greeted(channel: string): void {
+    const state = this.rooms.get(channel)
+    if (!state) return
+    state.epoch++
+    state.others = 'shared'
+    this.announceSkipped(state)
+  }
+
+  /** A resync of `state`'s room when updates were left unpublished since the last one. */
+  private announceSkipped(state: RoomChannel): void {
+    if (!state.skipped) return
+    state.skipped = false
+    this.send(this.roomChannel(state.room), Kind.Resync, EMPTY).catch(() => this.unannounced.add(state.room))
   }
 
   /**
@@ -174,7 +279,10 @@ export class RedisFanout implements Fanout {
     let set = this.handlers.get(channel)
     if (!set) {
       this.handlers.set(channel, set = new Set())
-      this.subscribed.set(channel, this.sub.subscribe(channel).then(() => {}, () => {}))
+      this.subscribed.set(channel, this.sub.subscribe(channel).then(() => {
+        const state = this.rooms.get(channel)
+        if (state && this.handlers.get(channel) === set) state.listening = true
+      }, () => {}))
     }
     set.add(handler)
     await this.subscribed.get(channel)
@@ -182,7 +290,12 @@ export class RedisFanout implements Fanout {
       if (!set.delete(handler) || set.size > 0 || this.handlers.get(channel) !== set) return
       this.handlers.delete(channel)
       this.subscribed.delete(channel)
-      if (!this.closed) this.sub.unsubscribe(channel).catch(() => {})
+      const state = this.rooms.get(channel)
+      this.rooms.delete(channel)
+      if (this.closed) return
+      // A relay whose hello is still on its way would otherwise never hear of what was skipped.
+      if (state) this.announceSkipped(state)
+      this.sub.unsubscribe(channel).catch(() => {})
     }
   }
 
@@ -192,6 +305,10 @@ export class RedisFanout implements Fanout {
     if (channel === this.relaysChannel) return this.heard(frame, own)
     if (own) return
     const kind = frame[SENDER_BYTES] as Kind
+    if (kind === Kind.Hello) return this.greeted(channel)
+    // A relay that loaded the room asks for presence after its hello; one of an earlier version,
+    // which says no hello, asks all the same (every room but the catalog): it counts as one.
+    if (kind === Kind.AskAwareness) this.greeted(channel)
     const body = frame.subarray(SENDER_BYTES + 1)
     for (const handler of this.handlers.get(channel) ?? []) handler(body, kind)
   }
@@ -210,7 +327,7 @@ export class RedisFanout implements Fanout {
   }
 
   private beat(): void {
-    if (!this.closed) this.send(this.relaysChannel, Kind.Alive, new Uint8Array(0)).catch(() => {})
+    if (!this.closed) this.send(this.relaysChannel, Kind.Alive, EMPTY).catch(() => {})
   }
 
   /** A heartbeat or goodbye on the relays' channel, this relay's own included (its clock). */
@@ -248,13 +365,25 @@ export class RedisFanout implements Fanout {
     if (this.closed) return
     // Heartbeats missed while cut off are not deaths: every room is re-read now anyway.
     for (const id of this.peers.keys()) this.peers.set(id, this.beatsBack)
+    // Hellos sent while this relay was not listening went unheard, and the others may have stopped
+    // publishing to it meanwhile: count afresh, announce what was skipped, and say hello again.
+    for (const state of this.rooms.values()) {
+      state.listening = true
+      state.epoch++
+      state.others = 'unknown'
+      this.announceSkipped(state)
+      this.hello(state.room)
+    }
     for (const callback of this.gapCallbacks) callback(null)
   }
 
   private announceUnpublished(): void {
     const rooms = [...this.unannounced]
     this.unannounced.clear()
-    for (const room of rooms) this.send(this.roomChannel(room), Kind.Resync, new Uint8Array(0)).catch(() => this.unannounced.add(room))
+    for (const room of rooms) this.send(this.roomChannel(room), Kind.Resync, EMPTY).catch(() => this.unannounced.add(room))
+    const hellos = [...this.unhelloed]
+    this.unhelloed.clear()
+    for (const room of hellos) if (this.rooms.has(this.roomChannel(room))) this.hello(room)
   }
 }
 

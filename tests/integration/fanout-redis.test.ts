@@ -1,10 +1,12 @@
 // Fan-out between relays for real: two Rooms registries (two relays' sync cores) on one PgDocStore
 // schema of a real PostgreSQL 15 and one real Redis 7. A write on A reaches B's clients, is stored
 // once, is seen on B only once durable; Redis restarted mid-writes loses nothing acknowledged and
-// both converge; a room loading while updates flow misses none of them.
+// both converge; a room loading while updates flow misses none of them; a room no other relay has
+// is not published, and a relay that loads it later is told to re-read.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import pg from 'pg'
+import { Redis } from 'ioredis'
 import * as Y from 'yjs'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import { PgDocStore } from '../../storage/postgres/doc-store.ts'
@@ -325,14 +327,6 @@ function updateSetting(key: string): Uint8Array {
   return Y.encodeStateAsUpdate(writer)
 }
 
-/** Resolves once `check` holds, polling every 20 ms; rejects after `ms`. */
-async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
-  for (const deadline = Date.now() + ms; !check();) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 // A relay stores an update, then publishes it: one SIGKILLed in between leaves an update in
 // PostgreSQL that no other relay heard of, and the hooks of that write (intake, lab reports) not
 // run. The member process stands for that relay as Redis sees it; the test stores the update as
@@ -345,7 +339,7 @@ test('a relay SIGKILLed between storing an update and publishing it: the others 
   const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
   try {
     const onB = await new Client('u9').join(c.b.rooms, userRoom('u9'))
-    await until(() => c.b.fanout.otherRelays === 2, 'B to hear A and the member')
+    await until(() => c.b.fanout.otherRelays === 2, 'B hears A and the member')
     await c.b.store.inner.append('user/u9', updateSetting('unpublished'))
     // Nothing tells B of it while the relay that stored it lives.
     await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
@@ -353,7 +347,7 @@ test('a relay SIGKILLed between storing an update and publishing it: the others 
     assert.equal(reread, [], 'and re-read nothing')
     await member.kill()
     await onB.waitForKeys(['unpublished'], 10 * FAST.deadAfterMs)
-    await until(() => reread.includes('user/u9'), 'onReread to run for the room')
+    await until(() => reread.includes('user/u9'), 'onReread ran for the room')
     assert.is(c.b.fanout.otherRelays, 1, 'B forgot the dead relay, not A')
   } finally {
     await member.kill()
@@ -367,7 +361,7 @@ test('a relay whose own event loop stalls for several times deadAfterMs takes no
   const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
   try {
     await new Client('u11').join(c.b.rooms, userRoom('u11'))
-    await until(() => c.b.fanout.otherRelays === 2, 'B to hear A and the member')
+    await until(() => c.b.fanout.otherRelays === 2, 'B hears A and the member')
     // This process (A and B) busy for 4 deadAfterMs: the member's beats wait unread meanwhile.
     for (const end = Date.now() + 4 * FAST.deadAfterMs; Date.now() < end;);
     await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
@@ -385,9 +379,9 @@ test('a relay that shuts down says it is leaving: forgotten at once, no re-read'
   const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
   try {
     await new Client('u10').join(c.b.rooms, userRoom('u10'))
-    await until(() => c.b.fanout.otherRelays === 2, 'B to hear A and the member')
+    await until(() => c.b.fanout.otherRelays === 2, 'B hears A and the member')
     await member.stop()
-    await until(() => c.b.fanout.otherRelays === 1, 'B to forget the member', FAST.deadAfterMs / 2)
+    await until(() => c.b.fanout.otherRelays === 1, 'B forgot the member', FAST.deadAfterMs / 2)
     await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
     assert.equal(reread, [], 'no room re-read')
   } finally {
@@ -410,6 +404,89 @@ test('a broadcast (a sign-out) on relay A reaches relay B, never A itself', asyn
     assert.equal(heardOnB, ['sid-1'])
     assert.equal(heardOnA, ['answer'])
   } finally {
+    await c.close()
+  }
+})
+
+/** How many PUBLISH commands Redis has run so far (every connection's). */
+async function publishesSoFar(): Promise<number> {
+  const raw = new Redis(redis.url)
+  try {
+    return Number(/cmdstat_publish:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0)
+  } finally {
+    raw.disconnect()
+  }
+}
+
+/** Resolves once `check` holds; rejects after `ms` naming `what` (a bound on failure, not a sleep). */
+async function until(check: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** A room's fan-out with A alone on it and updates A left unpublished; `b` subscribes after. */
+async function aloneWithSkips(prefix: string, room: string) {
+  const [a, b] = [await RedisFanout.open(redis.url, { prefix }), await RedisFanout.open(redis.url, { prefix })]
+  await a.subscribe(room, () => {})
+  a.publish(room, new Uint8Array([1])) // Redis answers: one receiver, A itself
+  await until(() => a.alone(room), 'A knows it is alone on the room')
+  const before = await publishesSoFar()
+  for (let i = 0; i < 10; i++) a.publish(room, new Uint8Array([2, i]))
+  await new Promise((resolve) => setTimeout(resolve, 100)) // a PUBLISH sent would have run by now
+  assert.is(await publishesSoFar() - before, 0, 'nothing published while no other relay has the room')
+  const gaps: Array<string | null> = []
+  const heard: number[][] = []
+  b.onGap((gap) => gaps.push(gap))
+  return { a, b, gaps, heard, subscribeB: () => b.subscribe(room, (update) => heard.push([...update])) }
+}
+
+test('a room no other relay has is not published; a relay that subscribes later is told to re-read, then hears every write', async () => {
+  const room = 'order/alone-1'
+  const { a, b, gaps, heard, subscribeB } = await aloneWithSkips('alone1', room)
+  try {
+    await subscribeB()
+    // A skipped updates B's load may not have read: B's hello made A announce them.
+    await until(() => gaps.includes(room), 'B is told to re-read the room')
+    await until(() => !a.alone(room), 'A hears that B has the room')
+    a.publish(room, new Uint8Array([3]))
+    await until(() => heard.length > 0, 'B hears the next update')
+    assert.equal(heard, [[3]])
+  } finally {
+    await a.close(); await b.close()
+  }
+})
+
+test('a hello lost while A was not listening: A announces its skipped updates once its link is back', async () => {
+  const room = 'order/alone-2'
+  const { a, b, gaps, subscribeB } = await aloneWithSkips('alone2', room)
+  try {
+    const raw = new Redis(redis.url)
+    await raw.client('KILL', 'TYPE', 'pubsub') // A's listening link only: B has not subscribed yet
+    raw.disconnect()
+    await subscribeB() // its hello most likely reaches Redis before A listens again (A retries after 50 ms)
+    await until(() => gaps.includes(room), 'B is told to re-read the room')
+    await until(() => !a.alone(room), 'A publishes the room again')
+  } finally {
+    await a.close(); await b.close()
+  }
+})
+
+test('B loads a room while A, alone on it, cannot hear B: what A writes meanwhile reaches B\'s client once A listens again', async () => {
+  const c = await cluster()
+  const raw = new Redis(redis.url)
+  try {
+    const onA = await new Client('u7').join(c.a.rooms, userRoom('u7'))
+    const acked = await writeFromEach([onA], 'alone', 5)
+    await until(() => c.a.fanout.alone('user/u7'), 'A stops publishing the room')
+    await raw.client('KILL', 'TYPE', 'pubsub') // A's listening link (B listens to nothing yet); A retries after 50 ms
+    const onB = await new Client('u7').join(c.b.rooms, userRoom('u7')) // B's hello goes unheard
+    acked.push(...await writeFromEach([onA], 'unheard', 5)) // after B's load, and not published
+    await onB.waitForKeys(acked)
+  } finally {
+    raw.disconnect()
     await c.close()
   }
 })
