@@ -30,6 +30,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
   const config = args.config ? loadConfigFile(args.config) : parseConfig(DEMO_CONFIG)
   const cluster = clusterOptions({ store: args.store, fanout: args.fanout, images: args.images, signingKey: Boolean(args.signingKey) })
   const echoBeforeCommit = testEchoBeforeCommit()
+  const dieAfterStoring = testDieAfterStoring()
   const webDir = webDirFromEnv()
   // Refused (exit 2) before the data dir is touched: a relay of a cluster must not start on a key of its own.
   const signingKey = args.signingKey ? loadSigningKeyFile(args.signingKey.file, args.signingKey.from) : undefined
@@ -49,7 +50,7 @@ export async function runRelay(args: RelayArgs): Promise<void> {
       intakeDelayMs: envWholeNumber('LABSYNC_TEST_INTAKE_DELAY_MS'),
       heartbeatMs: envWholeNumber('LABSYNC_HEARTBEAT_MS'),
       imageCacheBytes: envWholeNumber('LABSYNC_IMAGE_CACHE_BYTES'),
-      signingKey, trustProxy, cluster, echoBeforeCommit,
+      signingKey, trustProxy, cluster, echoBeforeCommit, dieAfterStoring,
       webDir,
     })
   } catch (error) {
@@ -117,6 +118,19 @@ function testEchoBeforeCommit(): boolean {
   if (process.env.NODE_ENV !== 'test') throw new ConfigError('LABSYNC_TEST_ECHO_BEFORE_COMMIT acknowledges writes before they are stored: a test-only switch, refused unless NODE_ENV=test')
   console.log('relay: LABSYNC_TEST_ECHO_BEFORE_COMMIT: writes are echoed BEFORE they are stored (test only; an echo no longer means durable)')
   return true
+}
+
+/**
+ * LABSYNC_TEST_DIE_AFTER_STORING=<room> (e.g. order/o123): the relay SIGKILLs itself as soon as
+ * a write to that room is committed, before it publishes it, echoes it or runs its hooks: the
+ * fault tests' relay death in that window, on cue. Refused unless NODE_ENV=test.
+ */
+function testDieAfterStoring(): string | undefined {
+  const value = process.env.LABSYNC_TEST_DIE_AFTER_STORING
+  if (!value) return undefined
+  if (process.env.NODE_ENV !== 'test') throw new ConfigError('LABSYNC_TEST_DIE_AFTER_STORING kills the relay on purpose: a test-only switch, refused unless NODE_ENV=test')
+  console.log(`relay: LABSYNC_TEST_DIE_AFTER_STORING: this relay SIGKILLs itself once a write to ${value} is stored (test only)`)
+  return value
 }
 
 /**

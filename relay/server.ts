@@ -60,6 +60,8 @@ export interface RelayOptions {
   imageCacheBytes?: number
   /** Test only (LABSYNC_TEST_ECHO_BEFORE_COMMIT): echo writes before they are stored. */
   echoBeforeCommit?: boolean
+  /** Test only (LABSYNC_TEST_DIE_AFTER_STORING): the room whose first stored write SIGKILLs this relay. */
+  dieAfterStoring?: string
 }
 
 export interface Relay {
@@ -144,6 +146,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     maxRefusals: 20,
     limits,
     echoBeforeCommit: options.echoBeforeCommit,
+    dieAfterStoring: options.dieAfterStoring,
   })
   await publishCatalog(rooms, options.config, signingKey.publicJwk)
   const { receptions } = stores

@@ -64,4 +64,9 @@ export interface RoomOptions {
   fanout?: Fanout
   /** Test only: echo before storing, breaking "an echo means durable" for a negative control. */
   echoBeforeCommit?: boolean
+  /**
+   * Test only: the room whose first write stored here SIGKILLs this process, after the commit and
+   * before anything else (no publish, no echo, no hook): a relay's death in that window, on cue.
+   */
+  dieAfterStoring?: string
 }

@@ -299,6 +299,7 @@ export class Room {
     if (early) this.durable(writeNumber, origin)
     this.options.store.append(this.name.name, update).then(
       () => {
+        if (this.options.dieAfterStoring === this.name.name) process.kill(process.pid, 'SIGKILL')
         // Published where the echo is released: another relay's peers see only what is durable.
         this.options.fanout?.publish(this.name.name, update)
         if (!early) this.durable(writeNumber, origin)

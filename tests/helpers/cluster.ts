@@ -18,6 +18,8 @@ export interface ClusterOptions {
   config?: object
   /** More environment for every relay (e.g. LABSYNC_TEST_ECHO_BEFORE_COMMIT). */
   env?: Record<string, string>
+  /** More environment for relays[i]'s first start only (e.g. LABSYNC_TEST_DIE_AFTER_STORING); a restart has `env` alone. */
+  relayEnv?: Array<Record<string, string> | undefined>
 }
 
 export interface Cluster {
@@ -66,7 +68,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     for (let i = 0; i < count; i++) {
       const dataDir = tempDir('labsync-cluster-relay-')
       started.dataDirs.push(dataDir)
-      started.relays.push(await startRelay({ config: options.config, dataDir, env }))
+      started.relays.push(await startRelay({ config: options.config, dataDir, env: { ...env, ...options.relayEnv?.[i] } }))
     }
     const { relays, dataDirs } = started
     const ports = relays.map((relay) => new URL(relay!.url).port)
