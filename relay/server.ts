@@ -85,6 +85,7 @@ interface RelayParts {
   auth: Authenticator
   rooms: Rooms
   intake: Intake
+  labReports: LabReports
   images: Images
   admin: Admin
   /** When each lab node was last heard from and its printers' states, for the admin's lab status. */
@@ -111,7 +112,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     async close() {
       parts.intake.close()
       server.close()
-      await parts.intake.settled() // before the rooms and stores it writes to close
+      // Before the rooms and stores they write to close, and before the fan-out says this relay is leaving.
+      await Promise.all([parts.intake.settled(), parts.labReports.settled()])
       await parts.images.close()
       await rooms.close()
       sync.close()
@@ -157,7 +159,8 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
     // In a cluster another relay's unfinished work is found by a sweep (see Intake.resume).
     sweepMs: options.cluster ? options.intakeSweepMs ?? 30_000 : undefined,
   })
-  hookOrders(hooks, intake, new LabReports({ rooms, history: stores.history, receptions, now }))
+  const labReports = new LabReports({ rooms, history: stores.history, receptions, now })
+  hookOrders(hooks, intake, labReports)
   const images = lazyImages({
     store: imageStore, dataDir: options.dataDir, uploadsPool: stores.pool, limits, auth, now,
     labMayRead: (lab, sha) => receptions.labUsesImage(lab, sha),
@@ -172,7 +175,7 @@ async function openParts(options: RelayOptions): Promise<RelayParts> {
   const prices = { list: priceList(publicCatalog(options.config)), window: new AddressWindow(limits.signInsPerAddress, now, 'price list requests') }
   const clientAddress = clientAddressOf(options.trustProxy ?? null)
   const health = stores.health
-  return { options, now, stores, accounts, signIns, labKeys, auth, rooms, intake, images, admin, presence, prices, clientAddress, health }
+  return { options, now, stores, accounts, signIns, labKeys, auth, rooms, intake, labReports, images, admin, presence, prices, clientAddress, health }
 }
 
 /** The document events order intake and lab reports hang off. */

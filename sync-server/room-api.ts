@@ -37,6 +37,8 @@ export interface RoomHooks {
    * A loaded document re-read the store after a gap in the fan-out (a cut link to Redis, another
    * relay taken for dead): what that relay stored and did not publish is applied now, and the
    * work it had not done yet (the hooks that run on its writes) is this relay's, as after onLoad.
+   * Only rooms loaded here are re-read: a room the dead relay alone had (the balancer pins each
+   * document to one relay) waits for its next load anywhere, whose onLoad does the same.
    */
   onReread?(room: Room): void
   /**

@@ -11,6 +11,9 @@ export interface RoomsOptions extends RoomOptions {
   idleUnloadMs: number
 }
 
+/** Re-reads after a gap that run at once (each a load from the store and the onReread hook). */
+const REREADS_AT_ONCE = 8
+
 export class Rooms {
   private readonly loaded = new Map<string, Room>()
   private readonly loading = new Map<string, Promise<Room>>()
@@ -20,6 +23,10 @@ export class Rooms {
   private readonly subscriptions = new Map<string, Unsubscribe>()
   /** Updates other relays published while their room was loading, applied once it has. */
   private readonly inbox = new Map<string, Uint8Array[]>()
+  /** Rooms waiting to be re-read, being re-read, and to be re-read again once their read ends (see reread). */
+  private readonly rereadQueue = new Set<Room>()
+  private readonly rereading = new Set<Room>()
+  private readonly rereadAgain = new Set<Room>()
   /** Gaps of every room in the fan-out so far: a room whose load spanned one is re-read. */
   private gaps = 0
   /** Loading rooms another relay asked to re-read (a gap of that room alone): re-read once loaded. */
@@ -173,11 +180,33 @@ export class Rooms {
     for (const room of this.loaded.values()) if (!room.isFailed) this.reread(room)
   }
 
-  /** Re-reads a loaded room from the store, then runs the onReread hook (unless it failed or left meanwhile). */
+  /**
+   * Re-reads a loaded room from the store, then runs the onReread hook (unless it failed or left
+   * meanwhile). A gap of every room re-reads them all: REREADS_AT_ONCE at a time, not thousands of
+   * loads and hooks on the store at once; a room asked again while its read runs reads once more after.
+   */
   private reread(room: Room): void {
-    void room.catchUp().then(() => {
-      if (!room.isFailed && this.loaded.get(room.name.name) === room) this.options.hooks.onReread?.(room)
-    })
+    if (this.rereading.has(room)) this.rereadAgain.add(room)
+    else this.rereadQueue.add(room)
+    this.pumpRereads()
+  }
+
+  private pumpRereads(): void {
+    for (const room of this.rereadQueue) {
+      if (this.rereading.size >= REREADS_AT_ONCE) return
+      this.rereadQueue.delete(room)
+      if (room.isFailed || this.loaded.get(room.name.name) !== room) continue // unloaded or failed meanwhile
+      this.rereading.add(room)
+      room.catchUp().then(() => {
+        if (!room.isFailed && this.loaded.get(room.name.name) === room) this.options.hooks.onReread?.(room)
+      }).catch((error: Error) => {
+        console.error(`relay: ${room.name.name}: after re-reading it: ${error.message}`)
+      }).finally(() => {
+        this.rereading.delete(room)
+        if (this.rereadAgain.delete(room)) this.rereadQueue.add(room)
+        this.pumpRereads()
+      })
+    }
   }
 
   private unsubscribe(name: string): void {

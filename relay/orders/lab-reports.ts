@@ -15,17 +15,35 @@ export class LabReports {
   onChange(room: Room, origin: Principal | typeof RELAY_ORIGIN): void {
     if (origin === RELAY_ORIGIN) return
     if (room.name.kind === 'lab') this.report(this.ingest(room), room)
-    if (room.name.kind === 'order' && origin.kind === 'lab') this.report(this.progressed(room, origin.labId), room)
+    if (room.name.kind === 'order' && origin.kind === 'lab') this.report(this.noteProgress(room), room)
   }
+
+  /** Reports being handled now: a relay shutting down waits for them (settled). */
+  private readonly inFlight = new Set<Promise<void>>()
 
   /** A lab report that fails is logged, never left to crash the relay; the lab resends it. */
   private report(work: Promise<void>, room: Room): void {
-    work.catch((error: Error) => console.error(`relay: handling a report in ${room.name.name} failed: ${error.message}`))
+    const handled = work.catch((error: Error) => console.error(`relay: handling a report in ${room.name.name} failed: ${error.message}`))
+    this.inFlight.add(handled)
+    void handled.finally(() => this.inFlight.delete(handled))
+  }
+
+  /**
+   * Resolves once the reports being handled have been, or after `limitMs`: a relay shutting down
+   * waits for them before it closes its rooms and tells the others it is leaving (after which none
+   * re-reads what it left undone).
+   */
+  async settled(limitMs = 5_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, limitMs) })
+    await Promise.race([Promise.all(this.inFlight), limit])
+    clearTimeout(timer)
   }
 
   /**
    * A lab document loaded after a crash may hold entries pushed but not yet stored; an order's
-   * progress may have been stored just before a crash, before it was noted with its reception.
+   * progress may have been stored just before a crash, before it was noted with its reception (and
+   * a printed order still in its lab's queue). The same on a re-read after another relay died.
    */
   onLoad(room: Room): void {
     if (room.name.kind === 'lab') this.report(this.ingest(room), room)
@@ -53,14 +71,24 @@ export class LabReports {
 
   private async storeProgress(room: Room): Promise<void> {
     if (room.name.kind !== 'order') return
-    const reception = await this.deps.receptions.get(room.name.orderId)
+    const order = room.name.orderId
+    const reception = await this.deps.receptions.get(order)
     // Read after the await: of two reports in quick succession, each notes the latest status.
     const status = room.doc.getMap('progress').get('status')
     if (!reception || reception.lab !== room.facts().lab) return
     const progress = typeof status === 'string' ? status.slice(0, 32) : null
     // Already noted (a room loaded or re-read again): nothing to write.
     if (reception.progress === progress) return
-    await this.deps.receptions.setProgress(room.name.orderId, progress)
+    // A printed order leaves its lab's queue before its reception says printed: a relay that dies
+    // in between leaves the reception to be noted again (on the room's next load or re-read), and
+    // the queue entry with it.
+    if (progress === 'printed') {
+      await this.deps.rooms.borrow(labRoom(reception.lab), (queueRoom) => queueRoom.writeAsRelay((doc) => {
+        const queue = doc.getMap<QueueEntry>('queue')
+        if (queue.has(order)) queue.delete(order)
+      }))
+    }
+    await this.deps.receptions.setProgress(order, progress)
   }
 
   private async ingest(room: Room): Promise<void> {
@@ -88,16 +116,6 @@ export class LabReports {
     const ours = new Set<string>()
     for (const order of new Set(entries.map((e) => e.order))) if ((await this.deps.receptions.get(order))?.lab === lab) ours.add(order)
     return ours
-  }
-
-  private async progressed(room: Room, lab: string): Promise<void> {
-    await this.noteProgress(room)
-    if (room.name.kind !== 'order' || room.doc.getMap('progress').get('status') !== 'printed') return
-    const order = room.name.orderId
-    await this.deps.rooms.borrow(labRoom(lab), (queueRoom) => queueRoom.writeAsRelay((doc) => {
-      const queue = doc.getMap<QueueEntry>('queue')
-      if (queue.has(order)) queue.delete(order)
-    }))
   }
 }
 

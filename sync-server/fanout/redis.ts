@@ -10,6 +10,8 @@ import type { Fanout, Unsubscribe } from './fanout.ts'
 const SENDER_BYTES = 16
 const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4, Hello = 5, Alive = 6, Leaving = 7 }
 const EMPTY = new Uint8Array(0)
+/** The body of a relay's first heartbeat. */
+const JOINING = new Uint8Array([1])
 
 /** How often a relay says it is alive, and how long one not heard from is taken for dead, unless given. */
 export const HEARTBEAT_MS = 1_000
@@ -96,17 +98,24 @@ export class RedisFanout implements Fanout {
    */
   private readonly peers = new Map<string, number>()
   private beatsBack = 0
+  /** When the last own beat was counted: a burst of them (Redis stalled, then ran its backlog) counts once. */
+  private lastBeatBackAt = 0
+  /**
+   * Until this relay has counted deadAfterMs of its own beats: the relays subscribed to the relays'
+   * channel when it joined (PUBSUB NUMSUB, itself excluded), and every one heard meanwhile. A relay
+   * that was there and never heard died before this one heard it: see rollCall.
+   */
+  private rollCall: { expected: number; heard: Set<string>; newcomers: Set<string> } | null = null
   private readonly relaysChannel: string
   private readonly heartbeat: NodeJS.Timeout
   private readonly heartbeatMs: number
   private readonly deadAfterMs: number
   private readonly log: (line: string) => void
 
-  private constructor(private readonly pub: Redis, private readonly sub: Redis, options: RedisFanoutOptions) {
+  private constructor(private readonly pub: Redis, private readonly sub: Redis, sender: Buffer, options: RedisFanoutOptions) {
     this.prefix = options.prefix ?? 'labsync'
-    this.sender = Buffer.from(options.sender ?? randomBytes(SENDER_BYTES))
+    this.sender = sender
     this.relaysChannel = `${this.prefix}:relays`
-    if (this.sender.length !== SENDER_BYTES) throw new RangeError(`a sender id has ${SENDER_BYTES} bytes`)
     sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel.toString(), message))
     sub.on('ready', () => { this.linkEpoch++; void this.resubscribed() })
     sub.on('close', () => {
@@ -123,8 +132,12 @@ export class RedisFanout implements Fanout {
 
   /** Connects both links; rejects (naming Redis) when it cannot be reached. */
   static async open(url: string, options: RedisFanoutOptions = {}): Promise<RedisFanout> {
+    const sender = Buffer.from(options.sender ?? randomBytes(SENDER_BYTES))
+    if (sender.length !== SENDER_BYTES) throw new RangeError(`a sender id has ${SENDER_BYTES} bytes`)
     const connect = (pipelined: boolean) => new Redis(url, {
       lazyConnect: true,
+      // CLIENT LIST tells each relay's two links apart: <prefix>-publish-<id> and <prefix>-listen-<id>.
+      connectionName: linkName(options.prefix ?? 'labsync', pipelined ? 'publish' : 'listen', sender),
       // The publishing link sends what one turn published (a group commit's updates, each to its
       // room) as one write, and Redis answers them in one: not a round of syscalls per update.
       enableAutoPipelining: pipelined,
@@ -143,9 +156,19 @@ export class RedisFanout implements Fanout {
       pub.disconnect(); sub.disconnect()
       throw new Error(`fan-out: Redis at ${addressOf(url)} is unreachable: ${(error as Error).message}`)
     }
-    const fanout = new RedisFanout(pub, sub, options)
+    const fanout = new RedisFanout(pub, sub, sender, options)
     await fanout.joinRelays()
     return fanout
+  }
+
+  /** The name (CLIENT SETNAME) of this relay's link to publish on, or to listen on: what CLIENT LIST shows of it. */
+  linkName(role: 'publish' | 'listen'): string {
+    return linkName(this.prefix, role, this.sender)
+  }
+
+  /** Whether the listening link is up (connected, subscriptions restored or being restored). */
+  get listening(): boolean {
+    return this.sub.status === 'ready'
   }
 
   /** Other relays heard from lately (alive, as far as this one knows). */
@@ -323,32 +346,53 @@ export class RedisFanout implements Fanout {
   private async joinRelays(): Promise<void> {
     // Its messages are read by heard() (deliver); the handler only keeps the channel subscribed.
     await this.listen(this.relaysChannel, () => {})
-    this.beat()
+    const [, subscribers] = await this.pub.pubsub('NUMSUB', this.relaysChannel) as [string, number]
+    this.rollCall = { expected: Number(subscribers) - 1, heard: new Set(), newcomers: new Set() }
+    this.beat(JOINING)
   }
 
-  private beat(): void {
-    if (!this.closed) this.send(this.relaysChannel, Kind.Alive, EMPTY).catch(() => {})
+  /** A heartbeat: the first one says it is this relay's first (a newcomer is not among those a roll call waits for). */
+  private beat(body = EMPTY): void {
+    if (!this.closed) this.send(this.relaysChannel, Kind.Alive, body).catch(() => {})
   }
 
   /** A heartbeat or goodbye on the relays' channel, this relay's own included (its clock). */
   private heard(frame: Buffer, own: boolean): void {
     const kind = frame[SENDER_BYTES] as Kind
     if (own) {
-      if (kind === Kind.Alive) this.look(++this.beatsBack)
+      const now = Date.now()
+      if (kind !== Kind.Alive || now - this.lastBeatBackAt < this.heartbeatMs / 2) return
+      this.lastBeatBackAt = now
+      this.look(++this.beatsBack)
       return
     }
     const id = frame.toString('hex', 0, SENDER_BYTES)
+    if (this.rollCall) {
+      // One that joined after this relay did was not counted when it joined: it must not stand in for one that was.
+      if (kind === Kind.Alive && frame[SENDER_BYTES + 1] === JOINING[0]) this.rollCall.newcomers.add(id)
+      else if (!this.rollCall.newcomers.has(id)) this.rollCall.heard.add(id)
+    }
     if (kind === Kind.Alive) this.peers.set(id, this.beatsBack)
     else if (kind === Kind.Leaving) this.peers.delete(id)
   }
 
-  /** Relays silent for deadAfterMs of this relay's own beats are forgotten; one or more: a gap of every room. */
+  /**
+   * Relays silent for deadAfterMs of this relay's own beats are forgotten; one or more is a gap of
+   * every room. So is a relay that was subscribed when this one joined and was never heard: it
+   * died before it beat again, maybe after this relay loaded a room it had written to.
+   */
   private look(now: number): void {
     const limit = Math.ceil(this.deadAfterMs / this.heartbeatMs)
-    const silent = [...this.peers].filter(([, heard]) => now - heard > limit).map(([id]) => id)
-    if (silent.length === 0) return
+    const silent = [...this.peers].filter(([, heard]) => now - heard >= limit).map(([id]) => id)
     for (const id of silent) this.peers.delete(id)
-    this.log(`relay: ${silent.length === 1 ? 'another relay' : `${silent.length} other relays`} (${silent.map((id) => id.slice(0, 8)).join(', ')}) silent for ${this.deadAfterMs / 1000} s, taken for dead: re-reading every room held here`)
+    let unheard = 0
+    if (this.rollCall && now >= limit) {
+      unheard = Math.max(0, this.rollCall.expected - this.rollCall.heard.size)
+      this.rollCall = null
+    }
+    if (silent.length === 0 && unheard === 0) return
+    const who = [...silent.map((id) => id.slice(0, 8)), ...(unheard ? [`${unheard} never heard since this relay started`] : [])]
+    this.log(`relay: ${silent.length + unheard === 1 ? 'another relay' : `${silent.length + unheard} other relays`} (${who.join(', ')}) silent for ${this.deadAfterMs / 1000} s, taken for dead: re-reading every room held here`)
     for (const callback of this.gapCallbacks) callback(null)
   }
 
@@ -385,6 +429,12 @@ export class RedisFanout implements Fanout {
     this.unhelloed.clear()
     for (const room of hellos) if (this.rooms.has(this.roomChannel(room))) this.hello(room)
   }
+}
+
+/** `<prefix>-publish-<id>` or `<prefix>-listen-<id>` (the sender id's first 8 hex digits). */
+function linkName(prefix: string, role: 'publish' | 'listen', sender: Buffer): string {
+  // CLIENT SETNAME takes no spaces: a prefix is a channel name, which may have them.
+  return `${prefix.replace(/[^\w.:-]/g, '_')}-${role}-${sender.toString('hex', 0, 4)}`
 }
 
 /** Where a Redis URL points, without its credentials: what an error may say of it. */

@@ -10,13 +10,13 @@
 // silence for its death, re-reads its rooms and does what A left undone: B's device sees the
 // submission and the relay's receipt, and the order is received once. Then the same for a lab:
 // its `printed` stored by a relay that dies at once still reaches the customer's device on the
-// other relay, and the reception's progress in PostgreSQL.
+// other relay, the reception's progress in PostgreSQL, and the order leaves its lab's queue.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import pg from 'pg'
 import * as Y from 'yjs'
 import { writeSpec } from '../../shared/schema.ts'
-import { startCluster, type Cluster } from '../helpers/cluster.ts'
+import { startCluster, storedDoc, type Cluster } from '../helpers/cluster.ts'
 import { poll } from '../helpers/cluster-load.ts'
 import { receiptWith } from '../helpers/orders.ts'
 import { connect, makePhoto, newOrderId, signUp, synced, uploadPhoto, waitFor } from '../helpers/relay.ts'
@@ -81,7 +81,7 @@ test('a relay SIGKILLed between storing a write and publishing it: the other rel
   assert.is(a.process.signalCode, 'SIGKILL')
   await c.kill(0)
 
-  const receipt = await receiptWith(onB, 'accepted', AFTER_DEATH_MS)
+  const receipt = await receiptWith(onB, 'accepted', AFTER_DEATH_MS).catch((error: Error) => { throw new Error(`${error.message}\n${c.output()}`) })
   assert.is(onB.getMap('spec').get('state'), 'submitted', "B's device has the submission A stored")
   assert.is(receipt.lab, 'lab-1')
   assert.equal(await reception(c.store, SUBMITTED), [{ status: 'accepted', progress: null }], 'received once')
@@ -100,6 +100,9 @@ test('a relay SIGKILLed between storing a write and publishing it: the other rel
   await c.kill(2)
   await waitFor(() => onB2.getMap('progress').get('status') === 'printed', "the lab's progress on B's device", AFTER_DEATH_MS)
   await poll(async () => (await reception(c.store, PRINTED))[0]?.progress === 'printed', 'printed noted with the reception', AFTER_DEATH_MS, 100)
+  // And a printed order leaves its lab's queue (before its reception says printed).
+  assert.not.ok((await storedDoc(c.store, 'lab/lab-1')).getMap('queue').has(PRINTED), "the printed order left lab-1's queue")
+  assert.ok((await storedDoc(c.store, 'lab/lab-1')).getMap('queue').has(SUBMITTED), 'the other order, not printed, is still in it')
 })
 
 test.run()

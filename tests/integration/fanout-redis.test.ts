@@ -355,6 +355,25 @@ test('a relay SIGKILLed between storing an update and publishing it: the others 
   }
 })
 
+test('a relay that was there when B joined and dies before B ever hears it: B re-reads all the same once its roll call is over', async () => {
+  // The member beats once as it starts, then not for 60 s: B, joining after that beat, has not heard it when it dies.
+  const member = await startFanoutMember(redis.url, 60_000)
+  const reread: string[] = []
+  // B's roll call lasts deadAfterMs (3 s here): time to load the room and store the update first.
+  const c = await cluster({ fanout: FAST }, { fanout: { heartbeatMs: 100, deadAfterMs: 3_000 }, hooks: { onReread: (room) => reread.push(room.name.name) } })
+  try {
+    const onB = await new Client('u12').join(c.b.rooms, userRoom('u12'))
+    await c.b.store.inner.append('user/u12', updateSetting('unpublished'))
+    await member.kill()
+    assert.not.ok(onB.keys().has('unpublished'), 'nothing told B of the update yet')
+    await onB.waitForKeys(['unpublished'], 10_000)
+    await until(() => reread.includes('user/u12'), 'onReread ran for the room')
+  } finally {
+    await member.kill()
+    await c.close()
+  }
+})
+
 test('a relay whose own event loop stalls for several times deadAfterMs takes nobody for dead', async () => {
   const reread: string[] = []
   const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
@@ -368,6 +387,26 @@ test('a relay whose own event loop stalls for several times deadAfterMs takes no
     assert.is(c.b.fanout.otherRelays, 2, 'B still counts A and the member')
     assert.equal(reread, [], 'no room re-read')
   } finally {
+    await member.kill()
+    await c.close()
+  }
+})
+
+test('Redis stalled for several times deadAfterMs, then running its backlog at once, takes nobody for dead', async () => {
+  const reread: string[] = []
+  const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
+  const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
+  const raw = new Redis(redis.url)
+  try {
+    await new Client('u13').join(c.b.rooms, userRoom('u13'))
+    await until(() => c.b.fanout.otherRelays === 2, 'B hears A and the member')
+    // Every client's commands wait (a fork, a slow script): each relay's beats queue up, then run one after another.
+    await raw.client('PAUSE', String(4 * FAST.deadAfterMs), 'ALL')
+    await new Promise((resolve) => setTimeout(resolve, 4 * FAST.deadAfterMs + 3 * FAST.deadAfterMs))
+    assert.is(c.b.fanout.otherRelays, 2, 'B still counts A and the member')
+    assert.equal(reread, [], 'no room re-read')
+  } finally {
+    raw.disconnect()
     await member.kill()
     await c.close()
   }
@@ -427,6 +466,32 @@ async function until(check: () => boolean, what: string, ms = 5_000): Promise<vo
   }
 }
 
+/**
+ * Runs `body` while `fanout`'s listening link is down: cut (CLIENT KILL by its name) and cut again
+ * each time it comes back (it retries after 50 ms), so nothing published meanwhile reaches it.
+ */
+async function whileCut<T>(fanout: RedisFanout, body: () => Promise<T>): Promise<T> {
+  const raw = new Redis(redis.url)
+  let cutting = true
+  const cuts = (async () => {
+    while (cutting) {
+      const list = await raw.client('LIST') as string
+      for (const line of list.split('\n')) {
+        if (line.includes(` name=${fanout.linkName('listen')} `)) await raw.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]).catch(() => {})
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  })()
+  try {
+    await until(() => !fanout.listening, 'the listening link is cut')
+    return await body()
+  } finally {
+    cutting = false
+    await cuts
+    raw.disconnect()
+  }
+}
+
 /** A room's fan-out with A alone on it and updates A left unpublished; `b` subscribes after. */
 async function aloneWithSkips(prefix: string, room: string) {
   const [a, b] = [await RedisFanout.open(redis.url, { prefix }), await RedisFanout.open(redis.url, { prefix })]
@@ -463,10 +528,11 @@ test('a hello lost while A was not listening: A announces its skipped updates on
   const room = 'order/alone-2'
   const { a, b, gaps, subscribeB } = await aloneWithSkips('alone2', room)
   try {
-    const raw = new Redis(redis.url)
-    await raw.client('KILL', 'TYPE', 'pubsub') // A's listening link only: B has not subscribed yet
-    raw.disconnect()
-    await subscribeB() // its hello most likely reaches Redis before A listens again (A retries after 50 ms)
+    // A's listening link is cut, and cut again as it comes back, until B's hello has gone by.
+    await whileCut(a, async () => {
+      await subscribeB()
+      await new Promise((resolve) => setTimeout(resolve, 50)) // B's hello, sent after its SUBSCRIBE, has gone by
+    })
     await until(() => gaps.includes(room), 'B is told to re-read the room')
     await until(() => !a.alone(room), 'A publishes the room again')
   } finally {
@@ -476,17 +542,18 @@ test('a hello lost while A was not listening: A announces its skipped updates on
 
 test('B loads a room while A, alone on it, cannot hear B: what A writes meanwhile reaches B\'s client once A listens again', async () => {
   const c = await cluster()
-  const raw = new Redis(redis.url)
   try {
     const onA = await new Client('u7').join(c.a.rooms, userRoom('u7'))
     const acked = await writeFromEach([onA], 'alone', 5)
     await until(() => c.a.fanout.alone('user/u7'), 'A stops publishing the room')
-    await raw.client('KILL', 'TYPE', 'pubsub') // A's listening link (B listens to nothing yet); A retries after 50 ms
-    const onB = await new Client('u7').join(c.b.rooms, userRoom('u7')) // B's hello goes unheard
-    acked.push(...await writeFromEach([onA], 'unheard', 5)) // after B's load, and not published
+    // A cannot hear B's hello, and what A writes after B's load is not published.
+    const onB = await whileCut(c.a.fanout, async () => {
+      const joined = await new Client('u7').join(c.b.rooms, userRoom('u7'))
+      acked.push(...await writeFromEach([onA], 'unheard', 5))
+      return joined
+    })
     await onB.waitForKeys(acked)
   } finally {
-    raw.disconnect()
     await c.close()
   }
 })
