@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process'
 import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkPinned, onCpus, pinRunning } from './placement.ts'
-import { currentPlacement, freePort, track } from './proc.ts'
+import { currentPlacement, freePort, logServerOutput, track } from './proc.ts'
 import { PostgresUnavailable, startPostgres, type PostgresServer } from '../../tests/helpers/postgres.ts'
 import { startRedis, type RedisServer } from '../../tests/helpers/redis.ts'
 import { haproxyConfig, HAPROXY_CFG } from '../../tests/helpers/haproxy.ts'
@@ -37,7 +37,10 @@ export async function startProcess(name: string, command: string, args: string[]
   const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   track(child)
   let output = ''
-  const keep = (chunk: Buffer) => { if (output.length < 100_000) output += chunk }
+  const keep = (chunk: Buffer) => {
+    if (output.length < 100_000) output += chunk
+    logServerOutput(name, child.pid, chunk)
+  }
   child.stdout!.on('data', keep)
   child.stderr!.on('data', keep)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

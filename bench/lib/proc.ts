@@ -1,7 +1,7 @@
 // Server processes under test: start each system in its own process on 127.0.0.1, read its RSS and
 // CPU from /proc, kill it hard (SIGKILL) or stop it cleanly, and never leave one behind.
 import { spawn, fork, execFileSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -147,6 +147,14 @@ function benchConfigFile(): string {
   return benchConfig
 }
 
+/** LABSYNC_BENCH_SERVER_LOG=FILE: every server's output, line by line, with the time, its name and pid (what a relay logs under load). */
+export function logServerOutput(name: string, pid: number | undefined, chunk: Buffer): void {
+  const file = process.env.LABSYNC_BENCH_SERVER_LOG
+  if (!file) return
+  const at = new Date().toISOString()
+  appendFileSync(file, String(chunk).split('\n').filter(Boolean).map((line) => `[${at} ${name} ${pid}] ${line}\n`).join(''))
+}
+
 export async function startServer(system: SystemName, given: StartOptions): Promise<ServerProcess> {
   const options = system === 'labsync' && !given.configFile ? { ...given, configFile: benchConfigFile() } : given
   const startedAt = performance.now()
@@ -156,8 +164,12 @@ export async function startServer(system: SystemName, given: StartOptions): Prom
   })
   track(child)
   let output = ''
-  child.stdout!.on('data', (chunk) => { output += chunk })
-  child.stderr!.on('data', (chunk) => { output += chunk })
+  const keep = (chunk: Buffer) => {
+    output += chunk
+    logServerOutput(system, child.pid, chunk)
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const url = await new Promise<string>((resolve, reject) => {
     const timeoutMs = options.timeoutMs ?? 60_000
