@@ -19,7 +19,7 @@ import { readMessage } from '../../shared/sync-protocol.ts'
 import type { Room as RoomName } from '../../shared/schema.ts'
 import { startPostgres, type PostgresServer } from '../helpers/postgres.ts'
 import { startRedis, type RedisServer } from '../helpers/redis.ts'
-import { startFanoutMember } from '../helpers/fanout-member-process.ts'
+import { startFanoutMember, type FanoutMember } from '../helpers/fanout-member-process.ts'
 
 let postgres: PostgresServer
 let redis: RedisServer
@@ -333,13 +333,26 @@ function updateSetting(key: string): Uint8Array {
 // it would have. B takes the relay's silence for its death and re-reads.
 const FAST = { heartbeatMs: 100, deadAfterMs: 600 }
 
-test('a relay SIGKILLed between storing an update and publishing it: the others take it for dead, re-read their rooms and run onReread', async () => {
+/**
+ * Two relays beating every 100 ms and a member process (a third relay's links), with a client of
+ * `user/<user>` on B once B hears the other two; `reread` lists the rooms B's onReread saw.
+ */
+async function withMember(user: string, body: (t: { c: Awaited<ReturnType<typeof cluster>>; onB: Client; member: FanoutMember; reread: string[] }) => Promise<void>): Promise<void> {
   const reread: string[] = []
   const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
   const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
   try {
-    const onB = await new Client('u9').join(c.b.rooms, userRoom('u9'))
+    const onB = await new Client(user).join(c.b.rooms, userRoom(user))
     await until(() => c.b.fanout.otherRelays === 2, 'B hears A and the member')
+    await body({ c, onB, member, reread })
+  } finally {
+    await member.kill()
+    await c.close()
+  }
+}
+
+test('a relay SIGKILLed between storing an update and publishing it: the others take it for dead, re-read their rooms and run onReread', async () => {
+  await withMember('u9', async ({ c, onB, member, reread }) => {
     await c.b.store.inner.append('user/u9', updateSetting('unpublished'))
     // Nothing tells B of it while the relay that stored it lives.
     await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
@@ -349,10 +362,7 @@ test('a relay SIGKILLed between storing an update and publishing it: the others 
     await onB.waitForKeys(['unpublished'], 10 * FAST.deadAfterMs)
     await until(() => reread.includes('user/u9'), 'onReread ran for the room')
     assert.is(c.b.fanout.otherRelays, 1, 'B forgot the dead relay, not A')
-  } finally {
-    await member.kill()
-    await c.close()
-  }
+  })
 })
 
 test('a relay that was there when B joined and dies before B ever hears it: B re-reads all the same once its roll call is over', async () => {
@@ -375,58 +385,33 @@ test('a relay that was there when B joined and dies before B ever hears it: B re
 })
 
 test('a relay whose own event loop stalls for several times deadAfterMs takes nobody for dead', async () => {
-  const reread: string[] = []
-  const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
-  const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
-  try {
-    await new Client('u11').join(c.b.rooms, userRoom('u11'))
-    await until(() => c.b.fanout.otherRelays === 2, 'B hears A and the member')
+  await withMember('u11', async ({ c, reread }) => {
     // This process (A and B) busy for 4 deadAfterMs: the member's beats wait unread meanwhile.
     for (const end = Date.now() + 4 * FAST.deadAfterMs; Date.now() < end;);
     await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
     assert.is(c.b.fanout.otherRelays, 2, 'B still counts A and the member')
     assert.equal(reread, [], 'no room re-read')
-  } finally {
-    await member.kill()
-    await c.close()
-  }
+  })
 })
 
 test('Redis stalled for several times deadAfterMs, then running its backlog at once, takes nobody for dead', async () => {
-  const reread: string[] = []
-  const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
-  const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
-  const raw = new Redis(redis.url)
-  try {
-    await new Client('u13').join(c.b.rooms, userRoom('u13'))
-    await until(() => c.b.fanout.otherRelays === 2, 'B hears A and the member')
+  await withMember('u13', async ({ c, reread }) => {
     // Every client's commands wait (a fork, a slow script): each relay's beats queue up, then run one after another.
-    await raw.client('PAUSE', String(4 * FAST.deadAfterMs), 'ALL')
+    const raw = new Redis(redis.url)
+    await raw.client('PAUSE', String(4 * FAST.deadAfterMs), 'ALL').finally(() => raw.disconnect())
     await new Promise((resolve) => setTimeout(resolve, 4 * FAST.deadAfterMs + 3 * FAST.deadAfterMs))
     assert.is(c.b.fanout.otherRelays, 2, 'B still counts A and the member')
     assert.equal(reread, [], 'no room re-read')
-  } finally {
-    raw.disconnect()
-    await member.kill()
-    await c.close()
-  }
+  })
 })
 
 test('a relay that shuts down says it is leaving: forgotten at once, no re-read', async () => {
-  const reread: string[] = []
-  const c = await cluster({ fanout: FAST }, { fanout: FAST, hooks: { onReread: (room) => reread.push(room.name.name) } })
-  const member = await startFanoutMember(redis.url, FAST.heartbeatMs)
-  try {
-    await new Client('u10').join(c.b.rooms, userRoom('u10'))
-    await until(() => c.b.fanout.otherRelays === 2, 'B hears A and the member')
+  await withMember('u10', async ({ c, member, reread }) => {
     await member.stop()
     await until(() => c.b.fanout.otherRelays === 1, 'B forgot the member', FAST.deadAfterMs / 2)
     await new Promise((resolve) => setTimeout(resolve, 3 * FAST.deadAfterMs))
     assert.equal(reread, [], 'no room re-read')
-  } finally {
-    await member.kill()
-    await c.close()
-  }
+  })
 })
 
 test('a broadcast (a sign-out) on relay A reaches relay B, never A itself', async () => {
