@@ -6,16 +6,13 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Fanout, Unsubscribe } from './fanout.ts'
+import { RelayWatch, type RelayWatchOptions } from './relay-watch.ts'
 
 const SENDER_BYTES = 16
 const enum Kind { Update = 0, Resync = 1, Broadcast = 2, Awareness = 3, AskAwareness = 4, Hello = 5, Alive = 6, Leaving = 7 }
 const EMPTY = new Uint8Array(0)
 /** The body of a relay's first heartbeat. */
 const JOINING = new Uint8Array([1])
-
-/** How often a relay says it is alive, and how long one not heard from is taken for dead, unless given. */
-export const HEARTBEAT_MS = 1_000
-export const DEAD_AFTER_MS = 5_000
 
 /**
  * What this relay knows of the other relays on one room's channel. Behind a balancer that pins
@@ -49,23 +46,11 @@ interface RoomChannel {
   skipped: boolean
 }
 
-export interface RedisFanoutOptions {
+export interface RedisFanoutOptions extends RelayWatchOptions {
   /** Channel names start with this (several deployments on one Redis). */
   prefix?: string
   /** This relay's id in every message it sends, to skip its own; random unless given. */
   sender?: Uint8Array
-  /** How often this relay tells the others it is alive (HEARTBEAT_MS unless given). */
-  heartbeatMs?: number
-  /**
-   * Another relay not heard from for this long is taken for dead (DEAD_AFTER_MS unless given): it
-   * may have died between storing an update and publishing it, so its silence is a gap. Counted
-   * in this relay's own heartbeats come back from Redis, so this relay's own lag takes nobody for
-   * dead; longer than any stall of a busy relay's loop (its beats stop meanwhile), or such a stall
-   * costs the others a re-read of every room. All relays of a cluster beat at the same interval.
-   */
-  deadAfterMs?: number
-  /** Where a relay taken for dead is told (console.error unless given). */
-  log?: (line: string) => void
 }
 
 /**
@@ -91,26 +76,9 @@ export class RedisFanout implements Fanout {
   private readonly prefix: string
   private readonly sender: Buffer
   private closed = false
-  /**
-   * The other relays heard from (by sender id, hex), each with the count of beatsBack when it was
-   * last heard: silence is measured in this relay's own heartbeats come back from Redis, which
-   * travel the same way theirs do, so a relay whose own loop or link lags takes nobody for dead.
-   */
-  private readonly peers = new Map<string, number>()
-  private beatsBack = 0
-  /** When the last own beat was counted: a burst of them (Redis stalled, then ran its backlog) counts once. */
-  private lastBeatBackAt = 0
-  /**
-   * Until this relay has counted deadAfterMs of its own beats: the relays subscribed to the relays'
-   * channel when it joined (PUBSUB NUMSUB, itself excluded), and every one heard meanwhile. A relay
-   * that was there and never heard died before this one heard it: see rollCall.
-   */
-  private rollCall: { expected: number; heard: Set<string>; newcomers: Set<string> } | null = null
+  /** The other relays' heartbeats (see RelayWatch): a relay's death is a gap. */
+  private readonly watch: RelayWatch
   private readonly relaysChannel: string
-  private readonly heartbeat: NodeJS.Timeout
-  private readonly heartbeatMs: number
-  private readonly deadAfterMs: number
-  private readonly log: (line: string) => void
 
   private constructor(private readonly pub: Redis, private readonly sub: Redis, sender: Buffer, options: RedisFanoutOptions) {
     this.prefix = options.prefix ?? 'labsync'
@@ -123,11 +91,9 @@ export class RedisFanout implements Fanout {
       for (const state of this.rooms.values()) state.listening = false
     })
     pub.on('ready', () => this.announceUnpublished())
-    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS
-    this.deadAfterMs = options.deadAfterMs ?? DEAD_AFTER_MS
-    this.log = options.log ?? ((line) => console.error(line))
-    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs)
-    this.heartbeat.unref()
+    this.watch = new RelayWatch(options, (first) => {
+      if (!this.closed) this.send(this.relaysChannel, Kind.Alive, first ? JOINING : EMPTY).catch(() => {})
+    }, () => { for (const callback of this.gapCallbacks) callback(null) })
   }
 
   /** Connects both links; rejects (naming Redis) when it cannot be reached. */
@@ -173,7 +139,7 @@ export class RedisFanout implements Fanout {
 
   /** Other relays heard from lately (alive, as far as this one knows). */
   get otherRelays(): number {
-    return this.peers.size
+    return this.watch.others
   }
 
   publish(room: string, update: Uint8Array): void {
@@ -240,7 +206,7 @@ export class RedisFanout implements Fanout {
     // Sent before QUIT on the same link: what this relay skipped is announced even as it goes.
     for (const state of this.rooms.values()) this.announceSkipped(state)
     this.closed = true
-    clearInterval(this.heartbeat)
+    this.watch.stop()
     // After everything this relay published (one connection, in order): the others forget it without a gap.
     await this.send(this.relaysChannel, Kind.Leaving, EMPTY).catch(() => {})
     this.handlers.clear()
@@ -336,64 +302,24 @@ export class RedisFanout implements Fanout {
     for (const handler of this.handlers.get(channel) ?? []) handler(body, kind)
   }
 
-  /**
-   * Listens to the other relays' heartbeats and sends the first of this one's. A relay that
-   * stops beating without saying it is leaving was killed, or cut off, or stalled: whatever it
-   * stored and had not yet published (a write, a receipt, a queue entry) reaches no other relay's
-   * clients, and the hooks it had not yet run (intake, lab reports) did not run. Its silence is a
-   * gap of every room (see look).
-   */
+  /** Listens to the other relays' heartbeats, counts those listening now (the roll call's), and starts beating. */
   private async joinRelays(): Promise<void> {
     // Its messages are read by heard() (deliver); the handler only keeps the channel subscribed.
     await this.listen(this.relaysChannel, () => {})
     const [, subscribers] = await this.pub.pubsub('NUMSUB', this.relaysChannel) as [string, number]
-    this.rollCall = { expected: Number(subscribers) - 1, heard: new Set(), newcomers: new Set() }
-    this.beat(JOINING)
+    this.watch.start(Number(subscribers) - 1)
   }
 
-  /** A heartbeat: the first one says it is this relay's first (a newcomer is not among those a roll call waits for). */
-  private beat(body = EMPTY): void {
-    if (!this.closed) this.send(this.relaysChannel, Kind.Alive, body).catch(() => {})
-  }
-
-  /** A heartbeat or goodbye on the relays' channel, this relay's own included (its clock). */
+  /** A heartbeat or goodbye on the relays' channel, this relay's own included (the watch's clock). */
   private heard(frame: Buffer, own: boolean): void {
     const kind = frame[SENDER_BYTES] as Kind
     if (own) {
-      const now = Date.now()
-      if (kind !== Kind.Alive || now - this.lastBeatBackAt < this.heartbeatMs / 2) return
-      this.lastBeatBackAt = now
-      this.look(++this.beatsBack)
+      if (kind === Kind.Alive) this.watch.ownBeat()
       return
     }
     const id = frame.toString('hex', 0, SENDER_BYTES)
-    if (this.rollCall) {
-      // One that joined after this relay did was not counted when it joined: it must not stand in for one that was.
-      if (kind === Kind.Alive && frame[SENDER_BYTES + 1] === JOINING[0]) this.rollCall.newcomers.add(id)
-      else if (!this.rollCall.newcomers.has(id)) this.rollCall.heard.add(id)
-    }
-    if (kind === Kind.Alive) this.peers.set(id, this.beatsBack)
-    else if (kind === Kind.Leaving) this.peers.delete(id)
-  }
-
-  /**
-   * Relays silent for deadAfterMs of this relay's own beats are forgotten; one or more is a gap of
-   * every room. So is a relay that was subscribed when this one joined and was never heard: it
-   * died before it beat again, maybe after this relay loaded a room it had written to.
-   */
-  private look(now: number): void {
-    const limit = Math.ceil(this.deadAfterMs / this.heartbeatMs)
-    const silent = [...this.peers].filter(([, heard]) => now - heard >= limit).map(([id]) => id)
-    for (const id of silent) this.peers.delete(id)
-    let unheard = 0
-    if (this.rollCall && now >= limit) {
-      unheard = Math.max(0, this.rollCall.expected - this.rollCall.heard.size)
-      this.rollCall = null
-    }
-    if (silent.length === 0 && unheard === 0) return
-    const who = [...silent.map((id) => id.slice(0, 8)), ...(unheard ? [`${unheard} never heard since this relay started`] : [])]
-    this.log(`relay: ${silent.length + unheard === 1 ? 'another relay' : `${silent.length + unheard} other relays`} (${who.join(', ')}) silent for ${this.deadAfterMs / 1000} s, taken for dead: re-reading every room held here`)
-    for (const callback of this.gapCallbacks) callback(null)
+    if (kind === Kind.Alive) this.watch.alive(id, frame[SENDER_BYTES + 1] === JOINING[0])
+    else if (kind === Kind.Leaving) this.watch.leaving(id)
   }
 
   /** 'ready' comes on the first connection too; with nothing subscribed yet, a gap costs nothing. */
@@ -407,8 +333,7 @@ export class RedisFanout implements Fanout {
       }
     }
     if (this.closed) return
-    // Heartbeats missed while cut off are not deaths: every room is re-read now anyway.
-    for (const id of this.peers.keys()) this.peers.set(id, this.beatsBack)
+    this.watch.reconnected()
     // Hellos sent while this relay was not listening went unheard, and the others may have stopped
     // publishing to it meanwhile: count afresh, announce what was skipped, and say hello again.
     for (const state of this.rooms.values()) {
