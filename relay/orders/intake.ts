@@ -20,6 +20,7 @@ import { queueEntryOf, receiptOf, setChanged } from './receipt.ts'
 import { labRoom, orderRoom } from '../room-names.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
+import { settleWithin } from './settle.ts'
 
 export interface IntakeDeps {
   rooms: Rooms
@@ -103,11 +104,8 @@ export class Intake {
    * waits for them before it closes the rooms and stores they write to (each step is safe to
    * repeat, so one cut off by the limit is finished by the next start or another relay's sweep).
    */
-  async settled(limitMs = 5_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, limitMs) })
-    await Promise.race([Promise.all(this.inFlight.values()), limit])
-    clearTimeout(timer)
+  settled(limitMs = 5_000): Promise<void> {
+    return settleWithin(this.inFlight.values(), limitMs)
   }
 
   private look(room: Room): void {

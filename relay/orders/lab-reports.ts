@@ -8,6 +8,7 @@ import type { HistoryStore, ReportedEntry } from '../store/history.ts'
 import type { ReceptionStore } from '../store/reception-store.ts'
 import type { Rooms } from '../../sync-server/rooms.ts'
 import { RELAY_ORIGIN, type Room } from '../../sync-server/room.ts'
+import { settleWithin } from './settle.ts'
 
 export class LabReports {
   constructor(private readonly deps: { rooms: Rooms; history: HistoryStore; receptions: ReceptionStore; now: () => number }) {}
@@ -33,11 +34,8 @@ export class LabReports {
    * waits for them before it closes its rooms and tells the others it is leaving (after which none
    * re-reads what it left undone).
    */
-  async settled(limitMs = 5_000): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, limitMs) })
-    await Promise.race([Promise.all(this.inFlight), limit])
-    clearTimeout(timer)
+  settled(limitMs = 5_000): Promise<void> {
+    return settleWithin(this.inFlight, limitMs)
   }
 
   /**

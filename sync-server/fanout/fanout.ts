@@ -37,7 +37,8 @@ export interface Fanout {
   askAwareness(room: string): void
   /**
    * `callback(null)` when updates of any room may have been missed (the link to Redis was cut and
-   * is back, subscriptions restored); `callback(room)` when another relay could not publish one of
+   * is back, subscriptions restored; or another relay died, maybe between a commit and its
+   * publish); `callback(room)` when another relay could not publish one of
    * `room`'s, or left some unpublished while no other relay had the room. Either way the
    * subscriptions hold again when it is called: re-read from the store.
    */

@@ -25,4 +25,3 @@ export async function startFanoutMember(redisUrl: string, heartbeatMs: number): 
   const end = (signal: NodeJS.Signals) => async () => { if (child.exitCode === null && child.signalCode === null) child.kill(signal); await ended }
   return { kill: end('SIGKILL'), stop: end('SIGTERM') }
 }
-

@@ -100,7 +100,6 @@ test('customers and lab nodes through the balancer, a relay SIGKILLed mid-load: 
   await l.done
   l.stopSaving()
   await untilPrinted(l, 60_000).catch(async (error: Error) => {
-    // Each stuck order as its live device sees it (and the relay that device is on) and as PostgreSQL holds it.
     // Each stuck order as its live device sees it (and the relay that device is on), as PostgreSQL
     // holds it, its reception, and whether its lab's queue in PostgreSQL holds it.
     const db = new pg.Client({ connectionString: c.store })
